@@ -1,0 +1,43 @@
+# The README's commands. Each sets up .venv on a fresh machine (once: re-installs only when
+# pyproject.toml or constraints.txt change), then runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.riskbench-installed
+OUT ?= reports/demo
+
+.PHONY: demo test install bench export clean-notebooks browser
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/riskbench demo --out $(OUT)
+
+# Chromium for the browser tests (Debian's package; CI runs as root with apt reachable)
+browser:
+	@command -v chromium >/dev/null || test -x /usr/bin/chromium || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium: browser tests will skip"; }
+
+test: $(STAMP) browser
+	$(BIN)/nbdev-export
+	@git diff --quiet -- riskbench 2>/dev/null || { echo "nbdev-export changed riskbench/: the notebooks and the library are out of sync"; git --no-pager diff --stat -- riskbench; exit 1; }
+	$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+export: $(STAMP)
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
+
+# README.md is generated from nbs/index.ipynb
+readme: $(STAMP)
+	$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --output-dir . --output README
