@@ -57,6 +57,7 @@ def plan(usecase:str|Path,          # use-case card (YAML)
          data:str|None=None,        # eval set (default: the card's, else the bundled demo prompts)
          finetune:str|None=None,    # fine-tuning data to audit (default: the card's, else none)
          guards:list|None=None,     # guard specs (default: the card's, else baseline)
+         params:dict|None=None,     # extra template parameters: {template: {name: value}}
         )->tuple:
     "The parts of an assessment and the guards to score: (parts, guards, inputs)"
     from riskbench.usecase import load_usecase
@@ -69,9 +70,12 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     resolve_input(data, 'eval set')
     if finetune: resolve_input(finetune, 'fine-tuning data')
     have = set(template_names())
+    extra = params or {}
+    unknown = set(extra) - have
+    if unknown: raise BadParameter(f"parameters given for unknown template(s) {', '.join(sorted(unknown))}; templates are: {', '.join(sorted(have))}")
     parts = []
     def add(name, template, needs=(), **params):
-        if template in have: parts.append(Part(name, template, params, tuple(needs)))
+        if template in have: parts.append(Part(name, template, {**params, **(extra.get(template) or {})}, tuple(needs)))
     add('dataset_overview', 'dataset_overview', data=data)
     if finetune: add('data_audit', 'data_audit', data=finetune, usecase=str(card_path))
     for g in guards:
@@ -286,11 +290,11 @@ def _part_record(p:Part, out:Path)->dict:
     return d
 
 def assess(usecase:str|Path, data:str|None=None, finetune:str|None=None, guards:list|None=None,
-           out:str|Path='reports/assessment', workers:int=2, progress:bool=True)->dict:
+           out:str|Path='reports/assessment', workers:int=2, progress:bool=True, params:dict|None=None)->dict:
     "Build an assessment bundle in `out`: every part, index.html and bundle.json; returns the bundle"
     import riskbench
     t0, started = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
-    parts, guards, inputs = plan(usecase, data, finetune, guards)
+    parts, guards, inputs = plan(usecase, data, finetune, guards, params)
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     parts, scoring = run_plan(parts, guards, inputs['data'], out, workers, progress)
     from riskbench.usecase import load_usecase
@@ -314,13 +318,19 @@ def assess_cmd(usecase:str,                     # use-case card (YAML)
                guard:list=None,                 # guard spec (repeatable; default: the card's, else baseline)
                out:str='reports/assessment',    # output folder for the bundle
                workers:int=2,                   # parts run in parallel
+               p:list=None,                     # a template parameter: -p TEMPLATE.NAME VALUE (repeatable)
               )->int:
     "Build a whole assessment bundle: audit, scores, thresholds, bias, languages, risk register"
-    b = assess(usecase, data, finetune, guard, out, workers)
+    params = {}
+    for k, v in (p or []):
+        if '.' not in k: raise BadParameter(f"-p {k}: name a template parameter as TEMPLATE.NAME, e.g. guard_thresholds.target_fpr")
+        t, n = k.split('.', 1); params.setdefault(t, {})[n] = v
+    b = assess(usecase, data, finetune, guard, out, workers, params=params)
     bad = [n for n, p in b['parts'].items() if p['status'] != 'ok'] + [f'scores:{s}' for s, g in b['scoring'].items() if g['status'] != 'ok']
     print(f"assessment {'complete' if not bad else 'INCOMPLETE'} in {b['seconds']:.1f}s: {Path(out)/'index.html'}")
     if bad: print(f"parts that did not complete: {', '.join(bad)}", file=__import__('sys').stderr)
     return 0 if not bad else 1
+assess_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('TEMPLATE.NAME', 'VALUE'))}
 
 # %% ../nbs/09_bundle.ipynb #c017
 def load_bundle(folder:str|Path)->dict:

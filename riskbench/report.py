@@ -397,7 +397,7 @@ def run_template(template:str|Path,          # template name (see `templates()`)
     try:
         pm.execute_notebook(str(src), str(nb_out), parameters={**checked, '_riskbench_out': str(out)},
                             cwd=str(out), kernel_name=kernel, progress_bar=progress, execution_timeout=timeout,
-                            log_output=False)
+                            log_output=False, extra_arguments=['--IPKernelApp.log_level=ERROR'])
     except pm.PapermillExecutionError as e: status, error = 'failed', _error_text(e)
     except Exception as e:  # kernel died, timeout, ...
         status, error = 'failed', f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
