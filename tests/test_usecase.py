@@ -1,0 +1,380 @@
+"Use-case cards, risk rules, evidence-linked residual risk, checklist, template and CLI (riskbench.taxonomy / riskbench.usecase)"
+import json, math, textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from riskbench.core import BadFile, BadParameter, RiskbenchError
+from riskbench import taxonomy as T
+from riskbench import usecase as U
+
+DEMOS = ['customer_support', 'homework_helper', 'multilingual_coding']
+LG3 = 'llama-guard:meta-llama/Llama-Guard-3-8B'
+
+
+def card(tmp_path=None, **kw):
+    "A minimal card (one supported language, one guard) plus `kw`"
+    d = dict(name='t', languages=['en'], model='meta-llama/Llama-3.1-8B-Instruct', guards=[LG3])
+    d.update(kw)
+    if tmp_path is None: return U.usecase_from_yaml(yaml.safe_dump(d))
+    p = tmp_path / 'card.yaml'; p.write_text(yaml.safe_dump(d))
+    return U.load_usecase(p)
+
+
+def fired(uc, policies=None):
+    "Rule ids in the register's trail"
+    reg = U.risk_register(uc, policies)
+    return {x.split(':')[0].strip() for rs in reg.rules for x in rs.split('; ')}
+
+
+def row(reg, h, s, l=''):
+    return reg.set_index(['hazard', 'surface', 'language']).loc[(h, s, l)]
+
+
+def policy_file(path, spec, overall_high, per_category=None, per_language=None):
+    "A threshold policy JSON in the thresholds module's contract, written independently of riskbench"
+    ci = lambda lo, hi: {'value': (lo + hi) / 2, 'low': lo, 'high': hi}
+    d = {'threshold': 0.42, 'objective': 'max-recall-at-fpr',
+         'metrics': {'miss_rate': ci(0.01, overall_high), 'recall': ci(1 - overall_high, 0.99), 'fpr': ci(0.01, 0.06)},
+         'guard': {'spec': spec} if spec else None,
+         'per_category': {c: {'n_unsafe': n, 'miss_rate': ci(lo, hi), 'recall': ci(1 - hi, 1 - lo)} for c, (n, lo, hi) in (per_category or {}).items()},
+         'per_language': {l: {'n': 2 * n, 'n_unsafe': n, 'miss_rate': ci(lo, hi), 'recall': ci(1 - hi, 1 - lo), 'false_refusal_rate': ci(0.0, 0.1)}
+                          for l, (n, lo, hi) in (per_language or {}).items()}}
+    Path(path).write_text(json.dumps(d))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- rules
+
+# card fields that trigger each rule, and every rule id (besides `base`) that card must fire — nothing else
+TRIGGERS = {
+    'custom_category': (dict(content_policy=dict(name='p', custom_categories=dict(X1=dict(name='Refunds', description='Promises refunds')))), {'custom_category'}),
+    'policy_allowed': (dict(content_policy=dict(name='p', categories=dict(S12='allowed'))), {'policy_allowed'}),
+    'policy_with_care': (dict(content_policy=dict(name='p', categories=dict(S6='allowed_with_care'))), {'policy_with_care'}),
+    'not_safety_tuned': (dict(model=dict(base='meta-llama/Llama-3.1-8B', safety_tuned=False)), {'not_safety_tuned'}),
+    'professional_audience': (dict(audience=dict(type='professional')), {'professional_audience'}),
+    'minors_present': (dict(audience=dict(minors_present=True)), {'minors_present'}),
+    'tool_calls': (dict(capabilities=['tool_calls']), {'tool_calls'}),
+    'agentic_actions': (dict(capabilities=['agentic_actions']), {'agentic_actions'}),
+    'retrieval': (dict(capabilities=['retrieval']), {'retrieval'}),
+    'coding': (dict(capabilities=['coding']), {'coding'}),
+    'image_reasoning': (dict(capabilities=['image_reasoning']), {'image_reasoning'}),
+    'personal_data_finetune': (dict(model=dict(base='meta-llama/Llama-3.1-8B-Instruct', fine_tuned=True), data=dict(personal_data=True)), {'personal_data_finetune'}),
+    'unsupported_language': (dict(languages=['en', 'sw']), {'unsupported_language'}),
+    'unknown_language_support': (dict(guards=['hf:unitary/toxic-bert']), {'unknown_language_support'}),
+    'override': (dict(overrides=[dict(hazard='S8', likelihood=1, rationale='short answers only')]), {'override'}),
+}
+
+
+def test_every_rule_has_a_trigger_and_a_guide_section():
+    assert set(TRIGGERS) == set(U.RULES) - {'base'}
+    sections = {'Determine use case', 'Define content and agent use policies', 'Development of the foundation model', 'Tool calls',
+                'Coding', 'Image reasoning', 'Privacy adversarial attacks', 'Multilinguality'}
+    guide = next(Path(__file__).resolve().parents[2].glob('shared/seeds/000_*.txt'), None)
+    for r in U.RULES.values():
+        assert r.section in sections, r
+        if guide: assert r.section.lower() in guide.read_text().lower(), r.section
+    for m in U.MITIGATIONS.values():
+        if guide: assert m.section.lower() in guide.read_text().lower(), (m.id, m.section)
+
+
+def test_plain_card_fires_only_base():
+    assert fired(card()) == {'base'}
+
+
+@pytest.mark.parametrize('rule', sorted(TRIGGERS))
+def test_rule_fires_on_its_card_and_nowhere_else(rule):
+    kw, expected = TRIGGERS[rule]
+    assert fired(card(**kw)) - {'base'} == expected
+    # silent on every other rule's card
+    for other, (kw2, _) in TRIGGERS.items():
+        if other != rule: assert rule not in fired(card(**kw2)), (rule, other)
+
+
+def test_rule_values_by_hand():
+    reg = U.risk_register(card(audience=dict(minors_present=True)))
+    assert (row(reg, 'S12', 'model_output').inherent_severity, row(reg, 'S11', 'user_input').inherent_severity) == (4, 5)
+    assert row(reg, 'S4', 'user_input').inherent_likelihood == 3
+    reg = U.risk_register(card(capabilities=['tool_calls', 'coding', 'image_reasoning']))
+    for h, s, l, sev in [('S14', 'tool_calls', 3, 4), ('prompt_attack', 'tool_calls', 3, 4), ('malicious_code', 'generated_code', 3, 4),
+                         ('insecure_code', 'generated_code', 4, 3), ('prompt_attack', 'images', 3, 3), ('S7', 'images', 3, 3), ('S4', 'images', 2, 5)]:
+        r = row(reg, h, s)
+        assert (r.inherent_likelihood, r.inherent_severity) == (l, sev), (h, s)
+        assert r.inherent == l * sev
+    # a language the guard supports but the base model does too -> nothing; one only the guard lacks -> likelihood 3
+    reg = U.risk_register(card(model='meta-llama/Llama-3.1-8B-Instruct', guards=['meta-llama/Llama-Prompt-Guard-2-22M'], languages=['en', 'de']))
+    r = row(reg, 'unsupported_language', 'model_output', 'de')
+    assert (r.inherent_likelihood, r.inherent_severity) == (3, 4) and 'prompt-guard-2-22m' in r.rules
+    assert ('unsupported_language', 'model_output', 'de') not in set(map(tuple, U.risk_register(card(languages=['en', 'de']))[['hazard', 'surface', 'language']].values))
+    # allowed category: severity 1 and accepted
+    reg = U.risk_register(card(content_policy=dict(name='p', categories=dict(S12='allowed'))))
+    assert row(reg, 'S12', 'model_output').inherent_severity == 1 and row(reg, 'S12', 'model_output').status == 'accepted'
+
+
+def test_override_replaces_value_and_keeps_rationale():
+    uc = card(overrides=[dict(hazard='S6', surface='model_output', severity=5, likelihood=4, rationale='medical triage product')])
+    reg = U.risk_register(uc)
+    r = row(reg, 'S6', 'model_output')
+    assert (r.inherent_likelihood, r.inherent_severity) == (4, 5) and 'medical triage product' in r.rules
+    assert row(reg, 'S6', 'user_input').inherent_severity == 3          # other surface untouched
+    with pytest.raises(U.CardError, match='no register row for hazard S14'):
+        U.risk_register(card(overrides=[dict(hazard='S14', likelihood=1, rationale='x')]))
+
+
+# ---------------------------------------------------------------- residual risk and evidence
+
+def test_residual_from_expected_effects_by_hand():
+    uc = card(mitigations=['sft', 'system_prompt', dict(id='blocklist', status='planned')])
+    r = row(U.risk_register(uc), 'S10', 'model_output')
+    # L2 (p=0.05) x sft 0.7 x system prompt 0.8 x LG3 output 0.3 = 0.0084 -> L1; severity 3
+    assert math.isclose(r.residual_probability, round(0.05 * 0.7 * 0.8 * 0.3, 4))
+    assert (r.residual_likelihood, r.residual, r.residual_source) == (1, 3, 'expected')
+    assert 'blocklist: planned, not counted' in r.evidence and '[expected]' in r.evidence
+    # a card's own expected effect (with its rationale) replaces the catalog's
+    uc = card(mitigations=[dict(id='sft', expected_effect=0.5, rationale='small SFT set')])
+    r = row(U.risk_register(uc), 'S10', 'model_output')
+    assert math.isclose(r.residual_probability, round(0.05 * 0.5 * 0.3, 4)) and 'small SFT set' in r.evidence
+
+
+def test_evidence_replaces_expectation(tmp_path):
+    uc = card(languages=['en', 'de', 'sw'])
+    before = U.risk_register(uc)
+    pol = policy_file(tmp_path / 'anything.json', LG3, 0.15, {'S1': (40, 0.04, 0.23)}, {'de': (30, 0.1, 0.35), 'sw': (12, 0.12, 0.60)})
+    after = U.risk_register(uc, [pol])
+    b, a = row(before, 'S1', 'user_input'), row(after, 'S1', 'user_input')
+    assert b.residual_source == 'expected' and a.residual_source == 'measured'
+    # measured S1 miss upper 0.23, but German (supported, measured) is worse at 0.35 -> used
+    assert math.isclose(a.residual_probability, round(0.20 * 0.35, 4)) and math.isclose(b.residual_probability, round(0.20 * 0.30, 4))
+    assert 'measured S1 miss rate ≤ 23.0%' in a.evidence and 'worse in de: ≤ 35.0%' in a.evidence and 'from measurement' in a.evidence
+    # S9 not measured separately: overall miss rate, labelled
+    assert 'overall miss rate ≤ 15.0%' in row(after, 'S9', 'model_output').evidence
+    # unsupported language: per-language miss rate, on input and output stage of the guard
+    s = row(after, 'unsupported_language', 'model_output', 'sw')
+    assert math.isclose(s.residual_probability, round(0.45 * 0.60 * 0.60, 4)) and s.residual_source == 'measured'
+    assert row(before, 'unsupported_language', 'model_output', 'sw').residual_source == 'none'
+    # Prompt Guard rows are not touched by a Llama Guard policy
+    assert row(after, 'prompt_attack', 'user_input').residual_source == 'none'
+
+
+def test_policy_matching(tmp_path):
+    d = tmp_path / 'policies'; d.mkdir()
+    # the bundle names files after the guard spec; a null fingerprint matches by file name
+    stem = 'llama-guard-meta-llama-llama-guard-3-8b'
+    policy_file(d / f'{stem}.json', None, 0.2)
+    policy_file(d / 'baseline.json', 'baseline', 0.9)
+    reg = U.risk_register(card(), d)
+    assert (reg.residual_source == 'measured').any()
+    assert any('baseline' in n and 'not used' in n for n in reg.attrs['notes'])
+    # the card's own guard policy, relative to the card
+    (tmp_path / 'pol.json').write_text((d / f'{stem}.json').read_text())
+    uc = card(tmp_path, guards=[dict(spec=LG3, policy='pol.json')])
+    assert (U.risk_register(uc).residual_source == 'measured').any()
+    with pytest.raises(BadFile, match=r'line \d+: guards\[0\]\.policy: threshold policy nope.json does not exist'):
+        card(tmp_path, guards=[dict(spec=LG3, policy='nope.json')])
+    (tmp_path / 'bad.json').write_text('{"no": 1}')
+    with pytest.raises(BadFile, match='not a threshold policy'):
+        U.risk_register(card(), [tmp_path / 'bad.json'])
+    with pytest.raises(BadParameter, match='is not a guard of'):
+        U.risk_register(card(), {'baseline': d / 'baseline.json'})
+
+
+def test_status_against_appetite():
+    uc = card(languages=['en', 'sw'], risk_appetite='high')
+    reg = U.risk_register(uc)
+    sw = row(reg, 'unsupported_language', 'model_output', 'sw')
+    assert (sw.residual, sw.status) == (16, 'blocker')          # critical is a blocker whatever the appetite
+    for r in reg.itertuples():
+        if r.residual >= 16 or (r.inherent_severity == 5 and r.residual_likelihood >= 3): assert r.status == 'blocker'
+        elif r.residual <= 15: assert r.status == 'accepted'
+    low = U.risk_register(card(risk_appetite={'default': 'low', 'S8': 'high'}))
+    assert set(low[low.hazard == 'S8'].appetite) == {'high'} and set(low[low.hazard == 'S1'].appetite) == {'low'}
+    assert all((r.status == 'accepted') == (r.residual <= 4) for r in low[low.hazard == 'S1'].itertuples() if r.status != 'blocker')
+
+
+# ---------------------------------------------------------------- invalid cards
+
+BASE = "name: t\nlanguages: [en]\nmodel: meta-llama/Llama-3.1-8B-Instruct\n"
+INVALID = [
+    (BASE + "colour: red\n", U.UnknownKey, 'colour', 4),
+    (BASE + "capabilities: [coding, telepathy]\n", U.UnknownCapability, 'capabilities[1]', 4),
+    (BASE + "overrides:\n  - hazard: S99\n    likelihood: 2\n    rationale: x\n", U.UnknownHazard, 'overrides[0].hazard', 5),
+    (BASE + "overrides:\n  - hazard: S1\n    likelihood: 0\n    rationale: x\n", U.LevelOutOfRange, 'overrides[0].likelihood', 6),
+    (BASE + "overrides:\n  - hazard: S1\n    severity: 6\n    rationale: x\n", U.LevelOutOfRange, 'overrides[0].severity', 6),
+    (BASE + "overrides:\n  - hazard: S1\n    severity: 2\n", U.MissingField, 'overrides[0].rationale', 5),
+    (BASE + "overrides:\n  - hazard: S1\n    surface: ears\n    severity: 2\n    rationale: x\n", U.UnknownSurface, 'overrides[0].surface', 6),
+    (BASE + "risk_appetite: extreme\n", U.LevelOutOfRange, 'risk_appetite', 4),
+    (BASE + "risk_appetite: {default: low, S77: high}\n", U.UnknownHazard, 'risk_appetite.S77', 4),
+    (BASE + "mitigations:\n  - sft\n  - id: unicorn\n", U.UnknownMitigation, 'mitigations[1].id', 6),
+    (BASE + "mitigations:\n  - id: sft\n    expected_effect: 1.5\n    rationale: x\n", U.LevelOutOfRange, 'mitigations[0].expected_effect', 6),
+    (BASE + "mitigations:\n  - id: sft\n    expected_effect: 0.5\n", U.MissingField, 'mitigations[0].rationale', 5),
+    (BASE + "audience:\n  type: general\n  kids: true\n", U.UnknownKey, 'audience.kids', 6),
+    (BASE + "audience: {type: everyone}\n", U.BadValue, 'audience.type', 4),
+    (BASE + "guards:\n  - spec: baseline\n    stage: sideways\n", U.BadValue, 'guards[0].stage', 6),
+    ("name: t\nlanguages: [en]\nmodel:\n  base: x\n  size: 8b\n", U.UnknownKey, 'model.size', 5),
+    ("name: t\nlanguages: [en, klingon]\nmodel: x\n", U.BadValue, 'languages[1]', 2),
+    ("name: t\nmodel: x\n", U.MissingField, 'languages', None),
+    ("languages: [en]\nmodel: x\n", U.MissingField, 'name', None),
+    (BASE + "content_policy:\n  categories:\n    S3: sometimes\n", BadParameter, 'content_policy.categories.S3', 6),
+    (BASE + "content_policy:\n  categories:\n    S40: allowed\n", BadParameter, 'content_policy.categories.S40', 6),
+    (BASE + "agent_policy:\n  tools:\n    email: {allow: [send], forbid: [send]}\n", BadParameter, 'agent_policy.tools.email.forbid', 6),
+]
+
+
+@pytest.mark.parametrize('text,cls,field,line', INVALID)
+def test_invalid_card_names_field_and_line(tmp_path, text, cls, field, line):
+    p = tmp_path / 'card.yaml'; p.write_text(text)
+    with pytest.raises(cls) as e: U.load_usecase(p)
+    msg = str(e.value)
+    assert isinstance(e.value, BadParameter) and '\n' not in msg
+    assert msg.startswith(str(p)) and f': {field}: ' in msg, msg
+    if line: assert f' line {line}: ' in msg, msg
+
+
+def test_yaml_syntax_and_duplicates_are_bad_files(tmp_path):
+    p = tmp_path / 'c.yaml'
+    p.write_text(BASE + "capabilities: [coding\n")
+    with pytest.raises(BadFile, match='not valid YAML'): U.load_usecase(p)
+    p.write_text(BASE + "name: again\n")
+    with pytest.raises(BadFile, match="line 4: duplicate key 'name'"): U.load_usecase(p)
+    with pytest.raises(BadFile, match='does not exist'): U.load_usecase(tmp_path / 'missing.yaml')
+
+
+# ---------------------------------------------------------------- registry and policies
+
+@pytest.mark.parametrize('spec,family', [
+    ('llama-guard:meta-llama/Llama-Guard-3-1B', 'llama-guard-3'), ('meta-llama/Llama-Guard-4-12B', 'llama-guard-4'),
+    ('meta-llama/Llama-3.1-8B-Instruct', 'llama-3.1'), ('meta-llama/Llama-3.2-1B', 'llama-3.2'), ('meta-llama/Llama-3.3-70B-Instruct', 'llama-3.3'),
+    ('meta-llama/Meta-Llama-3-8B-Instruct', 'llama-3'), ('prompt-guard:meta-llama/Prompt-Guard-86M', 'prompt-guard-1'),
+    ('meta-llama/Llama-Prompt-Guard-2-86M', 'prompt-guard-2'), ('meta-llama/Llama-Prompt-Guard-2-22M', 'prompt-guard-2-22m'),
+    ('baseline', 'baseline'), ('hf:org/some-classifier', None), ('', None)])
+def test_model_family(spec, family):
+    assert T.model_family(spec) == family
+
+
+def test_registry_facts_and_unsupported():
+    reg = T.supported_languages()
+    eight = {'en', 'de', 'fr', 'it', 'pt', 'hi', 'es', 'th'}
+    for fam in ('llama-3.1', 'llama-3.2', 'llama-3.3', 'llama-guard-3', 'llama-guard-4', 'prompt-guard-2'):
+        assert set(reg[fam]['languages']) == eight and reg[fam]['source'].startswith('https://'), fam
+    assert reg['prompt-guard-2-22m']['languages'] == ['en'] and reg['llama-3']['languages'] == ['en']
+    assert reg['baseline']['basis'] == 'trained_on' and {'sw', 'id'} <= set(reg['baseline']['languages'])
+    assert T.unsupported_languages('meta-llama/Llama-3.3-70B-Instruct', ['en', 'sw', 'id', 'ja', 'pt-BR']) == ['sw', 'id', 'ja']
+    with pytest.raises(BadParameter, match='not in the supported-language registry'): T.unsupported_languages('hf:x/y', ['en'])
+
+
+def test_user_registry_overrides(tmp_path):
+    p = tmp_path / 'r.yaml'
+    p.write_text("families:\n  llama-3.1:\n    languages: [en, sw]\n  mine:\n    match: ['^acme/']\n    languages: [ja]\n")
+    assert T.unsupported_languages('meta-llama/Llama-3.1-8B-Instruct', ['sw', 'de'], p) == ['de']
+    assert T.model_family('acme/x', p) == 'mine' and T.model_family('acme/x') is None
+    assert T.supported_languages(p)['llama-3.1']['source'].startswith('https://')   # merged field by field
+
+
+def test_bundled_policies_and_guard_categories():
+    cp = T.ContentPolicy.load('bundled:policies/content_policy.yaml')
+    cats = cp.guard_categories()
+    assert 'X1' in cats and set(T.LLAMA_GUARD_CATEGORIES) <= set(cats)
+    assert 'X1: Unauthorised commitments.' in cp.prompt_text()
+    ap = T.AgentPolicy.load('bundled:policies/agent_policy.yaml')
+    assert [ap.decide('account', a) for a in ('read_profile', 'update_address', 'delete', 'fly')] == ['allow', 'confirm', 'forbid', 'forbid']
+    assert set(T.LG_TO_MLCOMMONS) == set(T.LLAMA_GUARD_CATEGORIES) and T.LG_TO_MLCOMMONS['S14'] is None
+    assert len(T.hazard_codes(False)) == 14 and len(T.MLCOMMONS_HAZARDS) == 12
+
+
+# ---------------------------------------------------------------- checklist and gaps
+
+def test_checklist_items_follow_the_card(tmp_path):
+    ck = lambda uc, ev=None: U.readiness_checklist(uc, ev).set_index('item').status
+    plain = ck(card())
+    assert plain['Content policy defined'] == 'missing' and plain['Agent-use policy defined'] == 'not applicable'
+    assert plain['Red teaming'] == 'missing' and plain['Alignment–helpfulness trade-off measured (false refusals vs misses)'] == 'missing'
+    assert ck(card(mitigations=[dict(id='red_teaming', status='planned')]))['Red teaming'] == 'partial'
+    assert ck(card(mitigations=['red_teaming']))['Red teaming'] == 'done'
+    assert ck(card(audience=dict(minors_present=True)))['Age-appropriate policy (S4, S11, S12)'] == 'missing'
+    assert ck(card(audience=dict(minors_present=True), content_policy='bundled:policies/content_policy.yaml'))['Age-appropriate policy (S4, S11, S12)'] == 'done'
+    assert ck(card(languages=['en', 'ja']))['Deployment languages supported, or filtered'] == 'missing'
+    assert ck(card(languages=['en', 'ja'], mitigations=['language_filter']))['Deployment languages supported, or filtered'] == 'partial'
+    pol = policy_file(tmp_path / 'p.json', LG3, 0.1, per_language={'en': (50, 0.01, 0.08)})
+    with_ev = ck(card(), [pol])
+    assert with_ev['Safeguards evaluated at their thresholds'] == 'done' and with_ev['Safeguards cover and are tested in every deployment language'] == 'done'
+    assert ck(card(languages=['en', 'de']), [pol])['Safeguards cover and are tested in every deployment language'] == 'partial'
+    coding = ck(card(capabilities=['coding'], mitigations=['insecure_code_filter', dict(id='safety_evaluation', settings=dict(benchmarks=['CyberSecEval']))]))
+    assert coding['Code safeguards: insecure-code filter and CyberSecEval'] == 'done'
+
+
+def test_gaps_cite_sections_and_suggest_missing_mitigations():
+    uc = card(languages=['en', 'ja'], capabilities=['coding'])
+    reg, ck = U.risk_register(uc), U.readiness_checklist(uc)
+    g = U.gaps(reg, ck, uc)
+    assert len(g[g.kind == 'risk']) == int((reg.status != 'accepted').sum())
+    ja = g[(g.hazard == 'unsupported_language') & (g.language == 'ja')].iloc[0]
+    assert ja.section == 'Multilinguality' and 'language_filter' in ja.what_to_do and ja.priority == 0
+    ins = g[g.hazard == 'insecure_code']
+    assert ins.empty or (ins.iloc[0].section == 'Coding' and 'insecure_code_filter' in ins.iloc[0].what_to_do)
+    assert set(g[g.kind == 'checklist'].section) <= set(ck.section)
+
+
+# ---------------------------------------------------------------- demos, template, CLI
+
+@pytest.mark.parametrize('name', DEMOS)
+def test_demo_cards_load(name):
+    uc = U.load_usecase(f'bundled:usecases/{name}.yaml')
+    reg = U.risk_register(uc)
+    assert not reg.duplicated(['hazard', 'surface', 'language']).any() and (reg.residual <= reg.inherent).all()
+    if name == 'multilingual_coding':
+        assert set(reg[reg.hazard == 'unsupported_language'].language) == {'sw', 'id', 'ja'}
+    if name == 'homework_helper': assert 'minors_present' in fired(uc) and 'image_reasoning' in fired(uc)
+    if name == 'customer_support': assert {'tool_calls', 'agentic_actions', 'retrieval'} <= fired(uc)
+
+
+@pytest.mark.parametrize('name', DEMOS)
+def test_template_runs_on_each_demo(tmp_path, name):
+    from riskbench.report import run_template
+    params = {'usecase': f'bundled:usecases/{name}.yaml'}
+    if name == 'customer_support':
+        d = tmp_path / 'policies'; d.mkdir()
+        policy_file(d / 'x.json', LG3, 0.2, {'S2': (60, 0.05, 0.18)}, {'en': (100, 0.02, 0.09)})
+        params['policy_dir'] = str(d)
+    r = run_template('usecase_assessment', params, tmp_path / 'out')
+    assert r.ok, r.error
+    s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    assert s['register'] and {'hazard', 'surface', 'inherent', 'residual', 'status', 'evidence'} <= set(s['register'][0])
+    assert s['checklist'] and 'gaps' in s
+    assert s['usecase']['name'] == U.load_usecase(params['usecase']).name
+    if name == 'customer_support': assert s['measured_rows'] > 0 and any('[measured]' in x['evidence'] for x in s['register'])
+    html = (tmp_path / 'out' / 'report.html').read_text()
+    assert 'rb-plotly' in html and 'Readiness checklist' in html
+
+
+def test_template_escapes_card_text(tmp_path):
+    from riskbench.report import run_template
+    p = tmp_path / 'c.yaml'
+    p.write_text(BASE.replace('name: t', 'name: "<script>alert(1)</script>"'))
+    r = run_template('usecase_assessment', {'usecase': str(p)}, tmp_path / 'out')
+    assert r.ok, r.error
+    assert '<script>alert(1)</script>' not in (tmp_path / 'out' / 'report.html').read_text()
+
+
+def test_cli(tmp_path, cli):
+    r = cli('usecase', 'bundled:usecases/multilingual_coding.yaml', '--out', tmp_path / 'a.json')
+    assert r.returncode == 0, r.stderr
+    assert 'blocker' in r.stdout and 'unsupported_language' in r.stdout
+    assert json.loads((tmp_path / 'a.json').read_text())['counts']['blocker'] == 3
+    assert cli('usecase', 'bundled:usecases/multilingual_coding.yaml', '--fail-on-blocker').returncode == 1
+    bad = tmp_path / 'bad.yaml'; bad.write_text(BASE + "capabilities: [teleportation]\n")
+    r = cli('usecase', bad)
+    assert r.returncode == 2 and 'line 4: capabilities[0]: unknown capability' in (r.stdout + r.stderr)
+    assert 'Traceback' not in r.stderr
+
+
+def test_editor_applies_overrides_with_rationale():
+    ed = U.RegisterEditor(card())
+    i = next(i for i, (lbl, _) in enumerate(ed.row.options) if lbl.startswith('S8 · user_input'))
+    ed.row.value = i; ed.likelihood.value = 1
+    ed.apply_button.click()
+    assert ed.usecase.overrides == []                  # no rationale: not applied
+    ed.rationale.value = 'answers are short'; ed.apply_button.click()
+    assert row(ed.register, 'S8', 'user_input').inherent_likelihood == 1
+    assert 'likelihood: 1' in ed.overrides_yaml() and 'answers are short' in ed.overrides_yaml()
+    assert len(ed.row.options) == len(ed.register)
