@@ -15,8 +15,9 @@ from .core import *
 from .report import run_template, RunResult, write_json, to_jsonable, template_names
 
 # %% auto #0
-__all__ = ['LEVELS', 'guard_slug', 'Part', 'plan', 'run_plan', 'register_frame', 'residual_heatmap', 'overview_cells',
-           'overview_html', 'assess', 'assess_cmd', 'load_bundle', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
+__all__ = ['LEVELS', 'guard_slug', 'Part', 'card_with_guards', 'plan', 'run_plan', 'register_frame', 'residual_heatmap',
+           'overview_cells', 'overview_html', 'assess', 'assess_cmd', 'load_bundle', 'diff_bundles', 'diff_text',
+           'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
 def guard_slug(spec:str)->str:
@@ -53,11 +54,26 @@ def _resolve_card_path(value, card_path:Path):
     p = (card_path.parent/s)
     return str(p) if p.exists() else s
 
+def card_with_guards(card_path:Path, guards:list, dest:Path)->Path:
+    "A copy of a use-case card whose guards are `guards` (the ones this assessment measures); relative paths made absolute"
+    import yaml
+    d = yaml.safe_load(Path(card_path).read_text(encoding='utf-8'))
+    old = {(g.get('spec') if isinstance(g, dict) else g): g for g in d.get('guards') or []}
+    d['guards'] = [{k: v for k, v in old[g].items() if k != 'policy'} if isinstance(old.get(g), dict) else {'spec': g} for g in guards]
+    for k in ('content_policy', 'agent_policy'):
+        v = d.get(k)
+        if isinstance(v, str) and not v.startswith('bundled:') and not Path(v).is_absolute(): d[k] = str((Path(card_path).parent/v).resolve())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    note = f"# Written by riskbench assess: {Path(card_path).name} with the guards this assessment measured ({', '.join(guards)}).\n"
+    dest.write_text(note + yaml.safe_dump(d, sort_keys=False, allow_unicode=True), encoding='utf-8')
+    return dest
+
 def plan(usecase:str|Path,          # use-case card (YAML)
          data:str|None=None,        # eval set (default: the card's, else the bundled demo prompts)
          finetune:str|None=None,    # fine-tuning data to audit (default: the card's, else none)
          guards:list|None=None,     # guard specs (default: the card's, else baseline)
          params:dict|None=None,     # extra template parameters: {template: {name: value}}
+         out:str|Path|None=None,    # the bundle folder (where a card with other guards is written)
         )->tuple:
     "The parts of an assessment and the guards to score: (parts, guards, inputs)"
     from riskbench.usecase import load_usecase
@@ -65,6 +81,7 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     card = load_usecase(card_path)
     c_guards, c_ft, c_eval = _card_inputs(card)
     guards = list(dict.fromkeys(guards or c_guards or ['baseline']))
+    if out is not None and guards != c_guards: card_path = card_with_guards(card_path, guards, Path(out)/'usecase.yaml')
     data = data or _resolve_card_path(c_eval, card_path) or 'bundled:demo_prompts.jsonl'
     finetune = finetune or _resolve_card_path(c_ft, card_path)
     resolve_input(data, 'eval set')
@@ -294,8 +311,8 @@ def assess(usecase:str|Path, data:str|None=None, finetune:str|None=None, guards:
     "Build an assessment bundle in `out`: every part, index.html and bundle.json; returns the bundle"
     import riskbench
     t0, started = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
-    parts, guards, inputs = plan(usecase, data, finetune, guards, params)
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
+    parts, guards, inputs = plan(usecase, data, finetune, guards, params, out)
     parts, scoring = run_plan(parts, guards, inputs['data'], out, workers, progress)
     from riskbench.usecase import load_usecase
     card = load_usecase(inputs['usecase'])

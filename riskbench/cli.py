@@ -8,7 +8,7 @@ import sys, inspect, argparse, importlib, json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'build_parser', 'templates_cmd', 'run_cmd', 'demo_cmd', 'settings_cmd', 'main']
+__all__ = ['COMMANDS', 'DEMO_CARD', 'build_parser', 'templates_cmd', 'run_cmd', 'demo_cmd', 'settings_cmd', 'main']
 
 # %% ../nbs/08_cli.ipynb #c006
 COMMANDS = {
@@ -21,7 +21,7 @@ COMMANDS = {
     'languages':  ('riskbench.multilingual', 'languages_cmd', 'Detect languages and measure multilingual safety coverage'),
     'run':        ('riskbench.cli', 'run_cmd', 'Run a report template into an output folder'),
     'templates':  ('riskbench.cli', 'templates_cmd', 'List the report templates and their parameters'),
-    'demo':       ('riskbench.cli', 'demo_cmd', 'Run every template on the bundled data and write an index page'),
+    'demo':       ('riskbench.cli', 'demo_cmd', 'The demo assessment on the bundled data and the baseline guard'),
     'settings':   ('riskbench.cli', 'settings_cmd', 'Show the resolved settings and where each value came from'),
 }
 
@@ -110,17 +110,17 @@ def run_cmd(template:str,        # template name (see `riskbench templates`) or 
 run_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('NAME', 'VALUE')),
                    'f': dict(flags=['-f', '--params-file'])}
 
-def demo_cmd(out:str='reports/demo', # output folder
-             only:list=None,         # run only these templates (repeatable)
+DEMO_CARD = 'bundled:usecases/customer_support.yaml'
+
+def demo_cmd(out:str='reports/demo',   # output folder
+             usecase:str=DEMO_CARD,     # use-case card to assess
+             guard:list=None,           # guard spec (repeatable; default: the embedded baseline guard)
+             workers:int=2,             # parts run in parallel
             )->int:
-    "Run every template on the bundled data and write OUT/index.html"
-    import time
-    from riskbench.report import demo
-    t0 = time.perf_counter()
-    results = demo(out, only)
-    ok = sum(r.ok for r in results)
-    print(f"{ok} of {len(results)} reports completed in {time.perf_counter()-t0:.1f}s; open {Path(out)/'index.html'}")
-    return 0 if ok == len(results) else 1
+    "The demo assessment: every template on the bundled data with the baseline guard, into OUT/index.html"
+    from riskbench.bundle import assess_cmd
+    return assess_cmd(usecase, data='bundled:demo_prompts.jsonl', finetune='bundled:demo_finetune.jsonl',
+                      guard=guard or ['baseline'], out=out, workers=workers)
 
 def settings_cmd(settings:str=None, # a settings.ini to read instead of searching
                 )->int:
