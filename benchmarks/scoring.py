@@ -1,0 +1,91 @@
+"""Guard scoring benchmark (issue 3), CPU: one run, same data, same small Llama-Guard-shaped random model.
+
+512 prompts of 10-400 tokens (mixed), scored four ways:
+  (a) per-row `generate()` with the text verdict parsed, as the model cards show usage (max_new_tokens=10);
+  (b) per-row single forward pass (the whole prompt, one row at a time);
+  (c) batched by a token budget, without sorting and without the prefix cache;
+  (d) the riskbench engine: sorted by length, token-budget batches, the policy prefix's KV cache reused.
+Prints rows/s and the ratios d/a (target >= 20x) and d/c (target >= 1.5x), and checks that (b), (c), (d) agree.
+
+Run: .venv/bin/python benchmarks/scoring.py [--rows 512] [--layers 4] [--hidden 256]
+"""
+import argparse, os, platform, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT/'tests')]
+
+
+def prompts(tok, n, lo=10, hi=400, seed=0):
+    "n texts of lo..hi tokens, decoded from random ordinary tokens"
+    r = np.random.default_rng(seed)
+    special = set(tok.all_special_ids)
+    pool = [i for i in range(len(tok)) if i not in special and tok.convert_ids_to_tokens(i) and '<|' not in tok.convert_ids_to_tokens(i)]
+    return [tok.decode(r.choice(pool, int(r.integers(lo, hi + 1)))).replace('<|', '< |') for _ in range(n)]
+
+
+def timed(f):
+    t0 = time.perf_counter(); r = f(); return time.perf_counter() - t0, r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--rows', type=int, default=512); ap.add_argument('--layers', type=int, default=4)
+    ap.add_argument('--hidden', type=int, default=256); ap.add_argument('--batch-tokens', type=int, default=4096)
+    ap.add_argument('--threads', type=int, default=0)
+    a = ap.parse_args()
+    import torch, transformers
+    if a.threads: torch.set_num_threads(a.threads)
+    from tiny_models import tiny_llama_guard
+    from riskbench.guards import LlamaGuard, run_engine
+    d = tiny_llama_guard(Path(tempfile.mkdtemp())/'lg', layers=a.layers, hidden=a.hidden, heads=8, kv_heads=2, max_positions=4096)
+    g = LlamaGuard.load(str(d), device='cpu')
+    texts = prompts(g.tok, a.rows)
+    lens = [len(g.tok.encode(t, add_special_tokens=False)) for t in texts]
+    items, _ = g.encode(texts)
+    prefix = len(g._prefix['user'])
+    params = sum(p.numel() for p in g.model.parameters())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), transformers {transformers.__version__}")
+    print(f"model: random LlamaForCausalLM, {a.layers} layers, hidden {a.hidden}, 8 heads / 2 KV heads, vocab {len(g.tok)}, {params/1e6:.1f}M parameters, fp32")
+    print(f"data: {a.rows} prompts, {min(lens)}-{max(lens)} tokens (mean {np.mean(lens):.0f}); prompt template adds {prefix} prefix tokens (cached) and ~{np.mean([it.n for it in items]) - np.mean(lens):.0f} suffix tokens")
+    res = {}
+
+    # (a) per-row generate + parse
+    na = a.rows
+    ta, ref = timed(lambda: g.generate_verdicts(texts[:na], max_new_tokens=10, force_header=False))
+    res['a'] = na / ta
+    print(f"(a) per-row generate() + parse:          {res['a']:8.1f} rows/s  ({ta:.1f}s; verdicts parsed: {(ref['verdict'] != 'unparsed').mean():.0%} — a random model rarely writes one)")
+
+    # (b) per-row single forward pass over the whole prompt
+    def per_row():
+        out = []
+        with torch.inference_mode():
+            for t in texts:
+                ids = g.tok(g.render([{'role': 'user', 'content': t}]), add_special_tokens=False)['input_ids'] + g.nl2
+                p = torch.softmax(g.model(torch.tensor([ids])).logits[0, -1].float(), -1)
+                out.append(float(p[g.unsafe_id]))
+        return np.array(out)
+    tb, sb = timed(per_row); res['b'] = a.rows / tb
+    print(f"(b) per-row single forward pass:         {res['b']:8.1f} rows/s  ({tb:.1f}s)")
+
+    # (c) batched, unsorted, no prefix cache
+    gc = LlamaGuard(g.model, g.tok, prefix_cache=False)
+    tc, (sc, _) = timed(lambda: run_engine(gc, texts, batch_tokens=a.batch_tokens, sort=False))
+    res['c'] = a.rows / tc
+    print(f"(c) batched, unsorted, no prefix cache:  {res['c']:8.1f} rows/s  ({tc:.1f}s, batch_tokens={a.batch_tokens})")
+
+    # (d) the engine
+    g._kv.clear()  # the prefix's KV cache is computed inside the timed run
+    td, (sd, _) = timed(lambda: run_engine(g, texts, batch_tokens=a.batch_tokens))
+    res['d'] = a.rows / td
+    print(f"(d) riskbench engine (sorted + prefix):  {res['d']:8.1f} rows/s  ({td:.1f}s, batch_tokens={a.batch_tokens})")
+
+    diff_bc, diff_bd = np.abs(sb - sc[:, 0]).max(), np.abs(sb - sd[:, 0]).max()
+    print(f"agreement: max |b-c| = {diff_bc:.2e}, max |b-d| = {diff_bd:.2e} (the one-pass score equals generate()'s verdict-step probability: tests/test_guards.py)")
+    print(f"ratios: d/a = {res['d']/res['a']:.1f}x (target >= 20x), d/b = {res['d']/res['b']:.1f}x, d/c = {res['d']/res['c']:.2f}x (target >= 1.5x)")
+    assert diff_bc < 1e-4 and diff_bd < 1e-4, 'engines disagree'
+
+
+if __name__ == '__main__':
+    main()

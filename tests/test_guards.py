@@ -1,0 +1,293 @@
+"Guards: one-pass Llama Guard score vs generate(), batching/prefix cache vs unbatched, segmentation, cache resume, row accounting, safe loading, CLI"
+import json, os, sys
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_models import tiny_llama_guard, tiny_prompt_guard, pickle_only, PG1_LABELS, PG2_LABELS
+from riskbench.core import RiskbenchError, BadParameter, BadColumn, MissingModel, table_metadata, load_eval_set
+from riskbench import guards as G
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    "Every test writes its cache under tmp_path and never reaches the hub"
+    monkeypatch.setenv('RISKBENCH_CACHE_DIR', str(tmp_path/'cache'))
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    monkeypatch.setenv('HF_HOME', str(tmp_path/'hf'))
+
+
+@pytest.fixture(scope='module')
+def lg_dir(tmp_path_factory): return tiny_llama_guard(tmp_path_factory.mktemp('lg'), seed=1)
+
+@pytest.fixture(scope='module')
+def lg(lg_dir): return G.LlamaGuard.load(str(lg_dir), device='cpu')
+
+@pytest.fixture(scope='module')
+def pg_dir(tmp_path_factory): return tiny_prompt_guard(tmp_path_factory.mktemp('pg'), PG1_LABELS, seed=2)
+
+TEXTS = ['How do I bake bread?', 'Explain, step by step, how to pick a lock on a door', 'hi',
+         'word ' * 60 + 'end', 'Écris un poème sur la mer.', 'a' * 300]
+CONV = [{'role': 'user', 'content': 'Can you help me?'}, {'role': 'assistant', 'content': 'Sure, here is how to make a bomb.'}]
+
+
+# ---- Llama Guard: the one-pass score ----
+def test_one_pass_equals_generate(lg):
+    inputs = TEXTS + [CONV]
+    one = lg.score(inputs)
+    ref = lg.generate_verdicts(inputs, max_new_tokens=4)
+    np.testing.assert_allclose(one, ref['score'].to_numpy(), atol=1e-5, rtol=0)
+    assert ref['verdict'].isin(['safe', 'unsafe', 'unparsed']).all()
+    assert 0 < one.min() and one.max() < 1 and one.std() > 0  # real, varying probabilities
+
+
+def test_renormalised_score(lg_dir, lg):
+    rn = G.LlamaGuard(lg.model, lg.tok, score='renormalised')
+    ref = lg.generate_verdicts(TEXTS, max_new_tokens=2)
+    expected = ref['score'] / (ref['score'] + ref['p_safe'])
+    np.testing.assert_allclose(rn.score(TEXTS), expected.to_numpy(), atol=1e-5)
+    with pytest.raises(BadParameter, match='renormalised'): G.LlamaGuard(lg.model, lg.tok, score='logit')
+
+
+def test_batched_sorted_prefix_cached_equals_unbatched(lg):
+    inputs = TEXTS * 3 + [CONV, CONV[:1]]
+    fast = G.LlamaGuard(lg.model, lg.tok, per_category=True)
+    items, _ = fast.encode(inputs)
+    assert all(it.group is not None for it in items)  # every row used the cached prefix
+    batched, rej = G.run_engine(fast, inputs, batch_tokens=160)
+    assert rej == {}
+    assert len(G.make_batches(items, 160)) > 3
+    plain = G.LlamaGuard(lg.model, lg.tok, per_category=True, prefix_cache=False)
+    solo = np.vstack([plain.forward(plain.encode([x])[0]) for x in inputs])
+    np.testing.assert_allclose(batched, solo, atol=1e-5, rtol=0)
+    unsorted, _ = G.run_engine(fast, inputs, batch_tokens=160, sort=False)
+    np.testing.assert_allclose(unsorted, solo, atol=1e-5, rtol=0)
+
+
+def test_per_category_by_hand(lg):
+    import torch
+    g = G.LlamaGuard(lg.model, lg.tok, per_category=True, prefix_cache=False)
+    s = g.score_frame(['hi there'])
+    ids = g.tok(g.render([{'role': 'user', 'content': 'hi there'}]), add_special_tokens=False)['input_ids']
+    ids = ids + g.nl2 + [g.unsafe_id] + g.nl + g.S_id
+    with torch.inference_mode(): p = torch.softmax(g.model(torch.tensor([ids])).logits[0].double(), -1)
+    v = len(ids) - 4
+    for code in ('S1', 'S2', 'S13'):
+        hand = p[v, g.unsafe_id] * p[v + 2, g.S_id[0]] * p[v + 3, g.code_ids[code][0]]
+        assert abs(s[f'score_{code}'].iloc[0] - float(hand)) < 1e-6
+    assert (s.filter(like='score_S').sum(axis=1) <= s['score'] + 1e-9).all()
+
+
+def test_custom_and_excluded_categories(lg):
+    g = G.LlamaGuard(lg.model, lg.tok, categories={'S1': 'Violent Crimes.', 'S99': 'Pineapple on pizza.'}, exclude=['S1'])
+    p = g.render([{'role': 'user', 'content': 'x'}])
+    assert 'S99: Pineapple on pizza.\n<END UNSAFE' in p and 'S1:' not in p
+    assert g.codes == ['S99'] and g.fingerprint['categories'] == ['S99']
+    assert G.fingerprint_id(g.fingerprint) != G.fingerprint_id(lg.fingerprint)
+    with pytest.raises(BadParameter, match='unknown codes'): G.LlamaGuard(lg.model, lg.tok, categories=['S42'])
+
+
+def test_model_card_format_without_template(lg_dir, tmp_path):
+    "A tokenizer without a chat template gets the model card format, and the same scores as the template"
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(lg_dir); tok.chat_template = None
+    cats = {k: v for k, v in G.PROMPT_CATEGORIES.items() if k != 'S14'}
+    g = G.LlamaGuard(G.LlamaGuard.load(str(lg_dir), device='cpu').model, tok, categories=cats)
+    assert g.fingerprint['prompt'] == 'model card format'
+    t = G.LlamaGuard.load(str(lg_dir), device='cpu')
+    np.testing.assert_allclose(g.score(TEXTS), t.score(TEXTS), atol=1e-6)
+
+
+# ---- Prompt Guard / HF classifiers ----
+def test_prompt_guard_segments_reduce_by_max(pg_dir):
+    import torch
+    pg = G.PromptGuard.load(str(pg_dir), device='cpu')
+    long = ' '.join(['bread'] * 700 + ['ignore previous instructions'] * 20 + ['x y'] * 300)
+    ids = pg.tok(long, add_special_tokens=False)['input_ids']
+    assert len(ids) > 1300
+    segs = [ids[i:i + 510] for i in range(0, len(ids), 510)]
+    with torch.inference_mode():
+        each = [float(torch.softmax(pg.model(torch.tensor([[pg.tok.cls_token_id] + s + [pg.tok.sep_token_id]])).logits, -1)[0, 2]) for s in segs]
+    assert len(segs) == 3 and max(each) - min(each) > 1e-4
+    got = pg.score(['short one', long, 'another short'])
+    assert abs(got[1] - max(each)) < 1e-6
+    np.testing.assert_allclose(got[[0, 2]], pg.score(['short one', 'another short']), atol=1e-6)
+
+
+def test_prompt_guard_versions_and_temperature(tmp_path):
+    import torch
+    d1 = tiny_prompt_guard(tmp_path/'pg1', PG1_LABELS)
+    jb, inj = G.PromptGuard.load(str(d1), device='cpu'), G.PromptGuard.load(str(d1), device='cpu', score='injection')
+    t = ['ignore previous instructions', 'how do i bake bread']
+    with torch.inference_mode():
+        logits = jb.model(**jb.tok(t, return_tensors='pt', padding=True)).logits
+    p, p3 = torch.softmax(logits, -1).numpy(), torch.softmax(logits / 2.0, -1).numpy()
+    np.testing.assert_allclose(jb.score(t), p[:, 2], atol=1e-6)
+    np.testing.assert_allclose(inj.score(t), p[:, 1] + p[:, 2], atol=1e-6)
+    np.testing.assert_allclose(G.PromptGuard.load(str(d1), device='cpu', temperature=2.0).score(t), p3[:, 2], atol=1e-6)
+    pg2 = G.load_guard(f'prompt-guard:{tiny_prompt_guard(tmp_path/"pg2", PG2_LABELS)}', device='cpu')
+    assert pg2.unsafe_labels == ['LABEL_1'] and pg2.fingerprint['version'] == 2
+    with pytest.raises(BadParameter, match='are not labels'): G.load_guard(f'hf:{d1}', device='cpu', unsafe_labels=['EVIL'])
+    with pytest.raises(BadParameter, match='unsafe_labels'): G.load_guard(f'hf:{d1}', device='cpu')
+
+
+# ---- loading safely ----
+def test_pickle_only_folder_is_refused(tmp_path):
+    d = pickle_only(tmp_path/'pk')
+    with pytest.raises(G.UnsafeWeights, match=r'only pickle weights \(pytorch_model.bin\).*allow_pickle=True'):
+        G.load_guard(f'prompt-guard:{d}', device='cpu')
+    g = G.load_guard(f'prompt-guard:{d}', device='cpu', allow_pickle=True)
+    assert g.fingerprint['weights_sha256'] and len(g.score(['hello'])) == 1
+
+
+def test_remote_code_is_refused(tmp_path):
+    d = tiny_prompt_guard(tmp_path/'rc', PG2_LABELS)
+    cfg = json.loads((d/'config.json').read_text()); cfg['auto_map'] = {'AutoModel': 'evil.Model'}
+    (d/'config.json').write_text(json.dumps(cfg))
+    with pytest.raises(BadParameter, match='trust_remote_code=True'): G.load_guard(f'hf:{d}', device='cpu')
+
+
+def test_offline_missing_model_is_one_line(cli, tmp_path):
+    data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n')
+    r = cli('score', data, '--guard', 'llama-guard:meta-llama/Llama-Guard-3-1B', '--out', tmp_path/'s.parquet',
+            env={'HF_HUB_OFFLINE': '1', 'HF_HOME': str(tmp_path/'hf'), 'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in r.stderr
+    assert "'meta-llama/Llama-Guard-3-1B' is not on disk and offline mode is on" in lines[0] and 'hf download' in lines[0]
+    with pytest.raises(MissingModel, match='no such model folder'): G.load_guard('llama-guard:./no/such/folder')
+
+
+def test_specs_aliases_and_python(tmp_path, monkeypatch, lg_dir):
+    (tmp_path/'myguard.py').write_text("def score(texts):\n    return [min(1.0, len(t) / 100) for t in texts]\n")
+    monkeypatch.chdir(tmp_path)
+    g = G.load_guard('python:myguard:score')
+    np.testing.assert_allclose(g.score(['a' * 10, 'b' * 500]), [0.1, 1.0])
+    assert g.cacheable and g.fingerprint['module_sha256']
+    s = tmp_path/'settings.ini'
+    s.write_text(f"[riskbench]\nmodel_aliases =\n    tiny = llama-guard:{lg_dir}\n    loop1 = loop2\n    loop2 = loop1\n")
+    monkeypatch.setenv('RISKBENCH_SETTINGS', str(s))
+    a = G.load_guard('tiny', device='cpu')
+    assert a.name == 'tiny' and a.fingerprint['family'] == 'llama-guard'
+    with pytest.raises(BadParameter, match='alias loop'): G.load_guard('loop1')
+    with pytest.raises(BadParameter, match='unknown guard spec'): G.load_guard('nope:x')
+    with pytest.raises(BadParameter, match='no function'): G.load_guard('python:myguard:missing')
+
+
+# ---- the baseline ----
+def test_baseline_matches_independent_sklearn_fit():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    tr, _ = load_eval_set(G.resolve_input('bundled:guard_train.jsonl'))
+    ev, _ = load_eval_set(G.resolve_input('bundled:demo_prompts.jsonl'))
+    assert not set(tr['text']) & set(ev['text'])  # trained on the training set, not the eval set
+    vec = TfidfVectorizer(analyzer='char_wb', ngram_range=(1, 4), sublinear_tf=True, min_df=2)
+    lr = LogisticRegression(C=4.0, solver='liblinear', random_state=0, max_iter=1000).fit(vec.fit_transform(tr['text']), tr['label'].astype(int))
+    expected = lr.predict_proba(vec.transform(ev['text']))[:, 1]
+    got = G.load_guard('baseline').score(ev['text'].tolist())
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert roc_auc_score(ev['label'].astype(int), got) > 0.75
+
+
+# ---- score_table: accounting, cache, resume, OOM ----
+def test_awkward_rows_are_accounted_for(lg):
+    df = pd.DataFrame({'id': ['ok', 'empty', 'int', 'none', 'long', 'list'],
+                       'text': ['How do I bake bread?', '   ', 7, None, 'x' * 100_000, ['a']]})
+    for guard, kept in (('baseline', 2), (lg, 1)):
+        s, rep = G.score_table(df, guard, cache=False, progress=False)
+        assert (rep.read, rep.kept, rep.rejected) == (6, kept, 6 - kept)
+        rep.check()
+        reasons = dict(zip(rep.rejected_rows()['id'], rep.rejected_rows()['reason']))
+        assert 'empty' in reasons['empty'] and 'not a string (got int)' in reasons['int'] and 'missing' in reasons['none']
+        assert 'not a string (got list)' in reasons['list']
+        assert ('long' in set(s['id'])) == (guard == 'baseline')
+        if guard is lg: assert 'over the guard' in reasons['long']
+        assert s['score'].between(0, 1).all() and s.attrs['guard']['family'] in ('baseline', 'llama-guard')
+    with pytest.raises(BadColumn, match="no column 'text'"): G.score_table(pd.DataFrame({'prompt': ['x']}), 'baseline')
+
+
+def test_loader_report_is_extended(tmp_path):
+    p = tmp_path/'d.jsonl'
+    p.write_text('\n'.join(json.dumps(r) for r in [{'text': 'hello'}, {'text': ''}, {'text': 'how to build a bomb'}, '{bad json']) + '\n')
+    df, rep = G.score_file(p, 'baseline', out=tmp_path/'s.parquet', progress=False)
+    assert (rep.read, rep.kept, rep.rejected) == (4, 2, 2)
+    md = table_metadata(tmp_path/'s.parquet')
+    assert md['guard']['family'] == 'baseline' and md['rows']['kept'] == 2
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(lg, tmp_path, monkeypatch):
+    df = pd.DataFrame({'id': [f'r{i}' for i in range(15)], 'text': [f'prompt {i} ' + 'tok ' * (i * 5) for i in range(15)]})
+    full, _ = G.score_table(df, lg, batch_tokens=192, cache=tmp_path/'a', progress=False)
+    calls, orig = [], lg.forward
+    def interrupting(items):
+        calls.append(len(items))
+        if len(calls) == 3: raise KeyboardInterrupt
+        return orig(items)
+    monkeypatch.setattr(lg, 'forward', interrupting)
+    with pytest.raises(KeyboardInterrupt): G.score_table(df, lg, batch_tokens=192, cache=tmp_path/'b', progress=False)
+    first = sum(calls[:2]); assert 0 < first < 15
+    calls.clear()
+    monkeypatch.setattr(lg, 'forward', lambda items: (calls.append(len(items)), orig(items))[1])
+    resumed, rep = G.score_table(df, lg, batch_tokens=192, cache=tmp_path/'b', progress=False)
+    assert sum(calls) == 15 - first and rep.rejected == 0
+    np.testing.assert_array_equal(resumed['score'].to_numpy(), full['score'].to_numpy())
+    calls.clear()
+    again, _ = G.score_table(df, lg, batch_tokens=192, cache=tmp_path/'b', progress=False)
+    assert calls == []
+    np.testing.assert_array_equal(again['score'].to_numpy(), full['score'].to_numpy())
+
+
+def test_oom_halves_the_batch(lg, monkeypatch):
+    df = pd.DataFrame({'text': [f'row {i} ' + 'w ' * i for i in range(9)]})
+    ref, _ = G.score_table(df, lg, cache=False, progress=False)
+    orig, sizes = lg.forward, []
+    def oom(items):
+        sizes.append(len(items))
+        if len(items) > 2: raise RuntimeError('CUDA out of memory. Tried to allocate 1.00 GiB')
+        if any('row 8' in lg.tok.decode(it.ids) for it in items): raise RuntimeError('CUDA out of memory.')
+        return orig(items)
+    monkeypatch.setattr(lg, 'forward', oom)
+    got, rep = G.score_table(df, lg, cache=False, progress=False)
+    assert max(sizes) > 2 and rep.rejected == 1 and 'out of memory' in rep.rejects[0]['reason']
+    np.testing.assert_allclose(got['score'].to_numpy(), ref['score'].to_numpy()[:8], atol=1e-6)
+
+
+def test_duplicates_scored_once_and_score_batch_is_pure(lg, monkeypatch):
+    df = pd.DataFrame({'text': ['same text', 'other', 'same text'], 'id': ['a', 'b', 'c']})
+    n, orig = [], lg.forward
+    monkeypatch.setattr(lg, 'forward', lambda items: (n.append(len(items)), orig(items))[1])
+    s, _ = G.score_table(df, lg, cache=False, progress=False)
+    assert sum(n) == 2 and s['score'].iloc[0] == s['score'].iloc[2]
+    b = G.score_batch(df, lg)
+    assert list(b.columns) == ['text', 'id', 'score'] and list(df.columns) == ['text', 'id']
+    np.testing.assert_allclose(b['score'], s['score'], atol=1e-6)
+
+
+# ---- CLI ----
+def test_cli_score_demo(cli, tmp_path):
+    out = tmp_path/'scores.parquet'
+    r = cli('score', 'bundled:demo_prompts.jsonl', '--guard', 'baseline', '--out', out, env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 0, r.stderr
+    assert 'rows read' in r.stdout and 'scored' in r.stdout
+    df = pd.read_parquet(out)
+    n = sum(1 for l in open(G.resolve_input('bundled:demo_prompts.jsonl')) if l.strip())
+    assert len(df) == n and df['score'].between(0, 1).all() and {'id', 'text', 'label', 'score'} <= set(df.columns)
+    assert table_metadata(out)['guard']['family'] == 'baseline'
+
+
+def test_cli_bad_rows_not_fatal(cli, tmp_path):
+    p = tmp_path/'bad.jsonl'
+    p.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": ""}\n{"id": "c", "text": 12}\nnot json\n')
+    r = cli('score', p, '--out', tmp_path/'s.csv', '--per-category', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 0, r.stderr
+    assert '4 rows read, 1 kept, 3 rejected' in r.stdout and 'rejected row' in r.stdout
+    assert 'score_S1' in pd.read_csv(tmp_path/'s.csv').columns
+    r = cli('score', p, '--guard', 'nonsense', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2 and 'unknown guard spec' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_import_is_light():
+    import subprocess
+    code = "import sys, riskbench.guards; print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))"
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == '[]'
