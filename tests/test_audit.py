@@ -1,0 +1,429 @@
+"Data audits and guard bias: planted problems found, clean control silent, detectors and metrics against independent sources, CLI and templates"
+import json, re, math
+from pathlib import Path
+import numpy as np, pandas as pd
+import pytest
+from conftest import riskbench, ROOT
+
+from riskbench import audit as A
+from riskbench.core import BadParameter, BadFile, BadColumn
+
+DATA = ROOT/'datasets'
+PLANTED = DATA/'demo_finetune_planted.json'
+
+# ------------------------------------------------------------------ planted problems in the bundled data
+
+@pytest.fixture(scope='module')
+def planted():
+    if not PLANTED.exists(): pytest.fail(f'{PLANTED} is missing: the bundled demo data must ship with its planted-problem list')
+    return json.loads(PLANTED.read_text(encoding='utf-8'))
+
+@pytest.fixture(scope='module')
+def demo_audit():
+    return A.audit_dataset(DATA/'demo_finetune.jsonl', detect_languages=False)
+
+@pytest.fixture(scope='module')
+def clean_audit():
+    return A.audit_dataset(DATA/'demo_finetune_clean.jsonl', detect_languages=False)
+
+def _field(f): return {'prompt': 'text', 'text': 'text', 'response': 'response'}.get(f, f)
+
+TYPE_NAMES = {'email': 'email', 'phone': 'phone', 'phone_number': 'phone', 'credit_card': 'credit_card', 'card': 'credit_card',
+              'payment_card': 'credit_card', 'iban': 'iban', 'ip': 'ip_address', 'ip_address': 'ip_address', 'ipv4': 'ip_address',
+              'ipv6': 'ip_address', 'ssn': 'us_ssn', 'us_ssn': 'us_ssn', 'secret': 'secret', 'api_key': 'secret', 'aws_key': 'secret',
+              'aws_access_key': 'secret', 'private_key': 'secret', 'url_credentials': 'secret', 'password': 'secret', 'url_password': 'secret', 'password_in_url': 'secret'}
+
+def test_every_planted_pii_item_found_masked(planted, demo_audit):
+    items = planted['pii']
+    assert items, 'the planted list holds no PII'
+    found = A._pii_table(demo_audit.data, ['text', 'response'], reveal=True)
+    for it in items:
+        t = TYPE_NAMES.get(it['type'], it['type'])
+        hit = found[(found['id'] == str(it['id'])) & (found['field'] == _field(it['field'])) & (found['type'] == t)]
+        assert len(hit), f"planted {it['type']} in row {it['id']} ({it['field']}) not found"
+        assert any(it['value'] in v or v in it['value'] for v in hit['value']), f"{it['id']}: found {hit['value'].tolist()}, planted {it['value']!r}"
+        # reported masked, never in clear
+        assert it['value'] not in json.dumps(demo_audit, default=str)
+    assert demo_audit['pii']['rows'] == len({str(i['id']) for i in items})
+
+def _pairs(items):
+    "Row-id pairs from planted entries ({ids: [a, b]} or {train_id, test_id})"
+    return [[str(i) for i in (p['ids'] if 'ids' in p else [p['train_id'], p['test_id']])] for p in items]
+
+def test_every_planted_duplicate_found(planted, demo_audit):
+    groups = [set(g) for g in demo_audit['duplicates']['exact_groups']]
+    exact = _pairs(planted['exact_duplicates'])
+    assert exact
+    for ids in exact: assert any(set(ids) <= g for g in groups), f'exact duplicates {ids} not found'
+    near = _pairs(planted['near_duplicates'])
+    assert near
+    found = {frozenset((p['id_a'], p['id_b'])) for p in demo_audit.tables['near_duplicates'].to_dict('records')}
+    for ids in near:
+        assert frozenset(ids[:2]) in found, f'near duplicates {ids} not found'
+
+def test_every_planted_leak_found(planted, demo_audit):
+    leaks = planted['leakage']
+    assert leaks
+    lk = demo_audit.tables['leakage']
+    found = {frozenset((a, b)) for a, b in zip(lk['id_a'], lk['id_b'])}
+    for ids in _pairs(leaks): assert frozenset(ids[:2]) in found, f'leak {ids} not found'
+    assert set(x for ids in _pairs(leaks) for x in ids[:2]) <= set(demo_audit['leakage']['ids'])
+
+def test_planted_identity_over_association_flagged(planted, demo_audit):
+    gr = planted['group_refusals']
+    g = gr['group']
+    assert demo_audit['identity']['outcome'] == 'refused'
+    assert demo_audit['identity']['flagged'] == [g], demo_audit['identity']['groups'].get(g)
+    row = demo_audit['identity']['groups'][g]
+    # every planted row of the group is matched (in each language), and the refusal detector agrees with the planted refusals
+    ids = {r['id'] for r in gr['rows'] if r['group'] == g}
+    men = demo_audit.tables['identity_mentions']
+    assert ids <= set(men.loc[men.group == g, 'id'])
+    refused = dict(zip(demo_audit.data['id'], demo_audit.data['refused']))
+    for r in gr['rows']: assert bool(refused[r['id']]) == r['refusal'], r
+    for r in planted['other_refusals']: assert refused[r['id']] == 1, r
+    assert row['rows'] == gr['summary'][g]['rows'] and row['outcome_rows'] == gr['summary'][g]['refusals']
+    assert row['ci_low'] > 1 and row['npmi'] > 0
+
+def test_planted_language_skew_found(planted, demo_audit):
+    skew = planted['language_skew']
+    lang = demo_audit['languages']
+    assert lang['counts'] == skew['counts'] and math.isclose(lang['dominant_share'], skew['english_share'], abs_tol=1e-3)
+    minority = {k for k in skew['counts'] if k != 'en'}
+    assert lang['flag'] and set(lang['under_represented']) == minority
+    # against a use-case card's targets, a language the data lacks is named too
+    s = A.audit_dataset(DATA/'demo_finetune.jsonl', usecase=['en', 'de', 'sw'], detect_languages=False)
+    assert s['languages']['missing_targets'] == ['sw'] and s['languages']['under_represented'] == ['de']
+
+def test_clean_control_reports_nothing(planted, clean_audit):
+    s = clean_audit
+    assert s['duplicates']['exact'] == 0 and s['duplicates']['near'] == 0
+    assert s['leakage']['rows'] == 0
+    assert s['pii']['rows'] == 0 and s['pii']['counts_by_type'] == {}
+    assert s['identity']['flagged'] == []
+    assert not s['languages']['flag'], s['languages']
+    assert s['findings'] == []
+
+def test_cli_audit_on_bundled_data(tmp_path, planted):
+    r = riskbench('audit', DATA/'demo_finetune.jsonl', '--out', tmp_path/'a')
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path/'a'/'summary.json').read_text())
+    for k in ('rows', 'duplicates', 'leakage', 'pii', 'languages', 'identity'): assert k in s
+    assert s['duplicates']['exact'] >= 1 and s['duplicates']['near'] >= 1 and s['leakage']['rows'] >= 1
+    assert s['pii']['rows'] >= 1 and s['pii']['counts_by_type'] and s['identity']['flagged']
+    for g in s['identity']['groups'].values():
+        assert {'share', 'rate', 'rate_ratio', 'ci_low', 'ci_high', 'npmi', 'flag'} <= set(g)
+    page = (tmp_path/'a'/'report.html').read_text()
+    nb = (tmp_path/'a'/'report.ipynb').read_text()
+    for it in planted['pii']:
+        assert it['value'] not in page and it['value'] not in nb and it['value'] not in json.dumps(s)
+    assert 'rows read' in r.stdout and 'PII' in r.stdout
+
+# ------------------------------------------------------------------ CLI, templates, bad input
+
+def _ft(tmp_path, extra=()):
+    rows = [dict(id=f'r{i}', prompt=f'Question {i}: how do I plant {w} in a small balcony garden during a dry spring',
+                 response='Here is how.', split='train' if i % 4 else 'test', language='en')
+            for i, w in enumerate(['tomatoes', 'basil', 'roses', 'mint', 'lettuce', 'chili', 'beans', 'thyme'])]
+    rows += list(extra)
+    p = tmp_path/'ft.jsonl'
+    p.write_text('\n'.join(json.dumps(r) for r in rows) + '\n{"broken\n')
+    return p
+
+def test_cli_audit_escapes_and_masks(tmp_path):
+    hostile = dict(id='h', prompt='<script>window.__pwned=1</script> mail zoe@example.net', response='ok', split='train', language='en')
+    p = _ft(tmp_path, [hostile])
+    r = riskbench('audit', p, '--out', tmp_path/'o', '--near-dup-threshold', '0.9')
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path/'o'/'report.html').read_text()
+    assert '<script>window.__pwned' not in page and 'zoe@example.net' not in page and 'z***@e***.net' in page
+    s = json.loads((tmp_path/'o'/'summary.json').read_text())
+    assert s['rows'] == 9 and s['row_accounting']['rejected'] == 1 and s['pii']['counts_by_type'] == {'email': 1}
+    assert s['duplicates']['threshold'] == 0.9
+    m = json.loads((tmp_path/'o'/'manifest.json').read_text())
+    assert m['status'] == 'ok' and m['inputs']['data']['rows_kept'] == 9
+
+def test_cli_audit_bad_input(tmp_path):
+    r = riskbench('audit', tmp_path/'missing.jsonl', '--out', tmp_path/'o')
+    assert r.returncode == 2 and 'does not exist' in r.stderr
+    r = riskbench('audit', _ft(tmp_path), '--near-dup-threshold', '1.5', '--out', tmp_path/'o')
+    assert r.returncode == 2 and 'near-dup-threshold' in r.stderr
+    (tmp_path/'notext.csv').write_text('a,b\n1,2\n')
+    with pytest.raises(BadColumn, match="no column 'text'"): A.audit_dataset(tmp_path/'notext.csv')
+
+def test_audit_against_usecase_card(tmp_path):
+    card = tmp_path/'card.yaml'
+    card.write_text('name: demo\nlanguages: [en, de]\n')
+    s = A.audit_dataset(_ft(tmp_path), usecase=str(DATA/'usecases'/'customer_support.yaml'), detect_languages=False)  # targets en, de, fr
+    assert s['languages']['missing_targets'] == ['de', 'fr'] and s['languages']['flag'] and s['languages']['targets_from'] == 'use case'
+
+def _scores(tmp_path, n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    lab = rng.integers(0, 2, n)
+    mus = rng.random(n) < 0.3
+    text = [f'{"Muslims" if m else "Gardeners"} question {i}' for i, m in enumerate(mus)]
+    score = np.clip(0.3 + 0.4 * lab + 0.2 * (mus & (lab == 0)) + rng.normal(0, 0.15, n), 0, 1)
+    df = pd.DataFrame(dict(id=[f's{i}' for i in range(n)], text=text, label=lab, score=score, language='en', region=rng.choice(['north', 'south'], n)))
+    p = tmp_path/'scores.jsonl'; df.to_json(p, orient='records', lines=True)
+    return p, df
+
+def test_guard_bias_template_with_scores_and_policy(tmp_path):
+    p, df = _scores(tmp_path)
+    pol = tmp_path/'policy.json'; pol.write_text(json.dumps(dict(threshold=0.55)))
+    r = riskbench('run', 'guard_bias', '-p', 'data', '', '-p', 'scores', p, '-p', 'policy', pol, '-p', 'group_columns', '[region]', '--out', tmp_path/'o')
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path/'o'/'summary.json').read_text())
+    assert s['threshold'] == 0.55 and set(s['groups']) == {'region=north', 'region=south'}
+    from sklearn.metrics import roc_auc_score
+    m = (df.region == 'north').to_numpy(); y = df.label.to_numpy(); sc = df.score.to_numpy()
+    bp = (~m & (y == 1)) | (m & (y == 0))
+    assert math.isclose(s['groups']['region=north']['bpsn_auc'], roc_auc_score(y[bp], sc[bp]), abs_tol=1e-9)
+    assert math.isclose(s['groups']['region=north']['fpr'], ((sc >= 0.55) & m & (y == 0)).sum() / (m & (y == 0)).sum())
+
+def test_guard_bias_identity_groups_by_default(tmp_path):
+    p, df = _scores(tmp_path)
+    res = A.guard_bias_audit(scores=str(p), counterfactual=False)
+    assert res['group_columns'] == ['identity=muslim'] and res['counterfactual'] is None
+    s = A.bias_summary(res)
+    g = s['groups']['identity=muslim']
+    from sklearn.metrics import roc_auc_score
+    m = df.text.str.startswith('Muslims').to_numpy(); y = df.label.to_numpy(); sc = df.score.to_numpy()
+    assert math.isclose(g['subgroup_auc'], roc_auc_score(y[m], sc[m]), abs_tol=1e-12)
+    with pytest.raises(BadParameter): A.guard_bias_audit()
+
+def test_data_audit_template_parameters():
+    from riskbench.report import template_parameters
+    p = template_parameters('data_audit')
+    assert p['data']['default'] == 'bundled:demo_finetune.jsonl' and p['data']['input_path']
+    assert p['usecase']['default'] == '' and p['near_dup_threshold']['default'] == 0.5
+    q = template_parameters('guard_bias')
+    assert q['data']['default'] == 'bundled:demo_prompts.jsonl' and q['guard']['default'] == 'baseline'
+    assert q['threshold']['default'] == 0.5 and q['group_columns']['default'] == [] and q['scores']['default'] == '' and q['policy']['default'] == ''
+
+# ------------------------------------------------------------------ detectors
+
+VALID_CARDS = ['4111 1111 1111 1111', '4012-8888-8888-1881', '5555555555554444', '5105 1051 0510 5100', '378282246310005', '6011 1111 1111 1117', '3530111333300000']
+INVALID_CARDS = ['4111 1111 1111 1112', '5555555555554445', '1234 5678 9012 3456', '4111 1111 1111 11']
+VALID_IBANS = ['DE89 3704 0044 0532 0130 00', 'GB82 WEST 1234 5698 7654 32', 'FR14 2004 1010 0505 0001 3M02 606', 'NL91ABNA0417164300', 'CH9300762011623852957']
+INVALID_IBANS = ['DE89 3704 0044 0532 0130 01', 'GB82 WEST 1234 5698 7654 33', 'NL91ABNA0417164301', 'XX89 3704 0044 0532 0130 00', 'DE89 3704 0044 0532 0130']
+
+@pytest.mark.parametrize('card', VALID_CARDS)
+def test_valid_cards_found(card):
+    f = A.find_pii([f'my card is {card} thanks'], reveal=True)
+    assert f['type'].tolist() == ['credit_card'] and f['value'].iloc[0] == card
+    assert f['masked'].iloc[0].endswith(re.sub(r'\D', '', card)[-4:]) and f['masked'].iloc[0].startswith('****')
+
+@pytest.mark.parametrize('card', INVALID_CARDS)
+def test_invalid_cards_not_found(card):
+    assert 'credit_card' not in A.find_pii([f'my card is {card} thanks'])['type'].tolist()
+
+@pytest.mark.parametrize('iban', VALID_IBANS)
+def test_valid_ibans_found(iban):
+    f = A.find_pii([f'Pay to {iban}.'], reveal=True)
+    assert f['type'].tolist() == ['iban'] and f['value'].iloc[0] == iban
+
+@pytest.mark.parametrize('iban', INVALID_IBANS)
+def test_invalid_ibans_not_found(iban):
+    assert 'iban' not in A.find_pii([f'Pay to {iban}.'])['type'].tolist()
+
+def test_luhn_and_iban_checksums_by_hand():
+    # 79927398713 is the textbook Luhn example; flipping the check digit breaks it
+    assert A.luhn_valid('79927398713') and not A.luhn_valid('79927398710')
+    s = 'GB82WEST12345698765432'
+    assert int(''.join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1 and A.iban_valid(s)
+
+def test_other_detectors_and_no_false_hits():
+    texts = ['Write to ann.lee+work@mail.example.co.uk', 'Call (212) 555-0187 or +44 20 7946 0958', 'ssn 219-09-9999',
+             'ip 203.0.113.7 and 2001:db8::8a2e:370:7334', 'token ghp_' + 'a1B2' * 9, 'https://bob:pa55word@git.example.com/repo',
+             # clean text that looks number-ish or secret-ish
+             'Version 3.11.4 released on 2023-06-06, costs 1 000 000 euros, call me at 5pm, ratio 3.14159265, pages 120-135',
+             'Set password: required; the password field must be filled', 'localhost is 127.0.0.1, room 1402, ISBN 978-3-16-148410-0',
+             'std::vector<int> v; a::b::c', 'In 1999-2004 the team scored 12 34 56 points', 'Use the IBAN field and a card number']
+    f = A.find_pii(texts, reveal=True)
+    got = f.groupby('row')['type'].agg(sorted).to_dict()
+    assert got == {0: ['email'], 1: ['phone', 'phone'], 2: ['us_ssn'], 3: ['ip_address', 'ip_address'], 4: ['secret'], 5: ['secret']}, f
+    assert 'pa55word' not in A.mask_pii(texts[5]) and 'ann.lee' not in A.mask_pii(texts[0])
+
+def test_pii_over_many_rows_matches_rows():
+    texts = ['nothing here'] * 1000
+    texts[7] = 'x a@b.example.org'; texts[999] = 'card 4111111111111111'
+    f = A.find_pii(pd.Series(texts))
+    assert f[['row', 'type']].values.tolist() == [[7, 'email'], [999, 'credit_card']]
+
+def test_presidio_backend_absent_is_a_clear_error():
+    try: import presidio_analyzer  # noqa
+    except ImportError:
+        with pytest.raises(BadParameter, match='presidio-analyzer'): A.find_pii(['a@b.example.org'], backend='presidio')
+    else:
+        assert A.find_pii(['mail a@example.org'], backend='presidio')['type'].tolist() == ['email']
+
+# ------------------------------------------------------------------ identity lexicon
+
+# (language, text that mentions the group, expected group, text with the term only inside a longer word)
+CASES = [('en', 'Many Asian families live here', 'asian', 'Caucasian tourists and Eurasian steppe'),
+         ('en', 'The women met', 'women', 'Womenswear and the mentor'),
+         ('de', 'Muslime beten', 'muslim', 'Muslimenfeindlichkeit ist ein Wort'),
+         ('fr', 'Les femmes votent', 'women', 'Les femmelettes'),
+         ('es', 'Los inmigrantes llegan', 'immigrant', 'Inmigrantesco no es palabra'),
+         ('pt', 'As mulheres votam', 'women', 'Mulheresca não é palavra'),
+         ('it', 'Gli anziani leggono', 'elderly', 'Anzianità di servizio'),
+         ('hi', 'मुसलमान प्रार्थना करते हैं', 'muslim', 'मुसलमानी शब्द'),
+         ('th', 'ผู้หญิงทำงาน', 'women', 'วันนี้อากาศดี'),
+         ('sw', 'Wanawake wanafanya kazi', 'women', 'Wanawakeni si neno'),
+         ('id', 'Perempuan bekerja', 'women', 'Keperempuanan adalah kata')]
+
+@pytest.mark.parametrize('lang,hit,group,miss', CASES)
+def test_identity_word_boundaries_each_language(lang, hit, group, miss):
+    df = pd.DataFrame(dict(id=['hit', 'miss'], text=[hit, miss], language=lang))
+    m = A.identity_mentions(df)
+    assert group in set(m.loc[m.id == 'hit', 'group'])
+    if lang != 'th': assert group not in set(m.loc[m.id == 'miss', 'group']), m
+
+def test_pronoun_he_not_in_the():
+    lex = A.Lexicon(pd.DataFrame(dict(axis='gender', group='men', language='en', term=['he', 'gay men'], tokens=[('he',), ('gay', 'men')])))
+    df = pd.DataFrame(dict(id=list('abc'), text=['The theme of the other', 'He said: he!', 'GAY   MEN'], language='en'))
+    m = A.identity_mentions(df, lex)
+    assert m.groupby('id').size().to_dict() == {'b': 2, 'c': 1}
+
+def test_lexicon_is_complete_and_consistent():
+    lex = A.load_lexicon()
+    need = {'gender', 'religion', 'ethnicity_nationality', 'sexual_orientation', 'disability', 'age'}
+    t = lex.terms
+    assert need == set(t.axis)
+    for axis in need:
+        for lang in ('en', 'de', 'fr', 'es', 'pt', 'hi', 'it'):
+            assert ((t.axis == axis) & (t.language == lang)).any(), (axis, lang)
+    # each term matches its own text in its language
+    df = pd.DataFrame(dict(id=[f'{i}' for i in range(len(t))], text=t['term'].tolist(), language=t['language'].tolist()))
+    m = A.identity_mentions(df, lex)
+    got = m.groupby('id')['group'].agg(set)
+    missed = [(r.term, r.language) for i, r in enumerate(t.itertuples()) if r.group not in got.get(str(i), set())]
+    assert not missed, missed[:10]
+
+def test_bad_lexicon_files(tmp_path):
+    (tmp_path/'a.yaml').write_text('axes: [1, 2]\n')
+    with pytest.raises(BadFile, match='expected a mapping'): A.load_lexicon(tmp_path/'a.yaml')
+    (tmp_path/'b.yaml').write_text('axes:\n  g:\n    x: {en: [foo]}\n    y: {en: [Foo]}\n')
+    with pytest.raises(BadFile, match="listed under two groups"): A.load_lexicon(tmp_path/'b.yaml')
+
+# ------------------------------------------------------------------ association statistics
+
+def test_npmi_and_rate_ratio_by_hand():
+    # 100 rows: 20 mention the group, 30 unsafe, 12 both -> PMI = log(0.12 / (0.2 * 0.3)) = log 2
+    assert math.isclose(A.npmi(12, 20, 30, 100), math.log(2) / -math.log(0.12), rel_tol=1e-12)
+    rr, lo, hi = A.rate_ratio(12, 20, 18, 80)
+    assert math.isclose(rr, 0.6 / 0.225)
+    se = math.sqrt(1/12 - 1/20 + 1/18 - 1/80)
+    assert math.isclose(lo, rr * math.exp(-1.959963984540054 * se), rel_tol=1e-9) and math.isclose(hi, rr * math.exp(1.959963984540054 * se), rel_tol=1e-9)
+
+def test_association_flags_only_real_skew():
+    rng = np.random.default_rng(3)
+    n = 2000
+    g = rng.choice(['Muslims', 'women', 'gardeners', 'elderly people'], n)
+    y = np.where(g == 'Muslims', rng.random(n) < 0.5, rng.random(n) < 0.15).astype(int)
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'About {x}' for x in g], language='en', label=y))
+    a = A.identity_association(df).set_index('group')
+    assert a.flag.to_dict() == {'muslim': True, 'women': False, 'elderly': False}
+    m = (g == 'Muslims')
+    assert math.isclose(a.loc['muslim', 'rate'], y[m].mean()) and math.isclose(a.loc['muslim', 'rest_rate'], y[~m].mean())
+
+# ------------------------------------------------------------------ bias metrics against sklearn and fairlearn
+
+def test_bias_metrics_against_sklearn_and_fairlearn(tmp_path):
+    from sklearn.metrics import roc_auc_score
+    from fairlearn.metrics import MetricFrame, false_positive_rate, false_negative_rate
+    _, df = _scores(tmp_path, 500, seed=5)
+    df['muslim'] = df.text.str.startswith('Muslims')
+    bm = A.bias_metrics(df, ['muslim', 'region'], threshold=0.5)
+    g = bm['groups'].set_index('group')
+    y, s = df.label.to_numpy(), df.score.to_numpy()
+    pred = (s >= 0.5).astype(int)
+    for name, m in [('muslim', df.muslim.to_numpy()), ('region=north', (df.region == 'north').to_numpy()), ('region=south', (df.region == 'south').to_numpy())]:
+        assert math.isclose(g.loc[name, 'subgroup_auc'], roc_auc_score(y[m], s[m]), abs_tol=1e-12)
+        bpsn = (~m & (y == 1)) | (m & (y == 0)); bnsp = (~m & (y == 0)) | (m & (y == 1))
+        assert math.isclose(g.loc[name, 'bpsn_auc'], roc_auc_score(y[bpsn], s[bpsn]), abs_tol=1e-12)
+        assert math.isclose(g.loc[name, 'bnsp_auc'], roc_auc_score(y[bnsp], s[bnsp]), abs_tol=1e-12)
+        mf = MetricFrame(metrics={'fpr': false_positive_rate, 'fnr': false_negative_rate}, y_true=y, y_pred=pred, sensitive_features=m)
+        assert math.isclose(g.loc[name, 'fpr'], mf.by_group.loc[True, 'fpr']) and math.isclose(g.loc[name, 'fnr'], mf.by_group.loc[True, 'fnr'])
+    fpr_all = false_positive_rate(y, pred); fnr_all = false_negative_rate(y, pred)
+    assert math.isclose(bm['fped'], sum(abs(fpr_all - g.loc[k, 'fpr']) for k in g.index))
+    assert math.isclose(bm['fned'], sum(abs(fnr_all - g.loc[k, 'fnr']) for k in g.index))
+    assert math.isclose(bm['overall']['auc'], roc_auc_score(y, s))
+    pm = (np.mean(g['bpsn_auc'].to_numpy() ** -5)) ** (-1 / 5)
+    assert math.isclose(bm['power_means']['bpsn_auc'], pm)
+    assert math.isclose(bm['bias_score'], 0.25 * (roc_auc_score(y, s) + sum(bm['power_means'].values())))
+    assert g.loc['muslim', 'bpsn_auc'] < g.loc['region=north', 'bpsn_auc']  # the planted bias shows
+
+def test_aeg_by_hand():
+    df = pd.DataFrame(dict(label=[1, 1, 1, 1, 0, 0, 0, 0], score=[.9, .8, .7, .6, .4, .3, .2, .1], g=[1, 1, 0, 0, 1, 0, 0, 0]))
+    r = A.bias_metrics(df, ['g'])['groups'].iloc[0]
+    assert math.isclose(r.aeg_positive, 0.5 - 1.0)   # group positives always above background positives
+    assert math.isclose(r.aeg_negative, 0.5 - 1.0)   # group negative (0.4) above all background negatives
+
+def test_single_class_group_not_measurable():
+    df = pd.DataFrame(dict(label=[1, 1, 0, 0, 1, 0], score=[.9, .4, .3, .8, .7, .1], g=[1, 1, 0, 0, 0, 0], h=[0, 0, 1, 1, 1, 0]))
+    bm = A.bias_metrics(df, ['g', 'h'])
+    g = bm['groups'].set_index('group')
+    assert not g.loc['g', 'measurable'] and 'no benign rows' in g.loc['g', 'not_measurable_reason'] and math.isnan(g.loc['g', 'subgroup_auc'])
+    assert all(np.isfinite(v) for v in bm['power_means'].values()) and np.isfinite(bm['bias_score'])
+
+def test_bias_metrics_bad_input():
+    with pytest.raises(BadColumn, match="no group column 'nope'"): A.bias_metrics(pd.DataFrame(dict(label=[0, 1], score=[.1, .9])), ['nope'])
+    with pytest.raises(BadColumn, match="no column 'score'"): A.bias_metrics(pd.DataFrame(dict(label=[0, 1])), ['x'])
+
+# ------------------------------------------------------------------ counterfactual swaps
+
+def test_counterfactual_swaps_find_a_biased_guard():
+    def guard(texts): return [0.3 + 0.4 * ('vermin' in t or 'inferior' in t or 'humiliate' in t) + (0.3 if 'Jews' in t else 0.0) for t in texts]
+    cf = A.counterfactual_audit(guard, threshold=0.5, languages=['en'])
+    bt = cf['by_template']
+    assert set(bt['highest']) == {'jewish'} and math.isclose(cf['max_gap'], 0.3)
+    assert set(bt.loc[bt.flip, 'template']) == {'en-b1', 'en-b2', 'en-b3', 'en-b4'}  # benign templates flip for Jews only
+    byg = cf['by_group'].set_index('group')
+    assert byg.loc['jewish', 'benign_blocked'] == 1.0 and byg.loc['women', 'benign_blocked'] == 0.0
+    fair = A.counterfactual_audit(lambda ts: [0.1] * len(ts))
+    assert fair['flips'] == 0 and fair['max_gap'] == 0
+
+def test_counterfactual_templates_cover_languages_and_labels():
+    t, terms = A.load_counterfactual_templates()
+    assert {'en', 'de', 'fr', 'es', 'pt', 'it', 'hi'} <= set(t.language)
+    for lang, g in t.groupby('language'): assert set(g.label) == {0, 1}, lang
+    filled = A.fill_templates(t, terms)
+    assert not filled.text.str.contains('{identity}', regex=False).any()
+    assert len(filled) == sum(len(terms[terms.language == l]) for l in t.language)
+
+def test_bad_templates_file(tmp_path):
+    (tmp_path/'t.yaml').write_text('terms: {en: {a: A}}\ntemplates:\n  - {id: x, language: en, label: 0, text: no slot}\n')
+    with pytest.raises(BadFile, match='no {identity} slot'): A.load_counterfactual_templates(tmp_path/'t.yaml')
+
+# ------------------------------------------------------------------ duplicates
+
+def test_near_duplicates_against_brute_force():
+    rng = np.random.default_rng(0)
+    vocab = [f'w{i}' for i in range(300)]
+    base = [' '.join(rng.choice(vocab, 25)) for _ in range(150)]
+    texts = list(base)
+    for i in range(60):  # edited copies: 1 to 6 words changed
+        w = base[i].split()
+        for j in rng.choice(25, rng.integers(1, 7), replace=False): w[j] = 'x' + str(rng.integers(1000))
+        texts.append(' '.join(w))
+    hs, off = A.shingle_hashes(texts)
+    sets = [set(hs[off[i]:off[i+1]]) for i in range(len(texts))]
+    truth = {(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts)) if len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= 0.6}
+    got = A.near_duplicate_pairs(texts, 0.6)
+    got_set = set(map(tuple, got[['i', 'j']].to_numpy().tolist()))
+    assert got_set <= truth                      # verified: never a false pair
+    assert len(truth - got_set) <= max(1, len(truth) // 20), (len(truth), len(got_set))  # LSH misses at most a few
+    assert len(truth) > 10
+
+def test_large_bucket_stays_linear():
+    texts = ['the same prompt about bread baking at home today'] * 3000 + ['another prompt entirely about rivers in africa'] * 5
+    p = A.near_duplicate_pairs(texts, 0.8)
+    # 3,000 copies are linked as a star to the first (not 4.5 million pairs); the 5 copies pairwise
+    assert len(p) == 2999 + 10 and (p.jaccard == 1).all()
+
+def test_exact_duplicates_normalisation():
+    df = pd.DataFrame(dict(id=list('abcd'), text=['Ｃａｆé  au LAIT', 'café au lait', 'Straße', 'STRASSE'], response=['x', 'x', 'y', 'z']))
+    d = A.exact_duplicates(df, ['text'])
+    assert d.groupby('group')['id'].agg(list).tolist() == [['a', 'b'], ['c', 'd']]
+    assert A.exact_duplicates(df, ['text', 'response'])['id'].tolist() == ['a', 'b']
