@@ -1,13 +1,22 @@
 """Guard scoring benchmark (issue 3), CPU: one run, same data, same small Llama-Guard-shaped random model.
 
 512 prompts of 10-400 tokens (mixed), scored four ways:
-  (a) per-row `generate()` with the text verdict parsed, as the model cards show usage (max_new_tokens=10);
+  (a) per-row `generate()` with the text verdict parsed, as the Llama Guard 3 model cards show usage:
+      `input_ids = tokenizer.apply_chat_template(conversation, return_tensors="pt")` (with `return_dict=False`, which
+      transformers 5 needs to return the tensor the card expects), `model.generate(input_ids=input_ids,
+      max_new_tokens=20, pad_token_id=0)`, decode the new tokens, read the first line (a random model never writes
+      <|eot_id|>, so all 20 steps run, as they would for a real model that writes e.g. "unsafe\nS1,S10" and stops);
   (b) per-row single forward pass (the whole prompt, one row at a time);
   (c) batched by a token budget, without sorting and without the prefix cache;
   (d) the riskbench engine: sorted by length, token-budget batches, the policy prefix's KV cache reused.
 Prints rows/s and the ratios d/a (target >= 20x) and d/c (target >= 1.5x), and checks that (b), (c), (d) agree.
 
-Run: .venv/bin/python benchmarks/scoring.py [--rows 512] [--layers 4] [--hidden 256]
+The model is Llama-Guard-shaped: LlamaForCausalLM with tied embeddings, a 32,000-token vocabulary (the real 128,256 is
+too slow for a 2-core CPU), MLP = 4 x hidden as in Llama Guard 3 1B, 8 heads / 2 key-value heads, fp32. The tokenizer is
+the tiny test tokenizer (token ids < 600 of the 32,000), with Llama Guard 3 1B's chat template: the prompt text is the
+real template text (task line, S1-S13, instructions).
+
+Run: .venv/bin/python benchmarks/scoring.py [--rows 512] [--layers 4] [--hidden 256] [--vocab 32000]
 """
 import argparse, os, platform, sys, tempfile, time
 from pathlib import Path
@@ -32,30 +41,49 @@ def timed(f):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rows', type=int, default=512); ap.add_argument('--layers', type=int, default=4)
-    ap.add_argument('--hidden', type=int, default=256); ap.add_argument('--batch-tokens', type=int, default=4096)
+    ap.add_argument('--hidden', type=int, default=256); ap.add_argument('--vocab', type=int, default=32000); ap.add_argument('--batch-tokens', type=int, default=4096)
     ap.add_argument('--threads', type=int, default=0)
     a = ap.parse_args()
     import torch, transformers
     if a.threads: torch.set_num_threads(a.threads)
-    from tiny_models import tiny_llama_guard
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from tiny_models import llama_guard_tokenizer
     from riskbench.guards import LlamaGuard, run_engine
-    d = tiny_llama_guard(Path(tempfile.mkdtemp())/'lg', layers=a.layers, hidden=a.hidden, heads=8, kv_heads=2, max_positions=4096)
-    g = LlamaGuard.load(str(d), device='cpu')
+    tok = llama_guard_tokenizer()
+    cfg = LlamaConfig(vocab_size=a.vocab, hidden_size=a.hidden, intermediate_size=4*a.hidden, num_hidden_layers=a.layers,
+                      num_attention_heads=8, num_key_value_heads=2, max_position_embeddings=4096, rope_theta=500000.0,
+                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    cfg._attn_implementation = 'sdpa'
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(cfg).eval()
+    g = LlamaGuard(model, tok, device='cpu')
     texts = prompts(g.tok, a.rows)
     lens = [len(g.tok.encode(t, add_special_tokens=False)) for t in texts]
     items, _ = g.encode(texts)
     prefix = len(g._prefix['user'])
     params = sum(p.numel() for p in g.model.parameters())
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), transformers {transformers.__version__}")
-    print(f"model: random LlamaForCausalLM, {a.layers} layers, hidden {a.hidden}, 8 heads / 2 KV heads, vocab {len(g.tok)}, {params/1e6:.1f}M parameters, fp32")
+    print(f"model: random LlamaForCausalLM, {a.layers} layers, hidden {a.hidden}, MLP {4*a.hidden}, 8 heads / 2 KV heads, vocab {a.vocab} (tied), {params/1e6:.1f}M parameters, fp32")
     print(f"data: {a.rows} prompts, {min(lens)}-{max(lens)} tokens (mean {np.mean(lens):.0f}); prompt template adds {prefix} prefix tokens (cached) and ~{np.mean([it.n for it in items]) - np.mean(lens):.0f} suffix tokens")
     res = {}
 
-    # (a) per-row generate + parse
-    na = a.rows
-    ta, ref = timed(lambda: g.generate_verdicts(texts[:na], max_new_tokens=10, force_header=False))
-    res['a'] = na / ta
-    print(f"(a) per-row generate() + parse:          {res['a']:8.1f} rows/s  ({ta:.1f}s; verdicts parsed: {(ref['verdict'] != 'unparsed').mean():.0%} — a random model rarely writes one)")
+    # (a) per-row generate + parse, exactly as the Llama Guard 3 1B model card shows usage
+    def card(texts):
+        verdicts = []
+        for t in texts:
+            conversation = [{"role": "user", "content": [{"type": "text", "text": t}]}]
+            input_ids = tok.apply_chat_template(conversation, return_tensors="pt", return_dict=False).to(model.device)
+            prompt_len = input_ids.shape[1]
+            output = model.generate(input_ids=input_ids, max_new_tokens=20, pad_token_id=0)
+            generated_tokens = output[:, prompt_len:]
+            text = tok.decode(generated_tokens[0], skip_special_tokens=True).strip()
+            first = text.splitlines()[0].strip() if text else ''
+            verdicts.append(first if first in ('safe', 'unsafe') else 'unparsed')
+        return verdicts
+    import transformers as _t; _t.utils.logging.set_verbosity_error()
+    ta, ref = timed(lambda: card(texts))
+    res['a'] = a.rows / ta
+    print(f"(a) per-row generate() + parse (card):   {res['a']:8.1f} rows/s  ({ta:.1f}s; 20 new tokens per row; verdicts parsed: {np.mean([v != 'unparsed' for v in ref]):.0%} — a random model does not write one)")
 
     # (b) per-row single forward pass over the whole prompt
     def per_row():

@@ -48,6 +48,7 @@ class Guard:
     device = 'cpu'
     default_batch_tokens = 1<<16
     max_batch_rows = 4096
+    encode_chunk = 0            # >0: encode inputs in chunks of this many rows, the next one while the current is scored
     fingerprint: dict = {}
 
     def encode(self, inputs:list)->tuple:
@@ -115,37 +116,55 @@ def forward_safely(guard:Guard, batch:list)->tuple:
         return np.vstack([a, b]), {**ra, **{k+h: v for k, v in rb.items()}}
 
 # %% ../nbs/03_guards.ipynb #c009
+def _encoded(guard:Guard, inputs:list, chunk:int):
+    "(offset, items, rejects) for successive chunks of `inputs`; the next chunk is encoded in a thread while the caller scores"
+    if not chunk or len(inputs) <= chunk:
+        items, rej = guard.encode(inputs); yield 0, items, rej; return
+    from concurrent.futures import ThreadPoolExecutor
+    cuts = [0, max(1, chunk // 4)]  # a small first chunk, so that the accelerator starts early
+    while cuts[-1] < len(inputs): cuts.append(min(len(inputs), cuts[-1] + chunk))
+    with ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(guard.encode, inputs[cuts[0]:cuts[1]])
+        for j in range(len(cuts) - 1):
+            items, rej = fut.result()
+            if j + 2 < len(cuts): fut = ex.submit(guard.encode, inputs[cuts[j+1]:cuts[j+2]])
+            off = cuts[j]
+            for it in items: it.row += off
+            yield off, items, {k + off: v for k, v in rej.items()}
+
 def run_engine(guard:Guard, inputs:list, batch_tokens:int|None=None, sort:bool=True, progress:bool=False,
                on_rows=None)->tuple:
     "Score `inputs` with `guard`: (array (n, len(columns)) with NaN for rejected rows, {position: reason})"
     n, k = len(inputs), len(guard.columns)
     out = np.full((n, k), np.nan)
-    items, rejects = guard.encode(inputs)
-    rejects = dict(rejects)
-    left = defaultdict(int)
-    for it in items: left[it.row] += 1
-    acc = {}
-    batches = make_batches(items, batch_tokens or guard.default_batch_tokens, guard.max_batch_rows, sort)
-    bar = _progress(len(left), guard.name) if progress else None
+    rejects = {}
+    bar = _progress(n, guard.name) if progress else None
     t0, toks = time.perf_counter(), 0
     try:
-        for b in batches:
-            vals, bad = forward_safely(guard, b)
-            done_rows, done_vals = [], []
-            for j, it in enumerate(b):
-                if it.row in rejects: continue
-                if j in bad:
-                    rejects[it.row] = bad[j]; acc.pop(it.row, None); continue
-                acc[it.row] = np.fmax(acc[it.row], vals[j]) if it.row in acc else vals[j]
-                left[it.row] -= 1
-                if left[it.row] == 0:
-                    out[it.row] = acc.pop(it.row); done_rows.append(it.row); done_vals.append(out[it.row])
-            toks += sum(pad8(max(it.n for it in b)) for _ in b)
-            if on_rows and done_rows: on_rows(done_rows, np.array(done_vals))
-            if bar is not None:
-                bar.update(len(done_rows))
-                el = time.perf_counter() - t0
-                bar.set_postfix_str(f"{toks/el:,.0f} tokens/s" if el > 0 else '')
+        for _, items, rej in _encoded(guard, list(inputs), guard.encode_chunk if sort else 0):
+            rejects.update(rej)
+            if bar is not None: bar.update(len(rej))
+            left, acc = defaultdict(int), {}
+            for it in items: left[it.row] += 1
+            for b in make_batches(items, batch_tokens or guard.default_batch_tokens, guard.max_batch_rows, sort):
+                vals, bad = forward_safely(guard, b)
+                done_rows, done_vals = [], []
+                for j, it in enumerate(b):
+                    if it.row in rejects: continue
+                    if j in bad:
+                        rejects[it.row] = bad[j]; acc.pop(it.row, None)
+                        if bar is not None: bar.update(1)
+                        continue
+                    acc[it.row] = np.fmax(acc[it.row], vals[j]) if it.row in acc else vals[j]
+                    left[it.row] -= 1
+                    if left[it.row] == 0:
+                        out[it.row] = acc.pop(it.row); done_rows.append(it.row); done_vals.append(out[it.row])
+                toks += sum(pad8(max(it.n for it in b)) for _ in b)
+                if on_rows and done_rows: on_rows(done_rows, np.array(done_vals))
+                if bar is not None:
+                    bar.update(len(done_rows))
+                    el = time.perf_counter() - t0
+                    bar.set_postfix_str(f"{toks/el:,.0f} tokens/s" if el > 0 else '')
     finally:
         if bar is not None: bar.close()
     return out, rejects
@@ -393,6 +412,69 @@ def _kv_pairs(cache)->list:
     if hasattr(cache, 'key_cache'): return list(zip(cache.key_cache, cache.value_cache))
     return [tuple(kv[:2]) for kv in cache]
 
+_PREFIX_LOCK = threading.RLock()
+
+def _rms_norm(x, w, eps:float):
+    "LlamaRMSNorm's arithmetic (fp32 statistics, result cast back, then scaled)"
+    import torch
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return w * h.to(x.dtype)
+
+def _swiglu(x, wg, wu, wd):
+    "LlamaMLP's arithmetic: down(silu(gate(x)) * up(x))"
+    import torch.nn.functional as F
+    return F.linear(F.silu(F.linear(x, wg)) * F.linear(x, wu), wd)
+
+def _has_triton()->bool:
+    import importlib.util
+    return importlib.util.find_spec('triton') is not None
+
+def _compile_llama_blocks(model)->bool:
+    "Replace the RMSNorm and SwiGLU MLP forwards of a Llama-style model by `torch.compile`d functions (dynamic shapes)"
+    import torch
+    if getattr(model, '_riskbench_compiled', False): return True
+    state = dict(ok=True)
+    def safe(compiled, eager):  # a compilation failure (no compiler, unsupported GPU) falls back to eager, once and for all
+        def f(*a):
+            if state['ok']:
+                try: return compiled(*a)
+                except Exception as e:
+                    if _is_oom(e): raise
+                    state['ok'] = False
+                    import warnings; warnings.warn(f"riskbench: torch.compile failed ({type(e).__name__}); running eagerly")
+            return eager(*a)
+        return f
+    rms = safe(torch.compile(_rms_norm, dynamic=True), _rms_norm)
+    mlp = safe(torch.compile(_swiglu, dynamic=True), _swiglu)
+    n = 0
+    for m in model.modules():
+        if type(m).__name__.endswith('RMSNorm') and hasattr(m, 'variance_epsilon') and getattr(m, 'weight', None) is not None:
+            m.forward = (lambda mod: lambda x: rms(x, mod.weight, mod.variance_epsilon))(m); n += 1
+        elif (all(getattr(m, a, None) is not None and getattr(getattr(m, a), 'bias', 1) is None for a in ('gate_proj', 'up_proj', 'down_proj'))
+              and getattr(getattr(m, 'config', None), 'hidden_act', None) == 'silu'):
+            m.forward = (lambda mod: lambda x: mlp(x, mod.gate_proj.weight, mod.up_proj.weight, mod.down_proj.weight))(m); n += 1
+    model._riskbench_compiled = n > 0
+    return n > 0
+
+def _prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, riskbench_prefix_kv=None, **kwargs):
+    "Attention for a right-padded batch after a shared cached prefix: keys = [prefix; batch], lower-right causal, no mask"
+    import torch
+    from torch.nn.functional import scaled_dot_product_attention as sdpa
+    from torch.nn.attention.bias import causal_lower_right
+    pk, pv = riskbench_prefix_kv[module.layer_idx]
+    B, L = query.shape[0], query.shape[2]
+    k = torch.cat([pk.expand(B, -1, -1, -1), key], 2)
+    v = torch.cat([pv.expand(B, -1, -1, -1), value], 2)
+    out = sdpa(query, k, v, attn_mask=causal_lower_right(L, k.shape[2]), scale=scaling, enable_gqa=query.shape[1] != k.shape[1])
+    return out.transpose(1, 2).contiguous(), None
+
+def _prefix_attention_name()->str:
+    "Registers `_prefix_attention` with transformers (once) and returns its name"
+    from transformers import AttentionInterface
+    AttentionInterface.register('riskbench_prefix', _prefix_attention)
+    return 'riskbench_prefix'
+
 def _content_parts(template:str|None)->bool:
     "Whether a chat template expects message content as a list of {type: text, text} parts (Llama Guard 3 1B style)"
     return bool(template) and ("selectattr('type'" in template or "content['text']" in template)
@@ -409,10 +491,13 @@ class LlamaGuard(Guard):
                  max_tokens:int|None=None,       # rows longer than this are rejected (default: the model's context)
                  prefix_cache:bool=True,         # compute the policy prefix once and reuse its KV cache
                  batch_tokens:int|None=None,     # padded tokens per batch (default: 32k on CUDA, 4k on CPU)
+                 compile:bool|None=None,         # CUDA: fuse RMSNorm and SwiGLU with torch.compile (None: when Triton is installed)
                 ):
         if score not in ('unsafe', 'renormalised'): raise BadParameter(f"llama-guard score: expected 'unsafe' or 'renormalised', got {score!r}")
         self.model, self.tok, self.device, self.score_kind = model, tokenizer, device, score
         self.per_category, self.prefix_cache = per_category, prefix_cache
+        if compile is None: compile = device == 'cuda' and _has_triton()
+        self.compiled = bool(compile) and device == 'cuda' and _compile_llama_blocks(model)
         if isinstance(categories, (list, tuple)):
             bad = [c for c in categories if c not in PROMPT_CATEGORIES]
             if bad: raise BadParameter(f"llama-guard categories: unknown codes {bad}; known: S1–S14, or pass a dict code -> description")
@@ -425,6 +510,7 @@ class LlamaGuard(Guard):
         self.max_tokens = int(max_tokens or ctx)
         self.default_batch_tokens = batch_tokens or (32768 if device == 'cuda' else 4096)
         self.max_batch_rows = 512
+        self.encode_chunk = 4096 if device == 'cuda' else 0
         enc = lambda s: tokenizer.encode(s, add_special_tokens=False)
         self.nl2, self.nl, (self.safe_id,), (self.unsafe_id,) = enc('\n\n'), enc('\n'), enc('safe')[:1], enc('unsafe')[:1]
         self.S_id = enc('S')[:1]
@@ -508,19 +594,24 @@ class LlamaGuard(Guard):
     def _hidden(self, items:list):
         "Last hidden states (B, L, H) for a batch of items, right-padded, with the cached prefix when they share one"
         import torch
-        from transformers import DynamicCache
         B, L = len(items), pad8(max(len(it.ids) for it in items))
-        ids = torch.full((B, L), self.pad_id, dtype=torch.long)
-        for j, it in enumerate(items): ids[j, :len(it.ids)] = torch.tensor(it.ids)
-        ids = ids.to(self.device)
+        a = np.full((B, L), self.pad_id, dtype=np.int64)
+        for j, it in enumerate(items): a[j, :len(it.ids)] = it.ids
+        ids = torch.from_numpy(a)
+        if self.device == 'cuda': ids = ids.pin_memory().to(self.device, non_blocking=True)
+        else: ids = ids.to(self.device)
         decoder = self.model.get_decoder() if hasattr(self.model, 'get_decoder') else self.model.model
         g = items[0].group
-        if g is not None:
-            cache = DynamicCache(config=self.model.config)
-            for li, (k, v) in enumerate(self._prefix_kv(g[1])):
-                cache.update(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1), li)
-            return decoder(input_ids=ids, past_key_values=cache, use_cache=True).last_hidden_state
-        return decoder(input_ids=ids, use_cache=False).last_hidden_state
+        if g is None: return decoder(input_ids=ids, use_cache=False).last_hidden_state
+        kv = self._prefix_kv(g[1])
+        P = kv[0][0].shape[2]
+        pos = torch.arange(P, P + L, device=self.device)[None]
+        cfg = decoder.config
+        impl = cfg._attn_implementation
+        with _PREFIX_LOCK:  # the attention implementation is switched on the shared config for this call only
+            cfg._attn_implementation = _prefix_attention_name()
+            try: return decoder(input_ids=ids, position_ids=pos, use_cache=False, riskbench_prefix_kv=kv).last_hidden_state
+            finally: cfg._attn_implementation = impl
 
     def forward(self, items:list)->np.ndarray:
         import torch
@@ -580,7 +671,7 @@ class LlamaGuard(Guard):
         model, tok, dev, info = load_pretrained(path_or_id, 'causal', 'llama-guard', device, dtype, allow_pickle, trust_remote_code, revision)
         return cls(model, tok, dev, info, spec=spec or f'llama-guard:{path_or_id}', **kw)
 
-# %% ../nbs/03_guards.ipynb #c034
+# %% ../nbs/03_guards.ipynb #c036
 UNSAFE_WORDS = ('unsafe', 'toxic', 'malicious', 'jailbreak', 'injection', 'harmful', 'hate', 'offensive', 'nsfw', 'attack', 'label_1')
 SAFE_WORDS = ('safe', 'benign', 'non', 'not', 'neutral', 'clean', 'ok', 'label_0')
 
@@ -677,7 +768,7 @@ class PromptGuard(HFClassifier):
         super().__init__(model, tokenizer, device, info, spec, unsafe_labels, temperature, max_length, batch_tokens)
         self.fingerprint['version'] = 1 if {'JAILBREAK', 'INJECTION'} <= names else 2
 
-# %% ../nbs/03_guards.ipynb #c040
+# %% ../nbs/03_guards.ipynb #c042
 GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier}
 _LOADED, _LOADED_LOCK = OrderedDict(), threading.Lock()
 
@@ -711,7 +802,7 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
     raise BadParameter(f"unknown guard spec {spec!r}: expected baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, "
                        f"hf:PATH_OR_ID, python:module:function or an alias from settings.ini (aliases: {known})")
 
-# %% ../nbs/03_guards.ipynb #c043
+# %% ../nbs/03_guards.ipynb #c045
 class ScoreCache:
     "Parquet-backed scores keyed by (guard fingerprint, input hash)"
     def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
@@ -756,7 +847,7 @@ class ScoreCache:
             self._write(df)
         self._keys, self._vals, self._last = [], [], time.monotonic()
 
-# %% ../nbs/03_guards.ipynb #c045
+# %% ../nbs/03_guards.ipynb #c047
 def _row_input(text, conv, guard):
     if conv is not None and guard.uses_conversation:
         if isinstance(conv, np.ndarray): conv = conv.tolist()
@@ -842,7 +933,7 @@ def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None)->pd.DataF
     for j, c in enumerate(g.columns): res[c] = out[:, j]
     return res
 
-# %% ../nbs/03_guards.ipynb #c054
+# %% ../nbs/03_guards.ipynb #c056
 def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
                guard_spec='baseline',        # guard spec, alias, Guard or callable
                out=None,                     # where to write the score table (.parquet, .jsonl or .csv); None = don't write
