@@ -269,8 +269,8 @@ def _metric_arrays(tp, fp, P, N):
     recall, fpr, precision, f1 = _rates(tp, fp, P, N)
     return dict(recall=recall, fpr=fpr, precision=precision, f1=f1, miss_rate=1 - recall, false_refusal_rate=fpr, specificity=1 - fpr)
 
-def _bootstrap_thresholds(y, s, n_boot, rng, stratified, objective, targets, chunk_draws=4_000_000):
-    "The threshold `objective` picks on each of `n_boot` resamples (chunked, vectorised)"
+def _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets, chunk_draws=4_000_000):
+    "Any objective: resample rows, count them per distinct score, sweep and choose on every replicate (chunked, vectorised)"
     u, _, _ = _counts_at_thresholds(y, s)
     grid = np.r_[u, np.inf]; nb = len(grid)
     b = np.searchsorted(u, s).astype(np.int32)   # each row's distinct-score bin
@@ -296,6 +296,50 @@ def _bootstrap_thresholds(y, s, n_boot, rng, stratified, objective, targets, chu
             j = _choose_index(tp, fp, Pc, Nc, objective, **targets)
         out[c0:c0 + c] = grid[j]
     return out
+
+def _kth_largest_rank(rng, k, m, n):
+    "Rank (0 = lowest) in a sorted pool of `n` of the `k`-th largest of `m` draws with replacement; -1 where k > m or k < 1"
+    ok = (k >= 1) & (k <= m)
+    v = rng.beta(np.where(ok, m - k + 1, 1), np.where(ok, k, 1))  # the k-th largest of m uniforms
+    return np.where(ok, np.minimum((v * n).astype(np.int64), n - 1), -1)
+
+def _lowest_rank_from(rng, lo, m, n):
+    "Rank in a sorted pool of `n` of the lowest of `m` draws with replacement at rank >= `lo`; -1 where none is"
+    r = (rng.beta(1, np.maximum(m, 1)) * n).astype(np.int64)  # P(no draw in the `r` ranks from lo) = (1 - r/n)^m
+    return np.where((m >= 1) & (lo + r < n), lo + r, -1)
+
+def _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets):
+    "The constrained objectives from order statistics of the resampled scores: exact, O(n log n + n_boot)"
+    sp, sn = np.sort(s[y == 1]), np.sort(s[y == 0])
+    P, N = len(sp), len(sn)
+    u, _, _ = _counts_at_thresholds(y, s)
+    grid = np.r_[u, np.inf]
+    if stratified: Pb, Nb = np.full(n_boot, P), np.full(n_boot, N)
+    else:
+        Nb = rng.binomial(P + N, N / (P + N), n_boot); Pb = P + N - Nb
+    if objective == 'max-recall-at-fpr':
+        # fp > budget at a threshold iff the (K+1)-th largest resampled benign score X reaches it: the sweep's first
+        # feasible row is the lowest threshold above X; the row kept (same recall, lowest FPR) is the lowest resampled unsafe score above X
+        K = np.floor((targets['target_fpr'] + _EPS) * Nb).astype(np.int64)
+        ix = _kth_largest_rank(rng, K + 1, Nb, N)
+        above = P - np.searchsorted(sp, np.where(ix >= 0, sn[np.maximum(ix, 0)], -np.inf), 'right')
+        ip = _lowest_rank_from(rng, P - above, Pb, P)
+        return np.where(ip >= 0, sp[np.maximum(ip, 0)], np.inf)
+    # min-fpr-at-recall: recall >= target iff the k-th largest resampled unsafe score Y reaches the threshold (the last feasible
+    # row is Y); the row kept (same FPR, highest recall) is the lowest threshold above the highest resampled benign score below Y
+    k = np.ceil((targets['target_recall'] - _EPS) * Pb).astype(np.int64)
+    iy = _kth_largest_rank(rng, np.maximum(k, 1), Pb, P)
+    Y = np.where(k <= 0, np.inf, np.where(iy >= 0, sp[np.maximum(iy, 0)], -np.inf))
+    below = np.searchsorted(sn, Y, 'left')
+    ib = below - 1 - (rng.beta(1, np.maximum(Nb, 1)) * N).astype(np.int64)  # mirrored: the highest draw below rank `below`
+    B = np.where((Nb >= 1) & (ib >= 0), sn[np.maximum(ib, 0)], -np.inf)
+    return grid[np.searchsorted(grid, B, 'right')]
+
+def _bootstrap_thresholds(y, s, n_boot, rng, stratified, objective, targets):
+    "The threshold `objective` picks on each of `n_boot` resamples"
+    if objective in ('max-recall-at-fpr', 'min-fpr-at-recall') and all(0 <= targets[k] <= 1 for k in ('target_fpr', 'target_recall')):
+        return _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets)
+    return _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets)
 
 def bootstrap_metrics(y:np.ndarray,          # 1 = unsafe, 0 = benign
                       scores:np.ndarray,     # guard scores
@@ -341,7 +385,7 @@ def bootstrap_metrics(y:np.ndarray,          # 1 = unsafe, 0 = benign
     df.attrs.update(n_boot=n_boot, seed=seed, stratified=stratified, alpha=alpha)
     return df
 
-# %% ../nbs/04_thresholds.ipynb #c037
+# %% ../nbs/04_thresholds.ipynb #c039
 def _with_intervals(tp, fp, P, N, alpha=0.05)->dict:
     "recall, fpr, precision, miss_rate, false_refusal_rate, specificity as {value, low, high} (Wilson)"
     def w(k, n):
@@ -399,7 +443,7 @@ def group_thresholds(df:pd.DataFrame,            # score table: `label`, `score`
                          metrics=_with_intervals(tp, fp, P, N, alpha))
     return dict(by=by, min_support=int(min_support), global_threshold=float(global_threshold), values=values)
 
-# %% ../nbs/04_thresholds.ipynb #c039
+# %% ../nbs/04_thresholds.ipynb #c041
 POLICY_SCHEMA = 'riskbench.guard_policy/1'
 
 def _jsonable(o):
@@ -503,7 +547,7 @@ class GuardPolicy:
         return s
     __repr__ = __str__
 
-# %% ../nbs/04_thresholds.ipynb #c041
+# %% ../nbs/04_thresholds.ipynb #c043
 def load_scores(path:str|Path, score_column:str='score')->tuple:
     "A score table and its row accounting: rows with no label or no valid score are rejected with the reason"
     p = resolve_input(path, 'score table')
@@ -536,7 +580,7 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
         raise BadColumn(f"{src}: labels hold one class only ({n1} unsafe, {n0} benign rows kept): choosing a threshold needs both")
     return out.reset_index(drop=True)
 
-# %% ../nbs/04_thresholds.ipynb #c042
+# %% ../nbs/04_thresholds.ipynb #c044
 def _per_group_evidence(df, blocked, alpha):
     "per_category and per_language at the policy's decisions"
     y = df['label'].to_numpy().astype(int)
@@ -605,7 +649,7 @@ def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', 
 
 GuardPolicy.from_table = classmethod(_policy_from_table)
 
-# %% ../nbs/04_thresholds.ipynb #c043
+# %% ../nbs/04_thresholds.ipynb #c045
 def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench score`, or any eval set with a score column)
               out:str|Path=None,     # write the policy JSON here
               **kw,                  # objective, target_fpr, ..., by, min_support (as for `GuardPolicy.from_table`)
@@ -623,7 +667,7 @@ def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench scor
     if out is not None: pol.save(out)
     return pol
 
-# %% ../nbs/04_thresholds.ipynb #c050
+# %% ../nbs/04_thresholds.ipynb #c052
 def thresholds_cmd(scores:str,                    # score table: Parquet from `riskbench score`, or any eval set with label and score columns
                    objective:str='max-recall-at-fpr', # max-recall-at-fpr | min-fpr-at-recall | max-f1 | min-cost
                    target_fpr:float=0.05,         # max-recall-at-fpr: highest false refusal rate allowed
@@ -656,7 +700,7 @@ def thresholds_cmd(scores:str,                    # score table: Parquet from `r
 thresholds_cmd.__cli__ = {'objective': dict(choices=['max-recall-at-fpr', 'min-fpr-at-recall', 'max-f1', 'min-cost']),
                           'by': dict(choices=['category', 'language'])}
 
-# %% ../nbs/04_thresholds.ipynb #c053
+# %% ../nbs/04_thresholds.ipynb #c055
 def _headless()->bool:
     "True under nbdev-test (IN_TEST) or papermill (PAPERMILL): render static figures, not widgets"
     return any(os.environ.get(k) for k in ('IN_TEST', 'PAPERMILL'))
@@ -941,7 +985,7 @@ def _short(v, n=200):
     s = ', '.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v, float) else str(v))
     return s if len(s) <= n else s[:n] + '…'
 
-# %% ../nbs/04_thresholds.ipynb #c059
+# %% ../nbs/04_thresholds.ipynb #c061
 def scores_for_report(data:str,              # eval set, scored with `guard` when `scores` is empty
                       scores:str='',         # score table (Parquet from `riskbench score`)
                       guard:str='baseline',  # guard spec

@@ -156,6 +156,47 @@ def test_bootstrap_threshold_matches_a_loop(stratified):
     assert bm.loc['recall', 'high'] == pytest.approx(np.percentile(loop, 97.5), abs=0.015)
 
 
+
+@pytest.mark.parametrize('stratified', [True, False])
+@pytest.mark.parametrize('objective,targets', [('max-recall-at-fpr', dict(target_fpr=0.25)), ('max-recall-at-fpr', dict(target_fpr=0.0)),
+                                               ('min-fpr-at-recall', dict(target_recall=0.6)), ('min-fpr-at-recall', dict(target_recall=1.0))])
+def test_bootstrap_threshold_exact_distribution(stratified, objective, targets):
+    """On a tiny set every resample can be enumerated: the exact distribution of the chosen threshold (the sweep's choice on the
+    full data's grid, checked against scikit-learn's roc_curve and choose_threshold per resample) against the sampler, chi-square"""
+    import itertools
+    from scipy.stats import chi2
+    from sklearn.metrics import roc_curve
+    from riskbench.thresholds import _choose_index
+    if stratified: y, s = np.array([0, 0, 0, 0, 1, 1, 1]), np.array([0.1, 0.3, 0.5, 0.6, 0.3, 0.55, 0.8])
+    else: y, s = np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.5, 0.6, 0.3, 0.8])
+    ip, ineg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    resamples = ([np.r_[a, b] for a in itertools.product(ip, repeat=len(ip)) for b in itertools.product(ineg, repeat=len(ineg))]
+                 if stratified else [np.array(i) for i in itertools.product(range(len(y)), repeat=len(y))])
+    T = dict(target_fpr=0.05, target_recall=0.9, beta=1.0, cost_miss=10.0, cost_false_refusal=1.0, prevalence=None) | targets
+    grid = np.r_[np.unique(s), np.inf]
+    pmf, seen = {}, {}
+    for idx in resamples:
+        key = tuple(np.sort(idx))
+        if key in seen: pmf[seen[key]] += 1; continue  # the same multiset of rows: the same choice
+        yb, sb = y[idx], s[idx]
+        tp = (sb[yb == 1][:, None] >= grid).sum(0); fp = (sb[yb == 0][:, None] >= grid).sum(0)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            j = int(_choose_index(tp, fp, tp[0], fp[0], objective, **T))
+        t = seen[key] = grid[j]; pmf[t] = pmf.get(t, 0) + 1
+        if yb.min() == yb.max(): continue  # one class (unstratified only): no sweep, but the estimator still picks
+        op = choose_threshold(sweep(yb, sb), objective, **targets)
+        assert (op.metrics['tp'], op.metrics['fp']) == (tp[j], fp[j])  # the same operating point as on the resample's own grid
+        if objective == 'max-recall-at-fpr':
+            fpr, tpr, thr = roc_curve(yb, sb, drop_intermediate=False)
+            ok = fpr <= targets['target_fpr']; best = tpr[ok].max()
+            assert (thr[ok & (tpr == best)].max() if best > 0 else np.inf) == t
+    B = 200_000
+    got = _bootstrap_thresholds(y, s, B, np.random.default_rng(3), stratified, objective, T)
+    keys = sorted(pmf); obs = np.array([(got == k).sum() for k in keys])
+    assert obs.sum() == B  # nothing outside the exact support
+    exp = np.array([pmf[k] for k in keys]) / len(resamples) * B
+    assert chi2.sf(((obs - exp) ** 2 / exp).sum(), len(keys) - 1) > 0.001, (keys, obs, exp.round())
+
 # ---- groups and the policy ----
 def test_group_thresholds_fallback_and_own():
     df = score_table(1500)
