@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # Chromium for the browser tests (Debian's package; CI runs as root with apt reachable)
 browser:
-	@command -v chromium >/dev/null || test -x /usr/bin/chromium || \
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || test -x /usr/bin/chromium || \
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "could not install chromium: browser tests will skip"; }
 
@@ -30,7 +30,7 @@ test: $(STAMP) browser
 	$(BIN)/nbdev-export
 	@git diff --quiet -- riskbench 2>/dev/null || { echo "nbdev-export changed riskbench/: the notebooks and the library are out of sync"; git --no-pager diff --stat -- riskbench; exit 1; }
 	$(BIN)/nbdev-test --n-workers 2
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 -rs tests
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
