@@ -671,7 +671,7 @@ class LlamaGuard(Guard):
         model, tok, dev, info = load_pretrained(path_or_id, 'causal', 'llama-guard', device, dtype, allow_pickle, trust_remote_code, revision)
         return cls(model, tok, dev, info, spec=spec or f'llama-guard:{path_or_id}', **kw)
 
-# %% ../nbs/03_guards.ipynb #c036
+# %% ../nbs/03_guards.ipynb #c038
 UNSAFE_WORDS = ('unsafe', 'toxic', 'malicious', 'jailbreak', 'injection', 'harmful', 'hate', 'offensive', 'nsfw', 'attack', 'label_1')
 SAFE_WORDS = ('safe', 'benign', 'non', 'not', 'neutral', 'clean', 'ok', 'label_0')
 
@@ -731,10 +731,24 @@ class HFClassifier(Guard):
             if isinstance(x, str): texts.append(x); rows.append(i)
             else: rejects[i] = 'this guard scores texts, not conversations'
         if not texts: return items, rejects
-        enc = self.tok(texts, truncation=True, max_length=self.max_length, return_overflowing_tokens=True, add_special_tokens=True)
-        for ids, s in zip(enc['input_ids'], enc['overflow_to_sample_mapping']):
-            items.append(Item(rows[s], len(ids), ids=list(ids)))
+        # segments cut here, not by the tokenizer's overflow option, whose boundaries have changed between versions
+        head, tail = self._specials()
+        step = self.max_length - len(head) - len(tail)
+        for r, ids in zip(rows, self.tok(texts, add_special_tokens=False, verbose=False)['input_ids']):
+            for s in range(0, max(len(ids), 1), step):
+                seg = head + list(ids[s:s + step]) + tail
+                items.append(Item(r, len(seg), ids=seg))
         return items, rejects
+
+    def _specials(self)->tuple:
+        "The special tokens the tokenizer puts before and after a text (e.g. [CLS] and [SEP]), found by a probe"
+        if getattr(self, '_special_ids', None) is None:
+            bare = self.tok('a b', add_special_tokens=False)['input_ids']
+            full = self.tok('a b', add_special_tokens=True)['input_ids']
+            k = next((i for i in range(len(full) - len(bare) + 1) if full[i:i + len(bare)] == bare), None)
+            if not bare or k is None: raise MissingModel(f"{self.name}: cannot tell where its tokenizer puts special tokens")
+            self._special_ids = (list(full[:k]), list(full[k + len(bare):]))
+        return self._special_ids
 
     def forward(self, items:list)->np.ndarray:
         import torch
@@ -768,7 +782,7 @@ class PromptGuard(HFClassifier):
         super().__init__(model, tokenizer, device, info, spec, unsafe_labels, temperature, max_length, batch_tokens)
         self.fingerprint['version'] = 1 if {'JAILBREAK', 'INJECTION'} <= names else 2
 
-# %% ../nbs/03_guards.ipynb #c042
+# %% ../nbs/03_guards.ipynb #c044
 GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier}
 _LOADED, _LOADED_LOCK = OrderedDict(), threading.Lock()
 
@@ -802,7 +816,7 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
     raise BadParameter(f"unknown guard spec {spec!r}: expected baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, "
                        f"hf:PATH_OR_ID, python:module:function or an alias from settings.ini (aliases: {known})")
 
-# %% ../nbs/03_guards.ipynb #c045
+# %% ../nbs/03_guards.ipynb #c047
 class ScoreCache:
     "Parquet-backed scores keyed by (guard fingerprint, input hash)"
     def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
@@ -847,7 +861,7 @@ class ScoreCache:
             self._write(df)
         self._keys, self._vals, self._last = [], [], time.monotonic()
 
-# %% ../nbs/03_guards.ipynb #c047
+# %% ../nbs/03_guards.ipynb #c049
 def _row_input(text, conv, guard):
     if conv is not None and guard.uses_conversation:
         if isinstance(conv, np.ndarray): conv = conv.tolist()
@@ -933,7 +947,7 @@ def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None)->pd.DataF
     for j, c in enumerate(g.columns): res[c] = out[:, j]
     return res
 
-# %% ../nbs/03_guards.ipynb #c056
+# %% ../nbs/03_guards.ipynb #c058
 def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
                guard_spec='baseline',        # guard spec, alias, Guard or callable
                out=None,                     # where to write the score table (.parquet, .jsonl or .csv); None = don't write
