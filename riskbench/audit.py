@@ -1149,8 +1149,7 @@ def policy_threshold(policy:str)->float:
         from riskbench.thresholds import GuardPolicy
         return float(GuardPolicy.load(p).threshold)
     except ImportError: pass
-    try: d = json.loads(p.read_text(encoding='utf-8'))
-    except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON guard policy ({e})") from None
+    d = read_json(p, 'guard policy')
     if not isinstance(d, dict) or not isinstance(d.get('threshold'), (int, float)): raise BadFile(f"{p}: a guard policy needs a numeric 'threshold'")
     return float(d['threshold'])
 

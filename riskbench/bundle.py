@@ -354,8 +354,7 @@ def load_bundle(folder:str|Path)->dict:
     "The bundle.json of a bundle folder"
     p = Path(folder)/'bundle.json' if Path(folder).is_dir() else Path(folder)
     if not p.exists(): raise BadFile(f"{folder}: not an assessment bundle (no bundle.json); build one with `riskbench assess`")
-    try: return json.loads(p.read_text(encoding='utf-8'))
-    except ValueError as e: raise BadFile(f"{p}: not valid JSON ({e})") from None
+    return read_json(p, 'assessment bundle')
 
 def _flatten(d, prefix=''):
     out = {}

@@ -15,7 +15,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLUMN_SYNONYMS', 'LABEL_WORDS', 'MAX_CHARS',
            'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter', 'MissingModel', 'find_settings_file', 'Settings',
-           'get_settings', 'resolve_device', 'out_path', 'datasets_dir', 'templates_dir', 'resolve_input',
+           'get_settings', 'resolve_device', 'out_path', 'datasets_dir', 'templates_dir', 'read_json', 'resolve_input',
            'file_sha256', 'text_hash', 'RowReport', 'table_format', 'csv_error', 'iter_records', 'infer_mapping',
            'normalise_labels', 'normalise_categories', 'validate_records', 'iter_eval_set', 'load_eval_set',
            'save_table', 'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table', 'length_figure',
@@ -167,6 +167,12 @@ def templates_dir()->Path:
     return _resource_dir('templates', 'templates')
 
 # %% ../nbs/00_core.ipynb #c021
+def read_json(path:str|Path, what:str='file')->Any:
+    "The parsed JSON of a user's file (which may be `bundled:NAME`); `BadFile` naming the file and what it should be"
+    p = resolve_input(path, what)
+    try: return json.loads(p.read_text(encoding='utf-8'))
+    except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON {what} ({str(e).splitlines()[0]})") from None
+
 def resolve_input(path:str|Path, what:str='input')->Path:
     "A path that exists for `path` (which may be `bundled:NAME`), or `BadFile` naming `what`"
     s = str(path)

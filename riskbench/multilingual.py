@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .core import RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, load_eval_set, save_table
+from .core import RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, read_json, load_eval_set, save_table
 
 # %% auto #0
 __all__ = ['SCRIPTS', 'SCRIPT_LANGUAGE', 'SCRIPT_FALLBACK', 'FLAG_COLUMNS', 'GATE_KIND', 'script_counts', 'dominant_scripts',
@@ -527,9 +527,7 @@ class LanguageGate:
     @classmethod
     def load(cls, path:str|Path)->'LanguageGate':
         "Read a gate written by `save`"
-        p = resolve_input(path, 'language gate')
-        try: d = json.loads(p.read_text(encoding='utf-8'))
-        except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON language gate ({str(e).splitlines()[0]})") from None
+        p = resolve_input(path, 'language gate'); d = read_json(p, 'language gate')
         if not isinstance(d, dict) or d.get('kind') != GATE_KIND or not isinstance(d.get('allowed'), list):
             raise BadFile(f"{p}: not a language gate (expected kind {GATE_KIND!r} and a list 'allowed')")
         try: return cls(d['allowed'], float(d.get('min_confidence', 0.2)), int(d.get('min_chars', 10)), d.get('excluded') or {}, d.get('sources') or {})

@@ -12,7 +12,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .core import RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, file_sha256
+from .core import RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, read_json, file_sha256
 
 # %% auto #0
 __all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'sweep', 'auc_roc', 'average_precision', 'at_prevalence',
@@ -500,9 +500,7 @@ class GuardPolicy:
     @classmethod
     def load(cls, path:str|Path)->'GuardPolicy':
         "Read a policy written by `save`"
-        p = resolve_input(path, 'guard policy')
-        try: d = json.loads(p.read_text(encoding='utf-8'))
-        except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON guard policy ({str(e).splitlines()[0]})") from None
+        p = resolve_input(path, 'guard policy'); d = read_json(p, 'guard policy')
         try: return cls.from_dict(d)
         except BadFile as e: raise BadFile(f"{p}: {e}") from None
 

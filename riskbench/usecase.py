@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .core import RiskbenchError, BadFile, BadParameter, resolve_input
+from .core import RiskbenchError, BadFile, BadParameter, resolve_input, read_json
 from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml, line_of,
                                 field_name, ContentPolicy, AgentPolicy, model_family, supported_languages, _spec_id)
 
@@ -348,9 +348,7 @@ def usecase_from_yaml(text:str, base:str|Path|None=None)->UseCase:
 # %% ../nbs/02_usecase.ipynb #c022
 def load_policy(path:str|Path)->dict:
     "Read a threshold policy JSON, checking the fields the register uses"
-    p = resolve_input(path, 'threshold policy')
-    try: d = json.loads(p.read_text(encoding='utf-8'))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise BadFile(f"{p}: not a threshold policy JSON ({e})") from None
+    p = resolve_input(path, 'threshold policy'); d = read_json(p, 'threshold policy')
     if not isinstance(d, dict) or 'threshold' not in d or not isinstance(d.get('metrics'), dict):
         raise BadFile(f"{p}: not a threshold policy (expected 'threshold' and 'metrics' from riskbench thresholds)")
     d = dict(d); d['_path'] = str(p)
