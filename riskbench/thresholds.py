@@ -867,12 +867,15 @@ class ThresholdTuner:
         if self.w is not None: return self.w['box']
         import ipywidgets as W, plotly.graph_objects as go
         figs = {k: go.FigureWidget(f) for k, f in self.figures().items()}
+        for k in ('roc', 'pr'): figs[k].layout.width = 480  # side by side, wrapping below each other when the notebook is narrow
         sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description='threshold',
                            continuous_update=True, layout=W.Layout(width='60%'))
         gsl = {g: W.FloatSlider(value=min(v, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description=f'{g}')
                for g, v in self.group_values.items()}
-        prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence', readout_format='.3%')
-        cm = W.FloatText(value=self.cost_miss, description='cost / miss'); cf = W.FloatText(value=self.cost_false_refusal, description='cost / refusal')
+        wide = dict(style={'description_width': 'initial'})
+        prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence', readout_format='.3%', **wide)
+        cm = W.FloatText(value=self.cost_miss, description='cost / miss', **wide)
+        cf = W.FloatText(value=self.cost_false_refusal, description='cost / false refusal', **wide)
         st = self.state()
         mh, ch = W.HTML(self.metrics_html(st)), W.HTML(self.confusion_html(st))
         dh, nh = W.HTML(self.dials_html(st)), W.HTML(self.nearest_html())
@@ -890,7 +893,7 @@ class ThresholdTuner:
         rows = [sl]
         if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
         rows += list(gsl.values())
-        box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh, W.HBox([figs['roc'], figs['pr']]), figs['histogram'],
+        box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh, W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
                              figs['groups'], nh, W.HBox([path, btn]), status])
         self.w['box'] = box
         return box
