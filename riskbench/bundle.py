@@ -260,9 +260,11 @@ def overview_cells(bundle:dict, parts:list, out:Path)->list:
         if p['template'] != 'multilingual_coverage': continue
         s = p.get('summary', {})
         unsup = s.get('unsupported') or {}
+        unsup = {m: v for m, v in unsup.items() if v} if isinstance(unsup, dict) else unsup  # models that support every target drop out
+        unsup_text = ('; '.join(f"{m}: {', '.join(map(str, v))}" for m, v in unsup.items()) if isinstance(unsup, dict) else str(unsup)) or 'none'
         gaps = s.get('gaps') or []
         md(f"**{n}**: {len(gaps) if hasattr(gaps, '__len__') else gaps} gap(s); untested cells: {len(s.get('untested_cells') or [])}; "
-           f"languages not supported: {html.escape(json.dumps(unsup, ensure_ascii=False)) if unsup else 'none'}.")
+           f"target languages not supported: {html.escape(unsup_text)}.")
         if isinstance(gaps, list) and gaps and isinstance(gaps[0], dict): raw(table_html(pd.DataFrame(gaps).head(20), caption=f'Coverage gaps ({n})'))
     # audit findings
     md('## Data audit findings')
