@@ -81,11 +81,11 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     card = load_usecase(card_path)
     c_guards, c_ft, c_eval = _card_inputs(card)
     guards = list(dict.fromkeys(guards or c_guards or ['baseline']))
-    if out is not None and guards != c_guards: card_path = card_with_guards(card_path, guards, Path(out)/'usecase.yaml')
     data = data or _resolve_card_path(c_eval, card_path) or 'bundled:demo_prompts.jsonl'
     finetune = finetune or _resolve_card_path(c_ft, card_path)
-    resolve_input(data, 'eval set')
-    if finetune: resolve_input(finetune, 'fine-tuning data')
+    check_eval_set(data, 'eval set', required=('text', 'label'))  # before anything is written
+    if finetune: check_eval_set(finetune, 'fine-tuning data')
+    if out is not None and guards != c_guards: card_path = card_with_guards(card_path, guards, Path(out)/'usecase.yaml')
     have = set(template_names())
     extra = params or {}
     unknown = set(extra) - have
@@ -313,8 +313,9 @@ def assess(usecase:str|Path, data:str|None=None, finetune:str|None=None, guards:
     "Build an assessment bundle in `out`: every part, index.html and bundle.json; returns the bundle"
     import riskbench
     t0, started = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
-    out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)
-    parts, guards, inputs = plan(usecase, data, finetune, guards, params, out)
+    out = Path(out).resolve()
+    parts, guards, inputs = plan(usecase, data, finetune, guards, params, out)  # checks every input first
+    out.mkdir(parents=True, exist_ok=True)
     parts, scoring = run_plan(parts, guards, inputs['data'], out, workers, progress)
     from riskbench.usecase import load_usecase
     card = load_usecase(inputs['usecase'])

@@ -18,8 +18,8 @@ __all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLU
            'get_settings', 'resolve_device', 'out_path', 'datasets_dir', 'templates_dir', 'read_json', 'resolve_input',
            'file_sha256', 'text_hash', 'RowReport', 'table_format', 'csv_error', 'iter_records', 'infer_mapping',
            'normalise_labels', 'normalise_categories', 'validate_records', 'iter_eval_set', 'load_eval_set',
-           'save_table', 'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table', 'length_figure',
-           'example_rows']
+           'check_eval_set', 'save_table', 'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table',
+           'length_figure', 'example_rows']
 
 # %% ../nbs/00_core.ipynb #c006
 class RiskbenchError(Exception):
@@ -593,6 +593,12 @@ def load_eval_set(path:str|Path,              # a table file or `datasets` folde
     if 'label' in df: df['label'] = df['label'].astype('Int8')
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
     return df, rep.check()
+
+def check_eval_set(path:str|Path, what:str='data', required:tuple=('text',), mapping:dict|None=None)->Path:
+    "Fail fast before a long run: the path of `path`, or `BadFile` / `BadColumn` when it is missing or lacks a `required` column"
+    p = resolve_input(path, what)
+    for _ in iter_eval_set(p, mapping, required, missing_label='keep', batch_rows=1_000, batch_bytes=1<<20): break
+    return p
 
 # %% ../nbs/00_core.ipynb #c054
 def save_table(df:pd.DataFrame, path:str|Path, metadata:dict|None=None)->Path:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .core import RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, read_json, load_eval_set, save_table
+from .core import RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, read_json, load_eval_set, check_eval_set, save_table
 
 # %% auto #0
 __all__ = ['SCRIPTS', 'SCRIPT_LANGUAGE', 'SCRIPT_FALLBACK', 'FLAG_COLUMNS', 'GATE_KIND', 'script_counts', 'dominant_scripts',
@@ -617,7 +617,7 @@ def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Pa
                  )->int:
     "Detect languages and measure multilingual safety coverage: languages.parquet, report, summary.json"
     from riskbench.report import run_template
-    resolve_input(data, 'data')
+    check_eval_set(data, 'data')
     if usecase: resolve_input(usecase, 'usecase')
     if policy: resolve_input(policy, 'policy')
     if min_rows < 0: raise BadParameter(f"--min-rows: expected 0 or more, got {min_rows}")

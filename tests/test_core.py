@@ -96,3 +96,17 @@ def test_cli_help_and_version():
     import riskbench as rb
     r = riskbench('--version'); assert r.returncode == 0 and rb.__version__ in r.stdout
     r = riskbench('nope'); assert r.returncode == 2 and 'unknown command' in r.stderr
+
+@pytest.mark.parametrize('args', [
+    ('languages', '{data}'), ('audit', '{data}'),
+    ('assess', 'bundled:usecases/customer_support.yaml', '--data', '{data}'),
+    ('assess', 'bundled:usecases/customer_support.yaml', '--data', '{labelless}'),
+])
+def test_commands_check_columns_before_running(tmp_path, args):
+    "A table without the columns a command needs stops it at once (exit 2, one line, no report written), not in a template"
+    (tmp_path/'cols.csv').write_text('a,b\n1,2\n'); (tmp_path/'nolabel.csv').write_text('text,b\nhello,2\n')
+    args = [a.format(data=tmp_path/'cols.csv', labelless=tmp_path/'nolabel.csv') for a in args]
+    r = riskbench(*args, '--out', tmp_path/'out')
+    missing = "no column 'label'" if 'nolabel' in args[-1] else "no column 'text'"
+    assert r.returncode == 2 and missing in r.stderr and 'Traceback' not in r.stderr, r.stdout + r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 2 and not (tmp_path/'out').exists()
