@@ -995,4 +995,5 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
     if len(df):
         print(f"score: mean {df['score'].mean():.3f}, median {df['score'].median():.3f}, "
               f">= 0.5: {(df['score'] >= 0.5).mean():.1%}")
-    return 0 if len(df) else 1
+    if not len(df): print(f"riskbench score: error: {data}: no row could be scored (every row was rejected: see above)", file=sys.stderr)
+    return 0 if len(df) else 2

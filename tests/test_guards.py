@@ -285,6 +285,9 @@ def test_cli_bad_rows_not_fatal(cli, tmp_path):
     assert 'score_S1' in pd.read_csv(tmp_path/'s.csv').columns
     r = cli('score', p, '--guard', 'nonsense', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
     assert r.returncode == 2 and 'unknown guard spec' in r.stderr and 'Traceback' not in r.stderr
+    allbad = tmp_path/'allbad.jsonl'; allbad.write_bytes(b'{"text": "\xff"}\nnot json\n')
+    r = cli('score', allbad, '--out', tmp_path/'t.csv', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2 and 'no row could be scored' in r.stderr and '2 rows read, 0 kept, 2 rejected' in r.stdout
 
 
 def test_import_is_light():
