@@ -1261,7 +1261,7 @@ def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, 
     "Audit a dataset: duplicates, leakage, PII, languages, identity terms"
     if not 0 < near_dup_threshold <= 1: raise BadParameter(f"--near-dup-threshold must be in (0, 1], got {near_dup_threshold}")
     p = check_eval_set(data, 'data')
-    if usecase: resolve_input(usecase, 'use-case card')
+    if usecase: _usecase_languages(resolve_input(usecase, 'use-case card'))  # a bad card stops here, before the report
     try: from riskbench.report import run_template
     except ImportError: run_template = None
     if run_template is not None:

@@ -85,6 +85,8 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     finetune = finetune or _resolve_card_path(c_ft, card_path)
     check_eval_set(data, 'eval set', required=('text', 'label'))  # before anything is written
     if finetune: check_eval_set(finetune, 'fine-tuning data')
+    from riskbench.guards import check_guard_spec
+    for g in guards: check_guard_spec(g)
     if out is not None and guards != c_guards: card_path = card_with_guards(card_path, guards, Path(out)/'usecase.yaml')
     have = set(template_names())
     extra = params or {}

@@ -596,8 +596,9 @@ def load_eval_set(path:str|Path,              # a table file or `datasets` folde
 
 def check_eval_set(path:str|Path, what:str='data', required:tuple=('text',), mapping:dict|None=None)->Path:
     "Fail fast before a long run: the path of `path`, or `BadFile` / `BadColumn` when it is missing or lacks a `required` column"
-    p = resolve_input(path, what)
-    for _ in iter_eval_set(p, mapping, required, missing_label='keep', batch_rows=1_000, batch_bytes=1<<20): break
+    p, rep = resolve_input(path, what), RowReport(str(path))
+    for _ in iter_eval_set(p, mapping, required, missing_label='keep', report=rep, batch_rows=1_000, batch_bytes=1<<20): break
+    if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
     return p
 
 # %% ../nbs/00_core.ipynb #c054

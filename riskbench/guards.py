@@ -17,11 +17,11 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingMode
 
 # %% auto #0
 __all__ = ['ENGINE_VERSION', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'HAZARDS', 'PROMPT_CATEGORIES', 'UNSAFE_WORDS', 'SAFE_WORDS',
-           'GUARD_FAMILIES', 'Item', 'fingerprint_id', 'Guard', 'pad8', 'make_batches', 'forward_safely', 'run_engine',
-           'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights', 'is_offline', 'resolve_model',
-           'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt', 'check_conversation',
-           'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'load_guard', 'ScoreCache',
-           'score_table', 'score_batch', 'score_file', 'score_cmd']
+           'GUARD_FAMILIES', 'Item', 'fingerprint_id', 'Guard', 'pad8', 'make_batches', 'forward_safely',
+           'check_batch_tokens', 'run_engine', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights',
+           'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
+           'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'load_guard',
+           'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'score_file', 'score_cmd']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -132,9 +132,15 @@ def _encoded(guard:Guard, inputs:list, chunk:int):
             for it in items: it.row += off
             yield off, items, {k + off: v for k, v in rej.items()}
 
+def check_batch_tokens(batch_tokens):
+    "`BadParameter` unless `batch_tokens` is None (the guard's default) or a positive whole number"
+    if batch_tokens is not None and (isinstance(batch_tokens, bool) or not isinstance(batch_tokens, (int, np.integer)) or batch_tokens < 1):
+        raise BadParameter(f"batch_tokens: expected a positive number of tokens, got {batch_tokens!r}")
+
 def run_engine(guard:Guard, inputs:list, batch_tokens:int|None=None, sort:bool=True, progress:bool=False,
                on_rows=None)->tuple:
     "Score `inputs` with `guard`: (array (n, len(columns)) with NaN for rejected rows, {position: reason})"
+    check_batch_tokens(batch_tokens)
     n, k = len(inputs), len(guard.columns)
     out = np.full((n, k), np.nan)
     rejects = {}
@@ -263,6 +269,10 @@ def is_offline(settings=None)->bool:
     s = settings or get_settings()
     return bool(s.offline) or os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
 
+def _looks_local(path_or_id:str)->bool:
+    "Whether a model name is meant as a folder (a hub id is `owner/name`)"
+    return path_or_id.startswith(('.', '/', '~')) or path_or_id.count('/') > 1 or '\\' in path_or_id
+
 def resolve_model(path_or_id:str, family:str='hf', revision:str|None=None, allow_pickle:bool=False)->Path:
     "A local folder holding the model `path_or_id` (a folder, a `models_dir` entry, or a hub id fetched or found in the hub cache)"
     s = get_settings()
@@ -273,8 +283,7 @@ def resolve_model(path_or_id:str, family:str='hf', revision:str|None=None, allow
     if s.models_dir:
         for c in (Path(s.models_dir)/path_or_id, Path(s.models_dir)/path_or_id.split('/')[-1]):
             if c.is_dir(): return c
-    looks_local = path_or_id.startswith(('.', '/', '~')) or path_or_id.count('/') > 1 or '\\' in path_or_id
-    if looks_local: raise MissingModel(f"{family}:{path_or_id}: no such model folder")
+    if _looks_local(path_or_id): raise MissingModel(f"{family}:{path_or_id}: no such model folder")
     offline = is_offline(s)
     how = (f"get it with `hf download {path_or_id} --local-dir DIR` (accept its licence on huggingface.co first), "
            f"then use {family}:DIR or set models_dir in settings.ini")
@@ -793,13 +802,9 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
     "The guard named by `spec`: baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, hf:PATH_OR_ID, python:module:function, or an alias"
     if isinstance(spec, Guard): return spec
     if callable(spec): return CallableGuard(spec)
-    s, aliases, seen = str(spec).strip(), get_settings().aliases, []
-    while s in aliases:
-        if s in seen: raise BadParameter(f"guard alias loop: {' -> '.join(seen + [s])}")
-        seen.append(s); s = aliases[s].strip()
+    s, seen = _unalias(spec)
     if s == 'baseline' or s.startswith('baseline:'):
-        opt = s.partition(':')[2]
-        if opt and opt != 'categories': raise BadParameter(f"guard spec {spec!r}: expected baseline or baseline:categories")
+        opt = _baseline_option(spec, s)
         return BaselineGuard(per_category=kw.pop('per_category', False) or opt == 'categories',
                              **{k: v for k, v in kw.items() if k in ('train', 'ngram', 'C')})
     family, _, arg = s.partition(':')
@@ -812,11 +817,41 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
             _LOADED[key] = g
             while len(_LOADED) > 2: _LOADED.popitem(last=False)
             return g
-    known = ', '.join(aliases) or 'none'
-    raise BadParameter(f"unknown guard spec {spec!r}: expected baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, "
-                       f"hf:PATH_OR_ID, python:module:function or an alias from settings.ini (aliases: {known})")
+    raise _unknown_spec(spec)
 
-# %% ../nbs/03_guards.ipynb #c047
+def _unalias(spec)->tuple:
+    "The spec behind any aliases from settings.ini, and the aliases followed"
+    s, aliases, seen = str(spec).strip(), get_settings().aliases, []
+    while s in aliases:
+        if s in seen: raise BadParameter(f"guard alias loop: {' -> '.join(seen + [s])}")
+        seen.append(s); s = aliases[s].strip()
+    return s, seen
+
+def _baseline_option(spec, s:str)->str:
+    opt = s.partition(':')[2]
+    if opt and opt != 'categories': raise BadParameter(f"guard spec {spec!r}: expected baseline or baseline:categories")
+    return opt
+
+def _unknown_spec(spec)->BadParameter:
+    known = ', '.join(get_settings().aliases) or 'none'
+    return BadParameter(f"unknown guard spec {spec!r}: expected baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, "
+                        f"hf:PATH_OR_ID, python:module:function or an alias from settings.ini (aliases: {known})")
+
+def check_guard_spec(spec)->str:
+    "Fail fast before a long run: the error `load_guard` would give for a bad spec or a model folder that is not there (nothing is loaded or downloaded)"
+    if isinstance(spec, Guard) or callable(spec): return spec
+    s, _ = _unalias(spec)
+    if s == 'baseline' or s.startswith('baseline:'): _baseline_option(spec, s); return s
+    family, _, arg = s.partition(':')
+    if family == 'python' and arg: python_guard(arg); return s
+    if family not in GUARD_FAMILIES or not arg: raise _unknown_spec(spec)
+    p = Path(arg).expanduser()
+    if p.is_dir(): weight_files(p, allow_pickle=True)  # a folder without weights fails here; pickle-only is decided at load
+    elif p.exists(): raise BadParameter(f"{family}:{arg}: expected a model folder, got a file")
+    elif _looks_local(arg): raise MissingModel(f"{family}:{arg}: no such model folder")
+    return s
+
+# %% ../nbs/03_guards.ipynb #c049
 class ScoreCache:
     "Parquet-backed scores keyed by (guard fingerprint, input hash)"
     def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
@@ -861,7 +896,7 @@ class ScoreCache:
             self._write(df)
         self._keys, self._vals, self._last = [], [], time.monotonic()
 
-# %% ../nbs/03_guards.ipynb #c049
+# %% ../nbs/03_guards.ipynb #c051
 def _row_input(text, conv, guard):
     if conv is not None and guard.uses_conversation:
         if isinstance(conv, np.ndarray): conv = conv.tolist()
@@ -947,7 +982,7 @@ def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None)->pd.DataF
     for j, c in enumerate(g.columns): res[c] = out[:, j]
     return res
 
-# %% ../nbs/03_guards.ipynb #c058
+# %% ../nbs/03_guards.ipynb #c060
 def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
                guard_spec='baseline',        # guard spec, alias, Guard or callable
                out=None,                     # where to write the score table (.parquet, .jsonl or .csv); None = don't write
@@ -958,6 +993,7 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
                **guard_kw,                   # options for the guard family
               )->tuple:
     "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport)"
+    check_batch_tokens(batch_tokens)
     p = resolve_input(data_path, 'data')
     df, rep = load_eval_set(p, missing_label='keep')
     g = load_guard(guard_spec, device=device, **guard_kw)

@@ -617,8 +617,13 @@ def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Pa
                  )->int:
     "Detect languages and measure multilingual safety coverage: languages.parquet, report, summary.json"
     from riskbench.report import run_template
-    check_eval_set(data, 'data')
-    if usecase: resolve_input(usecase, 'usecase')
+    check_eval_set(data, 'data')  # inputs are checked before the template runs: bad ones exit 2 with nothing written
+    if usecase:
+        from riskbench.usecase import load_usecase
+        load_usecase(resolve_input(usecase, 'usecase'))
+    if guard:
+        from riskbench.guards import check_guard_spec
+        check_guard_spec(guard)
     if policy: resolve_input(policy, 'policy')
     if min_rows < 0: raise BadParameter(f"--min-rows: expected 0 or more, got {min_rows}")
     if not tolerance >= 0: raise BadParameter(f"--tolerance: expected a number >= 0, got {tolerance}")

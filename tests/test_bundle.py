@@ -59,11 +59,17 @@ def test_diff_between_thresholds(bundle_a, small_eval, tmp_path):
 
 def test_failing_part_still_writes_bundle(small_eval, tmp_path):
     out = tmp_path/'c'
+    # a guard that cannot be imported is refused before anything runs ...
     r = riskbench('assess', CARD, '--data', small_eval, '--guard', 'python:no_such_module_xyz:score', '--out', out)
-    assert r.returncode == 1
+    assert r.returncode == 2 and 'cannot import module' in r.stderr and not out.exists()
+    # ... one that fails while scoring fails its parts, and the rest of the bundle is still written
+    (tmp_path/'broken_guard_xyz.py').write_text("def score(texts):\n    raise RuntimeError('the guard service is down')\n")
+    r = riskbench('assess', CARD, '--data', small_eval, '--guard', 'python:broken_guard_xyz:score', '--out', out, cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
     b = json.loads((out/'bundle.json').read_text())
     assert b['status'] == 'failed'
-    slug = 'python-no-such-module-xyz-score'
+    slug = 'python-broken-guard-xyz-score'
+    assert 'the guard service is down' in b['scoring'][slug].get('error', ''), b['scoring'][slug]
     assert b['scoring'][slug]['status'] == 'failed'
     assert b['parts'][f'thresholds-{slug}']['status'] == 'skipped'
     assert b['parts']['dataset_overview']['status'] == 'ok' and b['parts']['usecase']['status'] == 'ok'

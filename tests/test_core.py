@@ -97,16 +97,24 @@ def test_cli_help_and_version():
     r = riskbench('--version'); assert r.returncode == 0 and rb.__version__ in r.stdout
     r = riskbench('nope'); assert r.returncode == 2 and 'unknown command' in r.stderr
 
-@pytest.mark.parametrize('args', [
-    ('languages', '{data}'), ('audit', '{data}'),
-    ('assess', 'bundled:usecases/customer_support.yaml', '--data', '{data}'),
-    ('assess', 'bundled:usecases/customer_support.yaml', '--data', '{labelless}'),
+CARD = 'bundled:usecases/customer_support.yaml'
+
+@pytest.mark.parametrize('args,msg', [
+    (('languages', '{cols}'), "no column 'text'"), (('audit', '{cols}'), "no column 'text'"),
+    (('assess', CARD, '--data', '{cols}'), "no column 'text'"), (('assess', CARD, '--data', '{nolabel}'), "no column 'label'"),
+    (('languages', '{empty}'), 'the file holds no rows'),
+    (('languages', 'bundled:demo_prompts.jsonl', '--usecase', '{badcard}'), 'not valid YAML'),
+    (('audit', 'bundled:demo_finetune.jsonl', '--usecase', '{badcard}'), 'not valid YAML'),
+    (('languages', 'bundled:demo_prompts.jsonl', '--guard', 'hf:{tmp}/no-model'), 'no such model folder'),
+    (('assess', CARD, '--guard', 'llama-guard:{tmp}/no-model'), 'no such model folder'),
+    (('score', 'bundled:demo_prompts.jsonl', '--batch-tokens', '-5'), 'batch_tokens: expected a positive number'),
 ])
-def test_commands_check_columns_before_running(tmp_path, args):
-    "A table without the columns a command needs stops it at once (exit 2, one line, no report written), not in a template"
+def test_commands_check_inputs_before_running(tmp_path, args, msg):
+    "Bad input to a command stops it at once (exit 2, one line, nothing written), not inside a template or after a long run"
     (tmp_path/'cols.csv').write_text('a,b\n1,2\n'); (tmp_path/'nolabel.csv').write_text('text,b\nhello,2\n')
-    args = [a.format(data=tmp_path/'cols.csv', labelless=tmp_path/'nolabel.csv') for a in args]
-    r = riskbench(*args, '--out', tmp_path/'out')
-    missing = "no column 'label'" if 'nolabel' in args[-1] else "no column 'text'"
-    assert r.returncode == 2 and missing in r.stderr and 'Traceback' not in r.stderr, r.stdout + r.stderr
-    assert len(r.stderr.strip().splitlines()) <= 2 and not (tmp_path/'out').exists()
+    (tmp_path/'empty.jsonl').write_text(''); (tmp_path/'card.yaml').write_text('name: [unclosed\n')
+    files = dict(cols=tmp_path/'cols.csv', nolabel=tmp_path/'nolabel.csv', empty=tmp_path/'empty.jsonl', badcard=tmp_path/'card.yaml', tmp=tmp_path)
+    out = tmp_path/('out.parquet' if args[0] == 'score' else 'out')
+    r = riskbench(*[a.format(**files) for a in args], '--out', out)
+    assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stdout + r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 2 and not out.exists()
