@@ -791,7 +791,7 @@ class PromptGuard(HFClassifier):
         super().__init__(model, tokenizer, device, info, spec, unsafe_labels, temperature, max_length, batch_tokens)
         self.fingerprint['version'] = 1 if {'JAILBREAK', 'INJECTION'} <= names else 2
 
-# %% ../nbs/03_guards.ipynb #c044
+# %% ../nbs/03_guards.ipynb #c046
 GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier}
 _LOADED, _LOADED_LOCK = OrderedDict(), threading.Lock()
 
@@ -851,7 +851,7 @@ def check_guard_spec(spec)->str:
     elif _looks_local(arg): raise MissingModel(f"{family}:{arg}: no such model folder")
     return s
 
-# %% ../nbs/03_guards.ipynb #c049
+# %% ../nbs/03_guards.ipynb #c051
 class ScoreCache:
     "Parquet-backed scores keyed by (guard fingerprint, input hash)"
     def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
@@ -896,7 +896,7 @@ class ScoreCache:
             self._write(df)
         self._keys, self._vals, self._last = [], [], time.monotonic()
 
-# %% ../nbs/03_guards.ipynb #c051
+# %% ../nbs/03_guards.ipynb #c053
 def _row_input(text, conv, guard):
     if conv is not None and guard.uses_conversation:
         if isinstance(conv, np.ndarray): conv = conv.tolist()
@@ -982,7 +982,7 @@ def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None)->pd.DataF
     for j, c in enumerate(g.columns): res[c] = out[:, j]
     return res
 
-# %% ../nbs/03_guards.ipynb #c060
+# %% ../nbs/03_guards.ipynb #c062
 def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
                guard_spec='baseline',        # guard spec, alias, Guard or callable
                out=None,                     # where to write the score table (.parquet, .jsonl or .csv); None = don't write
