@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c003
 from __future__ import annotations
-import os, io, re, json, math, hashlib, configparser, functools
+import os, io, re, json, math, hashlib, configparser, functools, contextlib, threading
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Iterator, Iterable, Any
@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLUMN_SYNONYMS', 'LABEL_WORDS', 'MAX_CHARS',
-           'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter', 'MissingModel', 'find_settings_file', 'Settings',
-           'get_settings', 'resolve_device', 'out_path', 'datasets_dir', 'templates_dir', 'read_json', 'resolve_input',
-           'file_sha256', 'text_hash', 'RowReport', 'table_format', 'csv_error', 'iter_records', 'infer_mapping',
-           'normalise_labels', 'normalise_categories', 'validate_records', 'iter_eval_set', 'load_eval_set',
-           'check_eval_set', 'save_table', 'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table',
-           'length_figure', 'example_rows']
+__all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'YAML_LIMITS', 'WARNING_CODES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLUMN_SYNONYMS',
+           'LABEL_WORDS', 'MAX_CHARS', 'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter', 'MissingModel',
+           'DiskFull', 'find_settings_file', 'Settings', 'get_settings', 'resolve_device', 'out_path', 'datasets_dir',
+           'templates_dir', 'read_json', 'resolve_input', 'output_path', 'atomic_output', 'write_bytes', 'write_text',
+           'check_yaml', 'read_yaml', 'evidence_warning', 'file_sha256', 'text_hash', 'RowReport', 'table_format',
+           'csv_error', 'iter_records', 'infer_mapping', 'normalise_labels', 'normalise_categories', 'validate_records',
+           'iter_eval_set', 'load_eval_set', 'check_eval_set', 'save_table', 'table_metadata', 'overview_tables',
+           'text_length_stats', 'stats_table', 'length_figure', 'example_rows']
 
 # %% ../nbs/00_core.ipynb #c006
 class RiskbenchError(Exception):
@@ -30,6 +31,8 @@ class BadFile(RiskbenchError):      "A file that is missing, unreadable or of an
 class BadColumn(RiskbenchError):    "A required column is missing or a column holds the wrong type"
 class BadParameter(RiskbenchError): "An unknown parameter or a parameter value out of range"
 class MissingModel(RiskbenchError): "A model that is neither on disk nor reachable"
+class DiskFull(RiskbenchError):     "The disk filled up while writing an output (the CLI exits 1: the run failed)"
+DiskFull.exit_code = 1
 
 # %% ../nbs/00_core.ipynb #c009
 DEFAULT_SETTINGS = dict(
@@ -180,6 +183,134 @@ def resolve_input(path:str|Path, what:str='input')->Path:
     p = datasets_dir()/s[len('bundled:'):] if s.startswith('bundled:') else Path(s).expanduser()
     if not p.exists(): raise BadFile(f"{what}: {s} does not exist" + (f" ({p})" if str(p) != s else ''))
     return p
+
+# %% ../nbs/00_core.ipynb #c022b
+def output_path(folder:str|Path, # the output folder (created when missing)
+                *parts:str,      # a path inside it: relative, or absolute but inside `folder`
+                mkdir:bool=True, # create the parent folders
+               )->Path:
+    "`folder/parts...` after refusing `..`, paths outside `folder` and symbolic links below it"
+    base = Path(folder).expanduser().resolve()
+    rel = Path(*parts) if parts else Path('.')
+    if rel.is_absolute():
+        a = Path(os.path.abspath(rel))
+        if a != base and base not in a.parents:
+            raise BadParameter(f"refusing to write {a}: it is outside the output folder {base}")
+        rel = a.relative_to(base)
+    if '..' in rel.parts: raise BadParameter(f"refusing to write {base/rel}: '..' is not allowed in an output path")
+    p = base
+    for part in rel.parts[:-1]:
+        p = p/part
+        if p.is_symlink(): raise BadParameter(f"refusing to write {base/rel}: {p} is a symbolic link")
+        if p.exists() and not p.is_dir(): raise BadParameter(f"cannot write {base/rel}: {p} is a file, not a folder")
+    p = base/rel
+    if mkdir: p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+# %% ../nbs/00_core.ipynb #c022c
+_NO_SPACE = {28, 122}  # ENOSPC, EDQUOT
+
+@contextlib.contextmanager
+def atomic_output(folder:str|Path, *parts:str):
+    "Yield a temporary path to write; on success it replaces `folder/parts` (a link there is replaced, not followed)"
+    p = output_path(folder, *parts)
+    tmp = p.with_name(f'.{p.name}.{os.getpid()}.{threading.get_ident()}.tmp')
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    except OSError as e:
+        if e.errno in _NO_SPACE: raise DiskFull(f"no space left on device writing {p}") from None
+        if isinstance(e, PermissionError): raise BadFile(f"cannot write {p}: permission denied") from None
+        raise
+    finally:
+        if tmp.exists() or tmp.is_symlink(): tmp.unlink()
+
+def write_bytes(folder:str|Path, relpath:str|Path, data:bytes)->Path:
+    "Write `data` to `folder/relpath` through the confined, atomic writer"
+    with atomic_output(folder, str(relpath)) as tmp:
+        with open(tmp, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
+    return output_path(folder, str(relpath), mkdir=False)
+
+def write_text(folder:str|Path, relpath:str|Path, text:str)->Path:
+    "Write `text` (UTF-8) to `folder/relpath` through the confined, atomic writer"
+    return write_bytes(folder, relpath, text.encode('utf-8'))
+
+# %% ../nbs/00_core.ipynb #c022g
+YAML_LIMITS = dict(max_bytes=5_000_000, max_depth=64, max_aliases=1_000, max_nodes=1_000_000)
+
+def _yaml_loader():
+    import yaml
+    return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+def _yaml_error(where, e)->BadFile:
+    m = getattr(e, 'problem_mark', None)
+    at = f" at line {m.line+1}" if m is not None else ''
+    return BadFile(f"{where}: not valid YAML{at} ({getattr(e, 'problem', None) or str(e).splitlines()[0]})")
+
+def check_yaml(text:str, where:str='YAML', max_depth:int=64, max_aliases:int=1_000, max_nodes:int=1_000_000):
+    "Raise `BadFile` if `text` nests deeper than `max_depth`, or its aliases are too many or expand past `max_nodes` nodes"
+    import yaml
+    depth = aliases = 0
+    try:
+        for ev in yaml.parse(text, Loader=_yaml_loader()):
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > max_depth: raise BadFile(f"{where}: nested deeper than {max_depth} levels")
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)): depth -= 1
+            elif isinstance(ev, yaml.AliasEvent):
+                aliases += 1
+                if aliases > max_aliases: raise BadFile(f"{where}: more than {max_aliases} YAML aliases")
+        if not aliases: return
+        sizes = {}
+        def size(n):
+            if id(n) in sizes: return sizes[id(n)]
+            sizes[id(n)] = 1  # guards against a node that contains itself
+            kids = [x for kv in n.value for x in kv] if isinstance(n, yaml.MappingNode) else n.value if isinstance(n, yaml.SequenceNode) else []
+            s = 1 + sum(size(k) for k in kids)
+            sizes[id(n)] = s
+            return s
+        root = yaml.compose(text, Loader=_yaml_loader())
+        if root is not None and size(root) > max_nodes:
+            raise BadFile(f"{where}: its aliases expand to more than {max_nodes:,} values (an alias bomb?)")
+    except yaml.YAMLError as e: raise _yaml_error(where, e) from None
+
+def read_yaml(source:str|Path,   # a YAML file (or `bundled:NAME`), or YAML text when `text=True`
+              what:str='YAML file', # what the file is, for error messages
+              text:bool=False,
+             )->Any:
+    "The parsed YAML of a user's file, after `check_yaml`'s bounds; `BadFile` naming the file and the problem"
+    import yaml
+    if text: body, where = str(source), what
+    else:
+        p = resolve_input(source, what); where = str(p)
+        if p.is_dir(): raise BadFile(f"{p}: a folder, not a {what}")
+        if p.stat().st_size > YAML_LIMITS['max_bytes']: raise BadFile(f"{p}: {p.stat().st_size:,} bytes is too large for a {what} (at most {YAML_LIMITS['max_bytes']:,})")
+        try: body = p.read_bytes().decode('utf-8-sig')
+        except UnicodeDecodeError as e: raise BadFile(f"{p}: not UTF-8 text (byte {e.start})") from None
+    check_yaml(body, where, **{k: v for k, v in YAML_LIMITS.items() if k != 'max_bytes'})
+    try: return yaml.load(body, Loader=_yaml_loader())
+    except yaml.YAMLError as e: raise _yaml_error(where, e) from None
+
+# %% ../nbs/00_core.ipynb #c022j
+WARNING_CODES = dict(
+    foreign_categories='hazard codes of another taxonomy, kept out of per-hazard evidence',
+    mapped_categories='hazard codes of another taxonomy, mapped through a crosswalk',
+    undetectable_language='a target language the language detector cannot identify',
+    untested_language='a target language with no (or too few) rows to measure',
+    below_floor='recall below, or false refusals above, the card\'s floor',
+    worse_than_chance='a guard whose AUC is below 0.5 or whose interval includes 0.5',
+    degenerate_threshold='an operating point that blocks almost everything or almost nothing',
+    evidence_missing='a measurement that failed, was skipped or had too few rows',
+    different_data='two results compared on different data',
+)
+
+def evidence_warning(code:str,    # a snake_case code (see `WARNING_CODES`)
+                     message:str, # one line a user can act on
+                     **subject,   # what it is about: language=, hazard=, guard=, column=, ...
+                    )->dict:
+    "An evidence-gap record `{code, message, **subject}` for `summary.json`"
+    if not re.fullmatch(r'[a-z][a-z0-9_]*', str(code)): raise ValueError(f"warning code {code!r} is not snake_case")
+    return {'code': code, 'message': str(message), **subject}
 
 # %% ../nbs/00_core.ipynb #c024
 def file_sha256(path:str|Path, chunk:int=1<<20)->str:

@@ -15,10 +15,10 @@ import pandas as pd
 from .core import *
 
 # %% auto #0
-__all__ = ['to_jsonable', 'write_json', 'record', 'summary', 'record_input', 'record_model', 'record_seed', 'figure_html',
-           'show_figure', 'table_html', 'show_table', 'markdown_html', 'note', 'section', 'template_path',
-           'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters', 'render_html',
-           'RunResult', 'run_template', 'index_html', 'demo']
+__all__ = ['to_jsonable', 'write_json', 'record', 'summary', 'record_input', 'record_model', 'record_seed', 'warn',
+           'recorded_warnings', 'figure_html', 'show_figure', 'table_html', 'show_table', 'markdown_html', 'note',
+           'section', 'template_path', 'template_names', 'template_parameters', 'template_title', 'templates',
+           'check_parameters', 'render_html', 'RunResult', 'run_template', 'index_html', 'demo']
 
 # %% ../nbs/07_report.ipynb #c006
 def to_jsonable(o):
@@ -103,6 +103,32 @@ def record_model(fingerprint:dict, name:str|None=None):
 def record_seed(name:str, seed:int):
     "Record a random seed used, for manifest.json"
     return _update('provenance', lambda s: s.setdefault('seeds', {}).__setitem__(name, int(seed)))
+
+# %% ../nbs/07_report.ipynb #c010b
+def _warning_key(w:dict)->str: return json.dumps(to_jsonable(w), sort_keys=True)
+
+def warn(code:str|dict,          # a warning code, or a record from `core.evidence_warning`
+         message:str|None=None,  # one line a user can act on (with a code)
+         show:bool=True,         # display it in the report as well
+         **subject,              # what it is about: language=, hazard=, guard=, column=, ...
+        )->dict:
+    "Record an evidence warning in summary.json's `warnings` (once) and show it on the page"
+    w = code if isinstance(code, dict) else evidence_warning(code, message or '', **subject)
+    w = to_jsonable(w)
+    def fn(s):
+        ws = s.setdefault('warnings', [])
+        if _warning_key(w) not in {_warning_key(x) for x in ws}: ws.append(w)
+    _update('summary', fn)
+    if show:
+        from IPython.display import display
+        subj = ', '.join(f'{k} {v}' for k, v in w.items() if k not in ('code', 'message'))
+        text = f"**{w['code']}**" + (f" ({subj})" if subj else '') + f": {w['message']}"
+        display({'text/html': f'<div class="rb-warning">⚠ {markdown_html(text)}</div>', 'text/markdown': f'> ⚠ {text}', 'text/plain': f"warning: {w['code']}: {w['message']}"}, raw=True)
+    return w
+
+def recorded_warnings()->list:
+    "The evidence warnings recorded so far"
+    return list(summary().get('warnings', []))
 
 # %% ../nbs/07_report.ipynb #c012
 def _json_for_html(obj)->str:
