@@ -31,7 +31,8 @@ def test_wheel_installs_and_runs(tmp_path):
     (venv/'bin'/'riskbench').write_text(f'#!{vpy}\nimport sys\nfrom riskbench.cli import main\nsys.exit(main())\n'); (venv/'bin'/'riskbench').chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     code = ("import riskbench, riskbench.core as c; from pathlib import Path; "
-            "assert 'site-packages' in riskbench.__file__ and 'work' not in str(c.datasets_dir()) or True; "
+            "pkg = Path(riskbench.__file__).parent; "
+            "assert c.datasets_dir().is_relative_to(pkg) and c.templates_dir().is_relative_to(pkg), (c.datasets_dir(), pkg); "
             "print(riskbench.__file__); print(c.datasets_dir()); print(c.templates_dir()); "
             "df, rep = c.load_eval_set('bundled:demo_prompts.jsonl'); print(rep.kept)")
     r = subprocess.run([str(vpy), '-c', code], capture_output=True, text=True, cwd=tmp_path, env=env)
