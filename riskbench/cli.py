@@ -29,8 +29,17 @@ COMMANDS = {
 def _kind(annotation)->str:
     a = str(annotation).replace('typing.', '')
     for k in ('list', 'bool', 'int', 'float'):
-        if a == k or a.startswith(k + '|') or a.startswith(k + '[') or f'|{k}' in a.replace(' ', '') or a == f"<class '{k}'>": return k
+        if a == k or a.startswith(k + '|') or a.startswith(k + '[') or f'|{k}' in a.replace(' ', '') or a == f"<class '{k}'>":
+            return k
     return 'str'
+
+class _Help(argparse.HelpFormatter):
+    "Add `(default: X)` to an option's help unless its help already says its default, or there is none worth saying"
+    def _get_help_string(self, action):
+        h = action.help or ''
+        flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        if not action.option_strings or flag or action.default in (None, argparse.SUPPRESS) or 'default' in h.lower(): return h
+        return h + ' (default: %(default)s)'
 
 def build_parser(func, prog:str)->argparse.ArgumentParser:
     "An argparse parser from `func`'s signature and docments"
@@ -38,7 +47,7 @@ def build_parser(func, prog:str)->argparse.ArgumentParser:
     docs = docments(func) or {}
     extra = getattr(func, '__cli__', {})
     doc = (inspect.getdoc(func) or '').splitlines()[0] if inspect.getdoc(func) else None
-    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=_Help)
     for name, prm in inspect.signature(func).parameters.items():
         if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD): continue
         kind, help = _kind(prm.annotation), docs.get(name) or None
@@ -81,13 +90,12 @@ def templates_cmd(name:str=None, # show only this template
 templates_cmd.__cli__ = {'json_out': dict(flags=['--json'], action='store_true')}
 
 def _params_file(path)->dict:
-    import yaml
-    from riskbench.core import resolve_input, BadFile
-    p = resolve_input(path, 'parameters file')
-    try: d = yaml.safe_load(p.read_text(encoding='utf-8'))
-    except (yaml.YAMLError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a valid YAML parameters file ({str(e).splitlines()[0]})") from None
+    "The NAME: VALUE mapping of a YAML parameters file, read with the one bounded YAML loader"
+    from riskbench.core import read_yaml, BadFile
+    d = read_yaml(path, 'parameters file')
     if d is None: return {}
-    if not isinstance(d, dict): raise BadFile(f"{p}: a parameters file must hold a mapping of NAME: VALUE, found {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise BadFile(f"{path}: a parameters file must hold a mapping of NAME: VALUE, found {type(d).__name__}")
     return d
 
 def run_cmd(template:str,        # template name (see `riskbench templates`) or notebook path
@@ -97,7 +105,8 @@ def run_cmd(template:str,        # template name (see `riskbench templates`) or 
             timeout:int=None,    # seconds a cell may run
            )->int:
     "Run a report template: report.ipynb, report.html, summary.json, manifest.json"
-    from riskbench.report import run_template
+    from riskbench.report import run_template, check_out_dir
+    if out is not None: check_out_dir(out)
     params = _params_file(f) if f else {}
     for k, v in (p or []): params[k] = v
     r = run_template(template, params, out, timeout=timeout)
@@ -105,8 +114,8 @@ def run_cmd(template:str,        # template name (see `riskbench templates`) or 
     print(f"  report:   {r.html}")
     print(f"  summary:  {r.out/'summary.json'}")
     print(f"  manifest: {r.out/'manifest.json'}")
-    if not r.ok: print(f"  error: {r.error}", file=sys.stderr)
-    return 0 if r.ok else 1
+    if not r.ok: print(f"riskbench run: {'error' if r.exit_code == 2 else r.status}: {r.error}", file=sys.stderr)
+    return r.exit_code
 run_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('NAME', 'VALUE')),
                    'f': dict(flags=['-f', '--params-file'])}
 
@@ -169,6 +178,6 @@ def main(argv:list|None=None)->int:
         msg = str(e).strip().splitlines()
         print(f"riskbench {cmd}: error: {msg[0] if msg else type(e).__name__}", file=sys.stderr)
         if len(msg) > 1: print('  ' + msg[1], file=sys.stderr)
-        return 2
+        return getattr(e, 'exit_code', 2)
     except KeyboardInterrupt:
         print(f"riskbench {cmd}: interrupted", file=sys.stderr); return 130

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_report.ipynb #c003
 from __future__ import annotations
-import os, re, sys, json, math, time, html, uuid, base64, hashlib, platform, datetime, contextlib
+import os, re, sys, json, math, time, html, uuid, base64, hashlib, platform, datetime, contextlib, tempfile
 from pathlib import Path
 from typing import Any
 from dataclasses import dataclass, field
@@ -15,10 +15,11 @@ import pandas as pd
 from .core import *
 
 # %% auto #0
-__all__ = ['to_jsonable', 'write_json', 'record', 'summary', 'record_input', 'record_model', 'record_seed', 'warn',
-           'recorded_warnings', 'figure_html', 'show_figure', 'table_html', 'show_table', 'markdown_html', 'note',
-           'section', 'template_path', 'template_names', 'template_parameters', 'template_title', 'templates',
-           'check_parameters', 'render_html', 'RunResult', 'run_template', 'index_html', 'demo']
+__all__ = ['KERNEL_ARGUMENTS', 'to_jsonable', 'write_json', 'record', 'summary', 'record_input', 'record_model', 'record_seed',
+           'warn', 'recorded_warnings', 'display_text', 'escape_markup', 'figure_spec', 'figure_html', 'show_figure',
+           'figure_specs', 'table_html', 'show_table', 'markdown_html', 'note', 'section', 'template_path',
+           'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters', 'render_html',
+           'RunResult', 'check_out_dir', 'run_template', 'index_html', 'demo']
 
 # %% ../nbs/07_report.ipynb #c006
 def to_jsonable(o):
@@ -39,12 +40,15 @@ def to_jsonable(o):
     if hasattr(o, 'to_dict') and callable(o.to_dict): return to_jsonable(o.to_dict())
     return o
 
-def write_json(path:str|Path, obj, indent:int=2)->Path:
-    "Write `obj` as JSON (via `to_jsonable`), atomically"
-    p = Path(path); tmp = p.with_name(p.name + '.tmp')
-    tmp.write_text(json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False), encoding='utf-8')
-    tmp.replace(p)
-    return p
+# %% ../nbs/07_report.ipynb #c007b
+def write_json(path:str|Path,             # the file, or a path inside `folder`
+               obj,                       # what to write (made plain with `to_jsonable`)
+               indent:int=2,              # JSON indentation
+               folder:str|Path|None=None, # the output folder it must stay in (default: the file's own folder)
+              )->Path:
+    "Write `obj` as JSON through the confined, atomic writer (`core.write_text`)"
+    p, text = Path(path), json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return write_text(folder, p, text) if folder is not None else write_text(p.parent, p.name, text)
 
 # %% ../nbs/07_report.ipynb #c009
 _MEMORY = {'summary': {}, 'provenance': {}}
@@ -62,10 +66,10 @@ def _update(kind:str, fn):
     d = _out_dir()
     if d is None:
         fn(_MEMORY[kind]); return _MEMORY[kind]
-    p = d/('summary.json' if kind == 'summary' else '.provenance.json')
-    cur = json.loads(p.read_text(encoding='utf-8')) if p.exists() else {}
+    name = 'summary.json' if kind == 'summary' else '.provenance.json'
+    cur = json.loads((d/name).read_text(encoding='utf-8')) if (d/name).exists() else {}
     fn(cur)
-    write_json(p, cur)
+    write_json(name, cur, folder=d)
     return cur
 
 def _set_dotted(dct, key, value):
@@ -90,8 +94,11 @@ def summary()->dict:
 def record_input(name:str, path:str|Path, row_report:RowReport|None=None):
     "Record an input file's provenance (SHA-256, size, row accounting) for manifest.json"
     p = resolve_input(path, name)
-    item = dict(path=str(p), sha256=file_sha256(p), bytes=sum(f.stat().st_size for f in ([p] if p.is_file() else p.rglob('*')) if f.is_file()))
-    if row_report is not None: item.update(rows_read=row_report.read, rows_kept=row_report.kept, rows_rejected=row_report.rejected, rows_flagged=len(row_report.flags))
+    files = [p] if p.is_file() else p.rglob('*')
+    item = dict(path=str(p), sha256=file_sha256(p), bytes=sum(f.stat().st_size for f in files if f.is_file()))
+    if row_report is not None:
+        item.update(rows_read=row_report.read, rows_kept=row_report.kept, rows_rejected=row_report.rejected,
+                    rows_flagged=len(row_report.flags))
     return _update('provenance', lambda s: s.setdefault('inputs', {}).__setitem__(name, item))
 
 def record_model(fingerprint:dict, name:str|None=None):
@@ -123,7 +130,8 @@ def warn(code:str|dict,          # a warning code, or a record from `core.eviden
         from IPython.display import display
         subj = ', '.join(f'{k} {v}' for k, v in w.items() if k not in ('code', 'message'))
         text = f"**{w['code']}**" + (f" ({subj})" if subj else '') + f": {w['message']}"
-        display({'text/html': f'<div class="rb-warning">⚠ {markdown_html(text)}</div>', 'text/markdown': f'> ⚠ {text}', 'text/plain': f"warning: {w['code']}: {w['message']}"}, raw=True)
+        display({'text/html': f'<div class="rb-warning">⚠ {markdown_html(text)}</div>', 'text/markdown': f'> ⚠ {text}',
+                 'text/plain': f"warning: {w['code']}: {w['message']}"}, raw=True)
     return w
 
 def recorded_warnings()->list:
@@ -131,48 +139,128 @@ def recorded_warnings()->list:
     return list(summary().get('warnings', []))
 
 # %% ../nbs/07_report.ipynb #c012
+def _show_raw()->bool:
+    v = os.environ.get('RISKBENCH_SHOW_RAW_TEXT')
+    if v is None: v = get_settings().values.get('show_raw_text', False)
+    return str(v).strip().lower() in ('1', 'true', 'yes', 'on')
+
+def display_text(s:str,              # dataset text about to be rendered
+                 raw:bool|None=None, # show it unmasked (default: the `show_raw_text` setting)
+                )->str:
+    "Dataset text as every renderer shows it: PII masked (`audit.mask_pii`) unless `show_raw_text` is set"
+    if not isinstance(s, str) or not s: return s
+    if raw if raw is not None else _show_raw(): return s
+    from riskbench.audit import mask_pii
+    return mask_pii(s)
+
+# %% ../nbs/07_report.ipynb #c012b
+_PLOTLY_TAGS = re.compile(r'&lt;(/?(?:br|b|i|em|sup|sub)\s*/?)&gt;', re.I)
+
+def escape_markup(s:str)->str:
+    "`s` with `&`, `<`, `>` escaped for plotly, its attribute-free `<br>`, `<b>`, `<i>`, `<sup>`, `<sub>` kept"
+    return _PLOTLY_TAGS.sub(r'<\1>', html.escape(s, quote=False))
+
+# %% ../nbs/07_report.ipynb #c012e
+_TEMPLATE_KEYS = {'hovertemplate', 'texttemplate'}  # ours: they hold plotly's %{...} and formatting
+_DTYPES = {'u1c': 'u1'}  # plotly's dtype codes that are not numpy's
+
+def _typed_array(o:dict)->np.ndarray:
+    a = np.frombuffer(base64.b64decode(o['bdata']), dtype=np.dtype(_DTYPES.get(o['dtype'], o['dtype'])).newbyteorder('<'))
+    shape = [int(x) for x in str(o.get('shape') or '').split(',') if x.strip()]
+    return a.reshape(shape) if len(shape) > 1 else a
+
+def _clean(o, esc=None):
+    "`o` with non-finite floats as None (as NaN in typed arrays) and, with `esc`, every string passed through it"
+    if isinstance(o, dict):
+        if 'bdata' in o and 'dtype' in o:
+            a = _typed_array(o)
+            if a.dtype.kind != 'f' or np.isfinite(a[~np.isnan(a)]).all(): return o
+            return {**o, 'bdata': base64.b64encode(np.where(np.isinf(a), np.nan, a).astype(a.dtype).tobytes()).decode()}
+        return {k: v if k in _TEMPLATE_KEYS else _clean(v, esc) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_clean(v, esc) for v in o]
+    if isinstance(o, float) and not math.isfinite(o): return None
+    if isinstance(o, str) and esc is not None: return esc(o)
+    return o
+
+def figure_spec(fig,                # a plotly figure, or its JSON spec (a dict)
+                raw:bool|None=None, # leave data text unmasked (default: the `show_raw_text` setting)
+               )->dict:
+    "The figure's JSON spec, safe to render: data text masked and escaped, non-finite values handled on the values"
+    import plotly.io as pio
+    spec = fig if isinstance(fig, dict) else json.loads(pio.to_json(fig, validate=False))
+    raw = _show_raw() if raw is None else raw
+    esc = lambda s: escape_markup(display_text(s, raw))
+    layout = _clean(spec.get('layout', {}))
+    for k, ax in layout.items():
+        if re.fullmatch(r'[xyz]axis\d*', k) and isinstance(ax, dict):
+            for key in ('ticktext', 'categoryarray'):
+                if isinstance(ax.get(key), list): ax[key] = _clean(ax[key], esc)
+    for a in layout.get('annotations') or []:
+        for key in ('text', 'hovertext'):
+            if isinstance(a.get(key), str): a[key] = esc(a[key])
+    return {**spec, 'data': [_clean(t, esc) for t in spec.get('data', [])], 'layout': layout}
+
+# %% ../nbs/07_report.ipynb #c012h
 def _json_for_html(obj)->str:
-    s = json.dumps(obj, default=str, allow_nan=True).replace('NaN', 'null').replace('Infinity', 'null')
+    s = json.dumps(_clean(obj), default=str, allow_nan=False)
     return s.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
-def figure_html(fig)->str:
-    "An inert HTML placeholder for a plotly figure: a div and its JSON, drawn by the report's script"
-    import plotly.io as pio
-    spec = json.loads(pio.to_json(fig, validate=False))
+def _placeholder(spec:dict)->str:
     fid = 'rbfig-' + uuid.uuid4().hex[:12]
     return (f'<div class="rb-plotly" id="{fid}"></div>'
             f'<script type="application/json" class="rb-plotly-data" data-for="{fid}">{_json_for_html(spec)}</script>')
 
-def show_figure(fig):
-    "Display a plotly figure: natively in JupyterLab, as an inert placeholder for the HTML report"
-    from IPython.display import display
-    import plotly.io as pio
-    spec = json.loads(pio.to_json(fig, validate=False))
-    display({'application/vnd.plotly.v1+json': spec, 'text/html': figure_html(fig), 'text/plain': f'<plotly figure: {len(spec.get("data", []))} traces>'}, raw=True)
+def figure_html(fig)->str:
+    "An inert HTML placeholder for a plotly figure: a div and its safe JSON (`figure_spec`), drawn by the report's script"
+    return _placeholder(figure_spec(fig))
 
-def _cell(v, max_chars):
+def show_figure(fig):
+    "Display a plotly figure: natively in JupyterLab, as an inert placeholder for the HTML report (both from `figure_spec`)"
+    from IPython.display import display
+    spec = figure_spec(fig)
+    display({'application/vnd.plotly.v1+json': spec, 'text/html': _placeholder(spec),
+             'text/plain': f'<plotly figure: {len(spec.get("data", []))} traces>'}, raw=True)
+
+# %% ../nbs/07_report.ipynb #c012j
+_FIGURE_DATA = re.compile(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]*">(.*?)</script>', re.S)
+
+def _decode(o):
+    if isinstance(o, dict): return _typed_array(o) if 'bdata' in o and 'dtype' in o else {k: _decode(v) for k, v in o.items()}
+    if isinstance(o, list): return [_decode(v) for v in o]
+    return o
+
+def figure_specs(page:str, # the HTML of a report page
+                )->list:   # one spec per figure, typed arrays as numpy arrays
+    "Every figure spec embedded in a report page, with plotly's typed arrays (`bdata`) decoded to numpy"
+    return [_decode(json.loads(m.group(1))) for m in _FIGURE_DATA.finditer(page)]
+
+# %% ../nbs/07_report.ipynb #c012m
+def _cell(v, max_chars, raw=False):
     if isinstance(v, (list, tuple, np.ndarray)): v = ', '.join(map(str, v))
     elif isinstance(v, dict): v = json.dumps(to_jsonable(v), ensure_ascii=False)
     elif isinstance(v, float): v = f'{v:.4g}' if not math.isnan(v) else ''
     elif v is None or v is pd.NA: v = ''
-    s = str(v)
+    s = display_text(str(v), raw)
     return s if len(s) <= max_chars else s[:max_chars] + '…'
 
 def table_html(df:pd.DataFrame, caption:str|None=None, max_rows:int=50, max_chars:int=300)->str:
-    "A DataFrame as an HTML table with every value escaped"
-    n = len(df)
-    d = df.head(max_rows)
+    "A DataFrame as an HTML table with every value escaped and PII masked (`display_text`)"
+    n, d, raw = len(df), df.head(max_rows), _show_raw()
     head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in d.columns)
-    rows = ''.join('<tr>' + ''.join(f'<td>{html.escape(_cell(v, max_chars))}</td>' for v in r) + '</tr>' for r in d.itertuples(index=False, name=None))
+    rows = ''.join('<tr>' + ''.join(f'<td>{html.escape(_cell(v, max_chars, raw))}</td>' for v in r) + '</tr>'
+                   for r in d.itertuples(index=False, name=None))
     cap = f'<caption>{html.escape(caption)}</caption>' if caption else ''
     more = f'<p class="rb-more">showing {max_rows:,} of {n:,} rows</p>' if n > max_rows else ''
     return f'<table class="rb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
 
 def show_table(df:pd.DataFrame, caption:str|None=None, max_rows:int=50, max_chars:int=300):
-    "Display a DataFrame with every value escaped (dataset text is untrusted)"
+    "Display a DataFrame with every value escaped and PII masked (dataset text is untrusted)"
     from IPython.display import display
-    display({'text/html': table_html(df, caption, max_rows, max_chars), 'text/plain': df.head(max_rows).to_string()}, raw=True)
+    raw = _show_raw()
+    plain = df.head(max_rows).map(lambda v: display_text(v, raw) if isinstance(v, str) else v)
+    display({'text/html': table_html(df, caption, max_rows, max_chars), 'text/plain': plain.to_string()}, raw=True)
 
+# %% ../nbs/07_report.ipynb #c012n
 def markdown_html(text:str)->str:
     "Render markdown with any raw HTML in it escaped"
     import mistune
@@ -260,9 +348,8 @@ def _coerce(name, value, spec, template):
     if t in ('list', 'dict'):
         if isinstance(value, (list, dict)) and type(value).__name__ == t: return value
         if isinstance(value, str):
-            import yaml
-            try: v = yaml.safe_load(value) if value.strip() else ([] if t == 'list' else {})
-            except yaml.YAMLError: raise bad() from None
+            try: v = read_yaml(value, f'parameter {name!r}', text=True) if value.strip() else ([] if t == 'list' else {})
+            except BadFile: raise bad() from None
             if t == 'list' and isinstance(v, str): v = [x.strip() for x in v.split(',') if x.strip()]
             if type(v).__name__ == t: return v
         raise bad()
@@ -305,7 +392,9 @@ table.rb-table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:bloc
 pre{background:#f6f8fa;padding:.8em;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 .rb-status{padding:.8em 1em;border-radius:6px;margin:1em 0}.rb-ok{background:#dafbe1}.rb-failed{background:#ffebe9;border:1px solid #cf222e}
 .rb-meta{color:#59636e;font-size:.85em}.rb-more{color:#59636e;font-size:.85em}.rb-error{background:#ffebe9}
-.rb-plotly{min-height:360px;margin:1em 0}img{max-width:100%}"""
+.rb-plotly{min-height:360px;margin:1em 0}img{max-width:100%}
+.rb-warning{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.4em .8em;margin:.6em 0}
+.rb-warning p{margin:.2em 0}"""
 
 def _plotlyjs()->str:
     from plotly.offline import get_plotlyjs
@@ -325,9 +414,7 @@ def _output_html(o)->str:
     j = lambda v: ''.join(v) if isinstance(v, list) else v
     if 'text/html' in data: return j(data['text/html'])
     if 'application/vnd.plotly.v1+json' in data:
-        spec = data['application/vnd.plotly.v1+json']
-        fid = 'rbfig-' + uuid.uuid4().hex[:12]
-        return f'<div class="rb-plotly" id="{fid}"></div><script type="application/json" class="rb-plotly-data" data-for="{fid}">{_json_for_html(spec)}</script>'
+        return _placeholder(figure_spec(data['application/vnd.plotly.v1+json']))
     for mime in ('image/png', 'image/jpeg'):
         if mime in data: return f'<img alt="figure" src="data:{mime};base64,{j(data[mime]).strip()}">'
     if 'text/markdown' in data: return markdown_html(j(data['text/markdown']))
@@ -336,7 +423,7 @@ def _output_html(o)->str:
 
 def render_html(nb,                         # executed notebook (nbformat node or dict)
                 title:str='riskbench report', # page title
-                status:str='ok',             # ok | failed
+                status:str='ok',             # ok | failed | interrupted
                 error:str|None=None,         # the failure, shown at the top when failed
                 meta:dict|None=None,         # a few facts for the header (template, time, ...)
                )->str:
@@ -355,7 +442,7 @@ def render_html(nb,                         # executed notebook (nbformat node o
     scripts = [_plotlyjs(), _DRAW] if has_fig else []
     csp = ("default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:; connect-src 'none'; "
            f"script-src {' '.join(_csp_hash(s) for s in scripts) if scripts else chr(39)+'none'+chr(39)}; base-uri 'none'; form-action 'none'")
-    cls, label = ('rb-ok', 'completed') if status == 'ok' else ('rb-failed', 'FAILED')
+    cls, label = ('rb-ok', 'completed') if status == 'ok' else ('rb-failed', 'INTERRUPTED' if status == 'interrupted' else 'FAILED')
     facts = ' · '.join(f'{html.escape(str(k))}: {html.escape(str(v))}' for k, v in (meta or {}).items())
     err = f'<pre class="rb-error">{html.escape(error)}</pre>' if error else ''
     head_js = f'<script>{scripts[0]}</script>' if scripts else ''
@@ -371,68 +458,66 @@ def render_html(nb,                         # executed notebook (nbformat node o
 def _versions()->dict:
     from importlib.metadata import version, PackageNotFoundError
     out = dict(python=platform.python_version())
-    for pkg in ('riskbench', 'numpy', 'pandas', 'pyarrow', 'scikit-learn', 'plotly', 'papermill', 'torch', 'transformers', 'fairlearn', 'lingua-language-detector'):
+    for pkg in ('riskbench', 'numpy', 'pandas', 'pyarrow', 'scikit-learn', 'plotly', 'papermill', 'torch', 'transformers',
+                'fairlearn', 'lingua-language-detector'):
         try: out[pkg] = version(pkg)
         except PackageNotFoundError: pass
     return out
 
+def _error_codes()->dict:
+    "The exit code of every `RiskbenchError` class, by class name (how a kernel names the error a cell raised)"
+    out, todo = {}, [RiskbenchError]
+    while todo:
+        c = todo.pop(); out[c.__name__] = getattr(c, 'exit_code', 2); todo.extend(c.__subclasses__())
+    return out
+
+# %% ../nbs/07_report.ipynb #c021b
 @dataclass
 class RunResult:
     "The outcome of one template run"
     template: str
     out: Path
-    status: str
+    status: str               # ok | failed | interrupted (the bundle adds skipped)
     error: str|None = None
     seconds: float = 0.0
+    ename: str|None = None    # the class name of the error a cell raised
     @property
     def ok(self)->bool: return self.status == 'ok'
+    @property
+    def exit_code(self)->int:
+        "0 ok, 130 interrupted, a `RiskbenchError`'s own code (2, `DiskFull` 1) when a cell raised one, else 1"
+        if self.ok: return 0
+        return 130 if self.status == 'interrupted' else _error_codes().get(self.ename, 1)
     @property
     def html(self)->Path: return self.out/'report.html'
     @property
     def summary(self)->dict:
         p = self.out/'summary.json'
         return json.loads(p.read_text(encoding='utf-8')) if p.exists() else {}
-    def __repr__(self): return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}" + (f" ({self.error})" if self.error else '')
+    def __repr__(self):
+        return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}" + (f" ({self.error})" if self.error else '')
 
-def _error_text(e)->str:
-    name = getattr(e, 'ename', type(e).__name__); val = getattr(e, 'evalue', str(e))
-    cell = getattr(e, 'exec_count', None)
-    return f"{name}: {val}" + (f" (cell {cell})" if cell else '')
-
-def run_template(template:str|Path,          # template name (see `templates()`) or notebook path
-                 params:dict|None=None,       # parameter values (checked against the template)
-                 out:str|Path|None=None,      # output folder (default: <reports_dir>/<template>)
-                 timeout:int|None=None,       # seconds a cell may run (None: no limit)
-                 kernel:str|None=None,        # Jupyter kernel name (default: the notebook's)
-                 progress:bool=False,         # show papermill's progress bar
-                )->RunResult:
-    "Execute a template into `out`: report.ipynb, report.html, summary.json, manifest.json"
-    import papermill as pm, logging
-    src = template_path(template)
-    name = src.stem
-    checked = check_parameters(src, params)
-    out = Path(out or Path(get_settings().reports_dir)/name).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    for f in ('summary.json', '.provenance.json', 'report.html', 'report.ipynb', 'manifest.json'):
-        (out/f).unlink(missing_ok=True)
-    specs = template_parameters(src)
-    started, t0 = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
-    status, error = 'ok', None
-    logging.getLogger('papermill').setLevel(logging.ERROR)
-    nb_out = out_path(out, 'report.ipynb')
+# %% ../nbs/07_report.ipynb #c021e
+def check_out_dir(out:str|Path,     # the output folder a command will write
+                  what:str='--out', # how the user named it, for the message
+                 )->Path:
+    "`out` if it is, or can be made, a writable folder, else `BadFile`; nothing is created"
+    p = Path(out).expanduser()
+    if p.is_symlink() and not p.exists(): raise BadFile(f"{what} {p}: a broken symbolic link, not a folder")
+    if p.exists() and not p.is_dir(): raise BadFile(f"{what} {p}: a file, not a folder")
+    q = p.absolute()
+    while not q.exists(): q = q.parent
+    if not q.is_dir(): raise BadFile(f"{what} {p}: {q} is a file, not a folder")
     try:
-        pm.execute_notebook(str(src), str(nb_out), parameters={**checked, '_riskbench_out': str(out)},
-                            cwd=str(out), kernel_name=kernel, progress_bar=progress, execution_timeout=timeout,
-                            log_output=False, extra_arguments=['--IPKernelApp.log_level=ERROR'])
-    except pm.PapermillExecutionError as e: status, error = 'failed', _error_text(e)
-    except Exception as e:  # kernel died, timeout, ...
-        status, error = 'failed', f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-    seconds = time.perf_counter() - t0
-    import nbformat
-    nb = nbformat.read(str(nb_out), as_version=4) if nb_out.exists() else nbformat.v4.new_notebook()
-    title = template_title(src)
-    prov = json.loads((out/'.provenance.json').read_text(encoding='utf-8')) if (out/'.provenance.json').exists() else {}
-    (out/'.provenance.json').unlink(missing_ok=True)
+        fd, probe = tempfile.mkstemp(prefix='.riskbench-probe-', dir=q)
+        os.close(fd); os.unlink(probe)
+    except OSError as e: raise BadFile(f"{what} {p}: cannot write in {q} ({e.strerror or e})") from None
+    return p
+
+# %% ../nbs/07_report.ipynb #c021h
+_OUTPUTS = ('summary.json', '.provenance.json', 'report.html', 'report.ipynb', 'manifest.json')
+
+def _manifest(src, specs, checked, prov, started, seconds, status, error)->dict:
     inputs = prov.get('inputs', {})
     for k, s in specs.items():
         v = checked.get(k, s['default'])
@@ -440,21 +525,85 @@ def run_template(template:str|Path,          # template name (see `templates()`)
             p = resolve_input(v, k)
             inputs[k] = dict(path=str(p), sha256=file_sha256(p))
     import riskbench
-    manifest = dict(riskbench=riskbench.__version__, template=name, template_sha256=file_sha256(src),
-                    parameters={k: checked.get(k, s['default']) for k, s in specs.items()},
-                    inputs=inputs, models=prov.get('models', {}), seeds=prov.get('seeds', {}),
-                    versions=_versions(), platform=platform.platform(),
-                    started=started.isoformat(timespec='seconds'),
-                    ended=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                    seconds=round(seconds, 2), status=status, error=error)
-    if not (out/'summary.json').exists(): write_json(out/'summary.json', {})
-    if status != 'ok':
-        s = json.loads((out/'summary.json').read_text(encoding='utf-8')); s['status'] = 'failed'; s['error'] = error
-        write_json(out/'summary.json', s)
-    write_json(out/'manifest.json', manifest)
-    meta = {'template': name, 'riskbench': riskbench.__version__, 'started': manifest['started'], 'seconds': manifest['seconds']}
-    (out/'report.html').write_text(render_html(nb, title, status, error, meta), encoding='utf-8')
-    return RunResult(name, out, status, error, seconds)
+    return dict(riskbench=riskbench.__version__, template=src.stem, template_sha256=file_sha256(src),
+                parameters={k: checked.get(k, s['default']) for k, s in specs.items()},
+                inputs=inputs, models=prov.get('models', {}), seeds=prov.get('seeds', {}),
+                versions=_versions(), platform=platform.platform(), started=started.isoformat(timespec='seconds'),
+                ended=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                seconds=round(seconds, 2), status=status, error=error, files={})
+
+# %% ../nbs/07_report.ipynb #c021i
+def _write_outputs(out:Path, nb, manifest:dict, title:str)->dict:
+    "Write summary.json, report.ipynb, report.html, then manifest.json listing them: `ok` only if all were written"
+    import nbformat
+    status, error = manifest['status'], manifest['error']
+    s = json.loads((out/'summary.json').read_text(encoding='utf-8')) if (out/'summary.json').exists() else {}
+    if status != 'ok': s.update(status=status, error=error)
+    meta = {k: manifest[k] for k in ('template', 'riskbench', 'started', 'seconds')}
+    files = {'summary.json': lambda: json.dumps(to_jsonable(s), indent=2, ensure_ascii=False, allow_nan=False),
+             'report.ipynb': lambda: nbformat.writes(nb), 'report.html': lambda: render_html(nb, title, status, error, meta)}
+    try:
+        for rel, text in files.items():
+            data = text().encode('utf-8')
+            write_bytes(out, rel, data)
+            manifest['files'][rel] = dict(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    except DiskFull as e:
+        manifest.update(status='failed', error=f'DiskFull: {e}')
+        with contextlib.suppress(DiskFull): write_json('manifest.json', manifest, folder=out)
+        raise
+    write_json('manifest.json', manifest, folder=out)
+    return manifest
+
+# %% ../nbs/07_report.ipynb #c021k
+KERNEL_ARGUMENTS = ['--IPKernelApp.log_level=CRITICAL']
+
+def _error_text(e)->str:
+    name, val = getattr(e, 'ename', type(e).__name__), str(getattr(e, 'evalue', e)).strip()
+    cell = getattr(e, 'exec_count', None)
+    return f"{name}: {val.splitlines()[0] if val else ''}" + (f" (cell {cell})" if cell else '')
+
+def _execute(src:Path, nb_path:Path, params:dict, out:Path, timeout, kernel, progress)->tuple:
+    "Run the notebook with papermill: (status, error, ename); a KeyboardInterrupt here is re-raised by the caller"
+    import papermill as pm, logging
+    logging.getLogger('papermill').setLevel(logging.ERROR)
+    try:
+        pm.execute_notebook(str(src), str(nb_path), parameters={**params, '_riskbench_out': str(out)}, cwd=str(out),
+                            kernel_name=kernel, progress_bar=progress, execution_timeout=timeout, log_output=False,
+                            extra_arguments=KERNEL_ARGUMENTS)
+    except pm.PapermillExecutionError as e:
+        return ('interrupted' if e.ename == 'KeyboardInterrupt' else 'failed'), _error_text(e), e.ename
+    except KeyboardInterrupt: raise
+    except Exception as e:  # kernel died, timeout, ...
+        return 'failed', f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", type(e).__name__
+    return 'ok', None, None
+
+# %% ../nbs/07_report.ipynb #c021l
+def run_template(template:str|Path,          # template name (see `templates()`) or notebook path
+                 params:dict|None=None,       # parameter values (checked against the template)
+                 out:str|Path|None=None,      # output folder (default: <reports_dir>/<template>)
+                 timeout:int|None=None,       # seconds a cell may run (None: no limit)
+                 kernel:str|None=None,        # Jupyter kernel name (default: the notebook's)
+                 progress:bool=False,         # show papermill's progress bar
+                )->RunResult:
+    "Execute a template into `out`: report.ipynb, report.html, summary.json, manifest.json (Ctrl-C: marked, re-raised)"
+    import nbformat
+    src = template_path(template)
+    checked = check_parameters(src, params)
+    out = check_out_dir(out or Path(get_settings().reports_dir)/src.stem).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for f in _OUTPUTS: output_path(out, f, mkdir=False).unlink(missing_ok=True)
+    started, t0, stop = datetime.datetime.now(datetime.timezone.utc), time.perf_counter(), None
+    with tempfile.TemporaryDirectory(prefix='riskbench-run-') as work:
+        nb_path = Path(work)/'report.ipynb'
+        try: status, error, ename = _execute(src, nb_path, checked, out, timeout, kernel, progress)
+        except KeyboardInterrupt as e: (status, error, ename), stop = ('interrupted', 'KeyboardInterrupt: run interrupted', None), e
+        nb = nbformat.read(str(nb_path), as_version=4) if nb_path.exists() else nbformat.v4.new_notebook()
+    prov = json.loads((out/'.provenance.json').read_text(encoding='utf-8')) if (out/'.provenance.json').exists() else {}
+    (out/'.provenance.json').unlink(missing_ok=True)
+    m = _manifest(src, template_parameters(src), checked, prov, started, time.perf_counter() - t0, status, error)
+    _write_outputs(out, nb, m, template_title(src))
+    if stop is not None: raise stop
+    return RunResult(src.stem, out, status, error, m['seconds'], ename)
 
 # %% ../nbs/07_report.ipynb #c028
 def index_html(results:list, title:str='riskbench demo')->str:
@@ -467,21 +616,23 @@ def index_html(results:list, title:str='riskbench demo')->str:
                     f'<td>{html.escape(r.error or "")}</td></tr>')
     ok = sum(r.ok for r in results)
     csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{csp}">'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             f'<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>'
-            f'<p>{ok} of {len(results)} reports completed.</p><table class="rb-table"><thead><tr><th>report</th><th>template</th>'
-            f'<th>status</th><th>time</th><th>error</th></tr></thead><tbody>{"".join(rows)}</tbody></table></body></html>\n')
+            f'<p>{ok} of {len(results)} reports completed.</p><table class="rb-table"><thead><tr><th>report</th>'
+            f'<th>template</th><th>status</th><th>time</th><th>error</th></tr></thead><tbody>{"".join(rows)}</tbody>'
+            f'</table></body></html>\n')
 
 def demo(out:str|Path='reports/demo',  # output folder
          templates:list|None=None,     # template names (default: all)
          progress:bool=True,           # print each run as it finishes
         )->list:
     "Run every template on the bundled data into `out`, and write `out/index.html`"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = check_out_dir(out).resolve(); out.mkdir(parents=True, exist_ok=True)
     results = []
     for name in templates or template_names():
-        r = run_template(name, {}, out_path(out, name))
+        r = run_template(name, {}, output_path(out, name))
         if progress: print(r, flush=True)
         results.append(r)
-    (out/'index.html').write_text(index_html(results), encoding='utf-8')
+    write_text(out, 'index.html', index_html(results))
     return results
