@@ -13,15 +13,18 @@ import numpy as np
 import pandas as pd
 
 from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingModel, get_settings, resolve_device,
-                            resolve_input, file_sha256, text_hash, RowReport, load_eval_set, save_table)
+                            resolve_input, file_sha256, text_hash, RowReport, load_eval_set, save_table,
+                            output_path, atomic_output, write_bytes, write_text, DEVICES)
 
 # %% auto #0
-__all__ = ['ENGINE_VERSION', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'HAZARDS', 'PROMPT_CATEGORIES', 'UNSAFE_WORDS', 'SAFE_WORDS',
-           'GUARD_FAMILIES', 'Item', 'fingerprint_id', 'Guard', 'pad8', 'make_batches', 'forward_safely',
-           'check_batch_tokens', 'run_engine', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights',
-           'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
-           'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'load_guard',
-           'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'score_file', 'score_cmd']
+__all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'HAZARDS', 'PROMPT_CATEGORIES',
+           'UNSAFE_WORDS', 'SAFE_WORDS', 'GUARD_FAMILIES', 'SCORE_SUFFIXES', 'Item', 'fingerprint_id', 'Guard', 'pad8',
+           'make_batches', 'forward_safely', 'max_score_chars', 'bound_input', 'bound_inputs', 'check_batch_tokens',
+           'run_engine', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights', 'is_offline',
+           'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
+           'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'check_device',
+           'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'check_score_out',
+           'write_score_table', 'score_file', 'score_cmd']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -115,6 +118,42 @@ def forward_safely(guard:Guard, batch:list)->tuple:
         b, rb = forward_safely(guard, batch[h:])
         return np.vstack([a, b]), {**ra, **{k+h: v for k, v in rb.items()}}
 
+# %% ../nbs/03_guards.ipynb #c008b
+MAX_SCORE_CHARS = 20_000  # the default of the `max_score_chars` setting
+TRUNCATED = 'truncated for scoring'
+
+def max_score_chars(max_chars:int|None=None)->int:
+    "The most characters a guard sees of one text: `max_chars`, else the `max_score_chars` setting (default 20,000)"
+    v = max_chars if max_chars is not None else get_settings().values.get('max_score_chars', MAX_SCORE_CHARS)
+    try: n = int(str(v).strip()) if not isinstance(v, bool) else None
+    except ValueError: n = None
+    if n is None or n < 2: raise BadParameter(f"max_score_chars: expected a whole number of characters >= 2, got {v!r}")
+    return n
+
+# %% ../nbs/03_guards.ipynb #c008c
+def _cut(t:str, n:int)->str:
+    h = n // 2
+    return t[:h] + t[len(t) - (n - h):]
+
+def bound_input(x, max_chars:int)->tuple:
+    "`(x, truncated)`: a text (or each message of a conversation) cut to its first and last `max_chars // 2` characters"
+    if isinstance(x, str): return (x, False) if len(x) <= max_chars else (_cut(x, max_chars), True)
+    if isinstance(x, list) and any(isinstance(m, dict) and isinstance(m.get('content'), str) and len(m['content']) > max_chars
+                                   for m in x):
+        return [{**m, 'content': _cut(m['content'], max_chars)} if isinstance(m, dict) and isinstance(m.get('content'), str)
+                and len(m['content']) > max_chars else m for m in x], True
+    return x, False
+
+def bound_inputs(inputs:list, max_chars:int|None=None)->tuple:
+    "`(inputs, positions truncated)` with every input bounded by `max_score_chars`"
+    n = max_score_chars(max_chars)
+    out, cut = [], []
+    for i, x in enumerate(inputs):
+        y, t = bound_input(x, n)
+        out.append(y)
+        if t: cut.append(i)
+    return out, cut
+
 # %% ../nbs/03_guards.ipynb #c009
 def _encoded(guard:Guard, inputs:list, chunk:int):
     "(offset, items, rejects) for successive chunks of `inputs`; the next chunk is encoded in a thread while the caller scores"
@@ -138,16 +177,17 @@ def check_batch_tokens(batch_tokens):
         raise BadParameter(f"batch_tokens: expected a positive number of tokens, got {batch_tokens!r}")
 
 def run_engine(guard:Guard, inputs:list, batch_tokens:int|None=None, sort:bool=True, progress:bool=False,
-               on_rows=None)->tuple:
+               on_rows=None, max_chars:int|None=None)->tuple:
     "Score `inputs` with `guard`: (array (n, len(columns)) with NaN for rejected rows, {position: reason})"
     check_batch_tokens(batch_tokens)
+    inputs, _ = bound_inputs(list(inputs), max_chars)  # no guard ever sees more than `max_score_chars` of a text
     n, k = len(inputs), len(guard.columns)
     out = np.full((n, k), np.nan)
     rejects = {}
     bar = _progress(n, guard.name) if progress else None
     t0, toks = time.perf_counter(), 0
     try:
-        for _, items, rej in _encoded(guard, list(inputs), guard.encode_chunk if sort else 0):
+        for _, items, rej in _encoded(guard, inputs, guard.encode_chunk if sort else 0):
             rejects.update(rej)
             if bar is not None: bar.update(len(rej))
             left, acc = defaultdict(int), {}
@@ -175,7 +215,16 @@ def run_engine(guard:Guard, inputs:list, batch_tokens:int|None=None, sort:bool=T
         if bar is not None: bar.close()
     return out, rejects
 
+def _in_report()->bool:
+    "Whether this runs inside a report (a papermill run of a template): progress bars would leak into the page"
+    if os.environ.get('RISKBENCH_OUT'): return True
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and bool(getattr(ip, 'user_ns', {}).get('_riskbench_out'))
+
 def _progress(total:int, name:str):
+    if _in_report(): return None
     from tqdm.auto import tqdm
     return tqdm(total=total, unit='row', desc=f'scoring ({name})', leave=False, dynamic_ncols=True)
 
@@ -245,15 +294,33 @@ class CallableGuard(Guard):
         s = np.asarray(list(self.fn([it.text for it in items])), float).reshape(-1)
         if len(s) != len(items): raise ValueError(f"guard {self.name}: returned {len(s)} scores for {len(items)} texts")
         if np.isnan(s).any() or (s < 0).any() or (s > 1).any():
-            raise ValueError(f"guard {self.name}: scores must be in [0, 1], got values from {np.nanmin(s)} to {np.nanmax(s)}")
+            raise ValueError(f"guard {self.name}: scores must be in [0, 1], got values from {float(np.nanmin(s)):.4g} "
+                             f"to {float(np.nanmax(s)):.4g}" + (' and NaN' if np.isnan(s).any() else ''))
         return s[:, None]
+
+_MODULE_SHA = {}  # module name -> SHA-256 of the source it was imported from
+
+def _fresh_module(name:str):
+    "The module `name`, imported again when its source file changed since it was imported (a stale .pyc is not trusted)"
+    m = sys.modules.get(name)
+    if m is None: m = importlib.import_module(name)
+    else:
+        src = getattr(m, '__file__', None)
+        if src and Path(src).is_file() and file_sha256(src) != _MODULE_SHA.get(name):
+            from importlib.util import cache_from_source
+            try: Path(cache_from_source(src)).unlink(missing_ok=True)
+            except (NotImplementedError, ValueError, OSError): pass
+            importlib.invalidate_caches(); m = importlib.reload(m)
+    src = getattr(m, '__file__', None)
+    if src and Path(src).is_file(): _MODULE_SHA[name] = file_sha256(src)
+    return m
 
 def python_guard(spec:str)->CallableGuard:
     "The guard named by `module:function` (imported from the working folder or the Python path)"
     mod, _, fn = spec.rpartition(':')
     if not mod or not fn: raise BadParameter(f"guard spec python:{spec}: expected python:module:function")
     if str(Path.cwd()) not in sys.path: sys.path.insert(0, str(Path.cwd()))
-    try: m = importlib.import_module(mod)
+    try: m = _fresh_module(mod)
     except ImportError as e: raise BadParameter(f"guard spec python:{spec}: cannot import module {mod!r} ({e})") from None
     f = getattr(m, fn, None)
     if not callable(f): raise BadParameter(f"guard spec python:{spec}: module {mod!r} has no function {fn!r}")
@@ -791,6 +858,13 @@ class PromptGuard(HFClassifier):
         super().__init__(model, tokenizer, device, info, spec, unsafe_labels, temperature, max_length, batch_tokens)
         self.fingerprint['version'] = 1 if {'JAILBREAK', 'INJECTION'} <= names else 2
 
+# %% ../nbs/03_guards.ipynb #c045a
+def check_device(device:str|None)->str|None:
+    "`BadParameter` unless `device` is None (the setting) or one of auto, cpu, cuda, mps; nothing is loaded"
+    if device is not None and str(device).strip().lower() not in DEVICES:
+        raise BadParameter(f"device: expected one of {', '.join(DEVICES)}, got {device!r}")
+    return None if device is None else str(device).strip().lower()
+
 # %% ../nbs/03_guards.ipynb #c046
 GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier}
 _LOADED, _LOADED_LOCK = OrderedDict(), threading.Lock()
@@ -800,6 +874,7 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
                **kw,               # options for the guard family
               )->Guard:
     "The guard named by `spec`: baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, hf:PATH_OR_ID, python:module:function, or an alias"
+    device = check_device(device)
     if isinstance(spec, Guard): return spec
     if callable(spec): return CallableGuard(spec)
     s, seen = _unalias(spec)
@@ -855,10 +930,10 @@ def check_guard_spec(spec)->str:
 class ScoreCache:
     "Parquet-backed scores keyed by (guard fingerprint, input hash)"
     def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
-        self.dir = Path(root).expanduser()/'scores'/fingerprint_id(fingerprint)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fp = self.dir/'fingerprint.json'
-        if not fp.exists(): fp.write_text(json.dumps(fingerprint, indent=1, default=str))
+        self.dir = output_path(Path(root).expanduser(), 'scores', fingerprint_id(fingerprint), 'fingerprint.json').parent
+        self.dir.mkdir(exist_ok=True)
+        if not (self.dir/'fingerprint.json').exists():
+            write_text(self.dir, 'fingerprint.json', json.dumps(fingerprint, indent=1, default=str))
         self.columns, self.flush_seconds = list(columns), flush_seconds
         self._keys, self._vals, self._last = [], [], time.monotonic()
 
@@ -880,9 +955,7 @@ class ScoreCache:
         return dict(zip(df['key'], df[self.columns].itertuples(index=False, name=None)))
 
     def _write(self, df:pd.DataFrame):
-        name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = self.dir/f".{name}.tmp"
-        df.to_parquet(tmp, index=False); os.replace(tmp, self.dir/name)
+        write_bytes(self.dir, f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet", df.to_parquet(index=False))
 
     def add(self, keys:list, values:np.ndarray):
         "Queue scores for writing; flushes when the last write is older than `flush_seconds`"
@@ -916,6 +989,7 @@ def score_table(df:pd.DataFrame,             # eval set with a `text` column (an
                 progress:bool=True,          # show a progress bar (rows/s, tokens/s)
                 report:RowReport|None=None,  # add rejections to this report (e.g. the loader's)
                 sort:bool=True,              # sort rows by length before batching
+                max_chars:int|None=None,     # most characters a guard sees of a text (default: `max_score_chars`)
                )->tuple:
     "Score every row of `df`: (scored rows with `score` columns, RowReport); unscorable rows are rejected with a reason"
     g = load_guard(guard)
@@ -933,6 +1007,7 @@ def score_table(df:pd.DataFrame,             # eval set with a `text` column (an
         x, why = _row_input(t, c, g)
         inputs.append(x)
         if why: reasons[i] = why
+    inputs, cut = bound_inputs(inputs, max_chars)
     ok = [i for i in range(n) if i not in reasons]
     vals = np.full((n, len(g.columns)), np.nan)
     keys = text_hash(pd.Series([_input_key(inputs[i]) for i in ok], dtype=object)).tolist() if ok else []
@@ -951,7 +1026,7 @@ def score_table(df:pd.DataFrame,             # eval set with a `text` column (an
     def on_rows(rows, v):
         if sc is not None: sc.add([key_of[uniq[r]] for r in rows], v)
     try:
-        out, bad = run_engine(g, [inputs[i] for i in uniq], batch_tokens, sort, progress, on_rows)
+        out, bad = run_engine(g, [inputs[i] for i in uniq], batch_tokens, sort, progress, on_rows, max_chars)
     finally:
         if sc is not None: sc.flush()
     by_key = {key_of[uniq[r]]: out[r] for r in range(len(uniq))}
@@ -964,25 +1039,68 @@ def score_table(df:pd.DataFrame,             # eval set with a `text` column (an
         t = texts[i]
         rep.reject(i + 1, f"cannot score: {reasons[i]}", dict(id=ids[i], text=t[:200] if isinstance(t, str) else t), id=ids[i])
     rep.kept -= len(reasons)
+    limit = max_score_chars(max_chars)
+    for i in cut:
+        if i not in reasons: rep.flags.append(dict(row=i + 1, id=ids[i], reason=f"{TRUNCATED}: longer than {limit:,} characters"))
     keep = np.array([i not in reasons for i in range(n)], bool)
     res = df.loc[keep].copy()
     for j, c in enumerate(g.columns): res[c] = vals[keep, j]
+    res['truncated_for_scoring'] = np.isin(np.arange(n), cut)[keep]
     res = res.reset_index(drop=True)
-    res.attrs['guard'] = g.fingerprint
+    res.attrs['guard'], res.attrs['max_score_chars'] = g.fingerprint, limit
     return res, rep
 
-def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None)->pd.DataFrame:
+def score_batch(batch:pd.DataFrame, guard, batch_tokens:int|None=None, max_chars:int|None=None)->pd.DataFrame:
     "Pure batch function (a DataFrame in, a DataFrame out): `batch` with score columns (NaN where unscorable), no cache"
     g = load_guard(guard)
-    inputs = [(_row_input(t, c, g)[0]) for t, c in zip(batch['text'].tolist(), batch['conversation'].tolist() if 'conversation' in batch and g.uses_conversation else [None]*len(batch))]
+    convs = batch['conversation'].tolist() if 'conversation' in batch and g.uses_conversation else [None]*len(batch)
+    inputs, cut = bound_inputs([_row_input(t, c, g)[0] for t, c in zip(batch['text'].tolist(), convs)], max_chars)
     idx = [i for i, x in enumerate(inputs) if x is not None]
     out = np.full((len(batch), len(g.columns)), np.nan)
-    if idx: out[idx] = run_engine(g, [inputs[i] for i in idx], batch_tokens)[0]
+    if idx: out[idx] = run_engine(g, [inputs[i] for i in idx], batch_tokens, max_chars=max_chars)[0]
     res = batch.copy()
     for j, c in enumerate(g.columns): res[c] = out[:, j]
+    res['truncated_for_scoring'] = np.isin(np.arange(len(batch)), cut)
     return res
 
 # %% ../nbs/03_guards.ipynb #c062
+SCORE_SUFFIXES = ('.parquet', '.pq', '.jsonl', '.ndjson', '.csv')
+
+def _first_existing(p:Path)->Path:
+    for a in (p, *p.parents):
+        if a.exists() or a.is_symlink(): return a
+    return Path('.')
+
+def check_score_out(out,            # where the score table is to be written
+                    data=None,      # the input data file, which must not be overwritten
+                   )->Path:
+    "Fail fast, before any scoring: an error unless a score table can be written at `out` (nothing is written)"
+    import tempfile
+    p = Path(out).expanduser()
+    if p.suffix.lower() not in SCORE_SUFFIXES:
+        raise BadParameter(f"--out {out}: cannot write {p.suffix or 'a file without an extension'!r}; use .parquet, .jsonl or .csv")
+    if p.is_dir(): raise BadParameter(f"--out {out}: is a folder; give a file name, e.g. {p/'scores.parquet'}")
+    if data is not None and p.exists() and p.resolve() == Path(data).resolve():
+        raise BadParameter(f"--out {out}: is the input data; refusing to overwrite it")
+    if p.exists() and not p.stat().st_mode & 0o222: raise BadFile(f"cannot write {p}: the file is read-only")
+    a = _first_existing(p.parent)
+    if not a.is_dir(): raise BadFile(f"cannot write {p}: {a} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=a): pass
+    except OSError as e: raise BadFile(f"cannot write {p}: {a} is not writable ({e.strerror or e})") from None
+    return p
+
+# %% ../nbs/03_guards.ipynb #c062b
+def write_score_table(df:pd.DataFrame, out, metadata:dict|None=None)->Path:
+    "Write a score table (format by extension) through the confined, atomic writer: whole or not at all"
+    p = Path(out).expanduser()
+    with atomic_output(p.parent, p.name) as tmp:
+        part = tmp.with_name(tmp.name + p.suffix)  # `save_table` picks the format by the extension
+        try: save_table(df, part, metadata); os.replace(part, tmp)
+        finally: part.unlink(missing_ok=True)
+    return p
+
+# %% ../nbs/03_guards.ipynb #c062c
 def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
                guard_spec='baseline',        # guard spec, alias, Guard or callable
                out=None,                     # where to write the score table (.parquet, .jsonl or .csv); None = don't write
@@ -990,18 +1108,23 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
                device:str|None=None,         # auto|cpu|cuda|mps
                cache=True,                   # score cache (True = settings cache_dir)
                progress:bool=True,           # show a progress bar
+               max_chars:int|None=None,      # most characters a guard sees of a text (default: `max_score_chars`)
                **guard_kw,                   # options for the guard family
               )->tuple:
-    "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport)"
-    check_batch_tokens(batch_tokens)
+    "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport); nothing is written when no row scores"
+    check_batch_tokens(batch_tokens); device = check_device(device); limit = max_score_chars(max_chars)
     p = resolve_input(data_path, 'data')
+    if out is not None: check_score_out(out, p)
+    check_guard_spec(guard_spec)
     df, rep = load_eval_set(p, missing_label='keep')
     g = load_guard(guard_spec, device=device, **guard_kw)
-    scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep)
-    if out is not None:
-        save_table(scored, out, metadata={'guard': g.fingerprint, 'rows': rep.summary(), 'source': str(p)})
+    scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep, max_chars=limit)
+    if out is not None and len(scored):
+        write_score_table(scored, out, metadata={'guard': g.fingerprint, 'rows': rep.summary(), 'source': str(p),
+                                                 'max_score_chars': limit})
     return scored, rep
 
+# %% ../nbs/03_guards.ipynb #c062d
 def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
               guard:str='baseline',      # guard spec: baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, hf:PATH_OR_ID, python:module:function, or an alias
               out:str='scores.parquet',  # where to write the score table (.parquet, .jsonl or .csv)
@@ -1011,6 +1134,7 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
               no_cache:bool=False,       # neither read nor write the score cache
               allow_pickle:bool=False,   # allow pickle weights (can run code when loaded)
               trust_remote_code:bool=False, # allow a model's own code (auto_map)
+              max_score_chars:int=None,  # most characters a guard sees of a text (default: the max_score_chars setting, 20000)
              )->int:
     "Score an eval set with a guard and write a score table with the guard's fingerprint"
     t0 = time.perf_counter()
@@ -1020,14 +1144,17 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
     if fam not in ('baseline', 'python'):
         if allow_pickle: kw['allow_pickle'] = True
         if trust_remote_code: kw['trust_remote_code'] = True
-    df, rep = score_file(data, guard, out=out, batch_tokens=batch_tokens, device=device, cache=not no_cache, progress=sys.stderr.isatty(), **kw)
+    df, rep = score_file(data, guard, out=out, batch_tokens=batch_tokens, device=device, cache=not no_cache,
+                         progress=sys.stderr.isatty(), max_chars=max_score_chars, **kw)
     dt = time.perf_counter() - t0
     print(f"{rep}")
-    print(f"scored {len(df):,} rows with {guard} in {dt:.1f}s -> {out}")
+    print(f"scored {len(df):,} rows with {guard} in {dt:.1f}s -> {out if len(df) else '(nothing written)'}")
     if rep.rejected:
         rr = rep.rejected_rows()
         for _, r in rr.head(10).iterrows(): print(f"  rejected row {r['row']} (id {r['id']!r}): {r['reason']}")
         if len(rr) > 10: print(f"  ... and {len(rr) - 10} more")
+    cut = [f for f in rep.flags if f['reason'].startswith(TRUNCATED)]
+    if cut: print(f"  {len(cut):,} rows {TRUNCATED} (the guard saw {df.attrs['max_score_chars']:,} characters of each)")
     if len(df):
         print(f"score: mean {df['score'].mean():.3f}, median {df['score'].median():.3f}, "
               f">= 0.5: {(df['score'] >= 0.5).mean():.1%}")

@@ -260,7 +260,8 @@ def test_duplicates_scored_once_and_score_batch_is_pure(lg, monkeypatch):
     s, _ = G.score_table(df, lg, cache=False, progress=False)
     assert sum(n) == 2 and s['score'].iloc[0] == s['score'].iloc[2]
     b = G.score_batch(df, lg)
-    assert list(b.columns) == ['text', 'id', 'score'] and list(df.columns) == ['text', 'id']
+    assert list(b.columns) == ['text', 'id', 'score', 'truncated_for_scoring'] and list(df.columns) == ['text', 'id']
+    assert not b['truncated_for_scoring'].any()
     np.testing.assert_allclose(b['score'], s['score'], atol=1e-6)
 
 
@@ -294,3 +295,181 @@ def test_import_is_light():
     import subprocess
     code = "import sys, riskbench.guards; print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))"
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == '[]'
+
+
+# ---- what a guard sees of a text (issue 12 item 10) ----
+class Recorder(G.Guard):
+    "A guard that records the texts it is given and scores their length"
+    name = 'recorder'
+    def __init__(self): self.seen = []
+    def forward(self, items):
+        self.seen += [it.text for it in items]
+        return np.array([[min(1.0, len(it.text) / 1e6)] for it in items])
+
+
+def test_every_guard_sees_at_most_max_chars():
+    head, tail = 'a' * 600, 'z' * 600
+    df = pd.DataFrame({'id': ['huge', 'at', 'over', 'small'],
+                       'text': [head + 'm' * 50_000 + tail, 'b' * 1000, 'c' * 1001, 'hello']})
+    rec = Recorder()
+    s, rep = G.score_table(df, rec, cache=False, progress=False, max_chars=1000)
+    assert sorted(map(len, rec.seen)) == [5, 1000, 1000, 1000]
+    assert head[:500] + tail[-500:] in rec.seen            # the first and last halves: a payload at the end is seen
+    assert s['truncated_for_scoring'].tolist() == [True, False, True, False]  # exactly at the bound: untouched
+    flags = rep.flagged_rows()
+    assert flags['id'].tolist() == ['huge', 'over'] and flags['reason'].str.startswith('truncated for scoring').all()
+    assert rep.summary()['flagged'] == 2 and (rep.read, rep.kept) == (4, 4)
+    rec.seen.clear()
+    G.run_engine(rec, ['x' * 3000], max_chars=100)         # the engine bounds every input, whoever calls it
+    assert list(map(len, rec.seen)) == [100]
+    with pytest.raises(BadParameter, match='max_score_chars'): G.score_table(df, rec, cache=False, max_chars=0)
+
+
+def test_default_bound_and_setting(monkeypatch):
+    rec = Recorder()
+    G.score_table(pd.DataFrame({'text': ['q' * 20_000, 'r' * 20_001]}), rec, cache=False, progress=False)
+    assert sorted(map(len, rec.seen)) == [20_000, 20_000]
+    import riskbench.core as C
+    monkeypatch.setitem(C.DEFAULT_SETTINGS, 'max_score_chars', 20_000)  # the key core declares
+    monkeypatch.setenv('RISKBENCH_MAX_SCORE_CHARS', '50')
+    rec.seen.clear()
+    G.score_table(pd.DataFrame({'text': ['q' * 80]}), rec, cache=False, progress=False)
+    assert list(map(len, rec.seen)) == [50]
+
+
+def test_baseline_and_prompt_guard_score_the_bounded_text(pg_dir, monkeypatch):
+    long = 'How do I bake bread? ' * 5_000
+    cut = long[:2_000] + long[-2_000:]
+    base = G.load_guard('baseline')
+    lens, orig = [], base.fit['vec'].transform
+    monkeypatch.setattr(base.fit['vec'], 'transform', lambda xs: (lens.extend(map(len, xs)), orig(xs))[1])
+    s, _ = G.score_table(pd.DataFrame({'text': [long]}), base, cache=False, progress=False, max_chars=4_000)
+    assert lens == [4_000]
+    assert s['score'].iloc[0] == pytest.approx(float(base.score([cut])[0]), abs=1e-12)
+    pg = G.PromptGuard.load(str(pg_dir), device='cpu')
+    s, _ = G.score_table(pd.DataFrame({'text': [long]}), pg, cache=False, progress=False, max_chars=4_000)
+    assert s['score'].iloc[0] == pytest.approx(float(pg.score([cut])[0]), abs=1e-6) and s['truncated_for_scoring'].iloc[0]
+
+
+def test_cli_counts_truncated_rows(cli, tmp_path):
+    p = tmp_path/'d.jsonl'
+    p.write_text(json.dumps({'id': 'big', 'text': 'word ' * 10_000}) + '\n' + json.dumps({'id': 's', 'text': 'hi'}) + '\n')
+    r = cli('score', p, '--out', tmp_path/'s.parquet', '--max-score-chars', '1000', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 0, r.stderr
+    assert '1 rows truncated for scoring' in r.stdout
+    md = table_metadata(tmp_path/'s.parquet')
+    assert md['max_score_chars'] == 1000 and md['rows']['flagged'] == 1
+    assert pd.read_parquet(tmp_path/'s.parquet').set_index('id')['truncated_for_scoring'].to_dict() == {'big': True, 's': False}
+
+
+# ---- the command checks before it scores (issue 12 item 13) ----
+def _marker_guard(tmp_path, monkeypatch):
+    "A python: guard that leaves a marker file when it scores anything"
+    (tmp_path/'marker_guard.py').write_text(
+        "from pathlib import Path\n"
+        f"MARK = Path({str(tmp_path/'scored.marker')!r})\n"
+        "def score(texts):\n    MARK.write_text('scored')\n    return [0.5 for t in texts]\n")
+    return 'python:marker_guard:score'
+
+
+def test_bad_device_is_refused_before_loading(cli, tmp_path):
+    data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n')
+    r = cli('score', data, '--guard', 'baseline', '--device', 'banana', '--out', tmp_path/'s.parquet',
+            env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2 and "device: expected one of auto, cpu, cuda, mps, got 'banana'" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'s.parquet').exists()
+    with pytest.raises(BadParameter, match='banana'): G.load_guard('baseline', device='banana')
+
+
+@pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'folder', 'the_input', 'suffix'])
+def test_unwritable_out_is_refused_before_scoring(cli, tmp_path, case):
+    data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n{"text": "there"}\n')
+    (tmp_path/'afile.txt').write_text('x')
+    ro = tmp_path/'ro.parquet'; ro.write_bytes(b'keep me'); ro.chmod(0o444); (tmp_path/'dir.parquet').mkdir()
+    out = {'system_folder': '/sys/riskbench-test-scores.parquet', 'parent_is_a_file': tmp_path/'afile.txt'/'s.parquet',
+           'read_only_file': ro, 'folder': tmp_path/'dir.parquet', 'the_input': tmp_path/'d.jsonl', 'suffix': tmp_path/'s.xlsx'}[case]
+    spec = _marker_guard(tmp_path, None)
+    r = cli('score', data, '--guard', spec, '--out', out, cwd=tmp_path, env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr and str(Path(out).name) in r.stderr
+    assert not (tmp_path/'scored.marker').exists()   # refused before anything was scored
+    assert ro.read_bytes() == b'keep me' and data.read_text().startswith('{"text": "hi"}')
+
+
+def test_nothing_written_when_every_row_is_rejected(cli, tmp_path):
+    allbad = tmp_path/'allbad.jsonl'; allbad.write_text('{"text": ""}\n{"text": 3}\n')
+    r = cli('score', allbad, '--out', tmp_path/'sub'/'t.parquet', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 2 and 'no row could be scored' in r.stderr
+    assert not (tmp_path/'sub'/'t.parquet').exists() and not (tmp_path/'sub').exists()
+    df, rep = G.score_file(allbad, 'baseline', out=tmp_path/'u.csv', progress=False)
+    assert len(df) == 0 and rep.rejected == 2 and not (tmp_path/'u.csv').exists()
+
+
+def test_score_table_written_atomically_and_links_replaced(tmp_path):
+    target = tmp_path/'elsewhere.parquet'; target.write_bytes(b'not yours')
+    link = tmp_path/'out'/'s.parquet'; link.parent.mkdir(); link.symlink_to(target)
+    G.score_file(G.resolve_input('bundled:demo_prompts.jsonl'), 'baseline', out=link, progress=False, cache=False)
+    assert target.read_bytes() == b'not yours' and not link.is_symlink()          # the link was replaced, not followed
+    assert len(pd.read_parquet(link)) > 0 and table_metadata(link)['guard']['family'] == 'baseline'
+    before = link.read_bytes()
+    bad = pd.DataFrame({'text': ['a'], 'odd': [object()]})                         # cannot be written as Parquet
+    with pytest.raises(Exception): G.write_score_table(bad, link)
+    assert link.read_bytes() == before and sorted(p.name for p in link.parent.iterdir()) == ['s.parquet']
+
+
+def test_callable_range_error_formats_numbers_plainly():
+    with pytest.raises(ValueError) as e: G.CallableGuard(lambda ts: [np.float64(1.5)] * len(ts)).score(['a'])
+    assert 'np.float64' not in str(e.value) and 'from 1.5 to 1.5' in str(e.value)
+
+
+# ---- the score cache: keyed by guard, invalidated by an edited guard, reused otherwise ----
+def _write_guard(folder, name, body):
+    (folder/f'{name}.py').write_text("CALLS = []\ndef score(texts):\n    CALLS.append(len(texts))\n" + body)
+
+
+def test_two_guards_on_one_cache_never_share_scores(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
+    _write_guard(tmp_path, 'guard_low', "    return [0.1 for t in texts]\n")
+    _write_guard(tmp_path, 'guard_high', "    return [0.9 for t in texts]\n")
+    df = pd.DataFrame({'text': ['one', 'two', 'three']})
+    low, _ = G.score_table(df, 'python:guard_low:score', cache=tmp_path/'shared', progress=False)
+    high, _ = G.score_table(df, 'python:guard_high:score', cache=tmp_path/'shared', progress=False)
+    assert low['score'].tolist() == [0.1] * 3 and high['score'].tolist() == [0.9] * 3
+    assert sys.modules['guard_high'].CALLS == [3]   # computed, not served from the other guard's entries
+    assert len(list((tmp_path/'shared'/'scores').iterdir())) == 2
+
+
+def test_same_guard_and_data_hit_the_cache(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
+    _write_guard(tmp_path, 'guard_same', "    return [len(t) / 10 for t in texts]\n")
+    df = pd.DataFrame({'text': ['one', 'two', 'three']})
+    a, _ = G.score_table(df, 'python:guard_same:score', cache=tmp_path/'c', progress=False)
+    b, _ = G.score_table(df, 'python:guard_same:score', cache=tmp_path/'c', progress=False)
+    assert sys.modules['guard_same'].CALLS == [3]   # the second run computed nothing
+    np.testing.assert_array_equal(a['score'], b['score'])
+    c, _ = G.score_table(pd.concat([df, pd.DataFrame({'text': ['four!']})]), 'python:guard_same:score', cache=tmp_path/'c',
+                         progress=False)
+    assert sys.modules['guard_same'].CALLS == [3, 1] and c['score'].tolist() == [0.3, 0.3, 0.5, 0.5]
+
+
+def test_editing_a_python_guard_invalidates_its_cache(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
+    _write_guard(tmp_path, 'guard_edit', "    return [0.2 for t in texts]\n")
+    df = pd.DataFrame({'text': ['one', 'two']})
+    a, _ = G.score_table(df, 'python:guard_edit:score', cache=tmp_path/'c', progress=False)
+    _write_guard(tmp_path, 'guard_edit', "    return [0.7 for t in texts]\n")   # same size, same second: a stale .pyc
+    b, _ = G.score_table(df, 'python:guard_edit:score', cache=tmp_path/'c', progress=False)
+    assert a['score'].tolist() == [0.2, 0.2] and b['score'].tolist() == [0.7, 0.7]
+    assert a.attrs['guard']['module_sha256'] != b.attrs['guard']['module_sha256']
+
+
+# ---- thresholds scores an eval set through the real guards module (no fake module in sys.modules) ----
+def test_thresholds_scores_for_report_with_a_real_python_guard(tmp_path, monkeypatch):
+    from riskbench.thresholds import scores_for_report
+    monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
+    _write_guard(tmp_path, 'guard_len', "    return [min(1.0, len(t) / 40) for t in texts]\n")
+    rows = [{'id': f'r{i}', 'text': 'x' * (i + 1), 'label': i % 2} for i in range(30)] + [{'id': 'empty', 'text': ' ', 'label': 0}]
+    p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    out, rep, src, fp = scores_for_report(str(p), '', 'python:guard_len:score')
+    assert len(out) == 30 and rep.kept == 30 and fp['spec'] == 'python:guard_len:score' and fp['module_sha256']
+    np.testing.assert_allclose(out.set_index('id').loc['r9', 'score'], 10 / 40)
