@@ -378,3 +378,42 @@ def test_editor_applies_overrides_with_rationale():
     assert row(ed.register, 'S8', 'user_input').inherent_likelihood == 1
     assert 'likelihood: 1' in ed.overrides_yaml() and 'answers are short' in ed.overrides_yaml()
     assert len(ed.row.options) == len(ed.register)
+
+
+# ---------------------------------------------------------------- risk appetite floors
+
+def test_appetite_floors_level_defaults_and_explicit():
+    # level defaults: a lower appetite for harm asks for more recall
+    got = {lvl: U.appetite_floors(card(risk_appetite=lvl)) for lvl in ('low', 'medium', 'high')}
+    assert [got[l]['min_recall'] for l in ('low', 'medium', 'high')] == [0.95, 0.90, 0.80]
+    assert [got[l]['max_false_refusal_rate'] for l in ('low', 'medium', 'high')] == [0.15, 0.10, 0.05]
+    assert got['medium']['source'] == ("min_recall: default for appetite 'medium' (risk_appetite); "
+                                       "max_false_refusal_rate: default for appetite 'medium' (risk_appetite)")
+    uc = card(risk_appetite=dict(level='medium', min_recall=0.85, max_false_refusal_rate=0.08, hazards=dict(S1=dict(min_recall=0.95), S8='high')))
+    assert U.appetite_floors(uc) == dict(min_recall=0.85, max_false_refusal_rate=0.08,
+                                         source='min_recall: card risk_appetite.min_recall; max_false_refusal_rate: card risk_appetite.max_false_refusal_rate')
+    s1 = U.appetite_floors(uc, 'S1')
+    assert (s1['min_recall'], s1['max_false_refusal_rate']) == (0.95, 0.08) and 'risk_appetite.hazards.S1.min_recall' in s1['source']
+    s8 = U.appetite_floors(uc, 'S8')       # its own level's default beats the card-wide figure
+    assert s8['min_recall'] == 0.80 and "default for appetite 'high' (risk_appetite.hazards.S8)" in s8['source']
+    assert U.appetite_floors(uc, 'S2')['min_recall'] == 0.85
+    # the older form still reads: default + hazard levels
+    old = card(risk_appetite={'default': 'low', 'S8': 'high'})
+    assert U.appetite_floors(old)['min_recall'] == 0.95 and U.appetite_floors(old, 'S8')['min_recall'] == 0.80
+
+
+@pytest.mark.parametrize('ra,cls,field,line', [
+    ("risk_appetite: {level: medium, min_recall: 1.5}\n", U.LevelOutOfRange, 'risk_appetite.min_recall', 4),
+    ("risk_appetite: {level: medium, max_false_refusal_rate: yes}\n", U.BadValue, 'risk_appetite.max_false_refusal_rate', 4),
+    ("risk_appetite: {level: extreme}\n", U.LevelOutOfRange, 'risk_appetite.level', 4),
+    ("risk_appetite: {level: low, default: high}\n", U.BadValue, 'risk_appetite.default', 4),
+    ("risk_appetite: {level: low, floor: 0.9}\n", U.UnknownKey, 'risk_appetite.floor', 4),
+    ("risk_appetite:\n  hazards:\n    S1: {min_recall: -0.1}\n", U.LevelOutOfRange, 'risk_appetite.hazards.S1.min_recall', 6),
+    ("risk_appetite:\n  hazards:\n    S1: {max_false_refusal_rate: 0.2}\n", U.BadValue, 'risk_appetite.hazards.S1.max_false_refusal_rate', 6),
+    ("risk_appetite:\n  hazards:\n    S1: {recall: 0.2}\n", U.UnknownKey, 'risk_appetite.hazards.S1.recall', 6),
+    ("risk_appetite:\n  hazards: [S1]\n", U.BadValue, 'risk_appetite.hazards', 5),
+])
+def test_bad_appetite_names_field_and_line(tmp_path, ra, cls, field, line):
+    p = tmp_path / 'card.yaml'; p.write_text(BASE + ra)
+    with pytest.raises(cls) as e: U.load_usecase(p)
+    assert f'line {line}: {field}: ' in str(e.value), str(e.value)
