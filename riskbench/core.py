@@ -14,13 +14,13 @@ import pandas as pd
 
 # %% auto #0
 __all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'YAML_LIMITS', 'WARNING_CODES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLUMN_SYNONYMS',
-           'LABEL_WORDS', 'MAX_CHARS', 'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter', 'MissingModel',
-           'DiskFull', 'find_settings_file', 'Settings', 'get_settings', 'resolve_device', 'out_path', 'datasets_dir',
-           'templates_dir', 'read_json', 'resolve_input', 'output_path', 'atomic_output', 'write_bytes', 'write_text',
-           'check_yaml', 'read_yaml', 'evidence_warning', 'file_sha256', 'text_hash', 'RowReport', 'table_format',
-           'csv_error', 'iter_records', 'infer_mapping', 'normalise_labels', 'normalise_categories', 'validate_records',
-           'iter_eval_set', 'load_eval_set', 'check_eval_set', 'save_table', 'table_metadata', 'overview_tables',
-           'text_length_stats', 'stats_table', 'length_figure', 'example_rows']
+           'LABEL_WORDS', 'LANGUAGE_CODE', 'MAX_CHARS', 'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter',
+           'MissingModel', 'DiskFull', 'find_settings_file', 'Settings', 'get_settings', 'resolve_device', 'out_path',
+           'datasets_dir', 'templates_dir', 'read_json', 'resolve_input', 'output_path', 'atomic_output', 'write_bytes',
+           'write_text', 'check_yaml', 'read_yaml', 'evidence_warning', 'file_sha256', 'text_hash', 'RowReport',
+           'table_format', 'iter_records', 'infer_mapping', 'text_columns', 'normalise_labels', 'normalise_categories',
+           'normalise_languages', 'validate_records', 'iter_eval_set', 'load_eval_set', 'check_eval_set', 'save_table',
+           'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table', 'length_figure', 'example_rows']
 
 # %% ../nbs/00_core.ipynb #c006
 class RiskbenchError(Exception):
@@ -44,6 +44,8 @@ DEFAULT_SETTINGS = dict(
     languages='en,de,fr,it,pt,hi,es,th', # default deployment languages (Llama 3's eight)
     models_dir='',                    # a folder holding local model folders, tried before the hub
     model_aliases='',                 # one `name = guard spec` per line
+    show_raw_text='false',            # show dataset text unmasked in reports (PII is masked unless true)
+    max_score_chars='20000',          # at most this many characters of a text reach a guard (longer rows are flagged)
 )
 DEVICES = ('auto', 'cpu', 'cuda', 'mps')
 
@@ -53,6 +55,25 @@ def _as_bool(v, key='value'):
     if s in ('1','true','yes','on'): return True
     if s in ('0','false','no','off',''): return False
     raise BadParameter(f"setting {key!r}: expected true or false, got {v!r}")
+
+def _as_count(v, key='value')->int:
+    "A positive whole number from a setting (`20000`, `20_000`)"
+    try: n = int(str(v).strip().replace('_', ''))
+    except ValueError: n = 0
+    if n <= 0 or isinstance(v, bool):
+        raise BadParameter(f"setting {key!r}: expected a positive whole number, got {v!r}")
+    return n
+
+def _settings_text(f:Path, ours:bool=True)->str|None:
+    "The text of settings file `f` (None: another tool's); `BadFile` when ours is unreadable or not UTF-8"
+    try: raw = f.read_bytes()
+    except OSError as e:
+        if not ours: return None
+        raise BadFile(f"{f}: cannot read the settings file ({e.strerror or e})") from None
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        if not ours and b'[riskbench]' not in raw: return None
+        raise BadFile(f"{f}: settings file is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
 def find_settings_file(start:Path|str|None=None)->Path|None:
     "The settings file in use: `RISKBENCH_SETTINGS`, else the first `settings.ini` with a `[riskbench]` section upwards from `start`"
@@ -64,8 +85,10 @@ def find_settings_file(start:Path|str|None=None)->Path|None:
     for folder in [d, *d.parents]:
         f = folder/'settings.ini'
         if f.is_file():
-            cp = configparser.ConfigParser()
-            try: cp.read(f, encoding='utf-8')
+            text = _settings_text(f, ours=False)
+            if text is None: continue
+            cp = configparser.ConfigParser(interpolation=None)
+            try: cp.read_string(text, source=str(f))
             except configparser.Error: continue
             if cp.has_section('riskbench'): return f
     return None
@@ -110,8 +133,8 @@ def get_settings(path:str|Path|None=None, # a settings.ini to read instead of se
     f = Path(path) if path else find_settings_file()
     if f is not None:
         if not Path(f).is_file(): raise BadFile(f"settings file {f} does not exist")
-        cp = configparser.ConfigParser()
-        try: cp.read(f, encoding='utf-8')
+        cp = configparser.ConfigParser(interpolation=None)
+        try: cp.read_string(_settings_text(Path(f)), source=str(f))
         except configparser.Error as e: raise BadFile(f"{f}: cannot parse settings ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
         if cp.has_section('riskbench'):
             for k, v in cp.items('riskbench'):
@@ -125,6 +148,8 @@ def get_settings(path:str|Path|None=None, # a settings.ini to read instead of se
         if k not in DEFAULT_SETTINGS: raise BadParameter(f"unknown setting {k!r}; known: {', '.join(DEFAULT_SETTINGS)}")
         if v is not None: vals[k], srcs[k] = v, 'argument'
     vals['offline'] = _as_bool(vals['offline'], 'offline')
+    vals['show_raw_text'] = _as_bool(vals['show_raw_text'], 'show_raw_text')
+    vals['max_score_chars'] = _as_count(vals['max_score_chars'], 'max_score_chars')
     vals['device'] = str(vals['device']).strip().lower()
     if vals['device'] not in DEVICES:
         raise BadParameter(f"setting 'device' ({srcs['device']}): expected one of {', '.join(DEVICES)}, got {vals['device']!r}")
@@ -180,7 +205,13 @@ def resolve_input(path:str|Path, what:str='input')->Path:
     "A path that exists for `path` (which may be `bundled:NAME`), or `BadFile` naming `what`"
     s = str(path)
     if not s.strip(): raise BadFile(f"{what}: no path given")
-    p = datasets_dir()/s[len('bundled:'):] if s.startswith('bundled:') else Path(s).expanduser()
+    if s.startswith('bundled:'):
+        name = s[len('bundled:'):]
+        if not name.strip() or Path(name).is_absolute() or '..' in Path(name).parts or name.startswith('~'):
+            raise BadFile(f"{what}: {s}: a bundled name is a path inside riskbench's datasets folder "
+                          "(no '..', not absolute)")
+        p = datasets_dir()/name
+    else: p = Path(s).expanduser()
     if not p.exists(): raise BadFile(f"{what}: {s} does not exist" + (f" ({p})" if str(p) != s else ''))
     return p
 
@@ -390,7 +421,17 @@ def table_format(path:str|Path)->str:
     raise BadFile(f"{p}: unknown table format {suf!r}; expected one of {', '.join(sorted(TABLE_FORMATS))} or a datasets folder")
 
 # %% ../nbs/00_core.ipynb #c030
-def _decode_lines(block:bytes, first_row:int, rep:RowReport, first:bool)->list:
+def _ints_as_digits(rec:dict, ids:set)->dict:
+    "A JSON record whose integer ids are their digits, so that pandas never turns them into floats"
+    for k, v in rec.items():
+        if type(v) is int and k.lower() in ids: rec[k] = str(v)
+    return rec
+
+def _json_error(e:json.JSONDecodeError, row:int)->str:
+    "The reason for a line that is not JSON (Python's messages may end in 'starting at')"
+    return f"malformed JSON: {e.msg}{'' if e.msg.endswith(' at') else ' at'} column {e.colno} of line {row}"
+
+def _decode_lines(block:bytes, first_row:int, rep:RowReport, first:bool, ids:set=frozenset())->list:
     "Parse a block of JSON lines one by one, rejecting bad lines; returns (row, dict) pairs"
     out = []
     for i, raw in enumerate(block.split(b'\n')):
@@ -402,17 +443,57 @@ def _decode_lines(block:bytes, first_row:int, rep:RowReport, first:bool)->list:
         except UnicodeDecodeError as e:
             rep.reject(row, f"invalid UTF-8: byte {e.start} of line {row}", raw[:200].decode('utf-8', 'replace')); continue
         try: rec = json.loads(line)
-        except ValueError as e:
-            rep.reject(row, f"malformed JSON: {e.msg} at column {e.colno} of line {row}", line[:200]); continue
+        except ValueError as e: rep.reject(row, _json_error(e, row), line[:200]); continue
         if not isinstance(rec, dict):
             rep.reject(row, f"not a JSON object: line {row} holds a {type(rec).__name__}", line[:200]); continue
-        out.append((row, rec))
+        out.append((row, _ints_as_digits(rec, ids)))
     return out
 
-def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport)->Iterator[pd.DataFrame]:
+# %% ../nbs/00_core.ipynb #c030c
+def _undo_inference(t, ids:set, texts:set, body:bytes, ropts):
+    "Arrow table `t` with ids and texts as written (None when only the line reader can keep them exact)"
+    import pyarrow as pa, pyarrow.json as pj, pyarrow.compute as pc
+    mine = [f for f in t.schema if f.name.lower() in ids | texts]
+    dates = {f.name for f in mine if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
+    if dates:  # parse again: a string column is not inferred
+        schema = pa.schema([pa.field(f.name, pa.string()) if f.name in dates else f for f in t.schema])
+        t = pj.read_json(io.BytesIO(body), read_options=ropts, parse_options=pj.ParseOptions(explicit_schema=schema))
+    for f in mine:
+        if f.name.lower() not in ids: continue
+        if pa.types.is_floating(f.type): return None
+        if pa.types.is_integer(f.type):
+            t = t.set_column(t.schema.get_field_index(f.name), f.name, pc.cast(t[f.name], pa.string()))
+    return t
+
+def _arrow_block(body:bytes, nlines:int, written:dict)->pd.DataFrame|None:
+    "A block of JSON lines parsed by Arrow, or None when it must be read line by line"
     import pyarrow as pa, pyarrow.json as pj
+    if not body.isascii():
+        try: body.decode('utf-8')
+        except UnicodeDecodeError: return None
+    ropts = pj.ReadOptions(block_size=max(1<<20, len(body)+1))
+    try:
+        t = pj.read_json(io.BytesIO(body), read_options=ropts)
+        if t.num_rows != nlines: return None
+        t = _undo_inference(t, written['id'], written['text'], body, ropts)
+        return None if t is None else t.to_pandas()
+    except pa.ArrowException: return None
+
+# %% ../nbs/00_core.ipynb #c030f
+def _check_utf8_head(path:Path, head:bytes):
+    "`BadFile` for a file that is UTF-16 or UTF-32 (a byte-order mark, or NUL in a third of its first bytes)"
+    sample = head[:4096]
+    bom = sample.startswith((b'\xff\xfe', b'\xfe\xff', b'\x00\x00\xfe\xff'))
+    if bom or (len(sample) >= 4 and 3*sample.count(0) >= len(sample)):
+        raise BadFile(f"{path}: UTF-16 or UTF-32 text; riskbench reads UTF-8: save it as UTF-8 "
+                      f"(e.g. iconv -f UTF-16 -t UTF-8)")
+
+# %% ../nbs/00_core.ipynb #c030h
+def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     row0, first = 1, True
+    ids = written['id']
     with open(path, 'rb') as f:
+        _check_utf8_head(path, f.read(4096)); f.seek(0)
         carry = b''
         while True:
             chunk = f.read(batch_bytes)
@@ -427,15 +508,11 @@ def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport)->Iterator[pd.DataFram
             df = None
             body = block[3:] if first and block.startswith(b'\xef\xbb\xbf') else block
             if b'\n\n' not in body and not body.startswith(b'\n') and b'\r' not in body:
-                try:
-                    t = pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=max(1<<20, len(body)+1)))
-                    if t.num_rows == nlines:
-                        df = t.to_pandas()
-                        df.insert(0, '_row', np.arange(row0, row0+nlines))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError): df = None
+                df = _arrow_block(body, nlines, written)
+                if df is not None: df.insert(0, '_row', np.arange(row0, row0+nlines))
             if df is None:
                 r0 = rep.rejected
-                pairs = _decode_lines(block, row0, rep, first)
+                pairs = _decode_lines(block, row0, rep, first, ids)
                 rep.read += rep.rejected - r0
                 df = pd.DataFrame([r for _,r in pairs])
                 df.insert(0, '_row', [r for r,_ in pairs])
@@ -446,114 +523,206 @@ def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport)->Iterator[pd.DataFram
             if not chunk: break
 
 # %% ../nbs/00_core.ipynb #c031
-def _iter_delimited(path:Path, sep:str, rep:RowReport)->Iterator[pd.DataFrame]:
-    raw = path.read_bytes()
-    if raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]
-    text = raw.decode('utf-8', errors='surrogateescape')
-    bad = []
-    def on_bad(fields): bad.append(fields); return None
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, na_values=[''], engine='python', on_bad_lines=on_bad)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv_error()) as e:
-        raise BadFile(f"{path}: cannot parse as {'TSV' if sep==chr(9) else 'CSV'} ({str(e).splitlines()[0]})") from None
-    for fields in bad:
-        rep.reject(None, f"malformed row: {len(fields)} fields, expected {len(df.columns)}", sep.join(map(str, fields))[:200])
-    df.insert(0, '_row', np.arange(2, len(df)+2))
-    # rows holding bytes that are not UTF-8 (decoded as lone surrogates)
-    has_bad = np.zeros(len(df), bool)
-    for c in df.columns[1:]:
-        col = df[c]
-        m = col.map(lambda v: isinstance(v, str) and any('\udc80' <= ch <= '\udcff' for ch in v) if isinstance(v, str) and not v.isascii() else False).to_numpy(bool)
-        has_bad |= m
-    for i in np.flatnonzero(has_bad):
-        rec = {k: (v.encode('utf-8','surrogateescape').decode('utf-8','replace') if isinstance(v, str) else v) for k,v in df.iloc[i].items() if k != '_row'}
-        rep.reject(int(df['_row'].iat[i]), f"invalid UTF-8: in row {int(df['_row'].iat[i])}", rec)
-    df = df[~has_bad]
-    rep.read += len(df) + int(has_bad.sum()) + len(bad)
-    if len(df): yield df
+class _Overrun(Exception): "A quoted field ran over following lines and left its record malformed"
 
-def csv_error():
-    import csv; return csv.Error
+def _physical_lines(text:str)->list:
+    "The lines of `text`, each with its newline"
+    lines = text.split('\n')
+    last = lines.pop()
+    return [l + '\n' for l in lines] + ([last] if last else [])
+
+def _delimited_records(lines:list, sep:str)->Iterator[tuple]:
+    "(first line, last line, fields or None, reason) per record; a record that cannot be parsed is its first line alone"
+    import csv
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    i, n, width = 0, len(lines), None
+    while i < n:
+        start = i
+        rd = csv.reader((lines[j] for j in range(i, n)), delimiter=sep, strict=True)
+        try:
+            for fields in rd:
+                end = i + rd.line_num
+                if end - start == 1 and not lines[start].strip(): start = end; continue  # a blank line is not a row
+                if width is None: width = len(fields)
+                elif len(fields) != width:
+                    if end - start > 1: raise _Overrun(f"a quote on line {start+1} runs to line {end}")
+                    yield start+1, end, None, f"malformed row: {len(fields)} fields, expected {width}"
+                    start = end; continue
+                yield start+1, end, fields, None
+                start = end
+            return
+        except (csv.Error, _Overrun) as e:
+            yield start+1, start+1, None, f"malformed row: {e}"
+            i = start + 1
+
+# %% ../nbs/00_core.ipynb #c031d
+def _check_header(path:Path, names:list)->list:
+    "The column names of a delimited file; `BadColumn` naming any that repeat (pandas would rename them silently)"
+    seen = {}
+    for i, c in enumerate(names, 1): seen.setdefault(c, []).append(i)
+    dups = {c: ix for c, ix in seen.items() if len(ix) > 1}
+    if dups:
+        what = '; '.join(f"{c!r} (columns {', '.join(map(str, ix))})" for c, ix in dups.items())
+        raise BadColumn(f"{path}: the header repeats column names: {what}; rename them so that each is unique")
+    return names
+
+def _shown(s:str)->str: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')[:200]
+
+def _iter_delimited(path:Path, sep:str, rep:RowReport, batch_rows:int=200_000)->Iterator[pd.DataFrame]:
+    raw = path.read_bytes()
+    _check_utf8_head(path, raw)
+    if raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]
+    try: text, bad_utf8 = raw.decode('utf-8'), set()
+    except UnicodeDecodeError:  # find the lines that are not UTF-8; the others are read as usual
+        text = raw.decode('utf-8', errors='surrogateescape')
+        bad_utf8 = {i for i, l in enumerate(raw.split(b'\n'), 1) if not _is_utf8(l)}
+    lines, header, batch = _physical_lines(text), None, []
+    def frame():
+        df = pd.DataFrame([f for _, f in batch], columns=header, dtype=object)
+        df = df.where(df != '', None)
+        df.insert(0, '_row', np.array([r for r, _ in batch], dtype=np.int64))
+        return df
+    for first, last, fields, reason in _delimited_records(lines, sep):
+        if header is None:
+            if fields is None: raise BadFile(f"{path}: cannot read the header on line {first} ({reason})")
+            header = _check_header(path, fields); continue
+        rep.read += 1
+        if bad_utf8 and not bad_utf8.isdisjoint(range(first, last+1)):
+            rep.reject(first, f"invalid UTF-8: in line {first}", _shown(lines[first-1]))
+        elif fields is None: rep.reject(first, f"{reason} (line {first})", _shown(lines[first-1]))
+        else: batch.append((first, fields))
+        if len(batch) >= batch_rows: yield frame(); batch = []
+    if batch: yield frame()
+
+def _is_utf8(b:bytes)->bool:
+    try: b.decode('utf-8'); return True
+    except UnicodeDecodeError: return False
 
 # %% ../nbs/00_core.ipynb #c032
-def _iter_json_array(path:Path, rep:RowReport)->Iterator[pd.DataFrame]:
+def _iter_json_array(path:Path, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     raw = path.read_bytes()
+    _check_utf8_head(path, raw)
     try: data = json.loads(raw.decode('utf-8-sig'))
-    except UnicodeDecodeError as e: raise BadFile(f"{path}: invalid UTF-8 at byte {e.start}; a JSON array must be valid UTF-8 as a whole (use JSON lines to keep the good rows)") from None
+    except UnicodeDecodeError as e:
+        raise BadFile(f"{path}: invalid UTF-8 at byte {e.start}; a JSON array must be valid UTF-8 as a whole "
+                      "(use JSON lines to keep the good rows)") from None
     except ValueError as e: raise BadFile(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     if isinstance(data, dict):
         lists = [k for k,v in data.items() if isinstance(v, list)]
-        if len(lists) != 1: raise BadFile(f"{path}: expected a JSON array of objects (or an object holding one array), found an object with keys {list(data)[:10]}")
+        if len(lists) != 1:
+            raise BadFile(f"{path}: expected a JSON array of objects (or an object holding one array), "
+                          f"found an object with keys {list(data)[:10]}")
         data = data[lists[0]]
     if not isinstance(data, list): raise BadFile(f"{path}: expected a JSON array of objects, found {type(data).__name__}")
     recs, rows = [], []
     for i, rec in enumerate(data, 1):
-        if isinstance(rec, dict): recs.append(rec); rows.append(i)
+        if isinstance(rec, dict): recs.append(_ints_as_digits(rec, written['id'])); rows.append(i)
         else: rep.reject(i, f"not a JSON object: item {i} is a {type(rec).__name__}", repr(rec)[:200])
     rep.read += len(data)
     df = pd.DataFrame(recs); df.insert(0, '_row', rows)
     if len(df): yield df
 
-def _iter_arrow_batches(batches, rep:RowReport)->Iterator[pd.DataFrame]:
+def _arrow_as_written(t, written:dict):
+    "Arrow table `t` with integer ids as their digits and date or time ids and texts as stored, all strings"
+    import pyarrow as pa, pyarrow.compute as pc
+    done = set()
+    for i, f in enumerate(t.schema):
+        k, ty = f.name.lower(), f.type
+        if (k in written['id'] and pa.types.is_integer(ty)) or \
+           (k in written['id'] | written['text'] and (pa.types.is_timestamp(ty) or pa.types.is_date(ty))):
+            t = t.set_column(i, f.name, pc.cast(t.column(i), pa.string())); done.add(f.name)
+    md = t.schema.metadata or {}
+    if done and b'pandas' in md:  # pandas' stored dtypes (Int64, datetime64) would turn the strings back
+        meta = json.loads(md[b'pandas'])
+        for c in meta.get('columns', []):
+            if c.get('name') in done: c.update(pandas_type='unicode', numpy_type='object', metadata=None)
+        t = t.replace_schema_metadata({**md, b'pandas': json.dumps(meta).encode()})
+    return t
+
+def _iter_arrow_batches(batches, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
+    import pyarrow as pa
     row0 = 1
     for b in batches:
-        df = b.to_pandas()
+        df = _arrow_as_written(pa.Table.from_batches([b]), written).to_pandas()
         df.insert(0, '_row', np.arange(row0, row0+len(df)))
         row0 += len(df); rep.read += len(df)
         if len(df): yield df
 
-def _iter_parquet(path:Path, batch_rows:int, rep:RowReport)->Iterator[pd.DataFrame]:
+def _iter_parquet(path:Path, batch_rows:int, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq, pyarrow as pa
     try: pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as e: raise BadFile(f"{path}: not a readable Parquet file ({e})") from None
-    yield from _iter_arrow_batches(pf.iter_batches(batch_size=batch_rows), rep)
+    yield from _iter_arrow_batches(pf.iter_batches(batch_size=batch_rows), rep, written)
+
+# %% ../nbs/00_core.ipynb #c032c
+def _hf_json(f:Path, what:str)->dict:
+    "A datasets folder's JSON description, or `BadFile` naming the file"
+    try: d = json.loads(f.read_text(encoding='utf-8'))
+    except OSError as e: raise BadFile(f"{f}: cannot read the {what} ({e.strerror or e})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadFile(f"{f}: not a valid {what} ({str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict): raise BadFile(f"{f}: not a valid {what} (a JSON {type(d).__name__}, not an object)")
+    return d
+
+def _inside(folder:Path, name, where:str)->Path:
+    "`folder/name` for a relative `name` without `..`, else `BadFile`"
+    if not isinstance(name, str) or not name.strip() or Path(name).is_absolute() or '..' in Path(name).parts:
+        raise BadFile(f"{where}: {name!r} is not a name inside {folder}")
+    return folder/name
 
 def _hf_split_files(folder:Path)->list:
-    state = json.loads((folder/'state.json').read_text())
-    files = [folder/f['filename'] for f in state.get('_data_files', [])]
-    if not files: raise BadFile(f"{folder}: state.json lists no data files")
-    return files
+    state = _hf_json(folder/'state.json', 'datasets state.json')
+    items = state.get('_data_files')
+    if not isinstance(items, list) or not items:
+        raise BadFile(f"{folder/'state.json'}: lists no data files (_data_files)")
+    where = f"{folder/'state.json'}: _data_files"
+    return [_inside(folder, it.get('filename') if isinstance(it, dict) else None, where) for it in items]
 
-def _iter_hf(path:Path, rep:RowReport)->Iterator[pd.DataFrame]:
+def _iter_hf(path:Path, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     import pyarrow as pa
     if (path/'dataset_dict.json').is_file():
-        splits = json.loads((path/'dataset_dict.json').read_text()).get('splits', [])
-        parts = [(s, _hf_split_files(path/s)) for s in splits]
+        splits = _hf_json(path/'dataset_dict.json', 'datasets dataset_dict.json').get('splits')
+        if not isinstance(splits, list): raise BadFile(f"{path/'dataset_dict.json'}: no list of splits")
+        parts = [(s, _hf_split_files(_inside(path, s, f"{path/'dataset_dict.json'}: splits"))) for s in splits]
     else: parts = [(None, _hf_split_files(path))]
     for split, files in parts:
         for f in files:
             try: reader = pa.ipc.open_stream(pa.memory_map(str(f)))
             except (pa.ArrowInvalid, OSError) as e: raise BadFile(f"{f}: not a readable Arrow file ({e})") from None
-            for df in _iter_arrow_batches(reader, rep):
+            for df in _iter_arrow_batches(reader, rep, written):
                 if split is not None and 'split' not in df: df['split'] = split
                 yield df
 
 # %% ../nbs/00_core.ipynb #c033
 def iter_records(path:str|Path,           # CSV/TSV, JSONL, JSON array, Parquet, or a `datasets` folder
                  report:RowReport|None=None, # accounting to add to (a new one when None)
-                 batch_rows:int=200_000,      # rows per batch for Parquet / Arrow
+                 batch_rows:int=200_000,      # rows per batch for CSV, Parquet and Arrow
                  batch_bytes:int=8<<20,      # bytes per block for JSON lines
+                 as_written:dict|None=None,  # {'id': names, 'text': names} read as written (default `text_columns()`)
                 )->Iterator[pd.DataFrame]:
     "Raw records of a table in batches, with a `_row` column (1-based row or line number); bad rows go to `report`"
     p = resolve_input(path, 'table')
     fmt = table_format(p)
     rep = report if report is not None else RowReport(str(p))
-    if fmt == 'jsonl':
-        yield from _iter_jsonl(p, batch_bytes, rep)  # blank lines are not rows
-    elif fmt in ('csv', 'tsv'): yield from _iter_delimited(p, ',' if fmt == 'csv' else '\t', rep)
-    elif fmt == 'json': yield from _iter_json_array(p, rep)
-    elif fmt == 'parquet': yield from _iter_parquet(p, batch_rows, rep)
-    else: yield from _iter_hf(p, rep)
+    w = as_written if as_written is not None else text_columns()
+    w = {k: {str(c).lower() for c in w.get(k, ())} for k in ('id', 'text')}
+    if fmt == 'jsonl': yield from _iter_jsonl(p, batch_bytes, rep, w)  # blank lines are not rows
+    elif fmt in ('csv', 'tsv'): yield from _iter_delimited(p, ',' if fmt == 'csv' else '\t', rep, batch_rows)
+    elif fmt == 'json': yield from _iter_json_array(p, rep, w)
+    elif fmt == 'parquet': yield from _iter_parquet(p, batch_rows, rep, w)
+    else: yield from _iter_hf(p, rep, w)
 
 # %% ../nbs/00_core.ipynb #c035
-EVAL_COLUMNS = ('id', 'text', 'conversation', 'label', 'categories', 'language')
+EVAL_COLUMNS = ('id', 'text', 'conversation', 'label', 'categories', 'taxonomy', 'language', 'source')
 COLUMN_SYNONYMS = dict(
     text=('prompt', 'input', 'question', 'query', 'content', 'message', 'user_input', 'sentence', 'instruction'),
     label=('is_unsafe', 'unsafe', 'is_harmful', 'harmful', 'is_toxic', 'toxic', 'target', 'y', 'violates', 'flagged'),
     categories=('category', 'hazard', 'hazards', 'hazard_categories', 'violated_categories'),
+    taxonomy=('hazard_taxonomy', 'category_taxonomy'),
     language=('lang', 'locale', 'language_code', 'lang_code'),
     id=('uid', 'row_id', 'example_id', 'sample_id', '_id', 'idx'),
     conversation=('messages', 'dialog', 'dialogue', 'chat', 'turns'),
+    source=('source_dataset', 'dataset_source', 'origin'),
 )
 
 def infer_mapping(columns:Iterable[str], mapping:dict|None=None)->dict:
@@ -568,6 +737,14 @@ def infer_mapping(columns:Iterable[str], mapping:dict|None=None)->dict:
         found = [c for c in cols if c.lower() in syns and c not in out]
         if len(found) == 1: out[found[0]] = tgt
     return out
+
+# %% ../nbs/00_core.ipynb #c036c
+def text_columns(mapping:dict|None=None, # source column -> contract column
+                )->dict:                 # {'id': names whose integers become digits, 'text': names never re-typed}
+    "Lower-case names of the source columns that are read as strings exactly as written"
+    m = {str(k).lower(): v for k, v in (mapping or {}).items()}
+    ids = {'id', 'pair_id', *COLUMN_SYNONYMS['id'], *(k for k, v in m.items() if v in ('id', 'pair_id'))}
+    return dict(id=ids, text={'text', *COLUMN_SYNONYMS['text'], *(k for k, v in m.items() if v == 'text')})
 
 # %% ../nbs/00_core.ipynb #c038
 LABEL_WORDS = {'0':0, '1':1, 'false':0, 'true':1, 'safe':0, 'unsafe':1, 'no':0, 'yes':1, 'benign':0, 'harmful':1,
@@ -593,6 +770,17 @@ def normalise_categories(v)->list:
     if not isinstance(v, (list, tuple)): v = [v]
     return [str(c).strip().strip('"\'').upper() for c in v if str(c).strip().strip('"\'')]
 
+# %% ../nbs/00_core.ipynb #c039c
+LANGUAGE_CODE = re.compile(r'[a-z]{2,3}(-[a-z0-9]{1,8})*')
+
+def normalise_languages(values:pd.Series)->tuple:
+    "Codes lower-cased with `_` as `-` (None where missing or not a code), and a mask of the values that are not codes"
+    missing = values.isna().to_numpy(bool)
+    s = values.astype(object).where(~missing, '').astype(str).str.strip().str.lower().str.replace('_', '-')
+    ok = s.str.fullmatch(LANGUAGE_CODE.pattern).to_numpy(bool)
+    bad = ~ok & (s != '').to_numpy(bool)
+    return s.astype(object).where(ok, None), bad
+
 # %% ../nbs/00_core.ipynb #c041
 MAX_CHARS = 100_000
 
@@ -609,6 +797,15 @@ def _check_conversation(v):
         out.append({'role': str(m['role']), 'content': m['content'] if isinstance(m['content'], str) else str(m['content'])})
     return out, None
 
+def _no_column(source:str, missing:list, have:list)->BadColumn:
+    "The error for required columns that are absent, naming synonyms that were too many to choose from"
+    tgt = missing[0]
+    cands = [c for c in have if c.lower() in COLUMN_SYNONYMS.get(tgt, ())]
+    why = f"; {' and '.join(map(repr, cands))} could each be {tgt!r}, so neither was used" if len(cands) > 1 else ''
+    src = cands[0] if cands else 'SOURCE'
+    return BadColumn(f"{source}: no column {', '.join(map(repr, missing))}; columns are: {', '.join(have)}{why} "
+                     f"(rename a column to {tgt!r}, or pass mapping={{{src!r}: {tgt!r}}} to load_eval_set)")
+
 def validate_records(df:pd.DataFrame,           # raw records with a `_row` column (from `iter_records`)
                      report:RowReport,          # accounting to fill in
                      mapping:dict|None=None,    # source column -> contract column
@@ -618,7 +815,8 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
                      seen_ids:set|None=None,    # ids from earlier batches, for duplicate detection
                     )->pd.DataFrame:
     "Map, check and normalise one batch of raw records; rejected rows go to `report`"
-    if missing_label not in ('reject', 'keep'): raise BadParameter(f"missing_label: expected 'reject' or 'keep', got {missing_label!r}")
+    if missing_label not in ('reject', 'keep'):
+        raise BadParameter(f"missing_label: expected 'reject' or 'keep', got {missing_label!r}")
     m = infer_mapping([c for c in df.columns if c != '_row'], mapping)
     for k, v in m.items(): report.mapping.setdefault(k, v)
     df = df.rename(columns=m)
@@ -626,10 +824,7 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         raise BadColumn(f"{report.source}: the mapping gives two columns the name {df.columns[df.columns.duplicated()][0]!r}")
     if 'text' in required and 'text' not in df and 'conversation' in df: df['text'] = None
     missing = [c for c in required if c not in df]
-    if missing:
-        have = [c for c in df.columns if c != '_row']
-        raise BadColumn(f"{report.source}: no column {', '.join(map(repr, missing))}; columns are: {', '.join(have)} "
-                        f"(map one with --map SOURCE=text, or mapping={{'SOURCE': 'text'}})")
+    if missing: raise _no_column(report.source, missing, [c for c in df.columns if c != '_row'])
     n = len(df)
     bad = pd.Series([None]*n, index=df.index, dtype=object)
     rows = df['_row'].to_numpy()
@@ -638,14 +833,15 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         mask = np.asarray(mask, bool) & bad.isna().to_numpy()
         if mask.any(): bad[mask] = reasons[mask] if isinstance(reasons, pd.Series) else reasons
     if 'conversation' in df:
-        conv = df['conversation'].map(lambda v: _check_conversation(v) if not (v is None or (isinstance(v, float) and math.isnan(v))) else (None, None))
+        conv = df['conversation'].map(lambda v: (None, None) if v is None or (isinstance(v, float) and math.isnan(v))
+                                      else _check_conversation(v))
         cerr = conv.map(lambda t: t[1])
         mark(cerr.notna(), cerr)
         df['conversation'] = conv.map(lambda t: t[0])
         last = df['conversation'].map(lambda c: c[-1]['content'] if c else None)
         df['text'] = df['text'].where(df['text'].notna(), last) if 'text' in df else last
     if 'text' in df:
-        t = df['text']
+        t = df['text'].astype(object)
         isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
         isna = t.isna().to_numpy(bool)
         mark(isna, 'text is missing')
@@ -659,9 +855,13 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         mark(unknown, df['label'].map(lambda v: f"label {v!r} is not understood (expected 0/1, true/false, safe/unsafe, yes/no)"))
         df['label'] = lab
     if 'categories' in df: df['categories'] = df['categories'].map(normalise_categories)
+    if 'taxonomy' in df:
+        df['taxonomy'] = df['taxonomy'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
+                                            else (str(v).strip() or None))
+    badlang = np.zeros(n, bool)
     if 'language' in df:
-        lang = df['language']
-        df['language'] = lang.where(lang.isna(), lang.astype(str).str.strip().str.lower()).replace('', None)
+        raw_lang = df['language']
+        df['language'], badlang = normalise_languages(raw_lang)
     # ids: given ones are kept as strings; missing ones come from a content hash
     if 'id' in df: ids = df['id'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
     else: ids = pd.Series([None]*n, index=df.index, dtype=object)
@@ -692,11 +892,17 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         raw = df.loc[rej]
         for r, reason, rec in zip(rows[rej], bad[rej], raw.drop(columns='_row').to_dict('records')):
             report.reject(int(r) if r is not None else None, reason, rec, id=rec.get('id'))
+    for i in np.flatnonzero(badlang & ~rej):
+        v = str(raw_lang.iat[i])
+        report.flags.append(dict(row=int(rows[i]), id=ids.iat[i],
+                                 reason=f"language {v[:40]!r} is not a language code (BCP 47, e.g. en, pt-br): "
+                                        "treated as missing"))
     out = df.loc[~rej]
     if 'text' in out and max_chars:
-        long = out['text'].str.len().to_numpy() > max_chars
-        for r, i, L in zip(out['_row'].to_numpy()[long], out['id'].to_numpy()[long], out['text'].str.len().to_numpy()[long]):
-            report.flags.append(dict(row=int(r), id=i, reason=f"text has {L:,} characters (over {max_chars:,})"))
+        L = out['text'].str.len().to_numpy()
+        long = L > max_chars
+        for r, i, k in zip(out['_row'].to_numpy()[long], out['id'].to_numpy()[long], L[long]):
+            report.flags.append(dict(row=int(r), id=i, reason=f"text has {k:,} characters (over {max_chars:,})"))
     report.kept += len(out)
     cols = ['id'] + [c for c in EVAL_COLUMNS[1:] if c in out] + [c for c in out.columns if c not in EVAL_COLUMNS and c != '_row']
     return out[cols].reset_index(drop=True)
@@ -708,7 +914,8 @@ def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',
     "Validated eval-set batches from `path`; accounting goes to `report`"
     rep = report if report is not None else RowReport(str(path))
     seen = set()
-    for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes):
+    written = text_columns(mapping)
+    for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
         yield validate_records(raw, rep, mapping, required, missing_label, max_chars, seen)
 
 def load_eval_set(path:str|Path,              # a table file or `datasets` folder

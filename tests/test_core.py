@@ -118,3 +118,143 @@ def test_commands_check_inputs_before_running(tmp_path, args, msg):
     r = riskbench(*[a.format(**files) for a in args], '--out', out)
     assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stdout + r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2 and not out.exists()
+
+# --- issue 12: the shared reader under hostile files (each test failed on the reader before the fix) ---
+
+def test_jsonl_one_invalid_utf8_byte_is_one_rejected_line(tmp_path):
+    "Arrow accepted the block and pandas crashed on it later; no other line is malformed here"
+    lines = [json.dumps(dict(id=str(i), text=f'prompt {i}')).encode() for i in range(10)]
+    lines[6] = b'{"id": "6", "text": "bad \xff byte"}'
+    p = tmp_path/'u.jsonl'; p.write_bytes(b'\n'.join(lines) + b'\n')
+    df, rep = load_eval_set(p)
+    assert (rep.read, rep.kept, rep.rejected) == (10, 9, 1)
+    assert rep.rejects[0]['row'] == 7 and rep.rejects[0]['reason'].startswith('invalid UTF-8')
+    assert df.id.tolist() == [str(i) for i in range(10) if i != 6]
+
+@pytest.mark.parametrize('body,kept,rejected_lines', [
+    (b'id,text\n1,"a\n2,b\n3,c\n', ['2', '3'], [2]),                 # unterminated quote swallowed the rest
+    (b'id,text\n1,"a\n2,b\n3,"c\n4,d\n', ['2', '4'], [2, 4]),         # a quote closed by the next row's quote
+    (b'id,text\n1,a\n2,b\nc\n3,d\n', ['1', '2', '3'], [4]),           # an unquoted embedded newline
+    (b'id,text\n1,"multi\nline"\n2,b\n', ['1', '2'], []),             # a quoted newline is legal CSV
+    (b'id,text\n1\n2,b,extra\n3,c\n', ['3'], [2, 3]),                 # wrong field counts
+])
+def test_csv_rows_never_vanish(tmp_path, body, kept, rejected_lines):
+    p = tmp_path/'q.csv'; p.write_bytes(body)
+    df, rep = load_eval_set(p)
+    assert df.id.tolist() == kept
+    assert [r['row'] for r in rep.rejects] == rejected_lines
+    assert all(r['reason'].startswith('malformed row') and f"line {r['row']}" in r['reason'] for r in rep.rejects)
+    assert rep.read == len(kept) + len(rejected_lines) == rep.kept + rep.rejected
+
+def test_csv_malformed_row_has_its_line_not_nan(tmp_path):
+    p = tmp_path/'m.csv'; p.write_text('id,text\n1,a\n2,b,c\n')
+    rr = load_eval_set(p)[1].rejected_rows()
+    assert rr.row.tolist() == [3] and rr.reason.tolist() == ['malformed row: 3 fields, expected 2 (line 3)']
+
+def _parquet(p, df): df.to_parquet(p); return p
+
+@pytest.mark.parametrize('fmt', ['jsonl', 'json', 'parquet', 'csv'])
+def test_ids_and_texts_are_read_as_written(tmp_path, fmt):
+    "int ids with a null became '1.0', ids past 2^53 collided, date-like ids and texts were re-typed"
+    big = 2**60
+    rows = [dict(id=1, text='2024-01-01'), dict(id=None, text='2024-01-02'), dict(id=big + 1, text='2024-01-03'),
+            dict(id=big + 2, text='2024-01-04')]
+    p = tmp_path/f'ids.{fmt}'
+    if fmt == 'jsonl': p.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    elif fmt == 'json': p.write_text(json.dumps(rows))
+    elif fmt == 'parquet': _parquet(p, pd.DataFrame(dict(id=pd.array([r['id'] for r in rows], dtype='Int64'),
+                                                           text=[r['text'] for r in rows])))
+    else: p.write_text('id,text\n' + ''.join(f"{'' if r['id'] is None else r['id']},{r['text']}\n" for r in rows))
+    df, rep = load_eval_set(p)
+    assert (rep.read, rep.kept) == (4, 4)
+    assert df.id[0] == '1' and df.id[1].startswith('h') and df.id[2:].tolist() == [str(big + 1), str(big + 2)]
+    assert df.text.tolist() == [r['text'] for r in rows]
+
+def test_date_ids_in_jsonl_stay_strings(tmp_path):
+    p = tmp_path/'d.jsonl'; p.write_text('{"id": "2024-01-01", "text": "2024-01-01T10:00:00"}\n{"id": "2024-01-02", "text": "x"}\n')
+    df, _ = load_eval_set(p)
+    assert df.id.tolist() == ['2024-01-01', '2024-01-02'] and df.text[0] == '2024-01-01T10:00:00'
+
+@pytest.mark.parametrize('name', ['bundled:../../../../etc/passwd', 'bundled:/etc/passwd', 'bundled:usecases/../../README.md'])
+def test_bundled_names_stay_in_their_folder(name):
+    from riskbench.core import resolve_input, read_json, read_yaml
+    for f in (resolve_input, read_json, read_yaml):
+        with pytest.raises(BadFile, match="no '..', not absolute"): f(name)
+    with pytest.raises(BadFile): load_eval_set(name)
+
+def test_utf16_csv_is_one_line_error(tmp_path):
+    p = tmp_path/'w.csv'; p.write_bytes('id,text\n1,hello\n'.encode('utf-16'))
+    with pytest.raises(BadFile, match='UTF-16'): load_eval_set(p)
+    r = riskbench('score', p, '--guard', 'baseline', '--out', tmp_path/'o.parquet')
+    assert r.returncode == 2 and str(p) in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+def test_settings_ini_not_utf8_is_one_line_error(tmp_path):
+    (tmp_path/'settings.ini').write_bytes('[riskbench]\ndefault_guard = café\n'.encode('latin-1'))
+    for args in (('settings',), ('score', 'bundled:demo_prompts.jsonl', '--out', tmp_path/'o.parquet')):
+        r = riskbench(*args, cwd=tmp_path)
+        assert r.returncode == 2 and 'not UTF-8' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+@pytest.mark.parametrize('state', ['{"_data_files": [', '[1, 2]', '{"_data_files": [{"filename": "../../x.arrow"}]}',
+                                   '{"_data_files": 5}'])
+def test_hf_folder_with_bad_state_json(tmp_path, state):
+    (tmp_path/'state.json').write_text(state)
+    with pytest.raises(BadFile, match='state.json'): load_eval_set(tmp_path)
+
+def test_language_codes_normalised_or_flagged(tmp_path):
+    p = write_jsonl(tmp_path/'l.jsonl', [dict(text='a', language='EN'), dict(text='b', language='pt_BR'),
+                                         dict(text='c', language='<a href=x>'), dict(text='d', language='en_US!!')])
+    df, rep = load_eval_set(p)
+    assert df.language.tolist() == ['en', 'pt-br', None, None] and rep.kept == 4
+    assert [f['row'] for f in rep.flags] == [3, 4] and "'<a href=x>' is not a language code" in rep.flags[0]['reason']
+
+def test_column_errors_name_what_exists(tmp_path):
+    p = tmp_path/'s.csv'; p.write_text('prompt,input\na,b\n')
+    with pytest.raises(BadColumn) as e: load_eval_set(p)
+    assert "'prompt' and 'input' could each be 'text'" in str(e.value) and '--map' not in str(e.value)
+    assert "mapping={'prompt': 'text'}" in str(e.value)
+    assert load_eval_set(p, mapping={'input': 'text'})[0].text.tolist() == ['b']
+    p.write_text('text,label,text\na,1,b\n')
+    with pytest.raises(BadColumn, match=r"repeats column names: 'text' \(columns 1, 3\)"): load_eval_set(p)
+
+def test_malformed_json_reason_reads_once(tmp_path):
+    p = tmp_path/'j.jsonl'; p.write_bytes(b'{"text": "ok"}\n{"text": "unterminated\n')
+    reason = load_eval_set(p)[1].rejects[0]['reason']
+    assert 'at at' not in reason and reason == 'malformed JSON: Unterminated string starting at column 10 of line 2'
+
+def test_taxonomy_and_source_are_kept(tmp_path):
+    p = write_jsonl(tmp_path/'t.jsonl', [dict(text='a', categories='S1', hazard_taxonomy='llama-guard-3', origin='xstest')])
+    df, rep = load_eval_set(p)
+    assert df.columns.tolist()[:5] == ['id', 'text', 'categories', 'taxonomy', 'source']
+    assert (df.taxonomy[0], df.source[0]) == ('llama-guard-3', 'xstest')
+
+def test_new_settings_keys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = get_settings()
+    assert s.show_raw_text is False and s.max_score_chars == 20_000
+    monkeypatch.setenv('RISKBENCH_SHOW_RAW_TEXT', 'true'); monkeypatch.setenv('RISKBENCH_MAX_SCORE_CHARS', '500')
+    s = get_settings()
+    assert s.show_raw_text is True and s.max_score_chars == 500
+    monkeypatch.setenv('RISKBENCH_MAX_SCORE_CHARS', 'lots')
+    with pytest.raises(BadParameter, match='max_score_chars'): get_settings()
+
+# --- decision rules of the reader (mutants that the suite let through) ---
+
+def test_duplicate_ids_across_streaming_batches_are_rejected(tmp_path):
+    rows = [dict(id=f'r{i}', text=f'prompt {i}') for i in range(400)] + [dict(id='r3', text='again'), dict(id='r399', text='again')]
+    p = write_jsonl(tmp_path/'d.jsonl', rows)
+    rep = RowReport(str(p))
+    parts = list(iter_eval_set(p, report=rep, batch_bytes=1024))
+    assert len(parts) > 10
+    assert (rep.read, rep.kept, rep.rejected) == (402, 400, 2)
+    assert [(r['row'], r['reason']) for r in rep.rejects] == [(401, "duplicate id 'r3'"), (402, "duplicate id 'r399'")]
+
+def test_language_codes_are_lower_cased(tmp_path):
+    p = tmp_path/'l.csv'; p.write_text('text,language\na,DE\nb,Fr\nc, it \n')
+    assert load_eval_set(p)[0].language.tolist() == ['de', 'fr', 'it']
+
+def test_max_chars_flags_only_past_the_limit(tmp_path):
+    p = write_jsonl(tmp_path/'m.jsonl', [dict(id='at', text='x' * 50), dict(id='over', text='x' * 51), dict(id='under', text='x' * 49)])
+    df, rep = load_eval_set(p, max_chars=50)
+    assert [f['id'] for f in rep.flags] == ['over'] and rep.flags[0]['reason'] == 'text has 51 characters (over 50)'
+    assert df.id.tolist() == ['at', 'over', 'under']
