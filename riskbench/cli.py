@@ -128,7 +128,9 @@ def demo_cmd(out:str='reports/demo',   # output folder
             )->int:
     "The demo assessment: every template on the bundled data with the baseline guard, into OUT/index.html"
     from riskbench.bundle import assess_cmd
-    return assess_cmd(usecase, data='bundled:demo_prompts.jsonl', finetune='bundled:demo_finetune.jsonl',
+    data = 'bundled:demo_prompts.jsonl'
+    if _kind(inspect.signature(assess_cmd).parameters['data'].annotation) == 'list': data = [data]  # --data is repeatable
+    return assess_cmd(usecase, data=data, finetune='bundled:demo_finetune.jsonl',
                       guard=guard or ['baseline'], out=out, workers=workers)
 
 def settings_cmd(settings:str=None, # a settings.ini to read instead of searching
@@ -162,7 +164,7 @@ def main(argv:list|None=None)->int:
         except SystemExit as e: return e.code or 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
-        print(f"riskbench: unknown command {cmd!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr); return 2
+        print(f"riskbench: error: unknown command {cmd!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr); return 2
     mod, fn, _ = COMMANDS[cmd]
     try: func = getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError) as e:
