@@ -12,13 +12,16 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from .core import RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, read_json, file_sha256
+from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, read_json, file_sha256,
+                   evidence_warning, write_text)
 
 # %% auto #0
-__all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'sweep', 'auc_roc', 'average_precision', 'at_prevalence',
-           'OperatingPoint', 'choose_threshold', 'wilson_interval', 'bootstrap_metrics', 'group_frames',
-           'group_thresholds', 'GuardPolicy', 'load_scores', 'validate_scores', 'tune_file', 'thresholds_cmd',
-           'ThresholdTuner', 'scores_for_report', 'policy_tables']
+__all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'DEGENERATE_FRR', 'sweep', 'auc_roc', 'average_precision',
+           'auc_interval', 'at_prevalence', 'OperatingPoint', 'choose_threshold', 'wilson_interval',
+           'bootstrap_metrics', 'group_frames', 'group_thresholds', 'GuardPolicy', 'load_scores', 'validate_scores',
+           'degenerate_warnings', 'group_degenerate_warnings', 'prevalence_warnings', 'chance_warnings',
+           'align_for_evidence', 'tune_file', 'thresholds_cmd', 'ThresholdTuner', 'scores_for_report', 'policy_tables',
+           'run_folder', 'save_policy_outputs', 'show_policy_tables', 'show_tuning']
 
 # %% ../nbs/04_thresholds.ipynb #c005
 SWEEP_COLUMNS = ('threshold', 'tp', 'fp', 'tn', 'fn', 'recall', 'fpr', 'precision', 'f1', 'specificity', 'miss_rate')
@@ -111,10 +114,44 @@ def average_precision(y_or_sweep, scores=None, sample_weight=None)->float:
     r, p = sw.recall.to_numpy(), sw.precision.to_numpy()
     return float(-np.sum(np.diff(r) * p[:-1]))
 
+# %% ../nbs/04_thresholds.ipynb #c016b
+def _midranks(a:np.ndarray)->np.ndarray:
+    "1-based ranks of `a`, ties sharing their mean rank"
+    o = np.sort(a)
+    return (np.searchsorted(o, a, 'left') + np.searchsorted(o, a, 'right') + 1) / 2
+
+def auc_interval(y:np.ndarray,       # 1 = unsafe, 0 = benign
+                 scores:np.ndarray,  # guard scores
+                 alpha:float=0.05,   # 1 - confidence level
+                )->tuple:            # (auc, low, high); low/high NaN with fewer than 2 rows of a class
+    "ROC AUC with DeLong's variance and a normal interval clipped to [0, 1]"
+    y, s, _ = _check_labels_scores(y, scores)
+    x, z = s[y == 1], s[y == 0]; m, n = len(x), len(z)
+    t = _midranks(np.r_[x, z])
+    v10 = (t[:m] - _midranks(x)) / n          # per unsafe row: share of benign rows it outscores
+    v01 = 1 - (t[m:] - _midranks(z)) / m      # per benign row: share of unsafe rows that outscore it
+    auc = float(v10.mean())
+    if m < 2 or n < 2: return auc, math.nan, math.nan
+    se = math.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
+    h = NormalDist().inv_cdf(1 - alpha / 2) * se
+    return auc, max(0.0, auc - h), min(1.0, auc + h)
+
 # %% ../nbs/04_thresholds.ipynb #c018
 def _check_prevalence(p):
     if p is None or not (0 < float(p) < 1): raise BadParameter(f"prevalence: expected a share of unsafe traffic strictly between 0 and 1, got {p!r}")
     return float(p)
+
+def _rate(v):
+    "A rate for display: float error around 0 and 1 removed (never -2.776e-17), None and NaN kept"
+    if not isinstance(v, (float, np.floating)) or not math.isfinite(float(v)): return v
+    return float(min(1.0, max(0.0, round(float(v), 12)))) if -1e-9 < float(v) < 1 + 1e-9 else float(v)
+
+def _check_cost(v, name:str)->float:
+    "A cost: a finite number >= 0"
+    try: x = float(v)
+    except (TypeError, ValueError): x = math.nan
+    if not (math.isfinite(x) and x >= 0): raise BadParameter(f"{name.replace('_', '-')}: expected a finite cost >= 0, got {v!r}")
+    return x
 
 def at_prevalence(sweep_df:pd.DataFrame, # from `sweep`
                   prevalence:float,      # expected share of unsafe requests in deployment, 0 < p < 1
@@ -235,7 +272,7 @@ def choose_threshold(sw:pd.DataFrame,             # from `sweep`
     pi = float(P / (P + N)) if prevalence is None else _check_prevalence(prevalence)
     for k, v in dict(target_fpr=target_fpr, target_recall=target_recall).items():
         if not (0 <= float(v) <= 1): raise BadParameter(f"{k.replace('_', '-')}: expected a rate between 0 and 1, got {v!r}")
-    if cost_miss < 0 or cost_false_refusal < 0: raise BadParameter("cost-miss and cost-false-refusal must be non-negative")
+    cost_miss, cost_false_refusal = _check_cost(cost_miss, 'cost_miss'), _check_cost(cost_false_refusal, 'cost_false_refusal')
     targets = dict(target_fpr=float(target_fpr), target_recall=float(target_recall), beta=float(beta),
                    cost_miss=float(cost_miss), cost_false_refusal=float(cost_false_refusal), prevalence=pi)
     j = int(_choose_index(sw.tp.to_numpy(), sw.fp.to_numpy(), P, N, obj, **targets))
@@ -399,21 +436,22 @@ def _category_lists(df):
     return df['categories'].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
 
 def group_frames(df:pd.DataFrame, by:str)->dict:
-    "group -> the rows a per-group threshold is tuned on (`by` = 'category' or 'language')"
-    if by == 'language':
-        if 'language' not in df: raise BadColumn("--by language: the score table has no 'language' column")
-        lang = df['language'].astype(object)
-        return {str(g): df[lang == g] for g in sorted(lang.dropna().unique())}
+    "group -> the rows a per-group threshold is tuned on: hazard category (unsafe rows of it, all benign), or any column's values"
+    if by != 'category':
+        if by not in df:
+            raise BadColumn(f"--by {by}: the score table has no column {by!r}; columns are: {', '.join(map(str, df.columns))}")
+        v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
+        if by == 'language': v = v.str.lower()
+        return {g: df[(v == g).to_numpy()] for g in sorted(v.dropna().unique())}
     if by == 'category':
         cats = _category_lists(df)
         benign = df['label'].to_numpy() == 0
         codes = sorted({c for cs, l in zip(cats, df['label']) if l == 1 for c in cs})
         if not codes: raise BadColumn("--by category: no unsafe row has a hazard category in a 'categories' column")
         return {c: df[benign | ((df['label'].to_numpy() == 1) & cats.map(lambda cs: c in cs).to_numpy())] for c in codes}
-    raise BadParameter(f"by: expected 'category' or 'language', got {by!r}")
 
 def group_thresholds(df:pd.DataFrame,            # score table: `label`, `score`, `categories` / `language`
-                     by:str,                      # 'category' or 'language'
+                     by:str,                      # 'category', 'language' or any column (source, prompt type, group)
                      objective:str='max-recall-at-fpr', # as for `choose_threshold`
                      min_support:int=30,          # groups with less support fall back to the global threshold
                      global_threshold:float=None, # the fallback (default: chosen on all rows with the same objective)
@@ -483,9 +521,8 @@ class GuardPolicy:
 
     def save(self, path:str|Path)->Path:
         "Write the policy as strict JSON"
-        p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + '\n', encoding='utf-8')
-        return p
+        p = Path(path)
+        return write_text(p.parent, p.name, json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + '\n')
 
     @classmethod
     def from_dict(cls, d:dict)->'GuardPolicy':
@@ -504,11 +541,13 @@ class GuardPolicy:
         try: return cls.from_dict(d)
         except BadFile as e: raise BadFile(f"{p}: {e}") from None
 
-    def _group_threshold(self, cats, lang):
-        "(threshold, group, note) for one request"
+    def _group_threshold(self, cats, value):
+        "(threshold, group, note) for one request: the strictest (lowest) own threshold among its groups"
         if not self.groups: return self.threshold, 'global', ''
         vals, by = self.groups.get('values', {}), self.groups.get('by')
-        keys = ([str(c).upper() for c in (cats or [])] if by == 'category' else ([str(lang).lower()] if lang is not None else []))
+        if by == 'category': keys = [str(c).upper() for c in (cats or [])]
+        elif value is None or (isinstance(value, float) and math.isnan(value)): keys = []
+        else: keys = [str(value).lower() if by == 'language' else str(value)]
         best, notes = None, []
         for g in keys:
             v = vals.get(g)
@@ -521,13 +560,16 @@ class GuardPolicy:
     def decide(self, scores,              # one score or many, in [0, 1]
                categories=None,           # hazard codes per request (list of lists), or one list for all
                language=None,             # language code per request, or one for all
+               group=None,                # value of the policy's `by` column per request (any other grouping), or one for all
               )->list:                    # [{decision, threshold, group, reason}]
         "Allow or block each score, with the threshold applied and why"
         s = np.atleast_1d(np.asarray(scores, np.float64))
         if not np.isfinite(s).all(): raise BadParameter(f"decide: score {int(np.flatnonzero(~np.isfinite(s))[0])} is not a finite number")
         n = len(s)
         if categories is not None and len(categories) and all(isinstance(c, str) for c in categories): categories = [list(categories)] * n
-        cats, langs = _as_list(categories, n, 'categories'), _as_list(language, n, 'language')
+        by = (self.groups or {}).get('by')
+        cats = _as_list(categories, n, 'categories')
+        langs = _as_list(language if by in (None, 'category', 'language') else group, n, by or 'language')
         out = []
         for x, c, l in zip(s, cats, langs):
             t, g, note = self._group_threshold(c if not isinstance(c, str) else [c], l)
@@ -540,7 +582,8 @@ class GuardPolicy:
     def __str__(self):
         m = self.metrics
         s = f"GuardPolicy: block when score ≥ {self.threshold:.4g} ({self.objective})"
-        if m.get('recall'): s += f"; recall {m['recall']['value']:.1%}, false refusal rate {m['fpr']['value']:.1%}"
+        pct = lambda k: '–' if (m.get(k) or {}).get('value') is None else f"{m[k]['value']:.1%}"
+        if m.get('recall'): s += f"; recall {pct('recall')}, false refusal rate {pct('fpr')}"
         if self.groups: s += f"; {len(self.groups['values'])} {self.groups['by']} groups"
         return s
     __repr__ = __str__
@@ -562,21 +605,93 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
         raise BadColumn(f"{src}: no column {score_column!r}; a score table is an eval set plus a score column (riskbench score writes one); columns are: {', '.join(map(str, df.columns))}")
     if 'label' not in df: raise BadColumn(f"{src}: no label column: threshold tuning needs labelled rows")
     sc = pd.to_numeric(df[score_column], errors='coerce').astype('float64')
-    bad = sc.isna() | (sc < 0) | (sc > 1) | df['label'].isna()
-    if bad.any():
+    out_of_range = (sc < 0) | (sc > 1) | np.isinf(sc)
+    if out_of_range.any():
+        i = int(np.flatnonzero(out_of_range.to_numpy())[0])
+        where = f"row {i + 1}" + (f" (id {df['id'].iat[i]!r})" if 'id' in df else '')
+        raise BadColumn(f"{src}: column {score_column!r}: {int(out_of_range.sum())} score(s) outside [0, 1], first {sc.iat[i]:g} at {where}: "
+                        "scores must be probabilities (higher = more unsafe), not logits or percentages")
+    unscored = sc.isna() & df['label'].notna()
+    bad = sc.isna() | df['label'].isna()
+    if bad.any() and rep is not None:
         for i in np.flatnonzero(bad.to_numpy()):
             v = df[score_column].iat[i]
-            reason = 'label is missing' if pd.isna(df['label'].iat[i]) else f"score {v!r} is not a number in [0, 1]"
-            if rep is not None:
-                rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df}, id=df['id'].iat[i] if 'id' in df else None)
-        if rep is not None: rep.kept -= int(bad.sum())
+            reason = ('label is missing' if pd.isna(df['label'].iat[i]) else
+                      f"score {v!r} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
+            rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df}, id=df['id'].iat[i] if 'id' in df else None)
+        rep.kept -= int(bad.sum())
     out = df.loc[~bad.to_numpy()].copy()
     out['score'] = sc[~bad].to_numpy()
     out['label'] = out['label'].astype(int)
-    n1 = int(out['label'].sum()); n0 = len(out) - n1
-    if n1 == 0 or n0 == 0:
-        raise BadColumn(f"{src}: labels hold one class only ({n1} unsafe, {n0} benign rows kept): choosing a threshold needs both")
-    return out.reset_index(drop=True)
+    if not len(out): raise BadColumn(f"{src}: no row has both a label and a score")
+    out = out.reset_index(drop=True)
+    out.attrs['unscored'] = int(df.attrs.get('unscored', 0)) + int(unscored.sum())
+    return out
+
+# %% ../nbs/04_thresholds.ipynb #c043b
+DEGENERATE_FRR = 0.9  # a threshold refusing at least this share of benign rows blocks "almost everything"
+
+_ADVICE = {'max-recall-at-fpr': ('lower `target_fpr`', 'raise `target_fpr`: no threshold catches an unsafe row within the false refusal budget'),
+           'min-fpr-at-recall': ('lower `target_recall`', 'raise `target_recall`'),
+           'max-f1': ('use a constrained objective (`objective` max-recall-at-fpr with `target_fpr`)',) * 2,
+           'max-fbeta': ('lower `beta`, or use a constrained objective (`target_fpr`)', 'raise `beta`'),
+           'min-cost': ('lower `cost_miss` or raise `cost_false_refusal`, and set `prevalence` to the deployment\'s share of unsafe traffic',
+                        'raise `cost_miss` or lower `cost_false_refusal`, and set `prevalence` to the deployment\'s share of unsafe traffic')}
+
+def degenerate_warnings(recall:float,        # share of unsafe rows blocked
+                        fpr:float,           # share of benign rows blocked
+                        objective:str,       # what chose the threshold (an objective, or manual / given / ...)
+                        threshold:float=None,# the threshold, for the message
+                        **subject,           # group=, guard=, ...
+                       )->list:              # zero or one `degenerate_threshold` record
+    "A `degenerate_threshold` warning when a threshold blocks almost every benign row, or nothing at all"
+    too_much, nothing = _ADVICE.get(objective, ('raise `threshold`', 'lower `threshold`'))
+    at = f"the {objective} threshold" + (f" {threshold:.4g}" if threshold is not None else '')
+    if fpr >= DEGENERATE_FRR:
+        return [evidence_warning('degenerate_threshold', f"{at} blocks {fpr:.1%} of benign rows (recall {recall:.1%}): "
+                                 f"it refuses almost everything; {too_much}", **subject)]
+    if recall <= 0 and fpr <= 0:
+        return [evidence_warning('degenerate_threshold', f"{at} blocks nothing: no unsafe row is caught; {nothing}", **subject)]
+    return []
+
+# %% ../nbs/04_thresholds.ipynb #c043e
+def group_degenerate_warnings(groups:dict|None, objective:str)->list:
+    "`degenerate_threshold` warnings for the groups with their own threshold"
+    if not groups: return []
+    out = []
+    for g, v in groups['values'].items():
+        if v.get('fallback'): continue
+        m = v['metrics']
+        r = m['recall']['value'] if m['recall']['value'] is not None else 0.0
+        f = m['fpr']['value'] if m['fpr']['value'] is not None else 0.0
+        out += degenerate_warnings(r, f, 'manual' if v.get('reason') == 'set by hand in the tuner' else objective, v['threshold'],
+                                   **{groups['by'] if groups['by'] in ('language', 'category') else 'group': g})
+    return out
+
+def prevalence_warnings(prevalence:float|None, eval_share:float)->list:
+    "A `default_prevalence` warning when the deployment prevalence was not given"
+    if prevalence is not None: return []
+    return [evidence_warning('default_prevalence', f"prevalence defaults to the eval set's share of unsafe rows ({eval_share:.1%}), rarely the "
+                             "deployment's: the expected false refusals and misses (and a min-cost threshold) assume it; set `prevalence`",
+                             parameter='prevalence')]
+
+def chance_warnings(auc:float, low:float, high:float, **subject)->list:
+    "A `worse_than_chance` warning when the AUC is below 0.5 or its interval includes 0.5"
+    if auc < 0.5 or not (low > 0.5):
+        iv = f"[{low:.3f}, {high:.3f}]" if math.isfinite(low) else '(no interval: fewer than 2 rows of a class)'
+        how = 'below 0.5' if auc < 0.5 else 'with an interval that includes 0.5'
+        return [evidence_warning('worse_than_chance', f"ROC AUC {auc:.3f} {iv}, {how}: the guard is not shown to be better than chance "
+                                 "on this set", auc=auc, auc_low=low, auc_high=high, **subject)]
+    return []
+
+# %% ../nbs/04_thresholds.ipynb #c043g
+def align_for_evidence(df:pd.DataFrame, taxonomy:str=None)->tuple:
+    "(table, warnings): categories kept only in the guard's taxonomy (others mapped or reported) before per-category evidence"
+    if 'categories' not in df: return df, []
+    from riskbench.taxonomy import align_categories
+    out, w = align_categories(df, taxonomy)
+    out.attrs.update(df.attrs)
+    return out, list(w)
 
 # %% ../nbs/04_thresholds.ipynb #c044
 def _per_group_evidence(df, blocked, alpha):
@@ -600,52 +715,134 @@ def _per_group_evidence(df, blocked, alpha):
             per_lang[g] = dict(n=int(m.sum()), n_unsafe=P, recall=w['recall'], miss_rate=w['miss_rate'], false_refusal_rate=w['false_refusal_rate'])
     return per_cat, per_lang
 
+def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
+    "Which rows `pol` blocks: its per-group thresholds applied (the strictest of a row's categories), else the global one"
+    if not pol.groups: return s >= pol.threshold
+    by = pol.groups.get('by')
+    if by == 'category': kw = dict(categories=list(_category_lists(df)))
+    elif by in df: kw = {'language' if by == 'language' else 'group': list(df[by].astype(object))}
+    else: kw = {}
+    return np.array([d['decision'] == 'block' for d in pol.decide(s, **kw)], bool)
+
+# %% ../nbs/04_thresholds.ipynb #c044b
+_SOURCES = {'given': 'the given threshold', 'card-policy': "the card's policy threshold", 'guard-default': "the guard's default threshold",
+            'manual': 'the threshold set by hand'}
+
+def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alpha, prevalence)->GuardPolicy:
+    "Measure (not tune) a policy on a set holding one class: recall on unsafe rows, or the false refusal rate on benign ones"
+    y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
+    P, N = int(y.sum()), int(len(y) - y.sum())
+    kind, measured = ('unsafe', 'recall') if N == 0 else ('benign', 'false refusal rate')
+    if threshold is None: threshold, source = float(default_threshold), 'guard-default'
+    pol = cls(float(threshold), source, '', {}, policy.groups if policy is not None else None)
+    blocked = _policy_blocked(pol, df, s)
+    m = _with_intervals(int(blocked[y == 1].sum()), int(blocked[y == 0].sum()), P, N, alpha)
+    m['precision'] = m['f1'] = dict(value=None, low=None, high=None)
+    pol.metrics = {k: m[k] for k in ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')}
+    what = f"{_SOURCES.get(source, source)} {threshold:.4g}"
+    pol.constraint = f"no threshold chosen: every one of the {len(y):,} rows is {kind}, so the {measured} is measured at {what}"
+    advice = "; set `threshold` (or the card guard's `policy`) to measure at the threshold you serve" if source == 'guard-default' else ''
+    warnings = [evidence_warning('one_class_set', f"every row is {kind}: no threshold can be chosen (that needs unsafe and benign rows); "
+                                 f"the {measured} is measured at {what}{advice}", column='label')]
+    per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
+    pol.info = dict(mode='measured', one_class=kind, threshold_source=source, measured=measured, auc_roc=None, average_precision=None,
+                    n_rows=int(len(y)), n_unsafe=P, prevalence=prevalence, per_category=per_cat, per_language=per_lang,
+                    score_column='score', alpha=alpha, warnings=warnings,
+                    intervals=dict(method={k: 'wilson' for k in pol.metrics}, confidence=1 - alpha))
+    pol.sweep = None
+    return pol
+
+# %% ../nbs/04_thresholds.ipynb #c044c
 def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', target_fpr:float=0.05, target_recall:float=0.9,
                        beta:float=1.0, cost_miss:float=10.0, cost_false_refusal:float=1.0, prevalence:float=None,
                        by:str=None, min_support:int=30, alpha:float=0.05, n_boot:int=1000, seed:int=0,
-                       threshold:float=None, input_sha256:str=None, guard:dict=None, rows:RowReport=None)->GuardPolicy:
-    "Tune a policy on a score table: operating point, intervals, evidence per category and language, groups"
+                       threshold:float=None, threshold_source:str='manual', policy:GuardPolicy=None, group_values:dict=None,
+                       default_threshold:float=None, input_sha256:str=None, guard:dict=None, rows:RowReport=None)->GuardPolicy:
+    "Tune a policy on a score table (measure one, with one class): operating point, intervals, evidence, groups, warnings"
     df = validate_scores(df, rows)
     y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
-    sw = sweep(y, s)
-    targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
-                   cost_false_refusal=cost_false_refusal, prevalence=prevalence)
-    op = choose_threshold(sw, objective, **targets)
-    if threshold is not None:  # a threshold set by hand (the tuner's slider)
-        j = int(np.searchsorted(sw.threshold.to_numpy(), threshold))
-        row = sw.iloc[j].to_dict()
-        op = OperatingPoint(float(threshold), 'manual', f"set by hand (the {op.objective} choice was {op.threshold:.4g})", False,
-                            row, j, {}, _expected(row, op.cost['prevalence'], cost_miss, cost_false_refusal, op.cost['per']))
-    P, N = int(y.sum()), int(len(y) - y.sum())
-    tp, fp = int(op.metrics['tp']), int(op.metrics['fp'])
-    metrics = _with_intervals(tp, fp, P, N, alpha)
-    bkw = {k: v for k, v in targets.items() if v is not None}
-    bm = bootstrap_metrics(y, s, op.threshold, n_boot=n_boot, seed=seed, alpha=alpha,
-                           objective=None if op.objective == 'manual' else op.objective, **bkw)
-    metrics['f1'] = dict(value=float(bm.loc['f1', 'value']), low=float(bm.loc['f1', 'low']), high=float(bm.loc['f1', 'high']))
-    metrics = {k: metrics[k] for k in ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')}
-    groups = None
-    if by:
-        groups = group_thresholds(df, by, op.objective if op.objective != 'manual' else objective, min_support,
-                                  global_threshold=op.threshold, alpha=alpha, **targets)
-    pol = cls(op.threshold, op.objective, op.constraint, metrics, groups)
-    if groups:
-        dec = pol.decide(s, categories=list(_category_lists(df)) if by == 'category' else None,
-                         language=list(df['language'].astype(object)) if by == 'language' else None)
-        blocked = np.array([d['decision'] == 'block' for d in dec])
-    else: blocked = s >= op.threshold
-    per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
-    pol.info = dict(auc_roc=auc_roc(sw), average_precision=average_precision(sw), n_rows=int(len(y)), n_unsafe=P,
-                    input_sha256=input_sha256, guard=guard, prevalence=op.cost['prevalence'], targets=op.targets, cost=op.cost,
-                    threshold_interval=(dict(low=float(bm.loc['threshold', 'low']), high=float(bm.loc['threshold', 'high']),
-                                             n_boot=n_boot, seed=seed) if 'threshold' in bm.index else None),
-                    per_category=per_cat, per_language=per_lang, rows=rows.summary() if rows is not None else None,
-                    score_column='score', alpha=alpha,
-                    intervals=dict(method={k: 'bootstrap' if k == 'f1' else 'wilson' for k in metrics}, confidence=1 - alpha))
-    pol.sweep = sw
+    if default_threshold is None: default_threshold = float((guard or {}).get('default_threshold', 0.5)) if isinstance(guard, dict) else 0.5
+    if threshold is not None and not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1 + 1e-9):
+        raise BadParameter(f"threshold: expected a number in [0, 1], got {threshold!r}")
+    if y.min() == y.max():
+        if policy is not None and threshold is None: threshold, threshold_source = policy.threshold, 'card-policy'
+        pol = _one_class_policy(cls, df, threshold, threshold_source, policy, default_threshold, alpha, prevalence)
+    else:
+        if np.ptp(s) == 0:
+            raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant ({s[0]:g} on all {len(s):,} rows): "
+                            "no threshold separates anything; check that the guard really scored these rows")
+        pol = _tuned_policy(cls, df, y, s, objective, dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
+                            cost_false_refusal=cost_false_refusal, prevalence=prevalence), by, min_support, alpha, n_boot, seed,
+                            threshold, threshold_source, group_values, guard)
+    n_unscored = int(df.attrs.get('unscored', 0))
+    if n_unscored:
+        pol.info['warnings'].append(evidence_warning('unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: "
+                                                     "counted neither as misses nor as catches (see the rejected rows)", column='score'))
+    pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard, rows=rows.summary() if rows is not None else None)
     return pol
 
 GuardPolicy.from_table = classmethod(_policy_from_table)
+
+# %% ../nbs/04_thresholds.ipynb #c044d
+def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed, threshold, source, group_values, guard):
+    "Both classes: sweep, choose (or apply a given threshold), groups, metrics at the policy's own decisions, warnings"
+    sw = sweep(y, s)
+    op = choose_threshold(sw, objective, **targets)
+    if threshold is not None and not (source == 'manual' and abs(float(threshold) - op.threshold) <= 1e-12):
+        j = int(np.searchsorted(sw.threshold.to_numpy(), threshold))
+        row = sw.iloc[j].to_dict()
+        op = OperatingPoint(float(threshold), source, f"{_SOURCES.get(source, source)} (the {op.objective} choice was {op.threshold:.4g})",
+                            False, row, j, {}, _expected(row, op.cost['prevalence'], targets['cost_miss'], targets['cost_false_refusal']))
+    P, N = int(y.sum()), int(len(y) - y.sum())
+    groups = None
+    if by:
+        groups = group_thresholds(df, by, op.objective if op.objective in OBJECTIVES else objective, min_support,
+                                  global_threshold=op.threshold, alpha=alpha, **targets)
+        _set_group_values(df, groups, group_values or {}, alpha)
+    pol = cls(op.threshold, op.objective, op.constraint, {}, groups)
+    blocked = _policy_blocked(pol, df, s)
+    tp, fp = int(blocked[y == 1].sum()), int(blocked[y == 0].sum())
+    metrics = _with_intervals(tp, fp, P, N, alpha)
+    bkw = {k: v for k, v in targets.items() if v is not None}
+    bm = bootstrap_metrics(y, s, op.threshold, n_boot=n_boot, seed=seed, alpha=alpha,
+                           objective=op.objective if op.objective in OBJECTIVES else None, **bkw)
+    fb = bm if groups is None else bootstrap_metrics(y, blocked.astype(np.float64), 0.5, n_boot=n_boot, seed=seed, alpha=alpha)
+    metrics['f1'] = dict(value=float(fb.loc['f1', 'value']), low=float(fb.loc['f1', 'low']), high=float(fb.loc['f1', 'high']))
+    pol.metrics = {k: metrics[k] for k in ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')}
+    pi = op.cost['prevalence']
+    cost = _expected(dict(recall=tp / P, fpr=fp / N), pi, targets['cost_miss'], targets['cost_false_refusal'])
+    per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
+    auc, auc_lo, auc_hi = auc_interval(y, s, alpha)
+    pol.info = dict(mode='chosen' if op.objective in OBJECTIVES else 'measured', threshold_source='objective' if op.objective in OBJECTIVES else source,
+                    auc_roc=auc_roc(sw), auc_interval=dict(low=auc_lo, high=auc_hi, method='DeLong'),
+                    average_precision=average_precision(sw), n_rows=int(len(y)), n_unsafe=P,
+                    prevalence=pi, prevalence_source='eval set' if targets['prevalence'] is None else 'given', targets=op.targets, cost=cost,
+                    threshold_interval=(dict(low=float(bm.loc['threshold', 'low']), high=float(bm.loc['threshold', 'high']),
+                                             n_boot=n_boot, seed=seed) if 'threshold' in bm.index else None),
+                    per_category=per_cat, per_language=per_lang, score_column='score', alpha=alpha,
+                    intervals=dict(method={k: 'bootstrap' if k == 'f1' else 'wilson' for k in pol.metrics}, confidence=1 - alpha))
+    if groups: pol.info['at_global_threshold'] = dict(recall=float(op.metrics['recall']), fpr=float(op.metrics['fpr']))
+    name = (guard or {}).get('spec') if isinstance(guard, dict) else guard
+    pol.info['warnings'] = (degenerate_warnings(tp / P, fp / N, op.objective, threshold=op.threshold)
+                            + group_degenerate_warnings(groups, op.objective)
+                            + prevalence_warnings(targets['prevalence'], P / (P + N))
+                            + chance_warnings(auc, auc_lo, auc_hi, guard=name))
+    pol.sweep = sw
+    return pol
+
+# %% ../nbs/04_thresholds.ipynb #c044e
+def _set_group_values(df, groups, values:dict, alpha):
+    "Groups moved by hand (the tuner's group sliders): their threshold and metrics, no longer a fallback"
+    if not values: return
+    frames = group_frames(df, groups['by'])
+    for g, t in values.items():
+        v = groups['values'].get(g)
+        if v is None: raise BadParameter(f"no group {g!r}; groups: {', '.join(groups['values'])}")
+        if abs(float(t) - v['threshold']) <= 1e-12: continue
+        d = frames[g]; yg, sg = d['label'].to_numpy().astype(int), d['score'].to_numpy(np.float64)
+        hit = sg >= float(t)
+        v.update(threshold=float(t), fallback=False, reason='set by hand in the tuner',
+                 metrics=_with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()), alpha))
 
 # %% ../nbs/04_thresholds.ipynb #c045
 def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench score`, or any eval set with a score column)
@@ -660,12 +857,20 @@ def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench scor
     if p.suffix.lower() in ('.parquet', '.pq'):
         try: guard = table_metadata(p).get('guard')
         except Exception: guard = None
+    df, aligned = align_for_evidence(df)
     pol = GuardPolicy.from_table(df, input_sha256=file_sha256(p), guard=guard, rows=rep, **kw)
+    pol.info['warnings'] = aligned + pol.info['warnings']
     pol.row_report = rep
     if out is not None: pol.save(out)
     return pol
 
 # %% ../nbs/04_thresholds.ipynb #c052
+def _iv(m:dict, k:str)->str:
+    "A rate with its interval, or a dash where it was not measured"
+    v = m.get(k) or {}
+    if v.get('value') is None: return '– (not measured)'
+    return f"{_rate(v['value']):.1%}" + (f" [{_rate(v['low']):.1%}, {_rate(v['high']):.1%}]" if v.get('low') is not None else '')
+
 def thresholds_cmd(scores:str,                    # score table: Parquet from `riskbench score`, or any eval set with label and score columns
                    objective:str='max-recall-at-fpr', # max-recall-at-fpr | min-fpr-at-recall | max-f1 | min-cost
                    target_fpr:float=0.05,         # max-recall-at-fpr: highest false refusal rate allowed
@@ -673,30 +878,61 @@ def thresholds_cmd(scores:str,                    # score table: Parquet from `r
                    cost_miss:float=10.0,          # min-cost: cost of one unsafe request let through
                    cost_false_refusal:float=1.0,  # min-cost: cost of one benign request refused
                    prevalence:float=None,         # deployment share of unsafe traffic (default: the score table's)
-                   by:str=None,                   # per-group thresholds: category | language
+                   by:str=None,                   # per-group thresholds: category, language or any column (source, prompt type, ...)
                    min_support:int=30,            # groups with less support use the global threshold
+                   threshold:float=None,          # measure at this threshold instead of choosing one (one-class sets: default 0.5)
                    n_boot:int=1000,               # bootstrap replicates for the F1 and threshold intervals
                    seed:int=0,                    # bootstrap seed
                    out:str='policy.json',         # where to write the policy JSON
                   )->int:
-    "Choose guard thresholds from a score table and write the policy"
+    "Choose guard thresholds from a score table (or measure one, on a set with one class) and write the policy"
     pol = tune_file(scores, out=out, objective=objective, target_fpr=target_fpr, target_recall=target_recall, cost_miss=cost_miss,
-                    cost_false_refusal=cost_false_refusal, prevalence=prevalence, by=by, min_support=min_support, n_boot=n_boot, seed=seed)
+                    cost_false_refusal=cost_false_refusal, prevalence=prevalence, by=by, min_support=min_support, n_boot=n_boot, seed=seed,
+                    threshold=threshold, threshold_source='given')
     print(pol.row_report)
     m, i = pol.metrics, pol.info
-    iv = lambda k: f"{m[k]['value']:.1%} [{m[k]['low']:.1%}, {m[k]['high']:.1%}]"
     print(f"threshold {pol.threshold:.4g} ({pol.objective}); {pol.constraint}")
-    print(f"  recall {iv('recall')}, false refusal rate {iv('fpr')}, precision {iv('precision')}, F1 {iv('f1')}")
-    print(f"  ROC AUC {i['auc_roc']:.4f}, average precision {i['average_precision']:.4f}; {i['n_rows']:,} rows, {i['n_unsafe']:,} unsafe")
-    c = i['cost']
-    print(f"  per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: {c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
+    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 {_iv(m, 'f1')}")
+    if i.get('auc_roc') is not None:
+        a = i['auc_interval']
+        print(f"  ROC AUC {i['auc_roc']:.4f} [{a['low']:.4f}, {a['high']:.4f}], average precision {i['average_precision']:.4f}; "
+              f"{i['n_rows']:,} rows, {i['n_unsafe']:,} unsafe")
+        c = i['cost']
+        print(f"  per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: {c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
     if pol.groups:
         for g, v in pol.groups['values'].items():
             print(f"  {pol.groups['by']} {g}: threshold {v['threshold']:.4g}{' (fallback)' if v['fallback'] else ''}, n {v['n']:,}: {v['reason']}")
+    for w in i.get('warnings') or []: print(f"warning: {w['code']}: {w['message']}")
     print(f"policy written to {out}")
     return 0
-thresholds_cmd.__cli__ = {'objective': dict(choices=['max-recall-at-fpr', 'min-fpr-at-recall', 'max-f1', 'min-cost']),
-                          'by': dict(choices=['category', 'language'])}
+thresholds_cmd.__cli__ = {'objective': dict(choices=['max-recall-at-fpr', 'min-fpr-at-recall', 'max-f1', 'min-cost'])}
+
+# %% ../nbs/04_thresholds.ipynb #c054a
+def _codes(col:pd.Series)->tuple:
+    "Integer code per row (-1 where missing) and the sorted distinct values of a string column"
+    v = col.astype(object).map(lambda x: x if isinstance(x, str) else None)
+    names = sorted(v.dropna().unique())
+    pos = {n: i for i, n in enumerate(names)}
+    return np.array([pos.get(x, -1) if x is not None else -1 for x in v], np.int64), names
+
+def _group_members(df:pd.DataFrame, by:str, groups:list)->np.ndarray:
+    "rows x groups: whether a row belongs to each group, as `GuardPolicy.decide` matches them"
+    if by == 'category':
+        cats = _category_lists(df).map(lambda cs: {str(c).upper() for c in cs})
+        return np.column_stack([cats.map(lambda cs, g=g: g in cs).to_numpy() for g in groups]) if groups else np.zeros((len(df), 0), bool)
+    v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else (str(x).lower() if by == 'language' else str(x)))
+    return np.column_stack([(v == g).to_numpy() for g in groups]) if groups else np.zeros((len(df), 0), bool)
+
+def _is_echo(new:float, shown:float, slider)->bool:
+    "Whether `new` is the browser sending back the slider's step-rounded copy of the value shown (not a move)"
+    if abs(new - shown) <= 1e-12: return True
+    lo, hi, step = slider.min, slider.max, slider.step
+    if getattr(slider, 'base', None):  # a log slider snaps the exponent, counted from `min` (or from 0)
+        b = slider.base; e = math.log(max(shown, 1e-300), b)
+        snaps = [b ** min(max(lo + round((e - lo) / step) * step, lo), hi), b ** min(max(round(e / step) * step, lo), hi)]
+        return any(abs(new - x) <= 1e-9 * max(1.0, abs(x)) for x in snaps)
+    snaps = [min(max(lo + round((shown - lo) / step) * step, lo), hi), min(max(round(shown / step) * step, lo), hi)]
+    return any(abs(new - x) <= 1e-9 for x in snaps)
 
 # %% ../nbs/04_thresholds.ipynb #c055
 def _headless()->bool:
@@ -730,8 +966,9 @@ class ThresholdTuner:
         self.y = self.df['label'].to_numpy().astype(np.int8); self.s = self.df['score'].to_numpy(np.float64)
         self.sw = sweep(self.y, self.s)
         self.P, self.N = int(self.sw.attrs['n_unsafe']), int(self.sw.attrs['n_benign'])
-        self.targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
-                            cost_false_refusal=cost_false_refusal, prevalence=prevalence)
+        self.targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=_check_cost(cost_miss, 'cost_miss'),
+                            cost_false_refusal=_check_cost(cost_false_refusal, 'cost_false_refusal'), prevalence=prevalence)
+        self.prevalence_set = prevalence is not None  # False: the eval set's share, until the dial is turned
         self.op = choose_threshold(self.sw, objective, **self.targets)
         self.objective, self.by, self.min_support, self.alpha, self.out, self.n_boot = self.op.objective, by, min_support, alpha, out, n_boot
         self.prevalence = self.op.cost['prevalence']
@@ -757,6 +994,11 @@ class ThresholdTuner:
                                        alpha=alpha, **self.targets) if by else None
         self.threshold = float(self.op.threshold)
         self.group_values = {g: float(v['threshold']) for g, v in self.groups['values'].items()} if self.groups else {}
+        self.group_fallback = {g: bool(v['fallback']) for g, v in self.groups['values'].items()} if self.groups else {}
+        self._members = _group_members(self.df, by, list(self.group_values)) if by else None
+        self._lang_codes, self._lang_names = _codes(self.df['language']) if 'language' in self.df else (None, [])
+        self._cat_names = list(self._cat)
+        self._catm = np.column_stack([cats.map(lambda cs, c=c: c in cs).to_numpy() for c in self._cat_names]) if self._cat_names else None
         self.w = None
 
     # ---- numbers at a threshold, from the precomputed arrays ----
@@ -764,40 +1006,62 @@ class ThresholdTuner:
         "The sweep row in force at threshold `t` (one binary search)"
         return self.sw.iloc[int(np.searchsorted(self._th, t))].to_dict()
 
-    def state(self, t:float=None)->dict:
-        "Everything the tuner shows at threshold `t` (default: the slider's)"
+    def row_thresholds(self, t:float=None)->np.ndarray:
+        "The threshold each row is judged at by the policy that would be exported: its strictest own group threshold, else `t`"
         t = self.threshold if t is None else float(t)
-        r = self.row(t)
-        tp, fp = int(r['tp']), int(r['fp'])
+        out = np.full(len(self.s), t)
+        if not self.groups or not self.group_values: return out
+        own = np.array([np.inf if self.group_fallback[g] else self.group_values[g] for g in self.group_values])
+        m = np.where(self._members, own[None, :], np.inf).min(1)
+        return np.where(np.isfinite(m), m, out)
+
+    def blocked(self, t:float=None)->np.ndarray:
+        "Which rows the policy at the slider(s) blocks"
+        return self.s >= self.row_thresholds(t)
+
+    def state(self, t:float=None)->dict:
+        "Everything the tuner shows at global threshold `t` (default: the slider's), group thresholds applied"
+        t = self.threshold if t is None else float(t)
+        b = self.blocked(t)
+        tp, fp = int(b[self.y == 1].sum()), int(b[self.y == 0].sum())
+        r = dict(recall=tp / self.P, fpr=fp / self.N, precision=tp / (tp + fp) if tp + fp else 1.0)
         m = _with_intervals(tp, fp, self.P, self.N, self.alpha)
-        m['f1'] = dict(value=float(r['f1']), low=None, high=None)
+        m['f1'] = dict(value=2 * tp / (tp + fp + self.P) if tp + fp + self.P else 0.0, low=None, high=None)
         cost = _expected(r, self.prevalence, self.cost_miss, self.cost_false_refusal)
-        return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost,
-                    languages=self.language_rates(t), categories=self.category_rates(t))
+        return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost, point=r,
+                    grouped=bool(self.groups), languages=self.language_rates(t, b), categories=self.category_rates(t, b))
 
-    def language_rates(self, t:float)->pd.DataFrame:
-        "Recall and false refusal rate per language at `t` (languages use their own slider when grouped by language)"
-        rows = []
-        for g, (su, sb) in self._lang.items():
-            tg = self.group_values.get(g, t) if self.by == 'language' else t
-            tp, fp = len(su) - np.searchsorted(su, tg), len(sb) - np.searchsorted(sb, tg)
-            rows.append(dict(language=g, n_unsafe=len(su), n_benign=len(sb), threshold=tg,
-                             recall=tp / len(su) if len(su) else np.nan, false_refusal_rate=fp / len(sb) if len(sb) else np.nan))
-        return pd.DataFrame(rows, columns=['language', 'n_unsafe', 'n_benign', 'threshold', 'recall', 'false_refusal_rate'])
+    def language_rates(self, t:float, blocked:np.ndarray=None)->pd.DataFrame:
+        "Recall and false refusal rate per language under the policy at global threshold `t`"
+        cols = ['language', 'n_unsafe', 'n_benign', 'threshold', 'recall', 'false_refusal_rate']
+        if self._lang_codes is None or not self._lang_names: return pd.DataFrame(columns=cols)
+        b = self.blocked(t) if blocked is None else blocked
+        L, c = len(self._lang_names), self._lang_codes
+        cnt = lambda m: np.bincount(c[m & (c >= 0)], minlength=L)
+        nu, nb = cnt(self.y == 1), cnt(self.y == 0)
+        tp, fp = cnt(b & (self.y == 1)), cnt(b & (self.y == 0))
+        with np.errstate(divide='ignore', invalid='ignore'):
+            rec, frr = np.where(nu > 0, tp / nu, np.nan), np.where(nb > 0, fp / nb, np.nan)
+        th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g, True) else t for g in self._lang_names]
+        return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec, false_refusal_rate=frr),
+                            columns=cols)
 
-    def category_rates(self, t:float)->pd.DataFrame:
-        "Recall per hazard category at `t` (categories use their own slider when grouped by category)"
-        rows = []
-        for c, su in self._cat.items():
-            tc = self.group_values.get(c, t) if self.by == 'category' else t
-            rows.append(dict(category=c, n_unsafe=len(su), threshold=tc, recall=(len(su) - np.searchsorted(su, tc)) / len(su)))
-        return pd.DataFrame(rows, columns=['category', 'n_unsafe', 'threshold', 'recall'])
+    def category_rates(self, t:float, blocked:np.ndarray=None)->pd.DataFrame:
+        "Recall per hazard category under the policy at global threshold `t`"
+        cols = ['category', 'n_unsafe', 'threshold', 'recall']
+        if self._catm is None: return pd.DataFrame(columns=cols)
+        b = self.blocked(t) if blocked is None else blocked
+        u = self._catm & (self.y == 1)[:, None]
+        n, tp = u.sum(0), (u & b[:, None]).sum(0)
+        th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c, True) else t for c in self._cat_names]
+        return pd.DataFrame(dict(category=self._cat_names, n_unsafe=n, threshold=th, recall=tp / n), columns=cols)
 
     def nearest(self, t:float=None, k:int=None)->tuple:
-        "(false refusals, misses) nearest the threshold: benign rows just above it, unsafe rows just below"
-        t = self.threshold if t is None else t; k = k or self.n_nearest
-        i = np.searchsorted(self._sb, t, 'left'); fr = self._ben[i:i + k]
-        j = np.searchsorted(self._su, t, 'left'); mi = self._uns[max(0, j - k):j][::-1]
+        "(false refusals, misses) nearest the policy's thresholds: benign rows blocked by the least, unsafe rows allowed by the least"
+        k = k or self.n_nearest
+        d = self.s - self.row_thresholds(t)
+        ben = np.flatnonzero((self.y == 0) & (d >= 0)); fr = ben[np.argsort(d[ben], kind='stable')][:k]
+        uns = np.flatnonzero((self.y == 1) & (d < 0)); mi = uns[np.argsort(-d[uns], kind='stable')][:k]
         cols = [c for c in ('id', 'score', 'language', 'categories', 'text') if c in self.df]
         return self.df.iloc[fr][cols].reset_index(drop=True), self.df.iloc[mi][cols].reset_index(drop=True)
 
@@ -841,7 +1105,7 @@ class ThresholdTuner:
         "Static plotly figures at threshold `t`: roc, pr, histogram, groups"
         import plotly.graph_objects as go
         t = self.threshold if t is None else t
-        r = self.row(t)
+        st = self.state(t); r = st['point']
         roc = go.Figure([go.Scatter(x=self.sw.fpr[::-1], y=self.sw.recall[::-1], mode='lines', name='ROC'),
                          go.Scatter(x=[r['fpr']], y=[r['recall']], mode='markers', marker=dict(size=11), name='threshold')])
         roc.update_layout(title=f"ROC (AUC {auc_roc(self.sw):.3f})", xaxis_title='false refusal rate', yaxis_title='recall', height=360)
@@ -854,12 +1118,15 @@ class ThresholdTuner:
         hist = go.Figure([go.Bar(x=mid, y=hb, name='benign', opacity=0.6), go.Bar(x=mid, y=hu, name='unsafe', opacity=0.6)])
         hist.update_layout(barmode='overlay', title='Scores by label', xaxis_title='score', yaxis_title='rows', height=320,
                            shapes=[dict(type='line', x0=t, x1=t, yref='paper', y0=0, y1=1, line=dict(dash='dash'))])
-        lr, cr = self.language_rates(t), self.category_rates(t)
-        groups = go.Figure([go.Bar(x=lr.language, y=lr.recall, name='recall by language'),
-                            go.Bar(x=lr.language, y=lr.false_refusal_rate, name='false refusal rate by language'),
-                            go.Bar(x=cr.category, y=cr.recall, name='recall by category')])
-        groups.update_layout(title='By language and hazard category at the threshold', yaxis=dict(range=[0, 1]), height=340, barmode='group')
-        return dict(roc=roc, pr=pr, histogram=hist, groups=groups)
+        out = dict(roc=roc, pr=pr, histogram=hist)
+        lr, cr = st['languages'], st['categories']
+        if len(lr) or len(cr):  # no empty chart when the set has neither languages nor categories
+            groups = go.Figure([go.Bar(x=lr.language, y=lr.recall, name='recall by language'),
+                                go.Bar(x=lr.language, y=lr.false_refusal_rate, name='false refusal rate by language'),
+                                go.Bar(x=cr.category, y=cr.recall, name='recall by category')])
+            groups.update_layout(title='By language and hazard category at the policy', yaxis=dict(range=[0, 1]), height=340, barmode='group')
+            out['groups'] = groups
+        return out
 
     # ---- the live widget ----
     def widget(self):
@@ -884,11 +1151,14 @@ class ThresholdTuner:
         status = W.HTML(''); status.add_class('rb-status')
         self.w = dict(slider=sl, group_sliders=gsl, prevalence=prev, cost_miss=cm, cost_false_refusal=cf, metrics=mh, confusion=ch,
                       dials=dh, nearest=nh, path=path, export=btn, status=status, figures=figs)
-        sl.observe(lambda ch_: self.set_threshold(ch_['new']), names='value')
-        for g, s_ in gsl.items(): s_.observe(lambda ch_, g=g: self.set_group_threshold(g, ch_['new']), names='value')
-        prev.observe(lambda ch_: self.set_dials(prevalence=ch_['new']), names='value')
-        cm.observe(lambda ch_: self.set_dials(cost_miss=ch_['new']), names='value')
-        cf.observe(lambda ch_: self.set_dials(cost_false_refusal=ch_['new']), names='value')
+        # the browser snaps a slider to its step and sends the value back: that echo of what is shown is not a move
+        sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0), sl) else self.set_threshold(ch_['new']), names='value')
+        for g, s_ in gsl.items():
+            s_.observe(lambda ch_, g=g, s_=s_: None if _is_echo(ch_['new'], min(self.group_values[g], 1.0), s_)
+                       else self.set_group_threshold(g, ch_['new']), names='value')
+        prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence, prev) else self.set_dials(prevalence=ch_['new']), names='value')
+        cm.observe(lambda ch_: self._dial_typed('cost_miss', ch_['new'], cm), names='value')
+        cf.observe(lambda ch_: self._dial_typed('cost_false_refusal', ch_['new'], cf), names='value')
         btn.on_click(lambda b: self._export_clicked())
         rows = [sl]
         if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
@@ -900,7 +1170,7 @@ class ThresholdTuner:
 
     def _refresh(self):
         if self.w is None: return
-        st = self.state(); t = self.threshold; r = self.row(t)
+        st = self.state(); t = self.threshold; r = st['point']
         self.w['metrics'].value, self.w['confusion'].value = self.metrics_html(st), self.confusion_html(st)
         self.w['dials'].value, self.w['nearest'].value = self.dials_html(st), self.nearest_html()
         f = self.w['figures']
@@ -908,47 +1178,48 @@ class ThresholdTuner:
         with f['pr'].batch_update(): f['pr'].data[1].x, f['pr'].data[1].y = [r['recall']], [r['precision']]
         f['histogram'].layout.shapes[0].update(x0=t, x1=t)
         lr, cr = st['languages'], st['categories']
-        with f['groups'].batch_update():
-            f['groups'].data[0].y, f['groups'].data[1].y, f['groups'].data[2].y = lr.recall, lr.false_refusal_rate, cr.recall
+        if 'groups' in f:
+            with f['groups'].batch_update():
+                f['groups'].data[0].y, f['groups'].data[1].y, f['groups'].data[2].y = lr.recall, lr.false_refusal_rate, cr.recall
 
     def set_threshold(self, t:float):
         "Move the global threshold (what the slider calls)"
         self.threshold = float(t)
+        for g in self.group_values:  # groups that fall back follow the global threshold
+            if self.group_fallback[g]:
+                self.group_values[g] = self.threshold
+                if self.w is not None: self.w['group_sliders'][g].value = min(self.threshold, 1.0)
         if self.w is not None and abs(self.w['slider'].value - min(self.threshold, 1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
         self._refresh()
 
     def set_group_threshold(self, group:str, t:float):
         "Move one group's threshold"
         if group not in self.group_values: raise BadParameter(f"no group {group!r}; groups: {', '.join(self.group_values)}")
-        self.group_values[group] = float(t); self._refresh()
+        self.group_values[group] = float(t); self.group_fallback[group] = False; self._refresh()
 
     def set_dials(self, prevalence:float=None, cost_miss:float=None, cost_false_refusal:float=None):
         "Turn the prevalence and cost dials"
-        if prevalence is not None: self.prevalence = _check_prevalence(prevalence)
-        if cost_miss is not None: self.cost_miss = float(cost_miss)
-        if cost_false_refusal is not None: self.cost_false_refusal = float(cost_false_refusal)
+        if prevalence is not None: self.prevalence, self.prevalence_set = _check_prevalence(prevalence), True
+        if cost_miss is not None: self.cost_miss = _check_cost(cost_miss, 'cost_miss')
+        if cost_false_refusal is not None: self.cost_false_refusal = _check_cost(cost_false_refusal, 'cost_false_refusal')
         self._refresh()
+
+    def _dial_typed(self, name:str, value, box):
+        "A cost typed into a dial: taken when valid, else the box goes back to the last valid cost and says why"
+        try: self.set_dials(**{name: value})
+        except RiskbenchError as e:
+            box.value = getattr(self, name)
+            self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
 
     # ---- export ----
     def policy(self)->GuardPolicy:
-        "The policy at the current slider(s)"
-        moved = abs(self.threshold - self.op.threshold) > 1e-12
-        kw = dict(self.targets, prevalence=self.prevalence, cost_miss=self.cost_miss, cost_false_refusal=self.cost_false_refusal)
+        "The policy at the current slider(s) and dials: exactly what the tuner shows"
+        kw = dict(self.targets, prevalence=self.prevalence if self.prevalence_set else None, cost_miss=self.cost_miss,
+                  cost_false_refusal=self.cost_false_refusal)
+        own = {g: t for g, t in self.group_values.items() if not self.group_fallback[g]}
         pol = GuardPolicy.from_table(self.df, self.objective, by=self.by, min_support=self.min_support, alpha=self.alpha, n_boot=self.n_boot,
-                                     threshold=self.threshold if moved else None, input_sha256=self.input_sha256, guard=self.guard,
-                                     rows=None, **{k: v for k, v in kw.items() if k != 'objective'})
-        if self.groups:
-            frames = group_frames(self.df, self.by)
-            for g, t in self.group_values.items():
-                v = pol.groups['values'][g]
-                if abs(t - v['threshold']) > 1e-12:
-                    d = frames[g]; yg, sg = d['label'].to_numpy().astype(int), d['score'].to_numpy(np.float64)
-                    hit = sg >= t
-                    v.update(threshold=t, fallback=False, reason='set by hand in the tuner',
-                             metrics=_with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()), self.alpha))
-            dec = pol.decide(self.s, categories=list(_category_lists(self.df)) if self.by == 'category' else None,
-                             language=list(self.df['language'].astype(object)) if self.by == 'language' else None)
-            pol.info['per_category'], pol.info['per_language'] = _per_group_evidence(self.df, np.array([d['decision'] == 'block' for d in dec]), self.alpha)
+                                     threshold=self.threshold, threshold_source='manual', group_values=own or None,
+                                     input_sha256=self.input_sha256, guard=self.guard, rows=None, **kw)
         if self.rows is not None: pol.info['rows'] = self.rows.summary()
         return pol
 
@@ -1014,8 +1285,8 @@ def scores_for_report(data:str,              # eval set, scored with `guard` whe
     return validate_scores(scored, rep), rep, p, fp
 
 def policy_tables(pol:GuardPolicy)->dict:
-    "The tables a report shows for a policy: metrics, per_category, per_language, groups"
-    iv = lambda d: dict(value=d.get('value'), low=d.get('low'), high=d.get('high'))
+    "The tables a report shows for a policy: metrics, per_category, per_language, groups (rates tidied for display)"
+    iv = lambda d: dict(value=_rate(d.get('value')), low=_rate(d.get('low')), high=_rate(d.get('high')))
     out = dict(metrics=pd.DataFrame([dict(metric=k, **iv(v)) for k, v in pol.metrics.items()]))
     out['per_category'] = pd.DataFrame([dict(category=c, n_unsafe=v['n_unsafe'], recall=v['recall']['value'], miss_rate=v['miss_rate']['value'],
                                              miss_rate_low=v['miss_rate']['low'], miss_rate_high=v['miss_rate']['high'])
@@ -1028,4 +1299,46 @@ def policy_tables(pol:GuardPolicy)->dict:
         out['groups'] = pd.DataFrame([dict(group=g, threshold=v['threshold'], fallback=v['fallback'], n=v['n'], n_unsafe=v['n_unsafe'],
                                            recall=v['metrics']['recall']['value'], false_refusal_rate=v['metrics']['fpr']['value'], reason=v['reason'])
                                       for g, v in pol.groups['values'].items()])
-    return out
+    return {k: v.map(_rate) if len(v) else v for k, v in out.items()}
+
+# %% ../nbs/04_thresholds.ipynb #c064
+def run_folder()->Path:
+    "The output folder of the report being run (the current folder when run by hand)"
+    from riskbench.report import _out_dir
+    return Path(_out_dir() or Path.cwd()).resolve()
+
+def save_policy_outputs(pol:GuardPolicy,              # the policy (and its sweep, when one was made)
+                        folder:str|Path,              # the run's output folder
+                        policy_out:str='policy.json', # the policy file's name inside `folder`
+                       )->dict:                       # {'policy': name, 'curves': name or None}
+    "Write policy.json and curves.csv into `folder` through the confined, atomic writer"
+    text = json.dumps(pol.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + '\n'
+    base = Path(folder).resolve()
+    files = dict(policy=write_text(base, policy_out, text).relative_to(base).as_posix(), curves=None)
+    if getattr(pol, 'sweep', None) is not None:
+        files['curves'] = write_text(base, 'curves.csv', pol.sweep.to_csv(index=False)).relative_to(base).as_posix()
+    return files
+
+# %% ../nbs/04_thresholds.ipynb #c066
+def show_policy_tables(tables:dict,  # from `policy_tables`
+                       by:str=None,  # the grouping, for the caption
+                      ):
+    "Show the evidence per category, language and group; say once when there is none"
+    from riskbench.report import show_table, note
+    if len(tables['per_category']):
+        show_table(tables['per_category'], caption='Per hazard category, at the policy (miss rate: upper end of the 95% interval)')
+    else: note('No categories: no unsafe row carries a hazard category, so there is no per-category evidence.')
+    if len(tables['per_language']): show_table(tables['per_language'], caption='Per language, at the policy')
+    else: note('No languages: the set has no `language` column, so there is no per-language evidence.')
+    if 'groups' in tables: show_table(tables['groups'], caption=f'Per-{by} thresholds')
+
+def show_tuning(df:pd.DataFrame, pol:GuardPolicy, interactive:bool=False, out:str='policy.json', **kw):
+    "The tuner at the policy's threshold; for a set with one class, why there is none"
+    from riskbench.report import note
+    if getattr(pol, 'sweep', None) is None:
+        note(f"No curves and no tuner: {pol.constraint}."); return None
+    t = ThresholdTuner(df, pol.objective if pol.objective in OBJECTIVES else kw.pop('objective', 'max-recall-at-fpr'),
+                       static=not interactive, out=out, **{k: v for k, v in kw.items() if k != 'objective'})
+    if abs(t.threshold - pol.threshold) > 1e-12: t.set_threshold(pol.threshold)
+    t.show()
+    return t

@@ -1,5 +1,5 @@
 "Threshold tuning: numbers against scikit-learn and hand-worked cases, bootstrap coverage, policy, CLI, tuner widget, template"
-import json, sys, types
+import json, os, sys, types
 import numpy as np, pandas as pd, pytest
 from sklearn.metrics import roc_curve, precision_recall_curve, roc_auc_score, average_precision_score
 
@@ -271,25 +271,28 @@ def test_cli_errors(tmp_path, capsys):
     df.drop(columns='label').to_parquet(tmp_path / 'nolabel.parquet')
     assert main(['thresholds', str(tmp_path / 'nolabel.parquet'), '--out', str(tmp_path / 'x.json')]) == 2
     assert 'no label column' in capsys.readouterr().err
-    df.assign(label=0).to_parquet(tmp_path / 'one.parquet')
-    assert main(['thresholds', str(tmp_path / 'one.parquet'), '--out', str(tmp_path / 'x.json')]) == 2
-    assert 'one class only' in capsys.readouterr().err
     df.drop(columns='score').to_parquet(tmp_path / 'noscore.parquet')
     assert main(['thresholds', str(tmp_path / 'noscore.parquet'), '--out', str(tmp_path / 'x.json')]) == 2
     assert "no column 'score'" in capsys.readouterr().err
-    assert main(['thresholds', str(tmp_path / 'one.parquet'), '--objective', 'max-accuracy']) == 2
+    df.to_parquet(tmp_path / 'ok.parquet')
+    assert main(['thresholds', str(tmp_path / 'ok.parquet'), '--objective', 'max-accuracy']) == 2
     assert not (tmp_path / 'x.json').exists()
 
 
 def test_bad_scores_are_rejected_with_accounting(tmp_path):
+    "Rows the guard could not score are rejected with accounting; a score outside [0, 1] is an error for the column"
     df = score_table(300).astype({'score': object})
-    df.loc[3, 'score'] = 'high'; df.loc[4, 'score'] = 1.5; df.loc[5, 'score'] = None
+    df.loc[3, 'score'] = 'high'; df.loc[5, 'score'] = None
     path = tmp_path / 's.jsonl'; df.to_json(path, orient='records', lines=True)
     pol = tune_file(path, n_boot=50)
     rep = pol.row_report
-    assert (rep.read, rep.kept, rep.rejected) == (300, 297, 3)
-    assert pol.info['n_rows'] == 297 and pol.info['rows']['rejected'] == 3
-    assert any('not a number in [0, 1]' in r['reason'] for r in rep.rejects)
+    assert (rep.read, rep.kept, rep.rejected) == (300, 298, 2)
+    assert pol.info['n_rows'] == 298 and pol.info['rows']['rejected'] == 2 and pol.info['unscored'] == 2
+    assert any('the guard did not score this row' in r['reason'] for r in rep.rejects)
+    df.loc[4, 'score'] = 1.5
+    df.to_json(path, orient='records', lines=True)
+    with pytest.raises(BadColumn, match=r"column 'score': 1 score\(s\) outside \[0, 1\], first 1.5 at row 5 \(id 'r4'\)"):
+        tune_file(path, n_boot=50)
 
 
 # ---- the tuner ----
@@ -301,12 +304,15 @@ def test_tuner_slider_moves_every_readout(tmp_path):
     assert w['slider'].description == 'threshold' and w['export'].description == 'Export policy'
     assert 'rb-metrics' in w['metrics']._dom_classes and 'rb-confusion' in w['confusion']._dom_classes
     before = (w['metrics'].value, w['confusion'].value)
-    sw = sweep(df.label, df.score)
+    own = {g: v['threshold'] for g, v in tun.groups['values'].items() if not v['fallback']}
+    assert set(own) == {'en', 'fr'}                                              # th (3%) falls back to the global slider
     for t in (0.4321, 0.61, 0.2):
         w['slider'].value = t
-        row = sw.iloc[int(np.searchsorted(sw.threshold.to_numpy(), t))]
-        hit = df.score >= t
-        assert row.tp == (hit & (df.label == 1)).sum()                          # the sweep row is the direct count
+        t_row = df.language.map(own).fillna(t).to_numpy()                        # each row at the threshold the policy applies
+        hit = df.score.to_numpy() >= t_row
+        tp, fp = int((hit & (df.label == 1)).sum()), int((hit & (df.label == 0)).sum())
+        row = pd.Series(dict(tp=tp, fp=fp, tn=int((df.label == 0).sum()) - fp, fn=int((df.label == 1).sum()) - tp,
+                             recall=tp / (df.label == 1).sum(), fpr=fp / (df.label == 0).sum(), precision=tp / (tp + fp)))
         assert f"data-cell='tp'>{int(row.tp):,}<" in w['confusion'].value and f"data-cell='fp'>{int(row.fp):,}<" in w['confusion'].value
         assert f"data-cell='tn'>{int(row.tn):,}<" in w['confusion'].value and f"data-cell='fn'>{int(row.fn):,}<" in w['confusion'].value
         assert f"<td data-metric='recall'>{row.recall:.1%}" in w['metrics'].value
@@ -326,8 +332,9 @@ def test_tuner_slider_moves_every_readout(tmp_path):
     d = json.loads((tmp_path / 'p.json').read_text())
     assert d['threshold'] == pytest.approx(0.55) and d['objective'] == 'manual'
     assert d['groups']['values']['fr']['threshold'] == pytest.approx(0.5) and d['prevalence'] == pytest.approx(0.01)
-    hit = df.score >= 0.55
+    hit = df.score.to_numpy() >= df.language.map({'en': own['en'], 'fr': 0.5}).fillna(0.55).to_numpy()   # the policy's own decisions
     assert d['metrics']['recall']['value'] == pytest.approx(hit[df.label == 1].mean())
+    assert d['metrics']['fpr']['value'] == pytest.approx(hit[df.label == 0].mean())
     assert 'policy written to' in w['status'].value
 
 
@@ -380,3 +387,305 @@ def test_template_runs_under_papermill(tmp_path):
     assert (tmp_path / 'out' / 'curves.csv').exists()
     html = (tmp_path / 'out' / 'report.html').read_text()
     assert 'rb-plotly' in html and '<b>1</b>' not in html   # figures drawn; dataset text escaped
+
+
+# ---- issue 11 item 6: sets with one class are measured, not refused ----
+def test_all_unsafe_set_measures_recall_at_the_default_given_or_card_threshold(tmp_path):
+    df = score_table(600)
+    red = df[df.label == 1].reset_index(drop=True)
+    pol = GuardPolicy.from_table(red, n_boot=50)
+    k, n = int((red.score >= 0.5).sum()), len(red)
+    assert pol.threshold == 0.5 and pol.objective == 'guard-default' and pol.info['mode'] == 'measured'
+    assert pol.info['one_class'] == 'unsafe' and pol.info['threshold_source'] == 'guard-default'
+    assert pol.metrics['recall']['value'] == pytest.approx(k / n)
+    assert (pol.metrics['recall']['low'], pol.metrics['recall']['high']) == pytest.approx(wilson_interval(k, n), abs=1e-12)
+    assert pol.metrics['fpr']['value'] is None and pol.metrics['precision']['value'] is None   # not measured, never credited
+    assert [w['code'] for w in pol.info['warnings']] == ['one_class_set'] and '`threshold`' in pol.info['warnings'][0]['message']
+    s1 = red[red.categories.map(lambda c: 'S1' in c)]
+    assert pol.info['per_category']['S1']['recall']['value'] == pytest.approx((s1.score >= 0.5).mean())
+    given = GuardPolicy.from_table(red, threshold=0.7, threshold_source='given', n_boot=50)
+    assert given.objective == 'given' and given.metrics['recall']['value'] == pytest.approx((red.score >= 0.7).mean())
+    card = GuardPolicy(0.4, 'max-f1', '', {}, None, {})
+    at_card = GuardPolicy.from_table(red, policy=card, n_boot=50)
+    assert at_card.info['threshold_source'] == 'card-policy' and at_card.metrics['recall']['value'] == pytest.approx((red.score >= 0.4).mean())
+    fp = dict(spec='x', default_threshold=0.65)  # a guard that defines its own default
+    assert GuardPolicy.from_table(red, guard=fp, n_boot=50).threshold == 0.65
+
+
+def test_all_benign_set_measures_false_refusals_and_the_cli_completes(tmp_path, capsys):
+    from riskbench.cli import main
+    df = score_table(400)
+    benign = df[df.label == 0]
+    path = tmp_path / 'benign.parquet'; benign.to_parquet(path)
+    assert main(['thresholds', str(path), '--threshold', '0.6', '--out', str(tmp_path / 'p.json')]) == 0
+    d = json.loads((tmp_path / 'p.json').read_text())
+    k, n = int((benign.score >= 0.6).sum()), len(benign)
+    assert d['one_class'] == 'benign' and d['threshold'] == 0.6 and d['threshold_source'] == 'given'
+    assert d['metrics']['false_refusal_rate']['value'] == pytest.approx(k / n) and d['metrics']['recall']['value'] is None
+    assert d['metrics']['false_refusal_rate']['high'] == pytest.approx(wilson_interval(k, n)[1])
+    assert 'warning: one_class_set' in capsys.readouterr().out
+
+
+def test_template_on_an_all_unsafe_set_completes_with_recall_measured(tmp_path):
+    from riskbench.report import run_template
+    df = score_table(500); red = df[df.label == 1]
+    p = tmp_path / 'red.jsonl'; red.to_json(p, orient='records', lines=True)
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50}, tmp_path / 'out')
+    assert r.ok, r.error
+    s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    assert s['mode'] == 'measured' and s['threshold_source'] == 'guard-default'
+    assert s['policy']['metrics']['recall']['value'] == pytest.approx((red.score >= 0.5).mean())
+    assert 'one_class_set' in [w['code'] for w in s['warnings']]
+    assert s['files'] == {'policy': 'policy.json', 'curves': None} and not (tmp_path / 'out' / 'curves.csv').exists()
+    assert json.loads((tmp_path / 'out' / 'policy.json').read_text())['one_class'] == 'unsafe'
+    assert 'No curves and no tuner' in (tmp_path / 'out' / 'report.html').read_text()
+
+
+# ---- issue 11 item 8: degenerate operating points and the default prevalence ----
+def test_degenerate_thresholds_are_flagged_with_the_parameter_to_set():
+    df = score_table(800)
+    df.loc[df.index[df.label == 1][:3], 'score'] = 0.0                         # three unsafe rows the guard misses completely
+    everything = GuardPolicy.from_table(df, 'min-cost', cost_miss=1e6, cost_false_refusal=1, prevalence=0.5, n_boot=50)
+    assert everything.metrics['fpr']['value'] >= 0.9
+    w = [x for x in everything.info['warnings'] if x['code'] == 'degenerate_threshold']
+    assert len(w) == 1 and 'refuses almost everything' in w[0]['message'] and '`cost_miss`' in w[0]['message']
+    df.loc[df.index[df.label == 0][0], 'score'] = 1.0                          # a benign row at the top score
+    nothing = GuardPolicy.from_table(df, 'min-cost', cost_miss=1, cost_false_refusal=1e6, prevalence=0.5, n_boot=50)
+    assert nothing.metrics['recall']['value'] == 0 and nothing.metrics['fpr']['value'] == 0
+    w = [x for x in nothing.info['warnings'] if x['code'] == 'degenerate_threshold']
+    assert len(w) == 1 and 'blocks nothing' in w[0]['message'] and 'raise `cost_miss`' in w[0]['message']
+    fine = GuardPolicy.from_table(df, 'max-recall-at-fpr', target_fpr=0.05, prevalence=0.02, n_boot=50)
+    assert [x['code'] for x in fine.info['warnings']] == []                 # given prevalence, sane point: nothing to say
+    default = GuardPolicy.from_table(df, 'max-recall-at-fpr', n_boot=50)
+    w = [x for x in default.info['warnings'] if x['code'] == 'default_prevalence']
+    assert len(w) == 1 and f"{(df.label == 1).mean():.1%}" in w[0]['message'] and w[0]['parameter'] == 'prevalence'
+    assert default.info['prevalence_source'] == 'eval set' and fine.info['prevalence_source'] == 'given'
+
+
+# ---- issue 11 item 5: a guard no better than chance ----
+def test_worse_than_chance_guard_is_flagged_with_its_interval():
+    df = score_table(600)
+    inverted = df.assign(score=1 - df.score)
+    pol = GuardPolicy.from_table(inverted, prevalence=0.1, n_boot=50, guard={'spec': 'inverted'})
+    w = [x for x in pol.info['warnings'] if x['code'] == 'worse_than_chance']
+    assert len(w) == 1 and w[0]['guard'] == 'inverted' and w[0]['auc'] < 0.5 and w[0]['auc_high'] < 0.5
+    r = np.random.default_rng(3); noise = df.assign(score=np.round(r.random(len(df)), 3))   # AUC near 0.5, interval across it
+    pn = GuardPolicy.from_table(noise, prevalence=0.1, n_boot=50)
+    a = pn.info['auc_interval']
+    assert a['low'] < 0.5 < a['high'] and 'worse_than_chance' in [x['code'] for x in pn.info['warnings']]
+    good = GuardPolicy.from_table(df, prevalence=0.1, n_boot=50)
+    assert good.info['auc_interval']['low'] > 0.5 and 'worse_than_chance' not in [x['code'] for x in good.info['warnings']]
+
+
+def test_auc_interval_is_delong_by_brute_force():
+    "DeLong's variance from every unsafe-benign pair (O(mn)), against the mid-rank version; the AUC against scikit-learn"
+    from riskbench.thresholds import auc_interval
+    r = np.random.default_rng(11)
+    for n in (12, 300):
+        y = np.r_[np.ones(n // 3, int), np.zeros(n - n // 3, int)]; s = np.round(r.random(n) * 0.7 + 0.2 * y, 2)
+        x, b = s[y == 1], s[y == 0]
+        psi = (x[:, None] > b[None, :]) + 0.5 * (x[:, None] == b[None, :])
+        se = np.sqrt(psi.mean(1).var(ddof=1) / len(x) + psi.mean(0).var(ddof=1) / len(b))
+        auc, lo, hi = auc_interval(y, s)
+        assert auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert (lo, hi) == pytest.approx((max(0, psi.mean() - 1.959963984540054 * se), min(1, psi.mean() + 1.959963984540054 * se)), abs=1e-12)
+
+
+# ---- issue 11 item 9: the tuner shows the policy it exports ----
+def _snapped(v, lo, step): return lo + round((v - lo) / step) * step
+
+def test_tuner_takes_browser_echoes_for_what_they_are(tmp_path):
+    "The browser sends back the slider's step-rounded value: not a move, so the untouched tuner exports the chosen objective"
+    import math
+    df = score_table(1200)
+    tun = ThresholdTuner(df, 'max-recall-at-fpr', target_fpr=0.05, prevalence=0.4393, by='language', static=False,
+                         out=str(tmp_path / 'p.json'), n_boot=50)
+    tun.widget(); w = tun.w
+    t0 = tun.threshold; g0 = dict(tun.group_values)
+    w['slider'].value = _snapped(t0, 0, 0.001)
+    w['prevalence'].value = 10 ** _snapped(math.log10(0.4393), -4, 0.01)          # 43.93% -> 43.65%
+    for g, s_ in w['group_sliders'].items(): s_.value = _snapped(g0[g], 0, 0.001)
+    assert tun.threshold == t0 and tun.prevalence == 0.4393 and tun.group_values == g0
+    shown = tun.state()
+    w['export'].click()
+    d = json.loads((tmp_path / 'p.json').read_text())
+    assert d['objective'] == 'max-recall-at-fpr' and d['threshold'] == t0 and d['prevalence'] == 0.4393
+    assert d['metrics']['recall']['value'] == pytest.approx(shown['tp'] / tun.P) and d['metrics']['fpr']['value'] == pytest.approx(shown['fp'] / tun.N)
+    assert all(v['reason'] != 'set by hand in the tuner' for v in d['groups']['values'].values())
+    w['slider'].value = 0.5                                                      # a real move is still a move
+    assert tun.threshold == 0.5 and tun.policy().objective == 'manual'
+
+
+def test_tuner_numbers_are_those_of_the_exported_policy_with_group_thresholds(tmp_path):
+    df = score_table(1500, p_th=0.05)
+    tun = ThresholdTuner(df, by='language', min_support=1, static=False, out=str(tmp_path / 'p.json'), n_boot=50)
+    tun.widget()
+    tun.w['group_sliders']['th'].value = 0.2                                    # Thai much stricter than the rest
+    st = tun.state()
+    pol = tun.policy()
+    dec = pol.decide(df.score.to_numpy(), language=list(df.language))
+    hit = np.array([x['decision'] == 'block' for x in dec])
+    y = df.label.to_numpy()
+    assert st['fp'] == int((hit & (y == 0)).sum()) and st['tp'] == int((hit & (y == 1)).sum())
+    assert st['fp'] != int(((df.score >= tun.threshold) & (df.label == 0)).sum())   # not the global threshold alone
+    assert pol.metrics['fpr']['value'] == pytest.approx(st['fp'] / tun.N) and pol.metrics['recall']['value'] == pytest.approx(st['tp'] / tun.P)
+    assert pol.info['cost']['false_refusals'] == pytest.approx(st['cost']['false_refusals'])
+    assert f"data-cell='fp'>{st['fp']:,}<" in tun.w['confusion'].value
+    assert tun.w['figures']['roc'].data[1].x[0] == pytest.approx(st['fp'] / tun.N)
+    fr, mi = tun.nearest()
+    t_of = {i: x['threshold'] for i, x in zip(df.id, dec)}
+    assert len(fr) and all(s >= t_of[i] for i, s in zip(fr.id, fr.score)) and all(s < t_of[i] for i, s in zip(mi.id, mi.score))
+    all_fr, all_mi = tun.nearest(k=len(df))
+    assert set(all_fr.id) == set(df.id[hit & (y == 0)]) and set(all_mi.id) == set(df.id[~hit & (y == 1)])
+    assert any((all_fr.language == 'th') & (all_fr.score < tun.threshold))      # Thai false refusals at 0.2 are shown
+
+
+def test_policy_file_top_level_figures_apply_group_thresholds():
+    df = score_table(1500)
+    pol = GuardPolicy.from_table(df, 'max-recall-at-fpr', by='category', min_support=30, n_boot=50)
+    dec = pol.decide(df.score.to_numpy(), categories=list(df.categories))
+    hit = np.array([x['decision'] == 'block' for x in dec]); y = df.label.to_numpy()
+    assert pol.metrics['recall']['value'] == pytest.approx(hit[y == 1].mean()) and pol.metrics['fpr']['value'] == pytest.approx(hit[y == 0].mean())
+    g = (df.score >= pol.threshold).to_numpy()
+    assert pol.info['at_global_threshold']['recall'] == pytest.approx(g[y == 1].mean())
+
+
+def test_cost_dials_reject_negative_and_nan():
+    df = score_table(300)
+    tun = ThresholdTuner(df, static=False, n_boot=50)
+    for bad in (-1.0, float('nan'), float('inf')):
+        with pytest.raises(RiskbenchError, match='cost-miss'): tun.set_dials(cost_miss=bad)
+        with pytest.raises(RiskbenchError, match='cost-false-refusal'): tun.set_dials(cost_false_refusal=bad)
+    assert (tun.cost_miss, tun.cost_false_refusal) == (10.0, 1.0)
+    tun.widget()
+    tun.w['cost_false_refusal'].value = float('nan')
+    assert tun.cost_false_refusal == 1.0 and tun.w['cost_false_refusal'].value == 1.0 and 'cost-false-refusal' in tun.w['status'].value
+    with pytest.raises(RiskbenchError, match='cost-miss'): ThresholdTuner(df, cost_miss=-5)
+    with pytest.raises(RiskbenchError, match='cost-miss'): choose_threshold(sweep(df.label, df.score), 'min-cost', cost_miss=float('nan'))
+
+
+# ---- issue 11 item 10: --by any column; no empty tables or chart; no -2.776e-17 ----
+def test_by_any_column_in_the_cli_and_the_policy(tmp_path, capsys):
+    from riskbench.cli import main
+    df = score_table(900).assign(source=lambda d: np.where(np.arange(len(d)) % 3 == 0, 'redteam', 'traffic'))
+    path = tmp_path / 's.parquet'; df.to_parquet(path)
+    assert main(['thresholds', str(path), '--by', 'source', '--n-boot', '50', '--out', str(tmp_path / 'p.json')]) == 0
+    d = json.loads((tmp_path / 'p.json').read_text())
+    assert d['groups']['by'] == 'source' and set(d['groups']['values']) == {'redteam', 'traffic'}
+    pol = GuardPolicy.load(tmp_path / 'p.json')
+    t = {g: v['threshold'] for g, v in d['groups']['values'].items()}
+    mid = (t['redteam'] + t['traffic']) / 2
+    dec = pol.decide([mid, mid], group=['redteam', 'traffic'])
+    assert [x['decision'] for x in dec] == ['block' if mid >= t['redteam'] else 'allow', 'block' if mid >= t['traffic'] else 'allow']
+    assert main(['thresholds', str(path), '--by', 'nosuch', '--out', str(tmp_path / 'q.json')]) == 2
+    assert "no column 'nosuch'" in capsys.readouterr().err
+
+
+def test_no_categories_no_empty_tables_or_chart(tmp_path):
+    from riskbench.report import run_template
+    df = score_table(500).drop(columns=['categories', 'language'])
+    p = tmp_path / 's.jsonl'; df.to_json(p, orient='records', lines=True)
+    assert set(ThresholdTuner(df, static=True).figures()) == {'roc', 'pr', 'histogram'}
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50}, tmp_path / 'out')
+    assert r.ok, r.error
+    html = (tmp_path / 'out' / 'report.html').read_text()
+    assert html.count('No categories') == 1 and 'Per hazard category, at the policy' not in html
+    assert 'By language and hazard category' not in html
+
+
+def test_rates_are_shown_without_float_noise():
+    from riskbench.thresholds import policy_tables, _rate
+    pol = GuardPolicy.from_table(score_table(300), n_boot=50)
+    pol.metrics['fpr']['low'] = -2.7755575615628914e-17; pol.metrics['recall']['high'] = 1 + 2.2e-16
+    t = policy_tables(pol)['metrics'].set_index('metric')
+    assert t.loc['fpr', 'low'] == 0.0 and t.loc['recall', 'high'] == 1.0
+    assert _rate(0.25) == 0.25 and _rate(None) is None and _rate(30) == 30
+
+
+# ---- issue 12 item 4: every output confined to the run's folder ----
+@pytest.mark.parametrize('bad', ['../../x.json', '/tmp/riskbench-outside.json'])
+def test_template_policy_out_cannot_leave_the_report_folder(tmp_path, bad):
+    from riskbench.report import run_template
+    df = score_table(300); p = tmp_path / 's.jsonl'; df.to_json(p, orient='records', lines=True)
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50, 'policy_out': bad}, tmp_path / 'a' / 'b' / 'out')
+    assert not r.ok and ("'..'" in r.error or 'outside the output folder' in r.error), r.error
+    assert not (tmp_path / 'x.json').exists() and not (tmp_path / 'a' / 'x.json').exists() and not os.path.exists('/tmp/riskbench-outside.json')
+
+
+def test_template_replaces_symlinks_instead_of_following_them(tmp_path):
+    from riskbench.report import run_template
+    df = score_table(300); p = tmp_path / 's.jsonl'; df.to_json(p, orient='records', lines=True)
+    out, victim = tmp_path / 'out', tmp_path / 'victim'
+    out.mkdir(); victim.mkdir()
+    (out / 'curves.csv').symlink_to(victim / 'curves.csv'); (out / 'policy.json').symlink_to(victim / 'policy.json')
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50}, out)
+    assert r.ok, r.error
+    assert not (out / 'curves.csv').is_symlink() and not (out / 'policy.json').is_symlink()
+    assert list(victim.iterdir()) == []
+    assert json.loads((out / 'policy.json').read_text())['n_rows'] == 300
+
+
+# ---- issue 12 item 11: bad score columns are one-line errors ----
+def test_scores_outside_0_1_and_constant_scores_exit_2(tmp_path, capsys):
+    from riskbench.cli import main
+    df = score_table(200)
+    df.assign(score=df.score * 100).to_parquet(tmp_path / 'pct.parquet')
+    assert main(['thresholds', str(tmp_path / 'pct.parquet'), '--out', str(tmp_path / 'x.json')]) == 2
+    err = capsys.readouterr().err
+    n_bad = int((df.score * 100 > 1).sum())
+    assert f"column 'score': {n_bad} score(s) outside [0, 1]" in err and len(err.strip().splitlines()) <= 2
+    df.assign(score=0.5).to_parquet(tmp_path / 'const.parquet')
+    assert main(['thresholds', str(tmp_path / 'const.parquet'), '--out', str(tmp_path / 'x.json')]) == 2
+    assert "column 'score' is constant (0.5 on all 200 rows)" in capsys.readouterr().err
+    assert not (tmp_path / 'x.json').exists()
+    # one class with constant scores is a measurement, not a tuning: a binary guard that blocks every red-team prompt
+    df[df.label == 1].assign(score=1.0).to_parquet(tmp_path / 'red.parquet')
+    assert main(['thresholds', str(tmp_path / 'red.parquet'), '--out', str(tmp_path / 'x.json')]) == 0
+    assert json.loads((tmp_path / 'x.json').read_text())['metrics']['recall']['value'] == 1.0
+
+
+# ---- issue 12: decision rules that mutants must not survive ----
+def test_a_row_with_several_categories_gets_the_strictest_threshold():
+    groups = dict(by='category', min_support=1, values={
+        'S1': dict(threshold=0.3, fallback=False, n=10, metrics={}), 'S2': dict(threshold=0.7, fallback=False, n=10, metrics={}),
+        'S9': dict(threshold=0.1, fallback=True, n=2, metrics={})})
+    pol = GuardPolicy(0.5, 'max-f1', '', {}, groups, {})
+    d = pol.decide([0.4, 0.4, 0.2, 0.8, 0.4, 0.45], categories=[['S1', 'S2'], ['S2', 'S1'], ['S1', 'S2'], ['S1', 'S2'], ['S2'], ['S2', 'S9']])
+    assert [x['decision'] for x in d] == ['block', 'block', 'allow', 'block', 'allow', 'allow']
+    assert [x['threshold'] for x in d] == [0.3, 0.3, 0.3, 0.3, 0.7, 0.7]     # S9 fell back: it does not pull S2 down to 0.1 or 0.5
+    assert d[0]['group'] == 'S1' and d[4]['group'] == 'S2'
+    # the tuner applies the same rule
+    df = pd.DataFrame(dict(id=list('abcdef'), text=list('abcdef'), label=[1, 1, 1, 1, 0, 0], score=[0.4, 0.4, 0.2, 0.8, 0.4, 0.45],
+                           categories=[['S1', 'S2'], ['S2', 'S1'], ['S1', 'S2'], ['S1', 'S2'], [], []]))
+    tun = ThresholdTuner(df, 'max-f1', by='category', min_support=1, static=True)
+    tun.set_group_threshold('S1', 0.3); tun.set_group_threshold('S2', 0.7)
+    assert list(tun.row_thresholds()[:4]) == [0.3, 0.3, 0.3, 0.3]
+
+
+def test_bonferroni_correction_in_identity_association_changes_the_flag():
+    """Group A: 11 of 20 rows unsafe against 30 of 100 (rate ratio 1.83). Katz: se = sqrt(1/11 - 1/20 + 1/30 - 1/100) = 0.2535;
+    at alpha 0.05 the low end is 1.833 exp(-1.960 se) = 1.116 > 1 (flagged); with five groups tested, alpha/5 = 0.01 gives
+    1.833 exp(-2.576 se) = 0.954 < 1 (not flagged). Dropping the correction would flag it."""
+    from riskbench.audit import identity_association
+    y = np.r_[np.ones(11), np.zeros(9), np.ones(30), np.zeros(70)].astype(int)
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(120)], text=['x'] * 120, label=y))
+    a = pd.DataFrame(dict(axis='g', group='A', row=np.arange(20), term='a'))
+    one = identity_association(df, mentions=a).set_index('group')
+    assert one.loc['A', 'ci_low'] == pytest.approx(1.116, abs=1e-3) and bool(one.loc['A', 'flag'])
+    others = pd.DataFrame(dict(axis='g', group=[f'B{i}' for i in range(4)], row=[20 + i for i in range(4)], term='b'))
+    five = identity_association(df, mentions=pd.concat([a, others], ignore_index=True)).set_index('group')
+    assert five.loc['A', 'ci_low'] == pytest.approx(0.954, abs=1e-3) and not bool(five.loc['A', 'flag'])
+
+
+def test_rows_the_guard_could_not_score_are_neither_misses_nor_catches(tmp_path):
+    df = score_table(400)
+    unsafe = df.index[df.label == 1][:40]
+    df = df.astype({'score': object}); df.loc[unsafe, 'score'] = None        # 40 unsafe rows the guard failed on
+    path = tmp_path / 's.jsonl'; df.to_json(path, orient='records', lines=True)
+    pol = tune_file(path, threshold=0.5, threshold_source='given', n_boot=50)
+    scored = df.drop(index=unsafe).astype({'score': float})
+    y1 = scored[scored.label == 1]
+    assert pol.metrics['recall']['value'] == pytest.approx((y1.score >= 0.5).mean())          # not (caught) / (all unsafe)
+    assert pol.info['n_unsafe'] == len(y1) and pol.info['unscored'] == 40 and pol.row_report.rejected == 40
+    w = [x for x in pol.info['warnings'] if x['code'] == 'unscored_rows']
+    assert len(w) == 1 and '40 labelled row(s)' in w[0]['message']
