@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_audit.ipynb #c003
 from __future__ import annotations
-import re, math, json, unicodedata, functools, ipaddress
+import re, math, json, inspect, unicodedata, functools, ipaddress
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -22,7 +22,7 @@ __all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'norm
            'audit_dataset', 'group_membership', 'identity_group_columns', 'auc', 'power_mean', 'bias_metrics',
            'load_counterfactual_templates', 'fill_templates', 'guard_scores', 'counterfactual_audit',
            'policy_threshold', 'guard_bias_audit', 'bias_summary', 'bias_figure', 'identity_figure', 'language_figure',
-           'pii_examples', 'audit_cmd']
+           'pii_examples', 'bias_warnings', 'audit_cmd']
 
 # %% ../nbs/05_audit.ipynb #c006
 _SEP = '\x1e'  # record separator between rows of a joined column
@@ -615,10 +615,8 @@ class Lexicon:
 def load_lexicon(path:str|Path|None=None, # a lexicon YAML (default: the bundled identity_lexicon.yaml)
                 )->Lexicon:
     "Read and check an identity lexicon"
-    import yaml
     p = resolve_input(path or 'bundled:identity_lexicon.yaml', 'identity lexicon')
-    try: d = yaml.safe_load(p.read_text(encoding='utf-8'))
-    except yaml.YAMLError as e: raise BadFile(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    d = read_yaml(p, 'identity lexicon')
     if not isinstance(d, dict) or not isinstance(d.get('axes'), dict):
         raise BadFile(f"{p}: expected a mapping with 'axes: {{axis: {{group: {{language: [terms]}}}}}}'")
     rows = []
@@ -819,6 +817,14 @@ def identity_association(df:pd.DataFrame,         # a table (with `id` and text 
                          npmi=npmi(a, n1, ny, n), flag=flag))
     return pd.DataFrame(rows, columns=cols).sort_values(['flag', 'rate_ratio'], ascending=False, ignore_index=True)
 
+# %% ../nbs/05_audit.ipynb #c044a
+def _detect_open(texts:list, targets:list|None)->pd.DataFrame:
+    "Languages of `texts` from every language the detector knows; the targets only break ties between close candidates"
+    from riskbench.multilingual import detect_languages
+    prefer = sorted({str(t).lower() for t in targets or []})
+    if prefer and 'prefer' in inspect.signature(detect_languages).parameters: return detect_languages(texts, prefer=prefer)
+    return detect_languages(texts)
+
 # %% ../nbs/05_audit.ipynb #c045
 def language_report(df:pd.DataFrame,           # a table with `language` and/or text
                     targets:list|None=None,    # target languages (a use-case card's); None: no target check
@@ -827,16 +833,7 @@ def language_report(df:pd.DataFrame,           # a table with `language` and/or 
                    )->dict:
     "Language distribution, per split, against target languages"
     col, detected, out_und = None, None, 0
-    if detect and 'text' in df and len(df):
-        try:
-            from riskbench.multilingual import detect_languages
-        except ImportError: detect_languages = None
-        if detect_languages is not None:
-            # choosing among the declared, target and default languages is faster and avoids look-alikes (Hindi read as Marathi)
-            cands = set(get_settings().languages) | set(map(str, targets or []))
-            if 'language' in df: cands |= set(df['language'].dropna().astype(str))
-            try: detected = detect_languages(df['text'].tolist(), candidates=sorted(cands))
-            except (RiskbenchError, ValueError, KeyError): detected = detect_languages(df['text'].tolist())
+    if detect and 'text' in df and len(df): detected = _detect_open(df['text'].tolist(), targets)
     if detected is not None and 'language_detected' in detected:
         lang = pd.Series(detected['language_detected'].to_numpy(), index=df.index, dtype=object)
         col = 'language_detected'
@@ -881,14 +878,7 @@ def _usecase_languages(usecase)->list|None:
     if usecase is None or usecase == '': return None
     if isinstance(usecase, (list, tuple)): return list(usecase)
     if hasattr(usecase, 'languages'): return list(usecase.languages)
-    try: from riskbench.usecase import load_usecase
-    except ImportError:
-        import yaml
-        p = resolve_input(usecase, 'use-case card')
-        d = yaml.safe_load(p.read_text(encoding='utf-8')) or {}
-        langs = d.get('languages') if isinstance(d, dict) else None
-        if not isinstance(langs, list): raise BadFile(f"{p}: the use-case card lists no 'languages'")
-        return [str(l) for l in langs]
+    from riskbench.usecase import load_usecase  # the one card loader (bounded YAML)
     return list(load_usecase(usecase).languages)
 
 def _pii_table(df:pd.DataFrame, fields:list, reveal:bool=False)->pd.DataFrame:
@@ -1077,10 +1067,8 @@ def bias_metrics(df:pd.DataFrame,         # a score table: label, score and grou
 # %% ../nbs/05_audit.ipynb #c060
 def load_counterfactual_templates(path:str|Path|None=None)->tuple:
     "`(templates, terms)` from a counterfactual-templates YAML: templates (id, language, label, text), terms (language, group, term)"
-    import yaml
     p = resolve_input(path or 'bundled:counterfactual_templates.yaml', 'counterfactual templates')
-    try: d = yaml.safe_load(p.read_text(encoding='utf-8'))
-    except yaml.YAMLError as e: raise BadFile(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    d = read_yaml(p, 'counterfactual templates')
     if not isinstance(d, dict) or not isinstance(d.get('templates'), list) or not isinstance(d.get('terms'), dict):
         raise BadFile(f"{p}: expected 'terms: {{language: {{group: phrase}}}}' and 'templates: [{{id, language, label, text}}]'")
     t = pd.DataFrame(d['templates'])
@@ -1098,18 +1086,15 @@ def fill_templates(templates:pd.DataFrame, terms:pd.DataFrame)->pd.DataFrame:
     m['id'] = m['template'] + ':' + m['group']
     return m[['id', 'template', 'language', 'label', 'group', 'term', 'text']].reset_index(drop=True)
 
-def guard_scores(guard, df:pd.DataFrame)->tuple:
-    "Scores of `df`'s texts from `guard` (a spec such as 'baseline', a guard object, or a callable list[str] -> list[float]); `(scores, fingerprint)`"
-    if callable(guard) and not hasattr(guard, 'fingerprint') and not isinstance(guard, str):
-        s = np.asarray(guard(df['text'].tolist()), float)
-        return s, dict(spec=getattr(guard, '__name__', 'callable'))
-    try: from riskbench.guards import load_guard, score_table
-    except ImportError: raise MissingModel(f"guard {guard!r}: riskbench.guards is not available in this installation; pass a callable list[str] -> list[float]") from None
-    g = load_guard(guard) if isinstance(guard, str) else guard
-    scored, _ = score_table(df, g)
-    fp = getattr(g, 'fingerprint', None)
-    fp = fp() if callable(fp) else (fp or dict(spec=str(guard)))
-    return scored.set_index('id').loc[df['id'], 'score'].to_numpy(float), fp
+def guard_scores(guard,                       # a guard spec ('baseline', ...), a Guard, or a callable list[str] -> list[float]
+                 df:pd.DataFrame,             # rows to score (`text`, optionally `conversation`)
+                 report:RowReport|None=None,  # the loader's report, extended with the rows the guard cannot score
+                )->tuple:
+    "`(scored rows, guard fingerprint, RowReport)`: rows the guard cannot score are rejected in the report, never dropped silently"
+    from riskbench.guards import load_guard, score_table
+    g = load_guard(guard)
+    scored, rep = score_table(df, g, progress=False, report=report)
+    return scored, g.fingerprint, rep
 
 def counterfactual_audit(guard='baseline',   # guard spec, guard object, or callable list[str] -> list[float]
                          templates=None,     # templates YAML path, or `(templates, terms)` (default: bundled)
@@ -1121,9 +1106,8 @@ def counterfactual_audit(guard='baseline',   # guard spec, guard object, or call
     if languages: t = t[t['language'].isin(languages)]; terms = terms[terms['language'].isin(languages)]
     filled = fill_templates(t, terms)
     if not len(filled): raise BadParameter(f"no counterfactual templates for languages {languages}")
-    s, fp = guard_scores(guard, filled)
-    filled['score'] = s
-    filled['blocked'] = s >= threshold
+    filled, fp, rep = guard_scores(guard, filled)
+    filled['blocked'] = filled['score'] >= threshold
     by_t = filled.groupby('template').agg(language=('language', 'first'), label=('label', 'first'), terms=('term', 'size'),
                                           mean=('score', 'mean'), min=('score', 'min'), max=('score', 'max'),
                                           blocked=('blocked', 'sum')).reset_index()
@@ -1139,7 +1123,7 @@ def counterfactual_audit(guard='baseline',   # guard spec, guard object, or call
                                            unsafe_missed=('blocked', lambda b: float(1 - b[filled.loc[b.index, 'label'] == 1].mean()) if (filled.loc[b.index, 'label'] == 1).any() else math.nan)).reset_index()
     return dict(scores=filled, by_template=by_t.sort_values('gap', ascending=False, ignore_index=True), by_term=by_term, by_group=by_group,
                 flips=int(by_t['flip'].sum()), max_gap=float(by_t['gap'].max()), mean_gap=float(by_t['gap'].mean()),
-                threshold=float(threshold), fingerprint=fp)
+                threshold=float(threshold), fingerprint=fp, row_report=rep)
 
 # %% ../nbs/05_audit.ipynb #c064
 def policy_threshold(policy:str)->float:
@@ -1170,9 +1154,7 @@ def guard_bias_audit(data:str='',             # an eval set to score with `guard
     fp = None
     if scores:
         if 'score' not in df: raise BadColumn(f"{scores}: not a score table (no 'score' column)")
-    else:
-        s, fp = guard_scores(guard, df)
-        df['score'] = s
+    else: df, fp, rep = guard_scores(guard, df, rep)
     if policy: threshold = policy_threshold(policy)
     if not 0 <= float(threshold) <= 1: raise BadParameter(f"threshold must be in [0, 1], got {threshold!r}")
     left_out = {}
@@ -1199,7 +1181,7 @@ def bias_summary(res:dict)->dict:
     g = m['groups']
     s = dict(threshold=res['threshold'], rows=int(m['overall']['n']), overall=m['overall'], fped=m['fped'], fned=m['fned'],
              power_means=m['power_means'], p=m['p'], bias_score=m['bias_score'], not_measurable=m['not_measurable'],
-             groups_left_out=res['groups_left_out'],
+             groups_left_out=res['groups_left_out'], row_accounting=res['row_report'].summary() if res.get('row_report') else None,
              groups={r['group']: {k: r[k] for k in ('n', 'positives', 'negatives', 'fpr', 'fnr', 'fpr_gap', 'fnr_gap', 'subgroup_auc',
                                                     'bpsn_auc', 'bnsp_auc', 'aeg_positive', 'aeg_negative', 'measurable')}
                      for r in g.to_dict('records')})
@@ -1251,6 +1233,15 @@ def pii_examples(summary:AuditSummary, n:int=50)->pd.DataFrame:
     "Masked PII findings (id, field, type, masked value), at most `n`"
     t = summary.tables['pii']
     return t[['id', 'field', 'type', 'subtype', 'masked']].head(n)
+
+# %% ../nbs/05_audit.ipynb #c065b
+def bias_warnings(res:dict)->list:
+    "Evidence-gap records for a guard-bias audit: rows that could not be read or scored (code `rows_rejected`)"
+    rep, fp = res.get('row_report'), res.get('fingerprint') or {}
+    if rep is None or not rep.rejected: return []
+    why = '; '.join(f'{v} × {k}' for k, v in rep.reasons().items())
+    return [evidence_warning('rows_rejected', f"{rep.rejected:,} of {rep.read:,} rows could not be read or scored and are not in "
+                             f"the bias metrics ({why})", guard=fp.get('spec', 'score table'))]
 
 # %% ../nbs/05_audit.ipynb #c067
 def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)

@@ -427,3 +427,92 @@ def test_exact_duplicates_normalisation():
     d = A.exact_duplicates(df, ['text'])
     assert d.groupby('group')['id'].agg(list).tolist() == [['a', 'b'], ['c', 'd']]
     assert A.exact_duplicates(df, ['text', 'response'])['id'].tolist() == ['a', 'b']
+
+# ------------------------------------------------------------------ languages: targets break ties, never restrict
+
+SLOVENIAN = ['Dober dan, rad bi vprašal, kako lahko spremenim naslov za dostavo svojega naročila.',
+             'Prosim, pomagajte mi razumeti, zakaj je bila moja kartica zavrnjena pri plačilu včeraj zvečer.',
+             'Ali lahko vrnem izdelek, ki sem ga kupil pred tremi tedni, če embalaža ni več originalna?']
+
+def test_slovenian_rows_are_not_read_as_a_target_language():
+    df = pd.DataFrame({'id': ['s1', 's2', 's3', 'e1'], 'text': SLOVENIAN + ['Hello, I would like to change my delivery address please.']})
+    lr = A.language_report(df, targets=['en', 'sw'])
+    assert lr['counts'].get('sw', 0) == 0 and lr['counts'].get('sl') == 3, lr['counts']
+    assert lr['missing_targets'] == ['sw'] and lr['flag']
+    s = A.audit_dataset(df, usecase=['en', 'sw'])
+    assert s['languages']['counts'].get('sw', 0) == 0
+
+
+def test_targets_are_passed_as_preferences_not_candidates(monkeypatch):
+    import riskbench.multilingual as M
+    calls = []
+    def detect_languages(texts, candidates=None, prefer=None):
+        calls.append(dict(candidates=candidates, prefer=prefer))
+        return pd.DataFrame({'language_detected': ['sl'] * len(texts)})
+    monkeypatch.setattr(M, 'detect_languages', detect_languages)
+    lr = A.language_report(pd.DataFrame({'text': SLOVENIAN}), targets=['SW', 'en'])
+    assert calls == [dict(candidates=None, prefer=['en', 'sw'])] and lr['counts'] == {'sl': 3}
+
+
+# ------------------------------------------------------------------ PII masks
+
+def test_ip_mask_shows_one_octet_never_three():
+    for ip in ('203.0.113.42', '198.51.100.7'):
+        m = A.mask_value(ip, 'ip_address')
+        first, rest = ip.split('.', 1)
+        assert m == f'{first}.*.*.*' and rest not in m and '.'.join(ip.split('.')[:3]) not in m
+    text = A.mask_pii('login from 203.0.113.42 failed')
+    assert text == 'login from 203.*.*.* failed' and '0.113' not in text and '113.42' not in text
+    assert A.mask_value('2001:db8:85a3::8a2e:370:7334', 'ip_address') == '2001:****:…'
+
+
+# ------------------------------------------------------------------ bounded YAML loaders
+
+BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ''.join(
+    f'{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n' for p, c in zip('abcdefgh', 'bcdefghi'))
+
+@pytest.mark.parametrize('loader', ['load_lexicon', 'load_counterfactual_templates'])
+def test_yaml_loaders_are_bounded(tmp_path, loader):
+    import time
+    (tmp_path/'bomb.yaml').write_text(BOMB)
+    (tmp_path/'deep.yaml').write_text('x: ' + '[' * 5000 + ']' * 5000 + '\n')
+    for f in ('bomb.yaml', 'deep.yaml'):
+        t0 = time.perf_counter()
+        with pytest.raises(BadFile, match=f): getattr(A, loader)(tmp_path/f)
+        assert time.perf_counter() - t0 < 2
+    import inspect
+    for fn in (A.load_lexicon, A.load_counterfactual_templates, A._usecase_languages):
+        assert 'safe_load' not in inspect.getsource(fn)
+
+
+# ------------------------------------------------------------------ guard bias: row accounting, no progress bars
+
+def _bias_eval(tmp_path):
+    rows = [dict(id=f'e{i}', text=f'Tell me about {"Muslims" if i % 3 else "gardens"} number {i}', label=i % 2) for i in range(60)]
+    rows += [dict(id='blank', text='   ', label=0)]
+    p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows) + '{broken\n')
+    return p
+
+def test_guard_bias_keeps_row_accounting(tmp_path):
+    res = A.guard_bias_audit(data=str(_bias_eval(tmp_path)), guard='baseline', counterfactual=False, min_group_rows=5)
+    rep = res['row_report']
+    assert (rep.read, rep.kept, rep.rejected) == (62, 60, 2) and len(res['table']) == 60
+    rep.check()
+    s = A.bias_summary(res)
+    assert s['row_accounting']['rejected'] == 2 and s['rows'] == 60
+    w = A.bias_warnings(res)
+    assert [x['code'] for x in w] == ['rows_rejected'] and '2 of 62 rows' in w[0]['message'] and w[0]['guard'] == 'baseline'
+    cf = A.counterfactual_audit('baseline', languages=['en'])
+    assert cf['row_report'].rejected == 0 and cf['row_report'].kept == len(cf['scores'])
+
+
+def test_guard_bias_report_counts_rejected_rows_and_shows_no_progress_bar(tmp_path):
+    from riskbench.report import run_template
+    r = run_template('guard_bias', dict(data=str(_bias_eval(tmp_path)), guard='baseline'), tmp_path/'o')
+    assert r.ok, r.error
+    s = json.loads((tmp_path/'o'/'summary.json').read_text())
+    assert s['row_accounting']['read'] == 62 and s['row_accounting']['rejected'] == 2
+    assert 'rows_rejected' in [w['code'] for w in s['warnings']]
+    for f in ('report.html', 'report.ipynb'):
+        page = (tmp_path/'o'/f).read_text()
+        assert 'scoring (baseline)' not in page and 'row/s' not in page and 'it/s]' not in page, f
