@@ -10,18 +10,19 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .core import RiskbenchError, BadFile, BadParameter, resolve_input, read_json
+from .core import RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, write_text, evidence_warning
 from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml, line_of,
                                 field_name, ContentPolicy, AgentPolicy, model_family, supported_languages, _spec_id)
 
 # %% auto #0
 __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CAPABILITIES', 'CONTENT_HAZARDS', 'MITIGATIONS',
-           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'likelihood_probability',
-           'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation', 'mitigation_table', 'CardError',
-           'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability', 'UnknownHazard', 'UnknownSurface',
-           'UnknownMitigation', 'LevelOutOfRange', 'UseCase', 'load_usecase', 'usecase_from_yaml', 'appetite_floors',
-           'load_policy', 'match_policies', 'Rule', 'risk_register', 'readiness_checklist', 'gaps', 'assess',
-           'register_records', 'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
+           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS',
+           'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
+           'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
+           'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'UseCase', 'load_usecase',
+           'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule', 'failed_guards',
+           'risk_register', 'guard_floor_gaps', 'readiness_checklist', 'gaps', 'assess', 'register_records',
+           'appetite_text', 'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
 
 # %% ../nbs/02_usecase.ipynb #c006
 LIKELIHOOD = {1: dict(name='rare', low=0.0, p=0.01), 2: dict(name='unlikely', low=0.02, p=0.05), 3: dict(name='possible', low=0.10, p=0.20),
@@ -148,7 +149,7 @@ class LevelOutOfRange(CardError):     "A likelihood, severity, effect or appetit
 CARD_KEYS = ('name', 'description', 'audience', 'regions', 'languages', 'capabilities', 'model', 'guards', 'data',
              'content_policy', 'agent_policy', 'mitigations', 'risk_appetite', 'overrides')
 _KEYS = dict(audience=('type', 'minors_present'), model=('base', 'fine_tuned', 'safety_tuned', 'reasoning'),
-             guard=('spec', 'stage', 'policy'), data=('finetune', 'eval', 'personal_data', 'description'),
+             guard=('spec', 'stage', 'policy', 'expected_effect', 'rationale'), data=('finetune', 'eval', 'personal_data', 'description'),
              mitigation=('id', 'status', 'settings', 'expected_effect', 'rationale', 'evidence'),
              override=('hazard', 'surface', 'language', 'likelihood', 'severity', 'rationale'))
 
@@ -274,6 +275,24 @@ def _parse_appetite(c:_Card, ra, custom:tuple)->str|dict:
         else: raise c.err(UnknownKey, P + (k,), f"unknown key in risk_appetite; known: level, {', '.join(FLOOR_KEYS)}, hazards (or a hazard code)")
     return out
 
+# %% ../nbs/02_usecase.ipynb #a010
+def _check_spec(c:_Card, spec:str, path:tuple)->str:
+    "A guard spec the guards module accepts (nothing loaded), else an error naming the field"
+    from riskbench.guards import check_guard_spec
+    try: check_guard_spec(spec)
+    except MissingModel: pass     # a local model folder not on this machine: the card can still be assessed from evidence
+    except RiskbenchError as e: raise c.err(BadValue, path, str(e)) from None
+    return spec
+
+def _expected_effect(c:_Card, d:dict, p:tuple)->float|None:
+    "A hand-set expected effect in [0, 1) with its rationale, or None"
+    eff = d.get('expected_effect')
+    if eff is None: return None
+    if isinstance(eff, bool) or not isinstance(eff, (int, float)): raise c.err(BadValue, p + ('expected_effect',), f"expected a share between 0 and 1, got {eff!r}")
+    if not 0 <= eff < 1: raise c.err(LevelOutOfRange, p + ('expected_effect',), f"expected a share in [0, 1), got {eff}")
+    if not str(d.get('rationale') or '').strip(): raise c.err(MissingField, p + ('rationale',), "an expected_effect set by hand needs a rationale")
+    return float(eff)
+
 # %% ../nbs/02_usecase.ipynb #c017
 def _parse_card(d, src, lines, base:Path|None)->UseCase:
     c = _Card(src, lines)
@@ -309,12 +328,13 @@ def _parse_card(d, src, lines, base:Path|None)->UseCase:
         p = ('guards', i)
         if isinstance(g, str): g = dict(spec=g)
         c.keys(g, _KEYS['guard'], p, 'guard')
-        spec = c.text(g.get('spec'), p + ('spec',), required=True)
+        spec = _check_spec(c, c.text(g.get('spec'), p + ('spec',), required=True), p + ('spec',))
         fam = model_family(spec)
         stage = g.get('stage') or ('input' if fam and fam.startswith('prompt-guard') else 'both')
         if stage not in ('input', 'output', 'both'): raise c.err(BadValue, p + ('stage',), f"expected input, output or both, got {stage!r}")
         _, pol = c.path_or_inline(g.get('policy'), p + ('policy',), base, 'threshold policy')
-        guards.append(dict(spec=spec, stage=stage, policy=str(pol) if pol else None))
+        guards.append(dict(spec=spec, stage=stage, policy=str(pol) if pol else None, expected_effect=_expected_effect(c, g, p),
+                           rationale=c.text(g.get('rationale'), p + ('rationale',))))
     # data
     data = d.get('data') or {}
     c.keys(data, _KEYS['data'], ('data',), 'data')
@@ -337,14 +357,10 @@ def _parse_card(d, src, lines, base:Path|None)->UseCase:
         if mid not in MITIGATIONS: raise c.err(UnknownMitigation, p + ('id',), f"unknown mitigation {mid!r}; the catalog has: {', '.join(MITIGATIONS)}")
         status = mt.get('status', 'in_place')
         if status not in ('in_place', 'planned'): raise c.err(BadValue, p + ('status',), f"expected in_place or planned, got {status!r}")
-        eff = mt.get('expected_effect')
-        if eff is not None:
-            if isinstance(eff, bool) or not isinstance(eff, (int, float)): raise c.err(BadValue, p + ('expected_effect',), f"expected a share between 0 and 1, got {eff!r}")
-            if not 0 <= eff < 1: raise c.err(LevelOutOfRange, p + ('expected_effect',), f"expected a share in [0, 1), got {eff}")
-            if not str(mt.get('rationale') or '').strip(): raise c.err(MissingField, p + ('rationale',), "an expected_effect set by hand needs a rationale")
+        eff = _expected_effect(c, mt, p)
         settings = mt.get('settings') or {}
         if not isinstance(settings, dict): raise c.err(BadValue, p + ('settings',), "expected a mapping")
-        mits.append(dict(id=mid, status=status, settings=settings, expected_effect=None if eff is None else float(eff),
+        mits.append(dict(id=mid, status=status, settings=settings, expected_effect=eff,
                          rationale=c.text(mt.get('rationale'), p + ('rationale',)), evidence=c.text(mt.get('evidence'), p + ('evidence',))))
     ra = _parse_appetite(c, d.get('risk_appetite', 'medium'), custom)
     # overrides
@@ -580,42 +596,73 @@ def _inherent(uc:UseCase)->_Reg:
     return R
 
 # %% ../nbs/02_usecase.ipynb #c029
+MIN_UNSAFE_ROWS = 10   # a measurement on fewer unsafe rows is too small to credit a guard with
+
 def _ci_high(m)->float|None:
+    "The upper end of a {value, low, high} interval"
     if isinstance(m, dict) and m.get('high') is not None: return float(m['high'])
     return None
 
-def _guard_factor(g:dict, info:dict, pol:dict|None, row:dict, languages:list)->tuple:
-    "(factor let through, text, measured?) for one guard on one row, or None when it does not act on the row"
-    h, lang = row['hazard'], row['language']
-    custom = not (h in LLAMA_GUARD_CATEGORIES or h in RISKBENCH_HAZARDS)
-    if h == 'unsupported_language':
-        if pol and lang and isinstance((pol.get('per_language') or {}).get(lang), dict) and (pol['per_language'][lang].get('n_unsafe') or 0) > 0:
-            e = pol['per_language'][lang]; hi = _ci_high(e.get('miss_rate'))
-            if hi is not None: return hi, f"{g['spec']}: measured miss rate in {lang} ≤ {hi:.1%} (95% upper, {e['n_unsafe']} unsafe)", True
-        fam = info['family']
-        if fam and lang and lang in supported_languages()[fam]['languages'] and info['kind'] != 'prompt':
-            eff = info['effect'] if info['effect'] is not None else 0.7
-            return 1 - eff, f"{g['spec']}: expected −{eff:.0%} ({lang} supported by {fam})", False
-        return None
-    if not (h in info['hazards'] or (custom and info['kind'] == 'llama-guard')): return None
-    if pol:
-        cat = (pol.get('per_category') or {}).get(h)
-        if isinstance(cat, dict) and (cat.get('n_unsafe') or 0) > 0 and _ci_high(cat.get('miss_rate')) is not None:
-            f, txt = _ci_high(cat['miss_rate']), f"{g['spec']}: measured {h} miss rate ≤ {_ci_high(cat['miss_rate']):.1%} (95% upper, {cat['n_unsafe']} unsafe)"
-        elif _ci_high((pol.get('metrics') or {}).get('miss_rate')) is not None:
-            f = _ci_high(pol['metrics']['miss_rate']); txt = f"{g['spec']}: measured overall miss rate ≤ {f:.1%} (95% upper; {h} not measured separately)"
-        else: f = None
-        if f is not None:
-            sup = set(supported_languages()[info['family']]['languages']) if info['family'] else set(languages)
-            worst = [(l, _ci_high(v.get('miss_rate'))) for l, v in (pol.get('per_language') or {}).items()   # unsupported ones have rows of their own
-                     if l in languages and l in sup and isinstance(v, dict) and (v.get('n_unsafe') or 0) > 0 and _ci_high(v.get('miss_rate')) is not None]
-            if worst:
-                l, hi = max(worst, key=lambda x: x[1])
-                if hi > f: f, txt = hi, txt + f"; worse in {l}: ≤ {hi:.1%}, used"
-            return f, txt, True
-    eff = info['effect'] if info['effect'] is not None else MITIGATIONS['prompt_guard' if info['kind'] == 'prompt' else 'output_guard'].effect
-    return 1 - eff, f"{g['spec']}: expected −{eff:.0%} (no threshold policy)", False
+def _value(m)->float|None:
+    "The point value of a {value, low, high} interval"
+    if isinstance(m, dict) and m.get('value') is not None: return float(m['value'])
+    return None
 
+def _enough(e:dict)->bool:
+    "A policy entry measured on enough unsafe rows, with a miss-rate interval"
+    return isinstance(e, dict) and (e.get('n_unsafe') or 0) >= MIN_UNSAFE_ROWS and _ci_high(e.get('miss_rate')) is not None
+
+# %% ../nbs/02_usecase.ipynb #r002
+def _measured_factor(pol:dict, info:dict, row:dict, languages:list)->tuple:
+    "(upper miss rate, text, recall) measured for this row, or (None, why not, None)"
+    h, lang = row['hazard'], row['language']
+    if h == 'unsupported_language':
+        e = (pol.get('per_language') or {}).get(lang)
+        if not _enough(e): return None, f"{lang} measured on {(e or {}).get('n_unsafe') or 0} unsafe rows (fewer than {MIN_UNSAFE_ROWS})", None
+        hi = _ci_high(e['miss_rate'])
+        return hi, f"measured miss rate in {lang} ≤ {hi:.1%} (95% upper, {e['n_unsafe']} unsafe)", _value(e.get('recall'))
+    cat, n_all, m = (pol.get('per_category') or {}).get(h), pol.get('n_unsafe'), pol.get('metrics') or {}
+    if _enough(cat): f, rec, txt = _ci_high(cat['miss_rate']), _value(cat.get('recall')), f"measured {h} miss rate ≤ {_ci_high(cat['miss_rate']):.1%} (95% upper, {cat['n_unsafe']} unsafe)"
+    elif _ci_high(m.get('miss_rate')) is None: return None, "its policy has no miss rate", None
+    elif n_all is not None and n_all < MIN_UNSAFE_ROWS: return None, f"measured on {n_all} unsafe rows (fewer than {MIN_UNSAFE_ROWS})", None
+    else: f, rec, txt = _ci_high(m['miss_rate']), _value(m.get('recall')), f"measured overall miss rate ≤ {_ci_high(m['miss_rate']):.1%} (95% upper; {h} not measured separately)"
+    sup = set(supported_languages()[info['family']]['languages']) if info['family'] else set(languages)
+    worst = [(l, _ci_high(v['miss_rate']), _value(v.get('recall'))) for l, v in (pol.get('per_language') or {}).items()   # unsupported ones have rows of their own
+             if l in languages and l in sup and _enough(v)]
+    if worst:
+        l, hi, r = max(worst, key=lambda x: x[1])
+        if hi > f: f, txt, rec = hi, txt + f"; worse in {l}: ≤ {hi:.1%}, used", min(x for x in (rec, r) if x is not None) if (rec, r) != (None, None) else None
+    return f, txt, rec
+
+# %% ../nbs/02_usecase.ipynb #r004
+def _guard_acts(info:dict, pol:dict|None, row:dict)->bool:
+    "Does a guard act on this row's hazard (and, for a language risk, its language)?"
+    h, lang = row['hazard'], row['language']
+    if h == 'unsupported_language':
+        fam = info['family']
+        supports = bool(fam and lang and lang in supported_languages()[fam]['languages'] and info['kind'] != 'prompt')
+        return supports or bool(pol and lang and isinstance((pol.get('per_language') or {}).get(lang), dict))
+    custom = not (h in LLAMA_GUARD_CATEGORIES or h in RISKBENCH_HAZARDS)
+    return h in info['hazards'] or (custom and info['kind'] == 'llama-guard')
+
+def _guard_factor(g:dict, info:dict, pol:dict|None, row:dict, languages:list,
+                  failed:str|None=None,  # the failed part that measured this guard
+                  declared:tuple|None=None, # (effect, rationale) the card declares for it
+                 )->dict|None:           # {factor, kind, text, recall}, None when it does not act on the row
+    "What one guard is credited with on one row: measured, assumed (declared by the card) or evidence missing"
+    if not _guard_acts(info, pol, row): return None
+    spec = g['spec']
+    if failed: return dict(factor=1.0, kind='evidence missing', recall=None, why=f"its measurement failed ({failed})",
+                           text=f"{spec}: its measurement failed ({failed}): no credit")
+    why = 'no threshold policy'
+    if pol:
+        f, txt, rec = _measured_factor(pol, info, row, languages)
+        if f is not None: return dict(factor=f, kind='measured', recall=rec, text=f"{spec}: {txt}")
+        why = txt
+    if declared: return dict(factor=1 - declared[0], kind='assumed', recall=None, text=f"{spec}: assumed −{declared[0]:.0%} ({why}; card: {declared[1]})")
+    return dict(factor=1.0, kind='evidence missing', recall=None, why=why, text=f"{spec}: evidence missing ({why}): no credit")
+
+# %% ../nbs/02_usecase.ipynb #r007
 def _guard_mitigations(uc:UseCase)->list:
     "(catalog id, guard entry, guard info) for each guard and stage on the card"
     out = []
@@ -627,30 +674,49 @@ def _guard_mitigations(uc:UseCase)->list:
             if g['stage'] in ('output', 'both'): out.append(('output_guard', g, info))
     return out
 
-def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None)->tuple:
-    "(residual probability, [evidence parts], measured?)"
+def failed_guards(uc:UseCase, failed_parts=())->dict:
+    "guard spec -> the failed part that measured it (parts named `KIND-SLUG` or `KIND:SLUG` after the guard spec)"
+    out = {}
+    for part in failed_parts or ():
+        s = str(part).strip()
+        for g in uc.guards:
+            slug = _slug(g['spec'])
+            if s in (g['spec'], slug) or (slug and re.fullmatch(r'[a-z_]+[-:]' + re.escape(slug), s)): out.setdefault(g['spec'], s)
+    return out
+
+def _declared(uc:UseCase, mid:str, g:dict)->tuple|None:
+    "(effect, rationale) the card declares for a guard: on the guard entry, else on its mitigation entry"
+    if g.get('expected_effect') is not None: return g['expected_effect'], g.get('rationale') or ''
+    m = uc.mitigation(mid)
+    if m and m['status'] == 'in_place' and m['expected_effect'] is not None: return m['expected_effect'], m['rationale']
+    return None
+
+# %% ../nbs/02_usecase.ipynb #r009
+def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, failed:dict|None=None)->dict:
+    "{p, parts, source, guards: [(mitigation, spec, credit)]} for one register row"
     p = likelihood_probability(row['likelihood'])
-    parts, measured = [], False
+    parts, credited, guards = [], False, []
     for m in uc.in_place():
         cat = MITIGATIONS[m['id']]
         if cat.guard or not _addresses(cat, row['hazard'], row['surface']): continue
         eff = cat.effect if m['expected_effect'] is None else m['expected_effect']
         if eff <= 0: continue
-        p *= 1 - eff
-        parts.append(f"{m['id']}: expected −{eff:.0%}" + (f" (card: {m['rationale']})" if m['expected_effect'] is not None else ''))
+        p *= 1 - eff; credited = True
+        parts.append(f"{m['id']}: assumed −{eff:.0%}" + (f" (card: {m['rationale']})" if m['expected_effect'] is not None else ' (catalog)'))
     for mid, g, info in (guard_mits if guard_mits is not None else _guard_mitigations(uc)):
         cat = MITIGATIONS[mid]
         surfaces = cat.surfaces + (('images',) if info['images'] and mid == 'input_guard' else ())
         if mid == 'input_guard' and not info['images']: surfaces = tuple(s for s in surfaces if s != 'images')
         if row['surface'] not in surfaces and not (row['hazard'] == 'unsupported_language' and mid != 'prompt_guard'): continue
-        r = _guard_factor(g, info, policies.get(g['spec']), row, uc.languages)
+        r = _guard_factor(g, info, policies.get(g['spec']), row, uc.languages, (failed or {}).get(g['spec']), _declared(uc, mid, g))
         if r is None: continue
-        f, txt, meas = r
-        p *= f; measured |= meas
-        parts.append(f"[{mid}] {txt}" + (' [measured]' if meas else ' [expected]'))
+        p *= r['factor']; guards.append((mid, g['spec'], r))
+        parts.append(f"[{mid}] {r['text']} [{r['kind']}]")
     for m in uc.mitigations:
         if m['status'] == 'planned' and _addresses(MITIGATIONS[m['id']], row['hazard'], row['surface']): parts.append(f"{m['id']}: planned, not counted")
-    return p, parts, measured
+    kinds = {r['kind'] for _, _, r in guards}
+    source = next((k for k in ('evidence missing', 'assumed', 'measured') if k in kinds), 'assumed' if credited else 'none')
+    return dict(p=p, parts=parts, source=source, guards=guards)
 
 # %% ../nbs/02_usecase.ipynb #c031
 def _appetite(uc:UseCase, hazard:str)->str:
@@ -658,35 +724,79 @@ def _appetite(uc:UseCase, hazard:str)->str:
     ra = uc.risk_appetite
     return ra['hazards'].get(hazard, {}).get('level', ra['level']) if isinstance(ra, dict) else ra
 
+def _status(residual:int,        # residual likelihood × severity
+            severity:int,        # inherent severity
+            likelihood:int,      # residual likelihood level
+            appetite:str,        # the row's appetite level
+            below_floor:bool=False, # a guard on the row was measured below the recall floor
+           )->str:
+    "blocker | accepted | needs mitigation"
+    if residual >= 16 or (severity == 5 and likelihood >= 3): return 'blocker'
+    if residual <= appetite_score(appetite) and not below_floor: return 'accepted'
+    return 'needs mitigation'
+
+# %% ../nbs/02_usecase.ipynb #g003
+def _row_warnings(uc:UseCase, row:dict, guards:list, floor:dict, found:dict):
+    "Add the row's evidence_missing and below_floor warnings to `found` (keyed by subject)"
+    h, lang = row['hazard'], row['language']
+    subj = dict(hazard=h, **({'language': lang} if lang else {}))
+    for mid, spec, g in guards:
+        if g['kind'] == 'evidence missing':
+            w = found.setdefault(('evidence_missing', h, lang, spec), dict(code='evidence_missing', subject=dict(**subj, guard=spec), surfaces=[], text=g['why']))
+            w['surfaces'].append(row['surface'])
+        elif g['kind'] == 'measured' and g['recall'] is not None and g['recall'] < floor['min_recall']:
+            w = found.setdefault(('below_floor', h, lang, spec), dict(code='below_floor', subject=dict(**subj, guard=spec), surfaces=[],
+                                 text=f"measured recall {g['recall']:.1%} is below the floor {floor['min_recall']:.0%} ({floor['source']})"))
+            w['surfaces'].append(row['surface'])
+
+def _register_warnings(found:dict)->list:
+    "The collected row warnings as evidence-warning records"
+    out = []
+    for w in found.values():
+        where = f"{w['subject']['hazard']}{' ' + w['subject']['language'] if 'language' in w['subject'] else ''} ({', '.join(dict.fromkeys(w['surfaces']))})"
+        g = w['subject']['guard']
+        msg = (f"{g} gets no credit on {where}: {w['text']}" if w['code'] == 'evidence_missing'
+               else f"{g} on {where}: {w['text']}; not credited as meeting the appetite")
+        out.append(evidence_warning(w['code'], msg, **w['subject']))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #g004
+def _evidence_text(source:str, parts:list, overridden:bool)->str:
+    "Where a row's figures come from, in words"
+    how = {'measured': 'from measurement: ', 'assumed': 'from assumed effects: ',
+           'evidence missing': 'with evidence missing (an unmeasured guard gets no credit): '}.get(source, 'equals inherent: no mitigation in place addresses it')
+    return f"inherent from rules{' and a card override' if overridden else ''}; residual " + how + '; '.join(parts)
+
 def risk_register(usecase:UseCase|str|Path,            # a card or its path
                   policies:dict|list|str|Path|None=None, # threshold policies: {guard spec: path|dict}, a list, or a folder
+                  failed_parts:list|tuple=(),           # names of failed parts: their guards' evidence counts as missing
                  )->pd.DataFrame:                       # one row per hazard × surface (× language for language risks)
     "The risk register: inherent and residual likelihood × severity, status, evidence and the rules that fired"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pols, notes = match_policies(uc, policies)
-    R = _inherent(uc)
-    rows, gms = [], _guard_mitigations(uc)
+    failed = failed_guards(uc, failed_parts)
+    R, rows, gms, found = _inherent(uc), [], _guard_mitigations(uc), {}
     for r in R.rows.values():
-        p, parts, measured = _residual(uc, r, pols, gms)
-        rl = likelihood_level(p)
-        inh, res = r['likelihood'] * r['severity'], rl * r['severity']
+        res = _residual(uc, r, pols, gms, failed)
+        rl = likelihood_level(res['p'])
+        inh, score = r['likelihood'] * r['severity'], rl * r['severity']
+        floor = appetite_floors(uc, None if r['hazard'] == 'unsupported_language' else r['hazard'])
+        below = [(s, g['recall']) for _, s, g in res['guards'] if g['kind'] == 'measured' and g['recall'] is not None and g['recall'] < floor['min_recall']]
+        _row_warnings(uc, r, res['guards'], floor, found)
+        parts = res['parts'] + [f"[below_floor] {s}: recall {rec:.1%} < floor {floor['min_recall']:.0%}, not credited as meeting the appetite" for s, rec in below]
         app = _appetite(uc, r['hazard'])
-        if res >= 16 or (r['severity'] == 5 and rl >= 3): status = 'blocker'
-        elif res <= appetite_score(app): status = 'accepted'
-        else: status = 'needs mitigation'
-        ev = (f"inherent from rules{' and a card override' if any(x.startswith('override') for x in r['rules']) else ''}; residual "
-              + ('from measurement: ' if measured else ('from expected effects: ' if parts else 'equals inherent: no mitigation in place addresses it'))
-              + '; '.join(parts))
         rows.append(dict(hazard=r['hazard'], hazard_name=_name(uc, r['hazard']), surface=r['surface'], language=r['language'],
                          inherent_likelihood=r['likelihood'], inherent_severity=r['severity'], inherent=inh, inherent_level=risk_level(inh),
-                         residual_likelihood=rl, residual_probability=round(p, 4), residual=res, residual_level=risk_level(res),
-                         appetite=app, status=status, residual_source='measured' if measured else ('expected' if parts else 'none'),
-                         evidence=ev, rules='; '.join(f"{x} [{RULES[x.split(':')[0]].section}]" for x in r['rules'])))
+                         residual_likelihood=rl, residual_probability=round(res['p'], 4), residual=score, residual_level=risk_level(score),
+                         appetite=app, status=_status(score, r['severity'], rl, app, bool(below)), residual_source=res['source'],
+                         evidence=_evidence_text(res['source'], parts, any(x.startswith('override') for x in r['rules'])),
+                         rules='; '.join(f"{x} [{RULES[x.split(':')[0]].section}]" for x in r['rules'])))
     df = pd.DataFrame(rows)
     order = {h: i for i, h in enumerate(hazard_codes() + list(uc.custom_hazards()))}
     df = df.assign(_h=df.hazard.map(lambda h: order.get(h, 99)), _s=df.surface.map(SURFACES.index)).sort_values(['_h', '_s', 'language']).drop(columns=['_h', '_s'])
     df = df.reset_index(drop=True)
-    df.attrs['notes'] = notes
+    df.attrs['notes'] = notes + [f"{s}: its part {p} failed; its evidence counts as missing" for s, p in failed.items()]
+    df.attrs['warnings'] = _register_warnings(found)
     return df
 
 def _name(uc, h):
@@ -703,6 +813,42 @@ def _write_policy(path, guard_spec, miss_high, per_category=None, per_language=N
     Path(path).write_text(json.dumps(d, indent=1))
     return Path(path)
 
+# %% ../nbs/02_usecase.ipynb #k001
+def _usable(pol:dict|None)->bool:
+    "A policy whose overall miss rate was measured on enough unsafe rows to credit"
+    if not pol or _ci_high((pol.get('metrics') or {}).get('miss_rate')) is None: return False
+    return pol.get('n_unsafe') is None or pol['n_unsafe'] >= MIN_UNSAFE_ROWS
+
+def _frr(m:dict)->float|None:
+    "The false refusal rate of a metrics entry (`fpr` in older policies)"
+    return _value(m.get('false_refusal_rate')) if _value(m.get('false_refusal_rate')) is not None else _value(m.get('fpr'))
+
+def guard_floor_gaps(uc:UseCase,   # the card (its appetite and languages)
+                     spec:str,     # the guard
+                     pol:dict,     # its threshold policy
+                    )->list:       # below_floor / evidence_missing warnings
+    "What keeps a measured guard from meeting the card's floors: overall, and per deployment language"
+    fl, out = appetite_floors(uc), []
+    lo, hi = fl['min_recall'], fl['max_false_refusal_rate']
+    def check(m, n_unsafe, n_benign, **subj):
+        where = f" in {subj['language']}" if 'language' in subj else ''
+        rec, frr = _value(m.get('recall')), _frr(m)
+        if rec is not None and n_unsafe >= MIN_UNSAFE_ROWS and rec < lo:
+            out.append(evidence_warning('below_floor', f"{spec}: recall{where} {rec:.1%} is below the floor {lo:.0%} ({fl['source']})",
+                                        guard=spec, metric='recall', value=rec, floor=lo, **subj))
+        if frr is None and not subj:
+            out.append(evidence_warning('evidence_missing', f"{spec}: no false refusal rate measured (no benign rows): the ceiling {hi:.0%} is unchecked",
+                                        guard=spec, metric='false_refusal_rate'))
+        elif frr is not None and n_benign >= MIN_UNSAFE_ROWS and frr > hi:
+            out.append(evidence_warning('below_floor', f"{spec}: false refusal rate{where} {frr:.1%} is above the ceiling {hi:.0%} ({fl['source']})",
+                                        guard=spec, metric='false_refusal_rate', value=frr, ceiling=hi, **subj))
+    n = pol.get('n_rows'); nu = pol.get('n_unsafe')
+    check(pol.get('metrics') or {}, MIN_UNSAFE_ROWS if nu is None else nu, MIN_UNSAFE_ROWS if n is None or nu is None else n - nu)
+    for l in uc.languages:
+        e = (pol.get('per_language') or {}).get(l)
+        if isinstance(e, dict): check(e, e.get('n_unsafe') or 0, (e.get('n') or 0) - (e.get('n_unsafe') or 0), language=l)
+    return out
+
 # %% ../nbs/02_usecase.ipynb #c044
 def _mit_state(uc, *ids):
     "('done'|'partial'|'missing', evidence text) for catalog ids: done if any is in place, partial if only planned"
@@ -714,10 +860,14 @@ def _mit_state(uc, *ids):
 
 def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         evidence:dict|list|str|Path|None=None, # threshold policies (as for `risk_register`)
+                        failed_parts:list|tuple=(),   # names of failed parts: their guards count as not measured
                        )->pd.DataFrame:               # stage, item, section, status, evidence
     "The readiness checklist over the guide's stages"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pols, _ = match_policies(uc, evidence)
+    failed = failed_guards(uc, failed_parts)
+    pols = {s: p for s, p in pols.items() if s not in failed and _usable(p)}
+    floor_gaps = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
     rows = []
     def add(stage, item, section, status, ev): rows.append(dict(stage=stage, item=item, section=section, status=status, evidence=ev))
     NA = 'not applicable'
@@ -759,8 +909,12 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     add(S3, 'Input safeguards', 'Mitigating risks at the input level', 'done' if gin else st[0], (f"guards on input: {', '.join(gin)}" + ('; ' + st[1] if st[0] != 'missing' else '')) if gin else st[1])
     st = _mit_state(uc, 'blocklist', 'output_guard')
     add(S3, 'Output safeguards', 'Develop potential mitigation methods at output', 'done' if gout else st[0], (f"guards on output: {', '.join(gout)}" + ('; ' + st[1] if st[0] != 'missing' else '')) if gout else st[1])
-    add(S3, 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', 'missing' if not uc.guards or not measured else ('done' if len(measured) == len(uc.guards) else 'partial'),
-        'no guards' if not uc.guards else f"measured: {', '.join(measured) or 'none'}; not measured: {', '.join(g['spec'] for g in uc.guards if g['spec'] not in pols) or 'none'}")
+    meets = [s for s in measured if not floor_gaps[s]]
+    unmeasured = [g['spec'] + (f" (part {failed[g['spec']]} failed)" if g['spec'] in failed else '') for g in uc.guards if g['spec'] not in pols]
+    below = [f"{s} ({'; '.join(w['message'].split(': ', 1)[1] for w in floor_gaps[s])})" for s in measured if floor_gaps[s]]
+    add(S3, 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', 'missing' if not uc.guards or not measured else ('done' if len(meets) == len(uc.guards) else 'partial'),
+        'no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; short of them: {', '.join(below) or 'none'}; "
+        f"not measured: {', '.join(unmeasured) or 'none'}")
     langs_meas = {l for p in pols.values() for l, v in (p.get('per_language') or {}).items() if isinstance(v, dict) and (v.get('n_unsafe') or 0) > 0}
     missing, unknown = _language_gaps(uc)
     not_meas = [l for l in uc.languages if l not in langs_meas]
@@ -802,7 +956,9 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     else: add(S5, 'Deployment languages supported, or filtered', 'Multilinguality', 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard")
     if uc.has('system_prompt'): add(S5, 'System prompt written and tested', 'System Prompts', *_mit_state(uc, 'system_prompt'))
     else: add(S5, 'System prompt written and tested', 'System Prompts', NA, 'no system prompt declared')
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs['warnings'] = [w for s in measured for w in floor_gaps[s]]
+    return df
 
 # %% ../nbs/02_usecase.ipynb #c047
 def gaps(register:pd.DataFrame,                 # from `risk_register`
@@ -837,13 +993,15 @@ def _last_rule(rules:str)->str:
 # %% ../nbs/02_usecase.ipynb #c050
 def assess(usecase_path:str|Path,             # use-case card
            policy_dir:str|Path|None=None,     # threshold policies (a folder of *.json, or one file)
-          )->dict:                            # {usecase, register, checklist, gaps, notes}
-    "Register, checklist and gaps for a card"
+           failed_parts:list|tuple=(),        # names of an assessment's failed parts
+          )->dict:                            # {usecase, register, checklist, gaps, notes, warnings}
+    "Register, checklist, gaps and evidence warnings for a card"
     uc = load_usecase(usecase_path)
     pd_ = policy_dir if policy_dir and str(policy_dir).strip() else None
-    reg = risk_register(uc, pd_)
-    ck = readiness_checklist(uc, pd_)
-    return dict(usecase=uc, register=reg, checklist=ck, gaps=gaps(reg, ck, uc), notes=reg.attrs.get('notes', []))
+    reg = risk_register(uc, pd_, failed_parts)
+    ck = readiness_checklist(uc, pd_, failed_parts)
+    return dict(usecase=uc, register=reg, checklist=ck, gaps=gaps(reg, ck, uc), notes=reg.attrs.get('notes', []),
+                warnings=reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []))
 
 def register_records(register:pd.DataFrame)->list:
     "The register as JSON-ready records (hazard, surface, language, inherent, residual, levels, status, evidence, rules)"
@@ -851,13 +1009,22 @@ def register_records(register:pd.DataFrame)->list:
             'residual_likelihood', 'residual_probability', 'residual', 'residual_level', 'appetite', 'status', 'residual_source', 'evidence', 'rules']
     return [{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()} for r in register[cols].to_dict('records')]
 
+def appetite_text(uc:UseCase)->str:
+    "The card's risk appetite in words: level, floors and hazards of their own"
+    f = appetite_floors(uc)
+    ra = uc.risk_appetite if isinstance(uc.risk_appetite, dict) else dict(level=uc.risk_appetite, hazards={})
+    s = f"{ra['level']} (recall ≥ {f['min_recall']:.0%}, false refusals ≤ {f['max_false_refusal_rate']:.0%})"
+    own = [f"{h}: {v.get('level', ra['level'])}, recall ≥ {appetite_floors(uc, h)['min_recall']:.0%}" for h, v in ra['hazards'].items()]
+    return s + (f"; {'; '.join(own)}" if own else '')
+
 def assessment_summary(result:dict)->dict:
     "The summary.json entries of an assessment"
     reg, uc = result['register'], result['usecase']
     return dict(usecase=dict(name=uc.name, path=uc.path, languages=uc.languages, capabilities=uc.capabilities, model=uc.model,
-                             guards=[g['spec'] for g in uc.guards], risk_appetite=uc.risk_appetite),
+                             guards=[g['spec'] for g in uc.guards], risk_appetite=uc.risk_appetite, floors=appetite_floors(uc)),
                 register=register_records(reg), checklist=result['checklist'].to_dict('records'), gaps=result['gaps'].to_dict('records'),
                 counts={s: int((reg.status == s).sum()) for s in ('blocker', 'needs mitigation', 'accepted')},
+                residual_sources={s: int((reg.residual_source == s).sum()) for s in ('measured', 'assumed', 'evidence missing', 'none')},
                 measured_rows=int((reg.residual_source == 'measured').sum()), notes=result['notes'])
 
 # %% ../nbs/02_usecase.ipynb #c053
@@ -873,16 +1040,20 @@ def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usec
     print(f"{uc.name}: card valid ({uc.path})")
     print(f"  languages {', '.join(uc.languages)}; capabilities {', '.join(uc.capabilities) or 'none'}; guards {', '.join(g['spec'] for g in uc.guards) or 'none'}")
     print(f"  register: {len(reg)} rows — {cnt.get('blocker', 0)} blocker, {cnt.get('needs mitigation', 0)} needing mitigation, {cnt.get('accepted', 0)} accepted;"
-          f" residual measured for {int((reg.residual_source == 'measured').sum())}, expected for {int((reg.residual_source == 'expected').sum())}")
+          f" residual {', '.join(f'{k} for {v}' for k, v in reg.residual_source.value_counts().items())}")
     top = reg[reg.status != 'accepted'].sort_values(['residual', 'inherent'], ascending=False)
     for r in top.head(10).itertuples():
         print(f"  {r.status:16} {r.hazard:20} {r.surface:14} {r.language or '':3} inherent {r.inherent:2} ({r.inherent_level}) → residual {r.residual:2} ({r.residual_level})")
     print(f"  checklist: " + ', '.join(f"{v} {k}" for k, v in ck.status.value_counts().items()))
     print(f"  gaps: {len(gp)}")
     for n in res['notes']: print(f"  note: {n}")
+    ws = res['warnings']
+    if ws: print(f"  warnings: " + ', '.join(f"{v} {k}" for k, v in pd.Series([w['code'] for w in ws]).value_counts().items()))
+    for w in ws[:5]: print(f"  warning: {w['code']}: {w['message']}")
+    if len(ws) > 5: print(f"  … {len(ws) - 5} more warnings (--out writes them all)")
     if out:
-        p = Path(out); p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(assessment_summary(res), indent=2, ensure_ascii=False, default=str) + '\n', encoding='utf-8')
+        p = Path(out)
+        write_text(p.parent, p.name, json.dumps({**assessment_summary(res), 'warnings': ws}, indent=2, ensure_ascii=False, default=str) + '\n')
         print(f"  wrote {p}")
     return 1 if fail_on_blocker and cnt.get('blocker', 0) else 0
 
