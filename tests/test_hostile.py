@@ -79,3 +79,60 @@ def test_bundled_escape_through_the_commands(tmp_path):
         r = riskbench(*args)
         assert r.returncode == 2 and "no '..', not absolute" in r.stderr, r.stderr
         _one_line_naming(r.stderr, 'bundled:../../../../etc/passwd')
+
+# --- property: random corruption of random rows never costs a good row, and every bad row is named by its line ---
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+import csv, io
+
+TEXTS = st.text(st.sampled_from(list('ab z,"é中\t')), min_size=1, max_size=12).filter(lambda s: s.strip())
+JSONL_BREAKS = ('bad_json', 'bad_utf8', 'empty_text', 'not_object', 'text_not_string')
+CSV_BREAKS = ('unterminated_quote', 'extra_field', 'missing_field', 'bad_utf8', 'empty_text')
+
+def _jsonl_line(i, text, label, brk)->bytes:
+    rec = dict(id=f'r{i}', text=text, label=label)
+    if brk == 'empty_text': rec['text'] = '  '
+    if brk == 'text_not_string': rec['text'] = [text]
+    if brk == 'not_object': return b'[1, 2]'
+    line = json.dumps(rec, ensure_ascii=False).encode()
+    if brk == 'bad_json': return line[:-1]
+    if brk == 'bad_utf8': return line.replace(b'"text": "', b'"text": "\xff', 1)
+    return line
+
+def _csv_line(i, text, label, brk)->bytes:
+    if brk == 'unterminated_quote': return f'r{i},"{text.replace(chr(34), "")},{label}'.encode()
+    if brk == 'missing_field': return f'r{i},{label}'.encode()
+    if brk == 'empty_text': return f'r{i},,{label}'.encode()
+    s = io.StringIO(); csv.writer(s, lineterminator='\n').writerow([f'r{i}', text, label])
+    line = s.getvalue()[:-1].encode()
+    if brk == 'extra_field': return line + b',extra'
+    if brk == 'bad_utf8': return line.replace(f'r{i},'.encode(), f'r{i},'.encode() + b'\xff', 1)
+    return line
+
+def _rows(breaks): return st.lists(st.tuples(TEXTS, st.sampled_from([0, 1]), st.one_of(st.none(), st.sampled_from(breaks))),
+                                   min_size=1, max_size=30)
+
+def _check(p, rows, first_line, batch_bytes):
+    from riskbench.core import iter_eval_set, RowReport
+    import pandas as pd
+    rep = RowReport(str(p))
+    parts = list(iter_eval_set(p, report=rep, batch_bytes=batch_bytes))
+    kept = pd.concat(parts).id.tolist() if parts else []
+    assert kept == [f'r{i}' for i, (_, _, brk) in enumerate(rows) if brk is None]
+    assert sorted(r['row'] for r in rep.rejects) == [i + first_line for i, (_, _, brk) in enumerate(rows) if brk]
+    assert all(r['reason'] for r in rep.rejects)
+    rep.check()
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows(JSONL_BREAKS), batch_bytes=st.sampled_from([64, 256, 1 << 20]))
+def test_property_jsonl_corruption(tmp_path, rows, batch_bytes):
+    p = tmp_path/'p.jsonl'
+    p.write_bytes(b'\n'.join(_jsonl_line(i, *r) for i, r in enumerate(rows)) + b'\n')
+    _check(p, rows, 1, batch_bytes)
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows(CSV_BREAKS))
+def test_property_csv_corruption(tmp_path, rows):
+    p = tmp_path/'p.csv'
+    p.write_bytes(b'id,text,label\n' + b'\n'.join(_csv_line(i, *r) for i, r in enumerate(rows)) + b'\n')
+    _check(p, rows, 2, 8 << 20)
