@@ -38,7 +38,8 @@ class _Help(argparse.HelpFormatter):
     def _get_help_string(self, action):
         h = action.help or ''
         flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
-        if not action.option_strings or flag or action.default in (None, argparse.SUPPRESS) or 'default' in h.lower(): return h
+        if not action.option_strings or flag or action.default in (None, argparse.SUPPRESS): return h
+        if 'default' in h.lower(): return h
         return h + ' (default: %(default)s)'
 
 def build_parser(func, prog:str)->argparse.ArgumentParser:
@@ -129,7 +130,7 @@ def demo_cmd(out:str='reports/demo',   # output folder
     "The demo assessment: every template on the bundled data with the baseline guard, into OUT/index.html"
     from riskbench.bundle import assess_cmd
     data = 'bundled:demo_prompts.jsonl'
-    if _kind(inspect.signature(assess_cmd).parameters['data'].annotation) == 'list': data = [data]  # --data is repeatable
+    if _kind(inspect.signature(assess_cmd).parameters['data'].annotation) == 'list': data = [data]  # repeatable
     return assess_cmd(usecase, data=data, finetune='bundled:demo_finetune.jsonl',
                       guard=guard or ['baseline'], out=out, workers=workers)
 

@@ -165,7 +165,8 @@ _TEMPLATE_KEYS = {'hovertemplate', 'texttemplate'}  # ours: they hold plotly's %
 _DTYPES = {'u1c': 'u1'}  # plotly's dtype codes that are not numpy's
 
 def _typed_array(o:dict)->np.ndarray:
-    a = np.frombuffer(base64.b64decode(o['bdata']), dtype=np.dtype(_DTYPES.get(o['dtype'], o['dtype'])).newbyteorder('<'))
+    dtype = np.dtype(_DTYPES.get(o['dtype'], o['dtype'])).newbyteorder('<')
+    a = np.frombuffer(base64.b64decode(o['bdata']), dtype=dtype)
     shape = [int(x) for x in str(o.get('shape') or '').split(',') if x.strip()]
     return a.reshape(shape) if len(shape) > 1 else a
 
@@ -211,21 +212,23 @@ def _placeholder(spec:dict)->str:
             f'<script type="application/json" class="rb-plotly-data" data-for="{fid}">{_json_for_html(spec)}</script>')
 
 def figure_html(fig)->str:
-    "An inert HTML placeholder for a plotly figure: a div and its safe JSON (`figure_spec`), drawn by the report's script"
+    "An inert HTML placeholder for a plotly figure: a div and its safe JSON (`figure_spec`), drawn by the page"
     return _placeholder(figure_spec(fig))
 
 def show_figure(fig):
-    "Display a plotly figure: natively in JupyterLab, as an inert placeholder for the HTML report (both from `figure_spec`)"
+    "Display a plotly figure natively in JupyterLab and as an inert placeholder for the report, both from `figure_spec`"
     from IPython.display import display
     spec = figure_spec(fig)
     display({'application/vnd.plotly.v1+json': spec, 'text/html': _placeholder(spec),
              'text/plain': f'<plotly figure: {len(spec.get("data", []))} traces>'}, raw=True)
 
 # %% ../nbs/07_report.ipynb #c012j
-_FIGURE_DATA = re.compile(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]*">(.*?)</script>', re.S)
+_FIGURE_DATA = re.compile(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]*">(.*?)</script>',
+                          re.S)
 
 def _decode(o):
-    if isinstance(o, dict): return _typed_array(o) if 'bdata' in o and 'dtype' in o else {k: _decode(v) for k, v in o.items()}
+    if isinstance(o, dict) and 'bdata' in o and 'dtype' in o: return _typed_array(o)
+    if isinstance(o, dict): return {k: _decode(v) for k, v in o.items()}
     if isinstance(o, list): return [_decode(v) for v in o]
     return o
 
@@ -348,7 +351,8 @@ def _coerce(name, value, spec, template):
     if t in ('list', 'dict'):
         if isinstance(value, (list, dict)) and type(value).__name__ == t: return value
         if isinstance(value, str):
-            try: v = read_yaml(value, f'parameter {name!r}', text=True) if value.strip() else ([] if t == 'list' else {})
+            empty = [] if t == 'list' else {}
+            try: v = read_yaml(value, f'parameter {name!r}', text=True) if value.strip() else empty
             except BadFile: raise bad() from None
             if t == 'list' and isinstance(v, str): v = [x.strip() for x in v.split(',') if x.strip()]
             if type(v).__name__ == t: return v
@@ -495,7 +499,8 @@ class RunResult:
         p = self.out/'summary.json'
         return json.loads(p.read_text(encoding='utf-8')) if p.exists() else {}
     def __repr__(self):
-        return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}" + (f" ({self.error})" if self.error else '')
+        why = f" ({self.error})" if self.error else ''
+        return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}{why}"
 
 # %% ../nbs/07_report.ipynb #c021e
 def check_out_dir(out:str|Path,     # the output folder a command will write
@@ -541,7 +546,8 @@ def _write_outputs(out:Path, nb, manifest:dict, title:str)->dict:
     if status != 'ok': s.update(status=status, error=error)
     meta = {k: manifest[k] for k in ('template', 'riskbench', 'started', 'seconds')}
     files = {'summary.json': lambda: json.dumps(to_jsonable(s), indent=2, ensure_ascii=False, allow_nan=False),
-             'report.ipynb': lambda: nbformat.writes(nb), 'report.html': lambda: render_html(nb, title, status, error, meta)}
+             'report.ipynb': lambda: nbformat.writes(nb),
+             'report.html': lambda: render_html(nb, title, status, error, meta)}
     try:
         for rel, text in files.items():
             data = text().encode('utf-8')
@@ -596,7 +602,8 @@ def run_template(template:str|Path,          # template name (see `templates()`)
     with tempfile.TemporaryDirectory(prefix='riskbench-run-') as work:
         nb_path = Path(work)/'report.ipynb'
         try: status, error, ename = _execute(src, nb_path, checked, out, timeout, kernel, progress)
-        except KeyboardInterrupt as e: (status, error, ename), stop = ('interrupted', 'KeyboardInterrupt: run interrupted', None), e
+        except KeyboardInterrupt as e:
+            (status, error, ename), stop = ('interrupted', 'KeyboardInterrupt: run interrupted', None), e
         nb = nbformat.read(str(nb_path), as_version=4) if nb_path.exists() else nbformat.v4.new_notebook()
     prov = json.loads((out/'.provenance.json').read_text(encoding='utf-8')) if (out/'.provenance.json').exists() else {}
     (out/'.provenance.json').unlink(missing_ok=True)
