@@ -19,8 +19,8 @@ __all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'norm
            'near_duplicate_pairs', 'near_duplicates', 'leakage', 'leaked_rows', 'luhn_valid', 'iban_valid',
            'mask_value', 'find_pii', 'mask_pii', 'Lexicon', 'load_lexicon', 'identity_mentions', 'is_refusal',
            'rate_ratio', 'npmi', 'identity_representation', 'identity_association', 'language_report', 'AuditSummary',
-           'audit_dataset', 'group_membership', 'identity_group_columns', 'auc', 'power_mean', 'bias_metrics',
-           'load_counterfactual_templates', 'fill_templates', 'guard_scores', 'counterfactual_audit',
+           'audit_dataset', 'audit_warnings', 'group_membership', 'identity_group_columns', 'auc', 'power_mean',
+           'bias_metrics', 'load_counterfactual_templates', 'fill_templates', 'guard_scores', 'counterfactual_audit',
            'policy_threshold', 'guard_bias_audit', 'bias_summary', 'bias_figure', 'identity_figure', 'language_figure',
            'pii_examples', 'bias_warnings', 'audit_cmd']
 
@@ -960,6 +960,22 @@ def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`
     s['findings'] = f
     s.tables, s.data, s.row_report = tables, df, rep
     return s
+
+# %% ../nbs/05_audit.ipynb #c050b
+def audit_warnings(summary:AuditSummary)->list:
+    "Evidence-gap records for a data audit: target languages without (enough) rows, rows the reader rejected"
+    lang, out = summary.get('languages', {}), []
+    for t in lang.get('missing_targets', []):
+        out.append(evidence_warning('untested_language', f"target language {t} has no rows in the data", language=t))
+    for t in lang.get('under_represented', []):
+        share = lang['counts'].get(t, 0) / max(summary.get('rows', 0), 1)
+        out.append(evidence_warning('untested_language', f"target language {t} has {lang['counts'].get(t, 0)} rows "
+                                    f"({share:.1%} of the data)", language=t))
+    rep = summary.row_report
+    if rep is not None and rep.rejected:
+        out.append(evidence_warning('rows_rejected', f"{rep.rejected:,} of {rep.read:,} rows could not be read and are not audited",
+                                    column='text'))
+    return out
 
 # %% ../nbs/05_audit.ipynb #c052
 def group_membership(df:pd.DataFrame, group_cols)->pd.DataFrame:

@@ -516,3 +516,12 @@ def test_guard_bias_report_counts_rejected_rows_and_shows_no_progress_bar(tmp_pa
     for f in ('report.html', 'report.ipynb'):
         page = (tmp_path/'o'/f).read_text()
         assert 'scoring (baseline)' not in page and 'row/s' not in page and 'it/s]' not in page, f
+
+
+def test_data_audit_report_says_its_gaps(tmp_path):
+    r = riskbench('audit', _ft(tmp_path), '--usecase', DATA/'usecases'/'customer_support.yaml', '--out', tmp_path/'o')
+    assert r.returncode == 0, r.stderr
+    w = json.loads((tmp_path/'o'/'summary.json').read_text())['warnings']
+    assert {(x['code'], x.get('language')) for x in w} == {('untested_language', 'de'), ('untested_language', 'fr'),
+                                                           ('rows_rejected', None)}
+    assert next(x for x in w if x['code'] == 'rows_rejected')['message'].startswith('1 of 9 rows')
