@@ -542,12 +542,15 @@ def test_tuner_numbers_are_those_of_the_exported_policy_with_group_thresholds(tm
 
 def test_policy_file_top_level_figures_apply_group_thresholds():
     df = score_table(1500)
-    pol = GuardPolicy.from_table(df, 'max-recall-at-fpr', by='category', min_support=30, n_boot=50)
-    dec = pol.decide(df.score.to_numpy(), categories=list(df.categories))
-    hit = np.array([x['decision'] == 'block' for x in dec]); y = df.label.to_numpy()
-    assert pol.metrics['recall']['value'] == pytest.approx(hit[y == 1].mean()) and pol.metrics['fpr']['value'] == pytest.approx(hit[y == 0].mean())
-    g = (df.score >= pol.threshold).to_numpy()
-    assert pol.info['at_global_threshold']['recall'] == pytest.approx(g[y == 1].mean())
+    for by, kw in (('language', dict(language=list(df.language))), ('category', dict(categories=list(df.categories)))):
+        pol = GuardPolicy.from_table(df, 'max-recall-at-fpr', by=by, min_support=30, n_boot=50)
+        dec = pol.decide(df.score.to_numpy(), **kw)
+        hit = np.array([x['decision'] == 'block' for x in dec]); y = df.label.to_numpy()
+        assert pol.metrics['recall']['value'] == pytest.approx(hit[y == 1].mean()) and pol.metrics['fpr']['value'] == pytest.approx(hit[y == 0].mean())
+        assert pol.metrics['fpr']['high'] == pytest.approx(wilson_interval(int(hit[y == 0].sum()), int((y == 0).sum()))[1])
+        g = (df.score >= pol.threshold).to_numpy()
+        assert pol.info['at_global_threshold']['recall'] == pytest.approx(g[y == 1].mean())
+        if by == 'language': assert (hit != g).any()                            # the groups change decisions: the test can tell
 
 
 def test_cost_dials_reject_negative_and_nan():
