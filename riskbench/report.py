@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_report.ipynb #c003
 from __future__ import annotations
-import os, re, sys, json, math, time, html, uuid, base64, hashlib, platform, datetime, contextlib, tempfile
+import os, re, sys, json, math, time, html, uuid, base64, hashlib, platform, datetime, contextlib, tempfile, functools
 from pathlib import Path
 from typing import Any
 from dataclasses import dataclass, field
@@ -150,7 +150,11 @@ def display_text(s:str,              # dataset text about to be rendered
     "Dataset text as every renderer shows it: PII masked (`audit.mask_pii`) unless `show_raw_text` is set"
     if not isinstance(s, str) or not s: return s
     if raw if raw is not None else _show_raw(): return s
-    from riskbench.audit import mask_pii
+    return _masked(s)
+
+@functools.lru_cache(maxsize=1 << 16)
+def _masked(s:str)->str:
+    from riskbench.audit import mask_pii  # lazily: audit is a heavy import
     return mask_pii(s)
 
 # %% ../nbs/07_report.ipynb #c012b
