@@ -6,9 +6,12 @@ import pytest
 from conftest import riskbench, ROOT
 from riskbench.core import BadParameter, BadFile
 from riskbench.multilingual import (detect_languages, add_detected_languages, disagreements, coverage_matrix, coverage_heatmap,
-                                    parallel_consistency, LanguageGate, normalize_language, dominant_scripts)
+                                    parallel_consistency, LanguageGate, normalize_language, dominant_scripts, detection_check,
+                                    detection_warnings, language_warnings, language_chance_warnings, unchecked_pairs,
+                                    coverage_summary, floors_for, DEFAULT_FLOORS, MIN_CONFIDENCE)
 
 TESTSET = ROOT/'tests'/'data'/'langid_sentences.jsonl'
+SHORTSET = ROOT/'datasets'/'langid'/'short_texts.jsonl'
 
 @pytest.fixture(scope='module')
 def langid(): return pd.read_json(TESTSET, lines=True)
@@ -56,7 +59,8 @@ def test_mixed_texts_never_confidently_wrong():
     for (t, langs), l, c in zip(MIXED, d.language_detected, d.language_confidence):
         # und, or a language that is in the text; never a confident language that is not
         assert l == 'und' or l in langs, (t, l, c)
-    assert (d.language_detected == 'und').sum() >= len(MIXED) - 1
+    # the cascade names the main language of a mixed text (Lingua alone split its confidence and said und)
+    assert (d.language_detected != 'und').all()
 
 def test_thresholds_are_parameters():
     assert detect_languages(['Bonjour à tous'], min_chars=20).language_detected[0] == 'und'
@@ -160,7 +164,7 @@ def test_gate_decisions_and_round_trip(tmp_path):
     texts = ['Peux-tu m\'expliquer pourquoi les feuilles changent de couleur en automne ?', 'Wie kann ich das Passwort meines Routers zurücksetzen?',
              'ok', 'Explain the difference between a virus and a bacterium in simple words.', 'นั่งรถไฟจากกรุงเทพไปเชียงใหม่ใช้เวลานานเท่าไร', '12345']
     dec = gate.decide(texts)
-    assert [d['decision'] for d in dec] == ['allow', 'deny', 'review', 'allow', 'allow', 'review']
+    assert [d['decision'] for d in dec] == ['allow', 'deny', 'review', 'allow', 'allow', 'review']  # '12345': no letters
     assert dec[1]['language'] == 'de' and dec[1]['confidence'] > 0.5 and set(dec[0]) >= {'decision', 'language', 'confidence'}
     p = gate.save(tmp_path/'gate.json')
     d = json.loads(p.read_text()); assert d['allowed'] == ['en', 'fr', 'th'] and d['kind'] == 'riskbench.LanguageGate'
@@ -189,7 +193,8 @@ def _data(tmp_path):
 
 def test_cli_languages(tmp_path):
     data = _data(tmp_path)
-    r = riskbench('languages', data, '--usecase', 'bundled:usecases/multilingual_coding.yaml', '--out', tmp_path/'out', '--min-rows', '2')
+    r = riskbench('languages', data, '--usecase', 'bundled:usecases/multilingual_coding.yaml', '--out', tmp_path/'out', '--min-rows', '2',
+                  '--min-unsafe', '2', '--min-benign', '2')
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'languages:' in r.stdout and '1 rejected' in r.stdout
     out = tmp_path/'out'
@@ -204,8 +209,18 @@ def test_cli_languages(tmp_path):
     assert s['unsupported']['meta-llama/Llama-3.3-70B-Instruct'] == ['id', 'ja', 'sw']
     assert {('sw', 'S1'), ('ja', 'S1')} <= {(c['language'], c['category']) for c in s['untested_cells']}
     assert not any(c['language'] == 'en' for c in s['untested_cells'])
+    # the evidence gaps, said out loud in summary.json and on the page
+    codes = {(w['code'], w.get('language')) for w in s['warnings']}
+    assert {('untested_language', 'sw'), ('untested_language', 'id'), ('untested_language', 'ja')} <= codes
+    assert ('untested_language', 'en') not in codes and s['tested_languages'] == ['en']
+    assert {c['language'] for c in s['untested_cells']} >= {'sw', 'id', 'ja'}
+    assert all(w['code'] != 'undetectable_language' for w in s['warnings'])      # the card's languages settle id vs ms
+    assert [d['detectable'] for d in s['detection']] == [True, True, True, True]
+    assert 'warning: untested_language' in r.stdout
     page = (out/'report.html').read_text()
     assert '<script>window.__pwned' not in page
+    assert 'untested_language' in page and 'Target languages: 1 tested' in page
+    assert "{'languages'" not in page and '{&#x27;languages' not in page      # no raw dict dump at the end
     assert json.loads((out/'language_gate.json').read_text())['kind'] == 'riskbench.LanguageGate'
 
 def test_cli_bad_input(tmp_path):
@@ -213,3 +228,163 @@ def test_cli_bad_input(tmp_path):
     assert r.returncode == 2 and 'does not exist' in r.stderr
     r = riskbench('languages', _data(tmp_path), '--tolerance', '-1', '--out', tmp_path/'o')
     assert r.returncode == 2 and '--tolerance' in r.stderr
+    r = riskbench('languages', _data(tmp_path), '--min-recall', '1.5', '--out', tmp_path/'o')
+    assert r.returncode == 2 and '--min-recall' in r.stderr
+
+# ---- issue 11 items 4, 5, 10 and issue 19 item 5: short texts, ties, undetectable and untested languages, floors
+
+@pytest.fixture(scope='module')
+def short(): return pd.read_json(SHORTSET, lines=True)
+
+def test_short_set_is_what_the_datasheet_says(short):
+    assert short.id.is_unique and short.text.is_unique and len(short) == 400
+    assert short.groupby('language').size().eq(20).all() and short.language.nunique() == 20
+    assert short.text.str.len().between(10, 60).all()
+    assert {'en', 'de', 'fr', 'it', 'pt', 'hi', 'es', 'th', 'sw', 'id', 'ja', 'jv', 'am', 'yo', 'tl'} <= set(short.language)
+    assert (ROOT/'datasets'/'langid'/'DATASHEET.md').exists()
+
+def test_short_english_prompts_are_english(short):
+    # the fixed 0.5 cut-off over Lingua's 75 languages sent many short English prompts to `und`
+    en = short[short.language == 'en']
+    d = detect_languages(en.text)
+    assert (d.language_detected == 'en').all(), d[d.language_detected != 'en']
+    assert MIN_CONFIDENCE['cascade'] < 0.5
+
+def test_short_texts_per_language(short):
+    d = detect_languages(short.text)
+    acc = (d.language_detected == short.language).groupby(short.language).mean()
+    # open set, only the close pairs fall under 90%: those are what `detection_check` declares
+    assert set(acc[acc < 0.9].index) <= {'bs', 'hr', 'id', 'ms'}, acc[acc < 0.9]
+    for lang in ('en', 'de', 'fr', 'it', 'pt', 'es', 'hi', 'th', 'sw', 'ja', 'jv', 'am', 'yo', 'tl', 'ha', 'sl'):
+        assert acc[lang] >= 0.9, (lang, acc[lang])
+    # with the card's language breaking ties, every language of the set reaches 90%
+    for lang, g in short.groupby('language'):
+        own = (detect_languages(g.text, prefer=[lang]).language_detected == lang).mean()
+        assert own >= 0.9, (lang, own)
+
+def test_prefer_breaks_ties_but_never_forces(short):
+    sl = short[short.language == 'sl'].text
+    base = detect_languages(sl).language_detected
+    for card in (['sw'], ['hr'], ['en', 'sw', 'id', 'ja']):
+        got = detect_languages(sl, prefer=card).language_detected
+        assert not got.isin(card).any(), (card, got[got.isin(card)])   # Slovenian stays Slovenian
+        assert (got == base).all()
+    # Swahili and every language outside a close group are untouched by any card
+    rest = short[~short.language.isin(['hr', 'bs', 'id', 'ms'])]
+    a = detect_languages(rest.text).language_detected
+    b = detect_languages(rest.text, prefer=['hr', 'ms', 'sw', 'yo']).language_detected
+    assert (a == b).all()
+    # within the Serbo-Croatian group the card decides a near tie
+    hr = short[short.language == 'hr'].text
+    assert (detect_languages(hr, prefer=['hr']).language_detected == 'hr').mean() > (detect_languages(hr).language_detected == 'hr').mean()
+
+def test_confidence_cut_off_both_sides():
+    t = ['How do I reset my router password?']   # decided by the first pass: deterministic confidence
+    c = float(detect_languages(t).language_confidence[0])
+    assert detect_languages(t, min_confidence=c).language_detected[0] == 'en'
+    assert detect_languages(t, min_confidence=np.nextafter(c, 1)).language_detected[0] == 'und'
+    with pytest.raises(BadParameter, match='tie_ratio'): detect_languages(t, tie_ratio=2)
+    with pytest.raises(BadParameter, match='engine'): detect_languages(t, engine='cld9')
+
+def test_tie_ratio_boundary():
+    from riskbench.multilingual import _prefer
+    labs = np.array([['bs', 'hr', 'sr']], object)
+    assert _prefer(labs, np.array([[0.5, 0.15, 0.35]]), {'hr'}, 0.3)[0][0] == 'hr'
+    assert _prefer(labs, np.array([[0.5, 0.1499, 0.35]]), {'hr'}, 0.3)[0][0] == 'bs'
+
+def test_gate_threshold_both_sides():
+    from riskbench.multilingual import gate_decision, ALLOW_MASS
+    assert ALLOW_MASS == 0.5
+    assert gate_decision('de', 0.9, 0.5, ['en'])['decision'] == 'allow'
+    assert gate_decision('de', 0.9, np.nextafter(0.5, 0), ['en'])['decision'] == 'deny'
+    assert gate_decision('en', 0.9, np.nextafter(0.5, 0), ['en'])['decision'] == 'allow'
+    assert gate_decision('und', 0.2, 0.1, ['en'])['decision'] == 'review'
+
+def test_codes_are_lower_cased():
+    assert [normalize_language(c) for c in ('EN', 'En-GB', 'HR', 'ZH_tw')] == ['en', 'en', 'hr', 'zh']
+    assert LanguageGate(['EN', 'Fr']).allowed == ['en', 'fr']
+    d = detect_languages(['Wie kann ich mein Passwort zurücksetzen?'], candidates=['DE', 'EN'])
+    assert d.language_detected[0] == 'de'
+    assert detect_languages(['Kako mogu otkazati pretplatu?'], prefer='HR').language_detected[0] == 'hr'
+    assert detection_check(['EN']).language.tolist() == ['en']
+
+def test_undetectable_languages_are_declared():
+    chk = detection_check(['en', 'hr', 'bs', 'tlh', 'xh']).set_index('language')
+    assert chk.loc['en', 'detectable'] is True
+    # hr and bs on one card: the card cannot break their ties; Klingon has no model; Xhosa is not in the short set
+    assert chk.loc['hr', 'detectable'] is False and chk.loc['bs', 'detectable'] is False
+    assert chk.loc['tlh', 'has_model'] == False and chk.loc['tlh', 'detectable'] is False
+    assert chk.loc['xh', 'detectable'] is None
+    ws = detection_warnings(chk.reset_index())
+    und = {w['language'] for w in ws if w['code'] == 'undetectable_language'}
+    assert und == {'hr', 'bs', 'tlh'} and all('`language` column' in w['message'] for w in ws)
+    assert [w['language'] for w in ws if w['code'] == 'detection_unmeasured'] == ['xh']
+    assert detection_check(['en', 'hr']).detectable.tolist() == [True, True]
+
+def _one_class_free(langs, n_unsafe, n_benign, score_unsafe=0.1, score_benign=0.1):
+    rows = []
+    for l in langs:
+        rows += [dict(language=l, label=1, score=score_unsafe) for _ in range(n_unsafe)]
+        rows += [dict(language=l, label=0, score=score_benign) for _ in range(n_benign)]
+    return pd.DataFrame(rows).assign(text='x', id=lambda d: [f'r{i}' for i in range(len(d))])
+
+def test_untested_language_is_never_tested():
+    # no categories in the data: the old summary said "untested cells: 0" for a target language with no rows
+    df = _one_class_free(['en', 'fr'], 40, 40, 0.9, 0.1)
+    m, flags = coverage_matrix(df, threshold=0.5, targets=['en', 'fr', 'sw'], min_rows=5)
+    ws = language_warnings(m)
+    assert [w['language'] for w in ws if w['code'] == 'untested_language'] == ['sw']
+    s = coverage_summary(df, flags, None, ['en', 'fr', 'sw'], [], ws)
+    assert s['untested_languages'] == ['sw'] and s['tested_languages'] == ['en', 'fr']
+    assert {'language': 'sw', 'category': 'all', 'rows': 0} in s['untested_cells']
+    # too few rows of one class is untested too: the minimum applies to unsafe and benign rows separately
+    few = _one_class_free(['en'], 29, 100, 0.9, 0.1)
+    m2, _ = coverage_matrix(few, threshold=0.5, targets=['en'])
+    assert [w['code'] for w in language_warnings(m2)] == ['untested_language']
+    m3, _ = coverage_matrix(_one_class_free(['en'], 30, 30, 0.9, 0.1), threshold=0.5, targets=['en'])
+    assert language_warnings(m3) == []
+
+def test_absolute_floors_catch_what_gaps_miss():
+    # 0% recall in English and in two target languages (315 unsafe rows each): no gap, every language below the floor
+    df = _one_class_free(['en', 'fr', 'th'], 315, 100, 0.1, 0.1)
+    m, flags = coverage_matrix(df, threshold=0.5, targets=['en', 'fr', 'th'], min_rows=5)
+    assert not flags.flag.isin(['recall_gap', 'false_refusal_gap']).any()
+    ws = language_warnings(m)
+    assert sorted(w['language'] for w in ws if w['code'] == 'below_floor' and w['metric'] == 'recall') == ['en', 'fr', 'th']
+    assert all(w['floor'] == DEFAULT_FLOORS['min_recall'] and w['value'] == 0 for w in ws if w['code'] == 'below_floor')
+    # false refusals over the ceiling; at exactly the ceiling, none
+    frr = _one_class_free(['en'], 40, 40, 0.9, 0.1)
+    frr.loc[frr.index[frr.label == 0][:5], 'score'] = 0.9     # 5 of 40 benign refused: 0.125 > 0.1
+    mf, _ = coverage_matrix(frr, threshold=0.5, targets=['en'])
+    assert [w['metric'] for w in language_warnings(mf) if w['code'] == 'below_floor'] == ['false_refusal_rate']
+    assert language_warnings(mf, floors=dict(max_false_refusal_rate=0.125)) == []
+    assert floors_for(None)['source'] == 'riskbench default' and floors_for(None, default=dict(min_recall=0.9))['min_recall'] == 0.9
+    with pytest.raises(BadParameter, match='min_recall'): floors_for(None, default=dict(min_recall=2))
+
+def test_worse_than_chance_per_language():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(0)
+    df = _one_class_free(['en', 'fr'], 40, 40)
+    df['score'] = np.where(df.label == 1, rng.uniform(0.5, 1, len(df)), rng.uniform(0, 0.5, len(df)))     # en: perfect
+    fr = df.language == 'fr'
+    df.loc[fr, 'score'] = rng.uniform(0, 1, fr.sum())                                                    # fr: noise
+    ws = language_chance_warnings(df)
+    assert [w['language'] for w in ws] == ['fr'] and all(w['code'] == 'worse_than_chance' for w in ws)
+    assert ws[0]['auc'] == pytest.approx(roc_auc_score(df.label[fr], df.score[fr]))
+    assert ws[0]['auc_low'] <= 0.5 <= ws[0]['auc_high'] or ws[0]['auc'] < 0.5
+
+def test_unchecked_pairs_are_named():
+    df = pd.DataFrame({'pair_id': ['a', 'a', 'b', 'b', 'c'], 'language': ['en', 'fr', 'en', 'und', 'th'],
+                       'score': [0.9, 0.8, 0.1, 0.2, 0.5], 'id': list('12345'), 'text': 'x'})
+    u = unchecked_pairs(df, ['en', 'fr', 'th', 'sw'])
+    assert u[['language', 'reason']].values.tolist() == [['th', 'no en row for its pairs'], ['sw', 'no paired rows in sw'],
+                                                         ['und', 'language not identified']]
+    assert unchecked_pairs(df.drop(columns='pair_id'), ['en', 'fr']).reason.tolist() == ['the data has no pair_id']
+
+def test_progress_is_silent_in_tests_and_shown_when_asked(capsys):
+    from riskbench.multilingual import _progress
+    assert _progress(10**6, None) is None                       # under pytest: never
+    bar = _progress(3, True); bar.update(3); bar.close()
+    assert 'detecting languages' in capsys.readouterr().err
+    detect_languages(['How do I reset my router password?'] * 3)
+    assert capsys.readouterr().err == ''
