@@ -1267,20 +1267,15 @@ def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, 
              )->int:
     "Audit a dataset: duplicates, leakage, PII, languages, identity terms"
     if not 0 < near_dup_threshold <= 1: raise BadParameter(f"--near-dup-threshold must be in (0, 1], got {near_dup_threshold}")
+    from riskbench.report import run_template, check_out_dir
+    check_out_dir(out)
     p = check_eval_set(data, 'data')
     if usecase: _usecase_languages(resolve_input(usecase, 'use-case card'))  # a bad card stops here, before the report
-    try: from riskbench.report import run_template
-    except ImportError: run_template = None
-    if run_template is not None:
-        r = run_template('data_audit', dict(data=str(p), usecase=usecase or '', near_dup_threshold=near_dup_threshold), out)
-        s = r.summary
-        if not r.ok:
-            print(f"data_audit: failed ({r.error}); partial report in {r.html}", file=__import__('sys').stderr)
-            return 1
-    else:  # no report module in this installation: compute the summary and write it alone
-        s = audit_dataset(p, usecase or None, near_dup_threshold)
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out)/'summary.json').write_text(json.dumps(s, default=str, indent=2), encoding='utf-8')
+    r = run_template('data_audit', dict(data=str(p), usecase=usecase or '', near_dup_threshold=near_dup_threshold), out)
+    s = r.summary
+    if not r.ok:
+        print(f"data_audit: failed ({r.error}); partial report in {r.html}", file=__import__('sys').stderr)
+        return 1
     ra = s.get('row_accounting', {})
     print(f"{p}: {ra.get('read', s.get('rows'))} rows read, {ra.get('kept', s.get('rows'))} kept, {ra.get('rejected', 0)} rejected")
     dup, lk, pii = s.get('duplicates', {}), s.get('leakage', {}), s.get('pii', {})

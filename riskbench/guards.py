@@ -387,9 +387,8 @@ def weights_sha256(files:list)->str:
             h.update(f.name.encode()); h.update(memo[k].encode())
         if changed:
             try:
-                memo_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = memo_path.with_suffix(f'.{uuid.uuid4().hex}.tmp'); tmp.write_text(json.dumps(memo)); os.replace(tmp, memo_path)
-            except OSError: pass
+                write_text(memo_path.parent, memo_path.name, json.dumps(memo))
+            except (OSError, RiskbenchError): pass  # a memo that cannot be written is recomputed next time
     return h.hexdigest()
 
 def _revision(folder:Path)->str|None:

@@ -525,3 +525,10 @@ def test_data_audit_report_says_its_gaps(tmp_path):
     assert {(x['code'], x.get('language')) for x in w} == {('untested_language', 'de'), ('untested_language', 'fr'),
                                                            ('rows_rejected', None)}
     assert next(x for x in w if x['code'] == 'rows_rejected')['message'].startswith('1 of 9 rows')
+
+
+def test_cli_audit_out_is_a_file(tmp_path):
+    (tmp_path/'taken').write_text('mine')
+    r = riskbench('audit', _ft(tmp_path), '--out', tmp_path/'taken')
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'not a folder' in r.stderr
+    assert (tmp_path/'taken').read_text() == 'mine'
