@@ -406,6 +406,23 @@ class RowReport:
         return s
     __repr__ = __str__
 
+# %% ../nbs/00_core.ipynb #c027c
+from fastcore.basics import patch
+
+@patch
+def warnings(self:RowReport)->list:
+    "Evidence-gap records for the rows of this input that were rejected, or kept with a language that is not a code"
+    out = []
+    if self.rejected:
+        why = '; '.join(f'{v} × {k}' for k, v in list(self.reasons().items())[:5])
+        out.append(evidence_warning('rows_rejected', f"{self.source}: {self.rejected:,} of {self.read:,} rows rejected ({why}); "
+                                    "they are not measured", source=self.source))
+    langs = [f for f in self.flags if f['reason'].startswith('language ')]
+    if langs:
+        out.append(evidence_warning('language_not_code', f"{self.source}: {len(langs):,} rows have a language value that is "
+                                    "not a language code; their language is treated as missing", source=self.source))
+    return out
+
 # %% ../nbs/00_core.ipynb #c029
 TABLE_FORMATS = {'.csv':'csv', '.tsv':'tsv', '.tab':'tsv', '.jsonl':'jsonl', '.ndjson':'jsonl', '.json':'json', '.parquet':'parquet', '.pq':'parquet'}
 

@@ -258,3 +258,9 @@ def test_max_chars_flags_only_past_the_limit(tmp_path):
     df, rep = load_eval_set(p, max_chars=50)
     assert [f['id'] for f in rep.flags] == ['over'] and rep.flags[0]['reason'] == 'text has 51 characters (over 50)'
     assert df.id.tolist() == ['at', 'over', 'under']
+
+def test_row_report_says_its_gaps_out_loud(tmp_path):
+    p = tmp_path/'w.jsonl'; p.write_bytes(b'{"text": "a", "language": "<a href=x>"}\n{"text": \n{"text": "c"}\n')
+    ws = load_eval_set(p)[1].warnings()
+    assert [w['code'] for w in ws] == ['rows_rejected', 'language_not_code']
+    assert ws[0]['message'].startswith(f'{p}: 1 of 3 rows rejected (1 × malformed JSON)') and ws[1]['source'] == str(p)
