@@ -218,3 +218,33 @@ def test_every_run_file_through_the_confined_writer(tmp_path):
     assert not any((out/f).is_symlink() for f in ('report.html', 'summary.json', 'manifest.json', 'report.ipynb'))
     m = json.loads((out/'manifest.json').read_text())
     assert {k: v['sha256'] for k, v in m['files'].items()} == {f: file_sha256(out/f) for f in ('summary.json', 'report.ipynb', 'report.html')}
+
+def test_figures_in_a_browser_draw_nan_curves_and_show_markup_as_text(tmp_path):
+    "Chromium draws the NaN-heavy curve with its exact values, and a link in a category name shows as text, not a link"
+    from browser_util import find_chromium, CHROMIUM_ARGS, open_page, report_page_problems, wait_for_figures
+    from playwright.sync_api import sync_playwright
+    import plotly.graph_objects as go
+    from riskbench.report import figure_html, render_html
+    link = '<a href="https://example.com/x">site</a>'
+    ns = {}; exec(CURVES, ns)
+    figs = [go.Figure(go.Scatter(x=ns['recall'], y=ns['precision'], mode='lines')),
+            go.Figure(go.Bar(x=[EVIL, link, 'en'], y=[1, 2, 3], hovertext=[f'card {CARD}', 'b', 'c']))]
+    cells = [{'cell_type': 'code', 'source': '', 'metadata': {}, 'outputs': [
+        {'output_type': 'display_data', 'data': {'text/html': figure_html(f)}, 'metadata': {}}]} for f in figs]
+    page_path = tmp_path/'figures.html'
+    page_path.write_text(render_html({'cells': cells}, 'figures'), encoding='utf-8')
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            ctx, page, watch = open_page(b)
+            page.goto(page_path.as_uri(), wait_until='load'); wait_for_figures(page)
+            problems = report_page_problems(page, watch)
+            links = page.locator('.rb-plotly a').count()
+            ticks = page.locator('.rb-plotly .xtick text').all_text_contents()
+            y = page.evaluate("() => Array.from(document.querySelectorAll('.rb-plotly')[0]._fullData[0].y)")
+        finally: b.close()
+    assert not problems, problems
+    assert links == 0, 'a category name became a link'
+    assert EVIL in ticks and link in ticks, ticks
+    expected = np.where(np.isinf(ns['precision']), np.nan, ns['precision'])
+    np.testing.assert_array_equal(np.array([np.nan if v is None else v for v in y], float), expected)
