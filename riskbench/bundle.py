@@ -4,19 +4,22 @@
 
 # %% ../nbs/09_bundle.ipynb #c003
 from __future__ import annotations
-import re, json, time, html, shutil, datetime
+import os, re, sys, json, time, html, shutil, signal, hashlib, datetime, threading
 from pathlib import Path
 from dataclasses import dataclass, field
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 
 import pandas as pd
 
 from .core import *
-from .report import run_template, RunResult, write_json, to_jsonable, template_names
+from .report import run_template, RunResult, to_jsonable, template_names, template_parameters, check_parameters
 
 # %% auto #0
-__all__ = ['LEVELS', 'guard_slug', 'Part', 'card_with_guards', 'plan', 'run_plan', 'register_frame', 'residual_heatmap',
-           'overview_cells', 'overview_html', 'assess', 'assess_cmd', 'load_bundle', 'diff_bundles', 'diff_text',
+__all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug', 'Part', 'absolute_path', 'absolute_guard',
+           'absolute_params', 'card_with_guards', 'check_params', 'plan', 'source_names', 'combine_eval_sets',
+           'save_table_into', 'bundle_data', 'data_sha256', 'set_aside', 'CtrlC', 'stop_kernels', 'run_plan',
+           'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame', 'residual_heatmap', 'overview_cells',
+           'overview_html', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text',
            'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
@@ -25,6 +28,7 @@ def guard_slug(spec:str)->str:
     s = re.sub(r'[^a-z0-9]+', '-', str(spec).lower()).strip('-')
     return s[:60] or 'guard'
 
+# %% ../nbs/09_bundle.ipynb #c007b
 @dataclass
 class Part:
     "One template run of the bundle"
@@ -33,6 +37,39 @@ class Part:
     params: dict = field(default_factory=dict)
     needs: tuple = ()              # names of parts (or 'scores:<slug>') that must finish first
     result: RunResult|None = None
+
+# %% ../nbs/09_bundle.ipynb #c007d
+def absolute_path(value,                  # a path, `bundled:NAME`, or empty
+                  base:str|Path|None=None, # the caller's folder (default: the working folder now)
+                 ):
+    "`value` as an absolute path against `base`; `bundled:` names and empty values unchanged"
+    if value is None or not str(value).strip() or str(value).startswith('bundled:'): return value
+    p = Path(str(value)).expanduser()
+    return str(p) if p.is_absolute() else os.path.abspath(os.path.join(base or os.getcwd(), p))
+
+# %% ../nbs/09_bundle.ipynb #c007g
+def absolute_guard(spec:str,                # a guard spec: FAMILY:PATH_OR_ID, baseline, python:module:function
+                   base:str|Path|None=None, # the caller's folder
+                  )->str:
+    "`spec` with its local model path made absolute when it exists under `base`; hub ids and other specs unchanged"
+    family, sep, arg = str(spec).partition(':')
+    if not sep or family in ('python', 'baseline') or not arg or Path(arg).expanduser().is_absolute(): return str(spec)
+    p = Path(base or os.getcwd())/arg
+    return f'{family}:{os.path.abspath(p)}' if p.exists() else str(spec)
+
+# %% ../nbs/09_bundle.ipynb #c007j
+def absolute_params(params:dict,             # {template: {name: value}} from -p
+                    base:str|Path|None=None,  # the caller's folder
+                   )->dict:
+    "Template parameters with every input path made absolute against `base`"
+    base, out = base or os.getcwd(), {}
+    for t, vals in (params or {}).items():
+        specs = template_parameters(t) if t in template_names() else {}
+        def is_path(k, v):
+            if not isinstance(v, str) or not v.strip() or k.endswith('_out'): return False
+            return specs.get(k, {}).get('input_path') or (Path(base)/v).exists()
+        out[t] = {k: absolute_path(v, base) if is_path(k, v) else v for k, v in vals.items()}
+    return out
 
 # %% ../nbs/09_bundle.ipynb #c009
 def _card_inputs(card):
@@ -51,67 +88,185 @@ def _resolve_card_path(value, card_path:Path):
     if not value: return None
     s = str(value)
     if s.startswith('bundled:') or Path(s).is_absolute(): return s
-    p = (card_path.parent/s)
+    p = Path(card_path).parent/s
     return str(p) if p.exists() else s
 
-def card_with_guards(card_path:Path, guards:list, dest:Path)->Path:
-    "A copy of a use-case card whose guards are `guards` (the ones this assessment measures); relative paths made absolute"
+# %% ../nbs/09_bundle.ipynb #c009b
+def card_with_guards(card_path:Path, # the use-case card
+                     guards:list,    # the guard specs this assessment measures
+                     out:Path,       # the bundle folder: the copy is written to out/usecase.yaml
+                    )->Path:
+    "A copy of a use-case card whose guards are `guards`, its relative paths made absolute, written into the bundle"
     import yaml
-    d = yaml.safe_load(Path(card_path).read_text(encoding='utf-8'))
+    d = read_yaml(card_path, 'use-case card')
     old = {(g.get('spec') if isinstance(g, dict) else g): g for g in d.get('guards') or []}
-    d['guards'] = [{k: v for k, v in old[g].items() if k != 'policy'} if isinstance(old.get(g), dict) else {'spec': g} for g in guards]
+    keep = lambda g: {k: v for k, v in old[g].items() if k != 'policy'} if isinstance(old.get(g), dict) else {'spec': g}
+    d['guards'] = [keep(g) for g in guards]
+    folder = Path(card_path).parent
     for k in ('content_policy', 'agent_policy'):
-        v = d.get(k)
-        if isinstance(v, str) and not v.startswith('bundled:') and not Path(v).is_absolute(): d[k] = str((Path(card_path).parent/v).resolve())
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    note = f"# Written by riskbench assess: {Path(card_path).name} with the guards this assessment measured ({', '.join(guards)}).\n"
-    dest.write_text(note + yaml.safe_dump(d, sort_keys=False, allow_unicode=True), encoding='utf-8')
-    return dest
+        if isinstance(d.get(k), str): d[k] = absolute_path(d[k], folder)
+    if isinstance(d.get('data'), dict):
+        for k in ('eval', 'evaluation', 'finetune', 'fine_tuning', 'path'):
+            if isinstance(d['data'].get(k), str): d['data'][k] = absolute_path(d['data'][k], folder)
+    note = (f"# Written by riskbench assess: {Path(card_path).name} with the guards this assessment measured "
+            f"({', '.join(guards)}).\n")
+    return write_text(out, 'usecase.yaml', note + yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
 
+# %% ../nbs/09_bundle.ipynb #c009e
+def check_params(params:dict|None)->dict:
+    "`{template: {name: value}}` checked and coerced against the templates; `BadParameter` naming what is unknown"
+    have = set(template_names())
+    for t in sorted(set(params or {}) - have):
+        raise BadParameter(f"-p {t}.{next(iter(params[t]), 'NAME')}: unknown template {t!r}; "
+                           f"templates are: {', '.join(sorted(have))}")
+    out = {}
+    for t, vals in (params or {}).items():
+        checked = check_parameters(t, vals)
+        out[t] = {k: checked[k] for k in vals}
+    return out
+
+# %% ../nbs/09_bundle.ipynb #c009h
 def plan(usecase:str|Path,          # use-case card (YAML)
-         data:str|None=None,        # eval set (default: the card's, else the bundled demo prompts)
+         data:list|str|None=None,   # eval set(s) (default: the card's, else the bundled demo prompts)
          finetune:str|None=None,    # fine-tuning data to audit (default: the card's, else none)
          guards:list|None=None,     # guard specs (default: the card's, else baseline)
          params:dict|None=None,     # extra template parameters: {template: {name: value}}
-         out:str|Path|None=None,    # the bundle folder (where a card with other guards is written)
         )->tuple:
-    "The parts of an assessment and the guards to score: (parts, guards, inputs)"
+    "The parts of an assessment and the guards to score, every input checked first: (parts, guards, inputs)"
     from riskbench.usecase import load_usecase
-    card_path = resolve_input(usecase, 'use-case card')
+    from riskbench.guards import check_guard_spec
+    card_path = Path(absolute_path(str(resolve_input(absolute_path(str(usecase)), 'use-case card'))))
     card = load_usecase(card_path)
     c_guards, c_ft, c_eval = _card_inputs(card)
     guards = list(dict.fromkeys(guards or c_guards or ['baseline']))
-    data = data or _resolve_card_path(c_eval, card_path) or 'bundled:demo_prompts.jsonl'
-    finetune = finetune or _resolve_card_path(c_ft, card_path)
-    check_eval_set(data, 'eval set', required=('text', 'label'))  # before anything is written
+    data = [data] if isinstance(data, (str, Path)) else list(data or [])
+    data = [absolute_path(str(d)) for d in data]
+    data = data or [_resolve_card_path(c_eval, card_path) or 'bundled:demo_prompts.jsonl']
+    finetune = absolute_path(str(finetune)) if finetune else _resolve_card_path(c_ft, card_path)
+    for d in data: check_eval_set(d, 'eval set', required=('text', 'label'))
     if finetune: check_eval_set(finetune, 'fine-tuning data')
-    from riskbench.guards import check_guard_spec
     for g in guards: check_guard_spec(g)
-    if out is not None and guards != c_guards: card_path = card_with_guards(card_path, guards, Path(out)/'usecase.yaml')
-    have = set(template_names())
-    extra = params or {}
-    unknown = set(extra) - have
-    if unknown: raise BadParameter(f"parameters given for unknown template(s) {', '.join(sorted(unknown))}; templates are: {', '.join(sorted(have))}")
+    extra, have = check_params(params), set(template_names())
     parts = []
-    def add(name, template, needs=(), **params):
-        if template in have: parts.append(Part(name, template, {**params, **(extra.get(template) or {})}, tuple(needs)))
-    add('dataset_overview', 'dataset_overview', data=data)
-    if finetune: add('data_audit', 'data_audit', data=finetune, usecase=str(card_path))
+    def add(name, template, needs=(), **kw):
+        if template in have: parts.append(Part(name, template, {**kw, **extra.get(template, {})}, tuple(needs)))
+    add('dataset_overview', 'dataset_overview', data='@data')
+    if finetune: add('data_audit', 'data_audit', data=finetune, usecase='@card')
     for g in guards:
         s = guard_slug(g)
-        add(f'thresholds-{s}', 'guard_thresholds', [f'scores:{s}'], data=data, scores=f'@scores:{s}', guard=g)
-        add(f'bias-{s}', 'guard_bias', [f'scores:{s}', f'thresholds-{s}'], data=data, scores=f'@scores:{s}', guard=g, policy=f'@policy:{s}')
-        add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], data=data, scores=f'@scores:{s}', guard=g,
-            usecase=str(card_path), policy=f'@policy:{s}')
-    add('usecase', 'usecase_assessment', [f'thresholds-{guard_slug(g)}' for g in guards], usecase=str(card_path), policy_dir='@policies')
-    return parts, guards, dict(usecase=str(card_path), data=str(data), finetune=str(finetune) if finetune else None)
+        add(f'thresholds-{s}', 'guard_thresholds', [f'scores:{s}'], data='@data', scores=f'@scores:{s}', guard=g)
+        measured = dict(data='@data', scores=f'@scores:{s}', guard=g, policy=f'@policy:{s}')
+        add(f'bias-{s}', 'guard_bias', [f'scores:{s}', f'thresholds-{s}'], **measured)
+        add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], usecase='@card', **measured)
+    takes_failed = 'usecase_assessment' in have and 'failed_parts' in template_parameters('usecase_assessment')
+    told = {'failed_parts': '@failed'} if takes_failed else {}
+    add('usecase', 'usecase_assessment', [p.name for p in parts], usecase='@card', policy_dir='@policies', **told)
+    inputs = dict(usecase=str(card_path), data=data, finetune=finetune, card_guards=c_guards,
+                  name=getattr(card, 'name', None))
+    return parts, guards, inputs
 
-# %% ../nbs/09_bundle.ipynb #c011
-def _fill(params:dict, out:Path, slugs_done:dict)->dict:
-    "Replace @scores:/@policy:/@policies placeholders by paths inside the bundle"
+# %% ../nbs/09_bundle.ipynb #c009k
+def source_names(paths:list)->list:
+    "A short, distinct name per input file: its file name, with its folder (or a number) when two share a name"
+    names = []
+    for p in paths:
+        q = Path(str(p).removeprefix('bundled:'))
+        n, i = q.name, 2
+        if n in names: n = f'{q.parent.name}/{q.name}'
+        while n in names: n, i = f'{q.name}#{i}', i + 1
+        names.append(n)
+    return names
+
+# %% ../nbs/09_bundle.ipynb #c009m
+def combine_eval_sets(paths:list)->tuple:
+    "Several eval sets as one, with a `source` column and ids `source:id`: (DataFrame, row accounting per file)"
+    frames, files = [], []
+    for p, name in zip(paths, source_names(paths)):
+        df, rep = load_eval_set(p, missing_label='keep')
+        if 'source' in df: df = df.rename(columns={'source': 'original_source'})
+        frames.append(df.assign(id=name + ':' + df['id'].astype(str), source=name))
+        files.append(dict(source=name, path=str(p), sha256=file_sha256(resolve_input(p)), rows_read=rep.read,
+                          rows_kept=rep.kept, rows_rejected=rep.rejected, reasons=rep.reasons()))
+    df = pd.concat(frames, ignore_index=True)
+    for c in df.columns[df.dtypes == object]: df[c] = df[c].where(df[c].notna(), None)  # None, never NaN, in lists
+    return df, files
+
+# %% ../nbs/09_bundle.ipynb #c009p
+def save_table_into(df:pd.DataFrame,      # the table
+                    folder:str|Path,      # the output folder
+                    rel:str,              # where inside it, e.g. data/eval.parquet
+                    metadata:dict|None=None, # stored in the Parquet file (see `core.table_metadata`)
+                   )->Path:
+    "`core.save_table` through the confined, atomic writer"
+    with atomic_output(folder, rel) as tmp:
+        t = tmp.with_name(tmp.name + Path(rel).suffix)
+        try:
+            save_table(df, t, metadata)
+            os.replace(t, tmp)
+        finally: t.unlink(missing_ok=True)
+    return output_path(folder, rel, mkdir=False)
+
+# %% ../nbs/09_bundle.ipynb #c009q
+def bundle_data(paths:list, # the eval sets given (absolute paths or bundled: names)
+                out:Path,   # the bundle folder
+               )->tuple:
+    "The eval set every part reads, and what each input file held: (path, files)"
+    if len(paths) == 1:
+        p = paths[0]
+        return str(p), [dict(source=source_names(paths)[0], path=str(p), sha256=file_sha256(resolve_input(p)))]
+    df, files = combine_eval_sets(paths)
+    return str(save_table_into(df, out, 'data/eval.parquet', {'sources': files})), files
+
+def data_sha256(files:list)->str:
+    "One SHA-256 for the eval data: the file's own, or one over every file's name and SHA-256"
+    if len(files) == 1: return files[0]['sha256']
+    return hashlib.sha256('\n'.join(f"{f['source']}\t{f['sha256']}" for f in files).encode()).hexdigest()
+
+# %% ../nbs/09_bundle.ipynb #c010a
+BUNDLE_FILES = ('bundle.json', 'index.html', 'diff.html', 'usecase.yaml', 'scores', 'policies', 'data')
+
+def _safe_name(n)->bool: return isinstance(n, str) and bool(re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', n))
+
+def set_aside(out:Path,      # the bundle folder
+              names:list=(), # part folders of the run about to start
+             )->list:
+    "Move what an earlier run left in `out` into `out/.previous/`; the names moved"
+    out = Path(out)
+    if not out.is_dir(): return []
+    old = []
+    b = out/'bundle.json'
+    if b.is_file() and not b.is_symlink():
+        try: old = list((json.loads(b.read_text(encoding='utf-8')) or {}).get('parts') or {})
+        except (ValueError, UnicodeDecodeError, AttributeError): old = []
+    is_part = lambda c: (c.is_dir() and not c.is_symlink()
+                         and any((c/f).exists() for f in ('manifest.json', 'summary.json')))
+    kids = sorted(c.name for c in out.iterdir() if is_part(c))
+    there = lambda n: _safe_name(n) and ((out/n).is_symlink() or (out/n).exists())
+    stale = [n for n in dict.fromkeys([*BUNDLE_FILES, *old, *names, *kids]) if there(n)]
+    if not stale: return []
+    prev = out/'.previous'
+    if prev.is_symlink() or prev.is_file(): prev.unlink()
+    elif prev.exists(): shutil.rmtree(prev)
+    prev.mkdir()
+    for n in stale: os.replace(out/n, prev/n)
+    return stale
+
+# %% ../nbs/09_bundle.ipynb #c011a
+def _start(fn, *args)->Future:
+    "Run `fn(*args)` in a daemon thread; its Future"
+    fut = Future()
+    def run():
+        try: fut.set_result(fn(*args))
+        except BaseException as e: fut.set_exception(e)
+    threading.Thread(target=run, daemon=True).start()
+    return fut
+
+def _fill(params:dict, out:Path, ctx:dict)->dict:
+    "Replace the placeholders (@data, @card, @failed, @scores:, @policy:, @policies) by what they stand for now"
     res = {}
     for k, v in params.items():
-        if isinstance(v, str) and v.startswith('@scores:'): v = str(out/'scores'/f'{v[8:]}.parquet')
+        if isinstance(v, str) and v in ('@data', '@card', '@failed'): v = ctx[v[1:]]
+        elif isinstance(v, str) and v.startswith('@scores:'): v = str(out/'scores'/f'{v[8:]}.parquet')
         elif isinstance(v, str) and v.startswith('@policy:'):
             p = out/'policies'/f'{v[8:]}.json'
             v = str(p) if p.exists() else ''
@@ -119,6 +274,7 @@ def _fill(params:dict, out:Path, slugs_done:dict)->dict:
         res[k] = v
     return res
 
+# %% ../nbs/09_bundle.ipynb #c011c
 def _find_policy(folder:Path)->Path|None:
     "The threshold policy a thresholds run wrote"
     if (folder/'policy.json').exists(): return folder/'policy.json'
@@ -130,57 +286,191 @@ def _find_policy(folder:Path)->Path|None:
     return None
 
 def _score(spec:str, data:str, out:Path)->dict:
+    "Score the eval set with one guard (through the score cache) into out/scores/SLUG.parquet"
     from riskbench.guards import score_file
     t0 = time.perf_counter()
-    p = out/'scores'/f'{guard_slug(spec)}.parquet'
-    df, rep = score_file(data, spec, out=p)
-    return dict(spec=spec, scores=str(p), rows=rep.summary(), seconds=round(time.perf_counter()-t0, 2), status='ok', error=None)
+    df, rep = score_file(data, spec, out=None)
+    meta = {'guard': df.attrs.get('guard'), 'rows': rep.summary(), 'source': str(data)}
+    p = save_table_into(df, out, f'scores/{guard_slug(spec)}.parquet', meta)
+    return dict(spec=spec, scores=str(p), rows=rep.summary(), seconds=round(time.perf_counter()-t0, 2), status='ok',
+                error=None)
 
-def run_plan(parts:list, guards:list, data:str, out:Path, workers:int=2, progress:bool=True)->tuple:
-    "Run scoring and template parts respecting their needs; returns (parts, scoring results)"
-    out.mkdir(parents=True, exist_ok=True); (out/'scores').mkdir(exist_ok=True); (out/'policies').mkdir(exist_ok=True)
-    scoring, done, failed = {}, set(), set()
-    pending = {f'scores:{guard_slug(g)}': ('score', g) for g in guards}
-    pending.update({p.name: ('part', p) for p in parts})
-    running = {}
-    def log(msg):
-        if progress: print(msg, flush=True)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-        while pending or running:
-            for key, (kind, obj) in list(pending.items()):
-                needs = () if kind == 'score' else obj.needs
-                if any(n not in done and n not in failed for n in needs): continue
-                if kind == 'part' and any(n.startswith('scores:') and n in failed for n in needs):
-                    obj.result = RunResult(obj.template, out/obj.name, 'skipped', 'its guard scores could not be made')
-                    failed.add(key); del pending[key]; log(f'{key}: skipped (no scores)'); continue
-                if len(running) >= max(1, workers): break
-                if kind == 'score': fut = ex.submit(_score, obj, data, out)
-                else: fut = ex.submit(run_template, obj.template, _fill(obj.params, out, scoring), out_path(out, obj.name))
-                running[key] = (kind, obj, fut); del pending[key]
-            if not running: break
-            finished = [k for k, (_, _, f) in running.items() if f.done()]
-            if not finished: time.sleep(0.05); continue
-            for key in finished:
-                kind, obj, fut = running.pop(key)
-                try: res = fut.result()
-                except RiskbenchError as e: res = e
-                except Exception as e: res = e
-                if kind == 'score':
-                    if isinstance(res, Exception):
-                        scoring[key[7:]] = dict(spec=obj, status='failed', error=f'{type(res).__name__}: {res}'); failed.add(key)
-                        log(f'{key}: FAILED ({res})')
-                    else: scoring[key[7:]] = res; done.add(key); log(f"{key}: ok in {res['seconds']:.1f}s")
-                else:
-                    if isinstance(res, Exception): res = RunResult(obj.template, out/obj.name, 'failed', f'{type(res).__name__}: {res}')
-                    obj.result = res
-                    (done if res.ok else failed).add(key)
-                    if res.ok and obj.template == 'guard_thresholds':
-                        pol = _find_policy(res.out)
-                        if pol: shutil.copy(pol, out/'policies'/f"{key[len('thresholds-'):]}.json")
-                    log(repr(res))
+def _part_folder(out:Path, name:str)->Path:
+    "A part's folder inside the bundle, refusing a symbolic link there"
+    p = output_path(out, name)
+    if p.is_symlink(): raise BadParameter(f"refusing to write {p}: it is a symbolic link")
+    return p
+
+# %% ../nbs/09_bundle.ipynb #c011e
+class CtrlC:
+    "Within: the first SIGINT sets `hit`, a second raises KeyboardInterrupt (in the main thread; elsewhere a no-op)"
+    def __enter__(self):
+        self.hit, self.old = threading.Event(), None
+        if threading.current_thread() is threading.main_thread(): self.old = signal.signal(signal.SIGINT, self._handle)
+        return self
+    def _handle(self, sig, frame):
+        if self.hit.is_set(): raise KeyboardInterrupt
+        self.hit.set()
+    def __exit__(self, *exc):
+        if self.old is not None: signal.signal(signal.SIGINT, self.old)
+
+# %% ../nbs/09_bundle.ipynb #c011g
+def _kernels()->list:
+    "The Jupyter kernels this process started (one per running part)"
+    try:
+        import psutil
+        return [c for c in psutil.Process().children() if 'ipykernel' in ' '.join(c.cmdline())]
+    except Exception: return []
+
+def stop_kernels(futures:list,       # the running parts' futures
+                 grace:float=15.0,   # seconds for an interrupted cell to stop
+                ):
+    "Interrupt the parts' kernels (SIGINT); terminate those whose parts are still running after `grace` s"
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, grace)):
+        for k in _kernels():
+            try: k.send_signal(sig)
+            except Exception: pass
+        deadline = time.monotonic() + wait
+        while not all(f.done() for f in futures) and time.monotonic() < deadline: time.sleep(0.1)
+        if all(f.done() for f in futures): return
+
+def _interrupted_notebook(folder:Path)->bool:
+    "Whether a part's executed notebook holds a KeyboardInterrupt error"
+    p = Path(folder)/'report.ipynb'
+    try: nb = json.loads(p.read_text(encoding='utf-8'))
+    except (OSError, ValueError, UnicodeDecodeError): return False
+    outs = [o for c in nb.get('cells', []) for o in c.get('outputs', [])]
+    return any(o.get('output_type') == 'error' and o.get('ename') == 'KeyboardInterrupt' for o in outs)
+
+# %% ../nbs/09_bundle.ipynb #c011h
+def _finished(key, kind, obj, fut, out, scoring, done, failed, log, interrupted=False):
+    "Record a finished scoring or part run"
+    try: res = fut.result(timeout=0) if fut.done() else RuntimeError('interrupted while running')
+    except BaseException as e: res = e
+    if kind == 'score':
+        if isinstance(res, BaseException):
+            scoring[key[7:]] = dict(spec=obj, status='interrupted' if interrupted else 'failed',
+                                    error=f'{type(res).__name__}: {res}')
+            failed.add(key); log(f'{key}: {scoring[key[7:]]["status"].upper()} ({res})')
+        else: scoring[key[7:]] = res; done.add(key); log(f"{key}: ok in {res['seconds']:.1f}s")
+        return
+    if isinstance(res, BaseException):
+        res = RunResult(obj.template, out/obj.name, 'failed', f'{type(res).__name__}: {res}')
+    stopped = res.status == 'failed' and (interrupted or 'KeyboardInterrupt' in (res.error or ''))
+    if stopped or _interrupted_notebook(res.out):
+        res.status, res.error = 'interrupted', res.error or 'the run was interrupted'
+    obj.result = res
+    (done if res.ok else failed).add(key)
+    pol = _find_policy(Path(res.out)) if res.ok and obj.template == 'guard_thresholds' else None
+    if pol: write_bytes(out, f"policies/{key[len('thresholds-'):]}.json", pol.read_bytes())
+    log(repr(res))
+
+# %% ../nbs/09_bundle.ipynb #c011i
+def run_plan(parts:list,                   # the parts (their `result` is set)
+             guards:list,                  # guard specs to score
+             ctx:dict,                     # what the placeholders stand for: data, card
+             out:Path,                     # the bundle folder
+             workers:int=2,                # parts run at once
+             progress:bool=True,           # print each part as it finishes
+             stop:threading.Event|None=None, # set: start nothing more, interrupt what runs
+             scoring:dict|None=None,       # filled with the scoring results, by guard slug
+            )->tuple:
+    "Run scoring and template parts respecting their needs; returns (parts, scoring)"
+    stop, scoring = stop or threading.Event(), {} if scoring is None else scoring
+    import papermill, nbclient, IPython  # imported here, once: two threads importing them at once can fail
+    output_path(out, 'policies', '.keep'); output_path(out, 'scores', '.keep')
+    done, failed, running = set(), set(), {}
+    pending = {f'scores:{guard_slug(g)}': ('score', g) for g in guards} | {p.name: ('part', p) for p in parts}
+    log = (lambda m: print(m, flush=True)) if progress else (lambda m: None)
+    book = lambda key, kind, obj, fut, **kw: _finished(key, kind, obj, fut, out, scoring, done, failed, log, **kw)
+    while (pending or running) and not stop.is_set():
+        for key, (kind, obj) in list(pending.items()):
+            needs = () if kind == 'score' else obj.needs
+            if any(n not in done and n not in failed for n in needs): continue
+            if kind == 'part' and any(n.startswith('scores:') and n in failed for n in needs):
+                obj.result = RunResult(obj.template, out/obj.name, 'skipped', 'its guard scores could not be made')
+                failed.add(key); del pending[key]; log(f'{key}: skipped (no scores)'); continue
+            if len(running) >= max(1, workers): break
+            now = {**ctx, 'failed': sorted(k for k in failed if not k.startswith('scores:'))}
+            fut = (_start(_score, obj, ctx['data'], out) if kind == 'score' else
+                   _start(run_template, obj.template, _fill(obj.params, out, now), _part_folder(out, obj.name)))
+            running[key] = (kind, obj, fut); del pending[key]
+        if not running: break
+        finished = [k for k, (_, _, f) in running.items() if f.done()]
+        if not finished: time.sleep(0.05); continue
+        for key in finished: book(key, *running.pop(key))
+    if stop.is_set() and running:
+        log(f"interrupted: stopping {', '.join(running)}")
+        stop_kernels([f for _, _, f in running.values()])
+        for key, (kind, obj, fut) in running.items(): book(key, kind, obj, fut, interrupted=True)
     return parts, scoring
 
-# %% ../nbs/09_bundle.ipynb #c013
+# %% ../nbs/09_bundle.ipynb #c012a
+def _read_part_json(p:Path)->dict:
+    try: return json.loads(p.read_text(encoding='utf-8')) if p.is_file() else {}
+    except (ValueError, UnicodeDecodeError): return {}
+
+def _part_record(p:Part, out:Path)->dict:
+    "What bundle.json says about one part"
+    r = p.result
+    if r is None: return dict(template=p.template, status='not run', error=None, params=p.params)
+    d = dict(template=p.template, status=r.status, error=r.error, seconds=round(r.seconds, 2), params=p.params,
+             report=f'{p.name}/report.html' if (Path(r.out)/'report.html').exists() else None)
+    for f in ('summary', 'manifest'): d[f] = _read_part_json(Path(r.out)/f'{f}.json')
+    if p.template == 'guard_thresholds':
+        pol = out/'policies'/f"{p.name[len('thresholds-'):]}.json"
+        d['policy'] = _read_part_json(pol) or None
+    return d
+
+# %% ../nbs/09_bundle.ipynb #c012b
+def _first_line(s, n:int=300)->str:
+    s = str(s or '').strip().splitlines()
+    return (s[0][:n] + ('…' if len(s[0]) > n else '')) if s else ''
+
+def part_warnings(name:str, # the part's name
+                  rec:dict, # its record in bundle.json
+                 )->list:
+    "The warnings a part recorded (each with the part's name), plus `evidence_missing` when it did not complete"
+    ws = [{**w, 'part': name} for w in (rec.get('summary') or {}).get('warnings') or [] if isinstance(w, dict)]
+    if rec.get('status') != 'ok':
+        guard = (rec.get('params') or {}).get('guard')
+        why = f" ({_first_line(rec.get('error'))})" if rec.get('error') else ''
+        msg = f"part {name} ({rec.get('template')}) {rec.get('status')}{why}: nothing it measures is credited"
+        ws.append(evidence_warning('evidence_missing', msg, part=name, **({'guard': guard} if guard else {})))
+    return ws
+
+def bundle_warnings(parts:dict, scoring:dict)->list:
+    "Every warning of the bundle: scoring that failed, then each part's"
+    msg = lambda s: (f"scoring with {s.get('spec')} {s.get('status')} ({_first_line(s.get('error'))}): "
+                     "no part measures this guard")
+    ws = [evidence_warning('evidence_missing', msg(s), part=f'scores:{k}', guard=s.get('spec'))
+          for k, s in scoring.items() if s.get('status') != 'ok']
+    for n, rec in parts.items(): ws += part_warnings(n, rec)
+    return ws
+
+# %% ../nbs/09_bundle.ipynb #c013a
+WARNING_ORDER = ['evidence_missing', *[c for c in WARNING_CODES if c != 'evidence_missing']]
+
+def _subject(w:dict)->str:
+    return '; '.join(f'{k}: {v}' for k, v in w.items() if k not in ('code', 'message', 'part'))
+
+def warnings_html(warnings:list)->str:
+    "The evidence warnings as HTML, grouped by code, each with its subject and its part; every value escaped"
+    from riskbench.report import table_html
+    if not warnings: return '<p class="rb-note">No part recorded an evidence warning.</p>'
+    groups = {}
+    for w in warnings: groups.setdefault(str(w.get('code', 'warning')), []).append(w)
+    rank = lambda c: (WARNING_ORDER.index(c) if c in WARNING_ORDER else len(WARNING_ORDER), c)
+    out = []
+    for code in sorted(groups, key=rank):
+        rows = pd.DataFrame([dict(part=w.get('part', ''), subject=_subject(w), message=w.get('message', ''))
+                             for w in groups[code]])
+        about = f'<p>{html.escape(WARNING_CODES[code])}</p>' if code in WARNING_CODES else ''
+        head = f'<h3 class="rb-warning-code">⚠ {html.escape(code)} ({len(rows)})</h3>'
+        out.append(head + about + table_html(rows, max_rows=500))
+    return '<div class="rb-warnings">' + ''.join(out) + '</div>'
+
+# %% ../nbs/09_bundle.ipynb #c013c
 LEVELS = {'low': 1, 'medium': 2, 'moderate': 2, 'high': 3, 'critical': 4, 'very high': 4, 'very_high': 4}
 
 def _level_num(v):
@@ -197,9 +487,9 @@ def _fmt_ci(m):
 
 def register_frame(summary:dict)->pd.DataFrame:
     "The risk register recorded by the use-case assessment, as a DataFrame"
-    reg = summary.get('register') or []
-    return pd.DataFrame(reg)
+    return pd.DataFrame(summary.get('register') or [])
 
+# %% ../nbs/09_bundle.ipynb #c013d
 def residual_heatmap(reg:pd.DataFrame):
     "Hazards × surfaces coloured by residual risk (plotly)"
     import plotly.graph_objects as go
@@ -207,135 +497,206 @@ def residual_heatmap(reg:pd.DataFrame):
     r = reg.assign(_res=reg['residual'].map(_level_num), _txt=reg['residual'].astype(str))
     z = r.pivot_table(index='hazard', columns='surface', values='_res', aggfunc='max')
     t = r.pivot_table(index='hazard', columns='surface', values='_txt', aggfunc='first').reindex_like(z)
-    fig = go.Figure(go.Heatmap(z=z.values, x=list(z.columns), y=list(z.index), text=t.fillna('').values, texttemplate='%{text}',
-                               colorscale=[[0, '#2da44e'], [0.5, '#d4a72c'], [1, '#cf222e']], hoverongaps=False, colorbar=dict(title='residual')))
-    fig.update_layout(title='Residual risk by hazard and surface', height=max(320, 28*len(z)+140), margin=dict(l=160, r=20, t=50, b=60))
+    esc = lambda xs: [html.escape(str(x)) for x in xs]
+    fig = go.Figure(go.Heatmap(z=z.values, x=esc(z.columns), y=esc(z.index), text=t.fillna('').map(html.escape).values,
+                               texttemplate='%{text}', colorscale=[[0, '#2da44e'], [0.5, '#d4a72c'], [1, '#cf222e']],
+                               hoverongaps=False, colorbar=dict(title='residual')))
+    fig.update_layout(title='Residual risk by hazard and surface', height=max(320, 28*len(z)+140),
+                      margin=dict(l=160, r=20, t=50, b=60))
     return fig
 
-def _link(name, res):
-    return f'[{name}]({name}/report.html)' if res is not None and (Path(res.out)/'report.html').exists() else name
+# %% ../nbs/09_bundle.ipynb #c013e
+def _link(name, rec):
+    return f'[{name}]({name}/report.html)' if rec.get('report') else name
 
-def overview_cells(bundle:dict, parts:list, out:Path)->list:
-    "The overview's content as (markdown, html) blocks"
-    from riskbench.report import table_html, figure_html, markdown_html
-    blocks = []
-    md = lambda s: blocks.append(('md', s))
-    raw = lambda s: blocks.append(('html', s))
+STATUS_TEXT = dict(ok='All parts completed.',
+                   running='**The run has not finished** (or was killed): what is below is partial.',
+                   interrupted='**The run was interrupted**: the parts below that did not complete measured nothing.',
+                   failed='**{n} part(s) did not complete** — see the warnings and the parts below.')
+
+def _overview_head(bundle:dict, md, raw):
+    "Title, status, evidence warnings, data files and parts"
+    from riskbench.report import table_html
     card = bundle.get('usecase', {})
-    md(f"# Risk assessment: {html.escape(str(card.get('name') or Path(bundle['inputs']['usecase']).stem))}")
+    md(f"# Risk assessment: {html.escape(str(card.get('name') or Path(card.get('path') or 'card').stem))}")
     st = bundle['status']
-    md(f"Built {bundle['ended']} in {bundle['seconds']:.0f} s by riskbench {bundle['riskbench']}. "
-       + ('All parts completed.' if st == 'ok' else f"**{sum(p['status'] != 'ok' for p in bundle['parts'].values())} part(s) did not complete** — see below."))
-    rows = [dict(part=n, template=p['template'], status=p['status'], seconds=p.get('seconds'), error=p.get('error') or '') for n, p in bundle['parts'].items()]
-    rows += [dict(part=f'scores:{s}', template='(scoring)', status=g['status'], seconds=g.get('seconds'), error=g.get('error') or '') for s, g in bundle['scoring'].items()]
-    md('## Parts\n\n' + '\n'.join(f"- {_link(p.name, p.result)} — {p.result.status if p.result else 'not run'}" for p in parts))
+    n_bad = sum(p['status'] != 'ok' for p in bundle['parts'].values())
+    md(f"Built {bundle.get('ended') or bundle.get('started')} in {bundle.get('seconds') or 0:.0f} s "
+       f"by riskbench {bundle['riskbench']}. "
+       + STATUS_TEXT.get(st, STATUS_TEXT['failed']).format(n=n_bad))
+    ws = bundle.get('warnings') or []
+    md(f"## Evidence warnings ({len(ws)})\n\nWhat the evidence below cannot say. "
+       "A residual risk is never lowered by a measurement listed here as missing.")
+    raw(warnings_html(ws))
+    files = bundle.get('data_files') or []
+    if len(files) > 1:
+        md(f"## Eval data\n\n{len(files)} files combined into `data/eval.parquet`, each row's `source` its file "
+           "and its id `source:id`.")
+        cols = ['source', 'path', 'rows_read', 'rows_kept', 'rows_rejected', 'sha256']
+        raw(table_html(pd.DataFrame(files)[cols], caption='Rows read per file'))
+    row = lambda n, t, p: dict(part=n, template=t, status=p['status'], seconds=p.get('seconds'),
+                               error=_first_line(p.get('error')))
+    rows = [row(n, p['template'], p) for n, p in bundle['parts'].items()]
+    rows += [row(f'scores:{s}', '(scoring)', g) for s, g in bundle.get('scoring', {}).items()]
+    md('## Parts\n\n' + '\n'.join(f"- {_link(n, p)} — {p['status']}" for n, p in bundle['parts'].items()))
     raw(table_html(pd.DataFrame(rows), caption='Every part of the bundle'))
-    # risk register
-    uc = bundle['parts'].get('usecase', {}).get('summary', {})
-    reg = register_frame(uc)
+
+# %% ../nbs/09_bundle.ipynb #c013f
+def _overview_register(bundle:dict, md, raw):
+    "The residual-risk heatmap and the top risks"
+    from riskbench.report import table_html, figure_html
+    reg = register_frame(bundle['parts'].get('usecase', {}).get('summary', {}))
     md('## Residual risk')
-    if reg.empty: md('The use-case assessment did not record a register.')
-    else:
-        fig = residual_heatmap(reg)
-        if fig is not None: raw(figure_html(fig))
-        if 'status' in reg:
-            order = {'blocker': 0, 'needs mitigation': 1, 'needs_mitigation': 1, 'accepted': 2}
-            top = reg.assign(_o=reg['status'].map(lambda s: order.get(str(s).lower(), 3)), _r=reg['residual'].map(_level_num)).sort_values(['_o', '_r'], ascending=[True, False])
-            blockers = top[top['_o'] == 0]
-            md(f"**{len(blockers)} blocker(s)**, {int((top['_o'] == 1).sum())} row(s) needing mitigation, {int((top['_o'] == 2).sum())} accepted.")
-            cols = [c for c in ('hazard', 'surface', 'inherent', 'residual', 'status', 'evidence') if c in top]
-            raw(table_html(top[cols].head(15), caption='Blockers and top risks, with the evidence behind each'))
-    # thresholds
+    if reg.empty: md('The use-case assessment did not record a register.'); return
+    fig = residual_heatmap(reg)
+    if fig is not None: raw(figure_html(fig))
+    if 'status' not in reg: return
+    order = {'blocker': 0, 'needs mitigation': 1, 'needs_mitigation': 1, 'accepted': 2}
+    top = reg.assign(_o=reg['status'].map(lambda s: order.get(str(s).lower(), 3)), _r=reg['residual'].map(_level_num))
+    top = top.sort_values(['_o', '_r'], ascending=[True, False])
+    k = lambda o: int((top['_o'] == o).sum())
+    md(f"**{k(0)} blocker(s)**, {k(1)} row(s) needing mitigation, {k(2)} accepted.")
+    cols = [c for c in ('hazard', 'surface', 'inherent', 'residual', 'status', 'residual_source', 'evidence')
+            if c in top]
+    raw(table_html(top[cols].head(15), caption='Blockers and top risks, with the evidence behind each'))
+
+# %% ../nbs/09_bundle.ipynb #c013g
+def _overview_measures(bundle:dict, md, raw):
+    "Chosen thresholds, coverage gaps and audit findings"
+    from riskbench.report import table_html
     md('## Chosen thresholds')
     trows = []
     for n, p in bundle['parts'].items():
         if p['template'] != 'guard_thresholds': continue
         pol = p.get('policy') or {}
         m = pol.get('metrics', {})
-        trows.append(dict(guard=p.get('params', {}).get('guard'), threshold=pol.get('threshold'), objective=pol.get('objective'),
-                          false_refusal_rate=_fmt_ci(m.get('false_refusal_rate', m.get('fpr'))), miss_rate=_fmt_ci(m.get('miss_rate')),
-                          recall=_fmt_ci(m.get('recall')), auc_roc=pol.get('auc_roc')))
-    raw(table_html(pd.DataFrame(trows), caption='Threshold policy per guard (95% intervals)')) if trows else md('No threshold policy was produced.')
-    # coverage gaps
+        trows.append(dict(guard=p.get('params', {}).get('guard'), threshold=pol.get('threshold'),
+                          objective=pol.get('objective'),
+                          false_refusal_rate=_fmt_ci(m.get('false_refusal_rate', m.get('fpr'))),
+                          miss_rate=_fmt_ci(m.get('miss_rate')), recall=_fmt_ci(m.get('recall')),
+                          auc_roc=pol.get('auc_roc'), status=p['status']))
+    if trows: raw(table_html(pd.DataFrame(trows), caption='Threshold policy per guard (95% intervals)'))
+    else: md('No threshold policy was produced.')
     md('## Multilingual coverage gaps')
     for n, p in bundle['parts'].items():
         if p['template'] != 'multilingual_coverage': continue
         s = p.get('summary', {})
+        if p['status'] != 'ok': md(f"**{n}**: {html.escape(p['status'])} — coverage was not measured."); continue
         unsup = s.get('unsupported') or {}
-        unsup = {m: v for m, v in unsup.items() if v} if isinstance(unsup, dict) else unsup  # models that support every target drop out
-        unsup_text = ('; '.join(f"{m}: {', '.join(map(str, v))}" for m, v in unsup.items()) if isinstance(unsup, dict) else str(unsup)) or 'none'
+        unsup = {m: v for m, v in unsup.items() if v} if isinstance(unsup, dict) else unsup
+        unsup_text = ('; '.join(f"{m}: {', '.join(map(str, v))}" for m, v in unsup.items()) if isinstance(unsup, dict)
+                      else str(unsup)) or 'none'
         gaps = s.get('gaps') or []
-        md(f"**{n}**: {len(gaps) if hasattr(gaps, '__len__') else gaps} gap(s); untested cells: {len(s.get('untested_cells') or [])}; "
+        n_gaps = len(gaps) if hasattr(gaps, '__len__') else html.escape(str(gaps))
+        md(f"**{n}**: {n_gaps} gap(s); untested cells: {len(s.get('untested_cells') or [])}; "
            f"target languages not supported: {html.escape(unsup_text)}.")
-        if isinstance(gaps, list) and gaps and isinstance(gaps[0], dict): raw(table_html(pd.DataFrame(gaps).head(20), caption=f'Coverage gaps ({n})'))
-    # audit findings
+        if isinstance(gaps, list) and gaps and isinstance(gaps[0], dict):
+            raw(table_html(pd.DataFrame(gaps).head(20), caption=f'Coverage gaps ({n})'))
     md('## Data audit findings')
     au = bundle['parts'].get('data_audit', {}).get('summary', {})
-    if not au: md('No fine-tuning data was audited (pass `--finetune DATA` or name it in the card).')
-    else:
-        dup, leak, pii = au.get('duplicates', {}), au.get('leakage', {}), au.get('pii', {})
-        ident = au.get('identity', {}).get('groups', {})
-        flagged = [g for g, v in (ident.items() if isinstance(ident, dict) else []) if isinstance(v, dict) and v.get('flag')]
-        md(f"- exact duplicates: {dup.get('exact')}; near duplicates: {dup.get('near')}\n"
-           f"- rows leaking across splits: {leak.get('rows') if not isinstance(leak.get('rows'), list) else len(leak.get('rows'))}\n"
-           f"- PII by type: {html.escape(json.dumps(pii.get('counts_by_type', {})))} in {pii.get('rows') if not isinstance(pii.get('rows'), list) else len(pii.get('rows'))} row(s) (shown masked in the audit report)\n"
-           f"- identity groups flagged: {html.escape(', '.join(flagged)) if flagged else 'none'}")
+    if not au: md('No fine-tuning data was audited (pass `--finetune DATA` or name it in the card).'); return
+    dup, leak, pii = au.get('duplicates', {}), au.get('leakage', {}), au.get('pii', {})
+    ident = au.get('identity', {}).get('groups', {})
+    flagged = [g for g, v in (ident.items() if isinstance(ident, dict) else [])
+               if isinstance(v, dict) and v.get('flag')]
+    n = lambda v: len(v) if isinstance(v, list) else html.escape(str(v))
+    md(f"- exact duplicates: {n(dup.get('exact'))}; near duplicates: {n(dup.get('near'))}\n"
+       f"- rows leaking across splits: {n(leak.get('rows'))}\n"
+       f"- PII by type: {html.escape(json.dumps(pii.get('counts_by_type', {})))} in {n(pii.get('rows'))} row(s) "
+       "(shown masked in the audit report)\n"
+       f"- identity groups flagged: {html.escape(', '.join(map(str, flagged))) if flagged else 'none'}")
+
+# %% ../nbs/09_bundle.ipynb #c013h
+def overview_cells(bundle:dict)->list:
+    "The overview's content as (markdown, html) blocks"
+    blocks = []
+    md, raw = (lambda s: blocks.append(('md', s))), (lambda s: blocks.append(('html', s)))
+    for f in (_overview_head, _overview_register, _overview_measures): f(bundle, md, raw)
     return blocks
 
-def overview_html(bundle:dict, parts:list, out:Path)->str:
+def overview_html(bundle:dict)->str:
     "Render the overview page"
     from riskbench.report import render_html
     import nbformat
     nb = nbformat.v4.new_notebook()
-    for kind, content in overview_cells(bundle, parts, out):
+    for kind, content in overview_cells(bundle):
         if kind == 'md': nb.cells.append(nbformat.v4.new_markdown_cell(content))
         else:
             c = nbformat.v4.new_code_cell('')
             c.outputs = [nbformat.v4.new_output('display_data', data={'text/html': content})]
             nb.cells.append(c)
-    return render_html(nb, 'riskbench assessment', bundle['status'], None if bundle['status'] == 'ok' else 'one or more parts did not complete',
-                       {'bundle': out.name, 'seconds': f"{bundle['seconds']:.0f}"})
+    st = bundle['status']
+    why = {'running': 'the run has not finished', 'interrupted': 'the run was interrupted'}
+    err = None if st == 'ok' else why.get(st, 'one or more parts did not complete')
+    meta = {'status': st, 'seconds': f"{bundle.get('seconds') or 0:.0f}"}
+    return render_html(nb, 'riskbench assessment', st, err, meta)
 
-# %% ../nbs/09_bundle.ipynb #c015
-def _part_record(p:Part, out:Path)->dict:
-    r = p.result
-    if r is None: return dict(template=p.template, status='not run', params=p.params)
-    d = dict(template=p.template, status=r.status, error=r.error, seconds=round(r.seconds, 2), params=p.params,
-             report=f'{p.name}/report.html' if (Path(r.out)/'report.html').exists() else None)
-    for f in ('summary', 'manifest'):
-        fp = Path(r.out)/f'{f}.json'
-        d[f] = json.loads(fp.read_text(encoding='utf-8')) if fp.exists() else {}
-    if p.template == 'guard_thresholds':
-        pol = out/'policies'/f"{p.name[len('thresholds-'):]}.json"
-        d['policy'] = json.loads(pol.read_text(encoding='utf-8')) if pol.exists() else None
-    return d
+# %% ../nbs/09_bundle.ipynb #c014a
+def _now()->str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
-def assess(usecase:str|Path, data:str|None=None, finetune:str|None=None, guards:list|None=None,
-           out:str|Path='reports/assessment', workers:int=2, progress:bool=True, params:dict|None=None)->dict:
-    "Build an assessment bundle in `out`: every part, index.html and bundle.json; returns the bundle"
-    import riskbench
-    t0, started = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc)
-    out = Path(out).resolve()
-    parts, guards, inputs = plan(usecase, data, finetune, guards, params, out)  # checks every input first
-    out.mkdir(parents=True, exist_ok=True)
-    parts, scoring = run_plan(parts, guards, inputs['data'], out, workers, progress)
-    from riskbench.usecase import load_usecase
-    card = load_usecase(inputs['usecase'])
+def _write_bundle(out:Path, bundle:dict)->Path:
+    text = json.dumps(to_jsonable(bundle), indent=2, ensure_ascii=False, allow_nan=False)
+    return write_text(out, 'bundle.json', text)
+
+def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, t0:float)->dict:
+    "Record every part and warning, settle the status, write bundle.json and index.html"
     prts = {p.name: _part_record(p, out) for p in parts}
-    ok = all(p['status'] == 'ok' for p in prts.values()) and all(s['status'] == 'ok' for s in scoring.values())
-    hashes = {k: file_sha256(resolve_input(v, k)) for k, v in inputs.items() if v}
-    bundle = dict(riskbench=riskbench.__version__, status='ok' if ok else 'failed',
-                  usecase=dict(name=getattr(card, 'name', None), path=inputs['usecase']),
-                  inputs=inputs, input_sha256=hashes, guards=guards, scoring=scoring, parts=prts,
-                  started=started.isoformat(timespec='seconds'),
-                  ended=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+    sts = [p['status'] for p in prts.values()] + [s['status'] for s in scoring.values()]
+    if status is None: status = 'interrupted' if 'interrupted' in sts else 'ok' if set(sts) <= {'ok'} else 'failed'
+    bundle.update(status=status, scoring=scoring, parts=prts, warnings=bundle_warnings(prts, scoring), ended=_now(),
                   seconds=round(time.perf_counter() - t0, 2))
-    write_json(out/'bundle.json', bundle)
-    (out/'index.html').write_text(overview_html(bundle, parts, out), encoding='utf-8')
+    _write_bundle(out, bundle)
+    write_text(out, 'index.html', overview_html(bundle))
     return bundle
 
+# %% ../nbs/09_bundle.ipynb #c014b
+def assess(usecase:str|Path,                  # use-case card (YAML)
+           data:list|str|None=None,           # eval set(s) (default: the card's, else the bundled demo prompts)
+           finetune:str|None=None,            # fine-tuning data to audit (default: the card's)
+           guards:list|None=None,             # guard specs (default: the card's, else baseline)
+           out:str|Path='reports/assessment', # the bundle folder
+           workers:int=2,                     # parts run at once
+           progress:bool=True,                # print each part as it finishes
+           params:dict|None=None,             # extra template parameters: {template: {name: value}}
+          )->dict:
+    "Build an assessment bundle in `out`: every part, index.html and bundle.json (KeyboardInterrupt when stopped)"
+    import riskbench
+    t0, out = time.perf_counter(), Path(absolute_path(str(out)))
+    parts, guards, inputs = plan(usecase, data, finetune, guards, params)  # checks every input, writes nothing
+    output_path(out, 'bundle.json')
+    set_aside(out, [p.name for p in parts])
+    card_name, card_guards = inputs.pop('name'), inputs.pop('card_guards')
+    bundle = dict(riskbench=riskbench.__version__, status='running',
+                  usecase=dict(name=card_name, path=inputs['usecase']),
+                  inputs=inputs, guards=guards, scoring={}, warnings=[], started=_now(), ended=None, seconds=None,
+                  parts={p.name: dict(template=p.template, status='pending', params=p.params) for p in parts})
+    _write_bundle(out, bundle)
+    scoring, status = {}, 'failed'
+    with CtrlC() as ctrl_c:
+        try:
+            data_path, files = bundle_data(inputs['data'], out)
+            card = card_with_guards(inputs['usecase'], guards, out) if guards != card_guards else inputs['usecase']
+            sha = dict(usecase=file_sha256(resolve_input(inputs['usecase'])), data=data_sha256(files))
+            if inputs['finetune']: sha['finetune'] = file_sha256(resolve_input(inputs['finetune']))
+            bundle.update(data_files=files, input_sha256=sha)
+            bundle['inputs'].update(data_path=data_path, usecase_card=str(card))
+            run_plan(parts, guards, dict(data=data_path, card=str(card)), out, workers, progress, ctrl_c.hit, scoring)
+            status = 'interrupted' if ctrl_c.hit.is_set() else None
+        except KeyboardInterrupt: status = 'interrupted'; raise
+        finally: bundle = _conclude(bundle, parts, scoring, out, status, t0)
+    if bundle['status'] == 'interrupted':
+        raise KeyboardInterrupt(f"assessment interrupted: {out/'bundle.json'} says what completed")
+    return bundle
+
+# %% ../nbs/09_bundle.ipynb #c014d
+def _import_from(folder:str):
+    "Let `python:` guards import modules from `folder`, here and in the kernels this process starts"
+    if folder not in sys.path: sys.path.append(folder)
+    pp = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    if folder not in pp: os.environ['PYTHONPATH'] = os.pathsep.join(pp + [folder])
+
 def assess_cmd(usecase:str,                     # use-case card (YAML)
-               data:str=None,                   # eval set (default: the card's, else the bundled demo prompts)
+               data:list=None,                  # eval set (repeatable; default: the card's, else the demo prompts)
                finetune:str=None,               # fine-tuning data to audit (default: the card's)
                guard:list=None,                 # guard spec (repeatable; default: the card's, else baseline)
                out:str='reports/assessment',    # output folder for the bundle
@@ -343,14 +704,22 @@ def assess_cmd(usecase:str,                     # use-case card (YAML)
                p:list=None,                     # a template parameter: -p TEMPLATE.NAME VALUE (repeatable)
               )->int:
     "Build a whole assessment bundle: audit, scores, thresholds, bias, languages, risk register"
-    params = {}
+    here, params = os.getcwd(), {}
     for k, v in (p or []):
-        if '.' not in k: raise BadParameter(f"-p {k}: name a template parameter as TEMPLATE.NAME, e.g. guard_thresholds.target_fpr")
+        if '.' not in k:
+            raise BadParameter(f"-p {k}: name a template parameter as TEMPLATE.NAME, e.g. guard_thresholds.target_fpr")
         t, n = k.split('.', 1); params.setdefault(t, {})[n] = v
-    b = assess(usecase, data, finetune, guard, out, workers, params=params)
-    bad = [n for n, p in b['parts'].items() if p['status'] != 'ok'] + [f'scores:{s}' for s, g in b['scoring'].items() if g['status'] != 'ok']
-    print(f"assessment {'complete' if not bad else 'INCOMPLETE'} in {b['seconds']:.1f}s: {Path(out)/'index.html'}")
-    if bad: print(f"parts that did not complete: {', '.join(bad)}", file=__import__('sys').stderr)
+    data = [data] if isinstance(data, str) else data  # `riskbench demo` passes one
+    guards = [absolute_guard(g, here) for g in guard or []] or None
+    if any(str(g).startswith('python:') for g in guards or []): _import_from(here)
+    out = absolute_path(out, here)
+    b = assess(absolute_path(usecase, here), [absolute_path(d, here) for d in data or []] or None,
+               absolute_path(finetune, here), guards, out, workers, params=absolute_params(params, here))
+    bad = [n for n, p in b['parts'].items() if p['status'] != 'ok']
+    bad += [f'scores:{s}' for s, g in b['scoring'].items() if g['status'] != 'ok']
+    print(f"assessment {'complete' if not bad else 'INCOMPLETE'} in {b['seconds']:.1f}s: {Path(out)/'index.html'}"
+          + (f" ({len(b['warnings'])} evidence warning(s))" if b['warnings'] else ''))
+    if bad: print(f"parts that did not complete: {', '.join(bad)}", file=sys.stderr)
     return 0 if not bad else 1
 assess_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('TEMPLATE.NAME', 'VALUE'))}
 
@@ -358,9 +727,37 @@ assess_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('TEMP
 def load_bundle(folder:str|Path)->dict:
     "The bundle.json of a bundle folder"
     p = Path(folder)/'bundle.json' if Path(folder).is_dir() else Path(folder)
-    if not p.exists(): raise BadFile(f"{folder}: not an assessment bundle (no bundle.json); build one with `riskbench assess`")
-    return read_json(p, 'assessment bundle')
+    if not p.exists():
+        raise BadFile(f"{folder}: not an assessment bundle (no bundle.json); build one with `riskbench assess`")
+    b = read_json(p, 'assessment bundle')
+    if not isinstance(b, dict) or not isinstance(b.get('parts'), dict):
+        raise BadFile(f"{p}: not an assessment bundle (no `parts` mapping); build one with `riskbench assess`")
+    return b
 
+# %% ../nbs/09_bundle.ipynb #c017a
+def comparable(old:dict, new:dict, old_name:str='old', new_name:str='new', force:bool=False)->list:
+    "`BadParameter` when two bundles are not comparable (unfinished, other data), unless `force`: then the warnings"
+    ws = []
+    for name, b in ((old_name, old), (new_name, new)):
+        st = b.get('status')
+        if st == 'ok': continue
+        if not force: raise BadParameter(f"{name}: the bundle's status is {st!r}, not 'ok' (it did not complete); "
+                                         "rebuild it, or pass --force to compare anyway")
+        msg = f"{name} has status {st!r}: parts that did not complete show as changes"
+        ws.append(evidence_warning('incomplete_bundle', msg, bundle=name))
+    sa, sb = old.get('input_sha256') or {}, new.get('input_sha256') or {}
+    differ = [k for k in ('data', 'finetune') if k in sa and k in sb and sa[k] != sb[k]]
+    if differ:
+        what = ' and '.join({'data': 'eval data', 'finetune': 'fine-tuning data'}[k] for k in differ)
+        if not force:
+            raise BadParameter(f"{old_name} and {new_name} were built from different {what} (SHA-256 differ): a change "
+                               "may come from the data, not the product; pass --force to compare anyway")
+        shas = {f'{k}_sha256': f"{sa[k][:12]} -> {sb[k][:12]}" for k in differ}
+        msg = f"the bundles were built from different {what}: changes may come from the data, not the product"
+        ws.append(evidence_warning('different_data', msg, old=old_name, new=new_name, **shas))
+    return ws
+
+# %% ../nbs/09_bundle.ipynb #c017c
 def _flatten(d, prefix=''):
     out = {}
     if isinstance(d, dict):
@@ -379,23 +776,26 @@ def _gap_keys(bundle)->dict:
 
 def diff_bundles(old:dict, new:dict)->dict:
     "Differences between two bundles: thresholds, register, gaps, other numbers"
-    res = dict(thresholds=[], register=[], gaps_new=[], gaps_resolved=[], numbers=[], parts=[])
+    res = dict(warnings=[], thresholds=[], register=[], gaps_new=[], gaps_resolved=[], numbers=[], parts=[])
     for n in sorted(set(old['parts']) | set(new['parts'])):
         a, b = old['parts'].get(n), new['parts'].get(n)
         if (a or {}).get('status') != (b or {}).get('status'):
-            res['parts'].append(dict(part=n, old=(a or {}).get('status', 'absent'), new=(b or {}).get('status', 'absent')))
+            st = lambda x: (x or {}).get('status', 'absent')
+            res['parts'].append(dict(part=n, old=st(a), new=st(b)))
         if not a or not b: continue
         pa, pb = a.get('policy') or {}, b.get('policy') or {}
         if pa or pb:
             if pa.get('threshold') != pb.get('threshold'):
-                res['thresholds'].append(dict(part=n, metric='threshold', old=pa.get('threshold'), new=pb.get('threshold'), beyond_noise=None))
+                res['thresholds'].append(dict(part=n, metric='threshold', old=pa.get('threshold'),
+                                              new=pb.get('threshold'), beyond_noise=None))
             for m in sorted(set(pa.get('metrics', {})) | set(pb.get('metrics', {}))):
                 ma, mb = pa.get('metrics', {}).get(m) or {}, pb.get('metrics', {}).get(m) or {}
                 va, vb = ma.get('value'), mb.get('value')
                 if va == vb: continue
                 lo, hi = ma.get('low'), ma.get('high')
                 beyond = None if vb is None or lo is None or hi is None else not (lo <= vb <= hi)
-                res['thresholds'].append(dict(part=n, metric=m, old=_fmt_ci(ma) if ma else None, new=_fmt_ci(mb) if mb else None, beyond_noise=beyond))
+                res['thresholds'].append(dict(part=n, metric=m, old=_fmt_ci(ma) if ma else None,
+                                              new=_fmt_ci(mb) if mb else None, beyond_noise=beyond))
         if a['template'] == 'usecase_assessment' or b['template'] == 'usecase_assessment':
             ra, rb = register_frame(a.get('summary') or {}), register_frame(b.get('summary') or {})
             key = lambda r: (r.get('hazard'), r.get('surface'))
@@ -415,46 +815,60 @@ def diff_bundles(old:dict, new:dict)->dict:
     res['gaps_resolved'] = [ga[k] for k in ga if k not in gb]
     return res
 
+# %% ../nbs/09_bundle.ipynb #c017d
 def diff_text(d:dict, old_name:str='old', new_name:str='new')->str:
-    "The differences as text for the terminal"
+    "The differences as text for the terminal, warnings first"
     L = [f'riskbench diff: {old_name} -> {new_name}']
+    for w in d.get('warnings') or []: L.append(f"warning: {w['code']}: {w['message']}")
     def sec(title, rows, fmt):
         L.append(f'\n{title} ({len(rows)})')
         L.extend('  ' + fmt(r) for r in rows[:200])
         if len(rows) > 200: L.append(f'  ... {len(rows)-200} more')
     sec('parts whose status changed', d['parts'], lambda r: f"{r['part']}: {r['old']} -> {r['new']}")
-    sec('thresholds and metrics', d['thresholds'], lambda r: f"{r['part']} {r['metric']}: {r['old']} -> {r['new']}" + (' (beyond the old interval)' if r['beyond_noise'] else ''))
-    sec('risk register', d['register'], lambda r: f"{r['hazard']} / {r['surface']} {r['field']}: {r['old']} -> {r['new']}")
+    noise = lambda r: ' (beyond the old interval)' if r['beyond_noise'] else ''
+    sec('thresholds and metrics', d['thresholds'],
+        lambda r: f"{r['part']} {r['metric']}: {r['old']} -> {r['new']}{noise(r)}")
+    sec('risk register', d['register'],
+        lambda r: f"{r['hazard']} / {r['surface']} {r['field']}: {r['old']} -> {r['new']}")
     sec('new gaps', d['gaps_new'], str); sec('resolved gaps', d['gaps_resolved'], str)
     sec('other recorded numbers', d['numbers'], lambda r: f"{r['part']} {r['key']}: {r['old']} -> {r['new']}")
     return '\n'.join(L)
 
 def diff_html(d:dict, old_name:str='old', new_name:str='new')->str:
-    "The differences as an HTML page"
+    "The differences as an HTML page, warnings first"
     from riskbench.report import render_html, table_html
     import nbformat
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell(f'# What changed\n\n`{html.escape(old_name)}` → `{html.escape(new_name)}`'))
-    for title, key in [('Parts whose status changed', 'parts'), ('Thresholds and metrics', 'thresholds'), ('Risk register', 'register'),
-                       ('New gaps', 'gaps_new'), ('Resolved gaps', 'gaps_resolved'), ('Other recorded numbers', 'numbers')]:
+    def raw(s):
+        c = nbformat.v4.new_code_cell('')
+        c.outputs = [nbformat.v4.new_output('display_data', data={'text/html': s})]
+        nb.cells.append(c)
+    mdc = lambda s: nb.cells.append(nbformat.v4.new_markdown_cell(s))
+    mdc(f'# What changed\n\n`{html.escape(old_name)}` → `{html.escape(new_name)}`')
+    if d.get('warnings'): mdc(f"## Warnings ({len(d['warnings'])})"); raw(warnings_html(d['warnings']))
+    for title, key in [('Parts whose status changed', 'parts'), ('Thresholds and metrics', 'thresholds'),
+                       ('Risk register', 'register'), ('New gaps', 'gaps_new'), ('Resolved gaps', 'gaps_resolved'),
+                       ('Other recorded numbers', 'numbers')]:
         rows = d[key]
         df = pd.DataFrame(rows if rows and isinstance(rows[0], dict) else [{'gap': r} for r in rows])
         nb.cells.append(nbformat.v4.new_markdown_cell(f'## {title} ({len(rows)})'))
-        if len(df):
-            c = nbformat.v4.new_code_cell('')
-            c.outputs = [nbformat.v4.new_output('display_data', data={'text/html': table_html(df, max_rows=500)})]
-            nb.cells.append(c)
+        if len(df): raw(table_html(df, max_rows=500))
     return render_html(nb, 'riskbench diff', 'ok', None, {'old': old_name, 'new': new_name})
 
-def diff_cmd(old:str,           # the earlier bundle folder
-             new:str,           # the later bundle folder
-             out:str=None,      # HTML page to write (default: NEW/diff.html)
+# %% ../nbs/09_bundle.ipynb #c017e
+def diff_cmd(old:str,            # the earlier bundle folder
+             new:str,            # the later bundle folder
+             out:str=None,       # HTML page to write (default: NEW/diff.html)
+             force:bool=False,   # compare bundles that did not complete, or were built from different data
             )->int:
     "Compare two assessment bundles: thresholds, metrics, risk levels, gaps"
     a, b = load_bundle(old), load_bundle(new)
+    ws = comparable(a, b, old, new, force)
     d = diff_bundles(a, b)
+    d['warnings'] = ws
     print(diff_text(d, old, new))
-    p = Path(out) if out else Path(new)/'diff.html'
-    p.write_text(diff_html(d, old, new), encoding='utf-8')
+    folder = Path(new) if Path(new).is_dir() else Path(new).parent
+    p = Path(absolute_path(out)) if out else folder.resolve()/'diff.html'
+    write_text(p.parent, p.name, diff_html(d, old, new))
     print(f'\nHTML: {p}')
     return 0

@@ -33,29 +33,50 @@ def planted_eval_set(folder:Path)->Path:
                          for r in rows), encoding='utf-8')
     return p
 
+PLANTED_GUARD = 'python:planted_guard_rb:score'  # a guard whose service fails with hostile text in its error
+
 @pytest.fixture(scope='module')
 def bundle(tmp_path_factory):
-    "`riskbench assess` on the planted eval set: every part, index.html, bundle.json (built once)"
-    from riskbench.bundle import assess
+    """`riskbench assess` on the planted eval set with the baseline guard and a guard that fails with hostile text (its parts
+    become evidence_missing warnings on the index); plus the index re-rendered with a warning whose subject is hostile (built once)"""
+    from riskbench.bundle import assess, overview_html
+    from riskbench.core import evidence_warning, write_text
     tmp = tmp_path_factory.mktemp('bundle')
+    (tmp/'planted_guard_rb.py').write_text(f"def score(texts):\n    raise RuntimeError({' '.join(PLANTED)!r})\n")
     t0 = time.perf_counter()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv('RISKBENCH_CACHE_DIR', str(tmp/'cache'))  # the template kernels inherit it: no score cache outside tmp
-        b = assess(CARD, data=str(planted_eval_set(tmp)), finetune='bundled:demo_finetune.jsonl', guards=['baseline'],
+        mp.syspath_prepend(str(tmp))
+        b = assess(CARD, data=str(planted_eval_set(tmp)), finetune='bundled:demo_finetune.jsonl', guards=['baseline', PLANTED_GUARD],
                    out=tmp/'bundle', progress=False)
     print(f'bundle ({len(b["parts"])} parts) built in {time.perf_counter() - t0:.1f}s')
+    hostile = evidence_warning('below_floor', f'recall in {PLANTED[0]} is below the floor', language=PLANTED[0], hazard=PLANTED[1], part=PLANTED[1])
+    write_text(tmp/'bundle', 'planted_index.html', overview_html({**b, 'warnings': [hostile, *b['warnings']]}))
     return tmp/'bundle', b
 
 def test_bundle_opens_cleanly(browser, bundle):
-    "index.html and every report from disk: no console errors, nothing fetched from outside, every figure drawn, planted text inert"
+    """index.html and every report from disk: no console errors, nothing fetched from outside, every figure drawn, planted text inert,
+    in the dataset's rows and in the evidence warnings shown first on the index (a failing guard's error, a warning's subject)"""
+    from riskbench.bundle import guard_slug
     out, b = bundle
+    slug = guard_slug(PLANTED_GUARD)
     not_ok = {n: p.get('error') for n, p in b['parts'].items() if p['status'] != 'ok'}
-    assert not not_ok, f'bundle parts failed: {not_ok}'
-    reports = [out/n/'report.html' for n in b['parts']]
-    problems, seen = check_site(browser, out/'index.html', must_link=reports, planted={out/'dataset_overview'/'report.html': PLANTED})
+    assert set(not_ok) == {f'thresholds-{slug}', f'bias-{slug}', f'languages-{slug}'}, f'bundle parts failed: {not_ok}'
+    assert b['status'] == 'failed' and {w['part'] for w in b['warnings'] if w['code'] == 'evidence_missing'} == set(not_ok) | {f'scores:{slug}'}
+    reports = [out/n/'report.html' for n in b['parts'] if n not in not_ok]
+    index, planted_index = out/'index.html', out/'planted_index.html'
+    problems, seen = check_site(browser, index, must_link=reports, extra=[planted_index],
+                                planted={out/'dataset_overview'/'report.html': PLANTED, index: PLANTED, planted_index: PLANTED})
     bad = {k: v for k, v in problems.items() if v}
     assert not bad, 'pages with problems:\n' + '\n'.join(f'{k}:\n  ' + '\n  '.join(v) for k, v in bad.items())
-    assert len(seen) >= len(reports) + 1 and all(seen[str(r.resolve())] > 0 for r in reports), seen
+    assert len(seen) >= len(reports) + 2 and all(seen[str(r.resolve())] > 0 for r in reports), seen
+    ctx, page, _ = open_page(browser)
+    try:  # the warnings come first, then the parts with their status; the hostile subject reads as text in them
+        page.goto(planted_index.resolve().as_uri(), wait_until='load')
+        heads, warnings = page.locator('h2').all_inner_texts(), page.locator('.rb-warnings').inner_text()
+    finally: ctx.close()
+    assert heads[0].startswith('Evidence warnings') and heads[1] == 'Parts', heads
+    assert all(p in warnings for p in PLANTED) and 'below_floor' in warnings and 'evidence_missing' in warnings, warnings
     print('pages checked (plotly figures on each):', {str(Path(k).relative_to(out)): v for k, v in seen.items()})
 
 def test_watch_catches_what_it_should(browser):

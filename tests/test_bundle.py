@@ -1,9 +1,11 @@
-"riskbench assess / diff: a whole bundle from one command, cross-linked; diffs; a failing part"
-import json, re
+"""riskbench assess / diff: a whole bundle from one command, cross-linked; diffs; a failing part; relative paths; several eval sets;
+warnings collected; a reused folder with planted links; Ctrl-C; every figure's typed arrays checked against the source data"""
+import os, re, sys, json, time, base64, shutil, signal, subprocess
 from pathlib import Path
+import numpy as np
 import pandas as pd
 import pytest
-from conftest import riskbench, ROOT
+from conftest import riskbench, ROOT, BIN
 
 CARD = 'bundled:usecases/customer_support.yaml'
 
@@ -43,6 +45,11 @@ def test_bundle_contents_and_links(bundle_a):
     assert 'Residual risk' in index and 'rb-plotly' in index
     # the bundle's card records the guard that was measured
     assert 'baseline' in (bundle_a/'usecase.yaml').read_text()
+    # every warning a part recorded is in bundle.json, with the part's name, and shown first on the index
+    for name, part in b['parts'].items():
+        for w in part['summary'].get('warnings') or []:
+            assert {**w, 'part': name} in b['warnings'], (name, w)
+    assert index.index('Evidence warnings') < index.index('Every part of the bundle') < index.index('Residual risk')
 
 def test_diff_between_thresholds(bundle_a, small_eval, tmp_path):
     out = tmp_path/'b'
@@ -65,7 +72,7 @@ def test_failing_part_still_writes_bundle(small_eval, tmp_path):
     # ... one that fails while scoring fails its parts, and the rest of the bundle is still written
     (tmp_path/'broken_guard_xyz.py').write_text("def score(texts):\n    raise RuntimeError('the guard service is down')\n")
     r = riskbench('assess', CARD, '--data', small_eval, '--guard', 'python:broken_guard_xyz:score', '--out', out, cwd=tmp_path)
-    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.returncode == 1 and (out/'bundle.json').exists(), r.stdout + r.stderr
     b = json.loads((out/'bundle.json').read_text())
     assert b['status'] == 'failed'
     slug = 'python-broken-guard-xyz-score'
@@ -73,7 +80,23 @@ def test_failing_part_still_writes_bundle(small_eval, tmp_path):
     assert b['scoring'][slug]['status'] == 'failed'
     assert b['parts'][f'thresholds-{slug}']['status'] == 'skipped'
     assert b['parts']['dataset_overview']['status'] == 'ok' and b['parts']['usecase']['status'] == 'ok'
-    assert 'did not complete' in (out/'index.html').read_text()
+    index = (out/'index.html').read_text()
+    assert 'did not complete' in index
+    # every part that did not complete is an evidence_missing warning naming the part and the guard, shown on the index
+    missing = [w for w in b['warnings'] if w['code'] == 'evidence_missing']
+    spec, failed = 'python:broken_guard_xyz:score', {f'scores:{slug}', f'thresholds-{slug}', f'bias-{slug}', f'languages-{slug}'}
+    said = {w['part']: w for w in missing if w['part'] in failed}
+    assert set(said) == failed and all(w['guard'] == spec for w in said.values()), said
+    assert 'the guard service is down' in said[f'scores:{slug}']['message']
+    # any other evidence_missing comes from a part that completed and said what it could not credit (the register)
+    assert all(b['parts'][w['part']]['status'] == 'ok' for w in missing if w['part'] not in failed), missing
+    assert index.index('evidence_missing') < index.index('Every part of the bundle')
+    # the use-case assessment ran last, told which parts failed when its template takes the list
+    from riskbench.report import template_parameters
+    uc = b['parts']['usecase']
+    if 'failed_parts' in template_parameters('usecase_assessment'):
+        assert set(uc['manifest']['parameters']['failed_parts']) == failed - {f'scores:{slug}'}, uc['manifest']['parameters']
+    assert not (out/'policies'/f'{slug}.json').exists()
 
 def test_bad_card_is_exit_2(tmp_path):
     p = tmp_path/'card.yaml'; p.write_text('name: x\ndescription: y\nlanguages: [en]\ncapabilities: [teleportation]\n')
@@ -83,3 +106,210 @@ def test_bad_card_is_exit_2(tmp_path):
 def test_diff_needs_bundles(tmp_path):
     r = riskbench('diff', tmp_path, tmp_path)
     assert r.returncode == 2 and 'no bundle.json' in r.stderr
+    (tmp_path/'bundle.json').write_text('{"status": "ok", "riskbench": "0"}')  # a bundle.json without parts
+    r = riskbench('diff', tmp_path, tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'no `parts`' in r.stderr
+
+# ---------------------------------------------------------------- paths, several eval sets, -p, diff refusals
+
+def _card_here(folder:Path)->Path:
+    "The demo card copied into `folder` (its policies are bundled: names, so the copy reads the same)"
+    folder.mkdir(parents=True, exist_ok=True)
+    p = folder/'card.yaml'
+    shutil.copy(ROOT/'datasets'/'usecases'/'customer_support.yaml', p)
+    return p
+
+def test_relative_paths_from_another_folder(small_eval, tmp_path):
+    "assess with relative card, data, -p path and --out, run from the folder holding them, workers 2: every part ok, nothing read from elsewhere"
+    work = tmp_path/'work'
+    _card_here(work); shutil.copy(small_eval, work/'eval.jsonl')
+    r = riskbench('assess', 'work/card.yaml', '--data', 'work/eval.jsonl', '--guard', 'baseline', '--workers', '2', '--out', 'work/bundle',
+                  '-p', 'multilingual_coverage.usecase', 'work/card.yaml', cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads((work/'bundle'/'bundle.json').read_text())
+    assert b['status'] == 'ok' and {n: p['status'] for n, p in b['parts'].items() if p['status'] != 'ok'} == {}
+    assert b['inputs']['data'] == [str(work/'eval.jsonl')] and b['inputs']['usecase'] == str(work/'card.yaml')
+    assert b['parts']['languages-baseline']['manifest']['parameters']['usecase'] == str(work/'card.yaml')
+    for name, part in b['parts'].items():
+        for k, v in part['manifest']['inputs'].items(): assert Path(v['path']).is_absolute(), (name, k, v)
+
+@pytest.fixture(scope='module')
+def two_sets(small_eval, tmp_path_factory):
+    "The small eval set split in two files with the same ids, the second with one row whose label is bad; a bundle built from both"
+    folder = tmp_path_factory.mktemp('two')
+    df = pd.read_json(small_eval, lines=True)
+    en, rest = df[df.language == 'en'].copy(), df[df.language != 'en'].copy()
+    en['id'], rest['id'] = [f'r{i}' for i in range(len(en))], [f'r{i}' for i in range(len(rest))]
+    (folder/'sub').mkdir()
+    en.to_json(folder/'eval.jsonl', orient='records', lines=True, force_ascii=False)
+    with open(folder/'sub'/'eval.jsonl', 'w') as f:
+        rest.to_json(f, orient='records', lines=True, force_ascii=False)
+        f.write('{"id": "bad", "text": "a row with a bad label", "label": "maybe"}\n')
+    _card_here(folder)
+    r = riskbench('assess', 'card.yaml', '--data', 'eval.jsonl', '--data', 'sub/eval.jsonl', '--guard', 'baseline', '--out', 'bundle', cwd=folder)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return folder, en, rest
+
+def test_repeated_data_is_combined(two_sets):
+    "--data twice: both sets, a source column, ids source:id, one table in the bundle read by every part, row accounting per file"
+    from riskbench.core import load_eval_set, table_metadata
+    folder, en, rest = two_sets
+    b = json.loads((folder/'bundle'/'bundle.json').read_text())
+    files = {f['source']: f for f in b['data_files']}
+    assert set(files) == {'eval.jsonl', 'sub/eval.jsonl'}
+    assert (files['eval.jsonl']['rows_read'], files['eval.jsonl']['rows_kept'], files['eval.jsonl']['rows_rejected']) == (len(en), len(en), 0)
+    assert (files['sub/eval.jsonl']['rows_read'], files['sub/eval.jsonl']['rows_kept'], files['sub/eval.jsonl']['rows_rejected']) == (len(rest) + 1, len(rest), 1)
+    combined = folder/'bundle'/'data'/'eval.parquet'
+    assert b['inputs']['data_path'] == str(combined)
+    df, rep = load_eval_set(combined)
+    assert len(df) == len(en) + len(rest) and df['id'].is_unique
+    assert set(df.loc[df.source == 'eval.jsonl', 'id']) == {f'eval.jsonl:r{i}' for i in range(len(en))}
+    assert set(df.loc[df.source == 'sub/eval.jsonl', 'id']) == {f'sub/eval.jsonl:r{i}' for i in range(len(rest))}
+    assert table_metadata(combined)['sources'][1]['rows_rejected'] == 1
+    for name, part in b['parts'].items():
+        assert part['status'] == 'ok', (name, part.get('error'))
+        if 'data' in part['manifest']['parameters'] and name != 'data_audit':
+            assert part['manifest']['parameters']['data'] == str(combined), name
+    scored = pd.read_parquet(folder/'bundle'/'scores'/'baseline.parquet')
+    assert len(scored) == len(en) + len(rest)
+    assert 'Rows read per file' in (folder/'bundle'/'index.html').read_text()
+
+def test_diff_refuses_different_data(two_sets, bundle_a, tmp_path):
+    "diff of bundles built from different data: refused (exit 2), then compared with --force and a different_data warning"
+    new = two_sets[0]/'bundle'
+    r = riskbench('diff', bundle_a, new, '--out', tmp_path/'d.html')
+    assert r.returncode == 2 and 'different eval data' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path/'d.html').exists()
+    r = riskbench('diff', bundle_a, new, '--out', tmp_path/'d.html', '--force')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].startswith('warning: different_data'), r.stdout
+    assert 'different_data' in (tmp_path/'d.html').read_text()
+
+def test_unknown_param_before_any_part(small_eval, tmp_path):
+    "-p with an unknown parameter name is bad input: exit 2 before anything is written"
+    out = tmp_path/'o'
+    t0 = time.perf_counter()
+    r = riskbench('assess', CARD, '--data', small_eval, '--out', out, '-p', 'guard_thresholds.target_fp', '0.2')
+    assert r.returncode == 2 and "no parameter 'target_fp'" in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not out.exists() and time.perf_counter() - t0 < 30
+
+# ---------------------------------------------------------------- a reused folder, links, Ctrl-C
+
+def _plant(out:Path, victims:Path)->dict:
+    "An earlier bundle's leftovers in `out` plus links into `victims` where the bundle writes: scores/, policies/X.json, index.html"
+    victims.mkdir(parents=True, exist_ok=True)
+    (victims/'index.html').write_text('victim'); (victims/'policy.json').write_text('victim'); (victims/'scores').mkdir()
+    for f in ('scores', 'index.html'):
+        if (out/f).is_dir() and not (out/f).is_symlink(): shutil.rmtree(out/f)
+        elif (out/f).exists() or (out/f).is_symlink(): (out/f).unlink()
+    (out/'scores').symlink_to(victims/'scores')
+    (out/'index.html').symlink_to(victims/'index.html')
+    (out/'policies').mkdir(exist_ok=True)
+    (out/'policies'/'baseline.json').unlink(missing_ok=True)
+    (out/'policies'/'baseline.json').symlink_to(victims/'policy.json')
+    (out/'thresholds-oldguard').mkdir(exist_ok=True); (out/'thresholds-oldguard'/'manifest.json').write_text('{}')
+    return {p: p.read_text() for p in (victims/'index.html', victims/'policy.json')}
+
+def _untouched(victims:Path, before:dict):
+    assert {p: p.read_text() for p in before} == before and not any((victims/'scores').iterdir())
+
+def test_reused_folder_with_links(bundle_a, small_eval, tmp_path):
+    "A bundle folder reused: links planted where the bundle writes are moved aside, never followed; no stale part stays"
+    out, victims = tmp_path/'bundle', tmp_path/'victims'
+    shutil.copytree(bundle_a, out, symlinks=True)
+    before = _plant(out, victims)
+    r = riskbench('assess', CARD, '--data', small_eval, '--guard', 'baseline', '--out', out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    _untouched(victims, before)
+    assert not (out/'thresholds-oldguard').exists() and (out/'.previous'/'thresholds-oldguard').is_dir()
+    assert (out/'.previous'/'scores').is_symlink() and not (out/'scores').is_symlink() and not (out/'index.html').is_symlink()
+    assert (out/'scores'/'baseline.parquet').is_file() and not (out/'policies'/'baseline.json').is_symlink()
+    assert json.loads((out/'bundle.json').read_text())['status'] == 'ok'
+    assert json.loads((out/'.previous'/'bundle.json').read_text())['status'] == 'ok'
+
+def test_interrupt_marks_bundle_interrupted(bundle_a, small_eval, tmp_path):
+    "Ctrl-C to the process group mid-run into a reused folder: exit 130, bundle.json interrupted, no stale part, diff refuses it"
+    out = tmp_path/'bundle'
+    shutil.copytree(bundle_a, out, symlinks=True)
+    exe = BIN/'riskbench'
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-m', 'riskbench.cli']
+    p = subprocess.Popen(cmd + ['assess', CARD, '--data', str(small_eval), '--guard', 'baseline', '--out', str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline, st = time.monotonic() + 120, None
+    while time.monotonic() < deadline and p.poll() is None:
+        try: st = json.loads((out/'bundle.json').read_text())['status']
+        except (OSError, ValueError, KeyError): st = None
+        if st == 'running' and (out/'dataset_overview'/'manifest.json').exists(): break
+        time.sleep(0.1)
+    assert st == 'running' and p.poll() is None, (st, p.poll())
+    os.killpg(p.pid, signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=180)
+    assert p.returncode == 130, (p.returncode, stdout, stderr)
+    b = json.loads((out/'bundle.json').read_text())
+    assert b['status'] == 'interrupted'
+    assert any(x['status'] != 'ok' for x in b['parts'].values()), b['parts']
+    not_ok = {n for n, x in b['parts'].items() if x['status'] != 'ok'}
+    assert not_ok == {w['part'] for w in b['warnings'] if w['code'] == 'evidence_missing' and not w['part'].startswith('scores:')}
+    assert 'data-status="interrupted"' in (out/'index.html').read_text()
+    for n in not_ok:  # parts that did not run this time left nothing behind from the old bundle
+        assert not (out/n/'summary.json').exists() or b['parts'][n]['status'] == 'interrupted', n
+    r = riskbench('diff', bundle_a, out)
+    assert r.returncode == 2 and "status is 'interrupted'" in r.stderr, r.stderr
+    assert riskbench('diff', bundle_a, out, '--force').returncode == 0
+
+# ---------------------------------------------------------------- every figure's typed arrays, against the source data
+
+def _specs(page:str)->list:
+    "Every figure spec of a report page (report.figure_specs when the runner has it)"
+    from riskbench import report
+    if hasattr(report, 'figure_specs'): return report.figure_specs(page)
+    return [json.loads(m) for m in re.findall(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]+">(.*?)</script>', page, re.S)]
+
+def _arr(v)->np.ndarray:
+    "A trace's values as an array: plotly's typed arrays ({dtype, bdata, shape}) decoded, lists as they are"
+    if isinstance(v, dict) and 'bdata' in v:
+        a = np.frombuffer(base64.b64decode(v['bdata']), dtype=np.dtype(v['dtype']))
+        return a.reshape([int(x) for x in str(v['shape']).split(',')]) if v.get('shape') else a
+    return np.asarray(v)
+
+def _num(v)->np.ndarray:
+    a = _arr(v)
+    return a.astype(float) if a.dtype.kind in 'iufb' else np.asarray([], float)
+
+def test_figures_decode_to_the_source_data(bundle_a, small_eval):
+    "Every typed array of every figure in every report of the bundle: finite where the source is, equal to it where it is written down"
+    from riskbench.core import load_eval_set
+    b = json.loads((bundle_a/'bundle.json').read_text())
+    curves = pd.read_csv(bundle_a/'thresholds-baseline'/'curves.csv')
+    scores = pd.read_parquet(bundle_a/'scores'/'baseline.parquet')
+    ev, _ = load_eval_set(small_eval)
+    residuals = {float(r['residual']) for r in b['parts']['usecase']['summary']['register']}
+    pair = lambda x, y: np.array(sorted(zip(x, y), key=lambda t: (np.nan_to_num(t[0], nan=-1), np.nan_to_num(t[1], nan=-1))))
+    checked = 0
+    for page in [bundle_a/n/'report.html' for n in b['parts']] + [bundle_a/'index.html']:
+        for spec in _specs(page.read_text()):
+            title = str(((spec.get('layout') or {}).get('title') or {}).get('text') or '')
+            for tr in spec.get('data') or []:
+                where = f"{page.relative_to(bundle_a)} / {title} / {tr.get('name')}"
+                arrs = {k: _num(tr[k]) for k in ('x', 'y', 'z') if k in tr}
+                for k, a in arrs.items():
+                    assert not np.isinf(a).any() and (np.abs(a[~np.isnan(a)]) < 1e6).all(), (where, k, a[np.abs(np.nan_to_num(a)) >= 1e6][:5])
+                if title.startswith('ROC') and tr.get('name') == 'ROC':
+                    np.testing.assert_allclose(pair(arrs['x'], arrs['y']), pair(curves.fpr, curves.recall), err_msg=where); checked += 1
+                elif title.startswith('Precision') and tr.get('name') == 'PR':
+                    np.testing.assert_allclose(pair(arrs['x'], arrs['y']), pair(curves.recall, curves.precision), err_msg=where); checked += 1
+                elif title == 'Scores by label':
+                    lab = {'benign': 0, 'unsafe': 1}[tr['name']]
+                    assert ((arrs['x'] >= 0) & (arrs['x'] <= 1)).all() and arrs['y'].sum() == (scores.label == lab).sum(), where; checked += 1
+                elif title.startswith('Text length'):
+                    lab = {'benign': 0, 'unsafe': 1}[tr['name']]
+                    assert sorted(arrs['x']) == sorted(ev.loc[ev.label == lab, 'text'].str.len()), where; checked += 1
+                elif re.search(r'recall|false refusal|AUC|rate', f"{title} {tr.get('name')}", re.I) and 'relative' not in title:
+                    for k in ('y', 'z'):
+                        a = arrs.get(k, np.asarray([]))
+                        assert ((a[~np.isnan(a)] >= 0) & (a[~np.isnan(a)] <= 1)).all(), (where, k, a); checked += 1
+                elif title.startswith('Residual risk by hazard'):
+                    z = arrs['z'][~np.isnan(arrs['z'])]
+                    assert len(z) and set(z.tolist()) <= residuals, (where, set(z.tolist()) - residuals); checked += 1
+    assert checked >= 8, checked
