@@ -1241,7 +1241,8 @@ class ThresholdTuner:
         from riskbench.report import show_figure, show_table, note
         st = self.state(); m = st['metrics']
         note(f"Threshold **{st['threshold']:.4f}** ({html.escape(self.objective)}): {html.escape(self.op.constraint if abs(st['threshold'] - self.op.threshold) < 1e-12 else 'set by hand')}.")
-        show_table(pd.DataFrame([dict(metric=k, value=v['value'], low=v['low'], high=v['high']) for k, v in m.items()]), caption='Metrics at the threshold')
+        show_table(pd.DataFrame([dict(metric=k, value=_rate(v['value']), low=_rate(v['low']), high=_rate(v['high'])) for k, v in m.items()]),
+                   caption='Metrics at the policy')
         show_table(pd.DataFrame({'blocked': [st['tp'], st['fp']], 'allowed': [st['fn'], st['tn']]}, index=['unsafe', 'benign']).reset_index(names='label'),
                    caption='Confusion matrix')
         c = st['cost']
