@@ -19,7 +19,7 @@ __all__ = ['KERNEL_ARGUMENTS', 'to_jsonable', 'write_json', 'record', 'summary',
            'warn', 'recorded_warnings', 'display_text', 'escape_markup', 'figure_spec', 'figure_html', 'show_figure',
            'figure_specs', 'table_html', 'show_table', 'markdown_html', 'note', 'section', 'template_path',
            'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters', 'render_html',
-           'RunResult', 'check_out_dir', 'run_template', 'index_html', 'demo']
+           'RunResult', 'check_out_dir', 'check_out_file', 'run_template', 'index_html', 'demo']
 
 # %% ../nbs/07_report.ipynb #c006
 def to_jsonable(o):
@@ -521,6 +521,16 @@ def check_out_dir(out:str|Path,     # the output folder a command will write
         fd, probe = tempfile.mkstemp(prefix='.riskbench-probe-', dir=q)
         os.close(fd); os.unlink(probe)
     except OSError as e: raise BadFile(f"{what} {p}: cannot write in {q} ({e.strerror or e})") from None
+    return p
+
+# %% ../nbs/07_report.ipynb #c021f2
+def check_out_file(path:str|Path,    # the file a command will write
+                   what:str='--out', # how the user named it, for the message
+                  )->Path:
+    "`path` if it is a file that can be written (or created), else `BadFile`; nothing is created"
+    p = Path(path).expanduser()
+    if p.is_dir(): raise BadFile(f"{what} {p}: a folder, not a file")
+    check_out_dir(p.absolute().parent, what=f'{what} {p}: its folder')
     return p
 
 # %% ../nbs/07_report.ipynb #c021h
