@@ -28,7 +28,8 @@ def _taxonomies()->dict:
     for p in sorted((datasets_dir()/'taxonomies').glob('*.yaml')):
         d = read_yaml(p, 'taxonomy')
         if not isinstance(d, dict) or d.get('name') != p.stem or not isinstance(d.get('codes'), dict):
-            raise BadFile(f"{p}: a taxonomy needs 'name: {p.stem}' and a mapping 'codes: {{CODE: {{name, description}}}}'")
+            raise BadFile(f"{p}: a taxonomy needs 'name: {p.stem}' and a mapping "
+                          "'codes: {CODE: {name, description}}'")
         _TAXONOMIES[p.stem] = dict(title=str(d.get('title') or p.stem), source=str(d.get('source') or ''),
                                    aliases=[str(a).lower() for a in d.get('aliases') or []],
                                    codes={str(k): dict(v) for k, v in d['codes'].items()})
@@ -46,8 +47,8 @@ def taxonomy_name(name:str,               # a taxonomy name or alias, any case
 
 def taxonomies()->pd.DataFrame:
     "The known taxonomies: name, title, codes, aliases and source"
-    return pd.DataFrame([dict(name=k, title=v['title'], codes=', '.join(v['codes']), aliases=', '.join(v['aliases']), source=v['source'])
-                         for k, v in _taxonomies().items()])
+    return pd.DataFrame([dict(name=k, title=v['title'], codes=', '.join(v['codes']), aliases=', '.join(v['aliases']),
+                              source=v['source']) for k, v in _taxonomies().items()])
 
 # %% ../nbs/01_taxonomy.ipynb #c006
 LLAMA_GUARD_CATEGORIES = {k: dict(name=v['name'], description=v['description']) for k, v in _taxonomies()['llama-guard-3']['codes'].items()}
@@ -66,18 +67,20 @@ def crosswalk(source:str,  # taxonomy the codes are in
     if not p.is_file(): return None
     d = read_yaml(p, 'crosswalk')
     if not isinstance(d, dict) or (d.get('from'), d.get('to')) != (s, t) or not isinstance(d.get('map'), dict):
-        raise BadFile(f"{p}: a crosswalk needs 'from: {s}', 'to: {t}' and a mapping 'map: {{CODE: {{to: [...], why: ...}}}}'")
+        raise BadFile(f"{p}: a crosswalk needs 'from: {s}', 'to: {t}' and a mapping "
+                      "'map: {CODE: {to: [...], why: ...}}'")
     have, into = _taxonomies()[s]['codes'], _taxonomies()[t]['codes']
     m, why = {}, {}
     for code, v in d['map'].items():
         to = (v or {}).get('to') if isinstance(v, dict) else v
         if str(code) not in have or not isinstance(to, list) or any(str(x) not in into for x in to):
             raise BadFile(f"{p}: map.{code}: expected a {s} code mapped onto a list of {t} codes, got {v!r}")
-        m[str(code)], why[str(code)] = [str(x) for x in to], str((v or {}).get('why') or '') if isinstance(v, dict) else ''
+        m[str(code)] = [str(x) for x in to]
+        why[str(code)] = str(v.get('why') or '') if isinstance(v, dict) else ''
     _CROSSWALKS[s, t] = dict(map=m, why=why, source=str(d.get('source') or ''))
     return _CROSSWALKS[s, t]
 
-LG_TO_MLCOMMONS = {k: (v[0] if v else None) for k, v in crosswalk('llama-guard-3', 'mlcommons-ailuminate')['map'].items()}
+LG_TO_MLCOMMONS = {k: v[0] if v else None for k, v in crosswalk('llama-guard-3', 'mlcommons-ailuminate')['map'].items()}
 
 def mlcommons_to_lg()->dict:
     "MLCommons hazard code -> the Llama Guard codes that map onto it"
@@ -143,7 +146,7 @@ def _convert(src:str|None, codes:tuple, target:str, custom:dict, why_undeclared:
         to = cw['map'].get(canon, []) if cw else None
         if to is None: foreign.append((canon, f"no crosswalk from {src} to {target}"))
         elif len(to) == 1: kept.append(to[0]); mapped.append((canon, to[0]))
-        elif not to: foreign.append((canon, f"no {target} counterpart: {cw['why'].get(canon) or 'none in the crosswalk'}"))
+        elif not to: foreign.append((canon, f"no {target} counterpart: {cw['why'].get(canon) or 'none given'}"))
         else: foreign.append((canon, f"maps onto several {target} codes ({', '.join(to)})"))
     return list(dict.fromkeys(kept)), foreign, mapped
 
@@ -156,7 +159,9 @@ def _declared(df:pd.DataFrame, taxonomy:str|None)->list:
     for i, v in enumerate(df['taxonomy'].tolist()):
         if v is None or (isinstance(v, float) and v != v) or not str(v).strip(): out.append(arg); continue
         try: out.append(taxonomy_name(v))
-        except BadParameter: raise BadColumn(f"column taxonomy, row {i + 1}: unknown taxonomy {v!r}; known: {', '.join(_taxonomies())}") from None
+        except BadParameter:
+            known = ', '.join(_taxonomies())
+            raise BadColumn(f"column taxonomy, row {i + 1}: unknown taxonomy {v!r}; known: {known}") from None
     return out
 
 # %% ../nbs/01_taxonomy.ipynb #t018
@@ -164,18 +169,19 @@ def _alignment_warnings(stats:dict, target:str)->list:
     "One `mapped_categories` / `foreign_categories` record per source taxonomy"
     out = []
     for src, s in stats.items():
-        name = src or 'undetermined'
         if s['mapped']:
             pairs = ', '.join(f"{a}→{b}" for a, b in sorted(s['mapped']))
-            cw = crosswalk(src, target)
-            out.append(evidence_warning('mapped_categories', f"{s['mapped_rows']} row(s) coded in {src} mapped into {target} through the crosswalk: "
-                                        f"{pairs} (sources: {cw['source']})", taxonomy=src, codes=sorted({a for a, _ in s['mapped']}),
-                                        target=target, mapping=dict(sorted(s['mapped'])), rows=s['mapped_rows']))
+            msg = (f"{s['mapped_rows']} row(s) coded in {src} mapped into {target} through the crosswalk: {pairs} "
+                   f"(sources: {crosswalk(src, target)['source']})")
+            out.append(evidence_warning('mapped_categories', msg, taxonomy=src, target=target, rows=s['mapped_rows'],
+                                        codes=sorted({a for a, _ in s['mapped']}), mapping=dict(sorted(s['mapped']))))
         if s['foreign']:
             why = '; '.join(f"{c}: {r}" for c, r in sorted(s['foreign'].items()))
-            out.append(evidence_warning('foreign_categories', f"{s['foreign_rows']} row(s) carry {name} codes kept out of per-hazard evidence "
-                                        f"for {target} ({why})" + ('' if src else "; declare the set's taxonomy with a `taxonomy` column or --taxonomy"),
-                                        taxonomy=name, codes=sorted(s['foreign']), target=target, rows=s['foreign_rows']))
+            msg = (f"{s['foreign_rows']} row(s) carry {src or 'undetermined'} codes kept out of per-hazard evidence "
+                   f"for {target} ({why})")
+            if not src: msg += "; declare the set's taxonomy (a `taxonomy` column or --taxonomy)"
+            out.append(evidence_warning('foreign_categories', msg, taxonomy=src or 'undetermined', target=target,
+                                        rows=s['foreign_rows'], codes=sorted(s['foreign'])))
     return out
 
 # %% ../nbs/01_taxonomy.ipynb #t019
@@ -215,7 +221,7 @@ def load_yaml(path_or_text:str|Path,  # a YAML file, or YAML text when `text=Tru
               what:str='YAML file',   # what the file is, for error messages
               text:bool=False,        # `path_or_text` is the YAML itself
              )->tuple:                # (value, {key path tuple: 1-based line}, source name)
-    "Parse YAML (after core's bounds) keeping the line of every key; syntax errors and duplicate keys raise BadFile with the line"
+    "Parse bounded YAML keeping the line of every key; syntax errors and duplicate keys raise BadFile with the line"
     import yaml
     if text: src, body = '<text>', str(path_or_text)
     else:
@@ -223,10 +229,11 @@ def load_yaml(path_or_text:str|Path,  # a YAML file, or YAML text when `text=Tru
         if p.is_dir(): raise BadFile(f"{p}: a folder, expected a {what}")
         src = str(p)
         if p.stat().st_size > YAML_LIMITS['max_bytes']:
-            raise BadFile(f"{src}: {p.stat().st_size:,} bytes is too large for a {what} (at most {YAML_LIMITS['max_bytes']:,})")
+            raise BadFile(f"{src}: {p.stat().st_size:,} bytes is too large for a {what} "
+                          f"(at most {YAML_LIMITS['max_bytes']:,})")
         try: body = p.read_bytes().decode('utf-8-sig')
         except UnicodeDecodeError as e: raise BadFile(f"{src}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    check_yaml(body, src, **{k: v for k, v in YAML_LIMITS.items() if k != 'max_bytes'})   # aliases, depth, expansion: bounded first
+    check_yaml(body, src, **{k: v for k, v in YAML_LIMITS.items() if k != 'max_bytes'})   # aliases, depth, size first
     loader = yaml.SafeLoader(body)
     try:
         node = loader.get_single_node()
