@@ -80,7 +80,8 @@ def templates_cmd(name:str=None, # show only this template
     from riskbench.report import templates, template_names, template_title, template_parameters
     names = [name] if name else template_names()
     if json_out:
-        print(json.dumps({n: dict(title=template_title(n), parameters=template_parameters(n)) for n in names}, indent=2, default=str))
+        d = {n: dict(title=template_title(n), parameters=template_parameters(n)) for n in names}
+        print(json.dumps(d, indent=2, default=str))
         return 0
     for n in names:
         print(f"{n} — {template_title(n)}")
@@ -90,6 +91,7 @@ def templates_cmd(name:str=None, # show only this template
     return 0
 templates_cmd.__cli__ = {'json_out': dict(flags=['--json'], action='store_true')}
 
+# %% ../nbs/08_cli.ipynb #c010b
 def _params_file(path)->dict:
     "The NAME: VALUE mapping of a YAML parameters file, read with the one bounded YAML loader"
     from riskbench.core import read_yaml, BadFile
@@ -120,6 +122,7 @@ def run_cmd(template:str,        # template name (see `riskbench templates`) or 
 run_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('NAME', 'VALUE')),
                    'f': dict(flags=['-f', '--params-file'])}
 
+# %% ../nbs/08_cli.ipynb #c010d
 DEMO_CARD = 'bundled:usecases/customer_support.yaml'
 
 def demo_cmd(out:str='reports/demo',   # output folder
@@ -129,11 +132,14 @@ def demo_cmd(out:str='reports/demo',   # output folder
             )->int:
     "The demo assessment: every template on the bundled data with the baseline guard, into OUT/index.html"
     from riskbench.bundle import assess_cmd
+    from riskbench.report import check_out_dir
+    check_out_dir(out)
     data = 'bundled:demo_prompts.jsonl'
     if _kind(inspect.signature(assess_cmd).parameters['data'].annotation) == 'list': data = [data]  # repeatable
     return assess_cmd(usecase, data=data, finetune='bundled:demo_finetune.jsonl',
                       guard=guard or ['baseline'], out=out, workers=workers)
 
+# %% ../nbs/08_cli.ipynb #c010e
 def settings_cmd(settings:str=None, # a settings.ini to read instead of searching
                 )->int:
     "Show the resolved settings and where each value came from"

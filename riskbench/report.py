@@ -77,6 +77,7 @@ def _set_dotted(dct, key, value):
     for k in head: dct = dct.setdefault(k, {})
     dct[last] = to_jsonable(value)
 
+# %% ../nbs/07_report.ipynb #c009s0
 def record(key:str|None=None, value:Any=None, **kw):
     "Record results for summary.json: `record('a.b', v)` or `record(a=v, ...)`"
     items = dict(kw)
@@ -91,6 +92,7 @@ def summary()->dict:
     if d is not None and (d/'summary.json').exists(): return json.loads((d/'summary.json').read_text(encoding='utf-8'))
     return _MEMORY['summary']
 
+# %% ../nbs/07_report.ipynb #c009s1
 def record_input(name:str, path:str|Path, row_report:RowReport|None=None):
     "Record an input file's provenance (SHA-256, size, row accounting) for manifest.json"
     p = resolve_input(path, name)
@@ -296,6 +298,7 @@ def template_names()->list:
     "Names of the templates in `templates/`"
     return sorted(p.stem for p in templates_dir().glob('*.ipynb') if not p.name.startswith(('.', '_')))
 
+# %% ../nbs/07_report.ipynb #c015s0
 def _literal_default(s:str):
     import ast
     try: return ast.literal_eval(s)
@@ -314,6 +317,7 @@ def template_parameters(name:str|Path)->dict:
                            help=help, input_path='input path' in help.lower())
     return out
 
+# %% ../nbs/07_report.ipynb #c015s1
 def template_title(name:str|Path)->str:
     "The first heading of a template"
     nb = json.loads(template_path(name).read_text(encoding='utf-8'))
@@ -366,6 +370,7 @@ def _coerce(name, value, spec, template):
         return str(value)
     return value
 
+# %% ../nbs/07_report.ipynb #c017s0
 def check_parameters(template:str|Path,           # template name or path
                      params:dict|None=None,        # values given by the user
                     )->dict:
@@ -404,6 +409,7 @@ pre{background:#f6f8fa;padding:.8em;overflow-x:auto;white-space:pre-wrap;word-br
 .rb-warning{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.4em .8em;margin:.6em 0}
 .rb-warning p{margin:.2em 0}"""
 
+# %% ../nbs/07_report.ipynb #c019s0
 def _plotlyjs()->str:
     from plotly.offline import get_plotlyjs
     return get_plotlyjs()
@@ -411,6 +417,7 @@ def _plotlyjs()->str:
 def _csp_hash(script:str)->str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode() + "'"
 
+# %% ../nbs/07_report.ipynb #c019s1
 def _output_html(o)->str:
     t = o.get('output_type')
     if t == 'stream':
@@ -429,6 +436,7 @@ def _output_html(o)->str:
     if 'text/plain' in data: return f'<pre>{html.escape(j(data["text/plain"]))}</pre>'
     return ''
 
+# %% ../nbs/07_report.ipynb #c019s2
 def render_html(nb,                         # executed notebook (nbformat node or dict)
                 title:str='riskbench report', # page title
                 status:str='ok',             # ok | failed | interrupted
