@@ -791,12 +791,12 @@ def normalise_categories(v)->list:
 LANGUAGE_CODE = re.compile(r'[a-z]{2,3}(-[a-z0-9]{1,8})*')
 
 def normalise_languages(values:pd.Series)->tuple:
-    "Codes lower-cased with `_` as `-` (None where missing or not a code), and a mask of the values that are not codes"
+    "Codes lower-cased with `_` as `-` (NA where missing or not a code), and a mask of the values that are not codes"
     missing = values.isna().to_numpy(bool)
     s = values.astype(object).where(~missing, '').astype(str).str.strip().str.lower().str.replace('_', '-')
     ok = s.str.fullmatch(LANGUAGE_CODE.pattern).to_numpy(bool)
     bad = ~ok & (s != '').to_numpy(bool)
-    return s.astype(object).where(ok, None), bad
+    return s.where(ok), bad
 
 # %% ../nbs/00_core.ipynb #c041
 MAX_CHARS = 100_000
@@ -858,12 +858,12 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         last = df['conversation'].map(lambda c: c[-1]['content'] if c else None)
         df['text'] = df['text'].where(df['text'].notna(), last) if 'text' in df else last
     if 'text' in df:
-        t = df['text'].astype(object)
+        t = df['text']
         isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
         isna = t.isna().to_numpy(bool)
         mark(isna, 'text is missing')
         mark(~isstr & ~isna, t.map(lambda v: f"text is not a string (got {type(v).__name__})"))
-        ts = t.where(isstr, '')
+        ts = (t if pd.api.types.is_string_dtype(t.dtype) else t.astype(object)).where(isstr, '')
         mark(isstr & (ts.str.strip().str.len() == 0).to_numpy(bool), 'text is empty or white space')
     if 'label' in df:
         lab, miss = normalise_labels(df['label'])

@@ -205,7 +205,7 @@ def test_language_codes_normalised_or_flagged(tmp_path):
     p = write_jsonl(tmp_path/'l.jsonl', [dict(text='a', language='EN'), dict(text='b', language='pt_BR'),
                                          dict(text='c', language='<a href=x>'), dict(text='d', language='en_US!!')])
     df, rep = load_eval_set(p)
-    assert df.language.tolist() == ['en', 'pt-br', None, None] and rep.kept == 4
+    assert df.language.fillna('-').tolist() == ['en', 'pt-br', '-', '-'] and rep.kept == 4
     assert [f['row'] for f in rep.flags] == [3, 4] and "'<a href=x>' is not a language code" in rep.flags[0]['reason']
 
 def test_column_errors_name_what_exists(tmp_path):
