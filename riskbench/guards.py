@@ -1073,12 +1073,13 @@ def _first_existing(p:Path)->Path:
 def check_score_out(out,            # where the score table is to be written
                     data=None,      # the input data file, which must not be overwritten
                    )->Path:
-    "Fail fast, before any scoring: an error unless a score table can be written at `out` (nothing is written)"
+    "The file to write for `out` (a folder, or a path without an extension, gets `scores.parquet`), checked before any scoring"
     import tempfile
     p = Path(out).expanduser()
+    if p.is_dir() or not p.suffix: p = p/'scores.parquet'
     if p.suffix.lower() not in SCORE_SUFFIXES:
-        raise BadParameter(f"--out {out}: cannot write {p.suffix or 'a file without an extension'!r}; use .parquet, .jsonl or .csv")
-    if p.is_dir(): raise BadParameter(f"--out {out}: is a folder; give a file name, e.g. {p/'scores.parquet'}")
+        raise BadParameter(f"--out {out}: cannot write {p.suffix!r} files; use .parquet, .jsonl or .csv")
+    if p.is_dir(): raise BadParameter(f"--out {p}: is a folder")
     if data is not None and p.exists() and p.resolve() == Path(data).resolve():
         raise BadParameter(f"--out {out}: is the input data; refusing to overwrite it")
     if p.exists() and not p.stat().st_mode & 0o222: raise BadFile(f"cannot write {p}: the file is read-only")
@@ -1113,7 +1114,7 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
     "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport); nothing is written when no row scores"
     check_batch_tokens(batch_tokens); device = check_device(device); limit = max_score_chars(max_chars)
     p = resolve_input(data_path, 'data')
-    if out is not None: check_score_out(out, p)
+    if out is not None: out = check_score_out(out, p)
     check_guard_spec(guard_spec)
     df, rep = load_eval_set(p, missing_label='keep')
     g = load_guard(guard_spec, device=device, **guard_kw)
@@ -1121,6 +1122,7 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
     if out is not None and len(scored):
         write_score_table(scored, out, metadata={'guard': g.fingerprint, 'rows': rep.summary(), 'source': str(p),
                                                  'max_score_chars': limit})
+        scored.attrs['out'] = str(out)
     return scored, rep
 
 # %% ../nbs/03_guards.ipynb #c062d
@@ -1147,7 +1149,7 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
                          progress=sys.stderr.isatty(), max_chars=max_score_chars, **kw)
     dt = time.perf_counter() - t0
     print(f"{rep}")
-    print(f"scored {len(df):,} rows with {guard} in {dt:.1f}s -> {out if len(df) else '(nothing written)'}")
+    print(f"scored {len(df):,} rows with {guard} in {dt:.1f}s -> {df.attrs.get('out', '(nothing written)')}")
     if rep.rejected:
         rr = rep.rejected_rows()
         for _, r in rr.head(10).iterrows(): print(f"  rejected row {r['row']} (id {r['id']!r}): {r['reason']}")

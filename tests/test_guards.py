@@ -1,5 +1,5 @@
 "Guards: one-pass Llama Guard score vs generate(), batching/prefix cache vs unbatched, segmentation, cache resume, row accounting, safe loading, CLI"
-import json, os, sys
+import contextlib, json, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
@@ -381,19 +381,42 @@ def test_bad_device_is_refused_before_loading(cli, tmp_path):
     with pytest.raises(BadParameter, match='banana'): G.load_guard('baseline', device='banana')
 
 
-@pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'folder', 'the_input', 'suffix'])
+@contextlib.contextmanager
+def read_only(folder:Path):
+    "Make `folder` read-only, for root too (root ignores mode bits: the immutable attribute stops it)"
+    import subprocess
+    folder.chmod(0o555)
+    root = os.geteuid() == 0
+    if root: subprocess.run(['chattr', '+i', str(folder)], check=True)
+    try: yield folder
+    finally:
+        if root: subprocess.run(['chattr', '-i', str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'read_only_folder', 'the_input',
+                                  'suffix'])
 def test_unwritable_out_is_refused_before_scoring(cli, tmp_path, case):
     data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n{"text": "there"}\n')
     (tmp_path/'afile.txt').write_text('x')
-    ro = tmp_path/'ro.parquet'; ro.write_bytes(b'keep me'); ro.chmod(0o444); (tmp_path/'dir.parquet').mkdir()
+    ro = tmp_path/'ro.parquet'; ro.write_bytes(b'keep me'); ro.chmod(0o444); (tmp_path/'locked').mkdir()
     out = {'system_folder': '/sys/riskbench-test-scores.parquet', 'parent_is_a_file': tmp_path/'afile.txt'/'s.parquet',
-           'read_only_file': ro, 'folder': tmp_path/'dir.parquet', 'the_input': tmp_path/'d.jsonl', 'suffix': tmp_path/'s.xlsx'}[case]
+           'read_only_file': ro, 'read_only_folder': tmp_path/'locked'/'s.parquet', 'the_input': tmp_path/'d.jsonl',
+           'suffix': tmp_path/'s.xlsx'}[case]
     spec = _marker_guard(tmp_path, None)
-    r = cli('score', data, '--guard', spec, '--out', out, cwd=tmp_path, env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    with read_only(tmp_path/'locked'):
+        r = cli('score', data, '--guard', spec, '--out', out, cwd=tmp_path, env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr and str(Path(out).name) in r.stderr
     assert not (tmp_path/'scored.marker').exists()   # refused before anything was scored
     assert ro.read_bytes() == b'keep me' and data.read_text().startswith('{"text": "hi"}')
+
+
+def test_out_folder_gets_scores_parquet(cli, tmp_path):
+    data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n')
+    r = cli('score', data, '--out', tmp_path/'results', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    assert r.returncode == 0, r.stderr
+    assert f"-> {tmp_path/'results'/'scores.parquet'}" in r.stdout and len(pd.read_parquet(tmp_path/'results'/'scores.parquet')) == 1
 
 
 def test_nothing_written_when_every_row_is_rejected(cli, tmp_path):
