@@ -745,7 +745,7 @@ def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alp
     warnings = [evidence_warning('one_class_set', f"every row is {kind}: no threshold can be chosen (that needs unsafe and benign rows); "
                                  f"the {measured} is measured at {what}{advice}", column='label')]
     per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
-    pol.info = dict(mode='measured', one_class=kind, threshold_source=source, measured=measured, auc_roc=None, average_precision=None,
+    pol.info = dict(mode='measured', one_class=kind, threshold_source=source, measured=measured, rests_on=f"{what}, measured on {len(y):,} {kind} rows", auc_roc=None, average_precision=None,
                     n_rows=int(len(y)), n_unsafe=P, prevalence=prevalence, per_category=per_cat, per_language=per_lang,
                     score_column='score', alpha=alpha, warnings=warnings,
                     intervals=dict(method={k: 'wilson' for k in pol.metrics}, confidence=1 - alpha))
@@ -821,6 +821,8 @@ def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_b
                                              n_boot=n_boot, seed=seed) if 'threshold' in bm.index else None),
                     per_category=per_cat, per_language=per_lang, score_column='score', alpha=alpha,
                     intervals=dict(method={k: 'bootstrap' if k == 'f1' else 'wilson' for k in pol.metrics}, confidence=1 - alpha))
+    pol.info['rests_on'] = (f"chosen by {op.objective} on {len(y):,} rows ({P:,} unsafe, {N:,} benign)" if pol.info['mode'] == 'chosen'
+                            else f"{_SOURCES.get(source, source)} {op.threshold:.4g}, measured on {len(y):,} rows ({P:,} unsafe, {N:,} benign)")
     if groups: pol.info['at_global_threshold'] = dict(recall=float(op.metrics['recall']), fpr=float(op.metrics['fpr']))
     name = (guard or {}).get('spec') if isinstance(guard, dict) else guard
     pol.info['warnings'] = (degenerate_warnings(tp / P, fp / N, op.objective, threshold=op.threshold)

@@ -397,6 +397,7 @@ def test_all_unsafe_set_measures_recall_at_the_default_given_or_card_threshold(t
     k, n = int((red.score >= 0.5).sum()), len(red)
     assert pol.threshold == 0.5 and pol.objective == 'guard-default' and pol.info['mode'] == 'measured'
     assert pol.info['one_class'] == 'unsafe' and pol.info['threshold_source'] == 'guard-default'
+    assert pol.info['rests_on'] == f"the guard's default threshold 0.5, measured on {n} unsafe rows"
     assert pol.metrics['recall']['value'] == pytest.approx(k / n)
     assert (pol.metrics['recall']['low'], pol.metrics['recall']['high']) == pytest.approx(wilson_interval(k, n), abs=1e-12)
     assert pol.metrics['fpr']['value'] is None and pol.metrics['precision']['value'] is None   # not measured, never credited
@@ -421,6 +422,7 @@ def test_all_benign_set_measures_false_refusals_and_the_cli_completes(tmp_path, 
     d = json.loads((tmp_path / 'p.json').read_text())
     k, n = int((benign.score >= 0.6).sum()), len(benign)
     assert d['one_class'] == 'benign' and d['threshold'] == 0.6 and d['threshold_source'] == 'given'
+    assert d['rests_on'] == f"the given threshold 0.6, measured on {len(benign)} benign rows"
     assert d['metrics']['false_refusal_rate']['value'] == pytest.approx(k / n) and d['metrics']['recall']['value'] is None
     assert d['metrics']['false_refusal_rate']['high'] == pytest.approx(wilson_interval(k, n)[1])
     assert 'warning: one_class_set' in capsys.readouterr().out
