@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_bundle.ipynb #c003
 from __future__ import annotations
-import os, re, sys, json, time, html, shutil, signal, hashlib, datetime, threading
+import os, re, sys, json, time, html, shutil, signal, hashlib, datetime, threading, contextlib
 from pathlib import Path
 from dataclasses import dataclass, field
 from concurrent.futures import Future
@@ -19,8 +19,8 @@ __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug
            'absolute_params', 'card_with_guards', 'check_params', 'plan', 'source_names', 'combine_eval_sets',
            'save_table_into', 'bundle_data', 'data_sha256', 'set_aside', 'CtrlC', 'stop_kernels', 'run_plan',
            'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame', 'residual_heatmap', 'overview_cells',
-           'overview_html', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text',
-           'diff_html', 'diff_cmd']
+           'overview_html', 'kernel_import_path', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles',
+           'diff_text', 'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
 def guard_slug(spec:str)->str:
@@ -649,6 +649,26 @@ def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, 
     write_text(out, 'index.html', overview_html(bundle))
     return bundle
 
+# %% ../nbs/09_bundle.ipynb #c014a2
+@contextlib.contextmanager
+def kernel_import_path(guards:list):
+    "Within: PYTHONPATH also holds the folder of every `python:` guard's module (the parts' kernels inherit it)"
+    import importlib.util
+    folders = []
+    for g in guards:
+        if not str(g).startswith('python:'): continue
+        top = str(g)[7:].rpartition(':')[0].split('.')[0]
+        spec = importlib.util.find_spec(top) if top else None
+        locs = list(spec.submodule_search_locations or []) if spec else []
+        if spec and (locs or spec.origin): folders.append(str(Path(locs[0] if locs else spec.origin).parent))
+    old = os.environ.get('PYTHONPATH')
+    pp = [p for p in (old or '').split(os.pathsep) if p]
+    if folders: os.environ['PYTHONPATH'] = os.pathsep.join(dict.fromkeys(pp + folders))
+    try: yield folders
+    finally:
+        if old is None: os.environ.pop('PYTHONPATH', None)
+        else: os.environ['PYTHONPATH'] = old
+
 # %% ../nbs/09_bundle.ipynb #c014b
 def assess(usecase:str|Path,                  # use-case card (YAML)
            data:list|str|None=None,           # eval set(s) (default: the card's, else the bundled demo prompts)
@@ -672,7 +692,7 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
                   parts={p.name: dict(template=p.template, status='pending', params=p.params) for p in parts})
     _write_bundle(out, bundle)
     scoring, status = {}, 'failed'
-    with CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c, kernel_import_path(guards):
         try:
             data_path, files = bundle_data(inputs['data'], out)
             card = card_with_guards(inputs['usecase'], guards, out) if guards != card_guards else inputs['usecase']
@@ -689,12 +709,6 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
     return bundle
 
 # %% ../nbs/09_bundle.ipynb #c014d
-def _import_from(folder:str):
-    "Let `python:` guards import modules from `folder`, here and in the kernels this process starts"
-    if folder not in sys.path: sys.path.append(folder)
-    pp = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
-    if folder not in pp: os.environ['PYTHONPATH'] = os.pathsep.join(pp + [folder])
-
 def assess_cmd(usecase:str,                     # use-case card (YAML)
                data:list=None,                  # eval set (repeatable; default: the card's, else the demo prompts)
                finetune:str=None,               # fine-tuning data to audit (default: the card's)
@@ -711,7 +725,7 @@ def assess_cmd(usecase:str,                     # use-case card (YAML)
         t, n = k.split('.', 1); params.setdefault(t, {})[n] = v
     data = [data] if isinstance(data, str) else data  # `riskbench demo` passes one
     guards = [absolute_guard(g, here) for g in guard or []] or None
-    if any(str(g).startswith('python:') for g in guards or []): _import_from(here)
+    if any(str(g).startswith('python:') for g in guards or []) and here not in sys.path: sys.path.append(here)
     out = absolute_path(out, here)
     b = assess(absolute_path(usecase, here), [absolute_path(d, here) for d in data or []] or None,
                absolute_path(finetune, here), guards, out, workers, params=absolute_params(params, here))
