@@ -585,10 +585,13 @@ def test_hostile_cards_fail_fast_with_one_line(tmp_path, cli, text, match):
     t0 = time.perf_counter()
     with pytest.raises(BadFile, match=match): U.load_usecase(p)
     assert time.perf_counter() - t0 < 1.0
-    base = time.perf_counter(); cli('usecase', tmp_path / 'missing.yaml'); base = time.perf_counter() - base   # the command's own start-up
-    t0 = time.perf_counter(); r = cli('usecase', p); took = time.perf_counter() - t0
+    def timed(*args):
+        t0 = time.perf_counter(); r = cli(*args); return r, time.perf_counter() - t0
+    base = min(timed('usecase', tmp_path / 'missing.yaml')[1] for _ in range(2))   # the command's own start-up
+    r, took = timed('usecase', p)
     assert r.returncode == 2 and match in r.stderr and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr
-    assert took < base + 1.0, (took, base)
+    took = min(took, timed('usecase', p)[1])     # the better of two runs: the machine is shared
+    assert took < base + 1.0, (took, base)       # before the fix: minutes and gigabytes, or a RecursionError
 
 
 def test_report_shows_appetite_once_escaped(tmp_path):
