@@ -694,3 +694,19 @@ def test_rows_the_guard_could_not_score_are_neither_misses_nor_catches(tmp_path)
     assert pol.info['n_unsafe'] == len(y1) and pol.info['unscored'] == 40 and pol.row_report.rejected == 40
     w = [x for x in pol.info['warnings'] if x['code'] == 'unscored_rows']
     assert len(w) == 1 and '40 labelled row(s)' in w[0]['message']
+
+
+def test_assess_on_an_all_unsafe_set_completes_with_recall_measured(tmp_path, monkeypatch):
+    "Issue 11 item 6 end to end: a red-team set (every row unsafe) is an assessment, measured, not a failed run"
+    from riskbench.bundle import assess
+    from riskbench.core import resolve_input
+    monkeypatch.setenv('RISKBENCH_CACHE_DIR', str(tmp_path / 'cache'))
+    ev = pd.read_json(resolve_input('bundled:demo_prompts.jsonl', 'eval set'), lines=True)
+    red = ev[ev.label == 1].groupby('language').head(20)
+    p = tmp_path / 'red.jsonl'; red.to_json(p, orient='records', lines=True, force_ascii=False)
+    b = assess('bundled:usecases/customer_support.yaml', data=str(p), guards=['baseline'], out=tmp_path / 'bundle', progress=False, workers=1)
+    th = [q for q in b['parts'].values() if q.get('template') == 'guard_thresholds']
+    assert th and all(q.get('status') == 'ok' for q in th), th
+    s = json.loads((tmp_path / 'bundle' / 'thresholds-baseline' / 'summary.json').read_text())
+    assert s['mode'] == 'measured' and s['policy']['one_class'] == 'unsafe' and s['policy']['metrics']['recall']['value'] is not None
+    assert 'one_class_set' in [w['code'] for w in s['warnings']]
