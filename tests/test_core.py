@@ -171,11 +171,13 @@ def test_ids_and_texts_are_read_as_written(tmp_path, fmt):
     assert df.text.tolist() == [r['text'] for r in rows]
 
 def test_date_ids_in_jsonl_stay_strings(tmp_path):
-    p = tmp_path/'d.jsonl'; p.write_text('{"id": "2024-01-01", "text": "2024-01-01T10:00:00"}\n{"id": "2024-01-02", "text": "x"}\n')
+    p = tmp_path/'d.jsonl'
+    p.write_text('{"id": "2024-01-01", "text": "2024-01-01T10:00:00"}\n{"id": "2024-01-02", "text": "x"}\n')
     df, _ = load_eval_set(p)
     assert df.id.tolist() == ['2024-01-01', '2024-01-02'] and df.text[0] == '2024-01-01T10:00:00'
 
-@pytest.mark.parametrize('name', ['bundled:../../../../etc/passwd', 'bundled:/etc/passwd', 'bundled:usecases/../../README.md'])
+@pytest.mark.parametrize('name', ['bundled:../../../../etc/passwd', 'bundled:/etc/passwd',
+                                  'bundled:usecases/../../README.md'])
 def test_bundled_names_stay_in_their_folder(name):
     from riskbench.core import resolve_input, read_json, read_yaml
     for f in (resolve_input, read_json, read_yaml):
@@ -223,7 +225,8 @@ def test_malformed_json_reason_reads_once(tmp_path):
     assert 'at at' not in reason and reason == 'malformed JSON: Unterminated string starting at column 10 of line 2'
 
 def test_taxonomy_and_source_are_kept(tmp_path):
-    p = write_jsonl(tmp_path/'t.jsonl', [dict(text='a', categories='S1', hazard_taxonomy='llama-guard-3', origin='xstest')])
+    row = dict(text='a', categories='S1', hazard_taxonomy='llama-guard-3', origin='xstest')
+    p = write_jsonl(tmp_path/'t.jsonl', [row])
     df, rep = load_eval_set(p)
     assert df.columns.tolist()[:5] == ['id', 'text', 'categories', 'taxonomy', 'source']
     assert (df.taxonomy[0], df.source[0]) == ('llama-guard-3', 'xstest')
@@ -241,7 +244,8 @@ def test_new_settings_keys(tmp_path, monkeypatch):
 # --- decision rules of the reader (mutants that the suite let through) ---
 
 def test_duplicate_ids_across_streaming_batches_are_rejected(tmp_path):
-    rows = [dict(id=f'r{i}', text=f'prompt {i}') for i in range(400)] + [dict(id='r3', text='again'), dict(id='r399', text='again')]
+    rows = [dict(id=f'r{i}', text=f'prompt {i}') for i in range(400)]
+    rows += [dict(id='r3', text='again'), dict(id='r399', text='again')]
     p = write_jsonl(tmp_path/'d.jsonl', rows)
     rep = RowReport(str(p))
     parts = list(iter_eval_set(p, report=rep, batch_bytes=1024))
@@ -254,7 +258,8 @@ def test_language_codes_are_lower_cased(tmp_path):
     assert load_eval_set(p)[0].language.tolist() == ['de', 'fr', 'it']
 
 def test_max_chars_flags_only_past_the_limit(tmp_path):
-    p = write_jsonl(tmp_path/'m.jsonl', [dict(id='at', text='x' * 50), dict(id='over', text='x' * 51), dict(id='under', text='x' * 49)])
+    p = write_jsonl(tmp_path/'m.jsonl', [dict(id='at', text='x' * 50), dict(id='over', text='x' * 51),
+                                         dict(id='under', text='x' * 49)])
     df, rep = load_eval_set(p, max_chars=50)
     assert [f['id'] for f in rep.flags] == ['over'] and rep.flags[0]['reason'] == 'text has 51 characters (over 50)'
     assert df.id.tolist() == ['at', 'over', 'under']

@@ -109,8 +109,9 @@ def _csv_line(i, text, label, brk)->bytes:
     if brk == 'bad_utf8': return line.replace(f'r{i},'.encode(), f'r{i},'.encode() + b'\xff', 1)
     return line
 
-def _rows(breaks): return st.lists(st.tuples(TEXTS, st.sampled_from([0, 1]), st.one_of(st.none(), st.sampled_from(breaks))),
-                                   min_size=1, max_size=30)
+def _rows(breaks):
+    "(text, label, break or None) per row"
+    return st.lists(st.tuples(TEXTS, st.sampled_from([0, 1]), st.one_of(st.none(), st.sampled_from(breaks))), min_size=1, max_size=30)
 
 def _check(p, rows, first_line, batch_bytes):
     from riskbench.core import iter_eval_set, RowReport
