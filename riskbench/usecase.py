@@ -285,10 +285,15 @@ def _parse_appetite(c:_Card, ra, custom:tuple)->str|dict:
 
 # %% ../nbs/02_usecase.ipynb #a010
 def _check_spec(c:_Card, spec:str, path:tuple)->str:
-    "A guard spec the guards module accepts (nothing loaded), else an error naming the field"
-    from riskbench.guards import check_guard_spec
-    try: check_guard_spec(spec)
-    except MissingModel: pass     # a local model folder not on this machine: the card is still assessed from evidence
+    "A guard spec the guards module accepts (nothing imported or loaded), else an error naming the field"
+    from riskbench import guards
+    try:
+        s, _ = guards._unalias(spec)
+        if s.startswith('python:'):   # its module is imported by the run, from the run's folder: the form is checked here
+            mod, _, fn = s[len('python:'):].rpartition(':')
+            if not mod or not fn.isidentifier(): raise BadParameter(f"guard spec {spec!r}: expected python:module:function")
+        else: guards.check_guard_spec(s)
+    except MissingModel: pass        # a local model folder not on this machine: the card is still assessed from evidence
     except RiskbenchError as e: raise c.err(BadValue, path, str(e)) from None
     return spec
 

@@ -570,8 +570,14 @@ def test_unknown_guard_spec_is_a_card_error(tmp_path, cli):
     with pytest.raises(U.BadValue, match=r"line 5: guards\[0\]\.spec: unknown guard spec 'llama-gaurd:"): U.load_usecase(p)
     r = cli('usecase', p)
     assert r.returncode == 2 and 'guards[0].spec: unknown guard spec' in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    p.write_text(BASE + "guards: [baseline, 'prompt-guard:meta-llama/Llama-Prompt-Guard-2-86M', 'llama-guard:/no/such/folder']\n")
-    assert [g['spec'] for g in U.load_usecase(p).guards][0] == 'baseline'   # a local folder missing here is left to the run
+    p.write_text(BASE + "guards: [baseline, 'prompt-guard:meta-llama/Llama-Prompt-Guard-2-86M', 'llama-guard:/no/such/folder',"
+                 " 'python:not_importable_here_xyz:score']\n")
+    specs = [g['spec'] for g in U.load_usecase(p).guards]   # a missing local folder and a python: module are left to the run
+    assert specs == ['baseline', 'prompt-guard:meta-llama/Llama-Prompt-Guard-2-86M', 'llama-guard:/no/such/folder',
+                     'python:not_importable_here_xyz:score']
+    p.write_text(BASE + "guards: ['python:no_function']\n")
+    with pytest.raises(U.BadValue, match=r"guards\[0\]\.spec: guard spec 'python:no_function': expected python:module:function"):
+        U.load_usecase(p)
 
 
 ALIAS_BOMB = ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
