@@ -419,21 +419,18 @@ def _csp_hash(script:str)->str:
 
 # %% ../nbs/07_report.ipynb #c019s1
 def _output_html(o)->str:
-    t = o.get('output_type')
-    if t == 'stream':
-        return f'<pre>{html.escape(_ANSI.sub("", "".join(o.get("text", ""))))}</pre>' if o.get('name') == 'stdout' else ''
-    if t == 'error':
-        tb = _ANSI.sub('', '\n'.join(o.get('traceback', [])))
-        return f'<pre class="rb-error">{html.escape(tb)}</pre>'
+    t, text = o.get('output_type'), lambda v: display_text(_ANSI.sub('', ''.join(v) if isinstance(v, list) else v))
+    if t == 'stream': return f'<pre>{html.escape(text(o.get("text", "")))}</pre>' if o.get('name') == 'stdout' else ''
+    if t == 'error': return f'<pre class="rb-error">{html.escape(text(chr(10).join(o.get("traceback", []))))}</pre>'
     data = o.get('data', {})
     j = lambda v: ''.join(v) if isinstance(v, list) else v
-    if 'text/html' in data: return j(data['text/html'])
+    if 'text/html' in data: return j(data['text/html'])  # riskbench's own display helpers: escaped and masked already
     if 'application/vnd.plotly.v1+json' in data:
         return _placeholder(figure_spec(data['application/vnd.plotly.v1+json']))
     for mime in ('image/png', 'image/jpeg'):
         if mime in data: return f'<img alt="figure" src="data:{mime};base64,{j(data[mime]).strip()}">'
-    if 'text/markdown' in data: return markdown_html(j(data['text/markdown']))
-    if 'text/plain' in data: return f'<pre>{html.escape(j(data["text/plain"]))}</pre>'
+    if 'text/markdown' in data: return markdown_html(text(data['text/markdown']))
+    if 'text/plain' in data: return f'<pre>{html.escape(text(data["text/plain"]))}</pre>'
     return ''
 
 # %% ../nbs/07_report.ipynb #c019s2
@@ -460,7 +457,7 @@ def render_html(nb,                         # executed notebook (nbformat node o
            f"script-src {' '.join(_csp_hash(s) for s in scripts) if scripts else chr(39)+'none'+chr(39)}; base-uri 'none'; form-action 'none'")
     cls, label = ('rb-ok', 'completed') if status == 'ok' else ('rb-failed', 'INTERRUPTED' if status == 'interrupted' else 'FAILED')
     facts = ' · '.join(f'{html.escape(str(k))}: {html.escape(str(v))}' for k, v in (meta or {}).items())
-    err = f'<pre class="rb-error">{html.escape(error)}</pre>' if error else ''
+    err = f'<pre class="rb-error">{html.escape(display_text(error))}</pre>' if error else ''
     head_js = f'<script>{scripts[0]}</script>' if scripts else ''
     tail_js = f'<script>{scripts[1]}</script>' if scripts else ''
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

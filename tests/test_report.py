@@ -248,3 +248,16 @@ def test_figures_in_a_browser_draw_nan_curves_and_show_markup_as_text(tmp_path):
     assert EVIL in ticks and link in ticks, ticks
     expected = np.where(np.isinf(ns['precision']), np.nan, ns['precision'])
     np.testing.assert_array_equal(np.array([np.nan if v is None else v for v in y], float), expected)
+
+def test_printed_text_and_tracebacks_are_masked_in_the_page():
+    "dataset text reaches a page through print(), plain outputs and errors too: masked there as in tables"
+    from riskbench.report import render_html
+    def nb(o): return {'cells': [{'cell_type': 'code', 'source': '', 'metadata': {}, 'outputs': [o]}]}
+    outputs = [dict(output_type='stream', name='stdout', text=[f'row 3: {CARD} {SSN}\n']),
+               dict(output_type='error', ename='BadFile', evalue='', traceback=[f'row 3: {MAIL}']),
+               dict(output_type='execute_result', data={'text/plain': MAIL}, metadata={}),
+               dict(output_type='display_data', data={'text/markdown': f'**{MAIL}**'}, metadata={})]
+    for o in outputs:
+        page = render_html(nb(o), error=f'BadFile: {MAIL}')
+        for raw in (CARD, SSN, MAIL): assert raw not in page, (o['output_type'], raw)
+    assert '**** **** **** 1111 ***-**-1234' in render_html(nb(outputs[0]))
