@@ -17,7 +17,8 @@ WORDS = 'how do i bake bread tell me about the history of rome write a poem plea
 def make_file(path:Path, huge_mb:float):
     with open(path, 'w', encoding='utf-8') as f:
         for i in range(200):
-            f.write(json.dumps(dict(id=f'r{i}', text=' '.join(WORDS[(i + j) % len(WORDS)] for j in range(5 + i % 30)))) + '\n')
+            text = ' '.join(WORDS[(i + j) % len(WORDS)] for j in range(5 + i % 30))
+            f.write(json.dumps(dict(id=f'r{i}', text=text)) + '\n')
         if huge_mb:
             n = int(huge_mb * 1e6)
             f.write(json.dumps(dict(id='huge', text=((' '.join(WORDS) + ' ') * (n // 90 + 1))[:n])) + '\n')
@@ -58,6 +59,7 @@ def main():
         print(f"  {name:<24} peak {peak / gib:6.2f} GiB (scoring added {(peak - base) / gib:6.2f} GiB) "
               f"in {sec:6.1f}s; {rows} rows scored, {cut} truncated for scoring")
     extra = (rh[1] - rh[0]) - (rs[1] - rs[0])
-    print(f"the huge row adds {extra / gib:.2f} GiB of peak memory = {extra / 1e6 / mb:.1f}x its size ({mb:.0f} MB file)")
+    print(f"the huge row adds {extra / gib:.2f} GiB of peak memory = {extra / 1e6 / mb:.1f}x its size "
+          f"({mb:.0f} MB file)")
 
 if __name__ == '__main__': main()

@@ -822,8 +822,8 @@ def _detect_open(texts:list, targets:list|None)->pd.DataFrame:
     "Languages of `texts` from every language the detector knows; the targets only break ties between close candidates"
     from riskbench.multilingual import detect_languages
     prefer = sorted({str(t).lower() for t in targets or []})
-    if prefer and 'prefer' in inspect.signature(detect_languages).parameters: return detect_languages(texts, prefer=prefer)
-    return detect_languages(texts)
+    takes_prefer = 'prefer' in inspect.signature(detect_languages).parameters
+    return detect_languages(texts, prefer=prefer) if prefer and takes_prefer else detect_languages(texts)
 
 # %% ../nbs/05_audit.ipynb #c045
 def language_report(df:pd.DataFrame,           # a table with `language` and/or text
@@ -973,8 +973,8 @@ def audit_warnings(summary:AuditSummary)->list:
                                     f"({share:.1%} of the data)", language=t))
     rep = summary.row_report
     if rep is not None and rep.rejected:
-        out.append(evidence_warning('rows_rejected', f"{rep.rejected:,} of {rep.read:,} rows could not be read and are not audited",
-                                    column='text'))
+        out.append(evidence_warning('rows_rejected', f"{rep.rejected:,} of {rep.read:,} rows could not be read and are "
+                                    "not audited", column='text'))
     return out
 
 # %% ../nbs/05_audit.ipynb #c052
@@ -1102,7 +1102,7 @@ def fill_templates(templates:pd.DataFrame, terms:pd.DataFrame)->pd.DataFrame:
     m['id'] = m['template'] + ':' + m['group']
     return m[['id', 'template', 'language', 'label', 'group', 'term', 'text']].reset_index(drop=True)
 
-def guard_scores(guard,                       # a guard spec ('baseline', ...), a Guard, or a callable list[str] -> list[float]
+def guard_scores(guard,                       # a guard spec ('baseline', ...), a Guard, or a callable list[str] -> scores
                  df:pd.DataFrame,             # rows to score (`text`, optionally `conversation`)
                  report:RowReport|None=None,  # the loader's report, extended with the rows the guard cannot score
                 )->tuple:
@@ -1197,7 +1197,8 @@ def bias_summary(res:dict)->dict:
     g = m['groups']
     s = dict(threshold=res['threshold'], rows=int(m['overall']['n']), overall=m['overall'], fped=m['fped'], fned=m['fned'],
              power_means=m['power_means'], p=m['p'], bias_score=m['bias_score'], not_measurable=m['not_measurable'],
-             groups_left_out=res['groups_left_out'], row_accounting=res['row_report'].summary() if res.get('row_report') else None,
+             groups_left_out=res['groups_left_out'],
+             row_accounting=res['row_report'].summary() if res.get('row_report') else None,
              groups={r['group']: {k: r[k] for k in ('n', 'positives', 'negatives', 'fpr', 'fnr', 'fpr_gap', 'fnr_gap', 'subgroup_auc',
                                                     'bpsn_auc', 'bnsp_auc', 'aeg_positive', 'aeg_negative', 'measurable')}
                      for r in g.to_dict('records')})
@@ -1256,8 +1257,8 @@ def bias_warnings(res:dict)->list:
     rep, fp = res.get('row_report'), res.get('fingerprint') or {}
     if rep is None or not rep.rejected: return []
     why = '; '.join(f'{v} × {k}' for k, v in rep.reasons().items())
-    return [evidence_warning('rows_rejected', f"{rep.rejected:,} of {rep.read:,} rows could not be read or scored and are not in "
-                             f"the bias metrics ({why})", guard=fp.get('spec', 'score table'))]
+    msg = f"{rep.rejected:,} of {rep.read:,} rows could not be read or scored and are not in the bias metrics ({why})"
+    return [evidence_warning('rows_rejected', msg, guard=fp.get('spec', 'score table'))]
 
 # %% ../nbs/05_audit.ipynb #c067
 def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)

@@ -138,11 +138,10 @@ def _cut(t:str, n:int)->str:
 def bound_input(x, max_chars:int)->tuple:
     "`(x, truncated)`: a text (or each message of a conversation) cut to its first and last `max_chars // 2` characters"
     if isinstance(x, str): return (x, False) if len(x) <= max_chars else (_cut(x, max_chars), True)
-    if isinstance(x, list) and any(isinstance(m, dict) and isinstance(m.get('content'), str) and len(m['content']) > max_chars
-                                   for m in x):
-        return [{**m, 'content': _cut(m['content'], max_chars)} if isinstance(m, dict) and isinstance(m.get('content'), str)
-                and len(m['content']) > max_chars else m for m in x], True
-    return x, False
+    if not isinstance(x, list): return x, False
+    long = [isinstance(m, dict) and isinstance(m.get('content'), str) and len(m['content']) > max_chars for m in x]
+    if not any(long): return x, False
+    return [{**m, 'content': _cut(m['content'], max_chars)} if t else m for m, t in zip(x, long)], True
 
 def bound_inputs(inputs:list, max_chars:int|None=None)->tuple:
     "`(inputs, positions truncated)` with every input bounded by `max_score_chars`"
@@ -1118,7 +1117,8 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
     check_guard_spec(guard_spec)
     df, rep = load_eval_set(p, missing_label='keep')
     g = load_guard(guard_spec, device=device, **guard_kw)
-    scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep, max_chars=limit)
+    scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep,
+                              max_chars=limit)
     if out is not None and len(scored):
         write_score_table(scored, out, metadata={'guard': g.fingerprint, 'rows': rep.summary(), 'source': str(p),
                                                  'max_score_chars': limit})

@@ -488,7 +488,8 @@ def test_yaml_loaders_are_bounded(tmp_path, loader):
 # ------------------------------------------------------------------ guard bias: row accounting, no progress bars
 
 def _bias_eval(tmp_path):
-    rows = [dict(id=f'e{i}', text=f'Tell me about {"Muslims" if i % 3 else "gardens"} number {i}', label=i % 2) for i in range(60)]
+    rows = [dict(id=f'e{i}', text=f'Tell me about {"Muslims" if i % 3 else "gardens"} number {i}', label=i % 2)
+            for i in range(60)]
     rows += [dict(id='blank', text='   ', label=0)]
     p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows) + '{broken\n')
     return p
@@ -501,7 +502,8 @@ def test_guard_bias_keeps_row_accounting(tmp_path):
     s = A.bias_summary(res)
     assert s['row_accounting']['rejected'] == 2 and s['rows'] == 60
     w = A.bias_warnings(res)
-    assert [x['code'] for x in w] == ['rows_rejected'] and '2 of 62 rows' in w[0]['message'] and w[0]['guard'] == 'baseline'
+    assert [x['code'] for x in w] == ['rows_rejected'] and '2 of 62 rows' in w[0]['message']
+    assert w[0]['guard'] == 'baseline'
     cf = A.counterfactual_audit('baseline', languages=['en'])
     assert cf['row_report'].rejected == 0 and cf['row_report'].kept == len(cf['scores'])
 

@@ -348,18 +348,21 @@ def test_baseline_and_prompt_guard_score_the_bounded_text(pg_dir, monkeypatch):
     assert s['score'].iloc[0] == pytest.approx(float(base.score([cut])[0]), abs=1e-12)
     pg = G.PromptGuard.load(str(pg_dir), device='cpu')
     s, _ = G.score_table(pd.DataFrame({'text': [long]}), pg, cache=False, progress=False, max_chars=4_000)
-    assert s['score'].iloc[0] == pytest.approx(float(pg.score([cut])[0]), abs=1e-6) and s['truncated_for_scoring'].iloc[0]
+    assert s['score'].iloc[0] == pytest.approx(float(pg.score([cut])[0]), abs=1e-6)
+    assert s['truncated_for_scoring'].iloc[0]
 
 
 def test_cli_counts_truncated_rows(cli, tmp_path):
     p = tmp_path/'d.jsonl'
-    p.write_text(json.dumps({'id': 'big', 'text': 'word ' * 10_000}) + '\n' + json.dumps({'id': 's', 'text': 'hi'}) + '\n')
-    r = cli('score', p, '--out', tmp_path/'s.parquet', '--max-score-chars', '1000', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+    p.write_text(''.join(json.dumps(r) + '\n' for r in ({'id': 'big', 'text': 'word ' * 10_000}, {'id': 's', 'text': 'hi'})))
+    r = cli('score', p, '--out', tmp_path/'s.parquet', '--max-score-chars', '1000',
+            env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
     assert r.returncode == 0, r.stderr
     assert '1 rows truncated for scoring' in r.stdout
     md = table_metadata(tmp_path/'s.parquet')
     assert md['max_score_chars'] == 1000 and md['rows']['flagged'] == 1
-    assert pd.read_parquet(tmp_path/'s.parquet').set_index('id')['truncated_for_scoring'].to_dict() == {'big': True, 's': False}
+    cut = pd.read_parquet(tmp_path/'s.parquet').set_index('id')['truncated_for_scoring']
+    assert cut.to_dict() == {'big': True, 's': False}
 
 
 # ---- the command checks before it scores (issue 12 item 13) ----
@@ -394,8 +397,8 @@ def read_only(folder:Path):
         folder.chmod(0o755)
 
 
-@pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'read_only_folder', 'the_input',
-                                  'suffix'])
+@pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'read_only_folder',
+                                  'the_input', 'suffix'])
 def test_unwritable_out_is_refused_before_scoring(cli, tmp_path, case):
     data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n{"text": "there"}\n')
     (tmp_path/'afile.txt').write_text('x')
@@ -405,7 +408,8 @@ def test_unwritable_out_is_refused_before_scoring(cli, tmp_path, case):
            'suffix': tmp_path/'s.xlsx'}[case]
     spec = _marker_guard(tmp_path, None)
     with read_only(tmp_path/'locked'):
-        r = cli('score', data, '--guard', spec, '--out', out, cwd=tmp_path, env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
+        r = cli('score', data, '--guard', spec, '--out', out, cwd=tmp_path,
+                env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr and str(Path(out).name) in r.stderr
     assert not (tmp_path/'scored.marker').exists()   # refused before anything was scored
@@ -416,7 +420,8 @@ def test_out_folder_gets_scores_parquet(cli, tmp_path):
     data = tmp_path/'d.jsonl'; data.write_text('{"text": "hi"}\n')
     r = cli('score', data, '--out', tmp_path/'results', env={'RISKBENCH_CACHE_DIR': str(tmp_path/'c')})
     assert r.returncode == 0, r.stderr
-    assert f"-> {tmp_path/'results'/'scores.parquet'}" in r.stdout and len(pd.read_parquet(tmp_path/'results'/'scores.parquet')) == 1
+    dest = tmp_path/'results'/'scores.parquet'
+    assert f"-> {dest}" in r.stdout and len(pd.read_parquet(dest)) == 1
 
 
 def test_nothing_written_when_every_row_is_rejected(cli, tmp_path):
@@ -470,8 +475,8 @@ def test_same_guard_and_data_hit_the_cache(tmp_path, monkeypatch):
     b, _ = G.score_table(df, 'python:guard_same:score', cache=tmp_path/'c', progress=False)
     assert sys.modules['guard_same'].CALLS == [3]   # the second run computed nothing
     np.testing.assert_array_equal(a['score'], b['score'])
-    c, _ = G.score_table(pd.concat([df, pd.DataFrame({'text': ['four!']})]), 'python:guard_same:score', cache=tmp_path/'c',
-                         progress=False)
+    more = pd.concat([df, pd.DataFrame({'text': ['four!']})])
+    c, _ = G.score_table(more, 'python:guard_same:score', cache=tmp_path/'c', progress=False)
     assert sys.modules['guard_same'].CALLS == [3, 1] and c['score'].tolist() == [0.3, 0.3, 0.5, 0.5]
 
 
@@ -491,7 +496,8 @@ def test_thresholds_scores_for_report_with_a_real_python_guard(tmp_path, monkeyp
     from riskbench.thresholds import scores_for_report
     monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
     _write_guard(tmp_path, 'guard_len', "    return [min(1.0, len(t) / 40) for t in texts]\n")
-    rows = [{'id': f'r{i}', 'text': 'x' * (i + 1), 'label': i % 2} for i in range(30)] + [{'id': 'empty', 'text': ' ', 'label': 0}]
+    rows = [{'id': f'r{i}', 'text': 'x' * (i + 1), 'label': i % 2} for i in range(30)]
+    rows += [{'id': 'empty', 'text': ' ', 'label': 0}]
     p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     out, rep, src, fp = scores_for_report(str(p), '', 'python:guard_len:score')
     assert len(out) == 30 and rep.kept == 30 and fp['spec'] == 'python:guard_len:score' and fp['module_sha256']
