@@ -583,6 +583,7 @@ def _check_header(path:Path, names:list)->list:
         raise BadColumn(f"{path}: the header repeats column names: {what}; rename them so that each is unique")
     return names
 
+# %% ../nbs/00_core.ipynb #c031f
 def _shown(s:str)->str: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')[:200]
 
 def _iter_delimited(path:Path, sep:str, rep:RowReport, batch_rows:int=200_000)->Iterator[pd.DataFrame]:
@@ -639,6 +640,7 @@ def _iter_json_array(path:Path, rep:RowReport, written:dict)->Iterator[pd.DataFr
     df = pd.DataFrame(recs); df.insert(0, '_row', rows)
     if len(df): yield df
 
+# %% ../nbs/00_core.ipynb #c032f
 def _arrow_as_written(t, written:dict):
     "Arrow table `t` with integer ids as their digits and date or time ids and texts as stored, all strings"
     import pyarrow as pa, pyarrow.compute as pc
@@ -656,6 +658,7 @@ def _arrow_as_written(t, written:dict):
         t = t.replace_schema_metadata({**md, b'pandas': json.dumps(meta).encode()})
     return t
 
+# %% ../nbs/00_core.ipynb #c032h
 def _iter_arrow_batches(batches, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     import pyarrow as pa
     row0 = 1
@@ -687,6 +690,7 @@ def _inside(folder:Path, name, where:str)->Path:
         raise BadFile(f"{where}: {name!r} is not a name inside {folder}")
     return folder/name
 
+# %% ../nbs/00_core.ipynb #c032i
 def _hf_split_files(folder:Path)->list:
     state = _hf_json(folder/'state.json', 'datasets state.json')
     items = state.get('_data_files')
