@@ -1033,7 +1033,9 @@ def gaps(register:pd.DataFrame,                 # from `risk_register`
         if r.status == 'accepted': continue
         cand = [m for m in MITIGATIONS.values() if m.effect > 0 and m.id not in have | guards_ids and _addresses(m, r.hazard, r.surface)]
         cand.sort(key=lambda m: -m.effect)
-        todo = '; '.join(f"{m.id} ({m.section})" for m in cand[:3]) or 'measure the guards in place (threshold policy) or accept with a card override'
+        todo = '; '.join(f"{m.id} ({m.section})" for m in cand[:3]) or 'accept with a card override'
+        if r.residual_source == 'evidence missing':
+            todo = 'measure its guards (riskbench thresholds, or assess): an unmeasured guard gets no credit; ' + todo
         out.append(dict(kind='risk', priority=0 if r.status == 'blocker' else 1, hazard=r.hazard, surface=r.surface, language=r.language,
                         item=f"{r.hazard_name} on {r.surface}{' (' + r.language + ')' if r.language else ''}: residual {r.residual} ({r.residual_level}), {r.status}",
                         section=RULES[_last_rule(r.rules)].section, what_to_do=todo))
