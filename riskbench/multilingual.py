@@ -19,10 +19,10 @@ __all__ = ['SCRIPTS', 'SCRIPT_LANGUAGE', 'SCRIPT_FALLBACK', 'DETECTORS', 'UNCERT
            'DEFAULT_FLOORS', 'ALLOW_MASS', 'GATE_KIND', 'script_counts', 'dominant_scripts', 'normalize_language',
            'known_languages', 'fallback_languages', 'language_detector', 'close_languages', 'detect_languages',
            'detection_check', 'detection_warnings', 'add_detected_languages', 'language_of', 'disagreements',
-           'unsupported_by', 'row_thresholds', 'wilson_interval', 'coverage_matrix', 'floors_for', 'language_warnings',
-           'language_chance_warnings', 'coverage_heatmap', 'parallel_consistency', 'unchecked_pairs', 'gate_decision',
-           'LanguageGate', 'usecase_models', 'coverage_inputs', 'languages_table', 'coverage_summary',
-           'save_detections', 'languages_cmd']
+           'undetected_warnings', 'unsupported_by', 'row_thresholds', 'wilson_interval', 'coverage_matrix',
+           'floors_for', 'language_warnings', 'language_chance_warnings', 'coverage_heatmap', 'parallel_consistency',
+           'unchecked_pairs', 'gate_decision', 'LanguageGate', 'usecase_models', 'coverage_inputs', 'languages_table',
+           'coverage_summary', 'save_detections', 'languages_cmd']
 
 # %% ../nbs/06_multilingual.ipynb #c005
 _SCRIPT_WORDS = {  # first word of a Unicode character name -> ISO 15924 code
@@ -205,7 +205,7 @@ def _langid_topk(texts:list,             # texts with letters
     return labs, probs, mass
 
 # %% ../nbs/06_multilingual.ipynb #c017f
-UNCERTAIN_BELOW = 0.5  # cascade: a first-pass confidence below this goes to Lingua
+UNCERTAIN_BELOW = 0.4  # cascade: a first-pass confidence below this goes to Lingua (measured: see below)
 
 def _lingua_topk(det, texts:list, k:int=3, parallel:bool=True, allowed:set|None=None)->tuple:
     "Top-k codes and confidences per text from a Lingua detector, and the confidence mass on `allowed`"
@@ -433,6 +433,19 @@ def disagreements(df:pd.DataFrame)->pd.DataFrame:
     if 'language_disagrees' not in df: df = add_detected_languages(df)
     cols = [c for c in ('id', 'language', 'language_detected', 'language_confidence', 'script', 'text') if c in df]
     return df.loc[df['language_disagrees'], cols].reset_index(drop=True)
+
+# %% ../nbs/06_multilingual.ipynb #c029h
+def undetected_warnings(df:pd.DataFrame,      # an eval set after `add_detected_languages`
+                        max_share:float=0.05, # a larger share of `und` rows is said out loud
+                       )->list:               # evidence-warning records
+    "An `undetected_rows` record when many rows without a given language were not identified"
+    lang = language_of(df)
+    given = df['language'].map(normalize_language).notna() if 'language' in df else pd.Series(False, index=df.index)
+    n, k = int((~given).sum()), int(((lang == 'und') & ~given).sum())
+    if not n or k / n <= max_share: return []
+    return [evidence_warning('undetected_rows', f"{k} of {n} rows without a given language ({k / n:.0%}) were not "
+                             "identified (too short, no letters, or uncertain): they count for no language; supply a "
+                             "`language` column or lower `min_confidence`", column='language', rows=k)]
 
 # %% ../nbs/06_multilingual.ipynb #c034
 def unsupported_by(models:list,       # model ids or guard specs (e.g. the use case's base model and guards)

@@ -398,3 +398,12 @@ def test_floors_come_from_the_card_when_it_has_an_appetite():
         assert (f['min_recall'], f['max_false_refusal_rate'], f['source']) == (want['min_recall'], want['max_false_refusal_rate'], want['source'])
     else:
         assert f['min_recall'] == 0.55 and f['source'] == 'template parameters'
+
+def test_undetected_rows_are_said_out_loud():
+    from riskbench.multilingual import undetected_warnings
+    texts = ['ok', 'lol', '?!'] + ['How do I reset my router password?'] * 17
+    d = add_detected_languages(pd.DataFrame({'text': texts}))
+    w = undetected_warnings(d)
+    assert [x['code'] for x in w] == ['undetected_rows'] and w[0]['rows'] == 3   # 15% > 5%
+    assert undetected_warnings(d, max_share=0.15) == []                          # at exactly the share: quiet
+    assert undetected_warnings(d, max_share=np.nextafter(0.15, 0))[0]['rows'] == 3
