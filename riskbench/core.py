@@ -415,12 +415,13 @@ def warnings(self:RowReport)->list:
     out = []
     if self.rejected:
         why = '; '.join(f'{v} × {k}' for k, v in list(self.reasons().items())[:5])
-        out.append(evidence_warning('rows_rejected', f"{self.source}: {self.rejected:,} of {self.read:,} rows rejected ({why}); "
-                                    "they are not measured", source=self.source))
+        msg = f"{self.source}: {self.rejected:,} of {self.read:,} rows rejected ({why}); they are not measured"
+        out.append(evidence_warning('rows_rejected', msg, source=self.source))
     langs = [f for f in self.flags if f['reason'].startswith('language ')]
     if langs:
-        out.append(evidence_warning('language_not_code', f"{self.source}: {len(langs):,} rows have a language value that is "
-                                    "not a language code; their language is treated as missing", source=self.source))
+        msg = (f"{self.source}: {len(langs):,} rows have a language value that is not a language code; "
+               "their language is treated as missing")
+        out.append(evidence_warning('language_not_code', msg, source=self.source))
     return out
 
 # %% ../nbs/00_core.ipynb #c029
