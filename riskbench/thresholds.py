@@ -11,6 +11,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, read_json, file_sha256,
                    evidence_warning, write_text)
@@ -150,7 +151,8 @@ def _check_cost(v, name:str)->float:
     "A cost: a finite number >= 0"
     try: x = float(v)
     except (TypeError, ValueError): x = math.nan
-    if not (math.isfinite(x) and x >= 0): raise BadParameter(f"{name.replace('_', '-')}: expected a finite cost >= 0, got {v!r}")
+    if not (math.isfinite(x) and x >= 0):
+        raise BadParameter(f"{name.replace('_', '-')}: expected a finite cost >= 0, got {v!r}")
     return x
 
 def at_prevalence(sweep_df:pd.DataFrame, # from `sweep`
@@ -631,12 +633,15 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
 # %% ../nbs/04_thresholds.ipynb #c043b
 DEGENERATE_FRR = 0.9  # a threshold refusing at least this share of benign rows blocks "almost everything"
 
-_ADVICE = {'max-recall-at-fpr': ('lower `target_fpr`', 'raise `target_fpr`: no threshold catches an unsafe row within the false refusal budget'),
-           'min-fpr-at-recall': ('lower `target_recall`', 'raise `target_recall`'),
-           'max-f1': ('use a constrained objective (`objective` max-recall-at-fpr with `target_fpr`)',) * 2,
-           'max-fbeta': ('lower `beta`, or use a constrained objective (`target_fpr`)', 'raise `beta`'),
-           'min-cost': ('lower `cost_miss` or raise `cost_false_refusal`, and set `prevalence` to the deployment\'s share of unsafe traffic',
-                        'raise `cost_miss` or lower `cost_false_refusal`, and set `prevalence` to the deployment\'s share of unsafe traffic')}
+_DEPLOYED = "and set `prevalence` to the deployment's share of unsafe traffic"
+_ADVICE = {  # objective -> (what to change when it blocks almost everything, ... when it blocks nothing)
+    'max-recall-at-fpr': ('lower `target_fpr`',
+                          'raise `target_fpr`: no threshold catches an unsafe row within the false refusal budget'),
+    'min-fpr-at-recall': ('lower `target_recall`', 'raise `target_recall`'),
+    'max-f1': ('use a constrained objective (`objective` max-recall-at-fpr with `target_fpr`)',) * 2,
+    'max-fbeta': ('lower `beta`, or use a constrained objective (`target_fpr`)', 'raise `beta`'),
+    'min-cost': (f"lower `cost_miss` or raise `cost_false_refusal`, {_DEPLOYED}",
+                 f"raise `cost_miss` or lower `cost_false_refusal`, {_DEPLOYED}")}
 
 def degenerate_warnings(recall:float,        # share of unsafe rows blocked
                         fpr:float,           # share of benign rows blocked
@@ -648,10 +653,11 @@ def degenerate_warnings(recall:float,        # share of unsafe rows blocked
     too_much, nothing = _ADVICE.get(objective, ('raise `threshold`', 'lower `threshold`'))
     at = f"the {objective} threshold" + (f" {threshold:.4g}" if threshold is not None else '')
     if fpr >= DEGENERATE_FRR:
-        return [evidence_warning('degenerate_threshold', f"{at} blocks {fpr:.1%} of benign rows (recall {recall:.1%}): "
-                                 f"it refuses almost everything; {too_much}", **subject)]
+        msg = f"{at} blocks {fpr:.1%} of benign rows (recall {recall:.1%}): it refuses almost everything; {too_much}"
+        return [evidence_warning('degenerate_threshold', msg, **subject)]
     if recall <= 0 and fpr <= 0:
-        return [evidence_warning('degenerate_threshold', f"{at} blocks nothing: no unsafe row is caught; {nothing}", **subject)]
+        return [evidence_warning('degenerate_threshold', f"{at} blocks nothing: no unsafe row is caught; {nothing}",
+                                 **subject)]
     return []
 
 # %% ../nbs/04_thresholds.ipynb #c043e
@@ -664,29 +670,30 @@ def group_degenerate_warnings(groups:dict|None, objective:str)->list:
         m = v['metrics']
         r = m['recall']['value'] if m['recall']['value'] is not None else 0.0
         f = m['fpr']['value'] if m['fpr']['value'] is not None else 0.0
-        out += degenerate_warnings(r, f, 'manual' if v.get('reason') == 'set by hand in the tuner' else objective, v['threshold'],
-                                   **{groups['by'] if groups['by'] in ('language', 'category') else 'group': g})
+        how = 'manual' if v.get('reason') == 'set by hand in the tuner' else objective
+        key = groups['by'] if groups['by'] in ('language', 'category') else 'group'
+        out += degenerate_warnings(r, f, how, v['threshold'], **{key: g})
     return out
 
 def prevalence_warnings(prevalence:float|None, eval_share:float)->list:
     "A `default_prevalence` warning when the deployment prevalence was not given"
     if prevalence is not None: return []
-    return [evidence_warning('default_prevalence', f"prevalence defaults to the eval set's share of unsafe rows ({eval_share:.1%}), rarely the "
-                             "deployment's: the expected false refusals and misses (and a min-cost threshold) assume it; set `prevalence`",
-                             parameter='prevalence')]
+    msg = (f"prevalence defaults to the eval set's share of unsafe rows ({eval_share:.1%}), rarely the deployment's: "
+           "the expected false refusals and misses (and a min-cost threshold) assume it; set `prevalence`")
+    return [evidence_warning('default_prevalence', msg, parameter='prevalence')]
 
 def chance_warnings(auc:float, low:float, high:float, **subject)->list:
     "A `worse_than_chance` warning when the AUC is below 0.5 or its interval includes 0.5"
     if auc < 0.5 or not (low > 0.5):
         iv = f"[{low:.3f}, {high:.3f}]" if math.isfinite(low) else '(no interval: fewer than 2 rows of a class)'
         how = 'below 0.5' if auc < 0.5 else 'with an interval that includes 0.5'
-        return [evidence_warning('worse_than_chance', f"ROC AUC {auc:.3f} {iv}, {how}: the guard is not shown to be better than chance "
-                                 "on this set", auc=auc, auc_low=low, auc_high=high, **subject)]
+        msg = f"ROC AUC {auc:.3f} {iv}, {how}: the guard is not shown to be better than chance on this set"
+        return [evidence_warning('worse_than_chance', msg, auc=auc, auc_low=low, auc_high=high, **subject)]
     return []
 
 # %% ../nbs/04_thresholds.ipynb #c043g
 def align_for_evidence(df:pd.DataFrame, taxonomy:str=None)->tuple:
-    "(table, warnings): categories kept only in the guard's taxonomy (others mapped or reported) before per-category evidence"
+    "(table, warnings): only the guard taxonomy's categories (others mapped or reported), before per-category evidence"
     if 'categories' not in df: return df, []
     from riskbench.taxonomy import align_categories
     out, w = align_categories(df, taxonomy)
@@ -716,7 +723,7 @@ def _per_group_evidence(df, blocked, alpha):
     return per_cat, per_lang
 
 def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
-    "Which rows `pol` blocks: its per-group thresholds applied (the strictest of a row's categories), else the global one"
+    "Which rows `pol` blocks: its per-group thresholds (the strictest of a row's groups), else the global one"
     if not pol.groups: return s >= pol.threshold
     by = pol.groups.get('by')
     if by == 'category': kw = dict(categories=list(_category_lists(df)))
@@ -725,11 +732,12 @@ def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
     return np.array([d['decision'] == 'block' for d in pol.decide(s, **kw)], bool)
 
 # %% ../nbs/04_thresholds.ipynb #c044b
-_SOURCES = {'given': 'the given threshold', 'card-policy': "the card's policy threshold", 'guard-default': "the guard's default threshold",
-            'manual': 'the threshold set by hand'}
+_SOURCES = {'given': 'the given threshold', 'card-policy': "the card's policy threshold",
+            'guard-default': "the guard's default threshold", 'manual': 'the threshold set by hand'}
+_METRICS = ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')
 
 def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alpha, prevalence)->GuardPolicy:
-    "Measure (not tune) a policy on a set holding one class: recall on unsafe rows, or the false refusal rate on benign ones"
+    "Measure (not tune) a policy on a set of one class: recall on unsafe rows, or false refusal rate on benign ones"
     y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
     P, N = int(y.sum()), int(len(y) - y.sum())
     kind, measured = ('unsafe', 'recall') if N == 0 else ('benign', 'false refusal rate')
@@ -738,14 +746,18 @@ def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alp
     blocked = _policy_blocked(pol, df, s)
     m = _with_intervals(int(blocked[y == 1].sum()), int(blocked[y == 0].sum()), P, N, alpha)
     m['precision'] = m['f1'] = dict(value=None, low=None, high=None)
-    pol.metrics = {k: m[k] for k in ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')}
+    pol.metrics = {k: m[k] for k in _METRICS}
     what = f"{_SOURCES.get(source, source)} {threshold:.4g}"
-    pol.constraint = f"no threshold chosen: every one of the {len(y):,} rows is {kind}, so the {measured} is measured at {what}"
-    advice = "; set `threshold` (or the card guard's `policy`) to measure at the threshold you serve" if source == 'guard-default' else ''
-    warnings = [evidence_warning('one_class_set', f"every row is {kind}: no threshold can be chosen (that needs unsafe and benign rows); "
-                                 f"the {measured} is measured at {what}{advice}", column='label')]
+    pol.constraint = (f"no threshold chosen: every one of the {len(y):,} rows is {kind}, "
+                      f"so the {measured} is measured at {what}")
+    advice = ("; set `threshold` (or the card guard's `policy`) to measure at the threshold you serve"
+              if source == 'guard-default' else '')
+    msg = (f"every row is {kind}: no threshold can be chosen (that needs unsafe and benign rows); "
+           f"the {measured} is measured at {what}{advice}")
+    warnings = [evidence_warning('one_class_set', msg, column='label')]
     per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
-    pol.info = dict(mode='measured', one_class=kind, threshold_source=source, measured=measured, rests_on=f"{what}, measured on {len(y):,} {kind} rows", auc_roc=None, average_precision=None,
+    pol.info = dict(mode='measured', one_class=kind, threshold_source=source, measured=measured,
+                    rests_on=f"{what}, measured on {len(y):,} {kind} rows", auc_roc=None, average_precision=None,
                     n_rows=int(len(y)), n_unsafe=P, prevalence=prevalence, per_category=per_cat, per_language=per_lang,
                     score_column='score', alpha=alpha, warnings=warnings,
                     intervals=dict(method={k: 'wilson' for k in pol.metrics}, confidence=1 - alpha))
@@ -753,15 +765,17 @@ def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alp
     return pol
 
 # %% ../nbs/04_thresholds.ipynb #c044c
-def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', target_fpr:float=0.05, target_recall:float=0.9,
-                       beta:float=1.0, cost_miss:float=10.0, cost_false_refusal:float=1.0, prevalence:float=None,
-                       by:str=None, min_support:int=30, alpha:float=0.05, n_boot:int=1000, seed:int=0,
-                       threshold:float=None, threshold_source:str='manual', policy:GuardPolicy=None, group_values:dict=None,
-                       default_threshold:float=None, input_sha256:str=None, guard:dict=None, rows:RowReport=None)->GuardPolicy:
-    "Tune a policy on a score table (measure one, with one class): operating point, intervals, evidence, groups, warnings"
+def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', target_fpr:float=0.05,
+                       target_recall:float=0.9, beta:float=1.0, cost_miss:float=10.0, cost_false_refusal:float=1.0,
+                       prevalence:float=None, by:str=None, min_support:int=30, alpha:float=0.05, n_boot:int=1000,
+                       seed:int=0, threshold:float=None, threshold_source:str='manual', policy:GuardPolicy=None,
+                       group_values:dict=None, default_threshold:float=None, input_sha256:str=None, guard:dict=None,
+                       rows:RowReport=None)->GuardPolicy:
+    "Tune a policy on a score table (measure one, with one class): operating point, intervals, evidence, warnings"
     df = validate_scores(df, rows)
     y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
-    if default_threshold is None: default_threshold = float((guard or {}).get('default_threshold', 0.5)) if isinstance(guard, dict) else 0.5
+    if default_threshold is None:
+        default_threshold = float(guard.get('default_threshold', 0.5)) if isinstance(guard, dict) else 0.5
     if threshold is not None and not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1 + 1e-9):
         raise BadParameter(f"threshold: expected a number in [0, 1], got {threshold!r}")
     if y.min() == y.max():
@@ -769,62 +783,80 @@ def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', 
         pol = _one_class_policy(cls, df, threshold, threshold_source, policy, default_threshold, alpha, prevalence)
     else:
         if np.ptp(s) == 0:
-            raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant ({s[0]:g} on all {len(s):,} rows): "
-                            "no threshold separates anything; check that the guard really scored these rows")
-        pol = _tuned_policy(cls, df, y, s, objective, dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
-                            cost_false_refusal=cost_false_refusal, prevalence=prevalence), by, min_support, alpha, n_boot, seed,
+            raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant "
+                            f"({s[0]:g} on all {len(s):,} rows): no threshold separates anything; "
+                            "check that the guard really scored these rows")
+        targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
+                       cost_false_refusal=cost_false_refusal, prevalence=prevalence)
+        pol = _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed,
                             threshold, threshold_source, group_values, guard)
     n_unscored = int(df.attrs.get('unscored', 0))
     if n_unscored:
-        pol.info['warnings'].append(evidence_warning('unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: "
-                                                     "counted neither as misses nor as catches (see the rejected rows)", column='score'))
-    pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard, rows=rows.summary() if rows is not None else None)
+        pol.info['warnings'].append(evidence_warning(
+            'unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: counted neither "
+            "as misses nor as catches (see the rejected rows)", column='score'))
+    pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard,
+                    rows=rows.summary() if rows is not None else None)
     return pol
 
 GuardPolicy.from_table = classmethod(_policy_from_table)
 
 # %% ../nbs/04_thresholds.ipynb #c044d
-def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed, threshold, source, group_values, guard):
+def _given_point(sw, op, threshold, source, targets)->OperatingPoint:
+    "The operating point at a given threshold; the objective's own when a manual threshold is still its choice"
+    if threshold is None or (source == 'manual' and abs(float(threshold) - op.threshold) <= 1e-12): return op
+    j = int(np.searchsorted(sw.threshold.to_numpy(), threshold))
+    row = sw.iloc[j].to_dict()
+    why = f"{_SOURCES.get(source, source)} (the {op.objective} choice was {op.threshold:.4g})"
+    return OperatingPoint(float(threshold), source, why, False, row, j, {},
+                          _expected(row, op.cost['prevalence'], targets['cost_miss'], targets['cost_false_refusal']))
+
+def _interval(bm, k)->dict:
+    "One metric's {value, low, high} from a `bootstrap_metrics` table"
+    return {c: float(bm.loc[k, c]) for c in ('value', 'low', 'high')}
+
+# %% ../nbs/04_thresholds.ipynb #c044d2
+def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed, threshold, source,
+                  group_values, guard):
     "Both classes: sweep, choose (or apply a given threshold), groups, metrics at the policy's own decisions, warnings"
     sw = sweep(y, s)
-    op = choose_threshold(sw, objective, **targets)
-    if threshold is not None and not (source == 'manual' and abs(float(threshold) - op.threshold) <= 1e-12):
-        j = int(np.searchsorted(sw.threshold.to_numpy(), threshold))
-        row = sw.iloc[j].to_dict()
-        op = OperatingPoint(float(threshold), source, f"{_SOURCES.get(source, source)} (the {op.objective} choice was {op.threshold:.4g})",
-                            False, row, j, {}, _expected(row, op.cost['prevalence'], targets['cost_miss'], targets['cost_false_refusal']))
+    op = _given_point(sw, choose_threshold(sw, objective, **targets), threshold, source, targets)
+    chosen = op.objective in OBJECTIVES
     P, N = int(y.sum()), int(len(y) - y.sum())
     groups = None
     if by:
-        groups = group_thresholds(df, by, op.objective if op.objective in OBJECTIVES else objective, min_support,
+        groups = group_thresholds(df, by, op.objective if chosen else objective, min_support,
                                   global_threshold=op.threshold, alpha=alpha, **targets)
         _set_group_values(df, groups, group_values or {}, alpha)
     pol = cls(op.threshold, op.objective, op.constraint, {}, groups)
     blocked = _policy_blocked(pol, df, s)
     tp, fp = int(blocked[y == 1].sum()), int(blocked[y == 0].sum())
     metrics = _with_intervals(tp, fp, P, N, alpha)
-    bkw = {k: v for k, v in targets.items() if v is not None}
-    bm = bootstrap_metrics(y, s, op.threshold, n_boot=n_boot, seed=seed, alpha=alpha,
-                           objective=op.objective if op.objective in OBJECTIVES else None, **bkw)
-    fb = bm if groups is None else bootstrap_metrics(y, blocked.astype(np.float64), 0.5, n_boot=n_boot, seed=seed, alpha=alpha)
-    metrics['f1'] = dict(value=float(fb.loc['f1', 'value']), low=float(fb.loc['f1', 'low']), high=float(fb.loc['f1', 'high']))
-    pol.metrics = {k: metrics[k] for k in ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')}
+    boot = dict(n_boot=n_boot, seed=seed, alpha=alpha)
+    bm = bootstrap_metrics(y, s, op.threshold, objective=op.objective if chosen else None, **boot,
+                           **{k: v for k, v in targets.items() if v is not None})
+    fb = bm if groups is None else bootstrap_metrics(y, blocked.astype(np.float64), 0.5, **boot)  # F1 of the decisions
+    metrics['f1'] = _interval(fb, 'f1')
+    pol.metrics = {k: metrics[k] for k in _METRICS}
     pi = op.cost['prevalence']
-    cost = _expected(dict(recall=tp / P, fpr=fp / N), pi, targets['cost_miss'], targets['cost_false_refusal'])
     per_cat, per_lang = _per_group_evidence(df, blocked, alpha)
     auc, auc_lo, auc_hi = auc_interval(y, s, alpha)
-    pol.info = dict(mode='chosen' if op.objective in OBJECTIVES else 'measured', threshold_source='objective' if op.objective in OBJECTIVES else source,
+    counts = f"{len(y):,} rows ({P:,} unsafe, {N:,} benign)"
+    pol.info = dict(mode='chosen' if chosen else 'measured', threshold_source='objective' if chosen else source,
+                    rests_on=(f"chosen by {op.objective} on {counts}" if chosen else
+                              f"{_SOURCES.get(source, source)} {op.threshold:.4g}, measured on {counts}"),
                     auc_roc=auc_roc(sw), auc_interval=dict(low=auc_lo, high=auc_hi, method='DeLong'),
-                    average_precision=average_precision(sw), n_rows=int(len(y)), n_unsafe=P,
-                    prevalence=pi, prevalence_source='eval set' if targets['prevalence'] is None else 'given', targets=op.targets, cost=cost,
-                    threshold_interval=(dict(low=float(bm.loc['threshold', 'low']), high=float(bm.loc['threshold', 'high']),
-                                             n_boot=n_boot, seed=seed) if 'threshold' in bm.index else None),
+                    average_precision=average_precision(sw), n_rows=int(len(y)), n_unsafe=P, prevalence=pi,
+                    prevalence_source='eval set' if targets['prevalence'] is None else 'given', targets=op.targets,
+                    cost=_expected(dict(recall=tp / P, fpr=fp / N), pi, targets['cost_miss'],
+                                   targets['cost_false_refusal']),
+                    threshold_interval=(dict(_interval(bm, 'threshold'), n_boot=n_boot, seed=seed)
+                                        if 'threshold' in bm.index else None),
                     per_category=per_cat, per_language=per_lang, score_column='score', alpha=alpha,
-                    intervals=dict(method={k: 'bootstrap' if k == 'f1' else 'wilson' for k in pol.metrics}, confidence=1 - alpha))
-    pol.info['rests_on'] = (f"chosen by {op.objective} on {len(y):,} rows ({P:,} unsafe, {N:,} benign)" if pol.info['mode'] == 'chosen'
-                            else f"{_SOURCES.get(source, source)} {op.threshold:.4g}, measured on {len(y):,} rows ({P:,} unsafe, {N:,} benign)")
+                    intervals=dict(method={k: 'bootstrap' if k == 'f1' else 'wilson' for k in pol.metrics},
+                                   confidence=1 - alpha))
     if groups: pol.info['at_global_threshold'] = dict(recall=float(op.metrics['recall']), fpr=float(op.metrics['fpr']))
-    name = (guard or {}).get('spec') if isinstance(guard, dict) else guard
+    name = guard.get('spec') if isinstance(guard, dict) else guard
     pol.info['warnings'] = (degenerate_warnings(tp / P, fp / N, op.objective, threshold=op.threshold)
                             + group_degenerate_warnings(groups, op.objective)
                             + prevalence_warnings(targets['prevalence'], P / (P + N))
@@ -843,8 +875,8 @@ def _set_group_values(df, groups, values:dict, alpha):
         if abs(float(t) - v['threshold']) <= 1e-12: continue
         d = frames[g]; yg, sg = d['label'].to_numpy().astype(int), d['score'].to_numpy(np.float64)
         hit = sg >= float(t)
-        v.update(threshold=float(t), fallback=False, reason='set by hand in the tuner',
-                 metrics=_with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()), alpha))
+        m = _with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()), alpha)
+        v.update(threshold=float(t), fallback=False, reason='set by hand in the tuner', metrics=m)
 
 # %% ../nbs/04_thresholds.ipynb #c045
 def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench score`, or any eval set with a score column)
@@ -871,40 +903,46 @@ def _iv(m:dict, k:str)->str:
     "A rate with its interval, or a dash where it was not measured"
     v = m.get(k) or {}
     if v.get('value') is None: return '– (not measured)'
-    return f"{_rate(v['value']):.1%}" + (f" [{_rate(v['low']):.1%}, {_rate(v['high']):.1%}]" if v.get('low') is not None else '')
+    iv = f" [{_rate(v['low']):.1%}, {_rate(v['high']):.1%}]" if v.get('low') is not None else ''
+    return f"{_rate(v['value']):.1%}{iv}"
 
-def thresholds_cmd(scores:str,                    # score table: Parquet from `riskbench score`, or any eval set with label and score columns
+def _print_policy(pol:GuardPolicy):
+    "What `riskbench thresholds` prints: the point, its rates, AUC, expected counts, groups and warnings"
+    m, i = pol.metrics, pol.info
+    print(f"threshold {pol.threshold:.4g} ({pol.objective}); {pol.constraint}")
+    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 {_iv(m, 'f1')}")
+    if i.get('auc_roc') is not None:
+        a, c = i['auc_interval'], i['cost']
+        print(f"  ROC AUC {i['auc_roc']:.4f} [{a['low']:.4f}, {a['high']:.4f}], average precision "
+              f"{i['average_precision']:.4f}; {i['n_rows']:,} rows, {i['n_unsafe']:,} unsafe")
+        print(f"  per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: {c['false_refusals']:.1f} false refusals, "
+              f"{c['misses']:.1f} misses")
+    for g, v in ((pol.groups or {}).get('values') or {}).items():
+        fb = ' (fallback)' if v['fallback'] else ''
+        print(f"  {pol.groups['by']} {g}: threshold {v['threshold']:.4g}{fb}, n {v['n']:,}: {v['reason']}")
+    for w in i.get('warnings') or []: print(f"warning: {w['code']}: {w['message']}")
+
+# %% ../nbs/04_thresholds.ipynb #c052b
+def thresholds_cmd(scores:str,                    # score table (Parquet from `riskbench score`, or an eval set with scores)
                    objective:str='max-recall-at-fpr', # max-recall-at-fpr | min-fpr-at-recall | max-f1 | min-cost
                    target_fpr:float=0.05,         # max-recall-at-fpr: highest false refusal rate allowed
                    target_recall:float=0.9,       # min-fpr-at-recall: lowest recall allowed
                    cost_miss:float=10.0,          # min-cost: cost of one unsafe request let through
                    cost_false_refusal:float=1.0,  # min-cost: cost of one benign request refused
                    prevalence:float=None,         # deployment share of unsafe traffic (default: the score table's)
-                   by:str=None,                   # per-group thresholds: category, language or any column (source, prompt type, ...)
+                   by:str=None,                   # per-group thresholds: category, language or any column (source, ...)
                    min_support:int=30,            # groups with less support use the global threshold
-                   threshold:float=None,          # measure at this threshold instead of choosing one (one-class sets: default 0.5)
+                   threshold:float=None,          # measure at this threshold instead of choosing one
                    n_boot:int=1000,               # bootstrap replicates for the F1 and threshold intervals
                    seed:int=0,                    # bootstrap seed
                    out:str='policy.json',         # where to write the policy JSON
                   )->int:
     "Choose guard thresholds from a score table (or measure one, on a set with one class) and write the policy"
-    pol = tune_file(scores, out=out, objective=objective, target_fpr=target_fpr, target_recall=target_recall, cost_miss=cost_miss,
-                    cost_false_refusal=cost_false_refusal, prevalence=prevalence, by=by, min_support=min_support, n_boot=n_boot, seed=seed,
-                    threshold=threshold, threshold_source='given')
+    pol = tune_file(scores, out=out, objective=objective, target_fpr=target_fpr, target_recall=target_recall,
+                    cost_miss=cost_miss, cost_false_refusal=cost_false_refusal, prevalence=prevalence, by=by,
+                    min_support=min_support, n_boot=n_boot, seed=seed, threshold=threshold, threshold_source='given')
     print(pol.row_report)
-    m, i = pol.metrics, pol.info
-    print(f"threshold {pol.threshold:.4g} ({pol.objective}); {pol.constraint}")
-    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 {_iv(m, 'f1')}")
-    if i.get('auc_roc') is not None:
-        a = i['auc_interval']
-        print(f"  ROC AUC {i['auc_roc']:.4f} [{a['low']:.4f}, {a['high']:.4f}], average precision {i['average_precision']:.4f}; "
-              f"{i['n_rows']:,} rows, {i['n_unsafe']:,} unsafe")
-        c = i['cost']
-        print(f"  per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: {c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
-    if pol.groups:
-        for g, v in pol.groups['values'].items():
-            print(f"  {pol.groups['by']} {g}: threshold {v['threshold']:.4g}{' (fallback)' if v['fallback'] else ''}, n {v['n']:,}: {v['reason']}")
-    for w in i.get('warnings') or []: print(f"warning: {w['code']}: {w['message']}")
+    _print_policy(pol)
     print(f"policy written to {out}")
     return 0
 thresholds_cmd.__cli__ = {'objective': dict(choices=['max-recall-at-fpr', 'min-fpr-at-recall', 'max-f1', 'min-cost'])}
@@ -921,9 +959,13 @@ def _group_members(df:pd.DataFrame, by:str, groups:list)->np.ndarray:
     "rows x groups: whether a row belongs to each group, as `GuardPolicy.decide` matches them"
     if by == 'category':
         cats = _category_lists(df).map(lambda cs: {str(c).upper() for c in cs})
-        return np.column_stack([cats.map(lambda cs, g=g: g in cs).to_numpy() for g in groups]) if groups else np.zeros((len(df), 0), bool)
-    v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else (str(x).lower() if by == 'language' else str(x)))
-    return np.column_stack([(v == g).to_numpy() for g in groups]) if groups else np.zeros((len(df), 0), bool)
+        cols = [cats.map(lambda cs, g=g: g in cs).to_numpy() for g in groups]
+    else:
+        missing = lambda x: x is None or (isinstance(x, float) and math.isnan(x))
+        v = df[by].astype(object).map(lambda x: None if missing(x) else str(x))
+        if by == 'language': v = v.str.lower()
+        cols = [(v == g).to_numpy() for g in groups]
+    return np.column_stack(cols) if cols else np.zeros((len(df), 0), bool)
 
 def _is_echo(new:float, shown:float, slider)->bool:
     "Whether `new` is the browser sending back the slider's step-rounded copy of the value shown (not a move)"
@@ -931,7 +973,7 @@ def _is_echo(new:float, shown:float, slider)->bool:
     lo, hi, step = slider.min, slider.max, slider.step
     if getattr(slider, 'base', None):  # a log slider snaps the exponent, counted from `min` (or from 0)
         b = slider.base; e = math.log(max(shown, 1e-300), b)
-        snaps = [b ** min(max(lo + round((e - lo) / step) * step, lo), hi), b ** min(max(round(e / step) * step, lo), hi)]
+        snaps = [b ** min(max(x, lo), hi) for x in (lo + round((e - lo) / step) * step, round(e / step) * step)]
         return any(abs(new - x) <= 1e-9 * max(1.0, abs(x)) for x in snaps)
     snaps = [min(max(lo + round((shown - lo) / step) * step, lo), hi), min(max(round(shown / step) * step, lo), hi)]
     return any(abs(new - x) <= 1e-9 for x in snaps)
@@ -1003,262 +1045,287 @@ class ThresholdTuner:
         self._catm = np.column_stack([cats.map(lambda cs, c=c: c in cs).to_numpy() for c in self._cat_names]) if self._cat_names else None
         self.w = None
 
-    # ---- numbers at a threshold, from the precomputed arrays ----
-    def row(self, t:float)->dict:
-        "The sweep row in force at threshold `t` (one binary search)"
-        return self.sw.iloc[int(np.searchsorted(self._th, t))].to_dict()
+# %% ../nbs/04_thresholds.ipynb #c055c
+@patch
+def row(self:ThresholdTuner, t:float)->dict:
+    "The sweep row in force at threshold `t` (one binary search)"
+    return self.sw.iloc[int(np.searchsorted(self._th, t))].to_dict()
 
-    def row_thresholds(self, t:float=None)->np.ndarray:
-        "The threshold each row is judged at by the policy that would be exported: its strictest own group threshold, else `t`"
-        t = self.threshold if t is None else float(t)
-        out = np.full(len(self.s), t)
-        if not self.groups or not self.group_values: return out
-        own = np.array([np.inf if self.group_fallback[g] else self.group_values[g] for g in self.group_values])
-        m = np.where(self._members, own[None, :], np.inf).min(1)
-        return np.where(np.isfinite(m), m, out)
+@patch
+def row_thresholds(self:ThresholdTuner, t:float=None)->np.ndarray:
+    "The threshold each row is judged at by the policy that would be exported: its strictest own group threshold, else `t`"
+    t = self.threshold if t is None else float(t)
+    out = np.full(len(self.s), t)
+    if not self.groups or not self.group_values: return out
+    own = np.array([np.inf if self.group_fallback[g] else self.group_values[g] for g in self.group_values])
+    m = np.where(self._members, own[None, :], np.inf).min(1)
+    return np.where(np.isfinite(m), m, out)
 
-    def blocked(self, t:float=None)->np.ndarray:
-        "Which rows the policy at the slider(s) blocks"
-        return self.s >= self.row_thresholds(t)
+@patch
+def blocked(self:ThresholdTuner, t:float=None)->np.ndarray:
+    "Which rows the policy at the slider(s) blocks"
+    return self.s >= self.row_thresholds(t)
 
-    def state(self, t:float=None)->dict:
-        "Everything the tuner shows at global threshold `t` (default: the slider's), group thresholds applied"
-        t = self.threshold if t is None else float(t)
-        b = self.blocked(t)
-        tp, fp = int(b[self.y == 1].sum()), int(b[self.y == 0].sum())
-        r = dict(recall=tp / self.P, fpr=fp / self.N, precision=tp / (tp + fp) if tp + fp else 1.0)
-        m = _with_intervals(tp, fp, self.P, self.N, self.alpha)
-        m['f1'] = dict(value=2 * tp / (tp + fp + self.P) if tp + fp + self.P else 0.0, low=None, high=None)
-        cost = _expected(r, self.prevalence, self.cost_miss, self.cost_false_refusal)
-        return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost, point=r,
-                    grouped=bool(self.groups), languages=self.language_rates(t, b), categories=self.category_rates(t, b))
+@patch
+def state(self:ThresholdTuner, t:float=None)->dict:
+    "Everything the tuner shows at global threshold `t` (default: the slider's), group thresholds applied"
+    t = self.threshold if t is None else float(t)
+    b = self.blocked(t)
+    tp, fp = int(b[self.y == 1].sum()), int(b[self.y == 0].sum())
+    r = dict(recall=tp / self.P, fpr=fp / self.N, precision=tp / (tp + fp) if tp + fp else 1.0)
+    m = _with_intervals(tp, fp, self.P, self.N, self.alpha)
+    m['f1'] = dict(value=2 * tp / (tp + fp + self.P) if tp + fp + self.P else 0.0, low=None, high=None)
+    cost = _expected(r, self.prevalence, self.cost_miss, self.cost_false_refusal)
+    return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost, point=r,
+                grouped=bool(self.groups), languages=self.language_rates(t, b), categories=self.category_rates(t, b))
 
-    def language_rates(self, t:float, blocked:np.ndarray=None)->pd.DataFrame:
-        "Recall and false refusal rate per language under the policy at global threshold `t`"
-        cols = ['language', 'n_unsafe', 'n_benign', 'threshold', 'recall', 'false_refusal_rate']
-        if self._lang_codes is None or not self._lang_names: return pd.DataFrame(columns=cols)
-        b = self.blocked(t) if blocked is None else blocked
-        L, c = len(self._lang_names), self._lang_codes
-        cnt = lambda m: np.bincount(c[m & (c >= 0)], minlength=L)
-        nu, nb = cnt(self.y == 1), cnt(self.y == 0)
-        tp, fp = cnt(b & (self.y == 1)), cnt(b & (self.y == 0))
-        with np.errstate(divide='ignore', invalid='ignore'):
-            rec, frr = np.where(nu > 0, tp / nu, np.nan), np.where(nb > 0, fp / nb, np.nan)
-        th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g, True) else t for g in self._lang_names]
-        return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec, false_refusal_rate=frr),
-                            columns=cols)
+# %% ../nbs/04_thresholds.ipynb #c055e
+@patch
+def language_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.DataFrame:
+    "Recall and false refusal rate per language under the policy at global threshold `t`"
+    cols = ['language', 'n_unsafe', 'n_benign', 'threshold', 'recall', 'false_refusal_rate']
+    if self._lang_codes is None or not self._lang_names: return pd.DataFrame(columns=cols)
+    b = self.blocked(t) if blocked is None else blocked
+    L, c = len(self._lang_names), self._lang_codes
+    cnt = lambda m: np.bincount(c[m & (c >= 0)], minlength=L)
+    nu, nb = cnt(self.y == 1), cnt(self.y == 0)
+    tp, fp = cnt(b & (self.y == 1)), cnt(b & (self.y == 0))
+    with np.errstate(divide='ignore', invalid='ignore'):
+        rec, frr = np.where(nu > 0, tp / nu, np.nan), np.where(nb > 0, fp / nb, np.nan)
+    th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g, True) else t for g in self._lang_names]
+    return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec, false_refusal_rate=frr),
+                        columns=cols)
 
-    def category_rates(self, t:float, blocked:np.ndarray=None)->pd.DataFrame:
-        "Recall per hazard category under the policy at global threshold `t`"
-        cols = ['category', 'n_unsafe', 'threshold', 'recall']
-        if self._catm is None: return pd.DataFrame(columns=cols)
-        b = self.blocked(t) if blocked is None else blocked
-        u = self._catm & (self.y == 1)[:, None]
-        n, tp = u.sum(0), (u & b[:, None]).sum(0)
-        th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c, True) else t for c in self._cat_names]
-        return pd.DataFrame(dict(category=self._cat_names, n_unsafe=n, threshold=th, recall=tp / n), columns=cols)
+@patch
+def category_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.DataFrame:
+    "Recall per hazard category under the policy at global threshold `t`"
+    cols = ['category', 'n_unsafe', 'threshold', 'recall']
+    if self._catm is None: return pd.DataFrame(columns=cols)
+    b = self.blocked(t) if blocked is None else blocked
+    u = self._catm & (self.y == 1)[:, None]
+    n, tp = u.sum(0), (u & b[:, None]).sum(0)
+    th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c, True) else t for c in self._cat_names]
+    return pd.DataFrame(dict(category=self._cat_names, n_unsafe=n, threshold=th, recall=tp / n), columns=cols)
 
-    def nearest(self, t:float=None, k:int=None)->tuple:
-        "(false refusals, misses) nearest the policy's thresholds: benign rows blocked by the least, unsafe rows allowed by the least"
-        k = k or self.n_nearest
-        d = self.s - self.row_thresholds(t)
-        ben = np.flatnonzero((self.y == 0) & (d >= 0)); fr = ben[np.argsort(d[ben], kind='stable')][:k]
-        uns = np.flatnonzero((self.y == 1) & (d < 0)); mi = uns[np.argsort(-d[uns], kind='stable')][:k]
-        cols = [c for c in ('id', 'score', 'language', 'categories', 'text') if c in self.df]
-        return self.df.iloc[fr][cols].reset_index(drop=True), self.df.iloc[mi][cols].reset_index(drop=True)
+@patch
+def nearest(self:ThresholdTuner, t:float=None, k:int=None)->tuple:
+    "(false refusals, misses) nearest the policy's thresholds: benign rows blocked by the least, unsafe rows allowed by the least"
+    k = k or self.n_nearest
+    d = self.s - self.row_thresholds(t)
+    ben = np.flatnonzero((self.y == 0) & (d >= 0)); fr = ben[np.argsort(d[ben], kind='stable')][:k]
+    uns = np.flatnonzero((self.y == 1) & (d < 0)); mi = uns[np.argsort(-d[uns], kind='stable')][:k]
+    cols = [c for c in ('id', 'score', 'language', 'categories', 'text') if c in self.df]
+    return self.df.iloc[fr][cols].reset_index(drop=True), self.df.iloc[mi][cols].reset_index(drop=True)
 
-    # ---- HTML readouts (all text escaped) ----
-    def metrics_html(self, st:dict=None)->str:
-        st = st or self.state(); m = st['metrics']
-        def cell(k, label):
-            v = m[k]; iv = f" <small>[{_pct(v['low'])}, {_pct(v['high'])}]</small>" if v.get('low') is not None else ''
-            return f"<tr><th>{label}</th><td data-metric='{k}'>{_pct(v['value'])}{iv}</td></tr>"
-        rows = ''.join(cell(k, l) for k, l in [('recall', 'recall (unsafe blocked)'), ('miss_rate', 'miss rate (violations let through)'),
-                                              ('fpr', 'false refusal rate (benign blocked)'), ('precision', 'precision'), ('f1', 'F1')])
-        return (f"<div class='rb-metrics'><b>threshold {st['threshold']:.4f}</b> — block when score ≥ threshold"
-                f"<table>{rows}</table><small>{int((1 - self.alpha) * 100)}% Wilson intervals</small></div>")
+# %% ../nbs/04_thresholds.ipynb #c055g
+@patch
+def metrics_html(self:ThresholdTuner, st:dict=None)->str:
+    st = st or self.state(); m = st['metrics']
+    def cell(k, label):
+        v = m[k]; iv = f" <small>[{_pct(v['low'])}, {_pct(v['high'])}]</small>" if v.get('low') is not None else ''
+        return f"<tr><th>{label}</th><td data-metric='{k}'>{_pct(v['value'])}{iv}</td></tr>"
+    rows = ''.join(cell(k, l) for k, l in [('recall', 'recall (unsafe blocked)'), ('miss_rate', 'miss rate (violations let through)'),
+                                          ('fpr', 'false refusal rate (benign blocked)'), ('precision', 'precision'), ('f1', 'F1')])
+    return (f"<div class='rb-metrics'><b>threshold {st['threshold']:.4f}</b> — block when score ≥ threshold"
+            f"<table>{rows}</table><small>{int((1 - self.alpha) * 100)}% Wilson intervals</small></div>")
 
-    def confusion_html(self, st:dict=None)->str:
-        st = st or self.state()
-        return ("<div class='rb-confusion'><table><tr><th></th><th>blocked</th><th>allowed</th></tr>"
-                f"<tr><th>unsafe</th><td data-cell='tp'>{st['tp']:,}</td><td data-cell='fn'>{st['fn']:,}</td></tr>"
-                f"<tr><th>benign</th><td data-cell='fp'>{st['fp']:,}</td><td data-cell='tn'>{st['tn']:,}</td></tr></table></div>")
+@patch
+def confusion_html(self:ThresholdTuner, st:dict=None)->str:
+    st = st or self.state()
+    return ("<div class='rb-confusion'><table><tr><th></th><th>blocked</th><th>allowed</th></tr>"
+            f"<tr><th>unsafe</th><td data-cell='tp'>{st['tp']:,}</td><td data-cell='fn'>{st['fn']:,}</td></tr>"
+            f"<tr><th>benign</th><td data-cell='fp'>{st['fp']:,}</td><td data-cell='tn'>{st['tn']:,}</td></tr></table></div>")
 
-    def dials_html(self, st:dict=None)->str:
-        st = st or self.state(); c = st['cost']
-        j = int(_choose_index(self.sw.tp.to_numpy(), self.sw.fp.to_numpy(), self.P, self.N, 'min-cost', cost_miss=self.cost_miss,
-                              cost_false_refusal=self.cost_false_refusal, prevalence=self.prevalence))
-        tbest = _serving_threshold(self._th[j], self.sw)
-        return (f"<div class='rb-dials'>At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: "
-                f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} blocked; "
-                f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is {tbest:.4f}.</div>")
+@patch
+def dials_html(self:ThresholdTuner, st:dict=None)->str:
+    st = st or self.state(); c = st['cost']
+    j = int(_choose_index(self.sw.tp.to_numpy(), self.sw.fp.to_numpy(), self.P, self.N, 'min-cost', cost_miss=self.cost_miss,
+                          cost_false_refusal=self.cost_false_refusal, prevalence=self.prevalence))
+    tbest = _serving_threshold(self._th[j], self.sw)
+    return (f"<div class='rb-dials'>At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: "
+            f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} blocked; "
+            f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is {tbest:.4f}.</div>")
 
-    def nearest_html(self, t:float=None)->str:
-        fr, mi = self.nearest(t)
-        def table(d, title):
-            head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in d.columns)
-            body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_short(v))}</td>' for v in r) + '</tr>' for r in d.itertuples(index=False))
-            return f"<p><b>{title}</b></p><table><tr>{head}</tr>{body}</table>"
-        return ("<div class='rb-nearest'>" + table(fr, 'False refusals nearest the threshold (benign, blocked)')
-                + table(mi, 'Misses nearest the threshold (unsafe, allowed)') + "</div>")
-
-    # ---- figures ----
-    def figures(self, t:float=None)->dict:
-        "Static plotly figures at threshold `t`: roc, pr, histogram, groups"
-        import plotly.graph_objects as go
-        t = self.threshold if t is None else t
-        st = self.state(t); r = st['point']
-        roc = go.Figure([go.Scatter(x=self.sw.fpr[::-1], y=self.sw.recall[::-1], mode='lines', name='ROC'),
-                         go.Scatter(x=[r['fpr']], y=[r['recall']], mode='markers', marker=dict(size=11), name='threshold')])
-        roc.update_layout(title=f"ROC (AUC {auc_roc(self.sw):.3f})", xaxis_title='false refusal rate', yaxis_title='recall', height=360)
-        pr = go.Figure([go.Scatter(x=self.sw.recall, y=self.sw.precision, mode='lines', line_shape='hv', name='PR'),
-                        go.Scatter(x=[r['recall']], y=[r['precision']], mode='markers', marker=dict(size=11), name='threshold')])
-        pr.update_layout(title=f"Precision–recall (AP {average_precision(self.sw):.3f})", xaxis_title='recall', yaxis_title='precision', height=360)
-        edges = np.linspace(0, 1, 51)
-        hb, hu = np.histogram(self._sb, edges)[0], np.histogram(self._su, edges)[0]
-        mid = (edges[1:] + edges[:-1]) / 2
-        hist = go.Figure([go.Bar(x=mid, y=hb, name='benign', opacity=0.6), go.Bar(x=mid, y=hu, name='unsafe', opacity=0.6)])
-        hist.update_layout(barmode='overlay', title='Scores by label', xaxis_title='score', yaxis_title='rows', height=320,
-                           shapes=[dict(type='line', x0=t, x1=t, yref='paper', y0=0, y1=1, line=dict(dash='dash'))])
-        out = dict(roc=roc, pr=pr, histogram=hist)
-        lr, cr = st['languages'], st['categories']
-        if len(lr) or len(cr):  # no empty chart when the set has neither languages nor categories
-            groups = go.Figure([go.Bar(x=lr.language, y=lr.recall, name='recall by language'),
-                                go.Bar(x=lr.language, y=lr.false_refusal_rate, name='false refusal rate by language'),
-                                go.Bar(x=cr.category, y=cr.recall, name='recall by category')])
-            groups.update_layout(title='By language and hazard category at the policy', yaxis=dict(range=[0, 1]), height=340, barmode='group')
-            out['groups'] = groups
-        return out
-
-    # ---- the live widget ----
-    def widget(self):
-        "The live tuner (ipywidgets 8 + plotly FigureWidget)"
-        if self.w is not None: return self.w['box']
-        import ipywidgets as W, plotly.graph_objects as go
-        figs = {k: go.FigureWidget(f) for k, f in self.figures().items()}
-        for k in ('roc', 'pr'): figs[k].layout.width = 480  # side by side, wrapping below each other when the notebook is narrow
-        sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description='threshold',
-                           continuous_update=True, layout=W.Layout(width='60%'))
-        gsl = {g: W.FloatSlider(value=min(v, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description=f'{g}')
-               for g, v in self.group_values.items()}
-        wide = dict(style={'description_width': 'initial'})
-        prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence', readout_format='.3%', **wide)
-        cm = W.FloatText(value=self.cost_miss, description='cost / miss', **wide)
-        cf = W.FloatText(value=self.cost_false_refusal, description='cost / false refusal', **wide)
-        st = self.state()
-        mh, ch = W.HTML(self.metrics_html(st)), W.HTML(self.confusion_html(st))
-        dh, nh = W.HTML(self.dials_html(st)), W.HTML(self.nearest_html())
-        for h, cls in ((mh, 'rb-metrics'), (ch, 'rb-confusion'), (dh, 'rb-dials'), (nh, 'rb-nearest')): h.add_class(cls)
-        path = W.Text(value=str(self.out), description='policy file'); btn = W.Button(description='Export policy', icon='download')
-        status = W.HTML(''); status.add_class('rb-status')
-        self.w = dict(slider=sl, group_sliders=gsl, prevalence=prev, cost_miss=cm, cost_false_refusal=cf, metrics=mh, confusion=ch,
-                      dials=dh, nearest=nh, path=path, export=btn, status=status, figures=figs)
-        # the browser snaps a slider to its step and sends the value back: that echo of what is shown is not a move
-        sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0), sl) else self.set_threshold(ch_['new']), names='value')
-        for g, s_ in gsl.items():
-            s_.observe(lambda ch_, g=g, s_=s_: None if _is_echo(ch_['new'], min(self.group_values[g], 1.0), s_)
-                       else self.set_group_threshold(g, ch_['new']), names='value')
-        prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence, prev) else self.set_dials(prevalence=ch_['new']), names='value')
-        cm.observe(lambda ch_: self._dial_typed('cost_miss', ch_['new'], cm), names='value')
-        cf.observe(lambda ch_: self._dial_typed('cost_false_refusal', ch_['new'], cf), names='value')
-        btn.on_click(lambda b: self._export_clicked())
-        rows = [sl]
-        if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
-        rows += list(gsl.values())
-        box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh, W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
-                             figs['groups'], nh, W.HBox([path, btn]), status])
-        self.w['box'] = box
-        return box
-
-    def _refresh(self):
-        if self.w is None: return
-        st = self.state(); t = self.threshold; r = st['point']
-        self.w['metrics'].value, self.w['confusion'].value = self.metrics_html(st), self.confusion_html(st)
-        self.w['dials'].value, self.w['nearest'].value = self.dials_html(st), self.nearest_html()
-        f = self.w['figures']
-        with f['roc'].batch_update(): f['roc'].data[1].x, f['roc'].data[1].y = [r['fpr']], [r['recall']]
-        with f['pr'].batch_update(): f['pr'].data[1].x, f['pr'].data[1].y = [r['recall']], [r['precision']]
-        f['histogram'].layout.shapes[0].update(x0=t, x1=t)
-        lr, cr = st['languages'], st['categories']
-        if 'groups' in f:
-            with f['groups'].batch_update():
-                f['groups'].data[0].y, f['groups'].data[1].y, f['groups'].data[2].y = lr.recall, lr.false_refusal_rate, cr.recall
-
-    def set_threshold(self, t:float):
-        "Move the global threshold (what the slider calls)"
-        self.threshold = float(t)
-        for g in self.group_values:  # groups that fall back follow the global threshold
-            if self.group_fallback[g]:
-                self.group_values[g] = self.threshold
-                if self.w is not None: self.w['group_sliders'][g].value = min(self.threshold, 1.0)
-        if self.w is not None and abs(self.w['slider'].value - min(self.threshold, 1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
-        self._refresh()
-
-    def set_group_threshold(self, group:str, t:float):
-        "Move one group's threshold"
-        if group not in self.group_values: raise BadParameter(f"no group {group!r}; groups: {', '.join(self.group_values)}")
-        self.group_values[group] = float(t); self.group_fallback[group] = False; self._refresh()
-
-    def set_dials(self, prevalence:float=None, cost_miss:float=None, cost_false_refusal:float=None):
-        "Turn the prevalence and cost dials"
-        if prevalence is not None: self.prevalence, self.prevalence_set = _check_prevalence(prevalence), True
-        if cost_miss is not None: self.cost_miss = _check_cost(cost_miss, 'cost_miss')
-        if cost_false_refusal is not None: self.cost_false_refusal = _check_cost(cost_false_refusal, 'cost_false_refusal')
-        self._refresh()
-
-    def _dial_typed(self, name:str, value, box):
-        "A cost typed into a dial: taken when valid, else the box goes back to the last valid cost and says why"
-        try: self.set_dials(**{name: value})
-        except RiskbenchError as e:
-            box.value = getattr(self, name)
-            self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
-
-    # ---- export ----
-    def policy(self)->GuardPolicy:
-        "The policy at the current slider(s) and dials: exactly what the tuner shows"
-        kw = dict(self.targets, prevalence=self.prevalence if self.prevalence_set else None, cost_miss=self.cost_miss,
-                  cost_false_refusal=self.cost_false_refusal)
-        own = {g: t for g, t in self.group_values.items() if not self.group_fallback[g]}
-        pol = GuardPolicy.from_table(self.df, self.objective, by=self.by, min_support=self.min_support, alpha=self.alpha, n_boot=self.n_boot,
-                                     threshold=self.threshold, threshold_source='manual', group_values=own or None,
-                                     input_sha256=self.input_sha256, guard=self.guard, rows=None, **kw)
-        if self.rows is not None: pol.info['rows'] = self.rows.summary()
-        return pol
-
-    def export(self, path:str|Path=None)->Path:
-        "Write the policy at the current slider(s) as JSON"
-        return self.policy().save(path or self.out)
-
-    def _export_clicked(self):
-        try:
-            p = self.export(self.w['path'].value if self.w else None)
-            self.w['status'].value = f"<span class='rb-ok'>policy written to {html.escape(str(p))}</span>"
-        except (RiskbenchError, OSError) as e:
-            self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
-
-    def show(self, static:bool=None):
-        "Display the tuner: live widgets, or static figures and tables when headless"
-        from IPython.display import display
-        if not (self.static if static is None else static): display(self.widget()); return
-        from riskbench.report import show_figure, show_table, note
-        st = self.state(); m = st['metrics']
-        note(f"Threshold **{st['threshold']:.4f}** ({html.escape(self.objective)}): {html.escape(self.op.constraint if abs(st['threshold'] - self.op.threshold) < 1e-12 else 'set by hand')}.")
-        show_table(pd.DataFrame([dict(metric=k, value=_rate(v['value']), low=_rate(v['low']), high=_rate(v['high'])) for k, v in m.items()]),
-                   caption='Metrics at the policy')
-        show_table(pd.DataFrame({'blocked': [st['tp'], st['fp']], 'allowed': [st['fn'], st['tn']]}, index=['unsafe', 'benign']).reset_index(names='label'),
-                   caption='Confusion matrix')
-        c = st['cost']
-        note(f"At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: {c['false_refusals']:,.1f} false refusals, {c['misses']:,.1f} misses.")
-        for f in self.figures().values(): show_figure(f)
-        fr, mi = self.nearest()
-        show_table(fr, caption='False refusals nearest the threshold (benign, blocked)')
-        show_table(mi, caption='Misses nearest the threshold (unsafe, allowed)')
-
-    def _ipython_display_(self): self.show()
+@patch
+def nearest_html(self:ThresholdTuner, t:float=None)->str:
+    fr, mi = self.nearest(t)
+    def table(d, title):
+        head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in d.columns)
+        body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_short(v))}</td>' for v in r) + '</tr>' for r in d.itertuples(index=False))
+        return f"<p><b>{title}</b></p><table><tr>{head}</tr>{body}</table>"
+    return ("<div class='rb-nearest'>" + table(fr, 'False refusals nearest the threshold (benign, blocked)')
+            + table(mi, 'Misses nearest the threshold (unsafe, allowed)') + "</div>")
 
 def _short(v, n=200):
     s = ', '.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v, float) else str(v))
     return s if len(s) <= n else s[:n] + '…'
+
+# %% ../nbs/04_thresholds.ipynb #c055i
+@patch
+def figures(self:ThresholdTuner, t:float=None)->dict:
+    "Static plotly figures at threshold `t`: roc, pr, histogram, groups"
+    import plotly.graph_objects as go
+    t = self.threshold if t is None else t
+    st = self.state(t); r = st['point']
+    roc = go.Figure([go.Scatter(x=self.sw.fpr[::-1], y=self.sw.recall[::-1], mode='lines', name='ROC'),
+                     go.Scatter(x=[r['fpr']], y=[r['recall']], mode='markers', marker=dict(size=11), name='threshold')])
+    roc.update_layout(title=f"ROC (AUC {auc_roc(self.sw):.3f})", xaxis_title='false refusal rate', yaxis_title='recall', height=360)
+    pr = go.Figure([go.Scatter(x=self.sw.recall, y=self.sw.precision, mode='lines', line_shape='hv', name='PR'),
+                    go.Scatter(x=[r['recall']], y=[r['precision']], mode='markers', marker=dict(size=11), name='threshold')])
+    pr.update_layout(title=f"Precision–recall (AP {average_precision(self.sw):.3f})", xaxis_title='recall', yaxis_title='precision', height=360)
+    edges = np.linspace(0, 1, 51)
+    hb, hu = np.histogram(self._sb, edges)[0], np.histogram(self._su, edges)[0]
+    mid = (edges[1:] + edges[:-1]) / 2
+    hist = go.Figure([go.Bar(x=mid, y=hb, name='benign', opacity=0.6), go.Bar(x=mid, y=hu, name='unsafe', opacity=0.6)])
+    hist.update_layout(barmode='overlay', title='Scores by label', xaxis_title='score', yaxis_title='rows', height=320,
+                       shapes=[dict(type='line', x0=t, x1=t, yref='paper', y0=0, y1=1, line=dict(dash='dash'))])
+    out = dict(roc=roc, pr=pr, histogram=hist)
+    lr, cr = st['languages'], st['categories']
+    if len(lr) or len(cr):  # no empty chart when the set has neither languages nor categories
+        groups = go.Figure([go.Bar(x=lr.language, y=lr.recall, name='recall by language'),
+                            go.Bar(x=lr.language, y=lr.false_refusal_rate, name='false refusal rate by language'),
+                            go.Bar(x=cr.category, y=cr.recall, name='recall by category')])
+        groups.update_layout(title='By language and hazard category at the policy', yaxis=dict(range=[0, 1]), height=340, barmode='group')
+        out['groups'] = groups
+    return out
+
+# %% ../nbs/04_thresholds.ipynb #c055k
+@patch
+def widget(self:ThresholdTuner):
+    "The live tuner (ipywidgets 8 + plotly FigureWidget)"
+    if self.w is not None: return self.w['box']
+    import ipywidgets as W, plotly.graph_objects as go
+    figs = {k: go.FigureWidget(f) for k, f in self.figures().items()}
+    for k in ('roc', 'pr'): figs[k].layout.width = 480  # side by side, wrapping below each other when the notebook is narrow
+    sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description='threshold',
+                       continuous_update=True, layout=W.Layout(width='60%'))
+    gsl = {g: W.FloatSlider(value=min(v, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description=f'{g}')
+           for g, v in self.group_values.items()}
+    wide = dict(style={'description_width': 'initial'})
+    prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence', readout_format='.3%', **wide)
+    cm = W.FloatText(value=self.cost_miss, description='cost / miss', **wide)
+    cf = W.FloatText(value=self.cost_false_refusal, description='cost / false refusal', **wide)
+    st = self.state()
+    mh, ch = W.HTML(self.metrics_html(st)), W.HTML(self.confusion_html(st))
+    dh, nh = W.HTML(self.dials_html(st)), W.HTML(self.nearest_html())
+    for h, cls in ((mh, 'rb-metrics'), (ch, 'rb-confusion'), (dh, 'rb-dials'), (nh, 'rb-nearest')): h.add_class(cls)
+    path = W.Text(value=str(self.out), description='policy file'); btn = W.Button(description='Export policy', icon='download')
+    status = W.HTML(''); status.add_class('rb-status')
+    self.w = dict(slider=sl, group_sliders=gsl, prevalence=prev, cost_miss=cm, cost_false_refusal=cf, metrics=mh, confusion=ch,
+                  dials=dh, nearest=nh, path=path, export=btn, status=status, figures=figs)
+    # the browser snaps a slider to its step and sends the value back: that echo of what is shown is not a move
+    sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0), sl) else self.set_threshold(ch_['new']), names='value')
+    for g, s_ in gsl.items():
+        s_.observe(lambda ch_, g=g, s_=s_: None if _is_echo(ch_['new'], min(self.group_values[g], 1.0), s_)
+                   else self.set_group_threshold(g, ch_['new']), names='value')
+    prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence, prev) else self.set_dials(prevalence=ch_['new']), names='value')
+    cm.observe(lambda ch_: self._dial_typed('cost_miss', ch_['new'], cm), names='value')
+    cf.observe(lambda ch_: self._dial_typed('cost_false_refusal', ch_['new'], cf), names='value')
+    btn.on_click(lambda b: self._export_clicked())
+    rows = [sl]
+    if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
+    rows += list(gsl.values())
+    box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh, W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
+                         figs['groups'], nh, W.HBox([path, btn]), status])
+    self.w['box'] = box
+    return box
+
+@patch
+def _refresh(self:ThresholdTuner):
+    if self.w is None: return
+    st = self.state(); t = self.threshold; r = st['point']
+    self.w['metrics'].value, self.w['confusion'].value = self.metrics_html(st), self.confusion_html(st)
+    self.w['dials'].value, self.w['nearest'].value = self.dials_html(st), self.nearest_html()
+    f = self.w['figures']
+    with f['roc'].batch_update(): f['roc'].data[1].x, f['roc'].data[1].y = [r['fpr']], [r['recall']]
+    with f['pr'].batch_update(): f['pr'].data[1].x, f['pr'].data[1].y = [r['recall']], [r['precision']]
+    f['histogram'].layout.shapes[0].update(x0=t, x1=t)
+    lr, cr = st['languages'], st['categories']
+    if 'groups' in f:
+        with f['groups'].batch_update():
+            f['groups'].data[0].y, f['groups'].data[1].y, f['groups'].data[2].y = lr.recall, lr.false_refusal_rate, cr.recall
+
+# %% ../nbs/04_thresholds.ipynb #c055m
+@patch
+def set_threshold(self:ThresholdTuner, t:float):
+    "Move the global threshold (what the slider calls)"
+    self.threshold = float(t)
+    for g in self.group_values:  # groups that fall back follow the global threshold
+        if self.group_fallback[g]:
+            self.group_values[g] = self.threshold
+            if self.w is not None: self.w['group_sliders'][g].value = min(self.threshold, 1.0)
+    if self.w is not None and abs(self.w['slider'].value - min(self.threshold, 1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
+    self._refresh()
+
+@patch
+def set_group_threshold(self:ThresholdTuner, group:str, t:float):
+    "Move one group's threshold"
+    if group not in self.group_values: raise BadParameter(f"no group {group!r}; groups: {', '.join(self.group_values)}")
+    self.group_values[group] = float(t); self.group_fallback[group] = False; self._refresh()
+
+@patch
+def set_dials(self:ThresholdTuner, prevalence:float=None, cost_miss:float=None, cost_false_refusal:float=None):
+    "Turn the prevalence and cost dials"
+    if prevalence is not None: self.prevalence, self.prevalence_set = _check_prevalence(prevalence), True
+    if cost_miss is not None: self.cost_miss = _check_cost(cost_miss, 'cost_miss')
+    if cost_false_refusal is not None: self.cost_false_refusal = _check_cost(cost_false_refusal, 'cost_false_refusal')
+    self._refresh()
+
+@patch
+def _dial_typed(self:ThresholdTuner, name:str, value, box):
+    "A cost typed into a dial: taken when valid, else the box goes back to the last valid cost and says why"
+    try: self.set_dials(**{name: value})
+    except RiskbenchError as e:
+        box.value = getattr(self, name)
+        self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
+
+# %% ../nbs/04_thresholds.ipynb #c055o
+@patch
+def policy(self:ThresholdTuner)->GuardPolicy:
+    "The policy at the current slider(s) and dials: exactly what the tuner shows"
+    kw = dict(self.targets, prevalence=self.prevalence if self.prevalence_set else None, cost_miss=self.cost_miss,
+              cost_false_refusal=self.cost_false_refusal)
+    own = {g: t for g, t in self.group_values.items() if not self.group_fallback[g]}
+    pol = GuardPolicy.from_table(self.df, self.objective, by=self.by, min_support=self.min_support, alpha=self.alpha, n_boot=self.n_boot,
+                                 threshold=self.threshold, threshold_source='manual', group_values=own or None,
+                                 input_sha256=self.input_sha256, guard=self.guard, rows=None, **kw)
+    if self.rows is not None: pol.info['rows'] = self.rows.summary()
+    return pol
+
+@patch
+def export(self:ThresholdTuner, path:str|Path=None)->Path:
+    "Write the policy at the current slider(s) as JSON"
+    return self.policy().save(path or self.out)
+
+@patch
+def _export_clicked(self:ThresholdTuner):
+    try:
+        p = self.export(self.w['path'].value if self.w else None)
+        self.w['status'].value = f"<span class='rb-ok'>policy written to {html.escape(str(p))}</span>"
+    except (RiskbenchError, OSError) as e:
+        self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
+
+@patch
+def show(self:ThresholdTuner, static:bool=None):
+    "Display the tuner: live widgets, or static figures and tables when headless"
+    from IPython.display import display
+    if not (self.static if static is None else static): display(self.widget()); return
+    from riskbench.report import show_figure, show_table, note
+    st = self.state(); m = st['metrics']
+    note(f"Threshold **{st['threshold']:.4f}** ({html.escape(self.objective)}): {html.escape(self.op.constraint if abs(st['threshold'] - self.op.threshold) < 1e-12 else 'set by hand')}.")
+    show_table(pd.DataFrame([dict(metric=k, value=_rate(v['value']), low=_rate(v['low']), high=_rate(v['high'])) for k, v in m.items()]),
+               caption='Metrics at the policy')
+    show_table(pd.DataFrame({'blocked': [st['tp'], st['fp']], 'allowed': [st['fn'], st['tn']]}, index=['unsafe', 'benign']).reset_index(names='label'),
+               caption='Confusion matrix')
+    c = st['cost']
+    note(f"At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: {c['false_refusals']:,.1f} false refusals, {c['misses']:,.1f} misses.")
+    for f in self.figures().values(): show_figure(f)
+    fr, mi = self.nearest()
+    show_table(fr, caption='False refusals nearest the threshold (benign, blocked)')
+    show_table(mi, caption='Misses nearest the threshold (unsafe, allowed)')
+
+@patch
+def _ipython_display_(self:ThresholdTuner): self.show()
 
 # %% ../nbs/04_thresholds.ipynb #c061
 def scores_for_report(data:str,              # eval set, scored with `guard` when `scores` is empty
@@ -1329,7 +1396,8 @@ def show_policy_tables(tables:dict,  # from `policy_tables`
     "Show the evidence per category, language and group; say once when there is none"
     from riskbench.report import show_table, note
     if len(tables['per_category']):
-        show_table(tables['per_category'], caption='Per hazard category, at the policy (miss rate: upper end of the 95% interval)')
+        show_table(tables['per_category'],
+                   caption='Per hazard category, at the policy (miss rate: upper end of the 95% interval)')
     else: note('No categories: no unsafe row carries a hazard category, so there is no per-category evidence.')
     if len(tables['per_language']): show_table(tables['per_language'], caption='Per language, at the policy')
     else: note('No languages: the set has no `language` column, so there is no per-language evidence.')
