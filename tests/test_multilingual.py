@@ -17,7 +17,7 @@ SHORTSET = ROOT/'datasets'/'langid'/'short_texts.jsonl'
 def langid(): return pd.read_json(TESTSET, lines=True)
 
 def test_import_is_lazy():
-    code = "import sys, riskbench.multilingual; print(sorted(m for m in ('lingua', 'plotly', 'torch', 'transformers', 'sklearn') if m in sys.modules))"
+    code = "import sys, riskbench.multilingual; print(sorted(m for m in ('lingua', 'py3langid', 'plotly', 'torch', 'transformers', 'sklearn') if m in sys.modules))"
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == '[]'
