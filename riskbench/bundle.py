@@ -391,7 +391,7 @@ def run_plan(parts:list,                   # the parts (their `result` is set)
                 obj.result = RunResult(obj.template, out/obj.name, 'skipped', 'its guard scores could not be made')
                 failed.add(key); del pending[key]; log(f'{key}: skipped (no scores)'); continue
             if len(running) >= max(1, workers): break
-            now = {**ctx, 'failed': sorted(k for k in failed if not k.startswith('scores:'))}
+            now = {**ctx, 'failed': sorted(failed)}  # parts and scorings (scores:SLUG) that failed so far
             fut = (_start(_score, obj, ctx['data'], out) if kind == 'score' else
                    _start(run_template, obj.template, _fill(obj.params, out, now), _part_folder(out, obj.name)))
             running[key] = (kind, obj, fut); del pending[key]
