@@ -382,7 +382,9 @@ def test_template_runs_under_papermill(tmp_path):
     assert r.ok, r.error
     s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
     pol = json.loads((tmp_path / 'out' / 'policy.json').read_text())
-    assert s['policy']['threshold'] == pol['threshold'] and pol['objective'] == 'max-f1' and pol['groups']['by'] == 'language'
+    assert s['policy']['threshold'] == pol['threshold']
+    assert pol['objective'] == 'max-f1'
+    assert pol['groups']['by'] == 'language'
     assert pol['guard'] == {'spec': 'baseline', 'version': 'test'}
     assert (tmp_path / 'out' / 'curves.csv').exists()
     html = (tmp_path / 'out' / 'report.html').read_text()
@@ -399,16 +401,20 @@ def test_all_unsafe_set_measures_recall_at_the_default_given_or_card_threshold(t
     assert pol.info['one_class'] == 'unsafe' and pol.info['threshold_source'] == 'guard-default'
     assert pol.info['rests_on'] == f"the guard's default threshold 0.5, measured on {n} unsafe rows"
     assert pol.metrics['recall']['value'] == pytest.approx(k / n)
-    assert (pol.metrics['recall']['low'], pol.metrics['recall']['high']) == pytest.approx(wilson_interval(k, n), abs=1e-12)
-    assert pol.metrics['fpr']['value'] is None and pol.metrics['precision']['value'] is None   # not measured, never credited
-    assert [w['code'] for w in pol.info['warnings']] == ['one_class_set'] and '`threshold`' in pol.info['warnings'][0]['message']
+    r_ = pol.metrics['recall']
+    assert (r_['low'], r_['high']) == pytest.approx(wilson_interval(k, n), abs=1e-12)
+    # not measured, never credited
+    assert pol.metrics['fpr']['value'] is None and pol.metrics['precision']['value'] is None
+    assert [w['code'] for w in pol.info['warnings']] == ['one_class_set']
+    assert '`threshold`' in pol.info['warnings'][0]['message']
     s1 = red[red.categories.map(lambda c: 'S1' in c)]
     assert pol.info['per_category']['S1']['recall']['value'] == pytest.approx((s1.score >= 0.5).mean())
     given = GuardPolicy.from_table(red, threshold=0.7, threshold_source='given', n_boot=50)
     assert given.objective == 'given' and given.metrics['recall']['value'] == pytest.approx((red.score >= 0.7).mean())
     card = GuardPolicy(0.4, 'max-f1', '', {}, None, {})
     at_card = GuardPolicy.from_table(red, policy=card, n_boot=50)
-    assert at_card.info['threshold_source'] == 'card-policy' and at_card.metrics['recall']['value'] == pytest.approx((red.score >= 0.4).mean())
+    assert at_card.info['threshold_source'] == 'card-policy'
+    assert at_card.metrics['recall']['value'] == pytest.approx((red.score >= 0.4).mean())
     fp = dict(spec='x', default_threshold=0.65)  # a guard that defines its own default
     assert GuardPolicy.from_table(red, guard=fp, n_boot=50).threshold == 0.65
 
@@ -423,7 +429,8 @@ def test_all_benign_set_measures_false_refusals_and_the_cli_completes(tmp_path, 
     k, n = int((benign.score >= 0.6).sum()), len(benign)
     assert d['one_class'] == 'benign' and d['threshold'] == 0.6 and d['threshold_source'] == 'given'
     assert d['rests_on'] == f"the given threshold 0.6, measured on {len(benign)} benign rows"
-    assert d['metrics']['false_refusal_rate']['value'] == pytest.approx(k / n) and d['metrics']['recall']['value'] is None
+    assert d['metrics']['false_refusal_rate']['value'] == pytest.approx(k / n)
+    assert d['metrics']['recall']['value'] is None
     assert d['metrics']['false_refusal_rate']['high'] == pytest.approx(wilson_interval(k, n)[1])
     assert 'warning: one_class_set' in capsys.readouterr().out
 
@@ -446,7 +453,8 @@ def test_template_on_an_all_unsafe_set_completes_with_recall_measured(tmp_path):
 # ---- issue 11 item 8: degenerate operating points and the default prevalence ----
 def test_degenerate_thresholds_are_flagged_with_the_parameter_to_set():
     df = score_table(800)
-    df.loc[df.index[df.label == 1][:3], 'score'] = 0.0                         # three unsafe rows the guard misses completely
+    # three unsafe rows the guard misses completely
+    df.loc[df.index[df.label == 1][:3], 'score'] = 0.0
     everything = GuardPolicy.from_table(df, 'min-cost', cost_miss=1e6, cost_false_refusal=1, prevalence=0.5, n_boot=50)
     assert everything.metrics['fpr']['value'] >= 0.9
     w = [x for x in everything.info['warnings'] if x['code'] == 'degenerate_threshold']
@@ -457,7 +465,8 @@ def test_degenerate_thresholds_are_flagged_with_the_parameter_to_set():
     w = [x for x in nothing.info['warnings'] if x['code'] == 'degenerate_threshold']
     assert len(w) == 1 and 'blocks nothing' in w[0]['message'] and 'raise `cost_miss`' in w[0]['message']
     fine = GuardPolicy.from_table(df, 'max-recall-at-fpr', target_fpr=0.05, prevalence=0.02, n_boot=50)
-    assert [x['code'] for x in fine.info['warnings']] == []                 # given prevalence, sane point: nothing to say
+    # given prevalence, sane point: nothing to say
+    assert [x['code'] for x in fine.info['warnings']] == []
     default = GuardPolicy.from_table(df, 'max-recall-at-fpr', n_boot=50)
     w = [x for x in default.info['warnings'] if x['code'] == 'default_prevalence']
     assert len(w) == 1 and f"{(df.label == 1).mean():.1%}" in w[0]['message'] and w[0]['parameter'] == 'prevalence'
@@ -471,16 +480,18 @@ def test_worse_than_chance_guard_is_flagged_with_its_interval():
     pol = GuardPolicy.from_table(inverted, prevalence=0.1, n_boot=50, guard={'spec': 'inverted'})
     w = [x for x in pol.info['warnings'] if x['code'] == 'worse_than_chance']
     assert len(w) == 1 and w[0]['guard'] == 'inverted' and w[0]['auc'] < 0.5 and w[0]['auc_high'] < 0.5
-    r = np.random.default_rng(3); noise = df.assign(score=np.round(r.random(len(df)), 3))   # AUC near 0.5, interval across it
+    # AUC near 0.5, interval across it
+    r = np.random.default_rng(3); noise = df.assign(score=np.round(r.random(len(df)), 3))
     pn = GuardPolicy.from_table(noise, prevalence=0.1, n_boot=50)
     a = pn.info['auc_interval']
     assert a['low'] < 0.5 < a['high'] and 'worse_than_chance' in [x['code'] for x in pn.info['warnings']]
     good = GuardPolicy.from_table(df, prevalence=0.1, n_boot=50)
-    assert good.info['auc_interval']['low'] > 0.5 and 'worse_than_chance' not in [x['code'] for x in good.info['warnings']]
+    assert good.info['auc_interval']['low'] > 0.5
+    assert 'worse_than_chance' not in [x['code'] for x in good.info['warnings']]
 
 
 def test_auc_interval_is_delong_by_brute_force():
-    "DeLong's variance from every unsafe-benign pair (O(mn)), against the mid-rank version; the AUC against scikit-learn"
+    "DeLong's variance from every unsafe-benign pair (O(mn)) against the mid-rank version; the AUC against scikit-learn"
     from riskbench.thresholds import auc_interval
     r = np.random.default_rng(11)
     for n in (12, 300):
@@ -490,14 +501,15 @@ def test_auc_interval_is_delong_by_brute_force():
         se = np.sqrt(psi.mean(1).var(ddof=1) / len(x) + psi.mean(0).var(ddof=1) / len(b))
         auc, lo, hi = auc_interval(y, s)
         assert auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-        assert (lo, hi) == pytest.approx((max(0, psi.mean() - 1.959963984540054 * se), min(1, psi.mean() + 1.959963984540054 * se)), abs=1e-12)
+        h = 1.959963984540054 * se
+        assert (lo, hi) == pytest.approx((max(0, psi.mean() - h), min(1, psi.mean() + h)), abs=1e-12)
 
 
 # ---- issue 11 item 9: the tuner shows the policy it exports ----
 def _snapped(v, lo, step): return lo + round((v - lo) / step) * step
 
 def test_tuner_takes_browser_echoes_for_what_they_are(tmp_path):
-    "The browser sends back the slider's step-rounded value: not a move, so the untouched tuner exports the chosen objective"
+    "The browser sends back the slider's step-rounded value: not a move, so the untouched tuner exports its objective"
     import math
     df = score_table(1200)
     tun = ThresholdTuner(df, 'max-recall-at-fpr', target_fpr=0.05, prevalence=0.4393, by='language', static=False,
@@ -512,7 +524,8 @@ def test_tuner_takes_browser_echoes_for_what_they_are(tmp_path):
     w['export'].click()
     d = json.loads((tmp_path / 'p.json').read_text())
     assert d['objective'] == 'max-recall-at-fpr' and d['threshold'] == t0 and d['prevalence'] == 0.4393
-    assert d['metrics']['recall']['value'] == pytest.approx(shown['tp'] / tun.P) and d['metrics']['fpr']['value'] == pytest.approx(shown['fp'] / tun.N)
+    assert d['metrics']['recall']['value'] == pytest.approx(shown['tp'] / tun.P)
+    assert d['metrics']['fpr']['value'] == pytest.approx(shown['fp'] / tun.N)
     assert all(v['reason'] != 'set by hand in the tuner' for v in d['groups']['values'].values())
     w['slider'].value = 0.5                                                      # a real move is still a move
     assert tun.threshold == 0.5 and tun.policy().objective == 'manual'
@@ -530,13 +543,16 @@ def test_tuner_numbers_are_those_of_the_exported_policy_with_group_thresholds(tm
     y = df.label.to_numpy()
     assert st['fp'] == int((hit & (y == 0)).sum()) and st['tp'] == int((hit & (y == 1)).sum())
     assert st['fp'] != int(((df.score >= tun.threshold) & (df.label == 0)).sum())   # not the global threshold alone
-    assert pol.metrics['fpr']['value'] == pytest.approx(st['fp'] / tun.N) and pol.metrics['recall']['value'] == pytest.approx(st['tp'] / tun.P)
+    assert pol.metrics['fpr']['value'] == pytest.approx(st['fp'] / tun.N)
+    assert pol.metrics['recall']['value'] == pytest.approx(st['tp'] / tun.P)
     assert pol.info['cost']['false_refusals'] == pytest.approx(st['cost']['false_refusals'])
     assert f"data-cell='fp'>{st['fp']:,}<" in tun.w['confusion'].value
     assert tun.w['figures']['roc'].data[1].x[0] == pytest.approx(st['fp'] / tun.N)
     fr, mi = tun.nearest()
     t_of = {i: x['threshold'] for i, x in zip(df.id, dec)}
-    assert len(fr) and all(s >= t_of[i] for i, s in zip(fr.id, fr.score)) and all(s < t_of[i] for i, s in zip(mi.id, mi.score))
+    assert len(fr)
+    assert all(s >= t_of[i] for i, s in zip(fr.id, fr.score))
+    assert all(s < t_of[i] for i, s in zip(mi.id, mi.score))
     all_fr, all_mi = tun.nearest(k=len(df))
     assert set(all_fr.id) == set(df.id[hit & (y == 0)]) and set(all_mi.id) == set(df.id[~hit & (y == 1)])
     assert any((all_fr.language == 'th') & (all_fr.score < tun.threshold))      # Thai false refusals at 0.2 are shown
@@ -548,11 +564,14 @@ def test_policy_file_top_level_figures_apply_group_thresholds():
         pol = GuardPolicy.from_table(df, 'max-recall-at-fpr', by=by, min_support=30, n_boot=50)
         dec = pol.decide(df.score.to_numpy(), **kw)
         hit = np.array([x['decision'] == 'block' for x in dec]); y = df.label.to_numpy()
-        assert pol.metrics['recall']['value'] == pytest.approx(hit[y == 1].mean()) and pol.metrics['fpr']['value'] == pytest.approx(hit[y == 0].mean())
-        assert pol.metrics['fpr']['high'] == pytest.approx(wilson_interval(int(hit[y == 0].sum()), int((y == 0).sum()))[1])
+        assert pol.metrics['recall']['value'] == pytest.approx(hit[y == 1].mean())
+        assert pol.metrics['fpr']['value'] == pytest.approx(hit[y == 0].mean())
+        fp_high = wilson_interval(int(hit[y == 0].sum()), int((y == 0).sum()))[1]
+        assert pol.metrics['fpr']['high'] == pytest.approx(fp_high)
         g = (df.score >= pol.threshold).to_numpy()
         assert pol.info['at_global_threshold']['recall'] == pytest.approx(g[y == 1].mean())
-        if by == 'language': assert (hit != g).any()                            # the groups change decisions: the test can tell
+        # the groups change decisions: the test can tell
+        if by == 'language': assert (hit != g).any()
 
 
 def test_cost_dials_reject_negative_and_nan():
@@ -564,9 +583,12 @@ def test_cost_dials_reject_negative_and_nan():
     assert (tun.cost_miss, tun.cost_false_refusal) == (10.0, 1.0)
     tun.widget()
     tun.w['cost_false_refusal'].value = float('nan')
-    assert tun.cost_false_refusal == 1.0 and tun.w['cost_false_refusal'].value == 1.0 and 'cost-false-refusal' in tun.w['status'].value
+    assert tun.cost_false_refusal == 1.0
+    assert tun.w['cost_false_refusal'].value == 1.0
+    assert 'cost-false-refusal' in tun.w['status'].value
     with pytest.raises(RiskbenchError, match='cost-miss'): ThresholdTuner(df, cost_miss=-5)
-    with pytest.raises(RiskbenchError, match='cost-miss'): choose_threshold(sweep(df.label, df.score), 'min-cost', cost_miss=float('nan'))
+    with pytest.raises(RiskbenchError, match='cost-miss'):
+        choose_threshold(sweep(df.label, df.score), 'min-cost', cost_miss=float('nan'))
 
 
 # ---- issue 11 item 10: --by any column; no empty tables or chart; no -2.776e-17 ----
@@ -581,7 +603,8 @@ def test_by_any_column_in_the_cli_and_the_policy(tmp_path, capsys):
     t = {g: v['threshold'] for g, v in d['groups']['values'].items()}
     mid = (t['redteam'] + t['traffic']) / 2
     dec = pol.decide([mid, mid], group=['redteam', 'traffic'])
-    assert [x['decision'] for x in dec] == ['block' if mid >= t['redteam'] else 'allow', 'block' if mid >= t['traffic'] else 'allow']
+    want = ['block' if mid >= t[g] else 'allow' for g in ('redteam', 'traffic')]
+    assert [x['decision'] for x in dec] == want
     assert main(['thresholds', str(path), '--by', 'nosuch', '--out', str(tmp_path / 'q.json')]) == 2
     assert "no column 'nosuch'" in capsys.readouterr().err
 
@@ -612,9 +635,12 @@ def test_rates_are_shown_without_float_noise():
 def test_template_policy_out_cannot_leave_the_report_folder(tmp_path, bad):
     from riskbench.report import run_template
     df = score_table(300); p = tmp_path / 's.jsonl'; df.to_json(p, orient='records', lines=True)
-    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50, 'policy_out': bad}, tmp_path / 'a' / 'b' / 'out')
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50, 'policy_out': bad},
+                     tmp_path / 'a' / 'b' / 'out')
     assert not r.ok and ("'..'" in r.error or 'outside the output folder' in r.error), r.error
-    assert not (tmp_path / 'x.json').exists() and not (tmp_path / 'a' / 'x.json').exists() and not os.path.exists('/tmp/riskbench-outside.json')
+    assert not (tmp_path / 'x.json').exists()
+    assert not (tmp_path / 'a' / 'x.json').exists()
+    assert not os.path.exists('/tmp/riskbench-outside.json')
 
 
 def test_template_replaces_symlinks_instead_of_following_them(tmp_path):
@@ -652,15 +678,19 @@ def test_scores_outside_0_1_and_constant_scores_exit_2(tmp_path, capsys):
 # ---- issue 12: decision rules that mutants must not survive ----
 def test_a_row_with_several_categories_gets_the_strictest_threshold():
     groups = dict(by='category', min_support=1, values={
-        'S1': dict(threshold=0.3, fallback=False, n=10, metrics={}), 'S2': dict(threshold=0.7, fallback=False, n=10, metrics={}),
+        'S1': dict(threshold=0.3, fallback=False, n=10, metrics={}),
+        'S2': dict(threshold=0.7, fallback=False, n=10, metrics={}),
         'S9': dict(threshold=0.1, fallback=True, n=2, metrics={})})
     pol = GuardPolicy(0.5, 'max-f1', '', {}, groups, {})
-    d = pol.decide([0.4, 0.4, 0.2, 0.8, 0.4, 0.45], categories=[['S1', 'S2'], ['S2', 'S1'], ['S1', 'S2'], ['S1', 'S2'], ['S2'], ['S2', 'S9']])
+    cats = [['S1', 'S2'], ['S2', 'S1'], ['S1', 'S2'], ['S1', 'S2'], ['S2'], ['S2', 'S9']]
+    d = pol.decide([0.4, 0.4, 0.2, 0.8, 0.4, 0.45], categories=cats)
     assert [x['decision'] for x in d] == ['block', 'block', 'allow', 'block', 'allow', 'allow']
-    assert [x['threshold'] for x in d] == [0.3, 0.3, 0.3, 0.3, 0.7, 0.7]     # S9 fell back: it does not pull S2 down to 0.1 or 0.5
+    # S9 fell back: it does not pull S2 down to 0.1 or 0.5
+    assert [x['threshold'] for x in d] == [0.3, 0.3, 0.3, 0.3, 0.7, 0.7]
     assert d[0]['group'] == 'S1' and d[4]['group'] == 'S2'
     # the tuner applies the same rule
-    df = pd.DataFrame(dict(id=list('abcdef'), text=list('abcdef'), label=[1, 1, 1, 1, 0, 0], score=[0.4, 0.4, 0.2, 0.8, 0.4, 0.45],
+    df = pd.DataFrame(dict(id=list('abcdef'), text=list('abcdef'), label=[1, 1, 1, 1, 0, 0],
+                           score=[0.4, 0.4, 0.2, 0.8, 0.4, 0.45],
                            categories=[['S1', 'S2'], ['S2', 'S1'], ['S1', 'S2'], ['S1', 'S2'], [], []]))
     tun = ThresholdTuner(df, 'max-f1', by='category', min_support=1, static=True)
     tun.set_group_threshold('S1', 0.3); tun.set_group_threshold('S2', 0.7)
@@ -668,8 +698,9 @@ def test_a_row_with_several_categories_gets_the_strictest_threshold():
 
 
 def test_bonferroni_correction_in_identity_association_changes_the_flag():
-    """Group A: 11 of 20 rows unsafe against 30 of 100 (rate ratio 1.83). Katz: se = sqrt(1/11 - 1/20 + 1/30 - 1/100) = 0.2535;
-    at alpha 0.05 the low end is 1.833 exp(-1.960 se) = 1.116 > 1 (flagged); with five groups tested, alpha/5 = 0.01 gives
+    """Group A: 11 of 20 rows unsafe against 30 of 100 (rate ratio 1.83).
+    Katz: se = sqrt(1/11 - 1/20 + 1/30 - 1/100) = 0.2535; at alpha 0.05 the low end is 1.833 exp(-1.960 se) = 1.116 > 1
+    (flagged); with five groups tested, alpha/5 = 0.01 gives
     1.833 exp(-2.576 se) = 0.954 < 1 (not flagged). Dropping the correction would flag it."""
     from riskbench.audit import identity_association
     y = np.r_[np.ones(11), np.zeros(9), np.ones(30), np.zeros(70)].astype(int)
@@ -690,7 +721,8 @@ def test_rows_the_guard_could_not_score_are_neither_misses_nor_catches(tmp_path)
     pol = tune_file(path, threshold=0.5, threshold_source='given', n_boot=50)
     scored = df.drop(index=unsafe).astype({'score': float})
     y1 = scored[scored.label == 1]
-    assert pol.metrics['recall']['value'] == pytest.approx((y1.score >= 0.5).mean())          # not (caught) / (all unsafe)
+    # not (caught) / (all unsafe)
+    assert pol.metrics['recall']['value'] == pytest.approx((y1.score >= 0.5).mean())
     assert pol.info['n_unsafe'] == len(y1) and pol.info['unscored'] == 40 and pol.row_report.rejected == 40
     w = [x for x in pol.info['warnings'] if x['code'] == 'unscored_rows']
     assert len(w) == 1 and '40 labelled row(s)' in w[0]['message']
@@ -704,9 +736,12 @@ def test_assess_on_an_all_unsafe_set_completes_with_recall_measured(tmp_path, mo
     ev = pd.read_json(resolve_input('bundled:demo_prompts.jsonl', 'eval set'), lines=True)
     red = ev[ev.label == 1].groupby('language').head(20)
     p = tmp_path / 'red.jsonl'; red.to_json(p, orient='records', lines=True, force_ascii=False)
-    b = assess('bundled:usecases/customer_support.yaml', data=str(p), guards=['baseline'], out=tmp_path / 'bundle', progress=False, workers=1)
+    b = assess('bundled:usecases/customer_support.yaml', data=str(p), guards=['baseline'], out=tmp_path / 'bundle',
+               progress=False, workers=1)
     th = [q for q in b['parts'].values() if q.get('template') == 'guard_thresholds']
     assert th and all(q.get('status') == 'ok' for q in th), th
     s = json.loads((tmp_path / 'bundle' / 'thresholds-baseline' / 'summary.json').read_text())
-    assert s['mode'] == 'measured' and s['policy']['one_class'] == 'unsafe' and s['policy']['metrics']['recall']['value'] is not None
+    assert s['mode'] == 'measured'
+    assert s['policy']['one_class'] == 'unsafe'
+    assert s['policy']['metrics']['recall']['value'] is not None
     assert 'one_class_set' in [w['code'] for w in s['warnings']]

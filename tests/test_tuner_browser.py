@@ -1,6 +1,6 @@
-"""The threshold tuner in JupyterLab, in a real browser (Chromium driven by Playwright), left untouched: the browser rounds
-each slider to its step and sends the value back, and the tuner must not take that echo for a move. Exported untouched,
-the policy keeps the objective that chose it (not `manual`) and holds exactly the numbers the tuner shows.
+"""The threshold tuner in JupyterLab, in a real browser (Chromium driven by Playwright), left untouched: the browser
+rounds each slider to its step and sends the value back, and the tuner must not take that echo for a move. Exported
+untouched, the policy keeps the objective that chose it (not `manual`) and holds exactly the numbers the tuner shows.
 
 Skips, with the reason, only when no Chromium exists (see browser_util.find_chromium)."""
 import json, re, time
@@ -18,12 +18,13 @@ tuner.widget()'''
 
 
 def scores_table(n=900, seed=6)->pd.DataFrame:
-    "Synthetic guard scores with 4 decimals (so the chosen threshold is not on the slider's 0.001 grid), three languages"
+    "Synthetic guard scores with 4 decimals (the chosen threshold off the slider's 0.001 grid), three languages"
     r = np.random.default_rng(seed)
     y = (r.random(n) < 0.4).astype(int)
     lang = r.choice(['en', 'fr', 'th'], n, p=[0.6, 0.3, 0.1])
     s = np.round(np.clip(r.normal(0.35 + 0.3 * y, 0.15), 0, 1), 4)
-    return pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'prompt {i}' for i in range(n)], label=y, score=s, language=lang))
+    return pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'prompt {i}' for i in range(n)], label=y, score=s,
+                             language=lang))
 
 
 def notebook(cells:list)->str:
@@ -47,7 +48,7 @@ def untouched_lab(tmp_path):
 
 
 def _chosen(scores:pd.DataFrame, target_fpr:float)->float:
-    "max-recall-at-fpr by scikit-learn: the highest threshold with the best recall among those refusing at most target_fpr"
+    "max-recall-at-fpr by scikit-learn: the highest threshold of best recall among those refusing at most target_fpr"
     from sklearn.metrics import roc_curve
     fpr, tpr, thr = roc_curve(scores.label, scores.score, drop_intermediate=False)
     ok = fpr <= target_fpr + 1e-12
@@ -82,7 +83,7 @@ def test_untouched_tuner_exports_what_it_shows(browser, untouched_lab, tmp_path)
         own = {g: v['threshold'] for g, v in pol['groups']['values'].items() if not v['fallback']}
         hit = scores.score.to_numpy() >= scores.language.map(own).fillna(t0).to_numpy()
         unsafe = scores.label.to_numpy() == 1
-        counts = [int((hit & unsafe).sum()), int((~hit & unsafe).sum()), int((hit & ~unsafe).sum()), int((~hit & ~unsafe).sum())]
+        counts = [int((h & u).sum()) for h, u in ((hit, unsafe), (~hit, unsafe), (hit, ~unsafe), (~hit, ~unsafe))]
         assert [int(x.replace(',', '')) for x in re.findall(r'\d[\d,]*', shown_confusion)] == counts, shown_confusion
         for k in ('recall', 'fpr'):
             assert f"{pol['metrics'][k]['value']:.1%}" in shown_metrics, (k, pol['metrics'][k], shown_metrics)
