@@ -291,7 +291,8 @@ def _num(v)->np.ndarray:
 def _check_figures(bundle:Path, ev:pd.DataFrame)->int:
     "Check every figure of every report of `bundle` against its source data (`ev`: the eval set); the number of checks"
     b = json.loads((bundle/'bundle.json').read_text())
-    curves = pd.read_csv(bundle/'thresholds-baseline'/'curves.csv')
+    cp = bundle/'thresholds-baseline'/'curves.csv'  # absent when the set has one class: no curve is drawn
+    curves = pd.read_csv(cp) if cp.exists() else None
     scores = pd.read_parquet(bundle/'scores'/'baseline.parquet')
     residuals = {float(r['residual']) for r in b['parts']['usecase']['summary']['register']}
     key = lambda t: (np.nan_to_num(t[0], nan=-1), np.nan_to_num(t[1], nan=-1))
@@ -306,6 +307,7 @@ def _check_figures(bundle:Path, ev:pd.DataFrame)->int:
                 for k, a in arrs.items():
                     big = np.abs(np.nan_to_num(a)) >= 1e6
                     assert not np.isinf(a).any() and not big.any(), (where, k, a[big][:5])
+                if tr.get('name') in ('ROC', 'PR'): assert curves is not None, where  # a curve drawn from no sweep
                 if title.startswith('ROC') and tr.get('name') == 'ROC':
                     np.testing.assert_allclose(pair(arrs['x'], arrs['y']), pair(curves.fpr, curves.recall),
                                                err_msg=where)
@@ -337,3 +339,24 @@ def test_figures_decode_to_the_source_data(bundle_a, small_eval, two_sets):
     assert _check_figures(bundle_a, load_eval_set(small_eval)[0]) >= 8
     combined = two_sets[0]/'bundle'/'data'/'eval.parquet'
     assert _check_figures(two_sets[0]/'bundle', load_eval_set(combined)[0]) >= 8
+
+def test_all_unsafe_set(small_eval, tmp_path):
+    "A red-team set (every row unsafe) completes: recall measured at the policy's threshold, with its Wilson interval"
+    from riskbench.core import load_eval_set
+    ev, _ = load_eval_set(small_eval)
+    ev = ev[ev.label == 1]
+    (tmp_path/'unsafe.jsonl').write_text(ev.to_json(orient='records', lines=True, force_ascii=False))
+    r = riskbench('assess', CARD, '--data', 'unsafe.jsonl', '--guard', 'baseline', '--out', 'bundle', cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = tmp_path/'bundle'
+    b = json.loads((out/'bundle.json').read_text())
+    assert b['status'] == 'ok' and b['parts']['thresholds-baseline']['status'] == 'ok'
+    pol = json.loads((out/'policies'/'baseline.json').read_text())
+    scores = pd.read_parquet(out/'scores'/'baseline.parquet')
+    n, k = len(scores), int((scores.score >= pol['threshold']).sum())
+    z, p = 1.959963984540054, k / n  # Wilson score interval, by hand
+    mid, half = (p + z*z/(2*n)) / (1 + z*z/n), z * np.sqrt(p*(1-p)/n + z*z/(4*n*n)) / (1 + z*z/n)
+    rec = pol['metrics']['recall']
+    assert n == len(ev) and rec['value'] == pytest.approx(p) and rec['low'] == pytest.approx(mid - half)
+    assert rec['high'] == pytest.approx(mid + half)
+    assert _check_figures(out, ev) >= 1
