@@ -745,3 +745,49 @@ def test_assess_on_an_all_unsafe_set_completes_with_recall_measured(tmp_path, mo
     assert s['policy']['one_class'] == 'unsafe'
     assert s['policy']['metrics']['recall']['value'] is not None
     assert 'one_class_set' in [w['code'] for w in s['warnings']]
+
+
+def test_warning_and_echo_boundaries():
+    """Both sides of each rule: 90% false refusals warns, 89.9% does not; an AUC interval ending at 0.5 warns;
+    a slider one step off is a move"""
+    from riskbench.thresholds import degenerate_warnings, chance_warnings, DEGENERATE_FRR
+    assert DEGENERATE_FRR == 0.9
+    assert degenerate_warnings(0.5, 0.9, 'max-f1') and not degenerate_warnings(0.5, 0.899, 'max-f1')
+    assert degenerate_warnings(0.0, 0.0, 'max-f1') and not degenerate_warnings(0.01, 0.0, 'max-f1')
+    assert not degenerate_warnings(0.0, 0.01, 'max-f1')                      # blocks benign rows only: not "nothing"
+    assert chance_warnings(0.6, 0.5, 0.7) and not chance_warnings(0.6, 0.5001, 0.7)
+    assert chance_warnings(0.4999, 0.45, 0.55) and chance_warnings(0.7, float('nan'), float('nan'))
+    df = score_table(600)
+    tun = ThresholdTuner(df, static=False, n_boot=50); tun.widget()
+    t0 = tun.threshold
+    tun.w['slider'].value = round(t0, 3) + 0.001                              # one step away: the user moved it
+    assert tun.threshold == pytest.approx(round(t0, 3) + 0.001)
+
+
+def test_template_measures_an_all_unsafe_set_at_the_card_policy(tmp_path):
+    from riskbench.report import run_template
+    df = score_table(400); red = df[df.label == 1]
+    p = tmp_path / 'red.jsonl'; red.to_json(p, orient='records', lines=True)
+    card = tmp_path / 'card_policy.json'
+    card.write_text(json.dumps(dict(threshold=0.42, objective='max-f1', metrics={})))
+    r = run_template('guard_thresholds', {'scores': str(p), 'n_boot': 50, 'policy': str(card)}, tmp_path / 'out')
+    assert r.ok, r.error
+    s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    assert s['threshold_source'] == 'card-policy' and s['policy']['threshold'] == 0.42
+    assert s['policy']['metrics']['recall']['value'] == pytest.approx((red.score >= 0.42).mean())
+    assert "the card's policy threshold 0.42" in s['policy']['rests_on']
+
+
+def test_tuner_fallback_group_does_not_pull_a_row_to_the_global_threshold():
+    "A row in S1 (own threshold 0.7) and S9 (too thin: falls back) is judged at 0.7 by the tuner, as by the exported policy"
+    r = np.random.default_rng(2)
+    n = 200; y = (np.arange(n) % 2).astype(int); s = np.round(r.random(n) * 0.5 + 0.4 * y, 3)
+    cats = [['S1', 'S9'] if i == 1 else (['S1'] if y[i] else []) for i in range(n)]
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=['x'] * n, label=y, score=s, categories=cats))
+    tun = ThresholdTuner(df, 'max-f1', by='category', min_support=5, static=True, n_boot=50)
+    assert tun.group_fallback == {'S1': False, 'S9': True}
+    tun.set_threshold(0.5); tun.set_group_threshold('S1', 0.7)
+    assert tun.row_thresholds()[1] == 0.7 and tun.row_thresholds()[0] == 0.5
+    pol = tun.policy()
+    assert pol.decide([0.6], categories=[['S1', 'S9']])[0]['decision'] == 'allow'
+    assert tun.blocked()[1] == (df.score[1] >= 0.7)
