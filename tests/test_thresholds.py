@@ -779,7 +779,7 @@ def test_template_measures_an_all_unsafe_set_at_the_card_policy(tmp_path):
 
 
 def test_tuner_fallback_group_does_not_pull_a_row_to_the_global_threshold():
-    "A row in S1 (own threshold 0.7) and S9 (too thin: falls back) is judged at 0.7 by the tuner, as by the exported policy"
+    "A row in S1 (own threshold 0.7) and S9 (too thin: falls back) is judged at 0.7 by the tuner and the export"
     r = np.random.default_rng(2)
     n = 200; y = (np.arange(n) % 2).astype(int); s = np.round(r.random(n) * 0.5 + 0.4 * y, 3)
     cats = [['S1', 'S9'] if i == 1 else (['S1'] if y[i] else []) for i in range(n)]
