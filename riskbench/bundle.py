@@ -83,6 +83,7 @@ def _card_inputs(card):
     ev = (data.get('eval') or data.get('evaluation')) if isinstance(data, dict) else None
     return guards, ft, ev
 
+# %% ../nbs/09_bundle.ipynb #c009-1
 def _resolve_card_path(value, card_path:Path):
     "A path from a card: `bundled:...`, absolute, or relative to the card's folder"
     if not value: return None
@@ -217,6 +218,7 @@ def bundle_data(paths:list, # the eval sets given (absolute paths or bundled: na
     df, files = combine_eval_sets(paths)
     return str(save_table_into(df, out, 'data/eval.parquet', {'sources': files})), files
 
+# %% ../nbs/09_bundle.ipynb #c009q-1
 def data_sha256(files:list)->str:
     "One SHA-256 for the eval data: the file's own, or one over every file's name and SHA-256"
     if len(files) == 1: return files[0]['sha256']
@@ -227,6 +229,7 @@ BUNDLE_FILES = ('bundle.json', 'index.html', 'diff.html', 'usecase.yaml', 'score
 
 def _safe_name(n)->bool: return isinstance(n, str) and bool(re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', n))
 
+# %% ../nbs/09_bundle.ipynb #c010a-1
 def set_aside(out:Path,      # the bundle folder
               names:list=(), # part folders of the run about to start
              )->list:
@@ -261,6 +264,7 @@ def _start(fn, *args)->Future:
     threading.Thread(target=run, daemon=True).start()
     return fut
 
+# %% ../nbs/09_bundle.ipynb #c011a-1
 def _fill(params:dict, out:Path, ctx:dict)->dict:
     "Replace the placeholders (@data, @card, @failed, @scores:, @policy:, @policies) by what they stand for now"
     res = {}
@@ -285,6 +289,7 @@ def _find_policy(folder:Path)->Path|None:
         except (ValueError, UnicodeDecodeError): pass
     return None
 
+# %% ../nbs/09_bundle.ipynb #c011c-1
 def _score(spec:str, data:str, out:Path)->dict:
     "Score the eval set with one guard (through the score cache) into out/scores/SLUG.parquet"
     from riskbench.guards import score_file
@@ -295,6 +300,7 @@ def _score(spec:str, data:str, out:Path)->dict:
     return dict(spec=spec, scores=str(p), rows=rep.summary(), seconds=round(time.perf_counter()-t0, 2), status='ok',
                 error=None)
 
+# %% ../nbs/09_bundle.ipynb #c011c-2
 def _part_folder(out:Path, name:str)->Path:
     "A part's folder inside the bundle, refusing a symbolic link there"
     p = output_path(out, name)
@@ -322,6 +328,7 @@ def _kernels()->list:
         return [c for c in psutil.Process().children() if 'ipykernel' in ' '.join(c.cmdline())]
     except Exception: return []
 
+# %% ../nbs/09_bundle.ipynb #c011g-1
 def stop_kernels(futures:list,       # the running parts' futures
                  grace:float=15.0,   # seconds for an interrupted cell to stop
                 ):
@@ -334,6 +341,7 @@ def stop_kernels(futures:list,       # the running parts' futures
         while not all(f.done() for f in futures) and time.monotonic() < deadline: time.sleep(0.1)
         if all(f.done() for f in futures): return
 
+# %% ../nbs/09_bundle.ipynb #c011g-2
 def _interrupted_notebook(folder:Path)->bool:
     "Whether a part's executed notebook holds a KeyboardInterrupt error"
     p = Path(folder)/'report.ipynb'
@@ -410,6 +418,7 @@ def _read_part_json(p:Path)->dict:
     try: return json.loads(p.read_text(encoding='utf-8')) if p.is_file() else {}
     except (ValueError, UnicodeDecodeError): return {}
 
+# %% ../nbs/09_bundle.ipynb #c012a-1
 def _part_record(p:Part, out:Path)->dict:
     "What bundle.json says about one part"
     r = p.result
@@ -427,6 +436,7 @@ def _first_line(s, n:int=300)->str:
     s = str(s or '').strip().splitlines()
     return (s[0][:n] + ('…' if len(s[0]) > n else '')) if s else ''
 
+# %% ../nbs/09_bundle.ipynb #c012b-1
 def part_warnings(name:str, # the part's name
                   rec:dict, # its record in bundle.json
                  )->list:
@@ -439,6 +449,7 @@ def part_warnings(name:str, # the part's name
         ws.append(evidence_warning('evidence_missing', msg, part=name, **({'guard': guard} if guard else {})))
     return ws
 
+# %% ../nbs/09_bundle.ipynb #c012b-2
 def bundle_warnings(parts:dict, scoring:dict)->list:
     "Every warning of the bundle: scoring that failed, then each part's"
     msg = lambda s: (f"scoring with {s.get('spec')} {s.get('status')} ({_first_line(s.get('error'))}): "
@@ -454,6 +465,7 @@ WARNING_ORDER = ['evidence_missing', *[c for c in WARNING_CODES if c != 'evidenc
 def _subject(w:dict)->str:
     return '; '.join(f'{k}: {v}' for k, v in w.items() if k not in ('code', 'message', 'part'))
 
+# %% ../nbs/09_bundle.ipynb #c013a-1
 def warnings_html(warnings:list)->str:
     "The evidence warnings as HTML, grouped by code, each with its subject and its part; every value escaped"
     from riskbench.report import table_html
@@ -478,6 +490,7 @@ def _level_num(v):
     if isinstance(v, dict): return _level_num(v.get('score', v.get('level')))
     return float(LEVELS.get(str(v).strip().lower(), 'nan')) if v is not None else float('nan')
 
+# %% ../nbs/09_bundle.ipynb #c013c-1
 def _fmt_ci(m):
     if isinstance(m, dict) and 'value' in m:
         v, lo, hi = m.get('value'), m.get('low'), m.get('high')
@@ -485,6 +498,7 @@ def _fmt_ci(m):
         return f"{v:.1%} [{lo:.1%}, {hi:.1%}]" if lo is not None and hi is not None else f"{v:.1%}"
     return '–' if m is None else (f'{m:.3g}' if isinstance(m, float) else str(m))
 
+# %% ../nbs/09_bundle.ipynb #c013c-2
 def register_frame(summary:dict)->pd.DataFrame:
     "The risk register recorded by the use-case assessment, as a DataFrame"
     return pd.DataFrame(summary.get('register') or [])
@@ -509,6 +523,7 @@ def residual_heatmap(reg:pd.DataFrame):
 def _link(name, rec):
     return f'[{name}]({name}/report.html)' if rec.get('report') else name
 
+# %% ../nbs/09_bundle.ipynb #c013e-1
 STATUS_TEXT = dict(ok='All parts completed.',
                    running='**The run has not finished** (or was killed): what is below is partial.',
                    interrupted='**The run was interrupted**: the parts below that did not complete measured nothing.',
@@ -614,6 +629,7 @@ def overview_cells(bundle:dict)->list:
     for f in (_overview_head, _overview_register, _overview_measures): f(bundle, md, raw)
     return blocks
 
+# %% ../nbs/09_bundle.ipynb #c013h-1
 def overview_html(bundle:dict)->str:
     "Render the overview page"
     from riskbench.report import render_html
@@ -634,10 +650,12 @@ def overview_html(bundle:dict)->str:
 # %% ../nbs/09_bundle.ipynb #c014a
 def _now()->str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
+# %% ../nbs/09_bundle.ipynb #c014a-1
 def _write_bundle(out:Path, bundle:dict)->Path:
     text = json.dumps(to_jsonable(bundle), indent=2, ensure_ascii=False, allow_nan=False)
     return write_text(out, 'bundle.json', text)
 
+# %% ../nbs/09_bundle.ipynb #c014a-2
 def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, t0:float)->dict:
     "Record every part and warning, settle the status, write bundle.json and index.html"
     prts = {p.name: _part_record(p, out) for p in parts}
@@ -779,6 +797,7 @@ def _flatten(d, prefix=''):
     elif isinstance(d, (int, float)) and not isinstance(d, bool): out[prefix] = d
     return out
 
+# %% ../nbs/09_bundle.ipynb #c017c-1
 def _gap_keys(bundle)->dict:
     keys = {}
     for n, p in bundle.get('parts', {}).items():
@@ -788,6 +807,7 @@ def _gap_keys(bundle)->dict:
             keys[f'{n}: {k}'] = f'{n}: {label}'
     return keys
 
+# %% ../nbs/09_bundle.ipynb #c017c-2
 def diff_bundles(old:dict, new:dict)->dict:
     "Differences between two bundles: thresholds, register, gaps, other numbers"
     res = dict(warnings=[], thresholds=[], register=[], gaps_new=[], gaps_resolved=[], numbers=[], parts=[])
@@ -848,6 +868,7 @@ def diff_text(d:dict, old_name:str='old', new_name:str='new')->str:
     sec('other recorded numbers', d['numbers'], lambda r: f"{r['part']} {r['key']}: {r['old']} -> {r['new']}")
     return '\n'.join(L)
 
+# %% ../nbs/09_bundle.ipynb #c017d-1
 def diff_html(d:dict, old_name:str='old', new_name:str='new')->str:
     "The differences as an HTML page, warnings first"
     from riskbench.report import render_html, table_html
