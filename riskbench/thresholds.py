@@ -1148,10 +1148,12 @@ def dials_html(self:ThresholdTuner, st:dict=None)->str:
 
 @patch
 def nearest_html(self:ThresholdTuner, t:float=None)->str:
+    from riskbench.report import display_text  # PII masked, as in every report
     fr, mi = self.nearest(t)
+    cell = lambda v: f'<td>{html.escape(_short(display_text(v) if isinstance(v, str) else v))}</td>'
     def table(d, title):
         head = ''.join(f'<th>{html.escape(str(c))}</th>' for c in d.columns)
-        body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_short(v))}</td>' for v in r) + '</tr>' for r in d.itertuples(index=False))
+        body = ''.join('<tr>' + ''.join(cell(v) for v in r) + '</tr>' for r in d.itertuples(index=False))
         return f"<p><b>{title}</b></p><table><tr>{head}</tr>{body}</table>"
     return ("<div class='rb-nearest'>" + table(fr, 'False refusals nearest the threshold (benign, blocked)')
             + table(mi, 'Misses nearest the threshold (unsafe, allowed)') + "</div>")

@@ -791,3 +791,13 @@ def test_tuner_fallback_group_does_not_pull_a_row_to_the_global_threshold():
     pol = tun.policy()
     assert pol.decide([0.6], categories=[['S1', 'S9']])[0]['decision'] == 'allow'
     assert tun.blocked()[1] == (df.score[1] >= 0.7)
+
+
+def test_tuner_nearest_rows_mask_pii(monkeypatch):
+    "Issue 12 item 9: the live tuner's nearest rows mask e-mail addresses like every report (unless show_raw_text)"
+    monkeypatch.delenv('RISKBENCH_SHOW_RAW_TEXT', raising=False)
+    df = score_table(300); df.loc[df.label == 0, 'text'] = 'write to jane.doe@example.com now'
+    h = ThresholdTuner(df, static=True).nearest_html(0.0)
+    assert 'jane.doe@example.com' not in h and 'write to' in h
+    monkeypatch.setenv('RISKBENCH_SHOW_RAW_TEXT', '1')
+    assert 'jane.doe@example.com' in ThresholdTuner(df, static=True).nearest_html(0.0)
