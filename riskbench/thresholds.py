@@ -781,6 +781,9 @@ def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', 
     if y.min() == y.max():
         if policy is not None and threshold is None: threshold, threshold_source = policy.threshold, 'card-policy'
         pol = _one_class_policy(cls, df, threshold, threshold_source, policy, default_threshold, alpha, prevalence)
+        if by: pol.info['warnings'].append(evidence_warning(
+            'evidence_missing', f"no per-{by} thresholds: choosing them needs unsafe and benign rows; per-category and "
+            "per-language rates are measured at the one threshold", column=by))
     else:
         if np.ptp(s) == 0:
             raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant "

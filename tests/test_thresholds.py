@@ -415,7 +415,10 @@ def test_all_unsafe_set_measures_recall_at_the_default_given_or_card_threshold(t
     at_card = GuardPolicy.from_table(red, policy=card, n_boot=50)
     assert at_card.info['threshold_source'] == 'card-policy'
     assert at_card.metrics['recall']['value'] == pytest.approx((red.score >= 0.4).mean())
-    fp = dict(spec='x', default_threshold=0.65)  # a guard that defines its own default
+    by_lang = GuardPolicy.from_table(red, by='language', n_boot=50)
+    assert by_lang.groups is None and [w['code'] for w in by_lang.info['warnings']] == ['one_class_set', 'evidence_missing']
+    # a guard that defines its own default
+    fp = dict(spec='x', default_threshold=0.65)
     assert GuardPolicy.from_table(red, guard=fp, n_boot=50).threshold == 0.65
 
 
