@@ -232,6 +232,7 @@ def _safe_name(n)->bool: return isinstance(n, str) and bool(re.fullmatch(r'[A-Za
 # %% ../nbs/09_bundle.ipynb #c010a-1
 def set_aside(out:Path,      # the bundle folder
               names:list=(), # part folders of the run about to start
+              keep:list=(),  # the run's input files: what holds one stays where it is
              )->list:
     "Move what an earlier run left in `out` into `out/.previous/`; the names moved"
     out = Path(out)
@@ -246,8 +247,12 @@ def set_aside(out:Path,      # the bundle folder
     kids = sorted(c.name for c in out.iterdir() if is_part(c))
     there = lambda n: _safe_name(n) and ((out/n).is_symlink() or (out/n).exists())
     stale = [n for n in dict.fromkeys([*BUNDLE_FILES, *old, *names, *kids]) if there(n)]
+    inside = lambda p, n: Path(os.path.abspath(p)).is_relative_to(os.path.abspath(out/n))
+    stale = [n for n in stale if not any(inside(p, n) for p in keep if p and not str(p).startswith('bundled:'))]
     if not stale: return []
     prev = out/'.previous'
+    if any(inside(p, '.previous') for p in keep if p):
+        raise BadParameter(f"an input lies inside {prev}, which this run replaces: copy it elsewhere first")
     if prev.is_symlink() or prev.is_file(): prev.unlink()
     elif prev.exists(): shutil.rmtree(prev)
     prev.mkdir()
@@ -702,7 +707,7 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
     t0, out = time.perf_counter(), Path(absolute_path(str(out)))
     parts, guards, inputs = plan(usecase, data, finetune, guards, params)  # checks every input, writes nothing
     output_path(out, 'bundle.json')
-    set_aside(out, [p.name for p in parts])
+    set_aside(out, [p.name for p in parts], keep=[inputs['usecase'], *inputs['data'], inputs['finetune']])
     card_name, card_guards = inputs.pop('name'), inputs.pop('card_guards')
     bundle = dict(riskbench=riskbench.__version__, status='running',
                   usecase=dict(name=card_name, path=inputs['usecase']),
