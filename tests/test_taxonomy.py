@@ -42,6 +42,7 @@ def test_openai_s3_is_not_llama_guard_s3():
     assert codes['mapped_categories']['mapping'] == {'H': 'S10', 'S3': 'S4', 'SH': 'S11'}
     assert codes['mapped_categories']['taxonomy'] == 'openai-moderation' and codes['mapped_categories']['rows'] == 3
     assert codes['foreign_categories']['codes'] == ['HR', 'V2'] and codes['foreign_categories']['rows'] == 2
+    assert 'HR: no llama-guard-3 counterpart: harassment of any target' in codes['foreign_categories']['message']
     assert len(al) == len(oa_set()) and al.label.tolist() == oa_set().label.tolist()   # no row dropped
     assert oa_set().categories.tolist() == [['S3'], ['S3', 'H'], ['HR'], ['SH'], ['V2'], []]  # the input is not changed
 
@@ -90,7 +91,10 @@ def test_target_codes_and_custom_codes_pass_untouched():
 def test_infer_taxonomy_rules():
     assert T.infer_taxonomy(['S1', 'S3']) == ('llama-guard-3', 'every code is a llama-guard-3 code')
     assert T.infer_taxonomy(['S3', 'H'])[0] == 'openai-moderation'
-    assert T.infer_taxonomy(['S3'])[0] is None and T.infer_taxonomy(['S1', 'HR'])[0] is None
+    assert T.infer_taxonomy(list(OPENAI_README))[0] == 'openai-moderation'          # every code of a taxonomy still fits it
+    assert T.infer_taxonomy([f'S{i}' for i in range(1, 15)])[0] == 'llama-guard-3'
+    assert T.infer_taxonomy(['S3'])[0] is None and T.infer_taxonomy(['S1', 'HR']) == (None, 'codes HR, S1 mix taxonomies')
+    assert T.infer_taxonomy(['S1', 'X1']) == (None, 'codes X1 belong to no known taxonomy')
     assert T.infer_taxonomy([]) == (None, 'no hazard codes')
 
 

@@ -157,6 +157,7 @@ def test_evidence_replaces_expectation(tmp_path):
     # unsupported language: per-language miss rate, on input and output stage of the guard
     s = row(after, 'unsupported_language', 'model_output', 'sw')
     assert math.isclose(s.residual_probability, round(0.45 * 0.60 * 0.60, 4)) and s.residual_source == 'measured'
+    assert 'measured miss rate in sw ≤ 60.0% (95% upper, 12 unsafe)' in s.evidence
     assert row(before, 'unsupported_language', 'model_output', 'sw').residual_source == 'none'
     # Prompt Guard rows are not touched by a Llama Guard policy
     assert row(after, 'prompt_attack', 'user_input').residual_source == 'none'
@@ -463,6 +464,13 @@ def test_too_few_rows_is_missing_evidence(tmp_path):
     assert (r.residual_source, r.residual_probability) == ('evidence missing', 0.20) and 'fewer than 10' in r.evidence
     d['n_unsafe'] = 10
     assert row(U.risk_register(card(), [d]), 'S1', 'user_input').residual_source == 'measured'
+    # a language measured on too few rows: the guard acts there (it was measured) but gets no credit
+    d['per_language'] = {'sw': {'n': 12, 'n_unsafe': 5, 'miss_rate': {'value': 0.2, 'low': 0.05, 'high': 0.6}}}
+    r = row(U.risk_register(card(languages=['en', 'sw']), [d]), 'unsupported_language', 'model_output', 'sw')
+    assert r.residual_source == 'evidence missing' and 'sw measured on 5 unsafe rows (fewer than 10)' in r.evidence
+    del d['per_language']['sw']['n_unsafe']
+    r = row(U.risk_register(card(languages=['en', 'sw']), [d]), 'unsupported_language', 'model_output', 'sw')
+    assert 'sw measured on 0 unsafe rows' in r.evidence
 
 
 @pytest.mark.parametrize('guard', [LG3, dict(spec=LG3, expected_effect=0.95, rationale='a claim stronger than the measurement')])
@@ -625,3 +633,20 @@ def test_template_records_warnings_and_failed_parts(tmp_path):
     miss = [w for w in bad['warnings'] if w['code'] == 'evidence_missing']
     assert {'S1', 'S2'} <= {w['hazard'] for w in miss if w['guard'] == LG3} and all(set(w) >= {'code', 'message', 'hazard', 'guard'} for w in miss)
     assert not [w for w in ok['warnings'] if w['code'] == 'evidence_missing' and w['guard'] == LG3]
+
+
+def test_floor_uses_the_worst_measured_figure(tmp_path):
+    ci = lambda v, hi: {'value': v, 'low': max(0, 2 * v - hi), 'high': hi}
+    def pol(cat_recall, cat_hi, de_recall, de_hi):
+        return {'threshold': 0.5, 'guard': {'spec': LG3}, 'metrics': {'miss_rate': ci(0.05, 0.1), 'recall': ci(0.95, 0.98)},
+                'per_category': {'S1': {'n_unsafe': 50, 'miss_rate': ci(1 - cat_recall, cat_hi), 'recall': {'value': cat_recall}}},
+                'per_language': {'de': {'n_unsafe': 50, 'miss_rate': ci(1 - de_recall, de_hi), 'recall': {'value': de_recall}}}}
+    uc = card(languages=['en', 'de'], risk_appetite='high')      # floor 80%; S1 user input L3 S4, accepted at <= 15
+    r = lambda p: row(U.risk_register(uc, [p]), 'S1', 'user_input')
+    assert r(pol(0.95, 0.10, 0.95, 0.10)).status == 'accepted' and 'worse in' not in r(pol(0.95, 0.10, 0.95, 0.10)).evidence
+    worse = r(pol(0.95, 0.10, 0.70, 0.40))                          # German is worse: its miss rate and its recall count
+    assert 'worse in de' in worse.evidence and worse.status == 'needs mitigation' and '[below_floor]' in worse.evidence
+    kept = r(pol(0.75, 0.30, 0.90, 0.35))                          # German's miss bound is worse, its recall better: 75% stays
+    assert 'worse in de' in kept.evidence and 'recall 75.0%' in kept.evidence
+    exact = r(pol(0.80, 0.30, 0.80, 0.30))                          # at the floor is not below it
+    assert '[below_floor]' not in exact.evidence
