@@ -333,10 +333,14 @@ def _check_figures(bundle:Path, ev:pd.DataFrame)->int:
                     assert len(z) and set(z.tolist()) <= residuals, (where, set(z.tolist()) - residuals); checked += 1
     return checked
 
-def test_figures_decode_to_the_source_data(bundle_a, small_eval, two_sets):
-    "Every typed array of every figure in every report of two bundles: finite, in range, equal to the source where kept"
+def test_figures_decode_to_the_source_data(tmp_path, two_sets):
+    """Every typed array of every figure in every report of the demo bundle (`riskbench demo`, the README's first
+    command) and of a bundle of combined data: finite, in range, equal to the source where it is kept"""
     from riskbench.core import load_eval_set
-    assert _check_figures(bundle_a, load_eval_set(small_eval)[0]) >= 8
+    r = riskbench('demo', '--out', tmp_path/'demo')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((tmp_path/'demo'/'bundle.json').read_text())['status'] == 'ok'
+    assert _check_figures(tmp_path/'demo', load_eval_set(ROOT/'datasets'/'demo_prompts.jsonl')[0]) >= 20
     combined = two_sets[0]/'bundle'/'data'/'eval.parquet'
     assert _check_figures(two_sets[0]/'bundle', load_eval_set(combined)[0]) >= 8
 
