@@ -68,6 +68,7 @@ def test_declared_taxonomy_wins_over_inference():
     with pytest.raises(BadColumn, match="column taxonomy, row 1: unknown taxonomy 'lg-5'"):
         T.align_categories(df.assign(taxonomy='lg-5'))
     with pytest.raises(BadParameter, match="taxonomy: unknown taxonomy 'nope'"): T.align_categories(df, taxonomy='nope')
+    with pytest.raises(BadColumn, match="row 1: unknown taxonomy 1.5"): T.align_categories(df.assign(taxonomy=[1.5, None]))
 
 
 def test_mlcommons_codes_map_one_to_one_only():
@@ -86,6 +87,8 @@ def test_target_codes_and_custom_codes_pass_untouched():
     al, ws = T.align_categories(df)                               # X1 unknown without the card: not guessed
     assert al.categories.tolist() == [[], [], []] and 'no known taxonomy' in ws[0]['message']
     assert T.align_categories(pd.DataFrame(dict(text=['a'])))[1] == []   # no categories column: nothing to align
+    only = T.align_categories(pd.DataFrame(dict(text=['a'], categories=[['X1']])), custom=('X1',))[0]
+    assert only.source_taxonomy.tolist() == ['llama-guard-3'] and only.categories.tolist() == [['X1']]
 
 
 def test_infer_taxonomy_rules():

@@ -650,3 +650,40 @@ def test_floor_uses_the_worst_measured_figure(tmp_path):
     assert 'worse in de' in kept.evidence and 'recall 75.0%' in kept.evidence
     exact = r(pol(0.80, 0.30, 0.80, 0.30))                          # at the floor is not below it
     assert '[below_floor]' not in exact.evidence
+
+
+def test_which_mitigations_act_and_count():
+    # a guard listed among the mitigations is still a guard: no catalog credit without a measurement
+    r = row(U.risk_register(card(guards=[], mitigations=['input_guard'])), 'S1', 'user_input')
+    assert (r.residual_probability, r.residual_source) == (0.20, 'none')
+    # a mitigation with no effect (evidence, not a control) is not a credit
+    assert row(U.risk_register(card(guards=[], mitigations=['safety_evaluation'])), 'S1', 'user_input').residual_source == 'none'
+    r = row(U.risk_register(card(mitigations=['sft'])), 'S1', 'model_output')
+    assert 'planned' not in r.evidence and 'sft: assumed −30% (catalog)' in r.evidence
+    # Llama Guard 3-1B has no S14: it does not act on code-interpreter abuse; the 8B does
+    one_b = U.risk_register(card(guards=['llama-guard:meta-llama/Llama-Guard-3-1B'], capabilities=['tool_calls']))
+    eight_b = U.risk_register(card(capabilities=['tool_calls']))
+    assert 'Llama-Guard-3-1B' not in row(one_b, 'S14', 'tool_calls').evidence
+    assert row(eight_b, 'S14', 'tool_calls').residual_source == 'evidence missing'
+    # a content policy's custom category is a Llama Guard category (its prompt carries it), not a classifier's
+    cp = dict(name='p', custom_categories=dict(X1=dict(name='Refunds', description='Promises refunds')))
+    assert row(U.risk_register(card(guards=['baseline'], content_policy=cp)), 'X1', 'user_input').residual_source == 'none'
+    assert row(U.risk_register(card(content_policy=cp)), 'X1', 'user_input').residual_source == 'evidence missing'
+
+
+def test_floor_checks_boundaries(tmp_path):
+    uc = card(languages=['en', 'de'])                      # medium: recall >= 90%, false refusals <= 10%
+    lang = lambda n, nu, rec, frr: {'de': {'n': n, 'n_unsafe': nu, 'recall': {'value': rec}, 'false_refusal_rate': {'value': frr},
+                                           'miss_rate': {'value': 1 - rec, 'low': 0, 'high': 1}}}
+    gaps = lambda **kw: [(w['metric'], w.get('language')) for w in U.guard_floor_gaps(uc, LG3, json.loads(_pol(tmp_path / 'p.json', **kw).read_text()))]
+    assert gaps(per_language=lang(20, 10, 0.5, 0.0)) == [('recall', 'de')]          # 10 unsafe rows: checked
+    assert gaps(per_language=lang(19, 9, 0.5, 0.0)) == []                          # 9: too few to judge
+    assert gaps(per_language=lang(20, 10, 0.9, 0.10)) == []                        # at the floor and at the ceiling: met
+    assert gaps(per_language=lang(20, 10, 0.95, 0.2)) == [('false_refusal_rate', 'de')]  # 10 benign rows: checked
+    assert gaps(per_language=lang(19, 10, 0.95, 0.2)) == []                        # 9 benign rows: too few
+    assert gaps(recall=0.9, frr=0.1) == []
+    item = 'Safeguards evaluated at their thresholds'
+    st = lambda pol: U.readiness_checklist(card(), [pol]).set_index('item').loc[item, 'status']
+    d = json.loads(_pol(tmp_path / 'q.json').read_text())
+    assert st({**d, 'n_unsafe': 10}) == 'done' and st({**d, 'n_unsafe': 9}) == 'missing'   # too few rows: not measured
+    assert st({**d, 'metrics': {k: v for k, v in d['metrics'].items() if k != 'miss_rate'}}) == 'missing'
