@@ -15,11 +15,11 @@ import pandas as pd
 from .core import *
 
 # %% auto #0
-__all__ = ['KERNEL_ARGUMENTS', 'to_jsonable', 'write_json', 'record', 'summary', 'record_input', 'record_model', 'record_seed',
-           'warn', 'recorded_warnings', 'display_text', 'escape_markup', 'figure_spec', 'figure_html', 'show_figure',
-           'figure_specs', 'table_html', 'show_table', 'markdown_html', 'note', 'section', 'template_path',
-           'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters', 'render_html',
-           'RunResult', 'check_out_dir', 'check_out_file', 'run_template', 'index_html', 'demo']
+__all__ = ['KERNEL_ARGUMENTS', 'to_jsonable', 'write_json', 'out_dir', 'record', 'summary', 'record_input', 'record_model',
+           'record_seed', 'warn', 'recorded_warnings', 'display_text', 'escape_markup', 'figure_spec', 'figure_html',
+           'show_figure', 'figure_specs', 'table_html', 'show_table', 'markdown_html', 'note', 'section',
+           'template_path', 'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters',
+           'render_html', 'RunResult', 'check_out_dir', 'check_out_file', 'run_template', 'index_html', 'demo']
 
 # %% ../nbs/07_report.ipynb #c006
 def to_jsonable(o):
@@ -53,7 +53,8 @@ def write_json(path:str|Path,             # the file, or a path inside `folder`
 # %% ../nbs/07_report.ipynb #c009
 _MEMORY = {'summary': {}, 'provenance': {}}
 
-def _out_dir()->Path|None:
+def out_dir()->Path|None:
+    "The output folder of the report being run (None outside the runner)"
     try:
         from IPython import get_ipython
         ip = get_ipython()
@@ -61,6 +62,8 @@ def _out_dir()->Path|None:
     except ImportError: d = None
     d = d or os.environ.get('RISKBENCH_OUT')
     return Path(d) if d else None
+
+_out_dir = out_dir
 
 def _update(kind:str, fn):
     d = _out_dir()
@@ -592,7 +595,8 @@ def _execute(src:Path, nb_path:Path, params:dict, out:Path, timeout, kernel, pro
     import papermill as pm, logging
     logging.getLogger('papermill').setLevel(logging.ERROR)
     try:
-        pm.execute_notebook(str(src), str(nb_path), parameters={**params, '_riskbench_out': str(out)}, cwd=str(out),
+        pm.execute_notebook(str(src), str(nb_path), parameters={**params, '_riskbench_out': str(out)},
+                            resources={'metadata': {'path': str(out)}},  # the kernel's folder; never chdir this process
                             kernel_name=kernel, progress_bar=progress, execution_timeout=timeout, log_output=False,
                             extra_arguments=KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as e:

@@ -261,3 +261,17 @@ def test_printed_text_and_tracebacks_are_masked_in_the_page():
         page = render_html(nb(o), error=f'BadFile: {MAIL}')
         for raw in (CARD, SSN, MAIL): assert raw not in page, (o['output_type'], raw)
     assert '**** **** **** 1111 ***-**-1234' in render_html(nb(outputs[0]))
+
+def test_run_never_changes_this_process_folder(tmp_path, monkeypatch):
+    "parts run in threads: a template runs in its output folder without chdir-ing the process (relative paths of other parts)"
+    import os
+    from riskbench import report
+    here, real_chdir = Path.cwd().resolve(), os.chdir
+    def no_chdir(p):  # papermill's file handler re-enters the folder it is in: harmless
+        if Path(p).resolve() != here: raise AssertionError(f'os.chdir({p}) while a template ran')
+        real_chdir(p)
+    monkeypatch.setattr(os, 'chdir', no_chdir)
+    tpl = _template(tmp_path/'t.ipynb', ['import os\nfrom riskbench.report import record\nrecord(cwd=os.getcwd())'])
+    r = report.run_template(tpl, {}, tmp_path/'o')
+    assert r.ok, r.error
+    assert json.loads((tmp_path/'o'/'summary.json').read_text())['cwd'] == str((tmp_path/'o').resolve())
