@@ -600,6 +600,12 @@ def load_scores(path:str|Path, score_column:str='score')->tuple:
     df = validate_scores(df, rep, score_column)
     return df, rep
 
+def _plain(v)->str:
+    "A cell value as a reader would write it: `missing`, `0.5`, `'abc'` (never `np.float64(nan)`)"
+    if isinstance(v, str): return repr(v)
+    try: return 'missing' if pd.isna(v) else format(float(v), 'g')
+    except (TypeError, ValueError): return repr(v)
+
 def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='score')->pd.DataFrame:
     "Keep rows with a label and a score in [0, 1]; reject the others into `rep` with the reason"
     src = rep.source if rep is not None else 'score table'
@@ -619,7 +625,7 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
         for i in np.flatnonzero(bad.to_numpy()):
             v = df[score_column].iat[i]
             reason = ('label is missing' if pd.isna(df['label'].iat[i]) else
-                      f"score {v!r} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
+                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
             rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df}, id=df['id'].iat[i] if 'id' in df else None)
         rep.kept -= int(bad.sum())
     out = df.loc[~bad.to_numpy()].copy()
@@ -1379,8 +1385,8 @@ def policy_tables(pol:GuardPolicy)->dict:
 # %% ../nbs/04_thresholds.ipynb #c064
 def run_folder()->Path:
     "The output folder of the report being run (the current folder when run by hand)"
-    from riskbench.report import _out_dir
-    return Path(_out_dir() or Path.cwd()).resolve()
+    from riskbench.report import out_dir
+    return Path(out_dir() or Path.cwd()).resolve()
 
 def save_policy_outputs(pol:GuardPolicy,              # the policy (and its sweep, when one was made)
                         folder:str|Path,              # the run's output folder

@@ -356,19 +356,16 @@ def _eval_set(tmp_path, n=400):
     return df, p
 
 
-def test_scores_for_report_scores_with_a_guard(tmp_path, monkeypatch):
-    "With no score table, the eval set is scored through riskbench.guards (its contract: load_guard, score_table)"
-    df, p = _eval_set(tmp_path)
-    fake = types.ModuleType('riskbench.guards')
-    class G:
-        fingerprint = {'spec': 'fake', 'name': 'fake'}
-    def score_table_(d, g):
-        from riskbench.core import RowReport
-        return d.assign(score=np.random.default_rng(0).random(len(d))), RowReport('scored', len(d), len(d))
-    fake.load_guard = lambda spec: G(); fake.score_table = score_table_
-    monkeypatch.setitem(sys.modules, 'riskbench.guards', fake)
-    out, rep, src, fp = scores_for_report(str(p), '', 'fake')
-    assert len(out) == len(df) and fp == {'spec': 'fake', 'name': 'fake'} and rep.kept == len(df)
+def test_unscored_reason_reads_plainly():
+    "A NaN score is rejected as 'score missing', never as 'np.float64(nan)' (34 x score np.float64 in the reasons)"
+    from riskbench.core import RowReport
+    from riskbench.thresholds import validate_scores
+    df = pd.DataFrame({'id': ['a', 'b', 'c'], 'label': [1, 0, 1], 'score': [0.9, np.float64('nan'), 'x']})
+    rep = RowReport('t', 3, 3)
+    validate_scores(df, rep)
+    reasons = rep.rejected_rows()['reason'].tolist()
+    assert reasons[0].startswith('score missing is not a number') and reasons[1].startswith("score 'x' is not a number"), reasons
+    assert not any('np.' in r for r in reasons)
 
 
 def test_template_runs_under_papermill(tmp_path):
