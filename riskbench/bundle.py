@@ -153,9 +153,11 @@ def plan(usecase:str|Path,          # use-case card (YAML)
         if template in have: parts.append(Part(name, template, {**kw, **extra.get(template, {})}, tuple(needs)))
     add('dataset_overview', 'dataset_overview', data='@data')
     if finetune: add('data_audit', 'data_audit', data=finetune, usecase='@card')
+    card_policy = {x['spec']: x.get('policy') for x in getattr(card, 'guards', None) or [] if isinstance(x, dict)}
     for g in guards:
         s = guard_slug(g)
-        add(f'thresholds-{s}', 'guard_thresholds', [f'scores:{s}'], data='@data', scores=f'@scores:{s}', guard=g)
+        mine = {'policy': card_policy[g]} if card_policy.get(g) else {}  # a one-class set is measured at the card's policy
+        add(f'thresholds-{s}', 'guard_thresholds', [f'scores:{s}'], data='@data', scores=f'@scores:{s}', guard=g, **mine)
         measured = dict(data='@data', scores=f'@scores:{s}', guard=g, policy=f'@policy:{s}')
         add(f'bias-{s}', 'guard_bias', [f'scores:{s}', f'thresholds-{s}'], **measured)
         add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], usecase='@card', **measured)

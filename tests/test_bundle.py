@@ -364,3 +364,20 @@ def test_all_unsafe_set(small_eval, tmp_path):
     assert n == len(ev) and rec['value'] == pytest.approx(p) and rec['low'] == pytest.approx(mid - half)
     assert rec['high'] == pytest.approx(mid + half)
     assert _check_figures(out, ev) >= 1
+
+
+def test_all_unsafe_set_measured_at_the_cards_policy(small_eval, tmp_path):
+    "A card guard with its own policy file: a one-class set is measured at that policy's threshold, not the default"
+    from riskbench.core import load_eval_set
+    from riskbench.thresholds import GuardPolicy
+    ev, _ = load_eval_set(small_eval)
+    (tmp_path/'unsafe.jsonl').write_text(ev[ev.label == 1].to_json(orient='records', lines=True, force_ascii=False))
+    GuardPolicy(threshold=0.37, objective='max-recall-at-fpr').save(tmp_path/'baseline_policy.json')
+    card = (ROOT/'datasets'/'usecases'/'customer_support.yaml').read_text(encoding='utf-8')
+    card = card.replace('  - spec: llama-guard:meta-llama/Llama-Guard-3-8B\n    stage: both\n', '  - spec: baseline\n    policy: baseline_policy.json\n')
+    card = card.replace('  - spec: prompt-guard:meta-llama/Llama-Prompt-Guard-2-86M\n    stage: input\n', '')
+    (tmp_path/'card.yaml').write_text(card, encoding='utf-8')
+    r = riskbench('assess', 'card.yaml', '--data', 'unsafe.jsonl', '--out', 'bundle', cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pol = json.loads((tmp_path/'bundle'/'policies'/'baseline.json').read_text())
+    assert pol['threshold'] == pytest.approx(0.37) and pol['threshold_source'] == 'card-policy', pol['rests_on']
