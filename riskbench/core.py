@@ -333,6 +333,14 @@ WARNING_CODES = dict(
     degenerate_threshold='an operating point that blocks almost everything or almost nothing',
     evidence_missing='a measurement that failed, was skipped or had too few rows',
     different_data='two results compared on different data',
+    incomplete_bundle='a bundle compared although it was interrupted or failed',
+    one_class_set='a set of one class: recall (or false refusals) measured at a given threshold, none chosen',
+    default_prevalence="the eval set's share of unsafe rows used as the deployment's prevalence",
+    unscored_rows='labelled rows the guard could not score, counted neither as misses nor as catches',
+    rows_rejected='input rows rejected by the reader, left out of every figure',
+    language_not_code='a language value that is not a language code, treated as missing',
+    undetected_rows='rows whose language could not be identified (und)',
+    detection_unmeasured="a target language whose detection accuracy could not be measured",
 )
 
 def evidence_warning(code:str,    # a snake_case code (see `WARNING_CODES`)

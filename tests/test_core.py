@@ -269,3 +269,18 @@ def test_row_report_says_its_gaps_out_loud(tmp_path):
     ws = load_eval_set(p)[1].warnings()
     assert [w['code'] for w in ws] == ['rows_rejected', 'language_not_code']
     assert ws[0]['message'].startswith(f'{p}: 1 of 3 rows rejected (1 × malformed JSON)') and ws[1]['source'] == str(p)
+
+
+def test_every_warning_code_raised_is_documented():
+    "Every literal code passed to evidence_warning / warn anywhere in the library is in core.WARNING_CODES"
+    import ast, re
+    from riskbench.core import WARNING_CODES
+    used = {}
+    for f in sorted((ROOT/'riskbench').glob('*.py')):
+        for n in ast.walk(ast.parse(f.read_text(encoding='utf-8'))):
+            if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str):
+                name = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, 'id', '')
+                if 'warn' in name.lower() and re.fullmatch(r'[a-z]+(_[a-z0-9]+)+', n.args[0].value):
+                    used.setdefault(n.args[0].value, f.name)
+    assert len(used) >= 9
+    assert not set(used) - set(WARNING_CODES), {k: used[k] for k in set(used) - set(WARNING_CODES)}
