@@ -308,37 +308,39 @@ def _expected_effect(c:_Card, d:dict, p:tuple)->float|None:
         raise c.err(MissingField, p + ('rationale',), "an expected_effect set by hand needs a rationale")
     return float(eff)
 
-# %% ../nbs/02_usecase.ipynb #c017
-def _parse_card(d, src, lines, base:Path|None)->UseCase:
-    c = _Card(src, lines)
-    if d is None: raise BadFile(f"{src}: empty use-case card")
-    c.keys(d, CARD_KEYS, (), 'use-case card')
-    name = c.text(d.get('name'), ('name',), required=True)
-    # audience
-    a = d.get('audience', 'general')
+# %% ../nbs/02_usecase.ipynb #p002
+def _parse_audience(c:_Card, a)->dict:
+    "{type, minors_present} from `audience` (a mapping, or just its type)"
     if isinstance(a, str): a = dict(type=a)
     c.keys(a, _KEYS['audience'], ('audience',), 'audience')
     atype = a.get('type', 'general')
-    if atype not in ('general', 'professional'): raise c.err(BadValue, ('audience', 'type'), f"expected general or professional, got {atype!r}")
-    audience = dict(type=atype, minors_present=c.boolean(a.get('minors_present'), ('audience', 'minors_present')))
-    # languages and capabilities
-    if not d.get('languages'): raise c.err(MissingField, ('languages',), "list the deployment languages (ISO 639-1 codes)")
-    langs = list(dict.fromkeys(_language(c, l, ('languages', i)) for i, l in enumerate(c.str_list(d['languages'], ('languages',)))))
-    caps = c.str_list(d.get('capabilities'), ('capabilities',))
-    for i, cap in enumerate(caps):
-        if cap not in CAPABILITIES: raise c.err(UnknownCapability, ('capabilities', i), f"unknown capability {cap!r}; known: {', '.join(CAPABILITIES)}")
-    caps = list(dict.fromkeys(caps))
-    # model
-    m = d.get('model')
+    if atype not in ('general', 'professional'):
+        raise c.err(BadValue, ('audience', 'type'), f"expected general or professional, got {atype!r}")
+    return dict(type=atype, minors_present=c.boolean(a.get('minors_present'), ('audience', 'minors_present')))
+
+def _parse_model(c:_Card, m)->dict:
+    "{base, fine_tuned, safety_tuned, reasoning} from `model` (a mapping, or just its base id)"
     if m is None: raise c.err(MissingField, ('model',), "name the base model (model: {base: ID})")
     if isinstance(m, str): m = dict(base=m)
     c.keys(m, _KEYS['model'], ('model',), 'model')
-    model = dict(base=c.text(m.get('base'), ('model', 'base'), required=True), fine_tuned=c.boolean(m.get('fine_tuned'), ('model', 'fine_tuned')),
-                 safety_tuned=c.boolean(m.get('safety_tuned'), ('model', 'safety_tuned'), True), reasoning=c.boolean(m.get('reasoning'), ('model', 'reasoning')))
-    # guards
-    guards = []
-    g_raw = d.get('guards') or []
+    flag = lambda k, default=False: c.boolean(m.get(k), ('model', k), default)
+    return dict(base=c.text(m.get('base'), ('model', 'base'), required=True), fine_tuned=flag('fine_tuned'),
+                safety_tuned=flag('safety_tuned', True), reasoning=flag('reasoning'))
+
+def _parse_capabilities(c:_Card, v)->list:
+    "The declared capabilities, each one riskbench knows"
+    caps = c.str_list(v, ('capabilities',))
+    for i, cap in enumerate(caps):
+        if cap not in CAPABILITIES:
+            raise c.err(UnknownCapability, ('capabilities', i),
+                        f"unknown capability {cap!r}; known: {', '.join(CAPABILITIES)}")
+    return list(dict.fromkeys(caps))
+
+# %% ../nbs/02_usecase.ipynb #p004
+def _parse_guards(c:_Card, g_raw, base:Path|None)->list:
+    "[{spec, stage, policy, expected_effect, rationale}] from `guards`"
     if not isinstance(g_raw, list): raise c.err(BadValue, ('guards',), "expected a list of guards")
+    out = []
     for i, g in enumerate(g_raw):
         p = ('guards', i)
         if isinstance(g, str): g = dict(spec=g)
@@ -346,62 +348,94 @@ def _parse_card(d, src, lines, base:Path|None)->UseCase:
         spec = _check_spec(c, c.text(g.get('spec'), p + ('spec',), required=True), p + ('spec',))
         fam = model_family(spec)
         stage = g.get('stage') or ('input' if fam and fam.startswith('prompt-guard') else 'both')
-        if stage not in ('input', 'output', 'both'): raise c.err(BadValue, p + ('stage',), f"expected input, output or both, got {stage!r}")
+        if stage not in ('input', 'output', 'both'):
+            raise c.err(BadValue, p + ('stage',), f"expected input, output or both, got {stage!r}")
         _, pol = c.path_or_inline(g.get('policy'), p + ('policy',), base, 'threshold policy')
-        guards.append(dict(spec=spec, stage=stage, policy=str(pol) if pol else None, expected_effect=_expected_effect(c, g, p),
-                           rationale=c.text(g.get('rationale'), p + ('rationale',))))
-    # data
-    data = d.get('data') or {}
-    c.keys(data, _KEYS['data'], ('data',), 'data')
-    data = {**data, 'personal_data': c.boolean(data.get('personal_data'), ('data', 'personal_data'))}
-    # policies
-    cp_inline, cp_path = c.path_or_inline(d.get('content_policy'), ('content_policy',), base, 'content policy')
-    content_policy = ContentPolicy.from_dict(cp_inline, src, lines, ('content_policy',)) if cp_inline is not None else (ContentPolicy.load(cp_path) if cp_path else None)
-    ap_inline, ap_path = c.path_or_inline(d.get('agent_policy'), ('agent_policy',), base, 'agent policy')
-    agent_policy = AgentPolicy.from_dict(ap_inline, src, lines, ('agent_policy',)) if ap_inline is not None else (AgentPolicy.load(ap_path) if ap_path else None)
-    custom = tuple(content_policy.custom) if content_policy else ()
-    # mitigations
-    mits = []
-    m_raw = d.get('mitigations') or []
-    if not isinstance(m_raw, list): raise c.err(BadValue, ('mitigations',), "expected a list of catalog ids or {id: ...} entries")
+        out.append(dict(spec=spec, stage=stage, policy=str(pol) if pol else None,
+                        expected_effect=_expected_effect(c, g, p), rationale=c.text(g.get('rationale'), p + ('rationale',))))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #p006
+def _parse_policy(c:_Card, v, key:str, cls, base:Path|None):
+    "A ContentPolicy or AgentPolicy from `key`: inline, or a file; None when absent"
+    inline, path = c.path_or_inline(v, (key,), base, key.replace('_', ' '))
+    if inline is not None: return cls.from_dict(inline, c.src, c.lines, (key,))
+    return cls.load(path) if path else None
+
+# %% ../nbs/02_usecase.ipynb #p008
+def _parse_mitigations(c:_Card, m_raw)->list:
+    "[{id, status, settings, expected_effect, rationale, evidence}] from `mitigations`"
+    if not isinstance(m_raw, list):
+        raise c.err(BadValue, ('mitigations',), "expected a list of catalog ids or {id: ...} entries")
+    out = []
     for i, mt in enumerate(m_raw):
         p = ('mitigations', i)
         if isinstance(mt, str): mt = dict(id=mt)
         c.keys(mt, _KEYS['mitigation'], p, 'mitigation')
         mid = c.text(mt.get('id'), p + ('id',), required=True)
-        if mid not in MITIGATIONS: raise c.err(UnknownMitigation, p + ('id',), f"unknown mitigation {mid!r}; the catalog has: {', '.join(MITIGATIONS)}")
+        if mid not in MITIGATIONS:
+            raise c.err(UnknownMitigation, p + ('id',),
+                        f"unknown mitigation {mid!r}; the catalog has: {', '.join(MITIGATIONS)}")
         status = mt.get('status', 'in_place')
-        if status not in ('in_place', 'planned'): raise c.err(BadValue, p + ('status',), f"expected in_place or planned, got {status!r}")
-        eff = _expected_effect(c, mt, p)
+        if status not in ('in_place', 'planned'):
+            raise c.err(BadValue, p + ('status',), f"expected in_place or planned, got {status!r}")
         settings = mt.get('settings') or {}
         if not isinstance(settings, dict): raise c.err(BadValue, p + ('settings',), "expected a mapping")
-        mits.append(dict(id=mid, status=status, settings=settings, expected_effect=eff,
-                         rationale=c.text(mt.get('rationale'), p + ('rationale',)), evidence=c.text(mt.get('evidence'), p + ('evidence',))))
-    ra = _parse_appetite(c, d.get('risk_appetite', 'medium'), custom)
-    # overrides
-    ovs = []
-    o_raw = d.get('overrides') or []
-    if not isinstance(o_raw, list): raise c.err(BadValue, ('overrides',), "expected a list")
-    for i, o in enumerate(o_raw):
-        p = ('overrides', i)
-        c.keys(o, _KEYS['override'], p, 'override')
-        hz = _hazard(c, o.get('hazard'), p + ('hazard',), custom)
-        sf = o.get('surface')
-        if sf is not None and sf not in SURFACES: raise c.err(UnknownSurface, p + ('surface',), f"unknown surface {sf!r}; known: {', '.join(SURFACES)}")
-        if o.get('likelihood') is None and o.get('severity') is None: raise c.err(MissingField, p, "an override sets likelihood, severity or both")
-        ovs.append(dict(hazard=hz, surface=sf, language=_language(c, o['language'], p + ('language',)) if o.get('language') else None,
-                        likelihood=None if o.get('likelihood') is None else c.level(o['likelihood'], p + ('likelihood',)),
-                        severity=None if o.get('severity') is None else c.level(o['severity'], p + ('severity',)),
-                        rationale=c.text(o.get('rationale'), p + ('rationale',), required=True)))
-    return UseCase(name, c.text(d.get('description'), ('description',)), audience, c.str_list(d.get('regions'), ('regions',)), langs, caps,
-                   model, guards, data, content_policy, agent_policy, mits, ra, ovs, src, lines)
+        out.append(dict(id=mid, status=status, settings=settings, expected_effect=_expected_effect(c, mt, p),
+                        rationale=c.text(mt.get('rationale'), p + ('rationale',)),
+                        evidence=c.text(mt.get('evidence'), p + ('evidence',))))
+    return out
 
+# %% ../nbs/02_usecase.ipynb #p010
 def _hazard(c, code, path, custom=()):
+    "A known hazard code (S-codes in any case), else an error naming the field"
     if code is None or str(code).strip() == '': raise c.err(MissingField, path, "name a hazard code")
     s = str(code).strip()
     if re.fullmatch(r'[sS]\d+', s): s = s.upper()
     if s in LLAMA_GUARD_CATEGORIES or s in RISKBENCH_HAZARDS or s in custom: return s
     raise c.err(UnknownHazard, path, f"unknown hazard code {code!r}; known: {', '.join(hazard_codes() + list(custom))}")
+
+def _parse_overrides(c:_Card, o_raw, custom:tuple)->list:
+    "[{hazard, surface, language, likelihood, severity, rationale}] from `overrides`"
+    if not isinstance(o_raw, list): raise c.err(BadValue, ('overrides',), "expected a list")
+    out = []
+    for i, o in enumerate(o_raw):
+        p = ('overrides', i)
+        c.keys(o, _KEYS['override'], p, 'override')
+        hz, sf = _hazard(c, o.get('hazard'), p + ('hazard',), custom), o.get('surface')
+        if sf is not None and sf not in SURFACES:
+            raise c.err(UnknownSurface, p + ('surface',), f"unknown surface {sf!r}; known: {', '.join(SURFACES)}")
+        if o.get('likelihood') is None and o.get('severity') is None:
+            raise c.err(MissingField, p, "an override sets likelihood, severity or both")
+        level = lambda k: None if o.get(k) is None else c.level(o[k], p + (k,))
+        lang = _language(c, o['language'], p + ('language',)) if o.get('language') else None
+        out.append(dict(hazard=hz, surface=sf, language=lang, likelihood=level('likelihood'), severity=level('severity'),
+                        rationale=c.text(o.get('rationale'), p + ('rationale',), required=True)))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #c017
+def _parse_card(d, src, lines, base:Path|None)->UseCase:
+    "A validated UseCase from the parsed card `d`"
+    c = _Card(src, lines)
+    if d is None: raise BadFile(f"{src}: empty use-case card")
+    c.keys(d, CARD_KEYS, (), 'use-case card')
+    name = c.text(d.get('name'), ('name',), required=True)
+    if not d.get('languages'):
+        raise c.err(MissingField, ('languages',), "list the deployment languages (ISO 639-1 codes)")
+    langs = c.str_list(d['languages'], ('languages',))
+    langs = list(dict.fromkeys(_language(c, l, ('languages', i)) for i, l in enumerate(langs)))
+    data = d.get('data') or {}
+    c.keys(data, _KEYS['data'], ('data',), 'data')
+    data = {**data, 'personal_data': c.boolean(data.get('personal_data'), ('data', 'personal_data'))}
+    cp = _parse_policy(c, d.get('content_policy'), 'content_policy', ContentPolicy, base)
+    ap = _parse_policy(c, d.get('agent_policy'), 'agent_policy', AgentPolicy, base)
+    custom = tuple(cp.custom) if cp else ()
+    return UseCase(name, c.text(d.get('description'), ('description',)), _parse_audience(c, d.get('audience', 'general')),
+                   c.str_list(d.get('regions'), ('regions',)), langs, _parse_capabilities(c, d.get('capabilities')),
+                   _parse_model(c, d.get('model')), _parse_guards(c, d.get('guards') or [], base), data, cp, ap,
+                   _parse_mitigations(c, d.get('mitigations') or []),
+                   _parse_appetite(c, d.get('risk_appetite', 'medium'), custom),
+                   _parse_overrides(c, d.get('overrides') or [], custom), src, lines)
 
 def load_usecase(path:str|Path, # a use-case card (YAML), or `bundled:usecases/NAME.yaml`
                 )->UseCase:
