@@ -16,8 +16,8 @@ from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, 
 
 # %% auto #0
 __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CAPABILITIES', 'CONTENT_HAZARDS', 'MITIGATIONS',
-           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS',
-           'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
+           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'NA',
+           'STAGES', 'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
            'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
            'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'UseCase', 'load_usecase',
            'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule', 'failed_guards',
@@ -942,14 +942,166 @@ def guard_floor_gaps(uc:UseCase,   # the card (its appetite and languages)
     return out
 
 # %% ../nbs/02_usecase.ipynb #c044
+NA = 'not applicable'
+STAGES = ('Use case and policies', 'Model-level alignment', 'System-level safeguards', 'Transparency and feedback',
+          'Capability-specific')
+
 def _mit_state(uc, *ids):
     "('done'|'partial'|'missing', evidence text) for catalog ids: done if any is in place, partial if only planned"
     inp = [m for m in uc.mitigations if m['id'] in ids and m['status'] == 'in_place']
     pl = [m for m in uc.mitigations if m['id'] in ids and m['status'] == 'planned']
-    if inp: return 'done', '; '.join(f"{m['id']} in place" + (f": {m['evidence']}" if m['evidence'] else '') for m in inp)
-    if pl: return 'partial', '; '.join(f"{m['id']} planned" + (f": {m['evidence']}" if m['evidence'] else '') for m in pl)
+    said = lambda m, how: f"{m['id']} {how}" + (f": {m['evidence']}" if m['evidence'] else '')
+    if inp: return 'done', '; '.join(said(m, 'in place') for m in inp)
+    if pl: return 'partial', '; '.join(said(m, 'planned') for m in pl)
     return 'missing', f"no {' / '.join(ids)} on the card"
 
+# %% ../nbs/02_usecase.ipynb #q002
+def _use_case_items(uc:UseCase, measured:list)->list:
+    "(item, section, status, evidence) of the use-case stage"
+    cp, ap, out = uc.content_policy, uc.agent_policy, []
+    acts = uc.has('tool_calls') or uc.has('agentic_actions')
+    POL = 'Define content and agent use policies'
+    who = f"audience {uc.audience['type']}{', minors present' if uc.minors_present else ''}; "
+    who += f"languages {', '.join(uc.languages)}" + ('' if uc.description else '; no description')
+    out.append(('Use case, audience and languages described', 'Determine use case',
+                'done' if uc.description else 'partial', who))
+    n_dis = sum(v['decision'] == 'disallowed' for v in cp.categories.values()) if cp else 0
+    cp_ev = f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom" if cp else 'no content_policy on the card'
+    out.append(('Content policy defined', POL, 'done' if cp else 'missing', cp_ev))
+    ap_ev = f"{ap.name}: {len(ap.tools)} tools, default {ap.default}" if ap else 'no agent_policy on the card'
+    out.append(('Agent-use policy defined', POL, ('done' if ap else 'missing') if acts else NA,
+                ap_ev if acts else 'no tool calls or agentic actions'))
+    item = ('Age-appropriate policy (S4, S11, S12)', POL)
+    if uc.minors_present:
+        ok = (cp is not None and all(cp.decision(c) == 'disallowed' for c in ('S4', 'S12'))
+              and cp.decision('S11') != 'allowed')
+        out.append((*item, 'done' if ok else 'missing', 'S4 and S12 disallowed, S11 not allowed' if ok else
+                    'minors present: the content policy must disallow S4 and S12 and not allow S11'))
+    else: out.append((*item, NA, 'no minors in the audience'))
+    ev = f"threshold policies for {len(measured)} of {len(uc.guards)} guards"
+    if measured: ev += f": {', '.join(measured)}"
+    out.append(('Alignment–helpfulness trade-off measured (false refusals vs misses)',
+                'Understand alignment-helpfulness trade-offs',
+                'missing' if not measured else ('done' if len(measured) == len(uc.guards) else 'partial'), ev))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #q004
+def _model_items(uc:UseCase, measured:list)->list:
+    "(item, section, status, evidence) of the model-level stage"
+    ft, out = uc.model['fine_tuned'], []
+    out.append(('Fine-tuning data prepared and representative', 'Step 1: Prepare data',
+                *(_mit_state(uc, 'data_curation') if ft else (NA, 'the base model is used without fine-tuning'))))
+    if ft: st = _mit_state(uc, 'sft', 'rlhf', 'safety_context_distillation')
+    elif uc.model['safety_tuned']: st = ('done', f"relies on the safety tuning of {uc.model['base']}")
+    else: st = ('missing', 'a model without safety tuning, and no safety fine-tuning')
+    out.append(('Safety fine-tuning (SFT, RLHF/RLAIF, context distillation)', 'Step 2: Train the model', *st))
+    st = _mit_state(uc, 'safety_evaluation')
+    if st[0] == 'missing' and measured: st = ('partial', f"guard evaluations only: {', '.join(measured)}")
+    out.append(('Safety evaluation on held-out and benchmark sets', 'Step 3: Evaluate and improve performance', *st))
+    out.append(('Red teaming', 'Red teaming best practices', *_mit_state(uc, 'red_teaming')))
+    priv = ft and uc.data.get('personal_data')
+    out.append(('Privacy adversarial attack tests', 'Privacy adversarial attacks',
+                *(_mit_state(uc, 'privacy_attack_tests') if priv else (NA, 'no fine-tuning on personal data'))))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #q006
+def _safeguards_evaluated(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->tuple:
+    "(item, section, status, evidence) for 'Safeguards evaluated at their thresholds'"
+    measured = [g['spec'] for g in uc.guards if g['spec'] in pols]
+    meets = [s for s in measured if not floor_gaps[s]]
+    unmeasured = [g['spec'] + (f" (part {failed[g['spec']]} failed)" if g['spec'] in failed else '')
+                  for g in uc.guards if g['spec'] not in pols]
+    short = lambda s: '; '.join(w['message'].split(': ', 1)[1] for w in floor_gaps[s])
+    below = [f"{s} ({short(s)})" for s in measured if floor_gaps[s]]
+    st = 'missing' if not uc.guards or not measured else ('done' if len(meets) == len(uc.guards) else 'partial')
+    ev = ('no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
+          f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
+    return 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', st, ev
+
+def _system_items(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->list:
+    "(item, section, status, evidence) of the system-level stage"
+    gin = [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')]
+    gout = _output_guards(uc)
+    out, OUT = [], 'Develop potential mitigation methods at output'
+    for item, section, guards, ids, where in (
+            ('Input safeguards', 'Mitigating risks at the input level', gin,
+             ('prompt_filter', 'input_guard', 'prompt_guard'), 'input'),
+            ('Output safeguards', OUT, gout, ('blocklist', 'output_guard'), 'output')):
+        st = _mit_state(uc, *ids)
+        ev = f"guards on {where}: {', '.join(guards)}" + ('; ' + st[1] if st[0] != 'missing' else '')
+        out.append((item, section, 'done' if guards else st[0], ev if guards else st[1]))
+    out.append(_safeguards_evaluated(uc, pols, failed, floor_gaps))
+    tested = {l for p in pols.values() for l, v in (p.get('per_language') or {}).items() if _enough(v)}
+    missing, unknown = _language_gaps(uc)
+    not_meas = [l for l in uc.languages if l not in tested]
+    ev = [f"unsupported: {', '.join(missing)}" if missing else '',
+          f"unknown support: {', '.join(unknown)}" if unknown else '',
+          f"not measured: {', '.join(not_meas)}" if not_meas else 'measured in every language']
+    st = 'missing' if missing or unknown else ('done' if not not_meas else 'partial')
+    out.append(('Safeguards cover and are tested in every deployment language', 'Evaluate effectiveness', st,
+                '; '.join(x for x in ev if x)))
+    out.append(('Chain of thought not exposed raw', OUT,
+                *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (NA, 'not a reasoning model'))))
+    return out
+
+def _output_guards(uc:UseCase)->list:
+    "The content guards that read the model's output"
+    return [g['spec'] for g in uc.guards
+            if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
+
+# %% ../nbs/02_usecase.ipynb #q008
+def _transparency_items(uc:UseCase)->list:
+    "(item, section, status, evidence) of the transparency stage"
+    TC = 'Transparency & control best practices'
+    return [('AI disclosure and limitations notice', TC, *_mit_state(uc, 'ai_disclosure')),
+            ('Feedback and reporting', 'Feedback & reporting mechanisms', *_mit_state(uc, 'feedback_reporting')),
+            ('User controls', TC, *_mit_state(uc, 'user_controls')),
+            ('System card', TC, *_mit_state(uc, 'system_card'))]
+
+# %% ../nbs/02_usecase.ipynb #q009
+def _capability_items(uc:UseCase)->list:
+    "(item, section, status, evidence) of the capability-specific stage"
+    out, gout = [], _output_guards(uc)
+    item = ('Image input filters and a multimodal guard', 'Image reasoning')
+    if uc.has('image_reasoning'):
+        mm = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['images'] and g['stage'] in ('input', 'both')]
+        f = _mit_state(uc, 'image_filter')
+        st = ['missing', 'partial', 'done'][(f[0] == 'done') + bool(mm)]
+        out.append((*item, st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}"))
+    else: out.append((*item, NA, 'no image input'))
+    item = ('Tool safeguards: Prompt Guard on tool outputs, output moderation, tool transparency', 'Tool calls')
+    if uc.has('tool_calls') or uc.has('retrieval'):
+        pg = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['kind'] == 'prompt']
+        tt = _mit_state(uc, 'tool_transparency')
+        n = bool(pg) + bool(gout) + (tt[0] == 'done')
+        out.append((*item, ['missing', 'partial', 'partial', 'done'][n],
+                    f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}"))
+    else: out.append((*item, NA, 'no tool calls or retrieval'))
+    item = ('Agent actions checked against the agent-use policy', 'Define content and agent use policies')
+    acts = uc.has('agentic_actions') or uc.has('tool_calls')
+    st = _mit_state(uc, 'agent_policy_enforcement') if acts else (NA, 'no tool calls or agentic actions')
+    out.append((*item, *st))
+    item = ('Code safeguards: insecure-code filter and CyberSecEval', 'Coding')
+    if uc.has('coding'):
+        f = _mit_state(uc, 'insecure_code_filter')
+        cyber = any('cyberseceval' in json.dumps(m['settings']).lower() + m['evidence'].lower()
+                    for m in uc.in_place() if m['id'] == 'safety_evaluation')
+        st = ['missing', 'partial', 'done'][(f[0] == 'done') + cyber]
+        out.append((*item, st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}"))
+    else: out.append((*item, NA, 'no code generation'))
+    missing, unknown = _language_gaps(uc)
+    item = ('Deployment languages supported, or filtered', 'Multilinguality')
+    if missing or unknown:
+        lf = _mit_state(uc, 'language_filter')
+        out.append((*item, 'partial' if lf[0] == 'done' else 'missing',
+                    f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}"))
+    else: out.append((*item, 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard"))
+    item = ('System prompt written and tested', 'System Prompts')
+    st = _mit_state(uc, 'system_prompt') if uc.has('system_prompt') else (NA, 'no system prompt declared')
+    out.append((*item, *st))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #q011
 def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         evidence:dict|list|str|Path|None=None, # threshold policies (as for `risk_register`)
                         failed_parts:list|tuple=(),   # names of failed parts: their guards count as not measured
@@ -960,97 +1112,11 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     failed = failed_guards(uc, failed_parts)
     pols = {s: p for s, p in pols.items() if s not in failed and _usable(p)}
     floor_gaps = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
-    rows = []
-    def add(stage, item, section, status, ev): rows.append(dict(stage=stage, item=item, section=section, status=status, evidence=ev))
-    NA = 'not applicable'
-    S1, S2, S3, S4, S5 = 'Use case and policies', 'Model-level alignment', 'System-level safeguards', 'Transparency and feedback', 'Capability-specific'
-    # use case and policies
-    add(S1, 'Use case, audience and languages described', 'Determine use case', 'done' if uc.description else 'partial',
-        f"audience {uc.audience['type']}{', minors present' if uc.minors_present else ''}; languages {', '.join(uc.languages)}" + ('' if uc.description else '; no description'))
-    cp = uc.content_policy
-    add(S1, 'Content policy defined', 'Define content and agent use policies', 'done' if cp else 'missing', f"{cp.name}: {sum(v['decision'] == 'disallowed' for v in cp.categories.values())} categories disallowed, {len(cp.custom)} custom" if cp else 'no content_policy on the card')
-    acts = uc.has('tool_calls') or uc.has('agentic_actions')
-    add(S1, 'Agent-use policy defined', 'Define content and agent use policies', (('done' if uc.agent_policy else 'missing') if acts else NA),
-        (f"{uc.agent_policy.name}: {len(uc.agent_policy.tools)} tools, default {uc.agent_policy.default}" if uc.agent_policy else 'no agent_policy on the card') if acts else 'no tool calls or agentic actions')
-    if uc.minors_present:
-        ok = cp is not None and all(cp.decision(c) == 'disallowed' for c in ('S4', 'S12')) and cp.decision('S11') != 'allowed'
-        add(S1, 'Age-appropriate policy (S4, S11, S12)', 'Define content and agent use policies', 'done' if ok else 'missing',
-            'S4 and S12 disallowed, S11 not allowed' if ok else 'minors present: the content policy must disallow S4 and S12 and not allow S11')
-    else: add(S1, 'Age-appropriate policy (S4, S11, S12)', 'Define content and agent use policies', NA, 'no minors in the audience')
     measured = [g['spec'] for g in uc.guards if g['spec'] in pols]
-    add(S1, 'Alignment–helpfulness trade-off measured (false refusals vs misses)', 'Understand alignment-helpfulness trade-offs',
-        'missing' if not measured else ('done' if len(measured) == len(uc.guards) else 'partial'),
-        f"threshold policies for {len(measured)} of {len(uc.guards)} guards" + (f": {', '.join(measured)}" if measured else ''))
-    # model level
-    ft = uc.model['fine_tuned']
-    add(S2, 'Fine-tuning data prepared and representative', 'Step 1: Prepare data', _mit_state(uc, 'data_curation')[0] if ft else NA,
-        _mit_state(uc, 'data_curation')[1] if ft else 'the base model is used without fine-tuning')
-    if ft: st = _mit_state(uc, 'sft', 'rlhf', 'safety_context_distillation')
-    else: st = ('done', f"relies on the safety tuning of {uc.model['base']}") if uc.model['safety_tuned'] else ('missing', 'a model without safety tuning, and no safety fine-tuning')
-    add(S2, 'Safety fine-tuning (SFT, RLHF/RLAIF, context distillation)', 'Step 2: Train the model', *st)
-    st = _mit_state(uc, 'safety_evaluation')
-    if st[0] == 'missing' and measured: st = ('partial', f"guard evaluations only: {', '.join(measured)}")
-    add(S2, 'Safety evaluation on held-out and benchmark sets', 'Step 3: Evaluate and improve performance', *st)
-    add(S2, 'Red teaming', 'Red teaming best practices', *_mit_state(uc, 'red_teaming'))
-    priv = ft and uc.data.get('personal_data')
-    add(S2, 'Privacy adversarial attack tests', 'Privacy adversarial attacks', *(_mit_state(uc, 'privacy_attack_tests') if priv else (NA, 'no fine-tuning on personal data')))
-    # system level
-    gin = [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')]
-    gout = [g['spec'] for g in uc.guards if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
-    st = _mit_state(uc, 'prompt_filter', 'input_guard', 'prompt_guard')
-    add(S3, 'Input safeguards', 'Mitigating risks at the input level', 'done' if gin else st[0], (f"guards on input: {', '.join(gin)}" + ('; ' + st[1] if st[0] != 'missing' else '')) if gin else st[1])
-    st = _mit_state(uc, 'blocklist', 'output_guard')
-    add(S3, 'Output safeguards', 'Develop potential mitigation methods at output', 'done' if gout else st[0], (f"guards on output: {', '.join(gout)}" + ('; ' + st[1] if st[0] != 'missing' else '')) if gout else st[1])
-    meets = [s for s in measured if not floor_gaps[s]]
-    unmeasured = [g['spec'] + (f" (part {failed[g['spec']]} failed)" if g['spec'] in failed else '')
-                  for g in uc.guards if g['spec'] not in pols]
-    below = [f"{s} ({'; '.join(w['message'].split(': ', 1)[1] for w in floor_gaps[s])})" for s in measured if floor_gaps[s]]
-    st = 'missing' if not uc.guards or not measured else ('done' if len(meets) == len(uc.guards) else 'partial')
-    add(S3, 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', st,
-        'no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
-        f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
-    langs_meas = {l for p in pols.values() for l, v in (p.get('per_language') or {}).items() if isinstance(v, dict) and (v.get('n_unsafe') or 0) > 0}
-    missing, unknown = _language_gaps(uc)
-    not_meas = [l for l in uc.languages if l not in langs_meas]
-    st = 'missing' if missing or unknown else ('done' if not not_meas else 'partial')
-    add(S3, 'Safeguards cover and are tested in every deployment language', 'Evaluate effectiveness', st,
-        '; '.join(x for x in [f"unsupported: {', '.join(missing)}" if missing else '', f"unknown support: {', '.join(unknown)}" if unknown else '',
-                              f"not measured: {', '.join(not_meas)}" if not_meas else 'measured in every language'] if x))
-    add(S3, 'Chain of thought not exposed raw', 'Develop potential mitigation methods at output', *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (NA, 'not a reasoning model')))
-    # transparency
-    add(S4, 'AI disclosure and limitations notice', 'Transparency & control best practices', *_mit_state(uc, 'ai_disclosure'))
-    add(S4, 'Feedback and reporting', 'Feedback & reporting mechanisms', *_mit_state(uc, 'feedback_reporting'))
-    add(S4, 'User controls', 'Transparency & control best practices', *_mit_state(uc, 'user_controls'))
-    add(S4, 'System card', 'Transparency & control best practices', *_mit_state(uc, 'system_card'))
-    # capability-specific
-    if uc.has('image_reasoning'):
-        mm = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['images'] and g['stage'] in ('input', 'both')]
-        f = _mit_state(uc, 'image_filter')
-        n = (f[0] == 'done') + bool(mm)
-        add(S5, 'Image input filters and a multimodal guard', 'Image reasoning', ['missing', 'partial', 'done'][n], f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}")
-    else: add(S5, 'Image input filters and a multimodal guard', 'Image reasoning', NA, 'no image input')
-    if uc.has('tool_calls') or uc.has('retrieval'):
-        pg = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['kind'] == 'prompt']
-        n = bool(pg) + bool(gout) + (_mit_state(uc, 'tool_transparency')[0] == 'done')
-        add(S5, 'Tool safeguards: Prompt Guard on tool outputs, output moderation, tool transparency', 'Tool calls', ['missing', 'partial', 'partial', 'done'][n],
-            f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {_mit_state(uc, 'tool_transparency')[1]}")
-    else: add(S5, 'Tool safeguards: Prompt Guard on tool outputs, output moderation, tool transparency', 'Tool calls', NA, 'no tool calls or retrieval')
-    if uc.has('agentic_actions') or uc.has('tool_calls'): add(S5, 'Agent actions checked against the agent-use policy', 'Define content and agent use policies', *_mit_state(uc, 'agent_policy_enforcement'))
-    else: add(S5, 'Agent actions checked against the agent-use policy', 'Define content and agent use policies', NA, 'no tool calls or agentic actions')
-    if uc.has('coding'):
-        f, e = _mit_state(uc, 'insecure_code_filter'), _mit_state(uc, 'safety_evaluation')
-        cyber = any('cyberseceval' in json.dumps(m['settings']).lower() + m['evidence'].lower() for m in uc.in_place() if m['id'] == 'safety_evaluation')
-        n = (f[0] == 'done') + cyber
-        add(S5, 'Code safeguards: insecure-code filter and CyberSecEval', 'Coding', ['missing', 'partial', 'done'][n], f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}")
-    else: add(S5, 'Code safeguards: insecure-code filter and CyberSecEval', 'Coding', NA, 'no code generation')
-    if missing or unknown:
-        lf = _mit_state(uc, 'language_filter')
-        add(S5, 'Deployment languages supported, or filtered', 'Multilinguality', 'partial' if lf[0] == 'done' else 'missing',
-            f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}")
-    else: add(S5, 'Deployment languages supported, or filtered', 'Multilinguality', 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard")
-    if uc.has('system_prompt'): add(S5, 'System prompt written and tested', 'System Prompts', *_mit_state(uc, 'system_prompt'))
-    else: add(S5, 'System prompt written and tested', 'System Prompts', NA, 'no system prompt declared')
-    df = pd.DataFrame(rows)
+    stages = (_use_case_items(uc, measured), _model_items(uc, measured), _system_items(uc, pols, failed, floor_gaps),
+              _transparency_items(uc), _capability_items(uc))
+    df = pd.DataFrame([dict(stage=st, item=i, section=sec, status=s, evidence=ev)
+                       for st, items in zip(STAGES, stages) for i, sec, s, ev in items])
     df.attrs['warnings'] = [w for s in measured for w in floor_gaps[s]]
     return df
 

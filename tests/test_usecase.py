@@ -687,3 +687,11 @@ def test_floor_checks_boundaries(tmp_path):
     d = json.loads(_pol(tmp_path / 'q.json').read_text())
     assert st({**d, 'n_unsafe': 10}) == 'done' and st({**d, 'n_unsafe': 9}) == 'missing'   # too few rows: not measured
     assert st({**d, 'metrics': {k: v for k, v in d['metrics'].items() if k != 'miss_rate'}}) == 'missing'
+
+
+def test_a_language_is_tested_only_on_enough_rows(tmp_path):
+    item = 'Safeguards cover and are tested in every deployment language'
+    st = lambda n: U.readiness_checklist(card(), [policy_file(tmp_path / 'p.json', LG3, 0.1, per_language={'en': (n, 0.01, 0.2)})]
+                                         ).set_index('item').loc[item]
+    assert st(10).status == 'done'
+    assert st(9).status == 'partial' and 'not measured: en' in st(9).evidence     # 9 unsafe English rows do not test English
