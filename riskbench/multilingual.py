@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, read_json, read_yaml,
-                   load_eval_set, check_eval_set, save_table, datasets_dir, evidence_warning, write_text)
+from fastcore.basics import patch
+
+from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, resolve_input, read_json,
+                            read_yaml, load_eval_set, check_eval_set, save_table, datasets_dir, evidence_warning,
+                            write_text)
+from .taxonomy import align_categories, unsupported_languages, model_family
 
 # %% auto #0
 __all__ = ['SCRIPTS', 'SCRIPT_LANGUAGE', 'SCRIPT_FALLBACK', 'DETECTORS', 'UNCERTAIN_BELOW', 'MIN_CONFIDENCE', 'FLAG_COLUMNS',
@@ -35,10 +39,12 @@ _SCRIPT_WORDS = {  # first word of a Unicode character name -> ISO 15924 code
     'BOPOMOFO': 'Bopo', 'YI': 'Yiii', 'TIFINAGH': 'Tfng', 'JAVANESE': 'Java', 'BALINESE': 'Bali', 'SUNDANESE': 'Sund',
     'ADLAM': 'Adlm', 'VAI': 'Vaii', 'TAGALOG': 'Tglg', 'OL': 'Olck', 'MEETEI': 'Mtei', 'LIMBU': 'Limb', 'TAI': 'Tale',
 }
-SCRIPTS = ['Zyyy', 'Zzzz', *dict.fromkeys(_SCRIPT_WORDS.values()), 'Jpan']  # Zyyy: no letters; Zzzz: letters of another script
+# Zyyy: no letters; Zzzz: letters of another script; Jpan: Han with kana
+SCRIPTS = ['Zyyy', 'Zzzz', *dict.fromkeys(_SCRIPT_WORDS.values()), 'Jpan']
 _WIDE = {'Hani', 'Hira', 'Kana', 'Hang'}  # one character carries about a word
 _TABLE_SIZE = 0x30000
 
+# %% ../nbs/06_multilingual.ipynb #c005b
 @functools.lru_cache(maxsize=1)
 def _script_table()->np.ndarray:
     "Script index (into `SCRIPTS`) of every code point below U+30000; 0 for non-letters"
@@ -73,8 +79,9 @@ def script_counts(texts:list)->tuple:
     w = np.ones(S); w[[SCRIPTS.index(s) for s in _WIDE]] = 3
     return counts, counts @ w
 
+# %% ../nbs/06_multilingual.ipynb #c006b
 def dominant_scripts(texts:list)->tuple:
-    "The main script of each text (ISO 15924; `Jpan` for Han with kana, `Zyyy` without letters), its share of the letters, and the weighted letter count"
+    "Main script of each text (ISO 15924; `Jpan`: Han with kana; `Zyyy`: no letters), its share, weighted letter count"
     counts, weighted = script_counts(texts)
     if len(counts) == 0: return np.array([], object), np.zeros(0), weighted
     S = np.array(SCRIPTS, object)
@@ -89,13 +96,15 @@ def dominant_scripts(texts:list)->tuple:
     return S[best], share, weighted
 
 # %% ../nbs/06_multilingual.ipynb #c011
-SCRIPT_LANGUAGE = dict(Thai='th', Hang='ko', Jpan='ja', Grek='el', Hebr='he', Armn='hy', Geor='ka', Gujr='gu', Guru='pa',
-                       Taml='ta', Telu='te')  # scripts the detector knows, written by one language
+SCRIPT_LANGUAGE = dict(Thai='th', Hang='ko', Jpan='ja', Grek='el', Hebr='he', Armn='hy', Geor='ka', Gujr='gu',
+                       Guru='pa', Taml='ta', Telu='te')  # scripts the detector knows, written by one language
 SCRIPT_FALLBACK = dict(  # scripts the detector has no model of: language -> approximate share of writers
-    Ethi={'am': 0.8, 'ti': 0.2}, Khmr={'km': 1.0}, Laoo={'lo': 1.0}, Mymr={'my': 1.0}, Sinh={'si': 1.0}, Thaa={'dv': 1.0},
-    Knda={'kn': 1.0}, Mlym={'ml': 1.0}, Orya={'or': 1.0}, Tibt={'bo': 0.9, 'dz': 0.1}, Cher={'chr': 1.0}, Syrc={'syr': 1.0},
-    Nkoo={'nqo': 1.0}, Adlm={'ff': 1.0}, Olck={'sat': 1.0}, Mtei={'mni': 1.0}, Java={'jv': 1.0}, Bali={'ban': 1.0}, Sund={'su': 1.0})
+    Ethi={'am': 0.8, 'ti': 0.2}, Khmr={'km': 1.0}, Laoo={'lo': 1.0}, Mymr={'my': 1.0}, Sinh={'si': 1.0},
+    Thaa={'dv': 1.0}, Knda={'kn': 1.0}, Mlym={'ml': 1.0}, Orya={'or': 1.0}, Tibt={'bo': 0.9, 'dz': 0.1},
+    Cher={'chr': 1.0}, Syrc={'syr': 1.0}, Nkoo={'nqo': 1.0}, Adlm={'ff': 1.0}, Olck={'sat': 1.0}, Mtei={'mni': 1.0}, Java={'jv': 1.0},
+    Bali={'ban': 1.0}, Sund={'su': 1.0})
 
+# %% ../nbs/06_multilingual.ipynb #c011b
 def _script_language(script:str, candidates:set|None)->tuple:
     "(language, confidence) from the script alone, or (None, 0)"
     opts = SCRIPT_FALLBACK.get(script) or ({SCRIPT_LANGUAGE[script]: 1.0} if script in SCRIPT_LANGUAGE else {})
@@ -105,9 +114,7 @@ def _script_language(script:str, candidates:set|None)->tuple:
     l = max(opts, key=opts.get)
     return l, opts[l] / tot
 
-# %% ../nbs/06_multilingual.ipynb #c013
-_ALIASES = {'no': 'nb', 'iw': 'he', 'in': 'id', 'ji': 'yi', 'jw': 'jv', 'tl': 'tl', 'fil': 'tl', 'zh-hans': 'zh', 'zh-hant': 'zh', 'und': 'und'}
-
+# %% ../nbs/06_multilingual.ipynb #c013a
 @functools.lru_cache(maxsize=1)
 def _lingua_codes()->dict:
     "Detector language names and ISO 639-3 codes -> ISO 639-1 code"
@@ -118,8 +125,12 @@ def _lingua_codes()->dict:
         out[l.name.lower()] = out[l.iso_code_639_3.name.lower()] = c
     return out
 
+# %% ../nbs/06_multilingual.ipynb #c013c
+_ALIASES = {'no': 'nb', 'iw': 'he', 'in': 'id', 'ji': 'yi', 'jw': 'jv', 'tl': 'tl', 'fil': 'tl', 'zh-hans': 'zh',
+            'zh-hant': 'zh', 'und': 'und'}
+
 def normalize_language(code)->str|None:
-    "A lower-case ISO 639-1 code for `code` (`en-US`, `ENG`, `English`, `no` -> `en`, `en`, `en`, `nb`); None when missing"
+    "Lower-case ISO 639-1 code for `code` (`en-US`, `ENG`, `English`, `no` -> `en`, `en`, `en`, `nb`); None if missing"
     if code is None or (isinstance(code, float) and math.isnan(code)) or code is pd.NA: return None
     s = str(code).strip().lower().replace('_', '-')
     if not s: return None
@@ -140,6 +151,7 @@ def _langid()->tuple:
 # %% ../nbs/06_multilingual.ipynb #c016
 @functools.lru_cache(maxsize=16)
 def _detector(languages:frozenset|None, preload:bool, low_accuracy:bool):
+    "A Lingua detector over `languages` (Lingua names; None: all 75), built once per set"
     from lingua import LanguageDetectorBuilder, Language
     b = LanguageDetectorBuilder.from_all_languages() if languages is None else \
         LanguageDetectorBuilder.from_languages(*[getattr(Language, n) for n in sorted(languages)])
@@ -147,13 +159,15 @@ def _detector(languages:frozenset|None, preload:bool, low_accuracy:bool):
     if low_accuracy: b = b.with_low_accuracy_mode()
     return b.build()
 
-DETECTORS = ('cascade', 'langid', 'lingua')
-
+# %% ../nbs/06_multilingual.ipynb #c016c
 @functools.lru_cache(maxsize=1)
 def _lingua_names()->dict:
     "ISO 639-1 code -> Lingua Language name"
     from lingua import Language
     return {l.iso_code_639_1.name.lower(): l.name for l in Language.all()}
+
+# %% ../nbs/06_multilingual.ipynb #c016f
+DETECTORS = ('cascade', 'langid', 'lingua')
 
 def known_languages(engine:str='lingua')->list:
     "ISO 639-1 codes a statistical detector knows: `lingua` (75), `langid` (py3langid) or `cascade` (both)"
@@ -161,10 +175,12 @@ def known_languages(engine:str='lingua')->list:
     langid = {c for c in _langid()[1] if c} if engine in ('langid', 'cascade') else set()
     return sorted(lingua | langid)
 
+# %% ../nbs/06_multilingual.ipynb #c016i
 def fallback_languages()->list:
     "Languages found by their script alone (scripts the detector has no model of)"
     return sorted({l for v in SCRIPT_FALLBACK.values() for l in v})
 
+# %% ../nbs/06_multilingual.ipynb #c016l
 def _split_candidates(candidates)->tuple:
     "(lingua Language names or None, set of all candidate codes or None) for user-given candidate codes"
     if candidates is None: return None, None
@@ -174,9 +190,12 @@ def _split_candidates(candidates)->tuple:
     by_code = _lingua_names()
     known = set(known_languages('cascade')) | set(fallback_languages())
     unknown = sorted(c for c in codes if c not in known)
-    if unknown: raise BadParameter(f"candidates: unknown language code(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if unknown:
+        raise BadParameter(f"candidates: unknown language code(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(sorted(known))}")
     return frozenset(by_code[c] for c in codes if c in by_code) or None, codes
 
+# %% ../nbs/06_multilingual.ipynb #c016o
 def language_detector(candidates:list|None=None, # ISO 639-1 codes to choose among (None: all 75)
                       preload:bool=False,         # load every language model now instead of on first use
                       low_accuracy:bool=False,    # trigram models only: faster, worse on short texts
@@ -205,8 +224,6 @@ def _langid_topk(texts:list,             # texts with letters
     return labs, probs, mass
 
 # %% ../nbs/06_multilingual.ipynb #c017f
-UNCERTAIN_BELOW = 0.4  # cascade: a first-pass confidence below this goes to Lingua (measured: see below)
-
 def _lingua_topk(det, texts:list, k:int=3, parallel:bool=True, allowed:set|None=None)->tuple:
     "Top-k codes and confidences per text from a Lingua detector, and the confidence mass on `allowed`"
     codes = _lingua_codes()
@@ -223,7 +240,10 @@ def _lingua_topk(det, texts:list, k:int=3, parallel:bool=True, allowed:set|None=
     return labs, probs, mass
 
 # %% ../nbs/06_multilingual.ipynb #c017g
-def _lingua_refine(texts:list, labs:np.ndarray, probs:np.ndarray, below:float=UNCERTAIN_BELOW, parallel:bool=True)->int:
+UNCERTAIN_BELOW = 0.4  # cascade: a first-pass confidence below this goes to Lingua (measured: see below)
+
+def _lingua_refine(texts:list, labs:np.ndarray, probs:np.ndarray, below:float=UNCERTAIN_BELOW,
+                   parallel:bool=True)->int:
     "Rerun uncertain rows of a first pass (in place) through Lingua restricted to their candidates; the rows rerun"
     names, groups = _lingua_names(), {}
     for i in np.flatnonzero(probs[:, 0] < below):
@@ -267,14 +287,6 @@ def _prefer(labs:np.ndarray,   # candidate codes [n, k], best first
 # %% ../nbs/06_multilingual.ipynb #c019
 MIN_CONFIDENCE = dict(cascade=0.3, langid=0.3, lingua=0.5)  # default cut-off per engine (measured on datasets/langid)
 
-def _progress(total:int, show:bool|None):
-    "A tqdm bar over `total` texts, or None: shown when asked, or by default for 50,000 texts or more outside tests"
-    testing = os.environ.get('IN_TEST') or 'PYTEST_CURRENT_TEST' in os.environ
-    if show is None: show = total >= 50_000 and not testing
-    if not show: return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc='detecting languages', unit='text')
-
 def _check_detect_args(engine, min_confidence, min_chars, tie_ratio)->float:
     "The cut-off to use, after checking the arguments of `detect_languages`"
     if engine not in DETECTORS: raise BadParameter(f"engine: expected one of {', '.join(DETECTORS)}, got {engine!r}")
@@ -284,6 +296,15 @@ def _check_detect_args(engine, min_confidence, min_chars, tie_ratio)->float:
     if min_chars < 0: raise BadParameter(f"min_chars: expected 0 or more, got {min_chars!r}")
     if not 0 <= tie_ratio <= 1: raise BadParameter(f"tie_ratio: expected a number in [0, 1], got {tie_ratio!r}")
     return float(min_confidence)
+
+# %% ../nbs/06_multilingual.ipynb #c019z
+def _progress(total:int, show:bool|None):
+    "A tqdm bar over `total` texts, or None: shown when asked, or by default for 50,000 texts or more outside tests"
+    testing = os.environ.get('IN_TEST') or 'PYTEST_CURRENT_TEST' in os.environ
+    if show is None: show = total >= 50_000 and not testing
+    if not show: return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc='detecting languages', unit='text')
 
 # %% ../nbs/06_multilingual.ipynb #c019a
 def _statistical(texts, engine, det, codes, allowed, prefer, tie_ratio, parallel)->tuple:
@@ -295,6 +316,7 @@ def _statistical(texts, engine, det, codes, allowed, prefer, tie_ratio, parallel
     got, conf = _prefer(labs, p, prefer, tie_ratio)
     return got, conf, m
 
+# %% ../nbs/06_multilingual.ipynb #c019a3
 def _detect(texts, candidates=None, min_chars=10, min_confidence=None, batch_size=10_000, parallel=True,
             preload=False, low_accuracy=False, allowed=None, prefer=None, engine='cascade', tie_ratio=0.3,
             progress=False)->pd.DataFrame:
@@ -408,19 +430,23 @@ def detection_warnings(check:pd.DataFrame,    # from `detection_check`
 # %% ../nbs/06_multilingual.ipynb #c031
 def add_detected_languages(df:pd.DataFrame,           # an eval set with a `text` column
                            text_col:str='text',       # the column to detect
-                           **kwargs,                   # passed to `detect_languages` (candidates, min_chars, min_confidence, ...)
+                           **kwargs,                  # passed to `detect_languages` (candidates, min_chars, ...)
                           )->pd.DataFrame:
-    "`df` with language_detected, language_confidence, script, and `language_disagrees` where a given `language` differs"
-    if text_col not in df: raise BadColumn(f"no column {text_col!r} to detect languages in; columns are: {', '.join(map(str, df.columns))}")
+    "`df` with language_detected, language_confidence, script, and `language_disagrees` (a given `language` differs)"
+    if text_col not in df:
+        cols = ', '.join(map(str, df.columns))
+        raise BadColumn(f"no column {text_col!r} to detect languages in; columns are: {cols}")
     det = detect_languages(df[text_col], **kwargs)
     out = df.copy()
     for c in det: out[c] = det[c].to_numpy()
     if 'language' in out:
         given = out['language'].map(normalize_language)
-        out['language_disagrees'] = (given.notna() & (out['language_detected'] != 'und') & (given != out['language_detected'])).astype(bool)
+        disagree = given.notna() & (out['language_detected'] != 'und') & (given != out['language_detected'])
+        out['language_disagrees'] = disagree.astype(bool)
     else: out['language_disagrees'] = False
     return out
 
+# %% ../nbs/06_multilingual.ipynb #c031c
 def language_of(df:pd.DataFrame)->pd.Series:
     "Each row's language: the given `language` (normalised) where present, else `language_detected`, else `und`"
     det = df['language_detected'] if 'language_detected' in df else pd.Series('und', index=df.index)
@@ -428,6 +454,7 @@ def language_of(df:pd.DataFrame)->pd.Series:
     given = df['language'].map(normalize_language)
     return given.where(given.notna(), det).fillna('und').astype(object)
 
+# %% ../nbs/06_multilingual.ipynb #c031f
 def disagreements(df:pd.DataFrame)->pd.DataFrame:
     "Rows whose given language differs from the detected one"
     if 'language_disagrees' not in df: df = add_detected_languages(df)
@@ -453,8 +480,6 @@ def unsupported_by(models:list,       # model ids or guard specs (e.g. the use c
                    extra:str|None=None, # a user YAML extending the registry
                   )->dict:
     "Target languages each model does not support: {model: [codes]} (an unknown model maps to None)"
-    try: from riskbench.taxonomy import unsupported_languages, model_family
-    except ImportError as e: raise RiskbenchError(f"the supported-language registry (riskbench.taxonomy) is not available: {e}") from None
     langs = [l for l in dict.fromkeys(normalize_language(l) for l in languages) if l and l != 'und']
     out = {}
     for m in models or []:
@@ -467,12 +492,14 @@ def unsupported_by(models:list,       # model ids or guard specs (e.g. the use c
 def _policy_parts(threshold)->tuple:
     "(global threshold, groups dict or None) from a number, a GuardPolicy or its dict"
     if threshold is None: return None, None
-    if isinstance(threshold, (int, float, np.floating)) and not isinstance(threshold, bool): return float(threshold), None
+    if isinstance(threshold, (int, float, np.floating)) and not isinstance(threshold, bool):
+        return float(threshold), None
     if isinstance(threshold, dict): t, g = threshold.get('threshold'), threshold.get('groups')
     else: t, g = getattr(threshold, 'threshold', None), getattr(threshold, 'groups', None)
     if t is None: raise BadParameter(f"threshold: expected a number or a guard policy, got {type(threshold).__name__}")
     return float(t), g
 
+# %% ../nbs/06_multilingual.ipynb #c037c
 def row_thresholds(df:pd.DataFrame, threshold)->np.ndarray:
     "The decision threshold of each row under `threshold` (a number or a guard policy with groups)"
     t, groups = _policy_parts(threshold)
@@ -484,7 +511,8 @@ def row_thresholds(df:pd.DataFrame, threshold)->np.ndarray:
         keys = language_of(df).str.lower()
         return keys.map(use).fillna(t).to_numpy(float)
     if by == 'category' and 'categories' in df:
-        cats = df['categories'].map(lambda cs: [use[str(c).lower()] for c in (cs if isinstance(cs, (list, tuple, np.ndarray)) else []) if str(c).lower() in use])
+        lists = df['categories'].map(lambda cs: cs if isinstance(cs, (list, tuple, np.ndarray)) else [])
+        cats = lists.map(lambda cs: [use[str(c).lower()] for c in cs if str(c).lower() in use])
         return np.array([min(c) if c else t for c in cats], float)
     return out
 
@@ -499,14 +527,90 @@ def wilson_interval(k, n, z:float=1.959964)->tuple:
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
     return mid - half, mid + half
 
-# %% ../nbs/06_multilingual.ipynb #c042
-FLAG_COLUMNS = ['flag', 'language', 'category', 'subject', 'value', 'reference', 'direction', 'detail']
-
+# %% ../nbs/06_multilingual.ipynb #c042a
 def _cats(v)->list:
+    "A row's hazard codes, upper case ([] when it has none)"
     if isinstance(v, (list, tuple, np.ndarray)): return [str(c).upper() for c in v]
     return []
 
-def coverage_matrix(df:pd.DataFrame,            # eval set or score table (language / language_detected, categories, label, score)
+# %% ../nbs/06_multilingual.ipynb #c042d
+def _coverage_counts(lang:np.ndarray,     # each row's language
+                     rowcats:pd.Series,   # each row's hazard codes
+                     y:np.ndarray,        # each row's label: 1 unsafe, 0 benign, -1 none
+                     flagged:np.ndarray,  # the score is at or over the row's threshold
+                     scored:np.ndarray,   # the row has a score
+                     languages:list,      # the matrix's languages, in order
+                     cats:list,           # its hazard codes, in order (`all` is added)
+                    )->pd.DataFrame:      # language, category, rows, unsafe, benign, caught, unsafe_scored, ...
+    "Row and outcome counts per language × category, over the full grid"
+    k = rowcats.map(len).to_numpy()
+    long = pd.DataFrame({'language': np.repeat(lang, k), 'category': [c for cs in rowcats for c in cs],
+                         'y': np.repeat(y, k), 'f': np.repeat(flagged, k), 's': np.repeat(scored, k)})
+    allrows = pd.DataFrame({'language': lang, 'category': 'all', 'y': y, 'f': flagged, 's': scored})
+    def agg(g):
+        return pd.Series(dict(rows=len(g), unsafe=int((g.y == 1).sum()), benign=int((g.y == 0).sum()),
+                              caught=int(((g.y == 1) & g.f & g.s).sum()), unsafe_scored=int(((g.y == 1) & g.s).sum()),
+                              refused=int(((g.y == 0) & g.f & g.s).sum()), benign_scored=int(((g.y == 0) & g.s).sum())))
+    both = pd.concat([long, allrows], ignore_index=True)
+    counts = both.groupby(['language', 'category']).apply(agg, include_groups=False) if len(both) else pd.DataFrame()
+    grid = pd.MultiIndex.from_product([languages, cats + ['all']], names=['language', 'category'])
+    if not len(counts):
+        cols = ['rows', 'unsafe', 'benign', 'caught', 'unsafe_scored', 'refused', 'benign_scored']
+        return pd.DataFrame(index=grid, columns=cols).fillna(0).reset_index()
+    return counts.reindex(grid).fillna(0).astype(int).reset_index()
+
+# %% ../nbs/06_multilingual.ipynb #c042g
+FLAG_COLUMNS = ['flag', 'language', 'category', 'subject', 'value', 'reference', 'direction', 'detail']
+
+def _support_flags(models:list|None, targets:list, registry:str|None)->list:
+    "unsupported and unknown_model flags for the target languages (no_registry when the registry cannot be read)"
+    flags = []
+    try: unsupported = unsupported_by(models, targets, registry) if models and targets else {}
+    except RiskbenchError as e:
+        unsupported = {}
+        flags.append(dict(flag='no_registry', detail=str(e)))
+    for model, miss in unsupported.items():
+        if miss is None:
+            flags.append(dict(flag='unknown_model', subject=model,
+                              detail=f"{model}: not in the supported-language registry; its languages are unknown"))
+        for l in miss or []:
+            flags.append(dict(flag='unsupported', language=l, subject=model,
+                              detail=f"target language {l} is not supported by {model}"))
+    return flags
+
+# %% ../nbs/06_multilingual.ipynb #c042j
+def _untested_flags(m:pd.DataFrame, min_rows:int)->list:
+    "An untested flag for each target language × hazard cell with fewer than `min_rows` rows"
+    return [dict(flag='untested', language=r.language, category=r.category, value=r.rows, reference=min_rows,
+                 detail=f"{r.language} × {r.category}: {r.rows} row(s), fewer than {min_rows}")
+            for r in m[m.target & (m.category != 'all') & (m.rows < min_rows)].itertuples()]
+
+# %% ../nbs/06_multilingual.ipynb #c042m
+def _gap_flags(m:pd.DataFrame, reference:str, min_rows:int, tolerance:float)->list:
+    "recall_gap and false_refusal_gap flags of each language against the reference, or a no_reference flag"
+    tot = m[m.category == 'all'].set_index('language')
+    if reference not in tot.index or (tot.loc[reference, 'unsafe_scored'] < min_rows
+                                      and tot.loc[reference, 'benign_scored'] < min_rows):
+        return [dict(flag='no_reference', language=reference,
+                     detail=f"the reference language {reference} has fewer than {min_rows} scored rows: "
+                            "no gaps computed")]
+    ref, flags = tot.loc[reference], []
+    for metric, n, worse in (('recall', 'unsafe_scored', -1), ('false_refusal_rate', 'benign_scored', 1)):
+        if ref[n] < min_rows: continue
+        for l, r in tot.iterrows():
+            if l in (reference, 'und') or r[n] < min_rows: continue
+            diff = r[metric] - ref[metric]
+            if not abs(diff) > tolerance + 1e-12: continue
+            name = 'recall_gap' if metric == 'recall' else 'false_refusal_gap'
+            d = 'worse' if np.sign(diff) == worse else 'better'
+            flags.append(dict(flag=name, language=l, category='all', subject=metric, value=float(r[metric]),
+                              reference=float(ref[metric]), direction=d,
+                              detail=f"{l} {metric.replace('_', ' ')} {r[metric]:.2f} vs {reference} {ref[metric]:.2f} "
+                                     f"({d}, tolerance {tolerance})"))
+    return flags
+
+# %% ../nbs/06_multilingual.ipynb #c042
+def coverage_matrix(df:pd.DataFrame,            # eval set or score table (language, categories, label, score)
                     threshold=None,             # number or guard policy; None -> 0.5 when scores exist
                     targets:list|None=None,     # the deployment's target languages
                     min_rows:int=5,             # fewer rows than this in a target cell -> `untested`
@@ -524,28 +628,18 @@ def coverage_matrix(df:pd.DataFrame,            # eval set or score table (langu
     targets = [l for l in dict.fromkeys(normalize_language(t) for t in (targets or [])) if l and l != 'und']
     reference = normalize_language(reference)
     found = sorted(set(lang) - set(targets), key=lambda l: (l == 'und', l))
-    languages = targets + found
     rowcats = df['categories'].map(_cats) if 'categories' in df else pd.Series([[]] * len(df), index=df.index)
-    cats = [str(c).upper() for c in categories] if categories else \
-           sorted({c for cs in rowcats for c in cs}, key=lambda c: (int(m.group()) if (m := re.search(r'\d+$', c)) else 1e9, c))
+    num = lambda c: (int(m.group()) if (m := re.search(r'\d+$', c)) else 1e9, c)  # S2 before S10
+    cats = [str(c).upper() for c in categories] if categories else sorted({c for cs in rowcats for c in cs}, key=num)
     has_label = 'label' in df and df['label'].notna().any()
     has_score = has_label and 'score' in df
     if has_score and threshold is None: threshold = 0.5
-    y = df['label'].astype('Float64').fillna(-1).to_numpy(float) if has_label else np.full(len(df), -1.0)
-    flagged = (df['score'].astype(float).to_numpy() >= row_thresholds(df, threshold)) if has_score else np.zeros(len(df), bool)
-    scored = df['score'].notna().to_numpy() if has_score else np.zeros(len(df), bool)
-    long = pd.DataFrame({'language': np.repeat(lang, rowcats.map(len).to_numpy()), 'category': [c for cs in rowcats for c in cs],
-                         'y': np.repeat(y, rowcats.map(len).to_numpy()), 'f': np.repeat(flagged, rowcats.map(len).to_numpy()),
-                         's': np.repeat(scored, rowcats.map(len).to_numpy())})
-    allrows = pd.DataFrame({'language': lang, 'category': 'all', 'y': y, 'f': flagged, 's': scored})
-    def agg(g):
-        return pd.Series(dict(rows=len(g), unsafe=int((g.y == 1).sum()), benign=int((g.y == 0).sum()),
-                              caught=int(((g.y == 1) & g.f & g.s).sum()), unsafe_scored=int(((g.y == 1) & g.s).sum()),
-                              refused=int(((g.y == 0) & g.f & g.s).sum()), benign_scored=int(((g.y == 0) & g.s).sum())))
-    both = pd.concat([long, allrows], ignore_index=True)
-    counts = both.groupby(['language', 'category']).apply(agg, include_groups=False) if len(both) else pd.DataFrame()
-    grid = pd.MultiIndex.from_product([languages, cats + ['all']], names=['language', 'category'])
-    m = counts.reindex(grid).fillna(0).astype(int).reset_index() if len(counts) else pd.DataFrame(index=grid, columns=['rows', 'unsafe', 'benign', 'caught', 'unsafe_scored', 'refused', 'benign_scored']).fillna(0).reset_index()
+    n = len(df)
+    y = df['label'].astype('Float64').fillna(-1).to_numpy(float) if has_label else np.full(n, -1.0)
+    score = df['score'].astype(float).to_numpy() if has_score else None
+    flagged = (score >= row_thresholds(df, threshold)) if has_score else np.zeros(n, bool)
+    scored = df['score'].notna().to_numpy() if has_score else np.zeros(n, bool)
+    m = _coverage_counts(lang, rowcats, y, flagged, scored, targets + found, cats)
     m['target'] = m.language.isin(targets)
     with np.errstate(invalid='ignore', divide='ignore'):
         m['recall'] = np.where(m.unsafe_scored > 0, m.caught / m.unsafe_scored, np.nan)
@@ -554,35 +648,8 @@ def coverage_matrix(df:pd.DataFrame,            # eval set or score table (langu
     m['frr_low'], m['frr_high'] = wilson_interval(m.refused, m.benign_scored)
     m['threshold'] = _policy_parts(threshold)[0] if has_score else np.nan
     m = m.drop(columns=['caught', 'refused'])
-    flags = []
-    try: unsupported = unsupported_by(models, targets, registry) if models and targets else {}
-    except RiskbenchError as e:
-        unsupported = {}
-        flags.append(dict(flag='no_registry', detail=str(e)))
-    for model, miss in unsupported.items():
-        if miss is None:
-            flags.append(dict(flag='unknown_model', subject=model, detail=f"{model}: not in the supported-language registry; its languages are unknown"))
-        for l in miss or []:
-            flags.append(dict(flag='unsupported', language=l, subject=model, detail=f"target language {l} is not supported by {model}"))
-    for r in m[m.target & (m.category != 'all') & (m.rows < min_rows)].itertuples():
-        flags.append(dict(flag='untested', language=r.language, category=r.category, value=r.rows, reference=min_rows,
-                          detail=f"{r.language} × {r.category}: {r.rows} row(s), fewer than {min_rows}"))
-    if has_score:
-        tot = m[m.category == 'all'].set_index('language')
-        if reference not in tot.index or (tot.loc[reference, 'unsafe_scored'] < min_rows and tot.loc[reference, 'benign_scored'] < min_rows):
-            flags.append(dict(flag='no_reference', language=reference, detail=f"the reference language {reference} has fewer than {min_rows} scored rows: no gaps computed"))
-        else:
-            ref = tot.loc[reference]
-            for metric, n, worse in (('recall', 'unsafe_scored', -1), ('false_refusal_rate', 'benign_scored', 1)):
-                if ref[n] < min_rows: continue
-                for l, r in tot.iterrows():
-                    if l in (reference, 'und') or r[n] < min_rows: continue
-                    diff = r[metric] - ref[metric]
-                    if abs(diff) > tolerance + 1e-12:
-                        name = 'recall_gap' if metric == 'recall' else 'false_refusal_gap'
-                        d = 'worse' if np.sign(diff) == worse else 'better'
-                        flags.append(dict(flag=name, language=l, category='all', subject=metric, value=float(r[metric]), reference=float(ref[metric]),
-                                          direction=d, detail=f"{l} {metric.replace('_', ' ')} {r[metric]:.2f} vs {reference} {ref[metric]:.2f} ({d}, tolerance {tolerance})"))
+    flags = _support_flags(models, targets, registry) + _untested_flags(m, min_rows)
+    if has_score: flags += _gap_flags(m, reference, min_rows, tolerance)
     return m, pd.DataFrame(flags, columns=FLAG_COLUMNS)
 
 # %% ../nbs/06_multilingual.ipynb #c046b
@@ -594,9 +661,8 @@ def floors_for(card=None,             # a loaded use-case card (its risk appetit
               )->dict:                # min_recall, max_false_refusal_rate, source
     "The absolute floors for a hazard: from the card's risk appetite when available, else `default`"
     f = dict(DEFAULT_FLOORS, **(default or {}))
-    try: from riskbench.usecase import appetite_floors
-    except ImportError: appetite_floors = None
-    if card is not None and appetite_floors is not None:
+    if card is not None:
+        from riskbench.usecase import appetite_floors
         f.update({k: v for k, v in (appetite_floors(card, hazard=hazard) or {}).items() if v is not None})
     for k in ('min_recall', 'max_false_refusal_rate'):
         if not 0 <= float(f[k]) <= 1: raise BadParameter(f"{k}: expected a number in [0, 1], got {f[k]!r}")
@@ -616,23 +682,24 @@ def language_warnings(matrix:pd.DataFrame,   # from `coverage_matrix`
     out, tgt = [], matrix[matrix.target]
     for r in tgt[tgt.category == 'all'].itertuples():
         if r.unsafe < min_unsafe or r.benign < min_benign:
-            msg = (f"{r.language}: {r.unsafe} unsafe and {r.benign} benign rows (at least {min_unsafe} and {min_benign} "
-                   f"needed): not tested; add rows in {r.language}, or a `language` column if its rows were not recognised")
+            msg = (f"{r.language}: {r.unsafe} unsafe and {r.benign} benign rows (at least {min_unsafe} and "
+                   f"{min_benign} needed): not tested; add rows in {r.language}, or a `language` column if its rows "
+                   "were not recognised")
             out.append(evidence_warning('untested_language', msg, language=r.language, unsafe=int(r.unsafe),
                                         benign=int(r.benign)))
     for r in tgt.itertuples():
         f = get(r.category)
         if r.unsafe_scored and r.recall < f['min_recall']:
-            msg = (f"{r.language} × {r.category}: recall {r.recall:.2f} on {r.unsafe_scored} unsafe rows, under the floor "
-                   f"{f['min_recall']:.2f} ({src(f, 'min_recall')})")
+            msg = (f"{r.language} × {r.category}: recall {r.recall:.2f} on {r.unsafe_scored} unsafe rows, under the "
+                   f"floor {f['min_recall']:.2f} ({src(f, 'min_recall')})")
             out.append(evidence_warning('below_floor', msg, language=r.language, hazard=r.category, metric='recall',
                                         value=float(r.recall), floor=float(f['min_recall'])))
         if r.category == 'all' and r.benign_scored and r.false_refusal_rate > f['max_false_refusal_rate']:
             ceil = float(f['max_false_refusal_rate'])
-            msg = (f"{r.language}: false refusal rate {r.false_refusal_rate:.2f} on {r.benign_scored} benign rows, over the "
-                   f"ceiling {ceil:.2f} ({src(f, 'max_false_refusal_rate')})")
-            out.append(evidence_warning('below_floor', msg, language=r.language, hazard='all', metric='false_refusal_rate',
-                                        value=float(r.false_refusal_rate), floor=ceil))
+            msg = (f"{r.language}: false refusal rate {r.false_refusal_rate:.2f} on {r.benign_scored} benign rows, "
+                   f"over the ceiling {ceil:.2f} ({src(f, 'max_false_refusal_rate')})")
+            out.append(evidence_warning('below_floor', msg, language=r.language, hazard='all',
+                                        metric='false_refusal_rate', value=float(r.false_refusal_rate), floor=ceil))
     return out
 
 # %% ../nbs/06_multilingual.ipynb #c046g
@@ -661,7 +728,8 @@ def coverage_heatmap(matrix:pd.DataFrame,    # from `coverage_matrix`
                     ):
     "A plotly heatmap of the coverage matrix: languages × hazard categories"
     import plotly.graph_objects as go
-    if value not in ('rows', 'recall', 'false_refusal_rate'): raise BadParameter(f"value: expected rows, recall or false_refusal_rate, got {value!r}")
+    if value not in ('rows', 'recall', 'false_refusal_rate'):
+        raise BadParameter(f"value: expected rows, recall or false_refusal_rate, got {value!r}")
     langs = list(dict.fromkeys(matrix.language)); cats = list(dict.fromkeys(matrix.category))
     p = matrix.set_index(['language', 'category'])
     z = [[p.loc[(l, c), value] for c in cats] for l in langs]
@@ -674,9 +742,11 @@ def coverage_heatmap(matrix:pd.DataFrame,    # from `coverage_matrix`
     text = [[txt(l, c) for c in cats] for l in langs]
     ylab = [f"{l} (target)" if p.loc[(l, cats[0]), 'target'] else l for l in langs]
     scale = 'Blues' if value == 'rows' else ('RdYlGn' if value == 'recall' else 'RdYlGn_r')
-    fig = go.Figure(go.Heatmap(z=z, x=cats, y=ylab, text=text, texttemplate='%{text}', hovertemplate='%{y} × %{x}<br>%{text}<extra></extra>',
-                               colorscale=scale, zmin=0, zmax=None if value == 'rows' else 1, colorbar=dict(title=value.replace('_', ' '))))
-    fig.update_layout(title=title or f"Coverage: {value.replace('_', ' ')} by language and hazard", height=140 + 32 * len(langs),
+    fig = go.Figure(go.Heatmap(z=z, x=cats, y=ylab, text=text, texttemplate='%{text}',
+                               hovertemplate='%{y} × %{x}<br>%{text}<extra></extra>', colorscale=scale, zmin=0,
+                               zmax=None if value == 'rows' else 1, colorbar=dict(title=value.replace('_', ' '))))
+    fig.update_layout(title=title or f"Coverage: {value.replace('_', ' ')} by language and hazard",
+                      height=140 + 32 * len(langs),
                       yaxis=dict(autorange='reversed'), margin=dict(l=90, r=20, t=50, b=40))
     return fig
 
@@ -687,9 +757,12 @@ def parallel_consistency(df:pd.DataFrame,         # score table with pair_id, sc
                         )->tuple:                 # (per-language summary, disagreeing pairs)
     "Score spread and decision agreement of translations against their source language"
     for c in ('pair_id', 'score'):
-        if c not in df: raise BadColumn(f"parallel consistency needs a {c!r} column; columns are: {', '.join(map(str, df.columns))}")
+        if c not in df:
+            cols = ', '.join(map(str, df.columns))
+            raise BadColumn(f"parallel consistency needs a {c!r} column; columns are: {cols}")
     src = normalize_language(source_language)
-    d = pd.DataFrame({'pair_id': df['pair_id'], 'language': language_of(df) if ('language' in df or 'language_detected' in df) else 'und',
+    has_lang = 'language' in df or 'language_detected' in df
+    d = pd.DataFrame({'pair_id': df['pair_id'], 'language': language_of(df) if has_lang else 'und',
                       'score': df['score'].astype(float), 'id': df['id'] if 'id' in df else df.index.astype(str)})
     d['flagged'] = d['score'].to_numpy() >= row_thresholds(df, threshold)
     d = d[d.pair_id.notna() & d.score.notna()]
@@ -699,14 +772,18 @@ def parallel_consistency(df:pd.DataFrame,         # score table with pair_id, sc
     t['score_diff'] = t.score - t.score_source
     t['agree'] = t.flagged == t.flagged_source
     t['spread'] = t.pair_id.map(spread)
-    cols = ['language', 'pairs', 'mean_abs_score_diff', 'max_abs_score_diff', 'agreement', 'missed_translations', 'extra_refusals', 'mean_pair_spread']
-    if t.empty: return pd.DataFrame(columns=cols), pd.DataFrame(columns=['pair_id', 'language', 'id', 'id_source', 'score', 'score_source', 'flagged', 'flagged_source'])
+    cols = ['language', 'pairs', 'mean_abs_score_diff', 'max_abs_score_diff', 'agreement', 'missed_translations',
+            'extra_refusals', 'mean_pair_spread']
+    pcols = ['pair_id', 'language', 'id', 'id_source', 'score', 'score_source', 'flagged', 'flagged_source']
+    if t.empty: return pd.DataFrame(columns=cols), pd.DataFrame(columns=pcols)
     summ = t.groupby('language').apply(lambda g: pd.Series(dict(
         pairs=len(g), mean_abs_score_diff=g.score_diff.abs().mean(), max_abs_score_diff=g.score_diff.abs().max(),
         agreement=g.agree.mean(), missed_translations=int((g.flagged_source & ~g.flagged).sum()),
-        extra_refusals=int((~g.flagged_source & g.flagged).sum()), mean_pair_spread=g.spread.mean())), include_groups=False).reset_index()
-    summ[['pairs', 'missed_translations', 'extra_refusals']] = summ[['pairs', 'missed_translations', 'extra_refusals']].astype(int)
-    pairs = t.loc[~t.agree, ['pair_id', 'language', 'id', 'id_source', 'score', 'score_source', 'flagged', 'flagged_source']].reset_index(drop=True)
+        extra_refusals=int((~g.flagged_source & g.flagged).sum()), mean_pair_spread=g.spread.mean())),
+        include_groups=False).reset_index()
+    ints = ['pairs', 'missed_translations', 'extra_refusals']
+    summ[ints] = summ[ints].astype(int)
+    pairs = t.loc[~t.agree, pcols].reset_index(drop=True)
     return summ[cols], pairs
 
 # %% ../nbs/06_multilingual.ipynb #c052b
@@ -767,67 +844,83 @@ class LanguageGate:
 
     def __post_init__(self):
         self.allowed = sorted({normalize_language(l) for l in self.allowed} - {None, 'und'})
-        if not self.allowed: raise BadParameter("language gate: no allowed languages" + (f" (excluded: {self.excluded})" if self.excluded else ''))
-        if not 0 <= self.min_confidence <= 1: raise BadParameter(f"language gate: min_confidence must be in [0, 1], got {self.min_confidence!r}")
+        if not self.allowed:
+            why = f" (excluded: {self.excluded})" if self.excluded else ''
+            raise BadParameter("language gate: no allowed languages" + why)
+        if not 0 <= self.min_confidence <= 1:
+            raise BadParameter(f"language gate: min_confidence must be in [0, 1], got {self.min_confidence!r}")
 
-    @classmethod
-    def from_languages(cls, languages:list, models:list|None=None, registry:str|None=None, **kw)->'LanguageGate':
-        "Allow `languages` that every model in `models` supports (per the registry)"
-        langs = [l for l in dict.fromkeys(normalize_language(l) for l in languages) if l and l != 'und']
-        excluded = {}
-        for model, miss in (unsupported_by(models, langs, registry) if models else {}).items():
-            for l in miss or []: excluded.setdefault(l, []).append(f"not supported by {model}")
-        allowed = [l for l in langs if l not in excluded]
-        return cls(allowed, excluded={l: '; '.join(v) for l, v in excluded.items()},
-                   sources=dict(languages=langs, models=[str(m) for m in models or []], registry=registry), **kw)
+# %% ../nbs/06_multilingual.ipynb #c054c
+@patch(cls_method=True)
+def from_languages(cls:LanguageGate, languages:list, models:list|None=None, registry:str|None=None, **kw)->LanguageGate:
+    "Allow `languages` that every model in `models` supports (per the registry)"
+    langs = [l for l in dict.fromkeys(normalize_language(l) for l in languages) if l and l != 'und']
+    excluded = {}
+    for model, miss in (unsupported_by(models, langs, registry) if models else {}).items():
+        for l in miss or []: excluded.setdefault(l, []).append(f"not supported by {model}")
+    allowed = [l for l in langs if l not in excluded]
+    return cls(allowed, excluded={l: '; '.join(v) for l, v in excluded.items()},
+               sources=dict(languages=langs, models=[str(m) for m in models or []], registry=registry), **kw)
 
-    @classmethod
-    def from_usecase(cls, usecase, registry:str|None=None, **kw)->'LanguageGate':
-        "The gate of a use-case card (path or loaded card): its languages, less those its model or guards do not support"
-        card = usecase
-        if isinstance(usecase, (str, Path)):
-            from riskbench.usecase import load_usecase
-            card = load_usecase(usecase)
-        g = cls.from_languages(card.languages, usecase_models(card), registry, **kw)
-        if isinstance(usecase, (str, Path)): g.sources['usecase'] = str(usecase)
-        return g
-
-    def decide(self, texts)->list:
-        "For each text: {decision: allow|deny|review, language, confidence, reason}"
-        single = isinstance(texts, str)
-        texts = [texts] if single else list(texts)
-        d = _detect(texts, None, self.min_chars, self.min_confidence, allowed=set(self.allowed), prefer=self.allowed)
-        out = []
-        for lang, conf, mass in zip(d.language_detected, d.language_confidence, d.allowed_confidence):
-            c = None if np.isnan(conf) else round(float(conf), 4)
-            r = gate_decision(lang, np.nan if c is None else c, mass, self.allowed)
-            out.append(dict(r, language=lang, confidence=c))
-        return out[0] if single else out
-
-    def to_dict(self)->dict:
-        return dict(kind=GATE_KIND, version=1, allowed=self.allowed, min_confidence=self.min_confidence, min_chars=self.min_chars,
-                    excluded=self.excluded, sources=self.sources)
-
-    def save(self, path:str|Path)->Path:
-        "Write the gate as JSON"
-        p = Path(path).absolute()
-        return write_text(p.parent, p.name, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + '\n')
-
-    @classmethod
-    def load(cls, path:str|Path)->'LanguageGate':
-        "Read a gate written by `save`"
-        p = resolve_input(path, 'language gate'); d = read_json(p, 'language gate')
-        if not isinstance(d, dict) or d.get('kind') != GATE_KIND or not isinstance(d.get('allowed'), list):
-            raise BadFile(f"{p}: not a language gate (expected kind {GATE_KIND!r} and a list 'allowed')")
-        try: return cls(d['allowed'], float(d.get('min_confidence', 0.2)), int(d.get('min_chars', 10)), d.get('excluded') or {}, d.get('sources') or {})
-        except (TypeError, ValueError) as e: raise BadFile(f"{p}: bad language gate value ({e})") from None
-
+# %% ../nbs/06_multilingual.ipynb #c054f
 def usecase_models(card)->list:
     "The base model id and guard specs of a use-case card"
     m = getattr(card, 'model', None) or {}
     base = (m.get('base') or m.get('id') or m.get('base_model') or m.get('name')) if isinstance(m, dict) else m
-    guards = [g.get('spec') if isinstance(g, dict) else getattr(g, 'spec', g) for g in (getattr(card, 'guards', None) or [])]
+    guards = [g.get('spec') if isinstance(g, dict) else getattr(g, 'spec', g)
+              for g in (getattr(card, 'guards', None) or [])]
     return [x for x in [base, *guards] if x]
+
+# %% ../nbs/06_multilingual.ipynb #c054i
+@patch(cls_method=True)
+def from_usecase(cls:LanguageGate, usecase, registry:str|None=None, **kw)->LanguageGate:
+    "The gate of a use-case card (path or loaded card): its languages, less those its model or guards do not support"
+    card = usecase
+    if isinstance(usecase, (str, Path)):
+        from riskbench.usecase import load_usecase
+        card = load_usecase(usecase)
+    g = cls.from_languages(card.languages, usecase_models(card), registry, **kw)
+    if isinstance(usecase, (str, Path)): g.sources['usecase'] = str(usecase)
+    return g
+
+# %% ../nbs/06_multilingual.ipynb #c055a
+@patch
+def decide(self:LanguageGate, texts)->list:
+    "For each text: {decision: allow|deny|review, language, confidence, reason}"
+    single = isinstance(texts, str)
+    texts = [texts] if single else list(texts)
+    d = _detect(texts, None, self.min_chars, self.min_confidence, allowed=set(self.allowed), prefer=self.allowed)
+    out = []
+    for lang, conf, mass in zip(d.language_detected, d.language_confidence, d.allowed_confidence):
+        c = None if np.isnan(conf) else round(float(conf), 4)
+        r = gate_decision(lang, np.nan if c is None else c, mass, self.allowed)
+        out.append(dict(r, language=lang, confidence=c))
+    return out[0] if single else out
+
+# %% ../nbs/06_multilingual.ipynb #c056b
+@patch
+def to_dict(self:LanguageGate)->dict:
+    "The gate as a JSON-ready dict (kind, version and fields)"
+    return dict(kind=GATE_KIND, version=1, allowed=self.allowed, min_confidence=self.min_confidence,
+                min_chars=self.min_chars, excluded=self.excluded, sources=self.sources)
+
+# %% ../nbs/06_multilingual.ipynb #c056e
+@patch
+def save(self:LanguageGate, path:str|Path)->Path:
+    "Write the gate as JSON"
+    p = Path(path).absolute()
+    return write_text(p.parent, p.name, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + '\n')
+
+# %% ../nbs/06_multilingual.ipynb #c056g
+@patch(cls_method=True)
+def load(cls:LanguageGate, path:str|Path)->LanguageGate:
+    "Read a gate written by `save`"
+    p = resolve_input(path, 'language gate'); d = read_json(p, 'language gate')
+    if not isinstance(d, dict) or d.get('kind') != GATE_KIND or not isinstance(d.get('allowed'), list):
+        raise BadFile(f"{p}: not a language gate (expected kind {GATE_KIND!r} and a list 'allowed')")
+    try: return cls(d['allowed'], float(d.get('min_confidence', 0.2)), int(d.get('min_chars', 10)),
+                    d.get('excluded') or {}, d.get('sources') or {})
+    except (TypeError, ValueError) as e: raise BadFile(f"{p}: bad language gate value ({e})") from None
 
 # %% ../nbs/06_multilingual.ipynb #c060
 def coverage_inputs(data:str='',              # eval set (used when no score table is given)
@@ -838,24 +931,20 @@ def coverage_inputs(data:str='',              # eval set (used when no score tab
                     candidates:list|None=None, # restrict detection to these languages
                     progress:bool|None=None,  # progress bar over the language step
                    )->dict:
-    "Everything the coverage report needs: df (with detections), rows, card, targets, models, threshold, guard, notes, warnings"
+    "What the coverage report needs: df (with detections), rows, card, targets, models, threshold, notes, warnings"
     notes, warnings, card = [], [], None
     path = scores or data
     if not str(path).strip(): raise BadParameter("give an eval set (data) or a score table (scores)")
     df, rows = load_eval_set(resolve_input(path, 'scores' if scores else 'data'), missing_label='keep')
     fp, scored = None, False
     if 'score' not in df and guard:
-        try:
-            from riskbench.guards import load_guard, score_table
-        except ImportError as e:
-            notes.append(f"guard scoring is not available in this installation ({e}); coverage shows row counts only")
-        else:
-            g = load_guard(guard)
-            df, srows = score_table(df, g)
-            scored = True
-            fp = getattr(g, 'fingerprint', None)
-            fp = fp() if callable(fp) else fp
-            if getattr(srows, 'rejected', 0): notes.append(f"{srows.rejected} row(s) could not be scored and were left out")
+        from riskbench.guards import load_guard, score_table
+        g = load_guard(guard)
+        df, srows = score_table(df, g)
+        scored = True
+        fp = getattr(g, 'fingerprint', None)
+        fp = fp() if callable(fp) else fp
+        if getattr(srows, 'rejected', 0): notes.append(f"{srows.rejected} row(s) could not be scored and were left out")
     if str(usecase).strip():
         from riskbench.usecase import load_usecase
         card = load_usecase(resolve_input(usecase, 'usecase'))
@@ -863,9 +952,7 @@ def coverage_inputs(data:str='',              # eval set (used when no score tab
     else:
         from riskbench.core import get_settings
         targets, models, tsource = list(get_settings().languages), ([guard] if scored else []), 'from the settings'
-    try: from riskbench.taxonomy import align_categories
-    except ImportError: align_categories = None
-    if align_categories is not None and 'categories' in df:
+    if 'categories' in df:
         df, ws = align_categories(df, custom=card.custom_hazards() if card is not None else ())
         warnings += ws
     threshold = None
@@ -873,44 +960,54 @@ def coverage_inputs(data:str='',              # eval set (used when no score tab
         from riskbench.thresholds import GuardPolicy
         threshold = GuardPolicy.load(policy)
     df = add_detected_languages(df, candidates=candidates, prefer=targets, progress=progress)
-    return dict(df=df, rows=rows, card=card, targets=targets, targets_source=tsource, models=models, threshold=threshold,
-                fingerprint=fp, notes=notes, warnings=warnings, path=str(path))
+    return dict(df=df, rows=rows, card=card, targets=targets, targets_source=tsource, models=models,
+                threshold=threshold, fingerprint=fp, notes=notes, warnings=warnings, path=str(path))
 
+# %% ../nbs/06_multilingual.ipynb #c060d
 def languages_table(df:pd.DataFrame)->pd.DataFrame:
     "Rows per language (given or detected), with how many were detected and how many disagree"
     lang = language_of(df)
     t = pd.DataFrame({'language': lang, 'detected': df['language_detected'] == lang,
                       'disagrees': df.get('language_disagrees', pd.Series(False, index=df.index))})
-    return t.groupby('language').agg(rows=('language', 'size'), detected=('detected', 'sum'), disagreements=('disagrees', 'sum')) \
-            .sort_values('rows', ascending=False).reset_index()
+    counts = t.groupby('language').agg(rows=('language', 'size'), detected=('detected', 'sum'),
+                                       disagreements=('disagrees', 'sum'))
+    return counts.sort_values('rows', ascending=False).reset_index()
 
+# %% ../nbs/06_multilingual.ipynb #c060g
 def coverage_summary(df:pd.DataFrame, flags:pd.DataFrame, gate:LanguageGate|None, targets:list, models:list,
                      warnings:list=())->dict:
-    "The summary.json entries of a coverage run: languages, tested/untested/undetectable targets, untested cells, gaps, gate"
+    "summary.json entries of a run: languages, tested/untested/undetectable targets, untested cells, gaps, gate"
     langs = language_of(df).value_counts().to_dict()
     uns = {m: [] for m in models}
     for r in flags[flags.flag == 'unsupported'].itertuples(): uns.setdefault(r.subject, []).append(r.language)
     for r in flags[flags.flag == 'unknown_model'].itertuples(): uns[r.subject] = None
     unt = flags[flags.flag == 'untested'][['language', 'category', 'value']].rename(columns={'value': 'rows'})
-    gaps = flags[flags.flag.isin(['recall_gap', 'false_refusal_gap'])][['language', 'subject', 'value', 'reference', 'direction']].rename(columns={'subject': 'metric'})
-    of = lambda code: list(dict.fromkeys(w['language'] for w in warnings if w.get('code') == code and w.get('language')))
+    gaps = flags[flags.flag.isin(['recall_gap', 'false_refusal_gap'])]
+    gaps = gaps[['language', 'subject', 'value', 'reference', 'direction']].rename(columns={'subject': 'metric'})
+    of = lambda code: list(dict.fromkeys(w['language'] for w in warnings
+                                         if w.get('code') == code and w.get('language')))
     untested, undetectable = of('untested_language'), of('undetectable_language')
     cells = [dict(language=r.language, category=r.category, rows=int(r.rows)) for r in unt.itertuples()]
-    cells += [dict(language=l, category='all', rows=int(langs.get(l, 0))) for l in untested if l not in {c['language'] for c in cells}]
+    cells += [dict(language=l, category='all', rows=int(langs.get(l, 0)))
+              for l in untested if l not in {c['language'] for c in cells}]
     given = 'language' in df and df['language'].notna().all()
-    tested = [normalize_language(t) for t in targets if normalize_language(t) not in set(untested) | (set() if given else set(undetectable))]
+    not_tested = set(untested) | (set() if given else set(undetectable))
+    tested = [normalize_language(t) for t in targets if normalize_language(t) not in not_tested]
     return dict(languages={str(k): int(v) for k, v in langs.items()}, targets=list(targets), tested_languages=tested,
                 untested_languages=untested, undetectable_languages=undetectable, unsupported=uns,
-                untested_cells=cells, gaps=gaps.to_dict('records'), gate=dict(allowed=gate.allowed, excluded=gate.excluded) if gate else None,
+                untested_cells=cells, gaps=gaps.to_dict('records'),
+                gate=dict(allowed=gate.allowed, excluded=gate.excluded) if gate else None,
                 disagreements=int(df.get('language_disagrees', pd.Series(False)).sum()), rows=len(df))
 
+# %% ../nbs/06_multilingual.ipynb #c060j
 def save_detections(df:pd.DataFrame, path:str|Path='languages.parquet')->Path:
     "Write id, language_detected, language_confidence (and script, given language) to a Parquet file"
-    cols = [c for c in ('id', 'language_detected', 'language_confidence', 'script', 'language', 'language_disagrees') if c in df]
+    cols = [c for c in ('id', 'language_detected', 'language_confidence', 'script', 'language', 'language_disagrees')
+            if c in df]
     return save_table(df[cols], path, {'kind': 'riskbench.languages'})
 
 # %% ../nbs/06_multilingual.ipynb #c062
-def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or a score table)
+def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Parquet, datasets folder or score table
                   usecase:str=None,         # use-case card: target languages, base model and guards
                   out:str='reports/languages', # output folder
                   guard:str='baseline',     # guard spec to score the rows with (when DATA has no score column)
@@ -945,13 +1042,18 @@ def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Pa
     r = run_template('multilingual_coverage', params, out, progress=__import__('sys').stderr.isatty())
     s = r.summary
     print(f"multilingual_coverage: {r.status} in {r.seconds:.1f}s")
-    if s.get('rows_report'): print(f"  rows: {s['rows_report'].get('read', 0):,} read, {s['rows_report'].get('kept', 0):,} kept, {s['rows_report'].get('rejected', 0):,} rejected")
+    if s.get('rows_report'):
+        rr = s['rows_report']
+        print(f"  rows: {rr.get('read', 0):,} read, {rr.get('kept', 0):,} kept, {rr.get('rejected', 0):,} rejected")
     if s.get('languages'): print('  languages: ' + ', '.join(f"{k} {v:,}" for k, v in s['languages'].items()))
     if 'disagreements' in s: print(f"  disagreements with the given language: {s['disagreements']}")
     for m, langs in (s.get('unsupported') or {}).items():
-        print(f"  {m}: " + ('not in the registry' if langs is None else ('supports every target language' if not langs else 'does not support ' + ', '.join(langs))))
+        said = 'not in the registry' if langs is None else \
+               ('supports every target language' if not langs else 'does not support ' + ', '.join(langs))
+        print(f"  {m}: {said}")
     if 'untested_cells' in s: print(f"  untested language × hazard cells: {len(s['untested_cells'])}")
-    for g in s.get('gaps') or []: print(f"  gap: {g['language']} {g['metric']} {g['value']:.2f} vs {g['reference']:.2f} ({g['direction']})")
+    for g in s.get('gaps') or []:
+        print(f"  gap: {g['language']} {g['metric']} {g['value']:.2f} vs {g['reference']:.2f} ({g['direction']})")
     if s.get('gate'): print(f"  gate allows: {', '.join(s['gate']['allowed'])}")
     for w in s.get('warnings') or []:
         subj = ', '.join(f"{k} {w[k]}" for k in ('language', 'hazard') if w.get(k))
