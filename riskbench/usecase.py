@@ -16,8 +16,8 @@ from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, 
 
 # %% auto #0
 __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CAPABILITIES', 'CONTENT_HAZARDS', 'MITIGATIONS',
-           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'NA',
-           'STAGES', 'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
+           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'STAGES',
+           'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
            'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
            'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'UseCase', 'load_usecase',
            'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule', 'failed_guards',
@@ -942,7 +942,7 @@ def guard_floor_gaps(uc:UseCase,   # the card (its appetite and languages)
     return out
 
 # %% ../nbs/02_usecase.ipynb #c044
-NA = 'not applicable'
+_NA = 'not applicable'
 STAGES = ('Use case and policies', 'Model-level alignment', 'System-level safeguards', 'Transparency and feedback',
           'Capability-specific')
 
@@ -969,7 +969,7 @@ def _use_case_items(uc:UseCase, measured:list)->list:
     cp_ev = f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom" if cp else 'no content_policy on the card'
     out.append(('Content policy defined', POL, 'done' if cp else 'missing', cp_ev))
     ap_ev = f"{ap.name}: {len(ap.tools)} tools, default {ap.default}" if ap else 'no agent_policy on the card'
-    out.append(('Agent-use policy defined', POL, ('done' if ap else 'missing') if acts else NA,
+    out.append(('Agent-use policy defined', POL, ('done' if ap else 'missing') if acts else _NA,
                 ap_ev if acts else 'no tool calls or agentic actions'))
     item = ('Age-appropriate policy (S4, S11, S12)', POL)
     if uc.minors_present:
@@ -977,7 +977,7 @@ def _use_case_items(uc:UseCase, measured:list)->list:
               and cp.decision('S11') != 'allowed')
         out.append((*item, 'done' if ok else 'missing', 'S4 and S12 disallowed, S11 not allowed' if ok else
                     'minors present: the content policy must disallow S4 and S12 and not allow S11'))
-    else: out.append((*item, NA, 'no minors in the audience'))
+    else: out.append((*item, _NA, 'no minors in the audience'))
     ev = f"threshold policies for {len(measured)} of {len(uc.guards)} guards"
     if measured: ev += f": {', '.join(measured)}"
     out.append(('Alignment–helpfulness trade-off measured (false refusals vs misses)',
@@ -990,7 +990,7 @@ def _model_items(uc:UseCase, measured:list)->list:
     "(item, section, status, evidence) of the model-level stage"
     ft, out = uc.model['fine_tuned'], []
     out.append(('Fine-tuning data prepared and representative', 'Step 1: Prepare data',
-                *(_mit_state(uc, 'data_curation') if ft else (NA, 'the base model is used without fine-tuning'))))
+                *(_mit_state(uc, 'data_curation') if ft else (_NA, 'the base model is used without fine-tuning'))))
     if ft: st = _mit_state(uc, 'sft', 'rlhf', 'safety_context_distillation')
     elif uc.model['safety_tuned']: st = ('done', f"relies on the safety tuning of {uc.model['base']}")
     else: st = ('missing', 'a model without safety tuning, and no safety fine-tuning')
@@ -1001,7 +1001,7 @@ def _model_items(uc:UseCase, measured:list)->list:
     out.append(('Red teaming', 'Red teaming best practices', *_mit_state(uc, 'red_teaming')))
     priv = ft and uc.data.get('personal_data')
     out.append(('Privacy adversarial attack tests', 'Privacy adversarial attacks',
-                *(_mit_state(uc, 'privacy_attack_tests') if priv else (NA, 'no fine-tuning on personal data'))))
+                *(_mit_state(uc, 'privacy_attack_tests') if priv else (_NA, 'no fine-tuning on personal data'))))
     return out
 
 # %% ../nbs/02_usecase.ipynb #q006
@@ -1041,7 +1041,7 @@ def _system_items(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->list:
     out.append(('Safeguards cover and are tested in every deployment language', 'Evaluate effectiveness', st,
                 '; '.join(x for x in ev if x)))
     out.append(('Chain of thought not exposed raw', OUT,
-                *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (NA, 'not a reasoning model'))))
+                *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (_NA, 'not a reasoning model'))))
     return out
 
 def _output_guards(uc:UseCase)->list:
@@ -1068,7 +1068,7 @@ def _capability_items(uc:UseCase)->list:
         f = _mit_state(uc, 'image_filter')
         st = ['missing', 'partial', 'done'][(f[0] == 'done') + bool(mm)]
         out.append((*item, st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}"))
-    else: out.append((*item, NA, 'no image input'))
+    else: out.append((*item, _NA, 'no image input'))
     item = ('Tool safeguards: Prompt Guard on tool outputs, output moderation, tool transparency', 'Tool calls')
     if uc.has('tool_calls') or uc.has('retrieval'):
         pg = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['kind'] == 'prompt']
@@ -1076,10 +1076,10 @@ def _capability_items(uc:UseCase)->list:
         n = bool(pg) + bool(gout) + (tt[0] == 'done')
         out.append((*item, ['missing', 'partial', 'partial', 'done'][n],
                     f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}"))
-    else: out.append((*item, NA, 'no tool calls or retrieval'))
+    else: out.append((*item, _NA, 'no tool calls or retrieval'))
     item = ('Agent actions checked against the agent-use policy', 'Define content and agent use policies')
     acts = uc.has('agentic_actions') or uc.has('tool_calls')
-    st = _mit_state(uc, 'agent_policy_enforcement') if acts else (NA, 'no tool calls or agentic actions')
+    st = _mit_state(uc, 'agent_policy_enforcement') if acts else (_NA, 'no tool calls or agentic actions')
     out.append((*item, *st))
     item = ('Code safeguards: insecure-code filter and CyberSecEval', 'Coding')
     if uc.has('coding'):
@@ -1088,7 +1088,7 @@ def _capability_items(uc:UseCase)->list:
                     for m in uc.in_place() if m['id'] == 'safety_evaluation')
         st = ['missing', 'partial', 'done'][(f[0] == 'done') + cyber]
         out.append((*item, st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}"))
-    else: out.append((*item, NA, 'no code generation'))
+    else: out.append((*item, _NA, 'no code generation'))
     missing, unknown = _language_gaps(uc)
     item = ('Deployment languages supported, or filtered', 'Multilinguality')
     if missing or unknown:
@@ -1097,7 +1097,7 @@ def _capability_items(uc:UseCase)->list:
                     f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}"))
     else: out.append((*item, 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard"))
     item = ('System prompt written and tested', 'System Prompts')
-    st = _mit_state(uc, 'system_prompt') if uc.has('system_prompt') else (NA, 'no system prompt declared')
+    st = _mit_state(uc, 'system_prompt') if uc.has('system_prompt') else (_NA, 'no system prompt declared')
     out.append((*item, *st))
     return out
 
