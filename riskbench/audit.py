@@ -4,14 +4,20 @@
 
 # %% ../nbs/05_audit.ipynb #c003
 from __future__ import annotations
-import re, math, json, inspect, unicodedata, functools, ipaddress
+import re, math, json, unicodedata, functools, ipaddress
 from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .core import *
+from . import multilingual
+from .usecase import load_usecase
+from .guards import load_guard, score_table
+from .thresholds import GuardPolicy
+from .report import run_template, check_out_dir
 
 # %% auto #0
 __all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'normalise_text', 'tokenise', 'profile',
@@ -24,7 +30,7 @@ __all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'norm
            'policy_threshold', 'guard_bias_audit', 'bias_summary', 'bias_figure', 'identity_figure', 'language_figure',
            'pii_examples', 'bias_warnings', 'audit_cmd']
 
-# %% ../nbs/05_audit.ipynb #c006
+# %% ../nbs/05_audit.ipynb #c006a
 _SEP = '\x1e'  # record separator between rows of a joined column
 
 @functools.lru_cache(None)
@@ -39,6 +45,7 @@ def _punct_symbol_class()->str:
     esc = lambda c: '\\' + chr(c) if chr(c) in '\\]^-[' else chr(c)
     return '[' + ''.join(esc(a) if a == b else f'{esc(a)}-{esc(b)}' for a, b in ranges) + ']'
 
+# %% ../nbs/05_audit.ipynb #c006b
 @functools.lru_cache(None)
 def _rx(name:str):
     # a BMP-only class compiles to one lookup table (fast); the few astral symbols (emoji) are handled by `_astral_ps`
@@ -48,19 +55,24 @@ def _rx(name:str):
     if name == 'tok': return re.compile(r'[^\s]+|\x1e')  # \x1e counts as white space, so it is never inside a token
     raise KeyError(name)
 
+# %% ../nbs/05_audit.ipynb #c006c
 def _astral_ps(big:str)->str:
     "Astral-plane punctuation and symbols (emoji, ...) to spaces; astral letters are kept"
     if big.isascii() or max(big) <= '\uffff': return big
     return _rx('astral').sub(lambda m: ' ' if unicodedata.category(m.group())[0] in 'PS' else m.group(), big)
 
+# %% ../nbs/05_audit.ipynb #c006d
 def _as_texts(texts)->list:
     "Texts as a list of str (missing values become empty strings, other values their str)"
     s = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype=object)
     vals = s.tolist()
-    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype) and not s.hasnans: return vals  # a str column without missing values
+    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype) and not s.hasnans:
+        return vals  # a str column without missing values
     if all(type(v) is str for v in vals): return vals
-    return ['' if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v if isinstance(v, str) else str(v) for v in vals]
+    return ['' if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v if isinstance(v, str) else str(v)
+            for v in vals]
 
+# %% ../nbs/05_audit.ipynb #c006e
 def _normalise_joined(texts:list, words:bool)->str:
     "NFKC + casefold (+ punctuation to spaces) of all texts joined by the record separator"
     big = _SEP.join(texts)
@@ -70,18 +82,21 @@ def _normalise_joined(texts:list, words:bool)->str:
     if words: return _astral_ps(_rx('ps').sub(' ', big))  # tokens split on any white space: no need to collapse it
     return _rx('ws').sub(' ', big)
 
+# %% ../nbs/05_audit.ipynb #c006f
 def normalise_text(texts, # a Series or list of strings
                   )->pd.Series:
     "Texts after NFKC, casefolding and white-space collapsing (the key for exact duplicates)"
     t = _as_texts(texts)
     if not t: return pd.Series([], dtype=object)
     parts = _normalise_joined(t, words=False).split(_SEP)
-    return pd.Series([p.strip() for p in parts], index=texts.index if isinstance(texts, pd.Series) else None, dtype=object)
+    return pd.Series([p.strip() for p in parts], index=texts.index if isinstance(texts, pd.Series) else None,
+                     dtype=object)
 
+# %% ../nbs/05_audit.ipynb #c006g
 _ROW_MARK = '\u00b6'  # a punctuation mark: after punctuation became spaces it cannot be in a token
 
 def _token_codes(texts)->tuple:
-    "Word tokens of many texts as `(codes, vocabulary, row)`: `vocabulary[codes]` are the tokens, `row` the position of each token's text"
+    "Word tokens of many texts as `(codes, vocabulary, row)`: `vocabulary[codes]` are the tokens, `row` their texts' positions"
     t = _as_texts(texts)
     if not t: return np.array([], np.int64), np.array([], dtype=object), np.array([], np.int64)
     toks = _normalise_joined(t, words=True).replace(_SEP, f' {_ROW_MARK} ').split()  # str.split: one C pass
@@ -94,29 +109,34 @@ def _token_codes(texts)->tuple:
     else: row = np.zeros(len(codes), np.int64)
     return codes.astype(np.int64), np.asarray(vocab, dtype=object), row.astype(np.int64)
 
+# %% ../nbs/05_audit.ipynb #c006h
 def tokenise(texts, # a Series or list of strings
             )->tuple:
     "Word tokens of many texts at once: `(tokens, row)` arrays, `row` the position of each token's text"
     codes, vocab, row = _token_codes(texts)
     return vocab[codes] if len(codes) else np.array([], dtype=object), row
 
-# %% ../nbs/05_audit.ipynb #c009
+# %% ../nbs/05_audit.ipynb #c009a
 TEXT_FIELDS = ('text', 'response')
 
 def _fields(df:pd.DataFrame)->list:
     return [c for c in TEXT_FIELDS if c in df]
 
+# %% ../nbs/05_audit.ipynb #c009b
 def _lengths(s:pd.Series)->tuple:
     chars = s.fillna('').astype(str).str.len().to_numpy()
     tok, row = tokenise(s.fillna('').astype(str))
     words = np.bincount(row, minlength=len(s)) if len(s) else np.array([], int)
     return chars, words
 
+# %% ../nbs/05_audit.ipynb #c009c
 def _dist(x:np.ndarray)->dict:
     if not len(x): return dict(mean=0.0, median=0.0, p90=0.0, p99=0.0, min=0, max=0)
     q = np.quantile(x, [.5, .9, .99])
-    return dict(mean=float(x.mean()), median=float(q[0]), p90=float(q[1]), p99=float(q[2]), min=int(x.min()), max=int(x.max()))
+    return dict(mean=float(x.mean()), median=float(q[0]), p90=float(q[1]), p99=float(q[2]), min=int(x.min()),
+                max=int(x.max()))
 
+# %% ../nbs/05_audit.ipynb #c009d
 def profile(df:pd.DataFrame, # an eval set or prompt/response table (from `load_eval_set`)
            )->dict:
     "Rows, missing/empty values, length distributions, label and category balance, overall and per split"
@@ -125,7 +145,8 @@ def profile(df:pd.DataFrame, # an eval set or prompt/response table (from `load_
     for c in df.columns:
         col = df[c]
         isna = col.isna()
-        empty = col.map(lambda v: isinstance(v, str) and not v.strip()) if col.dtype == object else pd.Series(False, index=col.index)
+        empty = (col.map(lambda v: isinstance(v, str) and not v.strip()) if col.dtype == object
+                 else pd.Series(False, index=col.index))
         miss.append(dict(column=c, missing=int(isna.sum()), empty=int(empty.sum())))
     out['values'] = pd.DataFrame(miss)
     splits = df['split'].astype(object).fillna('(missing)') if 'split' in df else pd.Series('all', index=df.index)
@@ -142,20 +163,23 @@ def profile(df:pd.DataFrame, # an eval set or prompt/response table (from `load_
         out['labels'] = pd.crosstab(lab, splits).rename_axis(index='label', columns='split')
     if 'categories' in df:
         ex = df[['categories']].assign(split=splits).explode('categories').dropna()
-        out['categories'] = pd.crosstab(ex['categories'], ex['split']).rename_axis(index='category', columns='split') if len(ex) else pd.DataFrame()
+        out['categories'] = (pd.crosstab(ex['categories'], ex['split']).rename_axis(index='category', columns='split')
+                             if len(ex) else pd.DataFrame())
     if 'split' in df: out['splits'] = splits.value_counts().to_dict()
     return out
 
-# %% ../nbs/05_audit.ipynb #c012
+# %% ../nbs/05_audit.ipynb #c012a
 def _key(df:pd.DataFrame, cols)->pd.Series:
     cols = [cols] if isinstance(cols, str) else list(cols)
     missing = [c for c in cols if c not in df]
-    if missing: raise BadColumn(f"no column {', '.join(map(repr, missing))}; columns are: {', '.join(map(str, df.columns))}")
+    if missing:
+        raise BadColumn(f"no column {', '.join(map(repr, missing))}; columns are: {', '.join(map(str, df.columns))}")
     keys = [normalise_text(df[c]) for c in cols]
     k = keys[0]
     for other in keys[1:]: k = k + '\x1f' + other
     return k
 
+# %% ../nbs/05_audit.ipynb #c012b
 def exact_duplicates(df:pd.DataFrame,     # a table with an `id` column
                      cols=('text',),      # columns that together make the duplicate key
                     )->pd.DataFrame:      # one row per duplicated row: group, id, first_id, (split)
@@ -170,11 +194,12 @@ def exact_duplicates(df:pd.DataFrame,     # a table with an `id` column
     d['first_id'] = d.groupby('group')['id'].transform('first')
     return d.sort_values(['group', 'pos'])[cols_out].reset_index(drop=True)
 
+# %% ../nbs/05_audit.ipynb #c012c
 def duplicate_count(dups:pd.DataFrame)->int:
     "Rows beyond the first of each duplicate group"
     return int((dups['id'] != dups['first_id']).sum()) if len(dups) else 0
 
-# %% ../nbs/05_audit.ipynb #c015
+# %% ../nbs/05_audit.ipynb #c015a
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 def _mix64(x:np.ndarray)->np.ndarray:
@@ -184,8 +209,9 @@ def _mix64(x:np.ndarray)->np.ndarray:
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
+# %% ../nbs/05_audit.ipynb #c015b
 def shingle_hashes(texts, k:int=3)->tuple:
-    "Word k-shingle hashes of many texts: `(hashes, offsets)`, each text's distinct sorted hashes in `hashes[offsets[i]:offsets[i+1]]`"
+    "Word k-shingle hashes: `(hashes, offsets)`, text i's distinct sorted hashes in `hashes[offsets[i]:offsets[i+1]]`"
     tok, _, row = _token_codes(texts)
     n = len(texts)
     codes = tok.astype(np.uint64) + np.uint64(1)
@@ -217,14 +243,16 @@ def shingle_hashes(texts, k:int=3)->tuple:
     counts2 = np.bincount(d['r'].to_numpy(), minlength=n) if len(d) else np.zeros(n, int)
     return d['h'].to_numpy(np.uint64), np.concatenate([[0], np.cumsum(counts2)])
 
+# %% ../nbs/05_audit.ipynb #c015c
 def lsh_params(threshold:float, num_perm:int, recall:float=0.98)->tuple:
-    "Bands `b` and rows `r`: the largest `r` (fewest false candidates) whose `b = num_perm // r` bands find a pair at `threshold` with probability >= `recall`"
+    "Bands `b` and rows `r`: the largest `r` whose `num_perm // r` bands find a pair at `threshold` with probability >= `recall`"
     best = (num_perm, 1)
     for r in range(1, num_perm + 1):
         b = num_perm // r
         if 1 - (1 - threshold**r)**b >= recall: best = (b, r)
     return best
 
+# %% ../nbs/05_audit.ipynb #c015d
 def minhash_signatures(hashes:np.ndarray, offsets:np.ndarray, num_perm:int=128, seed:int=1)->np.ndarray:
     "MinHash signatures `(n_texts, num_perm)` (uint64; all-max for texts without shingles)"
     n = len(offsets) - 1
@@ -240,6 +268,7 @@ def minhash_signatures(hashes:np.ndarray, offsets:np.ndarray, num_perm:int=128, 
             sig[nonempty, j] = np.minimum.reduceat(_mix64(hashes * a[j] + b[j]), starts)
     return sig
 
+# %% ../nbs/05_audit.ipynb #c015e
 def _bucket_pairs(keys:np.ndarray, max_bucket:int)->np.ndarray:
     "Index pairs (i < j) sharing a key: all pairs in buckets up to `max_bucket`, a star from the first member beyond"
     order = np.argsort(keys, kind='stable')
@@ -265,6 +294,7 @@ def _bucket_pairs(keys:np.ndarray, max_bucket:int)->np.ndarray:
     p = np.concatenate(out)
     return np.sort(p, axis=1)
 
+# %% ../nbs/05_audit.ipynb #c015f
 def _jaccard_pairs(hashes, offsets, pairs)->np.ndarray:
     "Exact Jaccard similarity of the shingle sets of each pair"
     out = np.empty(len(pairs))
@@ -275,7 +305,9 @@ def _jaccard_pairs(hashes, offsets, pairs)->np.ndarray:
         out[t] = inter / union if union else 1.0
     return out
 
-def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, max_bucket:int=200, max_group:int=50, seed:int=1)->pd.DataFrame:
+# %% ../nbs/05_audit.ipynb #c015g
+def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, max_bucket:int=200, max_group:int=50,
+                         seed:int=1)->pd.DataFrame:
     "Position pairs `(i, j, jaccard)` of texts whose word k-shingle Jaccard similarity is >= threshold"
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     if num_perm < 2: raise BadParameter(f"num_perm must be at least 2, got {num_perm!r}")
@@ -303,7 +335,8 @@ def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, 
     sim = _jaccard_pairs(hashes, offsets, pairs)
     keep = sim >= threshold
     pairs, sim = pairs[keep], sim[keep]
-    # expand representatives back to the members of their signature groups: all pairs while small, else a star from the first member
+    # expand representatives back to the members of their signature groups:
+    # all pairs while small, else a star from the first member
     members = pd.Series(idx).groupby(inv).agg(list)
     out_i, out_j, out_s = [], [], []
     gid = dict(zip(idx, inv))
@@ -313,19 +346,24 @@ def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, 
         for x in ma:
             for y in mb: out_i.append(x); out_j.append(y); out_s.append(s)
     for mem in members[members.map(len) > 1]:
-        sub = np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]] if len(mem) <= max_group else [(mem[0], y) for y in mem[1:]])
+        sub = np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]] if len(mem) <= max_group
+                       else [(mem[0], y) for y in mem[1:]])
         s2 = _jaccard_pairs(hashes, offsets, sub)  # same signature: verified exactly (identical shingle sets give 1.0)
         keep2 = s2 >= threshold
         out_i.extend(sub[keep2, 0]); out_j.extend(sub[keep2, 1]); out_s.extend(s2[keep2])
-    res = pd.DataFrame({'i': np.array(out_i, np.int64), 'j': np.array(out_j, np.int64), 'jaccard': np.array(out_s, float)})
+    res = pd.DataFrame({'i': np.array(out_i, np.int64), 'j': np.array(out_j, np.int64),
+                        'jaccard': np.array(out_s, float)})
     res[['i', 'j']] = np.sort(res[['i', 'j']].to_numpy(), axis=1) if len(res) else res[['i', 'j']]
     return res.drop_duplicates(['i', 'j']).sort_values(['i', 'j']).reset_index(drop=True)
 
+# %% ../nbs/05_audit.ipynb #c015h
 def near_duplicates(df:pd.DataFrame,        # a table with `id` and `col`
                     col:str='text',         # the text column compared
-                    threshold:float=0.5,    # Jaccard similarity of word 3-shingles at or above which rows are near duplicates
+                    # Jaccard similarity of word 3-shingles at or above which rows are near duplicates
+                    threshold:float=0.5,
                     num_perm:int=128,       # MinHash permutations
-                    exclude_exact:bool=True,# leave out pairs whose normalised texts are equal (reported as exact duplicates)
+                    # leave out pairs whose normalised texts are equal (reported as exact duplicates)
+                    exclude_exact:bool=True,
                    )->pd.DataFrame:         # pairs: id_a, id_b, jaccard (and split_a, split_b)
     "Pairs of rows whose texts are near duplicates (MinHash + LSH, verified by exact Jaccard)"
     if col not in df: raise BadColumn(f"no column {col!r}; columns are: {', '.join(map(str, df.columns))}")
@@ -334,14 +372,15 @@ def near_duplicates(df:pd.DataFrame,        # a table with `id` and `col`
         key = normalise_text(df[col]).to_numpy()
         p = p[key[p['i'].to_numpy()] != key[p['j'].to_numpy()]]
     ids = df['id'].to_numpy()
-    out = pd.DataFrame({'id_a': ids[p['i'].to_numpy()], 'id_b': ids[p['j'].to_numpy()], 'jaccard': p['jaccard'].to_numpy()})
+    out = pd.DataFrame({'id_a': ids[p['i'].to_numpy()], 'id_b': ids[p['j'].to_numpy()],
+                        'jaccard': p['jaccard'].to_numpy()})
     if 'split' in df:
         sp = df['split'].astype(object).to_numpy()
         out['split_a'], out['split_b'] = sp[p['i'].to_numpy()], sp[p['j'].to_numpy()]
     out['field'] = col
     return out.reset_index(drop=True)
 
-# %% ../nbs/05_audit.ipynb #c021
+# %% ../nbs/05_audit.ipynb #c021a
 def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a split column
             split_col:str='split',    # the column naming each row's split
             cols=None,                # text fields to compare (default: text and response, those present)
@@ -363,11 +402,13 @@ def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a spl
         if ex is None: ex = exact_duplicates(df, [c])
         if len(ex):
             g = ex[['group', 'id']].copy(); g['split'] = g['id'].map(split_of)
-            firsts = g.drop_duplicates(['group', 'split'])  # each row is paired with the first row of every other split of its group
+            # each row is paired with the first row of every other split of its group
+            firsts = g.drop_duplicates(['group', 'split'])
             m = g.merge(firsts, on='group', suffixes=('_a', '_b'))
             m = m[m.split_a != m.split_b]
             sw = (m.id_a > m.id_b).to_numpy()
-            m.loc[sw, ['id_a', 'split_a', 'id_b', 'split_b']] = m.loc[sw, ['id_b', 'split_b', 'id_a', 'split_a']].to_numpy()
+            m.loc[sw, ['id_a', 'split_a', 'id_b',
+                       'split_b']] = m.loc[sw, ['id_b', 'split_b', 'id_a', 'split_a']].to_numpy()
             m = m.drop_duplicates(['id_a', 'id_b'])
             out.append(pd.DataFrame({'id_a': m.id_a, 'split_a': m.split_a, 'id_b': m.id_b, 'split_b': m.split_b,
                                      'field': c, 'kind': 'exact', 'jaccard': 1.0}))
@@ -378,15 +419,17 @@ def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a spl
                 a, b = nd['id_a'].map(split_of), nd['id_b'].map(split_of)
                 m = nd[(a != b).to_numpy()]
                 out.append(pd.DataFrame({'id_a': m.id_a, 'split_a': m.id_a.map(split_of), 'id_b': m.id_b,
-                                         'split_b': m.id_b.map(split_of), 'field': c, 'kind': 'near', 'jaccard': m.jaccard}))
+                                         'split_b': m.id_b.map(split_of), 'field': c, 'kind': 'near',
+                                         'jaccard': m.jaccard}))
     if not out: return pd.DataFrame(columns=cols_out)
     return pd.concat(out, ignore_index=True)[cols_out].drop_duplicates(['id_a', 'id_b', 'field']).reset_index(drop=True)
 
+# %% ../nbs/05_audit.ipynb #c021b
 def leaked_rows(leak:pd.DataFrame)->list:
     "Distinct row ids involved in leakage"
     return sorted(set(leak['id_a']) | set(leak['id_b'])) if len(leak) else []
 
-# %% ../nbs/05_audit.ipynb #c024
+# %% ../nbs/05_audit.ipynb #c024a
 PII_TYPES = ('email', 'phone', 'credit_card', 'iban', 'ip_address', 'us_ssn', 'secret')
 
 _PII_PATTERN = r'''
@@ -404,24 +447,30 @@ _PII_PATTERN = r'''
 |(?P<ipv6>(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:]))
 |(?P<number>(?<![\w+.,/-])(?:\+\d|\(\d|\d)[\d\ ().-]{5,22}\d(?![\w]|[.,]\d|-\d))
 '''
-_SECRET_GROUPS = ('private_key', 'url_password', 'aws_access_key', 'github_token', 'slack_token', 'api_key', 'jwt', 'password_assignment')
 
-# ISO 13616 IBAN lengths by country (SWIFT IBAN registry)
-IBAN_LENGTHS = dict(AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, CH=21, CR=22, CY=28, CZ=24, DE=22,
-    DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22, GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22,
-    IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30, KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20, LV=21, MC=27, MD=24, ME=22, MK=19,
-    MR=27, MT=31, MU=30, NL=18, NO=15, PK=24, PL=28, PS=29, PT=25, QA=29, RO=24, RS=22, SA=24, SC=31, SE=24, SI=19, SK=24,
-    SM=27, ST=25, SV=28, TL=23, TN=24, TR=26, UA=29, VA=22, VG=24, XK=20)
+_SECRET_GROUPS = ('private_key', 'url_password', 'aws_access_key', 'github_token', 'slack_token', 'api_key', 'jwt',
+                  'password_assignment')
 
 @functools.lru_cache(None)
 def _pii_rx(): return re.compile(_PII_PATTERN, re.VERBOSE)
 
+# %% ../nbs/05_audit.ipynb #c024b
 def luhn_valid(number:str)->bool:
     "Luhn (mod 10) checksum of the digits in `number`"
     d = [int(c) for c in number if c.isdigit()]
     if len(d) < 2: return False
     s = sum(d[-1::-2]) + sum((2*x - 9 if x > 4 else 2*x) for x in d[-2::-2])
     return s % 10 == 0
+
+# %% ../nbs/05_audit.ipynb #c024c
+# ISO 13616 IBAN lengths by country (SWIFT IBAN registry)
+IBAN_LENGTHS = dict(
+    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, CH=21, CR=22, CY=28, CZ=24, DE=22, DK=18,
+    DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22, GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22,
+    IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30, KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20, LV=21, MC=27, MD=24, ME=22,
+    MK=19, MR=27, MT=31, MU=30, NL=18, NO=15, PK=24, PL=28, PS=29, PT=25, QA=29, RO=24, RS=22, SA=24, SC=31, SE=24,
+    SI=19, SK=24, SM=27, ST=25, SV=28, TL=23, TN=24, TR=26, UA=29, VA=22, VG=24, XK=20,
+)
 
 def iban_valid(iban:str)->bool:
     "ISO 13616 IBAN check: known country length and mod-97 remainder 1"
@@ -430,9 +479,11 @@ def iban_valid(iban:str)->bool:
     if IBAN_LENGTHS.get(s[:2], len(s)) != len(s) or s[:2] not in IBAN_LENGTHS: return False
     return int(''.join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
 
+# %% ../nbs/05_audit.ipynb #c024d
 def _card_issuer_ok(d:str)->bool:
     return bool(re.match(r'4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2)|35|(?:50|5[6-9]|6[0-9])', d))
 
+# %% ../nbs/05_audit.ipynb #c024e
 def _classify_number(s:str):
     "(type, subtype) for a number-like candidate, or None"
     d = re.sub(r'\D', '', s)
@@ -450,17 +501,20 @@ def _classify_number(s:str):
     if re.fullmatch(r'\d{4}\s*-\s*\d{4}', s): return None  # year ranges
     if s.startswith('+'): return ('phone', 'phone') if nd >= 8 else None
     groups = [g for g in re.split(r'[^\d]+', s) if g]
-    if any(len(g) == 1 for g in groups) or nd > 12: return None  # ISBNs and codes have one-digit groups; national numbers have <= 12 digits
+    if any(len(g) == 1 for g in groups) or nd > 12:
+        return None  # ISBNs and codes have one-digit groups; national numbers have <= 12 digits
     if nd >= 9 and (len(seps - {'(', ')'}) <= 2) and (seps or nd in (10, 11)): return ('phone', 'phone')
     if nd in (7, 8) and re.fullmatch(r'(?:\(\d{2,4}\)\s?)?\d{3}[-. ]\d{4}', s): return ('phone', 'phone')
     return None
 
+# %% ../nbs/05_audit.ipynb #c024f
 def _classify(kind:str, m)->tuple|None:
     v = m.group(kind)
     if kind in _SECRET_GROUPS:
         if kind == 'password_assignment':
             pw = m.group('pw_value')
-            if not (re.search(r'\d', pw) and re.search(r'[^\W\d_]', pw)) or pw.startswith(('{', '$', '<', '%')): return None
+            if not (re.search(r'\d', pw) and re.search(r'[^\W\d_]', pw)) or pw.startswith(('{', '$', '<', '%')):
+                return None
         return ('secret', kind)
     if kind == 'email': return ('email', 'email')
     if kind == 'iban': return ('iban', 'iban') if iban_valid(v) else None
@@ -474,7 +528,7 @@ def _classify(kind:str, m)->tuple|None:
     if kind == 'number': return _classify_number(v)
     return None
 
-# %% ../nbs/05_audit.ipynb #c026
+# %% ../nbs/05_audit.ipynb #c026a
 def _mask_digits(s:str, keep:int)->str:
     n = sum(c.isdigit() for c in s); out, seen = [], 0
     for c in s:
@@ -483,6 +537,7 @@ def _mask_digits(s:str, keep:int)->str:
         else: out.append(c)
     return ''.join(out)
 
+# %% ../nbs/05_audit.ipynb #c026b
 def mask_value(value:str, kind:str, subtype:str|None=None)->str:
     "A masked form of one PII value of type `kind`"
     v = value
@@ -512,12 +567,14 @@ def mask_value(value:str, kind:str, subtype:str|None=None)->str:
         return v[:4] + '*' * max(len(v) - 4, 4)
     return '****'
 
-# where a PII value can be: every kind holds an ASCII digit or an '@' (URL passwords, e-mails), except private-key headers and
-# (rarely) AWS key ids, whose prefixes are looked for too; password assignments are only reported when their value holds a digit
+# %% ../nbs/05_audit.ipynb #c026c
+# where a PII value can be: every kind holds an ASCII digit or an '@' (URL passwords, e-mails),
+# except private-key headers and (rarely) AWS key ids, whose prefixes are looked for too;
+# password assignments are only reported when their value holds a digit
 _AWS_PREFIXES = ('AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA')
 
 def _gate_hits(big:str)->np.ndarray:
-    "Character offsets of ASCII digits, '@', '-----B' (private-key headers) and AWS key prefixes: one vectorised scan of the UTF-8 bytes"
+    "Character offsets of ASCII digits, '@', '-----B' (key headers) and AWS key prefixes: one scan of the UTF-8 bytes"
     b = np.frombuffer(big.encode('utf-8'), np.uint8)
     parts = [np.flatnonzero(((b >= 48) & (b <= 57)) | (b == 64))]
     a = np.flatnonzero(b[:-3] == 65)  # 'A'
@@ -535,8 +592,9 @@ def _gate_hits(big:str)->np.ndarray:
         hit = (np.cumsum((b & 0xC0) != 0x80, dtype=np.int64) - 1)[hit]
     return hit
 
+# %% ../nbs/05_audit.ipynb #c026d
 def _pii_windows(big:str, before:int=80, after:int=200)->list:
-    "Merged (start, end) windows around every place a PII value could be: digits, '@', private-key headers, AWS key prefixes"
+    "Merged (start, end) windows around every place a PII value could be (digits, '@', key headers, AWS prefixes)"
     hits = _gate_hits(big)
     if not len(hits): return []
     s, e = np.maximum(hits - before, 0), np.minimum(hits + after, len(big))
@@ -544,8 +602,9 @@ def _pii_windows(big:str, before:int=80, after:int=200)->list:
     starts, ends = s[new], np.maximum.reduceat(e, np.flatnonzero(new))
     return list(zip(starts.tolist(), ends.tolist()))
 
+# %% ../nbs/05_audit.ipynb #c026e
 def _pii_matches(texts:list):
-    "Yield (row, start, end, type, subtype, value) over many texts: a cheap gate finds candidate windows, the combined regex runs only there"
+    "Yield (row, start, end, type, subtype, value) over many texts: the combined regex runs only in the gate's windows"
     if not texts: return
     big = '\n'.join(texts)
     starts = np.r_[0, np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1)[:-1]]
@@ -560,6 +619,7 @@ def _pii_matches(texts:list):
             r = int(np.searchsorted(starts, s, side='right') - 1)
             yield r, s - starts[r], e - starts[r], c[0], c[1], m.group(kind)
 
+# %% ../nbs/05_audit.ipynb #c026f
 def find_pii(texts,                 # a Series or list of texts
              reveal:bool=False,     # include the clear value (for tests; never in reports)
              backend:str='regex',   # 'regex' (built in) or 'presidio' (pattern recognisers, when installed)
@@ -573,6 +633,7 @@ def find_pii(texts,                 # a Series or list of texts
     df['masked'] = [mask_value(v, k, s) for v, k, s in zip(df['value'], df['type'], df['subtype'])]
     return df if reveal else df.drop(columns='value')
 
+# %% ../nbs/05_audit.ipynb #c026g
 def mask_pii(text:str)->str:
     "`text` with every PII value found replaced by its masked form"
     if not isinstance(text, str) or not text: return text
@@ -589,8 +650,10 @@ def _presidio_matches(texts:list):
     try:
         from presidio_analyzer import predefined_recognizers as pr
     except ImportError:
-        raise BadParameter("PII backend 'presidio' needs presidio-analyzer (pip install 'riskbench[presidio]'); use backend='regex'") from None
-    recs = [getattr(pr, n)() for n in ('EmailRecognizer', 'CreditCardRecognizer', 'IbanRecognizer', 'IpRecognizer', 'UsSsnRecognizer')
+        raise BadParameter("PII backend 'presidio' needs presidio-analyzer (pip install 'riskbench[presidio]'); "
+                           "use backend='regex'") from None
+    recs = [getattr(pr, n)()
+            for n in ('EmailRecognizer', 'CreditCardRecognizer', 'IbanRecognizer', 'IpRecognizer', 'UsSsnRecognizer')
             if hasattr(pr, n)]
     for r, t in enumerate(texts):
         for rec in recs:
@@ -598,7 +661,7 @@ def _presidio_matches(texts:list):
                 kind = _PRESIDIO_TYPES.get(res.entity_type)
                 if kind: yield r, res.start, res.end, kind, kind, t[res.start:res.end]
 
-# %% ../nbs/05_audit.ipynb #c033
+# %% ../nbs/05_audit.ipynb #c033a
 @dataclass
 class Lexicon:
     "Identity terms: one row per (axis, group, language, term), tokenised"
@@ -606,12 +669,21 @@ class Lexicon:
     substring_languages: tuple = ()
     source: str = ''
 
-    @property
-    def languages(self)->list: return sorted(self.terms['language'].unique())
-    @property
-    def groups(self)->pd.DataFrame: return self.terms[['axis', 'group']].drop_duplicates().reset_index(drop=True)
-    def __repr__(self): return f"Lexicon({len(self.terms)} terms, {self.terms.group.nunique()} groups, {len(self.languages)} languages from {self.source})"
+# %% ../nbs/05_audit.ipynb #c033b
+@patch(as_prop=True)
+def languages(self:Lexicon)->list: return sorted(self.terms['language'].unique())
 
+# %% ../nbs/05_audit.ipynb #c033c
+@patch(as_prop=True)
+def groups(self:Lexicon)->pd.DataFrame: return self.terms[['axis', 'group']].drop_duplicates().reset_index(drop=True)
+
+# %% ../nbs/05_audit.ipynb #c033d
+@patch
+def __repr__(self:Lexicon):
+    return (f"Lexicon({len(self.terms)} terms, {self.terms.group.nunique()} groups, "
+            f"{len(self.languages)} languages from {self.source})")
+
+# %% ../nbs/05_audit.ipynb #c033e
 def load_lexicon(path:str|Path|None=None, # a lexicon YAML (default: the bundled identity_lexicon.yaml)
                 )->Lexicon:
     "Read and check an identity lexicon"
@@ -623,10 +695,12 @@ def load_lexicon(path:str|Path|None=None, # a lexicon YAML (default: the bundled
     for axis, groups in d['axes'].items():
         if not isinstance(groups, dict): raise BadFile(f"{p}: axis {axis!r} must map group names to languages")
         for group, langs in groups.items():
-            if not isinstance(langs, dict): raise BadFile(f"{p}: group {axis}/{group} must map language codes to term lists")
+            if not isinstance(langs, dict):
+                raise BadFile(f"{p}: group {axis}/{group} must map language codes to term lists")
             for lang, terms in langs.items():
                 if not isinstance(terms, list): raise BadFile(f"{p}: {axis}/{group}/{lang} must be a list of terms")
-                for t in terms: rows.append(dict(axis=str(axis), group=str(group), language=str(lang).lower(), term=str(t)))
+                for t in terms:
+                    rows.append(dict(axis=str(axis), group=str(group), language=str(lang).lower(), term=str(t)))
     df = pd.DataFrame(rows)
     if df.empty: raise BadFile(f"{p}: the lexicon holds no terms")
     toks, row = tokenise(df['term'])
@@ -637,16 +711,18 @@ def load_lexicon(path:str|Path|None=None, # a lexicon YAML (default: the bundled
     clash = df[df.duplicated(['language', 'term'], keep=False)]
     if len(clash):
         r = clash.iloc[0]
-        raise BadFile(f"{p}: term {r.term!r} ({r.language}) is listed under two groups: {', '.join(clash[clash.term == r.term].group)}")
+        raise BadFile(f"{p}: term {r.term!r} ({r.language}) is listed under two groups: "
+                      f"{', '.join(clash[clash.term == r.term].group)}")
     return Lexicon(df.reset_index(drop=True), tuple(d.get('substring_languages') or ()), str(p))
 
-# %% ../nbs/05_audit.ipynb #c036
+# %% ../nbs/05_audit.ipynb #c036a
 def _term_index(lex:Lexicon, lang:str|None)->pd.DataFrame:
     t = lex.terms if lang is None else lex.terms[lex.terms.language == lang]
     return t.drop_duplicates('term') if lang is None else t
 
+# %% ../nbs/05_audit.ipynb #c036b
 def _match_tokens(codes:np.ndarray, vindex:pd.Index, row:np.ndarray, terms:pd.DataFrame)->pd.DataFrame:
-    "Matches of `terms` (single and multi-token, longest first) in token codes (positions in `vindex`); returns token position, row, term index"
+    "Matches of `terms` (longest first) in token codes (positions in `vindex`): token position, row, term index"
     tok = codes
     if not len(tok) or not len(terms): return pd.DataFrame(columns=['pos', 'row', 'term_idx', 'length'])
     vocab = vindex
@@ -679,14 +755,17 @@ def _match_tokens(codes:np.ndarray, vindex:pd.Index, row:np.ndarray, terms:pd.Da
         out.append(pd.DataFrame({'pos': hit, 'row': row[hit], 'term_idx': lut.loc[h[hit]].to_numpy(), 'length': L}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=['pos', 'row', 'term_idx', 'length'])
 
+# %% ../nbs/05_audit.ipynb #c036c
 def _languages_of(df:pd.DataFrame)->pd.Series:
     for c in ('language_detected', 'language'):
         if c in df:
             col = df[c].astype(object)
-            u = {v: (str(v).lower().split('-')[0].split('_')[0] if isinstance(v, str) and v else None) for v in col.dropna().unique()}
+            u = {v: (str(v).lower().split('-')[0].split('_')[0] if isinstance(v, str) and v else None)
+                 for v in col.dropna().unique()}
             return col.map(u).astype(object).where(col.notna(), None)
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
+# %% ../nbs/05_audit.ipynb #c036d
 def identity_mentions(df:pd.DataFrame,          # a table with text fields (text, and response when present)
                       lexicon:Lexicon|str|None=None, # a Lexicon, a lexicon path, or None for the bundled one
                       fields=None,              # text fields to scan (default: text and response, those present)
@@ -699,7 +778,8 @@ def identity_mentions(df:pd.DataFrame,          # a table with text fields (text
     known = set(lex.languages)
     lang_key = np.array([l if l in known else None for l in langs], dtype=object)
     spaced = sorted(known - set(lex.substring_languages))
-    lang_id = np.array([spaced.index(l) if l in spaced else (-2 if l is not None else -1) for l in lang_key], np.int64)  # -1: unknown
+    # -1: unknown
+    lang_id = np.array([spaced.index(l) if l in spaced else (-2 if l is not None else -1) for l in lang_key], np.int64)
     out = []
     for f in fields:
         codes, vocab, row = _token_codes(df[f])  # one vocabulary for every language
@@ -718,21 +798,26 @@ def identity_mentions(df:pd.DataFrame,          # a table with text fields (text
             norm = normalise_text(df[f].iloc[rows].fillna('').astype(str)).tolist()
             tmap = dict(zip(tt['term'], tt.index))
             for r, s in zip(rows, norm):
-                for mm in rx.finditer(s): out.append(pd.DataFrame({'pos': [-1], 'row': [r], 'term_idx': [tmap[mm.group()]], 'length': [1], 'field': [f]}))
+                for mm in rx.finditer(s):
+                    out.append(pd.DataFrame({'pos': [-1], 'row': [r], 'term_idx': [tmap[mm.group()]], 'length': [1],
+                                             'field': [f]}))
     cols = ['row', 'id', 'field', 'language', 'axis', 'group', 'term']
     if not out: return pd.DataFrame(columns=cols)
     h = pd.concat(out, ignore_index=True)
     t = lex.terms.loc[h['term_idx'].to_numpy()]
-    res = pd.DataFrame({'row': h['row'].to_numpy(np.int64), 'id': df['id'].to_numpy()[h['row'].to_numpy(np.int64)] if 'id' in df else h['row'].to_numpy(),
-                        'field': h['field'].to_numpy(), 'language': t['language'].to_numpy(), 'axis': t['axis'].to_numpy(),
-                        'group': t['group'].to_numpy(), 'term': t['term'].to_numpy()})
+    res = pd.DataFrame({'row': h['row'].to_numpy(np.int64),
+                        'id': df['id'].to_numpy()[h['row'].to_numpy(np.int64)] if 'id' in df else h['row'].to_numpy(),
+                        'field': h['field'].to_numpy(), 'language': t['language'].to_numpy(),
+                        'axis': t['axis'].to_numpy(), 'group': t['group'].to_numpy(), 'term': t['term'].to_numpy()})
     return res.sort_values(['row', 'field']).reset_index(drop=True)
 
-# %% ../nbs/05_audit.ipynb #c040
+# %% ../nbs/05_audit.ipynb #c040a
 REFUSAL_PATTERNS = [
-    r"i(?:'m| am) (?:sorry|afraid)\b", r"\bi (?:can(?:no|')t|won't|will not|am not able to|am unable to|must decline)\b", r"\bi(?:'m| am) (?:not able|unable) to\b",
+    r"i(?:'m| am) (?:sorry|afraid)\b", r"\bi (?:can(?:no|')t|won't|will not|am not able to|am unable to|must decline)\b",
+    r"\bi(?:'m| am) (?:not able|unable) to\b",
     r"\b(?:can't|cannot|won't) (?:help|assist|provide|do that|comply)", r"\bas an ai\b", r"\bi must decline\b",
-    r"\b(?:es )?tut mir leid\b", r"\bich kann (?:dir |ihnen |euch )?(?:dabei |damit |hierbei )?(?:leider )?(?:nicht|keine)\b", r"\bkann ich (?:dir |ihnen |euch )?(?:leider )?(?:nicht|keine)\b", r"\bleider nicht helfen\b",
+    r"\b(?:es )?tut mir leid\b", r"\bich kann (?:dir |ihnen |euch )?(?:dabei |damit |hierbei )?(?:leider )?(?:nicht|keine)\b",
+    r"\bkann ich (?:dir |ihnen |euch )?(?:leider )?(?:nicht|keine)\b", r"\bleider nicht helfen\b",
     r"\bd[ée]sol[ée]e?\b", r"\bje ne (?:peux|vais) pas\b", r"\bje (?:refuse|ne suis pas en mesure)\b",
     r"\blo siento\b", r"\bno (?:puedo|voy a)\b", r"\blamentablemente no\b",
     r"\bdesculpe?\b", r"\bn[ãa]o (?:posso|vou|consigo)\b", r"\blamento\b",
@@ -744,6 +829,7 @@ REFUSAL_PATTERNS = [
 @functools.lru_cache(None)
 def _refusal_rx(): return re.compile('|'.join(f'(?:{p})' for p in REFUSAL_PATTERNS))
 
+# %% ../nbs/05_audit.ipynb #c040b
 def is_refusal(responses, # a Series or list of responses
                head:int=160, # characters from the start that are searched
               )->np.ndarray:
@@ -754,21 +840,25 @@ def is_refusal(responses, # a Series or list of responses
     rx = _refusal_rx()
     return np.array([bool(rx.search(h)) for h in heads], bool)
 
+# %% ../nbs/05_audit.ipynb #c040c
 def _z(alpha:float)->float:
     from statistics import NormalDist
     return NormalDist().inv_cdf(1 - alpha / 2)
 
+# %% ../nbs/05_audit.ipynb #c040d
 def rate_ratio(a:int, n1:int, c:int, n0:int, alpha:float=0.05)->tuple:
     "Rate ratio (a/n1)/(c/n0) and its Katz log interval `(rr, low, high)`; NaN when undefined"
     if n1 == 0 or n0 == 0: return (math.nan,) * 3
     rr = (a / n1) / (c / n0) if c else math.nan
-    if a == 0 or c == 0 or a == n1 or c == n0: a, c, n1, n0 = a + .5, c + .5, n1 + 1, n0 + 1  # Haldane: the interval only
+    if a == 0 or c == 0 or a == n1 or c == n0:
+        a, c, n1, n0 = a + .5, c + .5, n1 + 1, n0 + 1  # Haldane: the interval only
     rc = (a / n1) / (c / n0)
     if math.isnan(rr): rr = rc
     se = math.sqrt(max(1/a - 1/n1 + 1/c - 1/n0, 0))
     z = _z(alpha)
     return rr, rc * math.exp(-z * se), rc * math.exp(z * se)
 
+# %% ../nbs/05_audit.ipynb #c040e
 def npmi(n11:int, n1_:int, n_1:int, n:int)->float:
     "Normalised PMI of two binary events from counts: both (n11), the first (n1_), the second (n_1), total (n)"
     if n == 0 or n1_ == 0 or n_1 == 0: return math.nan
@@ -777,16 +867,21 @@ def npmi(n11:int, n1_:int, n_1:int, n:int)->float:
     if pxy == 1: return 1.0
     return math.log(pxy / (px * py)) / -math.log(pxy)
 
+# %% ../nbs/05_audit.ipynb #c040f
 def identity_representation(df:pd.DataFrame, mentions:pd.DataFrame)->tuple:
     "Rows and share of rows mentioning each group, and each term: `(groups, terms)`"
     n = max(len(df), 1)
-    if not len(mentions): return (pd.DataFrame(columns=['axis', 'group', 'rows', 'share']), pd.DataFrame(columns=['axis', 'group', 'term', 'rows', 'share']))
+    if not len(mentions):
+        return (pd.DataFrame(columns=['axis', 'group', 'rows', 'share']),
+                pd.DataFrame(columns=['axis', 'group', 'term', 'rows', 'share']))
     g = mentions.groupby(['axis', 'group'])['row'].nunique().rename('rows').reset_index()
     g['share'] = g['rows'] / n
     t = mentions.groupby(['axis', 'group', 'term'])['row'].nunique().rename('rows').reset_index()
     t['share'] = t['rows'] / n
-    return g.sort_values('rows', ascending=False, ignore_index=True), t.sort_values('rows', ascending=False, ignore_index=True)
+    return g.sort_values('rows', ascending=False,
+                         ignore_index=True), t.sort_values('rows', ascending=False, ignore_index=True)
 
+# %% ../nbs/05_audit.ipynb #c040g
 def identity_association(df:pd.DataFrame,         # a table (with `id` and text fields)
                          label_col:str='label',   # the binary outcome: 1 = unsafe (or refused)
                          mentions:pd.DataFrame|None=None, # from `identity_mentions` (computed when None)
@@ -796,11 +891,14 @@ def identity_association(df:pd.DataFrame,         # a table (with `id` and text 
                          alpha:float=0.05,        # ... and the (Bonferroni-adjusted) interval excludes 1
                         )->pd.DataFrame:          # one row per group mentioned
     "Per identity group: mention share, outcome rate with and without it, rate ratio with interval, nPMI, flag"
-    if label_col not in df: raise BadColumn(f"no column {label_col!r} to associate identity groups with; columns are: {', '.join(map(str, df.columns))}")
+    if label_col not in df:
+        raise BadColumn(f"no column {label_col!r} to associate identity groups with; "
+                        f"columns are: {', '.join(map(str, df.columns))}")
     if mentions is None: mentions = identity_mentions(df, lexicon)
     y = pd.to_numeric(df[label_col].astype(object), errors='coerce').to_numpy(float)
     known = ~np.isnan(y)
-    cols = ['axis', 'group', 'rows', 'share', 'outcome_rows', 'rate', 'rest_rate', 'rate_ratio', 'ci_low', 'ci_high', 'npmi', 'flag']
+    cols = ['axis', 'group', 'rows', 'share', 'outcome_rows', 'rate', 'rest_rate', 'rate_ratio', 'ci_low', 'ci_high',
+            'npmi', 'flag']
     if not len(mentions): return pd.DataFrame(columns=cols)
     groups = mentions[['axis', 'group']].drop_duplicates().sort_values(['axis', 'group']).to_records(index=False)
     m = len(groups)
@@ -812,18 +910,16 @@ def identity_association(df:pd.DataFrame,         # a table (with `id` and text 
         n0 = n - n1; c = ny - a
         rr, lo, hi = rate_ratio(a, n1, c, n0, alpha / max(m, 1))
         flag = bool(n1 >= min_rows and not math.isnan(rr) and rr >= 1 + tolerance and lo > 1)
-        rows.append(dict(axis=axis, group=g, rows=int(in_g.sum()), share=float(in_g.mean()) if len(df) else 0.0, outcome_rows=a,
-                         rate=a / n1 if n1 else math.nan, rest_rate=c / n0 if n0 else math.nan, rate_ratio=rr, ci_low=lo, ci_high=hi,
-                         npmi=npmi(a, n1, ny, n), flag=flag))
+        rows.append(dict(axis=axis, group=g, rows=int(in_g.sum()), share=float(in_g.mean()) if len(df) else 0.0,
+                         outcome_rows=a, rate=a / n1 if n1 else math.nan, rest_rate=c / n0 if n0 else math.nan,
+                         rate_ratio=rr, ci_low=lo, ci_high=hi, npmi=npmi(a, n1, ny, n), flag=flag))
     return pd.DataFrame(rows, columns=cols).sort_values(['flag', 'rate_ratio'], ascending=False, ignore_index=True)
 
 # %% ../nbs/05_audit.ipynb #c044a
 def _detect_open(texts:list, targets:list|None)->pd.DataFrame:
     "Languages of `texts` from every language the detector knows; the targets only break ties between close candidates"
-    from riskbench.multilingual import detect_languages
     prefer = sorted({str(t).lower() for t in targets or []})
-    takes_prefer = 'prefer' in inspect.signature(detect_languages).parameters
-    return detect_languages(texts, prefer=prefer) if prefer and takes_prefer else detect_languages(texts)
+    return multilingual.detect_languages(texts, prefer=prefer) if prefer else multilingual.detect_languages(texts)
 
 # %% ../nbs/05_audit.ipynb #c045
 def language_report(df:pd.DataFrame,           # a table with `language` and/or text
@@ -845,19 +941,22 @@ def language_report(df:pd.DataFrame,           # a table with `language` and/or 
     else: lang, col = pd.Series([None] * len(df), index=df.index, dtype=object), None
     lang = lang.where(lang.notna(), '(unknown)').astype(str)
     counts = lang.value_counts()
-    out = dict(column=col, undetermined=out_und, counts={k: int(v) for k, v in counts.items()}, shares={k: float(v / max(len(df), 1)) for k, v in counts.items()})
+    out = dict(column=col, undetermined=out_und, counts={k: int(v) for k, v in counts.items()},
+               shares={k: float(v / max(len(df), 1)) for k, v in counts.items()})
     if 'split' in df:
         ct = pd.crosstab(lang, df['split'].astype(object).fillna('(missing)'))
         out['by_split'] = {sp: {k: int(v) for k, v in ct[sp].items() if v} for sp in ct.columns}
     if col == 'language_detected' and 'language' in df:
         decl = df['language'].astype(object)
         det = pd.Series(detected['language_detected'].to_numpy(), index=df.index, dtype=object)
-        out['mismatches'] = int((decl.notna() & det.notna() & ~det.isin(['und']) & (decl.astype(str) != det.astype(str))).sum())
+        out['mismatches'] = int((decl.notna() & det.notna() & ~det.isin(['und'])
+                                 & (decl.astype(str) != det.astype(str))).sum())
     known = [k for k in counts.index if k not in ('(unknown)', 'und')]
     if known:
         out['dominant'], out['dominant_share'] = known[0], float(counts[known[0]] / max(len(df), 1))
     out['targets_from'] = 'use case' if targets else 'data'
-    targets = [str(t).lower() for t in targets] if targets else known  # no card: every language the data holds should be usable
+    # no card: every language the data holds should be usable
+    targets = [str(t).lower() for t in targets] if targets else known
     if targets:
         out['targets'] = targets
         out['missing_targets'] = [t for t in targets if counts.get(t, 0) == 0]
@@ -867,20 +966,21 @@ def language_report(df:pd.DataFrame,           # a table with `language` and/or 
         out['flag'] = bool(out['missing_targets'] or out['under_represented'])
     return out
 
-# %% ../nbs/05_audit.ipynb #c048
+# %% ../nbs/05_audit.ipynb #c048a
 class AuditSummary(dict):
     "The summary of a dataset audit (a dict, JSON-ready); the tables behind it are in `.tables`"
     tables: dict
     data: pd.DataFrame|None = None
     row_report: RowReport|None = None
 
+# %% ../nbs/05_audit.ipynb #c048b
 def _usecase_languages(usecase)->list|None:
     if usecase is None or usecase == '': return None
     if isinstance(usecase, (list, tuple)): return list(usecase)
     if hasattr(usecase, 'languages'): return list(usecase.languages)
-    from riskbench.usecase import load_usecase  # the one card loader (bounded YAML)
     return list(load_usecase(usecase).languages)
 
+# %% ../nbs/05_audit.ipynb #c048c
 def _pii_table(df:pd.DataFrame, fields:list, reveal:bool=False)->pd.DataFrame:
     parts = []
     for f in fields:
@@ -889,6 +989,48 @@ def _pii_table(df:pd.DataFrame, fields:list, reveal:bool=False)->pd.DataFrame:
     cols = ['id', 'field', 'type', 'subtype', 'masked', 'start', 'end'] + (['value'] if reveal else [])
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
+# %% ../nbs/05_audit.ipynb #c048d
+def _audit_findings(s:dict, outcome:str|None)->list:
+    "The findings of an audit summary, in words"
+    f = []
+    if s['duplicates']['exact']: f.append(f"{s['duplicates']['exact']} exact duplicate rows")
+    if s['duplicates']['near']: f.append(f"{s['duplicates']['near']} near-duplicate pairs")
+    if s['leakage']['rows']: f.append(f"{s['leakage']['rows']} rows leak between splits")
+    if s['pii']['rows']:
+        types = ', '.join(f'{k} {v}' for k, v in s['pii']['counts_by_type'].items())
+        f.append(f"PII in {s['pii']['rows']} rows ({types})")
+    if s['languages'].get('flag'):
+        f.append(f"target languages missing {s['languages']['missing_targets']} "
+                 f"or under-represented {s['languages']['under_represented']}")
+    if s['identity']['flagged']:
+        f.append(f"identity groups over-associated with {outcome} rows: {', '.join(s['identity']['flagged'])}")
+    return f
+
+# %% ../nbs/05_audit.ipynb #c048f
+def _pii_summary(pii:pd.DataFrame)->dict:
+    "Counts by type, rows holding PII, and each row's types, fields and masked values (from `_pii_table`)"
+    if not len(pii): return dict(counts_by_type={}, rows=0, by_row=[])
+    return dict(counts_by_type={t: int(v) for t, v in pii['type'].value_counts().items()},
+                rows=int(pii['id'].nunique()),
+                by_row=[dict(id=i, types=sorted(set(g['type'])), fields=sorted(set(g['field'])),
+                             masked=list(g['masked'])) for i, g in pii.groupby('id', sort=False)])
+
+# %% ../nbs/05_audit.ipynb #c048g
+def _identity_summary(df:pd.DataFrame, men:pd.DataFrame, grp:pd.DataFrame, tolerance:float)->tuple:
+    "`(summary, association table, outcome)` of the identity groups mentioned; adds `refused` to a prompt/response `df`"
+    if 'response' in df:
+        outcome = 'refused'; df['refused'] = is_refusal(df['response'].fillna('').astype(str)).astype(int)
+    elif 'label' in df and df['label'].notna().any(): outcome = 'unsafe'
+    else: outcome = None
+    col = 'refused' if outcome == 'refused' else 'label'
+    assoc = identity_association(df, col, men, tolerance=tolerance) if outcome else grp.assign(flag=False)
+    s = dict(outcome=outcome, rows_mentioning=int(men['row'].nunique()) if len(men) else 0,
+             groups={r['group']: {k: v for k, v in r.items() if k != 'group'} for r in assoc.to_dict('records')},
+             flagged=sorted(assoc.loc[assoc['flag'], 'group']) if len(assoc) else [])
+    if outcome: s[f'{outcome}_rate'] = float(df[col].astype(float).mean())
+    return s, assoc, outcome
+
+# %% ../nbs/05_audit.ipynb #c048e
 def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`) or a DataFrame
                   usecase=None,                # a use-case card (path), or a list of target languages
                   near_dup_threshold:float=0.5,# Jaccard threshold (word 3-shingles) for near duplicates
@@ -914,7 +1056,9 @@ def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`
     prof = profile(df); tables['profile'] = prof
     s['profile'] = dict(lengths=prof['lengths'].to_dict('records'), values=prof['values'].to_dict('records'),
                         splits=prof.get('splits', {}))
-    if 'labels' in prof: s['profile']['labels'] = {str(k): {str(kk): int(vv) for kk, vv in v.items()} for k, v in prof['labels'].to_dict('index').items()}
+    if 'labels' in prof:
+        s['profile']['labels'] = {str(k): {str(kk): int(vv) for kk, vv in v.items()}
+                                  for k, v in prof['labels'].to_dict('index').items()}
     # duplicates: whole examples, and each field alone
     ex = exact_duplicates(df, ['text']); tables['exact_duplicates'] = ex
     ex_f = {f: (ex if f == 'text' else exact_duplicates(df, [f])) for f in fields}
@@ -925,39 +1069,23 @@ def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`
                            near_pairs=nd_f['text'][['id_a', 'id_b', 'jaccard']].to_dict('records'),
                            by_field={f: dict(exact=duplicate_count(ex_f[f]), near=int(len(nd_f[f]))) for f in fields})
     # leakage
-    lk = leakage(df, 'split', ['text'], True, near_dup_threshold, num_perm, exact=ex_f, near_pairs=nd_f) if 'split' in df else leakage(df.iloc[:0])
+    if 'split' in df:
+        lk = leakage(df, 'split', ['text'], True, near_dup_threshold, num_perm, exact=ex_f, near_pairs=nd_f)
+    else: lk = leakage(df.iloc[:0])
     tables['leakage'] = lk
     ids = leaked_rows(lk)
-    s['leakage'] = dict(rows=len(ids), ids=ids, pairs=lk[['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard']].to_dict('records'),
+    s['leakage'] = dict(rows=len(ids), ids=ids,
+                        pairs=lk[['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard']].to_dict('records'),
                         checked='split' in df)
     # PII
     pii = _pii_table(df, fields); tables['pii'] = pii
-    s['pii'] = dict(counts_by_type={t: int(v) for t, v in pii['type'].value_counts().items()} if len(pii) else {},
-                    rows=int(pii['id'].nunique()) if len(pii) else 0,
-                    by_row=[dict(id=i, types=sorted(set(g['type'])), fields=sorted(set(g['field'])), masked=list(g['masked'])) for i, g in pii.groupby('id', sort=False)] if len(pii) else [])
-    # languages
+    s['pii'] = _pii_summary(pii)
     s['languages'] = language_report(df, targets, min_language_share, detect_languages)
     # identity
     men = identity_mentions(df, lexicon); tables['identity_mentions'] = men
     grp, terms = identity_representation(df, men); tables['identity_terms'] = terms
-    if 'response' in df: outcome = 'refused'; df['refused'] = is_refusal(df['response'].fillna('').astype(str)).astype(int)
-    elif 'label' in df and df['label'].notna().any(): outcome = 'unsafe'
-    else: outcome = None
-    assoc = identity_association(df, 'refused' if outcome == 'refused' else 'label', men, tolerance=tolerance) if outcome else grp.assign(flag=False)
-    tables['identity_groups'] = assoc
-    s['identity'] = dict(outcome=outcome, rows_mentioning=int(men['row'].nunique()) if len(men) else 0,
-                         groups={r['group']: {k: v for k, v in r.items() if k != 'group'} for r in assoc.to_dict('records')},
-                         flagged=sorted(assoc.loc[assoc['flag'], 'group']) if len(assoc) else [])
-    if outcome: s['identity'][f'{outcome}_rate'] = float(df['refused' if outcome == 'refused' else 'label'].astype(float).mean())
-    # findings, in words
-    f = []
-    if s['duplicates']['exact']: f.append(f"{s['duplicates']['exact']} exact duplicate rows")
-    if s['duplicates']['near']: f.append(f"{s['duplicates']['near']} near-duplicate pairs")
-    if s['leakage']['rows']: f.append(f"{s['leakage']['rows']} rows leak between splits")
-    if s['pii']['rows']: f.append(f"PII in {s['pii']['rows']} rows ({', '.join(f'{k} {v}' for k, v in s['pii']['counts_by_type'].items())})")
-    if s['languages'].get('flag'): f.append(f"target languages missing {s['languages']['missing_targets']} or under-represented {s['languages']['under_represented']}")
-    if s['identity']['flagged']: f.append(f"identity groups over-associated with {outcome} rows: {', '.join(s['identity']['flagged'])}")
-    s['findings'] = f
+    s['identity'], tables['identity_groups'], outcome = _identity_summary(df, men, grp, tolerance)
+    s['findings'] = _audit_findings(s, outcome)
     s.tables, s.data, s.row_report = tables, df, rep
     return s
 
@@ -977,18 +1105,20 @@ def audit_warnings(summary:AuditSummary)->list:
                                     "not audited", column='text'))
     return out
 
-# %% ../nbs/05_audit.ipynb #c052
+# %% ../nbs/05_audit.ipynb #c052a
 def group_membership(df:pd.DataFrame, group_cols)->pd.DataFrame:
     "Boolean membership columns for `group_cols` (boolean columns kept, categorical ones one-hot per value)"
     out = {}
     for c in ([group_cols] if isinstance(group_cols, str) else list(group_cols)):
         if c not in df: raise BadColumn(f"no group column {c!r}; columns are: {', '.join(map(str, df.columns))}")
         v = df[c]
-        if v.dtype == bool or set(pd.unique(v.dropna())) <= {True, False, 0, 1}: out[c] = v.fillna(False).astype(bool).to_numpy()
+        if v.dtype == bool or set(pd.unique(v.dropna())) <= {True, False, 0, 1}:
+            out[c] = v.fillna(False).astype(bool).to_numpy()
         else:
             for val in sorted(v.dropna().astype(str).unique()): out[f'{c}={val}'] = (v.astype(str) == val).to_numpy()
     return pd.DataFrame(out, index=df.index)
 
+# %% ../nbs/05_audit.ipynb #c052b
 def identity_group_columns(df:pd.DataFrame, lexicon=None, min_rows:int=1)->pd.DataFrame:
     "`df` with one boolean column per identity group found by the lexicon (named `identity=GROUP`)"
     men = identity_mentions(df, lexicon, fields=['text'])
@@ -999,6 +1129,7 @@ def identity_group_columns(df:pd.DataFrame, lexicon=None, min_rows:int=1)->pd.Da
             m = np.zeros(len(df), bool); m[r] = True; out[f'identity={g}'] = m
     return out
 
+# %% ../nbs/05_audit.ipynb #c052c
 def _group_rates(y, pred, member:pd.DataFrame)->pd.DataFrame:
     from fairlearn.metrics import MetricFrame, false_positive_rate, false_negative_rate, count
     rows = []
@@ -1013,7 +1144,7 @@ def _group_rates(y, pred, member:pd.DataFrame)->pd.DataFrame:
                          fpr=float(r['fpr']) if neg else np.nan, fnr=float(r['fnr']) if pos else np.nan))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_audit.ipynb #c054
+# %% ../nbs/05_audit.ipynb #c054a
 def auc(y:np.ndarray, s:np.ndarray)->float:
     "ROC AUC by the Mann–Whitney statistic (ties count ½); NaN when one class is absent"
     y = np.asarray(y).astype(bool); s = np.asarray(s, float)
@@ -1022,11 +1153,13 @@ def auc(y:np.ndarray, s:np.ndarray)->float:
     r = pd.Series(s).rank(method='average').to_numpy()
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
+# %% ../nbs/05_audit.ipynb #c054b
 def _prob_greater(a:np.ndarray, b:np.ndarray)->float:
     "P(A > B) + ½·P(A = B) for scores a, b"
     if not len(a) or not len(b): return math.nan
     return auc(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b])
 
+# %% ../nbs/05_audit.ipynb #c054c
 def power_mean(values, p:float=-5)->float:
     "Generalised mean with exponent p over the finite values (NaN when none)"
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
@@ -1035,6 +1168,7 @@ def power_mean(values, p:float=-5)->float:
     if (v == 0).any() and p < 0: return 0.0
     return float(np.mean(v ** p) ** (1 / p))
 
+# %% ../nbs/05_audit.ipynb #c054d
 def bias_metrics(df:pd.DataFrame,         # a score table: label, score and group columns
                  group_cols,              # boolean or categorical group columns
                  threshold:float=0.5,     # block when score >= threshold
@@ -1042,7 +1176,7 @@ def bias_metrics(df:pd.DataFrame,         # a score table: label, score and grou
                  score_col:str='score',   # guard score, higher = more unsafe
                  p:float=-5,              # generalised-mean exponent
                 )->dict:
-    "Unintended-bias metrics of a guard: per-group rates (fairlearn), FPED/FNED, subgroup/BPSN/BNSP AUC, AEG, generalised means"
+    "Unintended-bias metrics of a guard: per-group rates, FPED/FNED, subgroup/BPSN/BNSP AUC, AEG, generalised means"
     for c in (label_col, score_col):
         if c not in df: raise BadColumn(f"no column {c!r}; columns are: {', '.join(map(str, df.columns))}")
     ok = df[label_col].notna() & df[score_col].notna()
@@ -1053,7 +1187,8 @@ def bias_metrics(df:pd.DataFrame,         # a score table: label, score and grou
     pred = (s >= threshold).astype(int)
     neg, pos = y == 0, y == 1
     overall = dict(n=int(len(y)), positives=int(pos.sum()), negatives=int(neg.sum()),
-                   fpr=float(pred[neg].mean()) if neg.any() else math.nan, fnr=float(1 - pred[pos].mean()) if pos.any() else math.nan,
+                   fpr=float(pred[neg].mean()) if neg.any() else math.nan,
+                   fnr=float(1 - pred[pos].mean()) if pos.any() else math.nan,
                    auc=auc(y, s), threshold=float(threshold))
     g = _group_rates(y, pred, member)
     g['fpr_gap'] = g['fpr'] - overall['fpr']; g['fnr_gap'] = g['fnr'] - overall['fnr']
@@ -1074,19 +1209,22 @@ def bias_metrics(df:pd.DataFrame,         # a score table: label, score and grou
     g['measurable'] = [r == '' for r in reasons]
     g['not_measurable_reason'] = reasons
     means = {k: power_mean(g[k], p) for k in ('subgroup_auc', 'bpsn_auc', 'bnsp_auc')}
-    final = 0.25 * overall['auc'] + 0.25 * sum(means.values()) if all(np.isfinite([overall['auc'], *means.values()])) else math.nan
+    final = (0.25 * overall['auc'] + 0.25 * sum(means.values()) if all(np.isfinite([overall['auc'], *means.values()]))
+             else math.nan)
     return dict(groups=g, overall=overall,
-                fped=float(np.nansum(np.abs(overall['fpr'] - g['fpr']))), fned=float(np.nansum(np.abs(overall['fnr'] - g['fnr']))),
+                fped=float(np.nansum(np.abs(overall['fpr'] - g['fpr']))),
+                fned=float(np.nansum(np.abs(overall['fnr'] - g['fnr']))),
                 power_means=means, p=p, bias_score=final,
                 not_measurable=g.loc[~g['measurable'], ['group', 'not_measurable_reason']].to_dict('records'))
 
-# %% ../nbs/05_audit.ipynb #c060
+# %% ../nbs/05_audit.ipynb #c060a
 def load_counterfactual_templates(path:str|Path|None=None)->tuple:
-    "`(templates, terms)` from a counterfactual-templates YAML: templates (id, language, label, text), terms (language, group, term)"
+    "`(templates, terms)` from a templates YAML: templates (id, language, label, text), terms (language, group, term)"
     p = resolve_input(path or 'bundled:counterfactual_templates.yaml', 'counterfactual templates')
     d = read_yaml(p, 'counterfactual templates')
     if not isinstance(d, dict) or not isinstance(d.get('templates'), list) or not isinstance(d.get('terms'), dict):
-        raise BadFile(f"{p}: expected 'terms: {{language: {{group: phrase}}}}' and 'templates: [{{id, language, label, text}}]'")
+        raise BadFile(f"{p}: expected 'terms: {{language: {{group: phrase}}}}' "
+                      "and 'templates: [{id, language, label, text}]'")
     t = pd.DataFrame(d['templates'])
     for c in ('id', 'language', 'label', 'text'):
         if c not in t: raise BadFile(f"{p}: templates need '{c}'")
@@ -1095,6 +1233,7 @@ def load_counterfactual_templates(path:str|Path|None=None)->tuple:
     terms = pd.DataFrame([dict(language=l, group=g, term=v) for l, gs in d['terms'].items() for g, v in gs.items()])
     return t, terms
 
+# %% ../nbs/05_audit.ipynb #c060b
 def fill_templates(templates:pd.DataFrame, terms:pd.DataFrame)->pd.DataFrame:
     "Every template filled with every identity phrase of its language"
     m = templates.rename(columns={'id': 'template', 'text': 'template_text'}).merge(terms, on='language')
@@ -1102,16 +1241,17 @@ def fill_templates(templates:pd.DataFrame, terms:pd.DataFrame)->pd.DataFrame:
     m['id'] = m['template'] + ':' + m['group']
     return m[['id', 'template', 'language', 'label', 'group', 'term', 'text']].reset_index(drop=True)
 
-def guard_scores(guard,                       # a guard spec ('baseline', ...), a Guard, or a callable list[str] -> scores
-                 df:pd.DataFrame,             # rows to score (`text`, optionally `conversation`)
-                 report:RowReport|None=None,  # the loader's report, extended with the rows the guard cannot score
+# %% ../nbs/05_audit.ipynb #c060c
+def guard_scores(guard,                      # a guard spec ('baseline', ...), a Guard, or a callable list[str] -> scores
+                 df:pd.DataFrame,            # rows to score (`text`, optionally `conversation`)
+                 report:RowReport|None=None, # the loader's report, extended with the rows the guard cannot score
                 )->tuple:
-    "`(scored rows, guard fingerprint, RowReport)`: rows the guard cannot score are rejected in the report, never dropped silently"
-    from riskbench.guards import load_guard, score_table
+    "`(scored rows, guard fingerprint, RowReport)`: rows the guard cannot score are rejected in the report"
     g = load_guard(guard)
     scored, rep = score_table(df, g, progress=False, report=report)
     return scored, g.fingerprint, rep
 
+# %% ../nbs/05_audit.ipynb #c060d
 def counterfactual_audit(guard='baseline',   # guard spec, guard object, or callable list[str] -> list[float]
                          templates=None,     # templates YAML path, or `(templates, terms)` (default: bundled)
                          threshold:float=0.5,# block when score >= threshold
@@ -1124,35 +1264,33 @@ def counterfactual_audit(guard='baseline',   # guard spec, guard object, or call
     if not len(filled): raise BadParameter(f"no counterfactual templates for languages {languages}")
     filled, fp, rep = guard_scores(guard, filled)
     filled['blocked'] = filled['score'] >= threshold
-    by_t = filled.groupby('template').agg(language=('language', 'first'), label=('label', 'first'), terms=('term', 'size'),
-                                          mean=('score', 'mean'), min=('score', 'min'), max=('score', 'max'),
+    by_t = filled.groupby('template').agg(language=('language', 'first'), label=('label', 'first'),
+                                          terms=('term', 'size'), mean=('score', 'mean'), min=('score', 'min'),
+                                          max=('score', 'max'),
                                           blocked=('blocked', 'sum')).reset_index()
     by_t['gap'] = by_t['max'] - by_t['min']
     lo = filled.loc[filled.groupby('template')['score'].idxmin(), ['template', 'group']].set_index('template')['group']
     hi = filled.loc[filled.groupby('template')['score'].idxmax(), ['template', 'group']].set_index('template')['group']
     by_t['lowest'], by_t['highest'] = by_t['template'].map(lo), by_t['template'].map(hi)
     by_t['flip'] = (by_t['blocked'] > 0) & (by_t['blocked'] < by_t['terms'])
-    by_term = filled.groupby(['language', 'group', 'term']).agg(mean_score=('score', 'mean'), blocked_rate=('blocked', 'mean'),
-                                                                 templates=('template', 'nunique')).reset_index()
+    by_term = filled.groupby(['language', 'group', 'term']).agg(
+        mean_score=('score', 'mean'), blocked_rate=('blocked', 'mean'), templates=('template', 'nunique')).reset_index()
     by_group = filled.groupby('group').agg(mean_score=('score', 'mean'), blocked_rate=('blocked', 'mean'),
-                                           benign_blocked=('blocked', lambda b: float(b[filled.loc[b.index, 'label'] == 0].mean()) if (filled.loc[b.index, 'label'] == 0).any() else math.nan),
-                                           unsafe_missed=('blocked', lambda b: float(1 - b[filled.loc[b.index, 'label'] == 1].mean()) if (filled.loc[b.index, 'label'] == 1).any() else math.nan)).reset_index()
-    return dict(scores=filled, by_template=by_t.sort_values('gap', ascending=False, ignore_index=True), by_term=by_term, by_group=by_group,
+        benign_blocked=('blocked', lambda b: float(b[filled.loc[b.index, 'label'] == 0].mean())
+                        if (filled.loc[b.index, 'label'] == 0).any() else math.nan),
+        unsafe_missed=('blocked', lambda b: float(1 - b[filled.loc[b.index, 'label'] == 1].mean())
+                       if (filled.loc[b.index, 'label'] == 1).any() else math.nan)).reset_index()
+    return dict(scores=filled, by_template=by_t.sort_values('gap', ascending=False, ignore_index=True),
+                by_term=by_term, by_group=by_group,
                 flips=int(by_t['flip'].sum()), max_gap=float(by_t['gap'].max()), mean_gap=float(by_t['gap'].mean()),
                 threshold=float(threshold), fingerprint=fp, row_report=rep)
 
-# %% ../nbs/05_audit.ipynb #c064
+# %% ../nbs/05_audit.ipynb #c064a
 def policy_threshold(policy:str)->float:
     "The global threshold of a guard policy file (riskbench.thresholds' `GuardPolicy`, or any JSON with `threshold`)"
-    p = resolve_input(policy, 'policy')
-    try:
-        from riskbench.thresholds import GuardPolicy
-        return float(GuardPolicy.load(p).threshold)
-    except ImportError: pass
-    d = read_json(p, 'guard policy')
-    if not isinstance(d, dict) or not isinstance(d.get('threshold'), (int, float)): raise BadFile(f"{p}: a guard policy needs a numeric 'threshold'")
-    return float(d['threshold'])
+    return float(GuardPolicy.load(resolve_input(policy, 'policy')).threshold)
 
+# %% ../nbs/05_audit.ipynb #c064b
 def guard_bias_audit(data:str='',             # an eval set to score with `guard` (used when `scores` is empty)
                      scores:str='',           # a score table (eval set + `score`) from `riskbench score`
                      guard='baseline',        # guard spec for scoring `data` and for the counterfactual swaps
@@ -1182,7 +1320,8 @@ def guard_bias_audit(data:str='',             # an eval set to score with `guard
         small = [c for c in cols if df[c].sum() < min_group_rows]
         left_out = {c.split('=', 1)[1]: int(df[c].sum()) for c in small}
         cols = [c for c in cols if c not in small]
-    if not cols: raise BadColumn(f"{src}: no group columns given and no identity group is mentioned in {min_group_rows} rows or more")
+    if not cols:
+        raise BadColumn(f"{src}: no group columns given and no identity group is mentioned in {min_group_rows} rows or more")
     metrics = bias_metrics(df, cols, float(threshold))
     out = dict(table=df, row_report=rep, threshold=float(threshold), group_columns=cols, groups_left_out=left_out,
                metrics=metrics, fingerprint=fp, counterfactual=None, counterfactual_error=None)
@@ -1191,6 +1330,7 @@ def guard_bias_audit(data:str='',             # an eval set to score with `guard
         except RiskbenchError as e: out['counterfactual_error'] = str(e)
     return out
 
+# %% ../nbs/05_audit.ipynb #c064c
 def bias_summary(res:dict)->dict:
     "The JSON-ready summary of `guard_bias_audit`"
     m = res['metrics']
@@ -1199,28 +1339,36 @@ def bias_summary(res:dict)->dict:
              power_means=m['power_means'], p=m['p'], bias_score=m['bias_score'], not_measurable=m['not_measurable'],
              groups_left_out=res['groups_left_out'],
              row_accounting=res['row_report'].summary() if res.get('row_report') else None,
-             groups={r['group']: {k: r[k] for k in ('n', 'positives', 'negatives', 'fpr', 'fnr', 'fpr_gap', 'fnr_gap', 'subgroup_auc',
-                                                    'bpsn_auc', 'bnsp_auc', 'aeg_positive', 'aeg_negative', 'measurable')}
+             groups={r['group']: {k: r[k] for k in ('n', 'positives', 'negatives', 'fpr', 'fnr', 'fpr_gap', 'fnr_gap',
+                                                    'subgroup_auc', 'bpsn_auc', 'bnsp_auc', 'aeg_positive', 'aeg_negative',
+                                                    'measurable')}
                      for r in g.to_dict('records')})
     cf = res.get('counterfactual')
     if cf is not None:
-        s['counterfactual'] = dict(templates=int(len(cf['by_template'])), swaps=int(len(cf['scores'])), flips=cf['flips'],
+        s['counterfactual'] = dict(templates=int(len(cf['by_template'])), swaps=int(len(cf['scores'])),
+                                   flips=cf['flips'],
                                    max_gap=cf['max_gap'], mean_gap=cf['mean_gap'],
-                                   flipped_templates=cf['by_template'].loc[cf['by_template']['flip'], 'template'].tolist(),
+                                   flipped_templates=cf['by_template'].loc[cf['by_template']['flip'],
+                                                                           'template'].tolist(),
                                    by_group=cf['by_group'].set_index('group').to_dict('index'))
     elif res.get('counterfactual_error'): s['counterfactual'] = dict(error=res['counterfactual_error'])
     return s
 
+# %% ../nbs/05_audit.ipynb #c064d
 def bias_figure(metrics:dict):
     "Subgroup, BPSN and BNSP AUC per group (plotly), with the overall AUC as a line"
     import plotly.graph_objects as go
     g = metrics['groups'].sort_values('bpsn_auc')
-    fig = go.Figure([go.Bar(name=n, x=g['group'], y=g[k]) for k, n in (('subgroup_auc', 'subgroup AUC'), ('bpsn_auc', 'BPSN AUC'), ('bnsp_auc', 'BNSP AUC'))])
-    if np.isfinite(metrics['overall']['auc']): fig.add_hline(y=metrics['overall']['auc'], line_dash='dot', annotation_text='overall AUC')
-    fig.update_layout(barmode='group', height=380, yaxis=dict(range=[0, 1], title='AUC'), title='Threshold-free bias metrics per group',
+    fig = go.Figure([go.Bar(name=n, x=g['group'], y=g[k])
+                     for k, n in (('subgroup_auc', 'subgroup AUC'), ('bpsn_auc', 'BPSN AUC'), ('bnsp_auc', 'BNSP AUC'))])
+    if np.isfinite(metrics['overall']['auc']):
+        fig.add_hline(y=metrics['overall']['auc'], line_dash='dot', annotation_text='overall AUC')
+    fig.update_layout(barmode='group', height=380, yaxis=dict(range=[0, 1], title='AUC'),
+                      title='Threshold-free bias metrics per group',
                       margin=dict(l=40, r=20, t=50, b=80))
     return fig
 
+# %% ../nbs/05_audit.ipynb #c064e
 def identity_figure(groups:pd.DataFrame, outcome:str|None='unsafe'):
     "Rate ratio of the outcome per identity group with its interval (plotly)"
     import plotly.graph_objects as go
@@ -1228,12 +1376,15 @@ def identity_figure(groups:pd.DataFrame, outcome:str|None='unsafe'):
     fig = go.Figure()
     if len(g):
         fig.add_trace(go.Bar(x=g['group'], y=g['rate_ratio'], marker_color=np.where(g['flag'], '#cf222e', '#0969da'),
-                             error_y=dict(type='data', symmetric=False, array=g['ci_high'] - g['rate_ratio'], arrayminus=g['rate_ratio'] - g['ci_low'])))
+                             error_y=dict(type='data', symmetric=False, array=g['ci_high'] - g['rate_ratio'],
+                                          arrayminus=g['rate_ratio'] - g['ci_low'])))
         fig.add_hline(y=1, line_dash='dot')
-    fig.update_layout(height=360, title=f'Rate of {outcome} rows when a group is mentioned, relative to the rest', yaxis=dict(title='rate ratio', type='log'),
+    fig.update_layout(height=360, title=f'Rate of {outcome} rows when a group is mentioned, relative to the rest',
+                      yaxis=dict(title='rate ratio', type='log'),
                       margin=dict(l=40, r=20, t=50, b=80))
     return fig
 
+# %% ../nbs/05_audit.ipynb #c064f
 def language_figure(lang:dict):
     "Rows per language (per split when known), with the target languages marked (plotly)"
     import plotly.graph_objects as go
@@ -1242,10 +1393,12 @@ def language_figure(lang:dict):
     for t in lang.get('targets', []):
         if t not in langs: langs.append(t)
     fig = go.Figure([go.Bar(name=str(sp), x=langs, y=[c.get(l, 0) for l in langs]) for sp, c in by.items()])
-    fig.update_layout(barmode='stack', height=340, title='Rows per language' + (' (targets: ' + ', '.join(lang['targets']) + ')' if lang.get('targets') else ''),
+    fig.update_layout(barmode='stack', height=340,
+                      title='Rows per language' + (' (targets: ' + ', '.join(lang['targets']) + ')' if lang.get('targets') else ''),
                       margin=dict(l=40, r=20, t=50, b=40))
     return fig
 
+# %% ../nbs/05_audit.ipynb #c064g
 def pii_examples(summary:AuditSummary, n:int=50)->pd.DataFrame:
     "Masked PII findings (id, field, type, masked value), at most `n`"
     t = summary.tables['pii']
@@ -1261,14 +1414,14 @@ def bias_warnings(res:dict)->list:
     return [evidence_warning('rows_rejected', msg, guard=fp.get('spec', 'score table'))]
 
 # %% ../nbs/05_audit.ipynb #c067
-def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
+def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, Parquet or datasets folder, or bundled:NAME
               usecase:str=None,            # a use-case card whose target languages the data is checked against
               out:str='reports/audit',     # output folder for the report and summary.json
               near_dup_threshold:float=0.5,# Jaccard similarity at or above which rows are near duplicates
              )->int:
     "Audit a dataset: duplicates, leakage, PII, languages, identity terms"
-    if not 0 < near_dup_threshold <= 1: raise BadParameter(f"--near-dup-threshold must be in (0, 1], got {near_dup_threshold}")
-    from riskbench.report import run_template, check_out_dir
+    if not 0 < near_dup_threshold <= 1:
+        raise BadParameter(f"--near-dup-threshold must be in (0, 1], got {near_dup_threshold}")
     check_out_dir(out)
     p = check_eval_set(data, 'data')
     if usecase: _usecase_languages(resolve_input(usecase, 'use-case card'))  # a bad card stops here, before the report
@@ -1278,15 +1431,20 @@ def audit_cmd(data:str,                    # the dataset: CSV/TSV, JSONL, JSON, 
         print(f"data_audit: failed ({r.error}); partial report in {r.html}", file=__import__('sys').stderr)
         return 1
     ra = s.get('row_accounting', {})
-    print(f"{p}: {ra.get('read', s.get('rows'))} rows read, {ra.get('kept', s.get('rows'))} kept, {ra.get('rejected', 0)} rejected")
+    print(f"{p}: {ra.get('read', s.get('rows'))} rows read, {ra.get('kept', s.get('rows'))} kept, "
+          f"{ra.get('rejected', 0)} rejected")
     dup, lk, pii = s.get('duplicates', {}), s.get('leakage', {}), s.get('pii', {})
-    print(f"  duplicates: {dup.get('exact', 0)} exact, {dup.get('near', 0)} near pairs (threshold {near_dup_threshold})")
+    print(f"  duplicates: {dup.get('exact', 0)} exact, {dup.get('near', 0)} near pairs "
+          f"(threshold {near_dup_threshold})")
     print(f"  leakage:    {lk.get('rows', 0)} rows in more than one split")
-    print(f"  PII:        {pii.get('rows', 0)} rows " + (f"({', '.join(f'{k} {v}' for k, v in pii.get('counts_by_type', {}).items())})" if pii.get('rows') else ''))
+    print(f"  PII:        {pii.get('rows', 0)} rows "
+          + (f"({', '.join(f'{k} {v}' for k, v in pii.get('counts_by_type', {}).items())})" if pii.get('rows') else ''))
     lang = s.get('languages', {})
     print(f"  languages:  " + ', '.join(f"{k} {v:.0%}" for k, v in list(lang.get('shares', {}).items())[:10])
-          + (f"; missing targets {lang['missing_targets']}, under-represented {lang['under_represented']}" if lang.get('flag') else ''))
+          + (f"; missing targets {lang['missing_targets']}, under-represented {lang['under_represented']}"
+             if lang.get('flag') else ''))
     idn = s.get('identity', {})
-    print(f"  identity:   {len(idn.get('groups', {}))} groups mentioned" + (f"; over-associated with {idn.get('outcome')}: {', '.join(idn['flagged'])}" if idn.get('flagged') else ''))
+    print(f"  identity:   {len(idn.get('groups', {}))} groups mentioned"
+          + (f"; over-associated with {idn.get('outcome')}: {', '.join(idn['flagged'])}" if idn.get('flagged') else ''))
     print(f"  report: {Path(out)/'report.html'}\n  summary: {Path(out)/'summary.json'}")
     return 0
