@@ -13,44 +13,55 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set, resolve_input, read_json, file_sha256,
-                   evidence_warning, write_text)
+from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set,
+                            resolve_input, read_json, file_sha256,
+                   evidence_warning, write_text, table_metadata)
+from .guards import load_guard, score_table
+from .taxonomy import align_categories
+from .report import out_dir, display_text, show_figure, show_table, note
 
 # %% auto #0
 __all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'DEGENERATE_FRR', 'sweep', 'auc_roc', 'average_precision',
            'auc_interval', 'at_prevalence', 'OperatingPoint', 'choose_threshold', 'wilson_interval',
-           'bootstrap_metrics', 'group_frames', 'group_thresholds', 'GuardPolicy', 'load_scores', 'validate_scores',
+           'bootstrap_metrics', 'group_frames', 'group_thresholds', 'GuardPolicy', 'validate_scores', 'load_scores',
            'degenerate_warnings', 'group_degenerate_warnings', 'prevalence_warnings', 'chance_warnings',
            'align_for_evidence', 'tune_file', 'thresholds_cmd', 'ThresholdTuner', 'scores_for_report', 'policy_tables',
            'run_folder', 'save_policy_outputs', 'show_policy_tables', 'show_tuning']
 
-# %% ../nbs/04_thresholds.ipynb #c005
+# %% ../nbs/04_thresholds.ipynb #c004_2
 SWEEP_COLUMNS = ('threshold', 'tp', 'fp', 'tn', 'fn', 'recall', 'fpr', 'precision', 'f1', 'specificity', 'miss_rate')
 
+# %% ../nbs/04_thresholds.ipynb #c004_6
 def _check_labels_scores(y, scores, sample_weight=None):
     "Validated arrays: labels 0/1, finite scores, non-negative weights (zero-weight rows dropped)"
     y, s = np.asarray(y), np.asarray(scores)
     if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
-        raise BadParameter(f"labels and scores must be 1-D arrays of the same length, got shapes {y.shape} and {s.shape}")
+        raise BadParameter(f"labels and scores must be 1-D arrays of the same length, got shapes {y.shape} and "
+                           f"{s.shape}")
     if not np.issubdtype(s.dtype, np.floating): s = s.astype(np.float64)
     if not np.isfinite(s).all():
-        raise BadParameter(f"scores: {int((~np.isfinite(s)).sum())} value(s) are NaN or infinite (first at position {int(np.flatnonzero(~np.isfinite(s))[0])})")
+        raise BadParameter(f"scores: {int((~np.isfinite(s)).sum())} value(s) are NaN or infinite (first at position "
+                           f"{int(np.flatnonzero(~np.isfinite(s))[0])})")
     if y.dtype == bool: y = y.astype(np.int8)
     if not np.isin(y, (0, 1)).all():
-        raise BadParameter(f"labels must be 0 (benign) or 1 (unsafe); found {sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}")
+        raise BadParameter("labels must be 0 (benign) or 1 (unsafe); found "
+                           f"{sorted(set(np.unique(y).tolist()) - {0, 1})[:5]}")
     w = None
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != y.shape: raise BadParameter(f"sample_weight has shape {w.shape}, expected {y.shape}")
-        if not np.isfinite(w).all() or (w < 0).any(): raise BadParameter("sample_weight must be finite and non-negative")
+        if not np.isfinite(w).all() or (w < 0).any(): raise BadParameter("sample_weight must be finite and "
+                                                                         "non-negative")
         keep = w != 0
         y, s, w = y[keep], s[keep], w[keep]
     P = float(w[y == 1].sum()) if w is not None else int((y == 1).sum())
     N = float(w[y == 0].sum()) if w is not None else int((y == 0).sum())
     if P == 0 or N == 0:
-        raise BadColumn(f"labels hold one class only ({P:g} unsafe, {N:g} benign): choosing a threshold needs both unsafe and benign rows")
+        raise BadColumn(f"labels hold one class only ({P:g} unsafe, {N:g} benign): choosing a threshold needs both "
+                        "unsafe and benign rows")
     return y, s, w
 
+# %% ../nbs/04_thresholds.ipynb #c004_9
 def _counts_at_thresholds(y, s, w=None):
     "Distinct thresholds (ascending) and the weight of unsafe / benign rows with score >= each"
     if w is None:
@@ -69,6 +80,7 @@ def _counts_at_thresholds(y, s, w=None):
     fps = np.cumsum((1 - yy) * ww)[last]
     return ss[last][::-1], tps[::-1], fps[::-1]
 
+# %% ../nbs/04_thresholds.ipynb #c004_12
 def _rates(tp, fp, P, N, beta=1.0):
     "Rates from counts (arrays in any shape); precision is 1 where nothing is blocked, F-beta 0 where it is undefined"
     with np.errstate(divide='ignore', invalid='ignore'):
@@ -81,7 +93,7 @@ def _rates(tp, fp, P, N, beta=1.0):
         fbeta = np.divide((1 + b2) * tp, denom, out=np.zeros_like(tp), where=denom > 0)
     return recall, fpr, precision, fbeta
 
-# %% ../nbs/04_thresholds.ipynb #c006
+# %% ../nbs/04_thresholds.ipynb #c004_15
 def sweep(y:np.ndarray,                  # 1 = unsafe, 0 = benign
           scores:np.ndarray,             # guard scores, higher = more unsafe
           sample_weight:np.ndarray=None, # optional non-negative weight per row
@@ -94,33 +106,37 @@ def sweep(y:np.ndarray,                  # 1 = unsafe, 0 = benign
     P, N = tp[0], fp[0]
     recall, fpr, precision, f1 = _rates(tp, fp, P, N)
     df = pd.DataFrame(dict(threshold=u, tp=tp, fp=fp, tn=N - fp, fn=P - tp, recall=recall, fpr=fpr,
-                           precision=precision, f1=f1, specificity=1 - fpr, miss_rate=1 - recall), copy=False)  # no block consolidation
+                           precision=precision, f1=f1, specificity=1 - fpr, miss_rate=1 - recall),
+                      copy=False)  # no block consolidation
     df.attrs.update(n_unsafe=P, n_benign=N)
     return df
 
-# %% ../nbs/04_thresholds.ipynb #c013
+# %% ../nbs/04_thresholds.ipynb #c012_16
 def _as_sweep(y_or_sweep, scores=None, sample_weight=None)->pd.DataFrame:
     if isinstance(y_or_sweep, pd.DataFrame): return y_or_sweep
     return sweep(y_or_sweep, scores, sample_weight)
 
+# %% ../nbs/04_thresholds.ipynb #c012_19
 def auc_roc(y_or_sweep, scores=None, sample_weight=None)->float:
     "Area under the ROC curve, from a sweep or from labels and scores"
     sw = _as_sweep(y_or_sweep, scores, sample_weight)
     x, v = sw.fpr.to_numpy()[::-1], sw.recall.to_numpy()[::-1]
     return float(np.sum(np.diff(x) * (v[1:] + v[:-1]) / 2))
 
+# %% ../nbs/04_thresholds.ipynb #c016_21
 def average_precision(y_or_sweep, scores=None, sample_weight=None)->float:
     "Average precision (step-wise area under the precision–recall curve), from a sweep or labels and scores"
     sw = _as_sweep(y_or_sweep, scores, sample_weight)
     r, p = sw.recall.to_numpy(), sw.precision.to_numpy()
     return float(-np.sum(np.diff(r) * p[:-1]))
 
-# %% ../nbs/04_thresholds.ipynb #c016b
+# %% ../nbs/04_thresholds.ipynb #c016a_22
 def _midranks(a:np.ndarray)->np.ndarray:
     "1-based ranks of `a`, ties sharing their mean rank"
     o = np.sort(a)
     return (np.searchsorted(o, a, 'left') + np.searchsorted(o, a, 'right') + 1) / 2
 
+# %% ../nbs/04_thresholds.ipynb #c016a_25
 def auc_interval(y:np.ndarray,       # 1 = unsafe, 0 = benign
                  scores:np.ndarray,  # guard scores
                  alpha:float=0.05,   # 1 - confidence level
@@ -137,16 +153,19 @@ def auc_interval(y:np.ndarray,       # 1 = unsafe, 0 = benign
     h = NormalDist().inv_cdf(1 - alpha / 2) * se
     return auc, max(0.0, auc - h), min(1.0, auc + h)
 
-# %% ../nbs/04_thresholds.ipynb #c018
+# %% ../nbs/04_thresholds.ipynb #c017_26
 def _check_prevalence(p):
-    if p is None or not (0 < float(p) < 1): raise BadParameter(f"prevalence: expected a share of unsafe traffic strictly between 0 and 1, got {p!r}")
+    if p is None or not (0 < float(p) < 1): raise BadParameter("prevalence: expected a share of unsafe traffic "
+                                                               f"strictly between 0 and 1, got {p!r}")
     return float(p)
 
+# %% ../nbs/04_thresholds.ipynb #c017_29
 def _rate(v):
     "A rate for display: float error around 0 and 1 removed (never -2.776e-17), None and NaN kept"
     if not isinstance(v, (float, np.floating)) or not math.isfinite(float(v)): return v
     return float(min(1.0, max(0.0, round(float(v), 12)))) if -1e-9 < float(v) < 1 + 1e-9 else float(v)
 
+# %% ../nbs/04_thresholds.ipynb #c017_32
 def _check_cost(v, name:str)->float:
     "A cost: a finite number >= 0"
     try: x = float(v)
@@ -155,6 +174,7 @@ def _check_cost(v, name:str)->float:
         raise BadParameter(f"{name.replace('_', '-')}: expected a finite cost >= 0, got {v!r}")
     return x
 
+# %% ../nbs/04_thresholds.ipynb #c017_35
 def at_prevalence(sweep_df:pd.DataFrame, # from `sweep`
                   prevalence:float,      # expected share of unsafe requests in deployment, 0 < p < 1
                   per:int=10_000,        # report counts per this many requests
@@ -165,22 +185,26 @@ def at_prevalence(sweep_df:pd.DataFrame, # from `sweep`
     caught, refused = pi * r, (1 - pi) * f
     out = sweep_df.copy()
     with np.errstate(invalid='ignore', divide='ignore'):
-        out['deployed_precision'] = np.where(caught + refused > 0, caught / np.where(caught + refused > 0, caught + refused, 1), 1.0)
+        out['deployed_precision'] = np.where(caught + refused > 0,
+                                             caught / np.where(caught + refused > 0, caught + refused, 1), 1.0)
     out['false_refusals'] = per * refused
     out['misses'] = per * pi * (1 - r)
     out['blocked'] = per * (caught + refused)
     out.attrs.update(sweep_df.attrs, prevalence=pi, per=per)
     return out
 
-# %% ../nbs/04_thresholds.ipynb #c022
+# %% ../nbs/04_thresholds.ipynb #c021_36
 OBJECTIVES = ('max-recall-at-fpr', 'min-fpr-at-recall', 'max-f1', 'max-fbeta', 'min-cost')
+
 _EPS = 1e-12
 
+# %% ../nbs/04_thresholds.ipynb #c021_38
 def _objective(o:str)->str:
     k = str(o).strip().lower().replace('_', '-')
     if k not in OBJECTIVES: raise BadParameter(f"objective: expected one of {', '.join(OBJECTIVES)}, got {o!r}")
     return k
 
+# %% ../nbs/04_thresholds.ipynb #c021_41
 def _choose_index(tp, fp, P, N, objective, target_fpr=0.05, target_recall=0.9, beta=1.0,
                   cost_miss=10.0, cost_false_refusal=1.0, prevalence=None):
     "Index of the chosen threshold along the last axis of tp/fp (ascending thresholds)"
@@ -191,9 +215,11 @@ def _choose_index(tp, fp, P, N, objective, target_fpr=0.05, target_recall=0.9, b
         best = np.take_along_axis(tp, np.minimum(j0, n - 1), -1)
         return np.sum(tp >= best, axis=-1) - 1                                   # last row with that recall: lowest FPR
     if objective == 'min-fpr-at-recall':
-        j1 = np.sum(tp >= (target_recall - _EPS) * P, axis=-1, keepdims=True) - 1  # last feasible (a prefix is feasible)
+        j1 = np.sum(tp >= (target_recall - _EPS) * P, axis=-1,
+                    keepdims=True) - 1  # last feasible (a prefix is feasible)
         best = np.take_along_axis(fp, np.maximum(j1, 0), -1)
-        return np.sum(fp > best, axis=-1)                                        # first row with that FPR: highest recall
+        return np.sum(fp > best,
+                      axis=-1)                                        # first row with that FPR: highest recall
     if objective in ('max-f1', 'max-fbeta'):
         b = 1.0 if objective == 'max-f1' else beta
         f = _rates(tp, fp, P, N, b)[3]
@@ -204,13 +230,14 @@ def _choose_index(tp, fp, P, N, objective, target_fpr=0.05, target_recall=0.9, b
         return n - 1 - np.argmin(cost[..., ::-1], axis=-1)
     raise BadParameter(f"objective: {objective!r}")
 
-# %% ../nbs/04_thresholds.ipynb #c023
+# %% ../nbs/04_thresholds.ipynb #c021_44
 def _serving_threshold(t:float, sw:pd.DataFrame)->float:
     "A finite threshold: `inf` (block nothing) becomes the smallest float above every score and 1"
     if np.isfinite(t): return float(t)
     top = sw.threshold.to_numpy()[:-1].max() if len(sw) > 1 else 1.0
     return float(np.nextafter(max(1.0, float(top)), np.inf))
 
+# %% ../nbs/04_thresholds.ipynb #c021_47
 @dataclass
 class OperatingPoint:
     "A chosen threshold: block when score >= threshold"
@@ -223,19 +250,27 @@ class OperatingPoint:
     targets: dict      # the objective's parameters
     cost: dict         # expected false refusals / misses / blocks per 10,000 requests at the prevalence
 
-    def __str__(self):
-        m, c = self.metrics, self.cost
-        return (f"threshold {self.threshold:.4g} ({self.objective}): recall {m['recall']:.1%}, false refusal rate {m['fpr']:.1%}, "
-                f"precision {m['precision']:.1%}; {self.constraint}; per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: "
-                f"{c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
-    __repr__ = __str__
+# %% ../nbs/04_thresholds.ipynb #c021_49
+@patch
+def __str__(self:OperatingPoint):
+    m, c = self.metrics, self.cost
+    return (f"threshold {self.threshold:.4g} ({self.objective}): recall {m['recall']:.1%}, false refusal rate "
+            f"{m['fpr']:.1%}, "
+            f"precision {m['precision']:.1%}; {self.constraint}; per {c['per']:,} requests at {c['prevalence']:.2%} "
+            "unsafe: "
+            f"{c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
 
+OperatingPoint.__repr__ = OperatingPoint.__str__
+
+# %% ../nbs/04_thresholds.ipynb #c021_51
 def _expected(row, pi, cost_miss, cost_false_refusal, per=10_000)->dict:
     "Expected false refusals, misses and blocks per `per` requests, and the expected cost per request"
     r, f = row['recall'], row['fpr']
-    return dict(per=per, prevalence=pi, false_refusals=per * (1 - pi) * f, misses=per * pi * (1 - r), blocked=per * (pi * r + (1 - pi) * f),
+    return dict(per=per, prevalence=pi, false_refusals=per * (1 - pi) * f, misses=per * pi * (1 - r),
+                blocked=per * (pi * r + (1 - pi) * f),
                 expected_cost=cost_miss * pi * (1 - r) + cost_false_refusal * (1 - pi) * f)
 
+# %% ../nbs/04_thresholds.ipynb #c021_54
 def _describe(sw, j, objective, t):
     "Which constraint bound at row j, in words"
     r = sw.iloc[j]
@@ -244,20 +279,24 @@ def _describe(sw, j, objective, t):
         lim = f"false refusal rate ≤ {t['target_fpr']:.2%}"
         if r.recall >= 1: return f"{lim} did not bind: every unsafe row is blocked at a false refusal rate of {r.fpr:.2%}", False
         lo = sw.iloc[int((sw.tp.to_numpy() > r.tp).sum()) - 1]   # the nearest lower threshold that catches more
-        return (f"{lim} bound: the next lower threshold that catches more ({fmt(lo.threshold)}) would raise recall to {lo.recall:.1%} "
+        return (f"{lim} bound: the next lower threshold that catches more ({fmt(lo.threshold)}) would raise recall to "
+                f"{lo.recall:.1%} "
                 f"but refuse {lo.fpr:.2%} of benign rows"), True
     if objective == 'min-fpr-at-recall':
         lim = f"recall ≥ {t['target_recall']:.1%}"
         if r.fp <= 0: return f"{lim} did not bind: no benign row is blocked", False
         hi = sw.iloc[int((sw.fp.to_numpy() >= r.fp).sum())]       # the nearest higher threshold that refuses less
-        return (f"{lim} bound: the next higher threshold that refuses less ({fmt(hi.threshold) if np.isfinite(hi.threshold) else 'block nothing'}) "
+        return (f"{lim} bound: the next higher threshold that refuses less "
+                f"({fmt(hi.threshold) if np.isfinite(hi.threshold) else 'block nothing'}) "
                 f"would cut false refusals to {hi.fpr:.2%} but catch only {hi.recall:.1%} of unsafe rows"), True
     if objective in ('max-f1', 'max-fbeta'):
         what = 'F1' if objective == 'max-f1' else f"F-beta (beta {t['beta']:g})"
         return f"no constraint: the maximum of {what} on the eval set", False
-    return (f"no constraint: the minimum expected cost at {t['cost_miss']:g} per miss and {t['cost_false_refusal']:g} per false refusal "
+    return (f"no constraint: the minimum expected cost at {t['cost_miss']:g} per miss and {t['cost_false_refusal']:g} "
+            "per false refusal "
             f"with {t['prevalence']:.2%} unsafe traffic"), False
 
+# %% ../nbs/04_thresholds.ipynb #c021_57
 def choose_threshold(sw:pd.DataFrame,             # from `sweep`
                      objective:str='max-recall-at-fpr', # one of OBJECTIVES
                      target_fpr:float=0.05,       # max-recall-at-fpr: highest false refusal rate allowed
@@ -273,17 +312,21 @@ def choose_threshold(sw:pd.DataFrame,             # from `sweep`
     P, N = sw.attrs.get('n_unsafe', sw.tp.iloc[0]), sw.attrs.get('n_benign', sw.fp.iloc[0])
     pi = float(P / (P + N)) if prevalence is None else _check_prevalence(prevalence)
     for k, v in dict(target_fpr=target_fpr, target_recall=target_recall).items():
-        if not (0 <= float(v) <= 1): raise BadParameter(f"{k.replace('_', '-')}: expected a rate between 0 and 1, got {v!r}")
-    cost_miss, cost_false_refusal = _check_cost(cost_miss, 'cost_miss'), _check_cost(cost_false_refusal, 'cost_false_refusal')
+        if not (0 <= float(v) <= 1): raise BadParameter(f"{k.replace('_', '-')}: expected a rate between 0 and 1, got "
+                                                        f"{v!r}")
+    cost_miss, cost_false_refusal = _check_cost(cost_miss, 'cost_miss'), _check_cost(cost_false_refusal,
+                                                                                     'cost_false_refusal')
     targets = dict(target_fpr=float(target_fpr), target_recall=float(target_recall), beta=float(beta),
                    cost_miss=float(cost_miss), cost_false_refusal=float(cost_false_refusal), prevalence=pi)
     j = int(_choose_index(sw.tp.to_numpy(), sw.fp.to_numpy(), P, N, obj, **targets))
     constraint, binding = _describe(sw, j, obj, targets)
     row = sw.iloc[j].to_dict()
     cost = _expected(row, pi, cost_miss, cost_false_refusal, per)
-    keep = {'max-recall-at-fpr': ['target_fpr'], 'min-fpr-at-recall': ['target_recall'], 'max-f1': [], 'max-fbeta': ['beta'],
+    keep = {'max-recall-at-fpr': ['target_fpr'], 'min-fpr-at-recall': ['target_recall'], 'max-f1': [],
+            'max-fbeta': ['beta'],
             'min-cost': ['cost_miss', 'cost_false_refusal', 'prevalence']}[obj]
-    return OperatingPoint(_serving_threshold(row['threshold'], sw), obj, constraint, binding, row, j, {k: targets[k] for k in keep}, cost)
+    return OperatingPoint(_serving_threshold(row['threshold'], sw), obj, constraint, binding, row, j,
+                          {k: targets[k] for k in keep}, cost)
 
 # %% ../nbs/04_thresholds.ipynb #c029
 def wilson_interval(k,                 # successes (array-like; may be weighted)
@@ -303,50 +346,26 @@ def wilson_interval(k,                 # successes (array-like; may be weighted)
     lo, hi = np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
     return (float(lo), float(hi)) if lo.ndim == 0 else (lo, hi)
 
-# %% ../nbs/04_thresholds.ipynb #c033
+# %% ../nbs/04_thresholds.ipynb #c032_58
 def _metric_arrays(tp, fp, P, N):
     recall, fpr, precision, f1 = _rates(tp, fp, P, N)
-    return dict(recall=recall, fpr=fpr, precision=precision, f1=f1, miss_rate=1 - recall, false_refusal_rate=fpr, specificity=1 - fpr)
+    return dict(recall=recall, fpr=fpr, precision=precision, f1=f1, miss_rate=1 - recall, false_refusal_rate=fpr,
+                specificity=1 - fpr)
 
-def _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets, chunk_draws=4_000_000):
-    "Any objective: resample rows, count them per distinct score, sweep and choose on every replicate (chunked, vectorised)"
-    u, _, _ = _counts_at_thresholds(y, s)
-    grid = np.r_[u, np.inf]; nb = len(grid)
-    b = np.searchsorted(u, s).astype(np.int32)   # each row's distinct-score bin
-    pos_b, neg_b = b[y == 1], b[y == 0]
-    P, N = len(pos_b), len(neg_b)
-    n = len(b)
-    out = np.empty(n_boot, np.float64)
-    C = max(1, chunk_draws // n)
-    for c0 in range(0, n_boot, C):
-        c = min(C, n_boot - c0)
-        off = (np.arange(c, dtype=np.int64 if 2 * c * nb >= 2**31 else np.int32) * nb)[:, None]
-        if stratified:
-            cp = np.bincount((pos_b[rng.integers(0, P, (c, P), dtype=np.int32)] + off).ravel(), minlength=c * nb).reshape(c, nb)
-            cn = np.bincount((neg_b[rng.integers(0, N, (c, N), dtype=np.int32)] + off).ravel(), minlength=c * nb).reshape(c, nb)
-            Pc, Nc = P, N
-        else:
-            code = b * 2 + y.astype(np.int32)
-            cc = np.bincount((code[rng.integers(0, n, (c, n), dtype=np.int32)] + 2 * off).ravel(), minlength=c * 2 * nb).reshape(c, nb, 2)
-            cn, cp = cc[..., 0], cc[..., 1]
-            Pc, Nc = cp.sum(1, keepdims=True), cn.sum(1, keepdims=True)
-        tp = np.cumsum(cp[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]; fp = np.cumsum(cn[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]
-        with np.errstate(divide='ignore', invalid='ignore'):
-            j = _choose_index(tp, fp, Pc, Nc, objective, **targets)
-        out[c0:c0 + c] = grid[j]
-    return out
-
+# %% ../nbs/04_thresholds.ipynb #c032_61
 def _kth_largest_rank(rng, k, m, n):
     "Rank (0 = lowest) in a sorted pool of `n` of the `k`-th largest of `m` draws with replacement; -1 where k > m or k < 1"
     ok = (k >= 1) & (k <= m)
     v = rng.beta(np.where(ok, m - k + 1, 1), np.where(ok, k, 1))  # the k-th largest of m uniforms
     return np.where(ok, np.minimum((v * n).astype(np.int64), n - 1), -1)
 
+# %% ../nbs/04_thresholds.ipynb #c032_64
 def _lowest_rank_from(rng, lo, m, n):
     "Rank in a sorted pool of `n` of the lowest of `m` draws with replacement at rank >= `lo`; -1 where none is"
     r = (rng.beta(1, np.maximum(m, 1)) * n).astype(np.int64)  # P(no draw in the `r` ranks from lo) = (1 - r/n)^m
     return np.where((m >= 1) & (lo + r < n), lo + r, -1)
 
+# %% ../nbs/04_thresholds.ipynb #c032_67
 def _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets):
     "The constrained objectives from order statistics of the resampled scores: exact, O(n log n + n_boot)"
     sp, sn = np.sort(s[y == 1]), np.sort(s[y == 0])
@@ -370,16 +389,53 @@ def _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets):
     iy = _kth_largest_rank(rng, np.maximum(k, 1), Pb, P)
     Y = np.where(k <= 0, np.inf, np.where(iy >= 0, sp[np.maximum(iy, 0)], -np.inf))
     below = np.searchsorted(sn, Y, 'left')
-    ib = below - 1 - (rng.beta(1, np.maximum(Nb, 1)) * N).astype(np.int64)  # mirrored: the highest draw below rank `below`
+    ib = below - 1 - (rng.beta(1,
+                               np.maximum(Nb, 1)) * N).astype(np.int64)  # mirrored: the highest draw below rank `below`
     B = np.where((Nb >= 1) & (ib >= 0), sn[np.maximum(ib, 0)], -np.inf)
     return grid[np.searchsorted(grid, B, 'right')]
 
+# %% ../nbs/04_thresholds.ipynb #c032_70
+def _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets, chunk_draws=4_000_000):
+    "Any objective: resample rows, count them per distinct score, sweep and choose on every replicate (chunked, vectorised)"
+    u, _, _ = _counts_at_thresholds(y, s)
+    grid = np.r_[u, np.inf]; nb = len(grid)
+    b = np.searchsorted(u, s).astype(np.int32)   # each row's distinct-score bin
+    pos_b, neg_b = b[y == 1], b[y == 0]
+    P, N = len(pos_b), len(neg_b)
+    n = len(b)
+    out = np.empty(n_boot, np.float64)
+    C = max(1, chunk_draws // n)
+    for c0 in range(0, n_boot, C):
+        c = min(C, n_boot - c0)
+        off = (np.arange(c, dtype=np.int64 if 2 * c * nb >= 2**31 else np.int32) * nb)[:, None]
+        if stratified:
+            cp = np.bincount((pos_b[rng.integers(0, P, (c, P), dtype=np.int32)] + off).ravel(),
+                             minlength=c * nb).reshape(c, nb)
+            cn = np.bincount((neg_b[rng.integers(0, N, (c, N), dtype=np.int32)] + off).ravel(),
+                             minlength=c * nb).reshape(c, nb)
+            Pc, Nc = P, N
+        else:
+            code = b * 2 + y.astype(np.int32)
+            cc = np.bincount((code[rng.integers(0, n, (c, n), dtype=np.int32)] + 2 * off).ravel(),
+                             minlength=c * 2 * nb).reshape(c, nb, 2)
+            cn, cp = cc[..., 0], cc[..., 1]
+            Pc, Nc = cp.sum(1, keepdims=True), cn.sum(1, keepdims=True)
+        tp = np.cumsum(cp[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]; fp = np.cumsum(cn[:, ::-1], axis=1,
+                                                                                     dtype=np.int32)[:, ::-1]
+        with np.errstate(divide='ignore', invalid='ignore'):
+            j = _choose_index(tp, fp, Pc, Nc, objective, **targets)
+        out[c0:c0 + c] = grid[j]
+    return out
+
+# %% ../nbs/04_thresholds.ipynb #c032_73
 def _bootstrap_thresholds(y, s, n_boot, rng, stratified, objective, targets):
     "The threshold `objective` picks on each of `n_boot` resamples"
-    if objective in ('max-recall-at-fpr', 'min-fpr-at-recall') and all(0 <= targets[k] <= 1 for k in ('target_fpr', 'target_recall')):
+    if objective in ('max-recall-at-fpr',
+                     'min-fpr-at-recall') and all(0 <= targets[k] <= 1 for k in ('target_fpr', 'target_recall')):
         return _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets)
     return _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets)
 
+# %% ../nbs/04_thresholds.ipynb #c032_76
 def bootstrap_metrics(y:np.ndarray,          # 1 = unsafe, 0 = benign
                       scores:np.ndarray,     # guard scores
                       threshold:float,       # block when score >= threshold
@@ -424,25 +480,30 @@ def bootstrap_metrics(y:np.ndarray,          # 1 = unsafe, 0 = benign
     df.attrs.update(n_boot=n_boot, seed=seed, stratified=stratified, alpha=alpha)
     return df
 
-# %% ../nbs/04_thresholds.ipynb #c039
+# %% ../nbs/04_thresholds.ipynb #c038_78
 def _with_intervals(tp, fp, P, N, alpha=0.05)->dict:
     "recall, fpr, precision, miss_rate, false_refusal_rate, specificity as {value, low, high} (Wilson)"
     def w(k, n):
         lo, hi = wilson_interval(k, n, alpha)
         return dict(value=float(k / n) if n else None, low=None if n == 0 else lo, high=None if n == 0 else hi)
-    return dict(recall=w(tp, P), fpr=w(fp, N), precision=w(tp, tp + fp) if tp + fp else dict(value=1.0, low=None, high=None),
+    return dict(recall=w(tp, P), fpr=w(fp, N),
+                precision=w(tp, tp + fp) if tp + fp else dict(value=1.0, low=None, high=None),
                 miss_rate=w(P - tp, P), false_refusal_rate=w(fp, N), specificity=w(N - fp, N))
 
+# %% ../nbs/04_thresholds.ipynb #c038_81
 def _category_lists(df):
     if 'categories' not in df: return pd.Series([[]] * len(df), index=df.index, dtype=object)
     return df['categories'].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
 
+# %% ../nbs/04_thresholds.ipynb #c038_84
 def group_frames(df:pd.DataFrame, by:str)->dict:
     "group -> the rows a per-group threshold is tuned on: hazard category (unsafe rows of it, all benign), or any column's values"
     if by != 'category':
         if by not in df:
-            raise BadColumn(f"--by {by}: the score table has no column {by!r}; columns are: {', '.join(map(str, df.columns))}")
-        v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
+            raise BadColumn(f"--by {by}: the score table has no column {by!r}; columns are: "
+                            f"{', '.join(map(str, df.columns))}")
+        v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x,
+                                                                                 float) and math.isnan(x)) else str(x))
         if by == 'language': v = v.str.lower()
         return {g: df[(v == g).to_numpy()] for g in sorted(v.dropna().unique())}
     if by == 'category':
@@ -452,6 +513,7 @@ def group_frames(df:pd.DataFrame, by:str)->dict:
         if not codes: raise BadColumn("--by category: no unsafe row has a hazard category in a 'categories' column")
         return {c: df[benign | ((df['label'].to_numpy() == 1) & cats.map(lambda cs: c in cs).to_numpy())] for c in codes}
 
+# %% ../nbs/04_thresholds.ipynb #c038_87
 def group_thresholds(df:pd.DataFrame,            # score table: `label`, `score`, `categories` / `language`
                      by:str,                      # 'category', 'language' or any column (source, prompt type, group)
                      objective:str='max-recall-at-fpr', # as for `choose_threshold`
@@ -479,28 +541,12 @@ def group_thresholds(df:pd.DataFrame,            # score table: `label`, `score`
             reason = f"{support} {what} < min_support {min_support}: uses the global threshold"
         hit = sg >= t
         tp, fp = int(hit[yg == 1].sum()), int(hit[yg == 0].sum())
-        values[g] = dict(threshold=t, fallback=fallback, n=int(len(yg)), n_unsafe=P, n_benign=N, support=support, reason=reason,
+        values[g] = dict(threshold=t, fallback=fallback, n=int(len(yg)), n_unsafe=P, n_benign=N, support=support,
+                         reason=reason,
                          metrics=_with_intervals(tp, fp, P, N, alpha))
     return dict(by=by, min_support=int(min_support), global_threshold=float(global_threshold), values=values)
 
-# %% ../nbs/04_thresholds.ipynb #c041
-POLICY_SCHEMA = 'riskbench.guard_policy/1'
-
-def _jsonable(o):
-    if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
-    if isinstance(o, np.ndarray): return _jsonable(o.tolist())
-    if isinstance(o, (bool, np.bool_)): return bool(o)
-    if isinstance(o, (int, np.integer)): return int(o)
-    if isinstance(o, (float, np.floating)): return None if not math.isfinite(float(o)) else float(o)
-    return o
-
-def _as_list(v, n, what):
-    if v is None or isinstance(v, str): return [v] * n
-    v = list(v)
-    if len(v) != n: raise BadParameter(f"decide: {what} has {len(v)} items for {n} scores")
-    return v
-
+# %% ../nbs/04_thresholds.ipynb #c040_89
 @dataclass
 class GuardPolicy:
     "Chosen guard threshold(s) and the evidence behind them; decides allow/block for new scores"
@@ -511,113 +557,146 @@ class GuardPolicy:
     groups: dict|None = None         # {by, min_support, values: {group: {threshold, fallback, n, metrics}}}
     info: dict = field(default_factory=dict)     # auc_roc, average_precision, n_rows, n_unsafe, input_sha256, guard, ...
 
-    def to_dict(self)->dict:
-        "The policy as a JSON-ready dict"
-        d = dict(schema=POLICY_SCHEMA, threshold=self.threshold, objective=self.objective, constraint=self.constraint, metrics=self.metrics)
-        for k in ('auc_roc', 'average_precision', 'n_rows', 'n_unsafe', 'input_sha256', 'guard', 'prevalence', 'targets',
-                  'cost', 'threshold_interval', 'per_category', 'per_language', 'rows', 'score_column', 'alpha'):
-            d[k] = self.info.get(k)
-        d.update({k: v for k, v in self.info.items() if k not in d})
-        d['groups'] = self.groups
-        return _jsonable(d)
+# %% ../nbs/04_thresholds.ipynb #c040_92
+@patch
+def _group_threshold(self:GuardPolicy, cats, value):
+    "(threshold, group, note) for one request: the strictest (lowest) own threshold among its groups"
+    if not self.groups: return self.threshold, 'global', ''
+    vals, by = self.groups.get('values', {}), self.groups.get('by')
+    if by == 'category': keys = [str(c).upper() for c in (cats or [])]
+    elif value is None or (isinstance(value, float) and math.isnan(value)): keys = []
+    else: keys = [str(value).lower() if by == 'language' else str(value)]
+    best, notes = None, []
+    for g in keys:
+        v = vals.get(g)
+        if v is None: notes.append(f"{by} {g} not in the policy"); continue
+        if v.get('fallback'): notes.append(f"{by} {g} fell back to the global threshold"); continue
+        if best is None or v['threshold'] < best[0]: best = (float(v['threshold']), g)
+    if best is None: return self.threshold, 'global', '; '.join(notes)
+    return best[0], best[1], ''
 
-    def save(self, path:str|Path)->Path:
-        "Write the policy as strict JSON"
-        p = Path(path)
-        return write_text(p.parent, p.name, json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + '\n')
+# %% ../nbs/04_thresholds.ipynb #c040_95
+def _as_list(v, n, what):
+    if v is None or isinstance(v, str): return [v] * n
+    v = list(v)
+    if len(v) != n: raise BadParameter(f"decide: {what} has {len(v)} items for {n} scores")
+    return v
 
-    @classmethod
-    def from_dict(cls, d:dict)->'GuardPolicy':
-        "A policy from its dict (as written by `to_dict`)"
-        if not isinstance(d, dict) or 'threshold' not in d: raise BadFile("not a guard policy: no 'threshold'")
-        t = d['threshold']
-        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t): raise BadFile(f"guard policy: threshold must be a number, got {t!r}")
-        core = {'schema', 'threshold', 'objective', 'constraint', 'metrics', 'groups'}
-        return cls(float(t), d.get('objective', 'manual'), d.get('constraint', ''), d.get('metrics') or {}, d.get('groups'),
-                   {k: v for k, v in d.items() if k not in core})
+# %% ../nbs/04_thresholds.ipynb #c040_97
+@patch
+def decide(self:GuardPolicy, scores,              # one score or many, in [0, 1]
+           categories=None,           # hazard codes per request (list of lists), or one list for all
+           language=None,             # language code per request, or one for all
+           group=None,
+           # value of the policy's `by` column per request (any other grouping), or one for all
+          )->list:                    # [{decision, threshold, group, reason}]
+    "Allow or block each score, with the threshold applied and why"
+    s = np.atleast_1d(np.asarray(scores, np.float64))
+    if not np.isfinite(s).all(): raise BadParameter(f"decide: score {int(np.flatnonzero(~np.isfinite(s))[0])} is not "
+                                                    "a finite number")
+    n = len(s)
+    if categories is not None and len(categories) and all(isinstance(c,
+                                                                     str) for c in categories): categories = [list(categories)] * n
+    by = (self.groups or {}).get('by')
+    cats = _as_list(categories, n, 'categories')
+    langs = _as_list(language if by in (None, 'category', 'language') else group, n, by or 'language')
+    out = []
+    for x, c, l in zip(s, cats, langs):
+        t, g, note = self._group_threshold(c if not isinstance(c, str) else [c], l)
+        block = x >= t
+        where = 'the global threshold' if g == 'global' else f"the {self.groups['by']} {g} threshold"
+        reason = f"score {x:.4g} {'≥' if block else '<'} {where} {t:.4g}" + (f" ({note})" if note else '')
+        out.append(dict(decision='block' if block else 'allow', threshold=t, group=g, reason=reason))
+    return out
 
-    @classmethod
-    def load(cls, path:str|Path)->'GuardPolicy':
-        "Read a policy written by `save`"
-        p = resolve_input(path, 'guard policy'); d = read_json(p, 'guard policy')
-        try: return cls.from_dict(d)
-        except BadFile as e: raise BadFile(f"{p}: {e}") from None
+# %% ../nbs/04_thresholds.ipynb #c040_100
+@patch
+def __str__(self:GuardPolicy):
+    m = self.metrics
+    s = f"GuardPolicy: block when score ≥ {self.threshold:.4g} ({self.objective})"
+    pct = lambda k: '–' if (m.get(k) or {}).get('value') is None else f"{m[k]['value']:.1%}"
+    if m.get('recall'): s += f"; recall {pct('recall')}, false refusal rate {pct('fpr')}"
+    if self.groups: s += f"; {len(self.groups['values'])} {self.groups['by']} groups"
+    return s
 
-    def _group_threshold(self, cats, value):
-        "(threshold, group, note) for one request: the strictest (lowest) own threshold among its groups"
-        if not self.groups: return self.threshold, 'global', ''
-        vals, by = self.groups.get('values', {}), self.groups.get('by')
-        if by == 'category': keys = [str(c).upper() for c in (cats or [])]
-        elif value is None or (isinstance(value, float) and math.isnan(value)): keys = []
-        else: keys = [str(value).lower() if by == 'language' else str(value)]
-        best, notes = None, []
-        for g in keys:
-            v = vals.get(g)
-            if v is None: notes.append(f"{by} {g} not in the policy"); continue
-            if v.get('fallback'): notes.append(f"{by} {g} fell back to the global threshold"); continue
-            if best is None or v['threshold'] < best[0]: best = (float(v['threshold']), g)
-        if best is None: return self.threshold, 'global', '; '.join(notes)
-        return best[0], best[1], ''
+GuardPolicy.__repr__ = GuardPolicy.__str__
 
-    def decide(self, scores,              # one score or many, in [0, 1]
-               categories=None,           # hazard codes per request (list of lists), or one list for all
-               language=None,             # language code per request, or one for all
-               group=None,                # value of the policy's `by` column per request (any other grouping), or one for all
-              )->list:                    # [{decision, threshold, group, reason}]
-        "Allow or block each score, with the threshold applied and why"
-        s = np.atleast_1d(np.asarray(scores, np.float64))
-        if not np.isfinite(s).all(): raise BadParameter(f"decide: score {int(np.flatnonzero(~np.isfinite(s))[0])} is not a finite number")
-        n = len(s)
-        if categories is not None and len(categories) and all(isinstance(c, str) for c in categories): categories = [list(categories)] * n
-        by = (self.groups or {}).get('by')
-        cats = _as_list(categories, n, 'categories')
-        langs = _as_list(language if by in (None, 'category', 'language') else group, n, by or 'language')
-        out = []
-        for x, c, l in zip(s, cats, langs):
-            t, g, note = self._group_threshold(c if not isinstance(c, str) else [c], l)
-            block = x >= t
-            where = 'the global threshold' if g == 'global' else f"the {self.groups['by']} {g} threshold"
-            reason = f"score {x:.4g} {'≥' if block else '<'} {where} {t:.4g}" + (f" ({note})" if note else '')
-            out.append(dict(decision='block' if block else 'allow', threshold=t, group=g, reason=reason))
-        return out
+# %% ../nbs/04_thresholds.ipynb #c040_103
+POLICY_SCHEMA = 'riskbench.guard_policy/1'
 
-    def __str__(self):
-        m = self.metrics
-        s = f"GuardPolicy: block when score ≥ {self.threshold:.4g} ({self.objective})"
-        pct = lambda k: '–' if (m.get(k) or {}).get('value') is None else f"{m[k]['value']:.1%}"
-        if m.get('recall'): s += f"; recall {pct('recall')}, false refusal rate {pct('fpr')}"
-        if self.groups: s += f"; {len(self.groups['values'])} {self.groups['by']} groups"
-        return s
-    __repr__ = __str__
+# %% ../nbs/04_thresholds.ipynb #c040_105
+def _jsonable(o):
+    if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray): return _jsonable(o.tolist())
+    if isinstance(o, (bool, np.bool_)): return bool(o)
+    if isinstance(o, (int, np.integer)): return int(o)
+    if isinstance(o, (float, np.floating)): return None if not math.isfinite(float(o)) else float(o)
+    return o
 
-# %% ../nbs/04_thresholds.ipynb #c043
-def load_scores(path:str|Path, score_column:str='score')->tuple:
-    "A score table and its row accounting: rows with no label or no valid score are rejected with the reason"
-    p = resolve_input(path, 'score table')
-    df, rep = load_eval_set(p, missing_label='reject')
-    if 'label' not in df:
-        raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign); columns are: {', '.join(df.columns)}")
-    df = validate_scores(df, rep, score_column)
-    return df, rep
+# %% ../nbs/04_thresholds.ipynb #c040_107
+@patch
+def to_dict(self:GuardPolicy)->dict:
+    "The policy as a JSON-ready dict"
+    d = dict(schema=POLICY_SCHEMA, threshold=self.threshold, objective=self.objective, constraint=self.constraint,
+             metrics=self.metrics)
+    for k in ('auc_roc', 'average_precision', 'n_rows', 'n_unsafe', 'input_sha256', 'guard', 'prevalence', 'targets',
+              'cost', 'threshold_interval', 'per_category', 'per_language', 'rows', 'score_column', 'alpha'):
+        d[k] = self.info.get(k)
+    d.update({k: v for k, v in self.info.items() if k not in d})
+    d['groups'] = self.groups
+    return _jsonable(d)
 
+# %% ../nbs/04_thresholds.ipynb #c040_109
+@patch
+def save(self:GuardPolicy, path:str|Path)->Path:
+    "Write the policy as strict JSON"
+    p = Path(path)
+    return write_text(p.parent, p.name,
+                      json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + '\n')
+
+# %% ../nbs/04_thresholds.ipynb #c040_111
+@patch(cls_method=True)
+def from_dict(cls:GuardPolicy, d:dict)->'GuardPolicy':
+    "A policy from its dict (as written by `to_dict`)"
+    if not isinstance(d, dict) or 'threshold' not in d: raise BadFile("not a guard policy: no 'threshold'")
+    t = d['threshold']
+    if not isinstance(t, (int, float)) or isinstance(t,
+                                                     bool) or not math.isfinite(t): raise BadFile(f"guard policy: threshold must be a number, got {t!r}")
+    core = {'schema', 'threshold', 'objective', 'constraint', 'metrics', 'groups'}
+    return cls(float(t), d.get('objective', 'manual'), d.get('constraint', ''), d.get('metrics') or {}, d.get('groups'),
+               {k: v for k, v in d.items() if k not in core})
+
+# %% ../nbs/04_thresholds.ipynb #c040_113
+@patch(cls_method=True)
+def load(cls:GuardPolicy, path:str|Path)->'GuardPolicy':
+    "Read a policy written by `save`"
+    p = resolve_input(path, 'guard policy'); d = read_json(p, 'guard policy')
+    try: return cls.from_dict(d)
+    except BadFile as e: raise BadFile(f"{p}: {e}") from None
+
+# %% ../nbs/04_thresholds.ipynb #c042_116
 def _plain(v)->str:
     "A cell value as a reader would write it: `missing`, `0.5`, `'abc'` (never `np.float64(nan)`)"
     if isinstance(v, str): return repr(v)
     try: return 'missing' if pd.isna(v) else format(float(v), 'g')
     except (TypeError, ValueError): return repr(v)
 
+# %% ../nbs/04_thresholds.ipynb #c042_119
 def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='score')->pd.DataFrame:
     "Keep rows with a label and a score in [0, 1]; reject the others into `rep` with the reason"
     src = rep.source if rep is not None else 'score table'
     if score_column not in df:
-        raise BadColumn(f"{src}: no column {score_column!r}; a score table is an eval set plus a score column (riskbench score writes one); columns are: {', '.join(map(str, df.columns))}")
+        raise BadColumn(f"{src}: no column {score_column!r}; a score table is an eval set plus a score column "
+                        f"(riskbench score writes one); columns are: {', '.join(map(str, df.columns))}")
     if 'label' not in df: raise BadColumn(f"{src}: no label column: threshold tuning needs labelled rows")
     sc = pd.to_numeric(df[score_column], errors='coerce').astype('float64')
     out_of_range = (sc < 0) | (sc > 1) | np.isinf(sc)
     if out_of_range.any():
         i = int(np.flatnonzero(out_of_range.to_numpy())[0])
         where = f"row {i + 1}" + (f" (id {df['id'].iat[i]!r})" if 'id' in df else '')
-        raise BadColumn(f"{src}: column {score_column!r}: {int(out_of_range.sum())} score(s) outside [0, 1], first {sc.iat[i]:g} at {where}: "
+        raise BadColumn(f"{src}: column {score_column!r}: {int(out_of_range.sum())} score(s) outside [0, 1], first "
+                        f"{sc.iat[i]:g} at {where}: "
                         "scores must be probabilities (higher = more unsafe), not logits or percentages")
     unscored = sc.isna() & df['label'].notna()
     bad = sc.isna() | df['label'].isna()
@@ -625,8 +704,10 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
         for i in np.flatnonzero(bad.to_numpy()):
             v = df[score_column].iat[i]
             reason = ('label is missing' if pd.isna(df['label'].iat[i]) else
-                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
-            rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df}, id=df['id'].iat[i] if 'id' in df else None)
+                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a "
+                      "miss nor as a catch)")
+            rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df},
+                       id=df['id'].iat[i] if 'id' in df else None)
         rep.kept -= int(bad.sum())
     out = df.loc[~bad.to_numpy()].copy()
     out['score'] = sc[~bad].to_numpy()
@@ -636,10 +717,22 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
     out.attrs['unscored'] = int(df.attrs.get('unscored', 0)) + int(unscored.sum())
     return out
 
-# %% ../nbs/04_thresholds.ipynb #c043b
+# %% ../nbs/04_thresholds.ipynb #c042_122
+def load_scores(path:str|Path, score_column:str='score')->tuple:
+    "A score table and its row accounting: rows with no label or no valid score are rejected with the reason"
+    p = resolve_input(path, 'score table')
+    df, rep = load_eval_set(p, missing_label='reject')
+    if 'label' not in df:
+        raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign); "
+                        f"columns are: {', '.join(df.columns)}")
+    df = validate_scores(df, rep, score_column)
+    return df, rep
+
+# %% ../nbs/04_thresholds.ipynb #c043a_124
 DEGENERATE_FRR = 0.9  # a threshold refusing at least this share of benign rows blocks "almost everything"
 
 _DEPLOYED = "and set `prevalence` to the deployment's share of unsafe traffic"
+
 _ADVICE = {  # objective -> (what to change when it blocks almost everything, ... when it blocks nothing)
     'max-recall-at-fpr': ('lower `target_fpr`',
                           'raise `target_fpr`: no threshold catches an unsafe row within the false refusal budget'),
@@ -649,6 +742,7 @@ _ADVICE = {  # objective -> (what to change when it blocks almost everything, ..
     'min-cost': (f"lower `cost_miss` or raise `cost_false_refusal`, {_DEPLOYED}",
                  f"raise `cost_miss` or lower `cost_false_refusal`, {_DEPLOYED}")}
 
+# %% ../nbs/04_thresholds.ipynb #c043a_125
 def degenerate_warnings(recall:float,        # share of unsafe rows blocked
                         fpr:float,           # share of benign rows blocked
                         objective:str,       # what chose the threshold (an objective, or manual / given / ...)
@@ -666,7 +760,7 @@ def degenerate_warnings(recall:float,        # share of unsafe rows blocked
                                  **subject)]
     return []
 
-# %% ../nbs/04_thresholds.ipynb #c043e
+# %% ../nbs/04_thresholds.ipynb #c043d_127
 def group_degenerate_warnings(groups:dict|None, objective:str)->list:
     "`degenerate_threshold` warnings for the groups with their own threshold"
     if not groups: return []
@@ -681,6 +775,7 @@ def group_degenerate_warnings(groups:dict|None, objective:str)->list:
         out += degenerate_warnings(r, f, how, v['threshold'], **{key: g})
     return out
 
+# %% ../nbs/04_thresholds.ipynb #c043d_130
 def prevalence_warnings(prevalence:float|None, eval_share:float)->list:
     "A `default_prevalence` warning when the deployment prevalence was not given"
     if prevalence is not None: return []
@@ -688,6 +783,7 @@ def prevalence_warnings(prevalence:float|None, eval_share:float)->list:
            "the expected false refusals and misses (and a min-cost threshold) assume it; set `prevalence`")
     return [evidence_warning('default_prevalence', msg, parameter='prevalence')]
 
+# %% ../nbs/04_thresholds.ipynb #c043d_133
 def chance_warnings(auc:float, low:float, high:float, **subject)->list:
     "A `worse_than_chance` warning when the AUC is below 0.5 or its interval includes 0.5"
     if auc < 0.5 or not (low > 0.5):
@@ -701,7 +797,6 @@ def chance_warnings(auc:float, low:float, high:float, **subject)->list:
 def align_for_evidence(df:pd.DataFrame, taxonomy:str=None)->tuple:
     "(table, warnings): only the guard taxonomy's categories (others mapped or reported), before per-category evidence"
     if 'categories' not in df: return df, []
-    from riskbench.taxonomy import align_categories
     out, w = align_categories(df, taxonomy)
     out.attrs.update(df.attrs)
     return out, list(w)
@@ -725,9 +820,11 @@ def _per_group_evidence(df, blocked, alpha):
             P, N = int(y[m].sum()), int(m.sum() - y[m].sum())
             tp, fp = int(blocked[m & (y == 1)].sum()), int(blocked[m & (y == 0)].sum())
             w = _with_intervals(tp, fp, P, N, alpha)
-            per_lang[g] = dict(n=int(m.sum()), n_unsafe=P, recall=w['recall'], miss_rate=w['miss_rate'], false_refusal_rate=w['false_refusal_rate'])
+            per_lang[g] = dict(n=int(m.sum()), n_unsafe=P, recall=w['recall'], miss_rate=w['miss_rate'],
+                               false_refusal_rate=w['false_refusal_rate'])
     return per_cat, per_lang
 
+# %% ../nbs/04_thresholds.ipynb #c044_139
 def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
     "Which rows `pol` blocks: its per-group thresholds (the strictest of a row's groups), else the global one"
     if not pol.groups: return s >= pol.threshold
@@ -740,8 +837,10 @@ def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
 # %% ../nbs/04_thresholds.ipynb #c044b
 _SOURCES = {'given': 'the given threshold', 'card-policy': "the card's policy threshold",
             'guard-default': "the guard's default threshold", 'manual': 'the threshold set by hand'}
+
 _METRICS = ('recall', 'fpr', 'precision', 'f1', 'miss_rate', 'false_refusal_rate', 'specificity')
 
+# %% ../nbs/04_thresholds.ipynb #c044b_142
 def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alpha, prevalence)->GuardPolicy:
     "Measure (not tune) a policy on a set of one class: recall on unsafe rows, or false refusal rate on benign ones"
     y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
@@ -770,46 +869,6 @@ def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alp
     pol.sweep = None
     return pol
 
-# %% ../nbs/04_thresholds.ipynb #c044c
-def _policy_from_table(cls, df:pd.DataFrame, objective:str='max-recall-at-fpr', target_fpr:float=0.05,
-                       target_recall:float=0.9, beta:float=1.0, cost_miss:float=10.0, cost_false_refusal:float=1.0,
-                       prevalence:float=None, by:str=None, min_support:int=30, alpha:float=0.05, n_boot:int=1000,
-                       seed:int=0, threshold:float=None, threshold_source:str='manual', policy:GuardPolicy=None,
-                       group_values:dict=None, default_threshold:float=None, input_sha256:str=None, guard:dict=None,
-                       rows:RowReport=None)->GuardPolicy:
-    "Tune a policy on a score table (measure one, with one class): operating point, intervals, evidence, warnings"
-    df = validate_scores(df, rows)
-    y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
-    if default_threshold is None:
-        default_threshold = float(guard.get('default_threshold', 0.5)) if isinstance(guard, dict) else 0.5
-    if threshold is not None and not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1 + 1e-9):
-        raise BadParameter(f"threshold: expected a number in [0, 1], got {threshold!r}")
-    if y.min() == y.max():
-        if policy is not None and threshold is None: threshold, threshold_source = policy.threshold, 'card-policy'
-        pol = _one_class_policy(cls, df, threshold, threshold_source, policy, default_threshold, alpha, prevalence)
-        if by: pol.info['warnings'].append(evidence_warning(
-            'evidence_missing', f"no per-{by} thresholds: choosing them needs unsafe and benign rows; per-category and "
-            "per-language rates are measured at the one threshold", column=by))
-    else:
-        if np.ptp(s) == 0:
-            raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant "
-                            f"({s[0]:g} on all {len(s):,} rows): no threshold separates anything; "
-                            "check that the guard really scored these rows")
-        targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
-                       cost_false_refusal=cost_false_refusal, prevalence=prevalence)
-        pol = _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed,
-                            threshold, threshold_source, group_values, guard)
-    n_unscored = int(df.attrs.get('unscored', 0))
-    if n_unscored:
-        pol.info['warnings'].append(evidence_warning(
-            'unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: counted neither "
-            "as misses nor as catches (see the rejected rows)", column='score'))
-    pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard,
-                    rows=rows.summary() if rows is not None else None)
-    return pol
-
-GuardPolicy.from_table = classmethod(_policy_from_table)
-
 # %% ../nbs/04_thresholds.ipynb #c044d
 def _given_point(sw, op, threshold, source, targets)->OperatingPoint:
     "The operating point at a given threshold; the objective's own when a manual threshold is still its choice"
@@ -820,9 +879,25 @@ def _given_point(sw, op, threshold, source, targets)->OperatingPoint:
     return OperatingPoint(float(threshold), source, why, False, row, j, {},
                           _expected(row, op.cost['prevalence'], targets['cost_miss'], targets['cost_false_refusal']))
 
+# %% ../nbs/04_thresholds.ipynb #c044d_145
 def _interval(bm, k)->dict:
     "One metric's {value, low, high} from a `bootstrap_metrics` table"
     return {c: float(bm.loc[k, c]) for c in ('value', 'low', 'high')}
+
+# %% ../nbs/04_thresholds.ipynb #c044e
+def _set_group_values(df, groups, values:dict, alpha):
+    "Groups moved by hand (the tuner's group sliders): their threshold and metrics, no longer a fallback"
+    if not values: return
+    frames = group_frames(df, groups['by'])
+    for g, t in values.items():
+        v = groups['values'].get(g)
+        if v is None: raise BadParameter(f"no group {g!r}; groups: {', '.join(groups['values'])}")
+        if abs(float(t) - v['threshold']) <= 1e-12: continue
+        d = frames[g]; yg, sg = d['label'].to_numpy().astype(int), d['score'].to_numpy(np.float64)
+        hit = sg >= float(t)
+        m = _with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()),
+                            alpha)
+        v.update(threshold=float(t), fallback=False, reason='set by hand in the tuner', metrics=m)
 
 # %% ../nbs/04_thresholds.ipynb #c044d2
 def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed, threshold, source,
@@ -873,19 +948,44 @@ def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_b
     pol.sweep = sw
     return pol
 
-# %% ../nbs/04_thresholds.ipynb #c044e
-def _set_group_values(df, groups, values:dict, alpha):
-    "Groups moved by hand (the tuner's group sliders): their threshold and metrics, no longer a fallback"
-    if not values: return
-    frames = group_frames(df, groups['by'])
-    for g, t in values.items():
-        v = groups['values'].get(g)
-        if v is None: raise BadParameter(f"no group {g!r}; groups: {', '.join(groups['values'])}")
-        if abs(float(t) - v['threshold']) <= 1e-12: continue
-        d = frames[g]; yg, sg = d['label'].to_numpy().astype(int), d['score'].to_numpy(np.float64)
-        hit = sg >= float(t)
-        m = _with_intervals(int(hit[yg == 1].sum()), int(hit[yg == 0].sum()), int(yg.sum()), int(len(yg) - yg.sum()), alpha)
-        v.update(threshold=float(t), fallback=False, reason='set by hand in the tuner', metrics=m)
+# %% ../nbs/04_thresholds.ipynb #c044c
+@patch(cls_method=True)
+def from_table(cls:GuardPolicy, df:pd.DataFrame, objective:str='max-recall-at-fpr', target_fpr:float=0.05,
+                       target_recall:float=0.9, beta:float=1.0, cost_miss:float=10.0, cost_false_refusal:float=1.0,
+                       prevalence:float=None, by:str=None, min_support:int=30, alpha:float=0.05, n_boot:int=1000,
+                       seed:int=0, threshold:float=None, threshold_source:str='manual', policy:GuardPolicy=None,
+                       group_values:dict=None, default_threshold:float=None, input_sha256:str=None, guard:dict=None,
+                       rows:RowReport=None)->GuardPolicy:
+    "Tune a policy on a score table (measure one, with one class): operating point, intervals, evidence, warnings"
+    df = validate_scores(df, rows)
+    y, s = df['label'].to_numpy().astype(int), df['score'].to_numpy(np.float64)
+    if default_threshold is None:
+        default_threshold = float(guard.get('default_threshold', 0.5)) if isinstance(guard, dict) else 0.5
+    if threshold is not None and not (math.isfinite(float(threshold)) and 0 <= float(threshold) <= 1 + 1e-9):
+        raise BadParameter(f"threshold: expected a number in [0, 1], got {threshold!r}")
+    if y.min() == y.max():
+        if policy is not None and threshold is None: threshold, threshold_source = policy.threshold, 'card-policy'
+        pol = _one_class_policy(cls, df, threshold, threshold_source, policy, default_threshold, alpha, prevalence)
+        if by: pol.info['warnings'].append(evidence_warning(
+            'evidence_missing', f"no per-{by} thresholds: choosing them needs unsafe and benign rows; per-category and "
+            "per-language rates are measured at the one threshold", column=by))
+    else:
+        if np.ptp(s) == 0:
+            raise BadColumn(f"{rows.source if rows is not None else 'score table'}: column 'score' is constant "
+                            f"({s[0]:g} on all {len(s):,} rows): no threshold separates anything; "
+                            "check that the guard really scored these rows")
+        targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=cost_miss,
+                       cost_false_refusal=cost_false_refusal, prevalence=prevalence)
+        pol = _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_boot, seed,
+                            threshold, threshold_source, group_values, guard)
+    n_unscored = int(df.attrs.get('unscored', 0))
+    if n_unscored:
+        pol.info['warnings'].append(evidence_warning(
+            'unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: counted neither "
+            "as misses nor as catches (see the rejected rows)", column='score'))
+    pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard,
+                    rows=rows.summary() if rows is not None else None)
+    return pol
 
 # %% ../nbs/04_thresholds.ipynb #c045
 def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench score`, or any eval set with a score column)
@@ -893,7 +993,6 @@ def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench scor
               **kw,                  # objective, target_fpr, ..., by, min_support (as for `GuardPolicy.from_table`)
              )->GuardPolicy:
     "Tune a guard policy on a score file, recording its SHA-256 and the guard's fingerprint"
-    from riskbench.core import table_metadata
     p = resolve_input(scores_path, 'score table')
     df, rep = load_scores(p)
     guard = None
@@ -915,11 +1014,13 @@ def _iv(m:dict, k:str)->str:
     iv = f" [{_rate(v['low']):.1%}, {_rate(v['high']):.1%}]" if v.get('low') is not None else ''
     return f"{_rate(v['value']):.1%}{iv}"
 
+# %% ../nbs/04_thresholds.ipynb #c052_156
 def _print_policy(pol:GuardPolicy):
     "What `riskbench thresholds` prints: the point, its rates, AUC, expected counts, groups and warnings"
     m, i = pol.metrics, pol.info
     print(f"threshold {pol.threshold:.4g} ({pol.objective}); {pol.constraint}")
-    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 {_iv(m, 'f1')}")
+    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 "
+          f"{_iv(m, 'f1')}")
     if i.get('auc_roc') is not None:
         a, c = i['auc_interval'], i['cost']
         print(f"  ROC AUC {i['auc_roc']:.4f} [{a['low']:.4f}, {a['high']:.4f}], average precision "
@@ -932,7 +1033,8 @@ def _print_policy(pol:GuardPolicy):
     for w in i.get('warnings') or []: print(f"warning: {w['code']}: {w['message']}")
 
 # %% ../nbs/04_thresholds.ipynb #c052b
-def thresholds_cmd(scores:str,                    # score table (Parquet from `riskbench score`, or an eval set with scores)
+def thresholds_cmd(scores:str,
+                   # score table (Parquet from `riskbench score`, or an eval set with scores)
                    objective:str='max-recall-at-fpr', # max-recall-at-fpr | min-fpr-at-recall | max-f1 | min-cost
                    target_fpr:float=0.05,         # max-recall-at-fpr: highest false refusal rate allowed
                    target_recall:float=0.9,       # min-fpr-at-recall: lowest recall allowed
@@ -964,6 +1066,7 @@ def _codes(col:pd.Series)->tuple:
     pos = {n: i for i, n in enumerate(names)}
     return np.array([pos.get(x, -1) if x is not None else -1 for x in v], np.int64), names
 
+# %% ../nbs/04_thresholds.ipynb #c054a_161
 def _group_members(df:pd.DataFrame, by:str, groups:list)->np.ndarray:
     "rows x groups: whether a row belongs to each group, as `GuardPolicy.decide` matches them"
     if by == 'category':
@@ -976,24 +1079,15 @@ def _group_members(df:pd.DataFrame, by:str, groups:list)->np.ndarray:
         cols = [(v == g).to_numpy() for g in groups]
     return np.column_stack(cols) if cols else np.zeros((len(df), 0), bool)
 
-def _is_echo(new:float, shown:float, slider)->bool:
-    "Whether `new` is the browser sending back the slider's step-rounded copy of the value shown (not a move)"
-    if abs(new - shown) <= 1e-12: return True
-    lo, hi, step = slider.min, slider.max, slider.step
-    if getattr(slider, 'base', None):  # a log slider snaps the exponent, counted from `min` (or from 0)
-        b = slider.base; e = math.log(max(shown, 1e-300), b)
-        snaps = [b ** min(max(x, lo), hi) for x in (lo + round((e - lo) / step) * step, round(e / step) * step)]
-        return any(abs(new - x) <= 1e-9 * max(1.0, abs(x)) for x in snaps)
-    snaps = [min(max(lo + round((shown - lo) / step) * step, lo), hi), min(max(round(shown / step) * step, lo), hi)]
-    return any(abs(new - x) <= 1e-9 for x in snaps)
-
 # %% ../nbs/04_thresholds.ipynb #c055
 def _headless()->bool:
     "True under nbdev-test (IN_TEST) or papermill (PAPERMILL): render static figures, not widgets"
     return any(os.environ.get(k) for k in ('IN_TEST', 'PAPERMILL'))
 
+# %% ../nbs/04_thresholds.ipynb #c055_166
 def _pct(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
 
+# %% ../nbs/04_thresholds.ipynb #c055_169
 class ThresholdTuner:
     "Interactive threshold tuning on a score table: sliders, curves, histograms, confusion matrix, groups, export"
     def __init__(self, table,                        # score table (DataFrame) or the path of one
@@ -1004,7 +1098,8 @@ class ThresholdTuner:
                  prevalence:float=None,              # prevalence dial (default: the table's share of unsafe rows)
                  by:str=None,                        # 'category' or 'language': one slider per group
                  min_support:int=30,                 # groups with less support start at the global threshold
-                 static:bool=None,                   # static figures instead of widgets (None: detect IN_TEST / PAPERMILL)
+                 static:bool=None,
+                 # static figures instead of widgets (None: detect IN_TEST / PAPERMILL)
                  n_nearest:int=5,                    # rows shown on either side of the threshold
                  alpha:float=0.05,                   # 1 - confidence level of the intervals
                  out:str='policy.json',              # where the export button writes the policy
@@ -1019,8 +1114,10 @@ class ThresholdTuner:
         self.y = self.df['label'].to_numpy().astype(np.int8); self.s = self.df['score'].to_numpy(np.float64)
         self.sw = sweep(self.y, self.s)
         self.P, self.N = int(self.sw.attrs['n_unsafe']), int(self.sw.attrs['n_benign'])
-        self.targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta, cost_miss=_check_cost(cost_miss, 'cost_miss'),
-                            cost_false_refusal=_check_cost(cost_false_refusal, 'cost_false_refusal'), prevalence=prevalence)
+        self.targets = dict(target_fpr=target_fpr, target_recall=target_recall, beta=beta,
+                            cost_miss=_check_cost(cost_miss, 'cost_miss'),
+                            cost_false_refusal=_check_cost(cost_false_refusal, 'cost_false_refusal'),
+                            prevalence=prevalence)
         self.prevalence_set = prevalence is not None  # False: the eval set's share, until the dial is turned
         self.op = choose_threshold(self.sw, objective, **self.targets)
         self.objective, self.by, self.min_support, self.alpha, self.out, self.n_boot = self.op.objective, by, min_support, alpha, out, n_boot
@@ -1028,31 +1125,37 @@ class ThresholdTuner:
         self.cost_miss, self.cost_false_refusal = float(cost_miss), float(cost_false_refusal)
         self.n_nearest = n_nearest
         self.static = _headless() if static is None else bool(static)
-        self._th = self.sw.threshold.to_numpy()
-        # rows sorted by score per class, for the nearest rows on either side
-        self._ben = np.flatnonzero(self.y == 0); self._ben = self._ben[np.argsort(self.s[self._ben], kind='stable')]
-        self._uns = np.flatnonzero(self.y == 1); self._uns = self._uns[np.argsort(self.s[self._uns], kind='stable')]
-        self._sb, self._su = self.s[self._ben], self.s[self._uns]
-        # sorted scores per language (both classes) and per category (unsafe rows)
-        self._lang = {}
-        if 'language' in self.df:
-            lang = self.df['language'].astype(object).to_numpy()
-            for g in sorted({v for v in lang if isinstance(v, str)}):
-                m = lang == g
-                self._lang[g] = (np.sort(self.s[m & (self.y == 1)]), np.sort(self.s[m & (self.y == 0)]))
-        cats = _category_lists(self.df)
-        self._cat = {c: np.sort(self.s[(self.y == 1) & cats.map(lambda cs: c in cs).to_numpy()])
-                     for c in sorted({c for cs, l in zip(cats, self.y) if l == 1 for c in cs})}
         self.groups = group_thresholds(self.df, by, self.objective, min_support, global_threshold=self.op.threshold,
                                        alpha=alpha, **self.targets) if by else None
         self.threshold = float(self.op.threshold)
         self.group_values = {g: float(v['threshold']) for g, v in self.groups['values'].items()} if self.groups else {}
         self.group_fallback = {g: bool(v['fallback']) for g, v in self.groups['values'].items()} if self.groups else {}
         self._members = _group_members(self.df, by, list(self.group_values)) if by else None
-        self._lang_codes, self._lang_names = _codes(self.df['language']) if 'language' in self.df else (None, [])
-        self._cat_names = list(self._cat)
-        self._catm = np.column_stack([cats.map(lambda cs, c=c: c in cs).to_numpy() for c in self._cat_names]) if self._cat_names else None
+        self._index_rows()
         self.w = None
+
+# %% ../nbs/04_thresholds.ipynb #c055_171
+@patch
+def _index_rows(self:ThresholdTuner):
+    "Sorted scores and memberships per class, language and category, built once for the readouts"
+    self._th = self.sw.threshold.to_numpy()
+    # rows sorted by score per class, for the nearest rows on either side
+    self._ben = np.flatnonzero(self.y == 0); self._ben = self._ben[np.argsort(self.s[self._ben], kind='stable')]
+    self._uns = np.flatnonzero(self.y == 1); self._uns = self._uns[np.argsort(self.s[self._uns], kind='stable')]
+    self._sb, self._su = self.s[self._ben], self.s[self._uns]
+    # sorted scores per language (both classes) and per category (unsafe rows)
+    self._lang = {}
+    if 'language' in self.df:
+        lang = self.df['language'].astype(object).to_numpy()
+        for g in sorted({v for v in lang if isinstance(v, str)}):
+            m = lang == g
+            self._lang[g] = (np.sort(self.s[m & (self.y == 1)]), np.sort(self.s[m & (self.y == 0)]))
+    cats = _category_lists(self.df)
+    self._cat = {c: np.sort(self.s[(self.y == 1) & cats.map(lambda cs: c in cs).to_numpy()])
+                 for c in sorted({c for cs, l in zip(cats, self.y) if l == 1 for c in cs})}
+    self._lang_codes, self._lang_names = _codes(self.df['language']) if 'language' in self.df else (None, [])
+    self._cat_names = list(self._cat)
+    self._catm = np.column_stack([cats.map(lambda cs, c=c: c in cs).to_numpy() for c in self._cat_names]) if self._cat_names else None
 
 # %% ../nbs/04_thresholds.ipynb #c055c
 @patch
@@ -1060,6 +1163,7 @@ def row(self:ThresholdTuner, t:float)->dict:
     "The sweep row in force at threshold `t` (one binary search)"
     return self.sw.iloc[int(np.searchsorted(self._th, t))].to_dict()
 
+# %% ../nbs/04_thresholds.ipynb #c055c_175
 @patch
 def row_thresholds(self:ThresholdTuner, t:float=None)->np.ndarray:
     "The threshold each row is judged at by the policy that would be exported: its strictest own group threshold, else `t`"
@@ -1070,23 +1174,11 @@ def row_thresholds(self:ThresholdTuner, t:float=None)->np.ndarray:
     m = np.where(self._members, own[None, :], np.inf).min(1)
     return np.where(np.isfinite(m), m, out)
 
+# %% ../nbs/04_thresholds.ipynb #c055c_177
 @patch
 def blocked(self:ThresholdTuner, t:float=None)->np.ndarray:
     "Which rows the policy at the slider(s) blocks"
     return self.s >= self.row_thresholds(t)
-
-@patch
-def state(self:ThresholdTuner, t:float=None)->dict:
-    "Everything the tuner shows at global threshold `t` (default: the slider's), group thresholds applied"
-    t = self.threshold if t is None else float(t)
-    b = self.blocked(t)
-    tp, fp = int(b[self.y == 1].sum()), int(b[self.y == 0].sum())
-    r = dict(recall=tp / self.P, fpr=fp / self.N, precision=tp / (tp + fp) if tp + fp else 1.0)
-    m = _with_intervals(tp, fp, self.P, self.N, self.alpha)
-    m['f1'] = dict(value=2 * tp / (tp + fp + self.P) if tp + fp + self.P else 0.0, low=None, high=None)
-    cost = _expected(r, self.prevalence, self.cost_miss, self.cost_false_refusal)
-    return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost, point=r,
-                grouped=bool(self.groups), languages=self.language_rates(t, b), categories=self.category_rates(t, b))
 
 # %% ../nbs/04_thresholds.ipynb #c055e
 @patch
@@ -1101,10 +1193,13 @@ def language_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.Da
     tp, fp = cnt(b & (self.y == 1)), cnt(b & (self.y == 0))
     with np.errstate(divide='ignore', invalid='ignore'):
         rec, frr = np.where(nu > 0, tp / nu, np.nan), np.where(nb > 0, fp / nb, np.nan)
-    th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g, True) else t for g in self._lang_names]
-    return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec, false_refusal_rate=frr),
+    th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g,
+                                                                                        True) else t for g in self._lang_names]
+    return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec,
+                             false_refusal_rate=frr),
                         columns=cols)
 
+# %% ../nbs/04_thresholds.ipynb #c055e_180
 @patch
 def category_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.DataFrame:
     "Recall per hazard category under the policy at global threshold `t`"
@@ -1113,9 +1208,25 @@ def category_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.Da
     b = self.blocked(t) if blocked is None else blocked
     u = self._catm & (self.y == 1)[:, None]
     n, tp = u.sum(0), (u & b[:, None]).sum(0)
-    th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c, True) else t for c in self._cat_names]
+    th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c,
+                                                                                        True) else t for c in self._cat_names]
     return pd.DataFrame(dict(category=self._cat_names, n_unsafe=n, threshold=th, recall=tp / n), columns=cols)
 
+# %% ../nbs/04_thresholds.ipynb #c055e_183
+@patch
+def state(self:ThresholdTuner, t:float=None)->dict:
+    "Everything the tuner shows at global threshold `t` (default: the slider's), group thresholds applied"
+    t = self.threshold if t is None else float(t)
+    b = self.blocked(t)
+    tp, fp = int(b[self.y == 1].sum()), int(b[self.y == 0].sum())
+    r = dict(recall=tp / self.P, fpr=fp / self.N, precision=tp / (tp + fp) if tp + fp else 1.0)
+    m = _with_intervals(tp, fp, self.P, self.N, self.alpha)
+    m['f1'] = dict(value=2 * tp / (tp + fp + self.P) if tp + fp + self.P else 0.0, low=None, high=None)
+    cost = _expected(r, self.prevalence, self.cost_miss, self.cost_false_refusal)
+    return dict(threshold=t, tp=tp, fp=fp, tn=self.N - fp, fn=self.P - tp, metrics=m, cost=cost, point=r,
+                grouped=bool(self.groups), languages=self.language_rates(t, b), categories=self.category_rates(t, b))
+
+# %% ../nbs/04_thresholds.ipynb #c055e_186
 @patch
 def nearest(self:ThresholdTuner, t:float=None, k:int=None)->tuple:
     "(false refusals, misses) nearest the policy's thresholds: benign rows blocked by the least, unsafe rows allowed by the least"
@@ -1133,31 +1244,46 @@ def metrics_html(self:ThresholdTuner, st:dict=None)->str:
     def cell(k, label):
         v = m[k]; iv = f" <small>[{_pct(v['low'])}, {_pct(v['high'])}]</small>" if v.get('low') is not None else ''
         return f"<tr><th>{label}</th><td data-metric='{k}'>{_pct(v['value'])}{iv}</td></tr>"
-    rows = ''.join(cell(k, l) for k, l in [('recall', 'recall (unsafe blocked)'), ('miss_rate', 'miss rate (violations let through)'),
-                                          ('fpr', 'false refusal rate (benign blocked)'), ('precision', 'precision'), ('f1', 'F1')])
+    rows = ''.join(cell(k, l) for k,
+                   l in [('recall', 'recall (unsafe blocked)'), ('miss_rate', 'miss rate (violations let through)'),
+                                          ('fpr', 'false refusal rate (benign blocked)'), ('precision', 'precision'),
+                         ('f1', 'F1')])
     return (f"<div class='rb-metrics'><b>threshold {st['threshold']:.4f}</b> — block when score ≥ threshold"
             f"<table>{rows}</table><small>{int((1 - self.alpha) * 100)}% Wilson intervals</small></div>")
 
+# %% ../nbs/04_thresholds.ipynb #c055g_189
 @patch
 def confusion_html(self:ThresholdTuner, st:dict=None)->str:
     st = st or self.state()
     return ("<div class='rb-confusion'><table><tr><th></th><th>blocked</th><th>allowed</th></tr>"
             f"<tr><th>unsafe</th><td data-cell='tp'>{st['tp']:,}</td><td data-cell='fn'>{st['fn']:,}</td></tr>"
-            f"<tr><th>benign</th><td data-cell='fp'>{st['fp']:,}</td><td data-cell='tn'>{st['tn']:,}</td></tr></table></div>")
+            f"<tr><th>benign</th><td data-cell='fp'>{st['fp']:,}</td><td "
+            f"data-cell='tn'>{st['tn']:,}</td></tr></table></div>")
 
+# %% ../nbs/04_thresholds.ipynb #c055g_192
 @patch
 def dials_html(self:ThresholdTuner, st:dict=None)->str:
     st = st or self.state(); c = st['cost']
-    j = int(_choose_index(self.sw.tp.to_numpy(), self.sw.fp.to_numpy(), self.P, self.N, 'min-cost', cost_miss=self.cost_miss,
+    j = int(_choose_index(self.sw.tp.to_numpy(), self.sw.fp.to_numpy(), self.P, self.N, 'min-cost',
+                          cost_miss=self.cost_miss,
                           cost_false_refusal=self.cost_false_refusal, prevalence=self.prevalence))
     tbest = _serving_threshold(self._th[j], self.sw)
     return (f"<div class='rb-dials'>At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: "
-            f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} blocked; "
-            f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is {tbest:.4f}.</div>")
+            f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} "
+            "blocked; "
+            f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is "
+            f"{tbest:.4f}.</div>")
 
+# %% ../nbs/04_thresholds.ipynb #c055g_195
+def _short(v, n=200):
+    s = ', '.join(map(str, v)) if isinstance(v,
+                                             (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v,
+                                                                                                       float) else str(v))
+    return s if len(s) <= n else s[:n] + '…'
+
+# %% ../nbs/04_thresholds.ipynb #c055g_197
 @patch
 def nearest_html(self:ThresholdTuner, t:float=None)->str:
-    from riskbench.report import display_text  # PII masked, as in every report
     fr, mi = self.nearest(t)
     cell = lambda v: f'<td>{html.escape(_short(display_text(v) if isinstance(v, str) else v))}</td>'
     def table(d, title):
@@ -1166,10 +1292,6 @@ def nearest_html(self:ThresholdTuner, t:float=None)->str:
         return f"<p><b>{title}</b></p><table><tr>{head}</tr>{body}</table>"
     return ("<div class='rb-nearest'>" + table(fr, 'False refusals nearest the threshold (benign, blocked)')
             + table(mi, 'Misses nearest the threshold (unsafe, allowed)') + "</div>")
-
-def _short(v, n=200):
-    s = ', '.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v, float) else str(v))
-    return s if len(s) <= n else s[:n] + '…'
 
 # %% ../nbs/04_thresholds.ipynb #c055i
 @patch
@@ -1180,10 +1302,13 @@ def figures(self:ThresholdTuner, t:float=None)->dict:
     st = self.state(t); r = st['point']
     roc = go.Figure([go.Scatter(x=self.sw.fpr[::-1], y=self.sw.recall[::-1], mode='lines', name='ROC'),
                      go.Scatter(x=[r['fpr']], y=[r['recall']], mode='markers', marker=dict(size=11), name='threshold')])
-    roc.update_layout(title=f"ROC (AUC {auc_roc(self.sw):.3f})", xaxis_title='false refusal rate', yaxis_title='recall', height=360)
+    roc.update_layout(title=f"ROC (AUC {auc_roc(self.sw):.3f})", xaxis_title='false refusal rate',
+                      yaxis_title='recall', height=360)
     pr = go.Figure([go.Scatter(x=self.sw.recall, y=self.sw.precision, mode='lines', line_shape='hv', name='PR'),
-                    go.Scatter(x=[r['recall']], y=[r['precision']], mode='markers', marker=dict(size=11), name='threshold')])
-    pr.update_layout(title=f"Precision–recall (AP {average_precision(self.sw):.3f})", xaxis_title='recall', yaxis_title='precision', height=360)
+                    go.Scatter(x=[r['recall']], y=[r['precision']], mode='markers', marker=dict(size=11),
+                               name='threshold')])
+    pr.update_layout(title=f"Precision–recall (AP {average_precision(self.sw):.3f})", xaxis_title='recall',
+                     yaxis_title='precision', height=360)
     edges = np.linspace(0, 1, 51)
     hb, hu = np.histogram(self._sb, edges)[0], np.histogram(self._su, edges)[0]
     mid = (edges[1:] + edges[:-1]) / 2
@@ -1196,9 +1321,22 @@ def figures(self:ThresholdTuner, t:float=None)->dict:
         groups = go.Figure([go.Bar(x=lr.language, y=lr.recall, name='recall by language'),
                             go.Bar(x=lr.language, y=lr.false_refusal_rate, name='false refusal rate by language'),
                             go.Bar(x=cr.category, y=cr.recall, name='recall by category')])
-        groups.update_layout(title='By language and hazard category at the policy', yaxis=dict(range=[0, 1]), height=340, barmode='group')
+        groups.update_layout(title='By language and hazard category at the policy', yaxis=dict(range=[0, 1]),
+                             height=340, barmode='group')
         out['groups'] = groups
     return out
+
+# %% ../nbs/04_thresholds.ipynb #c055j_201
+def _is_echo(new:float, shown:float, slider)->bool:
+    "Whether `new` is the browser sending back the slider's step-rounded copy of the value shown (not a move)"
+    if abs(new - shown) <= 1e-12: return True
+    lo, hi, step = slider.min, slider.max, slider.step
+    if getattr(slider, 'base', None):  # a log slider snaps the exponent, counted from `min` (or from 0)
+        b = slider.base; e = math.log(max(shown, 1e-300), b)
+        snaps = [b ** min(max(x, lo), hi) for x in (lo + round((e - lo) / step) * step, round(e / step) * step)]
+        return any(abs(new - x) <= 1e-9 * max(1.0, abs(x)) for x in snaps)
+    snaps = [min(max(lo + round((shown - lo) / step) * step, lo), hi), min(max(round(shown / step) * step, lo), hi)]
+    return any(abs(new - x) <= 1e-9 for x in snaps)
 
 # %% ../nbs/04_thresholds.ipynb #c055k
 @patch
@@ -1208,39 +1346,48 @@ def widget(self:ThresholdTuner):
     import ipywidgets as W, plotly.graph_objects as go
     figs = {k: go.FigureWidget(f) for k, f in self.figures().items()}
     for k in ('roc', 'pr'): figs[k].layout.width = 480  # side by side, wrapping below each other when the notebook is narrow
-    sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description='threshold',
+    sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f',
+                       description='threshold',
                        continuous_update=True, layout=W.Layout(width='60%'))
     gsl = {g: W.FloatSlider(value=min(v, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f', description=f'{g}')
            for g, v in self.group_values.items()}
     wide = dict(style={'description_width': 'initial'})
-    prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence', readout_format='.3%', **wide)
+    prev = W.FloatLogSlider(value=self.prevalence, base=10, min=-4, max=-0.0044, step=0.01, description='prevalence',
+                            readout_format='.3%', **wide)
     cm = W.FloatText(value=self.cost_miss, description='cost / miss', **wide)
     cf = W.FloatText(value=self.cost_false_refusal, description='cost / false refusal', **wide)
     st = self.state()
     mh, ch = W.HTML(self.metrics_html(st)), W.HTML(self.confusion_html(st))
     dh, nh = W.HTML(self.dials_html(st)), W.HTML(self.nearest_html())
     for h, cls in ((mh, 'rb-metrics'), (ch, 'rb-confusion'), (dh, 'rb-dials'), (nh, 'rb-nearest')): h.add_class(cls)
-    path = W.Text(value=str(self.out), description='policy file'); btn = W.Button(description='Export policy', icon='download')
+    path = W.Text(value=str(self.out), description='policy file'); btn = W.Button(description='Export policy',
+                                                                                  icon='download')
     status = W.HTML(''); status.add_class('rb-status')
-    self.w = dict(slider=sl, group_sliders=gsl, prevalence=prev, cost_miss=cm, cost_false_refusal=cf, metrics=mh, confusion=ch,
+    self.w = dict(slider=sl, group_sliders=gsl, prevalence=prev, cost_miss=cm, cost_false_refusal=cf, metrics=mh,
+                  confusion=ch,
                   dials=dh, nearest=nh, path=path, export=btn, status=status, figures=figs)
     # the browser snaps a slider to its step and sends the value back: that echo of what is shown is not a move
-    sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0), sl) else self.set_threshold(ch_['new']), names='value')
+    sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0),
+                                            sl) else self.set_threshold(ch_['new']), names='value')
     for g, s_ in gsl.items():
         s_.observe(lambda ch_, g=g, s_=s_: None if _is_echo(ch_['new'], min(self.group_values[g], 1.0), s_)
                    else self.set_group_threshold(g, ch_['new']), names='value')
-    prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence, prev) else self.set_dials(prevalence=ch_['new']), names='value')
+    prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence,
+                                              prev) else self.set_dials(prevalence=ch_['new']), names='value')
     cm.observe(lambda ch_: self._dial_typed('cost_miss', ch_['new'], cm), names='value')
     cf.observe(lambda ch_: self._dial_typed('cost_false_refusal', ch_['new'], cf), names='value')
     btn.on_click(lambda b: self._export_clicked())
     rows = [sl]
-    if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
+    if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the "
+                               "global one)"))
     rows += list(gsl.values())
-    box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh, W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
+    box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh,
+                         W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
                          figs['groups'], nh, W.HBox([path, btn]), status])
     self.w['box'] = box
     return box
 
+# %% ../nbs/04_thresholds.ipynb #c055k_205
 @patch
 def _refresh(self:ThresholdTuner):
     if self.w is None: return
@@ -1265,15 +1412,18 @@ def set_threshold(self:ThresholdTuner, t:float):
         if self.group_fallback[g]:
             self.group_values[g] = self.threshold
             if self.w is not None: self.w['group_sliders'][g].value = min(self.threshold, 1.0)
-    if self.w is not None and abs(self.w['slider'].value - min(self.threshold, 1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
+    if self.w is not None and abs(self.w['slider'].value - min(self.threshold,
+                                                               1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
     self._refresh()
 
+# %% ../nbs/04_thresholds.ipynb #c055m_209
 @patch
 def set_group_threshold(self:ThresholdTuner, group:str, t:float):
     "Move one group's threshold"
     if group not in self.group_values: raise BadParameter(f"no group {group!r}; groups: {', '.join(self.group_values)}")
     self.group_values[group] = float(t); self.group_fallback[group] = False; self._refresh()
 
+# %% ../nbs/04_thresholds.ipynb #c055m_212
 @patch
 def set_dials(self:ThresholdTuner, prevalence:float=None, cost_miss:float=None, cost_false_refusal:float=None):
     "Turn the prevalence and cost dials"
@@ -1282,6 +1432,7 @@ def set_dials(self:ThresholdTuner, prevalence:float=None, cost_miss:float=None, 
     if cost_false_refusal is not None: self.cost_false_refusal = _check_cost(cost_false_refusal, 'cost_false_refusal')
     self._refresh()
 
+# %% ../nbs/04_thresholds.ipynb #c055m_214
 @patch
 def _dial_typed(self:ThresholdTuner, name:str, value, box):
     "A cost typed into a dial: taken when valid, else the box goes back to the last valid cost and says why"
@@ -1297,17 +1448,20 @@ def policy(self:ThresholdTuner)->GuardPolicy:
     kw = dict(self.targets, prevalence=self.prevalence if self.prevalence_set else None, cost_miss=self.cost_miss,
               cost_false_refusal=self.cost_false_refusal)
     own = {g: t for g, t in self.group_values.items() if not self.group_fallback[g]}
-    pol = GuardPolicy.from_table(self.df, self.objective, by=self.by, min_support=self.min_support, alpha=self.alpha, n_boot=self.n_boot,
+    pol = GuardPolicy.from_table(self.df, self.objective, by=self.by, min_support=self.min_support, alpha=self.alpha,
+                                 n_boot=self.n_boot,
                                  threshold=self.threshold, threshold_source='manual', group_values=own or None,
                                  input_sha256=self.input_sha256, guard=self.guard, rows=None, **kw)
     if self.rows is not None: pol.info['rows'] = self.rows.summary()
     return pol
 
+# %% ../nbs/04_thresholds.ipynb #c055o_217
 @patch
 def export(self:ThresholdTuner, path:str|Path=None)->Path:
     "Write the policy at the current slider(s) as JSON"
     return self.policy().save(path or self.out)
 
+# %% ../nbs/04_thresholds.ipynb #c055o_220
 @patch
 def _export_clicked(self:ThresholdTuner):
     try:
@@ -1316,20 +1470,24 @@ def _export_clicked(self:ThresholdTuner):
     except (RiskbenchError, OSError) as e:
         self.w['status'].value = f"<span class='rb-error'>{html.escape(str(e))}</span>"
 
+# %% ../nbs/04_thresholds.ipynb #c055o_222
 @patch
 def show(self:ThresholdTuner, static:bool=None):
     "Display the tuner: live widgets, or static figures and tables when headless"
     from IPython.display import display
     if not (self.static if static is None else static): display(self.widget()); return
-    from riskbench.report import show_figure, show_table, note
     st = self.state(); m = st['metrics']
-    note(f"Threshold **{st['threshold']:.4f}** ({html.escape(self.objective)}): {html.escape(self.op.constraint if abs(st['threshold'] - self.op.threshold) < 1e-12 else 'set by hand')}.")
-    show_table(pd.DataFrame([dict(metric=k, value=_rate(v['value']), low=_rate(v['low']), high=_rate(v['high'])) for k, v in m.items()]),
+    note(f"Threshold **{st['threshold']:.4f}** ({html.escape(self.objective)}): "
+         f"{html.escape(self.op.constraint if abs(st['threshold'] - self.op.threshold) < 1e-12 else 'set by hand')}.")
+    show_table(pd.DataFrame([dict(metric=k, value=_rate(v['value']), low=_rate(v['low']),
+                                  high=_rate(v['high'])) for k, v in m.items()]),
                caption='Metrics at the policy')
-    show_table(pd.DataFrame({'blocked': [st['tp'], st['fp']], 'allowed': [st['fn'], st['tn']]}, index=['unsafe', 'benign']).reset_index(names='label'),
+    show_table(pd.DataFrame({'blocked': [st['tp'], st['fp']], 'allowed': [st['fn'], st['tn']]},
+                            index=['unsafe', 'benign']).reset_index(names='label'),
                caption='Confusion matrix')
     c = st['cost']
-    note(f"At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: {c['false_refusals']:,.1f} false refusals, {c['misses']:,.1f} misses.")
+    note(f"At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: {c['false_refusals']:,.1f} false "
+         f"refusals, {c['misses']:,.1f} misses.")
     for f in self.figures().values(): show_figure(f)
     fr, mi = self.nearest()
     show_table(fr, caption='False refusals nearest the threshold (benign, blocked)')
@@ -1344,7 +1502,6 @@ def scores_for_report(data:str,              # eval set, scored with `guard` whe
                       guard:str='baseline',  # guard spec
                      )->tuple:               # (score table, RowReport, source path, guard fingerprint or None)
     "The score table a report tunes on: read `scores`, or score `data` with `guard`"
-    from riskbench.core import table_metadata
     if scores and str(scores).strip():
         p = resolve_input(scores, 'scores')
         df, rep = load_scores(p)
@@ -1353,10 +1510,10 @@ def scores_for_report(data:str,              # eval set, scored with `guard` whe
             try: fp = table_metadata(p).get('guard')
             except Exception: fp = None
         return df, rep, p, fp
-    from riskbench.guards import load_guard, score_table
     p = resolve_input(data, 'data')
     ev, rep = load_eval_set(p, missing_label='reject')
-    if 'label' not in ev: raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign)")
+    if 'label' not in ev: raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 "
+                                          "= benign)")
     g = load_guard(guard)
     scored, srep = score_table(ev, g)
     fp = getattr(g, 'fingerprint', None)
@@ -1365,29 +1522,34 @@ def scores_for_report(data:str,              # eval set, scored with `guard` whe
     rep.kept = len(scored)
     return validate_scores(scored, rep), rep, p, fp
 
+# %% ../nbs/04_thresholds.ipynb #c061_226
 def policy_tables(pol:GuardPolicy)->dict:
     "The tables a report shows for a policy: metrics, per_category, per_language, groups (rates tidied for display)"
     iv = lambda d: dict(value=_rate(d.get('value')), low=_rate(d.get('low')), high=_rate(d.get('high')))
     out = dict(metrics=pd.DataFrame([dict(metric=k, **iv(v)) for k, v in pol.metrics.items()]))
-    out['per_category'] = pd.DataFrame([dict(category=c, n_unsafe=v['n_unsafe'], recall=v['recall']['value'], miss_rate=v['miss_rate']['value'],
+    out['per_category'] = pd.DataFrame([dict(category=c, n_unsafe=v['n_unsafe'], recall=v['recall']['value'],
+                                             miss_rate=v['miss_rate']['value'],
                                              miss_rate_low=v['miss_rate']['low'], miss_rate_high=v['miss_rate']['high'])
                                         for c, v in (pol.info.get('per_category') or {}).items()])
     out['per_language'] = pd.DataFrame([dict(language=g, n=v['n'], n_unsafe=v['n_unsafe'], recall=v['recall']['value'],
-                                             miss_rate_high=v['miss_rate']['high'], false_refusal_rate=v['false_refusal_rate']['value'],
+                                             miss_rate_high=v['miss_rate']['high'],
+                                             false_refusal_rate=v['false_refusal_rate']['value'],
                                              false_refusal_rate_high=v['false_refusal_rate']['high'])
                                         for g, v in (pol.info.get('per_language') or {}).items()])
     if pol.groups:
-        out['groups'] = pd.DataFrame([dict(group=g, threshold=v['threshold'], fallback=v['fallback'], n=v['n'], n_unsafe=v['n_unsafe'],
-                                           recall=v['metrics']['recall']['value'], false_refusal_rate=v['metrics']['fpr']['value'], reason=v['reason'])
+        out['groups'] = pd.DataFrame([dict(group=g, threshold=v['threshold'], fallback=v['fallback'], n=v['n'],
+                                           n_unsafe=v['n_unsafe'],
+                                           recall=v['metrics']['recall']['value'],
+                                           false_refusal_rate=v['metrics']['fpr']['value'], reason=v['reason'])
                                       for g, v in pol.groups['values'].items()])
     return {k: v.map(_rate) if len(v) else v for k, v in out.items()}
 
 # %% ../nbs/04_thresholds.ipynb #c064
 def run_folder()->Path:
     "The output folder of the report being run (the current folder when run by hand)"
-    from riskbench.report import out_dir
     return Path(out_dir() or Path.cwd()).resolve()
 
+# %% ../nbs/04_thresholds.ipynb #c064_228
 def save_policy_outputs(pol:GuardPolicy,              # the policy (and its sweep, when one was made)
                         folder:str|Path,              # the run's output folder
                         policy_out:str='policy.json', # the policy file's name inside `folder`
@@ -1405,7 +1567,6 @@ def show_policy_tables(tables:dict,  # from `policy_tables`
                        by:str=None,  # the grouping, for the caption
                       ):
     "Show the evidence per category, language and group; say once when there is none"
-    from riskbench.report import show_table, note
     if len(tables['per_category']):
         show_table(tables['per_category'],
                    caption='Per hazard category, at the policy (miss rate: upper end of the 95% interval)')
@@ -1414,9 +1575,9 @@ def show_policy_tables(tables:dict,  # from `policy_tables`
     else: note('No languages: the set has no `language` column, so there is no per-language evidence.')
     if 'groups' in tables: show_table(tables['groups'], caption=f'Per-{by} thresholds')
 
+# %% ../nbs/04_thresholds.ipynb #c066_230
 def show_tuning(df:pd.DataFrame, pol:GuardPolicy, interactive:bool=False, out:str='policy.json', **kw):
     "The tuner at the policy's threshold; for a set with one class, why there is none"
-    from riskbench.report import note
     if getattr(pol, 'sweep', None) is None:
         note(f"No curves and no tuner: {pol.constraint}."); return None
     t = ThresholdTuner(df, pol.objective if pol.objective in OBJECTIVES else kw.pop('objective', 'max-recall-at-fpr'),
