@@ -33,6 +33,7 @@ def _kind(annotation)->str:
             return k
     return 'str'
 
+# %% ../nbs/08_cli.ipynb #c008a
 class _Help(argparse.HelpFormatter):
     "Add `(default: X)` to an option's help unless its help already says its default, or there is none worth saying"
     def _get_help_string(self, action):
@@ -42,6 +43,7 @@ class _Help(argparse.HelpFormatter):
         if 'default' in h.lower(): return h
         return h + ' (default: %(default)s)'
 
+# %% ../nbs/08_cli.ipynb #c008d
 def build_parser(func, prog:str)->argparse.ArgumentParser:
     "An argparse parser from `func`'s signature and docments"
     from fastcore.docments import docments
@@ -89,6 +91,7 @@ def templates_cmd(name:str=None, # show only this template
             help = f"  # {s['help']}" if s['help'] else ''
             print(f"    {k} ({s['type']}) = {s['default']!r}{help}")
     return 0
+
 templates_cmd.__cli__ = {'json_out': dict(flags=['--json'], action='store_true')}
 
 # %% ../nbs/08_cli.ipynb #c010b
@@ -101,6 +104,7 @@ def _params_file(path)->dict:
         raise BadFile(f"{path}: a parameters file must hold a mapping of NAME: VALUE, found {type(d).__name__}")
     return d
 
+# %% ../nbs/08_cli.ipynb #c010b3
 def run_cmd(template:str,        # template name (see `riskbench templates`) or notebook path
             p:list=None,         # a parameter: -p NAME VALUE (repeatable)
             f:str=None,          # a YAML file of parameters (values given with -p win)
@@ -119,6 +123,7 @@ def run_cmd(template:str,        # template name (see `riskbench templates`) or 
     print(f"  manifest: {r.out/'manifest.json'}")
     if not r.ok: print(f"riskbench run: {'error' if r.exit_code == 2 else r.status}: {r.error}", file=sys.stderr)
     return r.exit_code
+
 run_cmd.__cli__ = {'p': dict(flags=['-p', '--param'], nargs=2, metavar=('NAME', 'VALUE')),
                    'f': dict(flags=['-f', '--params-file'])}
 
@@ -160,6 +165,7 @@ def _top_parser()->argparse.ArgumentParser:
     p.add_argument('command', nargs='?', help='one of the commands below')
     return p
 
+# %% ../nbs/08_cli.ipynb #c012a
 def main(argv:list|None=None)->int:
     "Run the `riskbench` command; returns the exit code"
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .core import *
 
@@ -18,7 +19,7 @@ from .core import *
 __all__ = ['KERNEL_ARGUMENTS', 'to_jsonable', 'write_json', 'out_dir', 'record', 'summary', 'record_input', 'record_model',
            'record_seed', 'warn', 'recorded_warnings', 'display_text', 'escape_markup', 'figure_spec', 'figure_html',
            'show_figure', 'figure_specs', 'table_html', 'show_table', 'markdown_html', 'note', 'section',
-           'template_path', 'template_names', 'template_parameters', 'template_title', 'templates', 'check_parameters',
+           'template_names', 'template_path', 'template_parameters', 'template_title', 'templates', 'check_parameters',
            'render_html', 'RunResult', 'check_out_dir', 'check_out_file', 'run_template', 'index_html', 'demo']
 
 # %% ../nbs/07_report.ipynb #c006
@@ -65,6 +66,7 @@ def out_dir()->Path|None:
 
 _out_dir = out_dir
 
+# %% ../nbs/07_report.ipynb #c009u
 def _update(kind:str, fn):
     d = _out_dir()
     if d is None:
@@ -75,6 +77,7 @@ def _update(kind:str, fn):
     write_json(name, cur, folder=d)
     return cur
 
+# %% ../nbs/07_report.ipynb #c009e
 def _set_dotted(dct, key, value):
     *head, last = key.split('.')
     for k in head: dct = dct.setdefault(k, {})
@@ -89,6 +92,7 @@ def record(key:str|None=None, value:Any=None, **kw):
         for k, v in items.items(): _set_dotted(s, k, v)
     return _update('summary', fn)
 
+# %% ../nbs/07_report.ipynb #c009s2
 def summary()->dict:
     "What has been recorded so far (from summary.json when running under the runner)"
     d = _out_dir()
@@ -106,19 +110,22 @@ def record_input(name:str, path:str|Path, row_report:RowReport|None=None):
                     rows_flagged=len(row_report.flags))
     return _update('provenance', lambda s: s.setdefault('inputs', {}).__setitem__(name, item))
 
+# %% ../nbs/07_report.ipynb #c009s3
 def record_model(fingerprint:dict, name:str|None=None):
     "Record a model or guard's fingerprint for manifest.json"
     fp = to_jsonable(fingerprint)
     key = name or fp.get('spec') or fp.get('name') or 'model'
     return _update('provenance', lambda s: s.setdefault('models', {}).__setitem__(str(key), fp))
 
+# %% ../nbs/07_report.ipynb #c009s4
 def record_seed(name:str, seed:int):
     "Record a random seed used, for manifest.json"
     return _update('provenance', lambda s: s.setdefault('seeds', {}).__setitem__(name, int(seed)))
 
-# %% ../nbs/07_report.ipynb #c010b
+# %% ../nbs/07_report.ipynb #c010k
 def _warning_key(w:dict)->str: return json.dumps(to_jsonable(w), sort_keys=True)
 
+# %% ../nbs/07_report.ipynb #c010b
 def warn(code:str|dict,          # a warning code, or a record from `core.evidence_warning`
          message:str|None=None,  # one line a user can act on (with a code)
          show:bool=True,         # display it in the report as well
@@ -139,6 +146,7 @@ def warn(code:str|dict,          # a warning code, or a record from `core.eviden
                  'text/plain': f"warning: {w['code']}: {w['message']}"}, raw=True)
     return w
 
+# %% ../nbs/07_report.ipynb #c010d
 def recorded_warnings()->list:
     "The evidence warnings recorded so far"
     return list(summary().get('warnings', []))
@@ -149,6 +157,7 @@ def _show_raw()->bool:
     if v is None: v = get_settings().values.get('show_raw_text', False)
     return str(v).strip().lower() in ('1', 'true', 'yes', 'on')
 
+# %% ../nbs/07_report.ipynb #c012q
 def display_text(s:str,              # dataset text about to be rendered
                  raw:bool|None=None, # show it unmasked (default: the `show_raw_text` setting)
                 )->str:
@@ -157,6 +166,7 @@ def display_text(s:str,              # dataset text about to be rendered
     if raw if raw is not None else _show_raw(): return s
     return _masked(s)
 
+# %% ../nbs/07_report.ipynb #c012u
 @functools.lru_cache(maxsize=1 << 16)
 def _masked(s:str)->str:
     from riskbench.audit import mask_pii  # lazily: audit is a heavy import
@@ -170,7 +180,6 @@ def escape_markup(s:str)->str:
     return _PLOTLY_TAGS.sub(r'<\1>', html.escape(s, quote=False))
 
 # %% ../nbs/07_report.ipynb #c012e
-_TEMPLATE_KEYS = {'hovertemplate', 'texttemplate'}  # ours: they hold plotly's %{...} and formatting
 _DTYPES = {'u1c': 'u1'}  # plotly's dtype codes that are not numpy's
 
 def _typed_array(o:dict)->np.ndarray:
@@ -178,6 +187,9 @@ def _typed_array(o:dict)->np.ndarray:
     a = np.frombuffer(base64.b64decode(o['bdata']), dtype=dtype)
     shape = [int(x) for x in str(o.get('shape') or '').split(',') if x.strip()]
     return a.reshape(shape) if len(shape) > 1 else a
+
+# %% ../nbs/07_report.ipynb #c012e2
+_TEMPLATE_KEYS = {'hovertemplate', 'texttemplate'}  # ours: they hold plotly's %{...} and formatting
 
 def _clean(o, esc=None):
     "`o` with non-finite floats as None (as NaN in typed arrays) and, with `esc`, every string passed through it"
@@ -192,6 +204,7 @@ def _clean(o, esc=None):
     if isinstance(o, str) and esc is not None: return esc(o)
     return o
 
+# %% ../nbs/07_report.ipynb #c012e5
 def figure_spec(fig,                # a plotly figure, or its JSON spec (a dict)
                 raw:bool|None=None, # leave data text unmasked (default: the `show_raw_text` setting)
                )->dict:
@@ -215,15 +228,18 @@ def _json_for_html(obj)->str:
     s = json.dumps(_clean(obj), default=str, allow_nan=False)
     return s.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
+# %% ../nbs/07_report.ipynb #c012h3
 def _placeholder(spec:dict)->str:
     fid = 'rbfig-' + uuid.uuid4().hex[:12]
     return (f'<div class="rb-plotly" id="{fid}"></div>'
             f'<script type="application/json" class="rb-plotly-data" data-for="{fid}">{_json_for_html(spec)}</script>')
 
+# %% ../nbs/07_report.ipynb #c012h6
 def figure_html(fig)->str:
     "An inert HTML placeholder for a plotly figure: a div and its safe JSON (`figure_spec`), drawn by the page"
     return _placeholder(figure_spec(fig))
 
+# %% ../nbs/07_report.ipynb #c012h9
 def show_figure(fig):
     "Display a plotly figure natively in JupyterLab and as an inert placeholder for the report, both from `figure_spec`"
     from IPython.display import display
@@ -231,15 +247,16 @@ def show_figure(fig):
     display({'application/vnd.plotly.v1+json': spec, 'text/html': _placeholder(spec),
              'text/plain': f'<plotly figure: {len(spec.get("data", []))} traces>'}, raw=True)
 
-# %% ../nbs/07_report.ipynb #c012j
-_FIGURE_DATA = re.compile(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]*">(.*?)</script>',
-                          re.S)
-
+# %% ../nbs/07_report.ipynb #c012i1
 def _decode(o):
     if isinstance(o, dict) and 'bdata' in o and 'dtype' in o: return _typed_array(o)
     if isinstance(o, dict): return {k: _decode(v) for k, v in o.items()}
     if isinstance(o, list): return [_decode(v) for v in o]
     return o
+
+# %% ../nbs/07_report.ipynb #c012j
+_FIGURE_DATA = re.compile(r'<script type="application/json" class="rb-plotly-data" data-for="[^"]*">(.*?)</script>',
+                          re.S)
 
 def figure_specs(page:str, # the HTML of a report page
                 )->list:   # one spec per figure, typed arrays as numpy arrays
@@ -255,6 +272,7 @@ def _cell(v, max_chars, raw=False):
     s = display_text(str(v), raw)
     return s if len(s) <= max_chars else s[:max_chars] + '…'
 
+# %% ../nbs/07_report.ipynb #c012m3
 def table_html(df:pd.DataFrame, caption:str|None=None, max_rows:int=50, max_chars:int=300)->str:
     "A DataFrame as an HTML table with every value escaped and PII masked (`display_text`)"
     n, d, raw = len(df), df.head(max_rows), _show_raw()
@@ -265,6 +283,7 @@ def table_html(df:pd.DataFrame, caption:str|None=None, max_rows:int=50, max_char
     more = f'<p class="rb-more">showing {max_rows:,} of {n:,} rows</p>' if n > max_rows else ''
     return f'<table class="rb-table">{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
 
+# %% ../nbs/07_report.ipynb #c012m5
 def show_table(df:pd.DataFrame, caption:str|None=None, max_rows:int=50, max_chars:int=300):
     "Display a DataFrame with every value escaped and PII masked (dataset text is untrusted)"
     from IPython.display import display
@@ -278,15 +297,22 @@ def markdown_html(text:str)->str:
     import mistune
     return mistune.create_markdown(escape=True, plugins=['table', 'strikethrough'])(text)
 
+# %% ../nbs/07_report.ipynb #c012n3
 def note(text:str):
     "Display prose (markdown; raw HTML in it is escaped)"
     from IPython.display import display
     display({'text/html': f'<div class="rb-note">{markdown_html(text)}</div>', 'text/markdown': text, 'text/plain': text}, raw=True)
 
+# %% ../nbs/07_report.ipynb #c012n5
 def section(title:str):
     "Display a section heading"
     from IPython.display import display
     display({'text/html': f'<h2>{html.escape(title)}</h2>', 'text/markdown': f'## {title}', 'text/plain': title}, raw=True)
+
+# %% ../nbs/07_report.ipynb #c015a
+def template_names()->list:
+    "Names of the templates in `templates/`"
+    return sorted(p.stem for p in templates_dir().glob('*.ipynb') if not p.name.startswith(('.', '_')))
 
 # %% ../nbs/07_report.ipynb #c015
 def template_path(name:str|Path)->Path:
@@ -297,16 +323,13 @@ def template_path(name:str|Path)->Path:
     if q.exists(): return q
     raise BadParameter(f"unknown template {str(name)!r}; templates are: {', '.join(template_names())}")
 
-def template_names()->list:
-    "Names of the templates in `templates/`"
-    return sorted(p.stem for p in templates_dir().glob('*.ipynb') if not p.name.startswith(('.', '_')))
-
-# %% ../nbs/07_report.ipynb #c015s0
+# %% ../nbs/07_report.ipynb #c015d
 def _literal_default(s:str):
     import ast
     try: return ast.literal_eval(s)
     except (ValueError, SyntaxError): return s
 
+# %% ../nbs/07_report.ipynb #c015s0
 def template_parameters(name:str|Path)->dict:
     "Parameters of a template: name -> {type, default, help, input_path}"
     from papermill.inspection import _infer_parameters
@@ -330,6 +353,7 @@ def template_title(name:str|Path)->str:
                 if line.startswith('#'): return line.lstrip('#').strip()
     return str(name)
 
+# %% ../nbs/07_report.ipynb #c015k
 def templates()->pd.DataFrame:
     "Every template with its parameters and defaults"
     rows = []
@@ -396,10 +420,12 @@ def check_parameters(template:str|Path,           # template name or path
 
 # %% ../nbs/07_report.ipynb #c019
 _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+
 _DRAW = ("document.querySelectorAll('script.rb-plotly-data').forEach(function(s){"
          "var el=document.getElementById(s.getAttribute('data-for'));if(!el)return;"
          "try{var f=JSON.parse(s.textContent);Plotly.newPlot(el,f.data||[],f.layout||{},{responsive:true,displaylogo:false});"
          "el.setAttribute('data-drawn','1');}catch(e){el.textContent='figure could not be drawn: '+e;}});")
+
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1f2328;line-height:1.5}
 h1{border-bottom:2px solid #d0d7de;padding-bottom:.3em}h2{margin-top:1.6em;border-bottom:1px solid #d0d7de}
 table.rb-table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:block;overflow-x:auto}
@@ -417,6 +443,7 @@ def _plotlyjs()->str:
     from plotly.offline import get_plotlyjs
     return get_plotlyjs()
 
+# %% ../nbs/07_report.ipynb #c019s3
 def _csp_hash(script:str)->str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode() + "'"
 
@@ -480,6 +507,7 @@ def _versions()->dict:
         except PackageNotFoundError: pass
     return out
 
+# %% ../nbs/07_report.ipynb #c021a1
 def _error_codes()->dict:
     "The exit code of every `RiskbenchError` class, by class name (how a kernel names the error a cell raised)"
     out, todo = {}, [RiskbenchError]
@@ -497,22 +525,33 @@ class RunResult:
     error: str|None = None
     seconds: float = 0.0
     ename: str|None = None    # the class name of the error a cell raised
-    @property
-    def ok(self)->bool: return self.status == 'ok'
-    @property
-    def exit_code(self)->int:
-        "0 ok, 130 interrupted, a `RiskbenchError`'s own code (2, `DiskFull` 1) when a cell raised one, else 1"
-        if self.ok: return 0
-        return 130 if self.status == 'interrupted' else _error_codes().get(self.ename, 1)
-    @property
-    def html(self)->Path: return self.out/'report.html'
-    @property
-    def summary(self)->dict:
-        p = self.out/'summary.json'
-        return json.loads(p.read_text(encoding='utf-8')) if p.exists() else {}
-    def __repr__(self):
-        why = f" ({self.error})" if self.error else ''
-        return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}{why}"
+
+# %% ../nbs/07_report.ipynb #c021b1
+@patch(as_prop=True)
+def ok(self:RunResult)->bool: return self.status == 'ok'
+
+# %% ../nbs/07_report.ipynb #c021b4
+@patch(as_prop=True)
+def exit_code(self:RunResult)->int:
+    "0 ok, 130 interrupted, a `RiskbenchError`'s own code (2, `DiskFull` 1) when a cell raised one, else 1"
+    if self.ok: return 0
+    return 130 if self.status == 'interrupted' else _error_codes().get(self.ename, 1)
+
+# %% ../nbs/07_report.ipynb #c021b6
+@patch(as_prop=True)
+def html(self:RunResult)->Path: return self.out/'report.html'
+
+# %% ../nbs/07_report.ipynb #c021b7
+@patch(as_prop=True)
+def summary(self:RunResult)->dict:
+    p = self.out/'summary.json'
+    return json.loads(p.read_text(encoding='utf-8')) if p.exists() else {}
+
+# %% ../nbs/07_report.ipynb #c021b10
+@patch
+def __repr__(self:RunResult):
+    why = f" ({self.error})" if self.error else ''
+    return f"{self.template}: {self.status} in {self.seconds:.1f}s -> {self.out}{why}"
 
 # %% ../nbs/07_report.ipynb #c021e
 def check_out_dir(out:str|Path,     # the output folder a command will write
@@ -582,13 +621,14 @@ def _write_outputs(out:Path, nb, manifest:dict, title:str)->dict:
     write_json('manifest.json', manifest, folder=out)
     return manifest
 
-# %% ../nbs/07_report.ipynb #c021k
-KERNEL_ARGUMENTS = ['--IPKernelApp.log_level=CRITICAL']
-
+# %% ../nbs/07_report.ipynb #c021j1
 def _error_text(e)->str:
     name, val = getattr(e, 'ename', type(e).__name__), str(getattr(e, 'evalue', e)).strip()
     cell = getattr(e, 'exec_count', None)
     return f"{name}: {val.splitlines()[0] if val else ''}" + (f" (cell {cell})" if cell else '')
+
+# %% ../nbs/07_report.ipynb #c021k
+KERNEL_ARGUMENTS = ['--IPKernelApp.log_level=CRITICAL']
 
 def _execute(src:Path, nb_path:Path, params:dict, out:Path, timeout, kernel, progress)->tuple:
     "Run the notebook with papermill: (status, error, ename); a KeyboardInterrupt here is re-raised by the caller"
@@ -653,6 +693,7 @@ def index_html(results:list, title:str='riskbench demo')->str:
             f'<th>template</th><th>status</th><th>time</th><th>error</th></tr></thead><tbody>{"".join(rows)}</tbody>'
             f'</table></body></html>\n')
 
+# %% ../nbs/07_report.ipynb #c029
 def demo(out:str|Path='reports/demo',  # output folder
          templates:list|None=None,     # template names (default: all)
          progress:bool=True,           # print each run as it finishes
