@@ -11,12 +11,13 @@ from typing import Iterator, Iterable, Any
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'YAML_LIMITS', 'WARNING_CODES', 'TABLE_FORMATS', 'EVAL_COLUMNS', 'COLUMN_SYNONYMS',
            'LABEL_WORDS', 'LANGUAGE_CODE', 'MAX_CHARS', 'RiskbenchError', 'BadFile', 'BadColumn', 'BadParameter',
            'MissingModel', 'DiskFull', 'find_settings_file', 'Settings', 'get_settings', 'resolve_device', 'out_path',
-           'datasets_dir', 'templates_dir', 'read_json', 'resolve_input', 'output_path', 'atomic_output', 'write_bytes',
+           'datasets_dir', 'templates_dir', 'resolve_input', 'read_json', 'output_path', 'atomic_output', 'write_bytes',
            'write_text', 'check_yaml', 'read_yaml', 'evidence_warning', 'file_sha256', 'text_hash', 'RowReport',
            'table_format', 'iter_records', 'infer_mapping', 'text_columns', 'normalise_labels', 'normalise_categories',
            'normalise_languages', 'validate_records', 'iter_eval_set', 'load_eval_set', 'check_eval_set', 'save_table',
@@ -27,10 +28,13 @@ class RiskbenchError(Exception):
     "A user error: bad input, named precisely enough to fix (the CLI exits 2 on it)"
     exit_code = 2
 
+# %% ../nbs/00_core.ipynb #c006b
 class BadFile(RiskbenchError):      "A file that is missing, unreadable or of an unknown format"
 class BadColumn(RiskbenchError):    "A required column is missing or a column holds the wrong type"
 class BadParameter(RiskbenchError): "An unknown parameter or a parameter value out of range"
 class MissingModel(RiskbenchError): "A model that is neither on disk nor reachable"
+
+# %% ../nbs/00_core.ipynb #c007b
 class DiskFull(RiskbenchError):     "The disk filled up while writing an output (the CLI exits 1: the run failed)"
 DiskFull.exit_code = 1
 
@@ -49,6 +53,7 @@ DEFAULT_SETTINGS = dict(
 )
 DEVICES = ('auto', 'cpu', 'cuda', 'mps')
 
+# %% ../nbs/00_core.ipynb #c009b
 def _as_bool(v, key='value'):
     if isinstance(v, bool): return v
     s = str(v).strip().lower()
@@ -56,6 +61,7 @@ def _as_bool(v, key='value'):
     if s in ('0','false','no','off',''): return False
     raise BadParameter(f"setting {key!r}: expected true or false, got {v!r}")
 
+# %% ../nbs/00_core.ipynb #c009d
 def _as_count(v, key='value')->int:
     "A positive whole number from a setting (`20000`, `20_000`)"
     try: n = int(str(v).strip().replace('_', ''))
@@ -64,6 +70,7 @@ def _as_count(v, key='value')->int:
         raise BadParameter(f"setting {key!r}: expected a positive whole number, got {v!r}")
     return n
 
+# %% ../nbs/00_core.ipynb #c009g
 def _settings_text(f:Path, ours:bool=True)->str|None:
     "The text of settings file `f` (None: another tool's); `BadFile` when ours is unreadable or not UTF-8"
     try: raw = f.read_bytes()
@@ -75,6 +82,7 @@ def _settings_text(f:Path, ours:bool=True)->str|None:
         if not ours and b'[riskbench]' not in raw: return None
         raise BadFile(f"{f}: settings file is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
 
+# %% ../nbs/00_core.ipynb #c009j
 def find_settings_file(start:Path|str|None=None)->Path|None:
     "The settings file in use: `RISKBENCH_SETTINGS`, else the first `settings.ini` with a `[riskbench]` section upwards from `start`"
     if p := os.environ.get('RISKBENCH_SETTINGS'):
@@ -108,23 +116,28 @@ class Settings:
 
     def __getitem__(self, k): return self.values[k]
 
-    @property
-    def aliases(self)->dict:
-        "Model aliases: short name -> guard spec"
-        out = {}
-        for line in str(self.values.get('model_aliases') or '').replace(',', '\n').splitlines():
-            if not line.strip(): continue
-            if '=' not in line: raise BadParameter(f"model_aliases: expected `name = spec`, got {line.strip()!r}")
-            k, v = line.split('=', 1)
-            out[k.strip()] = v.strip()
-        return out
+# %% ../nbs/00_core.ipynb #c010c
+@patch(as_prop=True)
+def aliases(self:Settings)->dict:
+    "Model aliases: short name -> guard spec"
+    out = {}
+    for line in str(self.values.get('model_aliases') or '').replace(',', '\n').splitlines():
+        if not line.strip(): continue
+        if '=' not in line: raise BadParameter(f"model_aliases: expected `name = spec`, got {line.strip()!r}")
+        k, v = line.split('=', 1)
+        out[k.strip()] = v.strip()
+    return out
 
-    def show(self)->pd.DataFrame:
-        "The resolved settings as a table: key, value, and where it came from"
-        return pd.DataFrame([dict(key=k, value=v, source=self.sources[k]) for k,v in self.values.items()])
+# %% ../nbs/00_core.ipynb #c010f
+@patch
+def show(self:Settings)->pd.DataFrame:
+    "The resolved settings as a table: key, value, and where it came from"
+    return pd.DataFrame([dict(key=k, value=v, source=self.sources[k]) for k,v in self.values.items()])
 
-    def _repr_html_(self): return self.show().to_html(index=False)
+@patch
+def _repr_html_(self:Settings): return self.show().to_html(index=False)
 
+# %% ../nbs/00_core.ipynb #c010i
 def get_settings(path:str|Path|None=None, # a settings.ini to read instead of searching
                  **overrides,               # values from function or CLI arguments (None = not given)
                 )->Settings:
@@ -135,7 +148,8 @@ def get_settings(path:str|Path|None=None, # a settings.ini to read instead of se
         if not Path(f).is_file(): raise BadFile(f"settings file {f} does not exist")
         cp = configparser.ConfigParser(interpolation=None)
         try: cp.read_string(_settings_text(Path(f)), source=str(f))
-        except configparser.Error as e: raise BadFile(f"{f}: cannot parse settings ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
+        except configparser.Error as e:
+            raise BadFile(f"{f}: cannot parse settings ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
         if cp.has_section('riskbench'):
             for k, v in cp.items('riskbench'):
                 if k not in DEFAULT_SETTINGS:
@@ -152,8 +166,10 @@ def get_settings(path:str|Path|None=None, # a settings.ini to read instead of se
     vals['max_score_chars'] = _as_count(vals['max_score_chars'], 'max_score_chars')
     vals['device'] = str(vals['device']).strip().lower()
     if vals['device'] not in DEVICES:
-        raise BadParameter(f"setting 'device' ({srcs['device']}): expected one of {', '.join(DEVICES)}, got {vals['device']!r}")
-    vals['languages'] = [l.strip() for l in str(vals['languages']).split(',') if l.strip()] if isinstance(vals['languages'], str) else list(vals['languages'])
+        raise BadParameter(f"setting 'device' ({srcs['device']}): expected one of {', '.join(DEVICES)}, "
+                           f"got {vals['device']!r}")
+    vals['languages'] = ([l.strip() for l in str(vals['languages']).split(',') if l.strip()]
+                         if isinstance(vals['languages'], str) else list(vals['languages']))
     for k in ('cache_dir', 'reports_dir', 'models_dir'):
         vals[k] = str(Path(vals[k]).expanduser()) if vals[k] else ''
     return Settings(vals, srcs, Path(f) if f else None)
@@ -166,8 +182,10 @@ def resolve_device(device:str|None=None)->str:
     if device == 'cpu': return 'cpu'
     import torch
     if device in ('auto', 'cuda') and torch.cuda.is_available(): return 'cuda'
-    if device in ('auto', 'mps') and getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return 'mps'
-    if device != 'auto': raise BadParameter(f"device {device!r} was asked for but is not available on this machine; use --device cpu or auto")
+    if device in ('auto', 'mps') and getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available():
+        return 'mps'
+    if device != 'auto':
+        raise BadParameter(f"device {device!r} was asked for but is not available on this machine; use --device cpu or auto")
     return 'cpu'
 
 # %% ../nbs/00_core.ipynb #c019
@@ -179,6 +197,7 @@ def out_path(folder:str|Path, *parts:str)->Path:
         raise BadParameter(f"refusing to write {p}: it is outside the output folder {base}")
     return p
 
+# %% ../nbs/00_core.ipynb #c019c
 _PKG = Path(__file__).parent if '__file__' in globals() else Path.cwd().parent/'riskbench'
 
 def _resource_dir(name:str, pkg_name:str)->Path:
@@ -186,21 +205,17 @@ def _resource_dir(name:str, pkg_name:str)->Path:
         if d.is_dir(): return d
     raise BadFile(f"cannot find riskbench's bundled {name}/ folder (looked in {_PKG.parent/name} and {_PKG/pkg_name})")
 
+# %% ../nbs/00_core.ipynb #c019e
 def datasets_dir()->Path:
     "The folder of bundled data (`datasets/` in a checkout, `riskbench/bundled/` when installed)"
     return _resource_dir('datasets', 'bundled')
 
+# %% ../nbs/00_core.ipynb #c019g
 def templates_dir()->Path:
     "The folder of report templates (`templates/` in a checkout, `riskbench/templates/` when installed)"
     return _resource_dir('templates', 'templates')
 
 # %% ../nbs/00_core.ipynb #c021
-def read_json(path:str|Path, what:str='file')->Any:
-    "The parsed JSON of a user's file (which may be `bundled:NAME`); `BadFile` naming the file and what it should be"
-    p = resolve_input(path, what)
-    try: return json.loads(p.read_text(encoding='utf-8'))
-    except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON {what} ({str(e).splitlines()[0]})") from None
-
 def resolve_input(path:str|Path, what:str='input')->Path:
     "A path that exists for `path` (which may be `bundled:NAME`), or `BadFile` naming `what`"
     s = str(path)
@@ -214,6 +229,13 @@ def resolve_input(path:str|Path, what:str='input')->Path:
     else: p = Path(s).expanduser()
     if not p.exists(): raise BadFile(f"{what}: {s} does not exist" + (f" ({p})" if str(p) != s else ''))
     return p
+
+# %% ../nbs/00_core.ipynb #c022y
+def read_json(path:str|Path, what:str='file')->Any:
+    "The parsed JSON of a user's file (which may be `bundled:NAME`); `BadFile` naming the file and what it should be"
+    p = resolve_input(path, what)
+    try: return json.loads(p.read_text(encoding='utf-8'))
+    except (ValueError, UnicodeDecodeError) as e: raise BadFile(f"{p}: not a JSON {what} ({str(e).splitlines()[0]})") from None
 
 # %% ../nbs/00_core.ipynb #c022b
 def output_path(folder:str|Path, # the output folder (created when missing)
@@ -256,12 +278,14 @@ def atomic_output(folder:str|Path, *parts:str):
     finally:
         if tmp.exists() or tmp.is_symlink(): tmp.unlink()
 
+# %% ../nbs/00_core.ipynb #c022cc
 def write_bytes(folder:str|Path, relpath:str|Path, data:bytes)->Path:
     "Write `data` to `folder/relpath` through the confined, atomic writer"
     with atomic_output(folder, str(relpath)) as tmp:
         with open(tmp, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
     return output_path(folder, str(relpath), mkdir=False)
 
+# %% ../nbs/00_core.ipynb #c022cd
 def write_text(folder:str|Path, relpath:str|Path, text:str)->Path:
     "Write `text` (UTF-8) to `folder/relpath` through the confined, atomic writer"
     return write_bytes(folder, relpath, text.encode('utf-8'))
@@ -269,15 +293,18 @@ def write_text(folder:str|Path, relpath:str|Path, text:str)->Path:
 # %% ../nbs/00_core.ipynb #c022g
 YAML_LIMITS = dict(max_bytes=5_000_000, max_depth=64, max_aliases=1_000, max_nodes=1_000_000)
 
+# %% ../nbs/00_core.ipynb #c022gb
 def _yaml_loader():
     import yaml
     return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
+# %% ../nbs/00_core.ipynb #c022gc
 def _yaml_error(where, e)->BadFile:
     m = getattr(e, 'problem_mark', None)
     at = f" at line {m.line+1}" if m is not None else ''
     return BadFile(f"{where}: not valid YAML{at} ({getattr(e, 'problem', None) or str(e).splitlines()[0]})")
 
+# %% ../nbs/00_core.ipynb #c022gf
 def check_yaml(text:str, where:str='YAML', max_depth:int=64, max_aliases:int=1_000, max_nodes:int=1_000_000):
     "Raise `BadFile` if `text` nests deeper than `max_depth`, or its aliases are too many or expand past `max_nodes` nodes"
     import yaml
@@ -296,7 +323,8 @@ def check_yaml(text:str, where:str='YAML', max_depth:int=64, max_aliases:int=1_0
         def size(n):
             if id(n) in sizes: return sizes[id(n)]
             sizes[id(n)] = 1  # guards against a node that contains itself
-            kids = [x for kv in n.value for x in kv] if isinstance(n, yaml.MappingNode) else n.value if isinstance(n, yaml.SequenceNode) else []
+            kids = ([x for kv in n.value for x in kv] if isinstance(n, yaml.MappingNode)
+                    else n.value if isinstance(n, yaml.SequenceNode) else [])
             s = 1 + sum(size(k) for k in kids)
             sizes[id(n)] = s
             return s
@@ -305,6 +333,7 @@ def check_yaml(text:str, where:str='YAML', max_depth:int=64, max_aliases:int=1_0
             raise BadFile(f"{where}: its aliases expand to more than {max_nodes:,} values (an alias bomb?)")
     except yaml.YAMLError as e: raise _yaml_error(where, e) from None
 
+# %% ../nbs/00_core.ipynb #c022gi
 def read_yaml(source:str|Path,   # a YAML file (or `bundled:NAME`), or YAML text when `text=True`
               what:str='YAML file', # what the file is, for error messages
               text:bool=False,
@@ -315,7 +344,8 @@ def read_yaml(source:str|Path,   # a YAML file (or `bundled:NAME`), or YAML text
     else:
         p = resolve_input(source, what); where = str(p)
         if p.is_dir(): raise BadFile(f"{p}: a folder, not a {what}")
-        if p.stat().st_size > YAML_LIMITS['max_bytes']: raise BadFile(f"{p}: {p.stat().st_size:,} bytes is too large for a {what} (at most {YAML_LIMITS['max_bytes']:,})")
+        if p.stat().st_size > YAML_LIMITS['max_bytes']:
+            raise BadFile(f"{p}: {p.stat().st_size:,} bytes is too large for a {what} (at most {YAML_LIMITS['max_bytes']:,})")
         try: body = p.read_bytes().decode('utf-8-sig')
         except UnicodeDecodeError as e: raise BadFile(f"{p}: not UTF-8 text (byte {e.start})") from None
     check_yaml(body, where, **{k: v for k, v in YAML_LIMITS.items() if k != 'max_bytes'})
@@ -343,6 +373,7 @@ WARNING_CODES = dict(
     detection_unmeasured="a target language whose detection accuracy could not be measured",
 )
 
+# %% ../nbs/00_core.ipynb #c022jc
 def evidence_warning(code:str,    # a snake_case code (see `WARNING_CODES`)
                      message:str, # one line a user can act on
                      **subject,   # what it is about: language=, hazard=, guard=, column=, ...
@@ -362,6 +393,7 @@ def file_sha256(path:str|Path, chunk:int=1<<20)->str:
             while b := fh.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/00_core.ipynb #c024c
 def text_hash(texts:pd.Series)->pd.Series:
     "A stable 16-hex-digit content hash per text (vectorised; same text, same hash, across runs and machines)"
     h = pd.util.hash_pandas_object(texts.astype(object).fillna('').astype(str), index=False, hash_key='riskbench0000000')
@@ -378,45 +410,58 @@ class RowReport:
     flags: list = field(default_factory=list)    # dicts: row, id, reason (kept rows)
     mapping: dict = field(default_factory=dict)  # source column -> eval-set column
 
-    @property
-    def rejected(self)->int: return len(self.rejects)
+# %% ../nbs/00_core.ipynb #c027f
+@patch(as_prop=True)
+def rejected(self:RowReport)->int: return len(self.rejects)
 
-    def reject(self, row, reason, record=None, id=None):
-        "Record a rejected row (1-based `row` number in the source)"
-        self.rejects.append(dict(row=row, id=id, reason=reason, record=record))
+@patch
+def reject(self:RowReport, row, reason, record=None, id=None):
+    "Record a rejected row (1-based `row` number in the source)"
+    self.rejects.append(dict(row=row, id=id, reason=reason, record=record))
 
-    def rejected_rows(self)->pd.DataFrame:
-        "The rejected rows: source row number, id, reason and the raw record"
-        return pd.DataFrame(self.rejects, columns=['row', 'id', 'reason', 'record'])
+# %% ../nbs/00_core.ipynb #c027i
+@patch
+def rejected_rows(self:RowReport)->pd.DataFrame:
+    "The rejected rows: source row number, id, reason and the raw record"
+    return pd.DataFrame(self.rejects, columns=['row', 'id', 'reason', 'record'])
 
-    def flagged_rows(self)->pd.DataFrame:
-        "Rows kept but flagged, with the reason"
-        return pd.DataFrame(self.flags, columns=['row', 'id', 'reason'])
+# %% ../nbs/00_core.ipynb #c027k
+@patch
+def flagged_rows(self:RowReport)->pd.DataFrame:
+    "Rows kept but flagged, with the reason"
+    return pd.DataFrame(self.flags, columns=['row', 'id', 'reason'])
 
-    def reasons(self)->dict:
-        "Count of rejected rows by reason (the reason's text before any colon)"
-        return pd.Series([re.split(r'[:(]', r['reason'])[0].strip() for r in self.rejects], dtype=object).value_counts().to_dict()
+# %% ../nbs/00_core.ipynb #c027n
+@patch
+def reasons(self:RowReport)->dict:
+    "Count of rejected rows by reason (the reason's text before any colon)"
+    return pd.Series([re.split(r'[:(]', r['reason'])[0].strip() for r in self.rejects], dtype=object).value_counts().to_dict()
 
-    def summary(self)->dict:
-        "A JSON-ready summary"
-        return dict(source=self.source, read=self.read, kept=self.kept, rejected=self.rejected,
-                    flagged=len(self.flags), reasons=self.reasons(), mapping=self.mapping)
+# %% ../nbs/00_core.ipynb #c027p
+@patch
+def summary(self:RowReport)->dict:
+    "A JSON-ready summary"
+    return dict(source=self.source, read=self.read, kept=self.kept, rejected=self.rejected,
+                flagged=len(self.flags), reasons=self.reasons(), mapping=self.mapping)
 
-    def check(self):
-        "Assert the accounting adds up"
-        assert self.read == self.kept + self.rejected, f"row accounting broken: {self.read} read != {self.kept} kept + {self.rejected} rejected"
-        return self
+# %% ../nbs/00_core.ipynb #c027s
+@patch
+def check(self:RowReport):
+    "Assert the accounting adds up"
+    assert self.read == self.kept + self.rejected, \
+        f"row accounting broken: {self.read} read != {self.kept} kept + {self.rejected} rejected"
+    return self
 
-    def __str__(self):
-        s = f"{self.source}: {self.read:,} rows read, {self.kept:,} kept, {self.rejected:,} rejected"
-        if self.flags: s += f", {len(self.flags):,} flagged"
-        if self.rejects: s += ' (' + '; '.join(f'{v} × {k}' for k,v in self.reasons().items()) + ')'
-        return s
-    __repr__ = __str__
+# %% ../nbs/00_core.ipynb #c027v
+@patch
+def __str__(self:RowReport):
+    s = f"{self.source}: {self.read:,} rows read, {self.kept:,} kept, {self.rejected:,} rejected"
+    if self.flags: s += f", {len(self.flags):,} flagged"
+    if self.rejects: s += ' (' + '; '.join(f'{v} × {k}' for k,v in self.reasons().items()) + ')'
+    return s
+RowReport.__repr__ = RowReport.__str__
 
 # %% ../nbs/00_core.ipynb #c027c
-from fastcore.basics import patch
-
 @patch
 def warnings(self:RowReport)->list:
     "Evidence-gap records for the rows of this input that were rejected, or kept with a language that is not a code"
@@ -433,8 +478,10 @@ def warnings(self:RowReport)->list:
     return out
 
 # %% ../nbs/00_core.ipynb #c029
-TABLE_FORMATS = {'.csv':'csv', '.tsv':'tsv', '.tab':'tsv', '.jsonl':'jsonl', '.ndjson':'jsonl', '.json':'json', '.parquet':'parquet', '.pq':'parquet'}
+TABLE_FORMATS = {'.csv':'csv', '.tsv':'tsv', '.tab':'tsv', '.jsonl':'jsonl', '.ndjson':'jsonl', '.json':'json',
+                 '.parquet':'parquet', '.pq':'parquet'}
 
+# %% ../nbs/00_core.ipynb #c029a
 def table_format(path:str|Path)->str:
     "The format of a table file or folder: csv, tsv, jsonl, json, parquet or hf (a `datasets` folder)"
     p = Path(path)
@@ -444,7 +491,8 @@ def table_format(path:str|Path)->str:
         raise BadFile(f"{p}: a folder, but not a Hugging Face datasets folder (no state.json or dataset_dict.json)")
     suf = p.suffix.lower()
     if suf in TABLE_FORMATS: return TABLE_FORMATS[suf]
-    raise BadFile(f"{p}: unknown table format {suf!r}; expected one of {', '.join(sorted(TABLE_FORMATS))} or a datasets folder")
+    raise BadFile(f"{p}: unknown table format {suf!r}; expected one of {', '.join(sorted(TABLE_FORMATS))} "
+                  "or a datasets folder")
 
 # %% ../nbs/00_core.ipynb #c030
 def _ints_as_digits(rec:dict, ids:set)->dict:
@@ -453,6 +501,7 @@ def _ints_as_digits(rec:dict, ids:set)->dict:
         if type(v) is int and k.lower() in ids: rec[k] = str(v)
     return rec
 
+# %% ../nbs/00_core.ipynb #c030ab
 def _json_error(e:json.JSONDecodeError, row:int)->str:
     "The reason for a line that is not JSON (Python's messages may end in 'starting at')"
     return f"malformed JSON: {e.msg}{'' if e.msg.endswith(' at') else ' at'} column {e.colno} of line {row}"
@@ -491,6 +540,7 @@ def _undo_inference(t, ids:set, texts:set, body:bytes, ropts):
             t = t.set_column(t.schema.get_field_index(f.name), f.name, pc.cast(t[f.name], pa.string()))
     return t
 
+# %% ../nbs/00_core.ipynb #c030cb
 def _arrow_block(body:bytes, nlines:int, written:dict)->pd.DataFrame|None:
     "A block of JSON lines parsed by Arrow, or None when it must be read line by line"
     import pyarrow as pa, pyarrow.json as pj
@@ -549,13 +599,14 @@ def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Iterat
             if not chunk: break
 
 # %% ../nbs/00_core.ipynb #c031
-class _Overrun(Exception): "A quoted field ran over following lines and left its record malformed"
-
 def _physical_lines(text:str)->list:
     "The lines of `text`, each with its newline"
     lines = text.split('\n')
     last = lines.pop()
     return [l + '\n' for l in lines] + ([last] if last else [])
+
+# %% ../nbs/00_core.ipynb #c031bb
+class _Overrun(Exception): "A quoted field ran over following lines and left its record malformed"
 
 def _delimited_records(lines:list, sep:str)->Iterator[tuple]:
     "(first line, last line, fields or None, reason) per record; a record that cannot be parsed is its first line alone"
@@ -592,6 +643,11 @@ def _check_header(path:Path, names:list)->list:
         raise BadColumn(f"{path}: the header repeats column names: {what}; rename them so that each is unique")
     return names
 
+# %% ../nbs/00_core.ipynb #c031gb
+def _is_utf8(b:bytes)->bool:
+    try: b.decode('utf-8'); return True
+    except UnicodeDecodeError: return False
+
 # %% ../nbs/00_core.ipynb #c031f
 def _shown(s:str)->str: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')[:200]
 
@@ -620,10 +676,6 @@ def _iter_delimited(path:Path, sep:str, rep:RowReport, batch_rows:int=200_000)->
         else: batch.append((first, fields))
         if len(batch) >= batch_rows: yield frame(); batch = []
     if batch: yield frame()
-
-def _is_utf8(b:bytes)->bool:
-    try: b.decode('utf-8'); return True
-    except UnicodeDecodeError: return False
 
 # %% ../nbs/00_core.ipynb #c032
 def _iter_json_array(path:Path, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
@@ -677,6 +729,7 @@ def _iter_arrow_batches(batches, rep:RowReport, written:dict)->Iterator[pd.DataF
         row0 += len(df); rep.read += len(df)
         if len(df): yield df
 
+# %% ../nbs/00_core.ipynb #c032hb
 def _iter_parquet(path:Path, batch_rows:int, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq, pyarrow as pa
     try: pf = pq.ParquetFile(path)
@@ -693,6 +746,7 @@ def _hf_json(f:Path, what:str)->dict:
     if not isinstance(d, dict): raise BadFile(f"{f}: not a valid {what} (a JSON {type(d).__name__}, not an object)")
     return d
 
+# %% ../nbs/00_core.ipynb #c032cb
 def _inside(folder:Path, name, where:str)->Path:
     "`folder/name` for a relative `name` without `..`, else `BadFile`"
     if not isinstance(name, str) or not name.strip() or Path(name).is_absolute() or '..' in Path(name).parts:
@@ -708,6 +762,7 @@ def _hf_split_files(folder:Path)->list:
     where = f"{folder/'state.json'}: _data_files"
     return [_inside(folder, it.get('filename') if isinstance(it, dict) else None, where) for it in items]
 
+# %% ../nbs/00_core.ipynb #c032j
 def _iter_hf(path:Path, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
     import pyarrow as pa
     if (path/'dataset_dict.json').is_file():
@@ -744,6 +799,8 @@ def iter_records(path:str|Path,           # CSV/TSV, JSONL, JSON array, Parquet,
 
 # %% ../nbs/00_core.ipynb #c035
 EVAL_COLUMNS = ('id', 'text', 'conversation', 'label', 'categories', 'taxonomy', 'language', 'source')
+
+# %% ../nbs/00_core.ipynb #c035b
 COLUMN_SYNONYMS = dict(
     text=('prompt', 'input', 'question', 'query', 'content', 'message', 'user_input', 'sentence', 'instruction'),
     label=('is_unsafe', 'unsafe', 'is_harmful', 'harmful', 'is_toxic', 'toxic', 'target', 'y', 'violates', 'flagged'),
@@ -755,12 +812,14 @@ COLUMN_SYNONYMS = dict(
     source=('source_dataset', 'dataset_source', 'origin'),
 )
 
+# %% ../nbs/00_core.ipynb #c035e
 def infer_mapping(columns:Iterable[str], mapping:dict|None=None)->dict:
     "Source column -> contract column: the user's `mapping` first, then unambiguous synonyms"
     cols = list(columns)
     out = dict(mapping or {})
     for src in out:
-        if src not in cols: raise BadColumn(f"column mapping names {src!r}, which is not a column; columns are: {', '.join(cols)}")
+        if src not in cols:
+            raise BadColumn(f"column mapping names {src!r}, which is not a column; columns are: {', '.join(cols)}")
     targets = set(out.values())
     for tgt, syns in COLUMN_SYNONYMS.items():
         if tgt in cols or tgt in targets: continue
@@ -780,6 +839,7 @@ def text_columns(mapping:dict|None=None, # source column -> contract column
 LABEL_WORDS = {'0':0, '1':1, 'false':0, 'true':1, 'safe':0, 'unsafe':1, 'no':0, 'yes':1, 'benign':0, 'harmful':1,
                'ok':0, 'violating':1, 'violation':1, 'allowed':0, 'blocked':1, 'negative':0, 'positive':1, '0.0':0, '1.0':1}
 
+# %% ../nbs/00_core.ipynb #c038a
 def normalise_labels(values:pd.Series)->tuple:
     "Labels as 0/1 (`Int8`, <NA> where not understood) and a boolean mask of missing labels"
     missing = values.isna().to_numpy(bool)
@@ -787,6 +847,7 @@ def normalise_labels(values:pd.Series)->tuple:
     lab = keys.map(LABEL_WORDS).astype('Int8')
     return lab, missing
 
+# %% ../nbs/00_core.ipynb #c039aa
 def normalise_categories(v)->list:
     "Hazard codes as a list of upper-case strings, from a list, a JSON list or a comma/semicolon-separated string"
     if v is None or (isinstance(v, float) and math.isnan(v)): return []
@@ -803,6 +864,7 @@ def normalise_categories(v)->list:
 # %% ../nbs/00_core.ipynb #c039c
 LANGUAGE_CODE = re.compile(r'[a-z]{2,3}(-[a-z0-9]{1,8})*')
 
+# %% ../nbs/00_core.ipynb #c039cb
 def normalise_languages(values:pd.Series)->tuple:
     "Codes lower-cased with `_` as `-` (NA where missing or not a code), and a mask of the values that are not codes"
     missing = values.isna().to_numpy(bool)
@@ -814,6 +876,7 @@ def normalise_languages(values:pd.Series)->tuple:
 # %% ../nbs/00_core.ipynb #c041
 MAX_CHARS = 100_000
 
+# %% ../nbs/00_core.ipynb #c041b
 def _check_conversation(v):
     if isinstance(v, np.ndarray): v = v.tolist()
     if isinstance(v, str):
@@ -827,6 +890,7 @@ def _check_conversation(v):
         out.append({'role': str(m['role']), 'content': m['content'] if isinstance(m['content'], str) else str(m['content'])})
     return out, None
 
+# %% ../nbs/00_core.ipynb #c041e
 def _no_column(source:str, missing:list, have:list)->BadColumn:
     "The error for required columns that are absent, naming synonyms that were too many to choose from"
     tgt = missing[0]
@@ -836,63 +900,48 @@ def _no_column(source:str, missing:list, have:list)->BadColumn:
     return BadColumn(f"{source}: no column {', '.join(map(repr, missing))}; columns are: {', '.join(have)}{why} "
                      f"(rename a column to {tgt!r}, or pass mapping={{{src!r}: {tgt!r}}} to load_eval_set)")
 
-def validate_records(df:pd.DataFrame,           # raw records with a `_row` column (from `iter_records`)
-                     report:RowReport,          # accounting to fill in
-                     mapping:dict|None=None,    # source column -> contract column
-                     required:tuple=('text',),  # contract columns that must exist
-                     missing_label:str='reject',# 'reject' or 'keep' rows whose label is missing
-                     max_chars:int=MAX_CHARS,   # texts longer than this are kept and flagged
-                     seen_ids:set|None=None,    # ids from earlier batches, for duplicate detection
-                    )->pd.DataFrame:
-    "Map, check and normalise one batch of raw records; rejected rows go to `report`"
-    if missing_label not in ('reject', 'keep'):
-        raise BadParameter(f"missing_label: expected 'reject' or 'keep', got {missing_label!r}")
-    m = infer_mapping([c for c in df.columns if c != '_row'], mapping)
-    for k, v in m.items(): report.mapping.setdefault(k, v)
-    df = df.rename(columns=m)
-    if df.columns.duplicated().any():
-        raise BadColumn(f"{report.source}: the mapping gives two columns the name {df.columns[df.columns.duplicated()][0]!r}")
-    if 'text' in required and 'text' not in df and 'conversation' in df: df['text'] = None
-    missing = [c for c in required if c not in df]
-    if missing: raise _no_column(report.source, missing, [c for c in df.columns if c != '_row'])
+# %% ../nbs/00_core.ipynb #c041h
+def _mark(bad:pd.Series, mask, reasons):
+    "Give the rows in `mask` that have no reason yet in `bad` the reason (one string, or a Series of them)"
+    mask = np.asarray(mask, bool) & bad.isna().to_numpy()
+    if mask.any(): bad[mask] = reasons[mask] if isinstance(reasons, pd.Series) else reasons
+
+# %% ../nbs/00_core.ipynb #c041k
+def _check_conversations(df:pd.DataFrame, bad:pd.Series):
+    "Check `df`'s conversations, marking malformed ones in `bad`; `text` defaults to the last message"
+    conv = df['conversation'].map(lambda v: (None, None) if v is None or (isinstance(v, float) and math.isnan(v))
+                                  else _check_conversation(v))
+    cerr = conv.map(lambda t: t[1])
+    _mark(bad, cerr.notna(), cerr)
+    df['conversation'] = conv.map(lambda t: t[0])
+    last = df['conversation'].map(lambda c: c[-1]['content'] if c else None)
+    df['text'] = df['text'].where(df['text'].notna(), last) if 'text' in df else last
+
+# %% ../nbs/00_core.ipynb #c041m
+def _check_texts(df:pd.DataFrame, bad:pd.Series):
+    "Mark texts that are missing, not strings, empty or white space in `bad`"
+    t = df['text']
+    isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    isna = t.isna().to_numpy(bool)
+    _mark(bad, isna, 'text is missing')
+    _mark(bad, ~isstr & ~isna, t.map(lambda v: f"text is not a string (got {type(v).__name__})"))
+    ts = (t if pd.api.types.is_string_dtype(t.dtype) else t.astype(object)).where(isstr, '')
+    _mark(bad, isstr & (ts.str.strip().str.len() == 0).to_numpy(bool), 'text is empty or white space')
+
+# %% ../nbs/00_core.ipynb #c041o
+def _check_labels(df:pd.DataFrame, bad:pd.Series, missing_label:str='reject'):
+    "Labels as 0/1, marking in `bad` those not understood (and missing ones, unless `missing_label='keep'`)"
+    lab, miss = normalise_labels(df['label'])
+    if missing_label == 'reject': _mark(bad, miss, 'label is missing')
+    unknown = lab.isna().to_numpy(bool) & ~miss
+    _mark(bad, unknown, df['label'].map(
+        lambda v: f"label {v!r} is not understood (expected 0/1, true/false, safe/unsafe, yes/no)"))
+    df['label'] = lab
+
+# %% ../nbs/00_core.ipynb #c041r
+def _assign_ids(df:pd.DataFrame, bad:pd.Series, seen_ids:set|None=None):
+    "Set `df['id']`: given ids as strings, missing ones from a content hash; duplicate given ids are marked in `bad`"
     n = len(df)
-    bad = pd.Series([None]*n, index=df.index, dtype=object)
-    rows = df['_row'].to_numpy()
-    def mark(mask, reasons):
-        nonlocal bad
-        mask = np.asarray(mask, bool) & bad.isna().to_numpy()
-        if mask.any(): bad[mask] = reasons[mask] if isinstance(reasons, pd.Series) else reasons
-    if 'conversation' in df:
-        conv = df['conversation'].map(lambda v: (None, None) if v is None or (isinstance(v, float) and math.isnan(v))
-                                      else _check_conversation(v))
-        cerr = conv.map(lambda t: t[1])
-        mark(cerr.notna(), cerr)
-        df['conversation'] = conv.map(lambda t: t[0])
-        last = df['conversation'].map(lambda c: c[-1]['content'] if c else None)
-        df['text'] = df['text'].where(df['text'].notna(), last) if 'text' in df else last
-    if 'text' in df:
-        t = df['text']
-        isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
-        isna = t.isna().to_numpy(bool)
-        mark(isna, 'text is missing')
-        mark(~isstr & ~isna, t.map(lambda v: f"text is not a string (got {type(v).__name__})"))
-        ts = (t if pd.api.types.is_string_dtype(t.dtype) else t.astype(object)).where(isstr, '')
-        mark(isstr & (ts.str.strip().str.len() == 0).to_numpy(bool), 'text is empty or white space')
-    if 'label' in df:
-        lab, miss = normalise_labels(df['label'])
-        if missing_label == 'reject': mark(miss, 'label is missing')
-        unknown = lab.isna().to_numpy(bool) & ~miss
-        mark(unknown, df['label'].map(lambda v: f"label {v!r} is not understood (expected 0/1, true/false, safe/unsafe, yes/no)"))
-        df['label'] = lab
-    if 'categories' in df: df['categories'] = df['categories'].map(normalise_categories)
-    if 'taxonomy' in df:
-        df['taxonomy'] = df['taxonomy'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
-                                            else (str(v).strip() or None))
-    badlang = np.zeros(n, bool)
-    if 'language' in df:
-        raw_lang = df['language']
-        df['language'], badlang = normalise_languages(raw_lang)
-    # ids: given ones are kept as strings; missing ones come from a content hash
     if 'id' in df: ids = df['id'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
     else: ids = pd.Series([None]*n, index=df.index, dtype=object)
     need = ids.isna().to_numpy(bool)
@@ -901,7 +950,6 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         gen = 'h' + text_hash(basis[need])
         ids[need] = gen.to_numpy()
     seen = seen_ids if seen_ids is not None else set()
-    # generated ids for identical texts get a suffix; given duplicate ids are rejected
     dup_given = np.zeros(n, bool)
     idl = ids.tolist()
     for i, v in enumerate(idl):
@@ -915,8 +963,14 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
                 dup_given[i] = True; continue
         seen.add(v)
     ids = pd.Series(idl, index=df.index, dtype=object)
-    mark(dup_given, ids.map(lambda v: f"duplicate id {v!r}"))
+    _mark(bad, dup_given, ids.map(lambda v: f"duplicate id {v!r}"))
     df['id'] = ids
+
+# %% ../nbs/00_core.ipynb #c041u
+def _keep_rows(df:pd.DataFrame, bad:pd.Series, badlang:np.ndarray, raw_lang:pd.Series|None, report:RowReport,
+               max_chars:int=MAX_CHARS)->pd.DataFrame:
+    "The rows of `df` with no reason in `bad`; the others go to `report` as rejected, odd languages and long texts as flagged"
+    rows, ids = df['_row'].to_numpy(), df['id']
     rej = bad.notna().to_numpy()
     if rej.any():
         raw = df.loc[rej]
@@ -934,8 +988,45 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         for r, i, k in zip(out['_row'].to_numpy()[long], out['id'].to_numpy()[long], L[long]):
             report.flags.append(dict(row=int(r), id=i, reason=f"text has {k:,} characters (over {max_chars:,})"))
     report.kept += len(out)
-    cols = ['id'] + [c for c in EVAL_COLUMNS[1:] if c in out] + [c for c in out.columns if c not in EVAL_COLUMNS and c != '_row']
+    cols = (['id'] + [c for c in EVAL_COLUMNS[1:] if c in out]
+            + [c for c in out.columns if c not in EVAL_COLUMNS and c != '_row'])
     return out[cols].reset_index(drop=True)
+
+# %% ../nbs/00_core.ipynb #c041x
+def validate_records(df:pd.DataFrame,           # raw records with a `_row` column (from `iter_records`)
+                     report:RowReport,          # accounting to fill in
+                     mapping:dict|None=None,    # source column -> contract column
+                     required:tuple=('text',),  # contract columns that must exist
+                     missing_label:str='reject',# 'reject' or 'keep' rows whose label is missing
+                     max_chars:int=MAX_CHARS,   # texts longer than this are kept and flagged
+                     seen_ids:set|None=None,    # ids from earlier batches, for duplicate detection
+                    )->pd.DataFrame:
+    "Map, check and normalise one batch of raw records; rejected rows go to `report`"
+    if missing_label not in ('reject', 'keep'):
+        raise BadParameter(f"missing_label: expected 'reject' or 'keep', got {missing_label!r}")
+    m = infer_mapping([c for c in df.columns if c != '_row'], mapping)
+    for k, v in m.items(): report.mapping.setdefault(k, v)
+    df = df.rename(columns=m)
+    if df.columns.duplicated().any():
+        dup = df.columns[df.columns.duplicated()][0]
+        raise BadColumn(f"{report.source}: the mapping gives two columns the name {dup!r}")
+    if 'text' in required and 'text' not in df and 'conversation' in df: df['text'] = None
+    missing = [c for c in required if c not in df]
+    if missing: raise _no_column(report.source, missing, [c for c in df.columns if c != '_row'])
+    bad = pd.Series([None]*len(df), index=df.index, dtype=object)
+    if 'conversation' in df: _check_conversations(df, bad)
+    if 'text' in df: _check_texts(df, bad)
+    if 'label' in df: _check_labels(df, bad, missing_label)
+    if 'categories' in df: df['categories'] = df['categories'].map(normalise_categories)
+    if 'taxonomy' in df:
+        df['taxonomy'] = df['taxonomy'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
+                                            else (str(v).strip() or None))
+    badlang, raw_lang = np.zeros(len(df), bool), None
+    if 'language' in df:
+        raw_lang = df['language']
+        df['language'], badlang = normalise_languages(raw_lang)
+    _assign_ids(df, bad, seen_ids)
+    return _keep_rows(df, bad, badlang, raw_lang, report, max_chars)
 
 # %% ../nbs/00_core.ipynb #c043
 def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
@@ -948,6 +1039,7 @@ def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',
     for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
         yield validate_records(raw, rep, mapping, required, missing_label, max_chars, seen)
 
+# %% ../nbs/00_core.ipynb #c043b
 def load_eval_set(path:str|Path,              # a table file or `datasets` folder
                   mapping:dict|None=None,     # source column -> contract column, e.g. {'prompt': 'text'}
                   required:tuple=('text',),   # contract columns that must be present
@@ -962,10 +1054,12 @@ def load_eval_set(path:str|Path,              # a table file or `datasets` folde
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
     return df, rep.check()
 
+# %% ../nbs/00_core.ipynb #c052b
 def check_eval_set(path:str|Path, what:str='data', required:tuple=('text',), mapping:dict|None=None)->Path:
     "Fail fast before a long run: the path of `path`, or `BadFile` / `BadColumn` when it is missing or lacks a `required` column"
     p, rep = resolve_input(path, what), RowReport(str(path))
-    for _ in iter_eval_set(p, mapping, required, missing_label='keep', report=rep, batch_rows=1_000, batch_bytes=1<<20): break
+    for _ in iter_eval_set(p, mapping, required, missing_label='keep', report=rep, batch_rows=1_000, batch_bytes=1<<20):
+        break
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
     return p
 
@@ -977,13 +1071,16 @@ def save_table(df:pd.DataFrame, path:str|Path, metadata:dict|None=None)->Path:
     if suf in ('.parquet', '.pq'):
         import pyarrow as pa, pyarrow.parquet as pq
         t = pa.Table.from_pandas(df, preserve_index=False)
-        if metadata: t = t.replace_schema_metadata({**(t.schema.metadata or {}), b'riskbench': json.dumps(metadata, default=str).encode()})
+        if metadata:
+            t = t.replace_schema_metadata({**(t.schema.metadata or {}),
+                                           b'riskbench': json.dumps(metadata, default=str).encode()})
         pq.write_table(t, p)
     elif suf in ('.jsonl', '.ndjson'): df.to_json(p, orient='records', lines=True, force_ascii=False)
     elif suf == '.csv': df.to_csv(p, index=False)
     else: raise BadParameter(f"{p}: cannot write {suf!r}; use .parquet, .jsonl or .csv")
     return p
 
+# %% ../nbs/00_core.ipynb #c054c
 def table_metadata(path:str|Path)->dict:
     "The riskbench metadata stored in a Parquet file by `save_table` ({} when none)"
     import pyarrow.parquet as pq
@@ -999,35 +1096,42 @@ def overview_tables(df:pd.DataFrame)->dict:
         out['label'] = lab.value_counts().rename_axis('label').reset_index(name='rows')
     if 'categories' in df:
         cats = df['categories'].explode().dropna()
-        out['category'] = cats.value_counts().rename_axis('category').reset_index(name='rows').sort_values('category', key=lambda s: s.str.extract(r'(\d+)$')[0].astype(float).fillna(1e9), ignore_index=True)
+        out['category'] = (cats.value_counts().rename_axis('category').reset_index(name='rows')
+                           .sort_values('category', key=lambda s: s.str.extract(r'(\d+)$')[0].astype(float).fillna(1e9),
+                                        ignore_index=True))
     for c in ('language', 'split', 'kind', 'source'):
         if c in df: out[c] = df[c].fillna('(missing)').value_counts().rename_axis(c).reset_index(name='rows')
     return out
 
+# %% ../nbs/00_core.ipynb #c058b
 def text_length_stats(df:pd.DataFrame)->dict:
     "Characters per text: count, mean, quantiles and max"
     L = df['text'].str.len()
     q = L.quantile([.5, .9, .99]) if len(L) else pd.Series([0, 0, 0], index=[.5, .9, .99])
-    return dict(rows=int(len(L)), mean=float(L.mean()) if len(L) else 0.0, median=float(q[.5]), p90=float(q[.9]), p99=float(q[.99]),
-                max=int(L.max()) if len(L) else 0, min=int(L.min()) if len(L) else 0)
+    return dict(rows=int(len(L)), mean=float(L.mean()) if len(L) else 0.0, median=float(q[.5]), p90=float(q[.9]),
+                p99=float(q[.99]), max=int(L.max()) if len(L) else 0, min=int(L.min()) if len(L) else 0)
 
+# %% ../nbs/00_core.ipynb #c058d
 def stats_table(stats:dict)->pd.DataFrame:
     "A one-row table of a stats dict"
     return pd.DataFrame([stats])
 
+# %% ../nbs/00_core.ipynb #c058g
 def length_figure(df:pd.DataFrame, by:str='label'):
     "A histogram of text lengths (log-scaled characters), coloured by `by` when present; returns (figure, stats)"
     import plotly.express as px
     d = pd.DataFrame({'characters': df['text'].str.len()})
     color = None
     if by in df:
-        d[by] = df[by].astype('object').map(lambda v: {0: 'benign', 1: 'unsafe'}.get(v, str(v)) if by == 'label' else v).fillna('(missing)').astype(str)
+        d[by] = (df[by].astype('object').map(lambda v: {0: 'benign', 1: 'unsafe'}.get(v, str(v)) if by == 'label' else v)
+                 .fillna('(missing)').astype(str))
         color = by
     fig = px.histogram(d, x='characters', color=color, nbins=50, log_x=False, barmode='overlay', opacity=0.7,
                        title='Text length in characters')
     fig.update_layout(height=360, margin=dict(l=40, r=20, t=50, b=40))
     return fig, text_length_stats(df)
 
+# %% ../nbs/00_core.ipynb #c058j
 def example_rows(df:pd.DataFrame, n:int=8, seed:int=0)->pd.DataFrame:
     "Up to `n` example rows per label (or `n` rows), chosen reproducibly"
     cols = [c for c in ('id', 'text', 'label', 'categories', 'language') if c in df]
