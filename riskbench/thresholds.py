@@ -36,8 +36,7 @@ def _check_labels_scores(y, scores, sample_weight=None):
     "Validated arrays: labels 0/1, finite scores, non-negative weights (zero-weight rows dropped)"
     y, s = np.asarray(y), np.asarray(scores)
     if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
-        raise BadParameter(f"labels and scores must be 1-D arrays of the same length, got shapes {y.shape} and "
-                           f"{s.shape}")
+        raise BadParameter(f"labels and scores must be 1-D arrays of the same length, got shapes {y.shape} and {s.shape}")
     if not np.issubdtype(s.dtype, np.floating): s = s.astype(np.float64)
     if not np.isfinite(s).all():
         raise BadParameter(f"scores: {int((~np.isfinite(s)).sum())} value(s) are NaN or infinite (first at position "
@@ -50,15 +49,13 @@ def _check_labels_scores(y, scores, sample_weight=None):
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != y.shape: raise BadParameter(f"sample_weight has shape {w.shape}, expected {y.shape}")
-        if not np.isfinite(w).all() or (w < 0).any(): raise BadParameter("sample_weight must be finite and "
-                                                                         "non-negative")
+        if not np.isfinite(w).all() or (w < 0).any(): raise BadParameter("sample_weight must be finite and non-negative")
         keep = w != 0
         y, s, w = y[keep], s[keep], w[keep]
     P = float(w[y == 1].sum()) if w is not None else int((y == 1).sum())
     N = float(w[y == 0].sum()) if w is not None else int((y == 0).sum())
     if P == 0 or N == 0:
-        raise BadColumn(f"labels hold one class only ({P:g} unsafe, {N:g} benign): choosing a threshold needs both "
-                        "unsafe and benign rows")
+        raise BadColumn(f"labels hold one class only ({P:g} unsafe, {N:g} benign): choosing a threshold needs both unsafe and benign rows")
     return y, s, w
 
 # %% ../nbs/04_thresholds.ipynb #c004_9
@@ -113,6 +110,7 @@ def sweep(y:np.ndarray,                  # 1 = unsafe, 0 = benign
 
 # %% ../nbs/04_thresholds.ipynb #c012_16
 def _as_sweep(y_or_sweep, scores=None, sample_weight=None)->pd.DataFrame:
+    "A sweep as it is, or the sweep of labels and scores"
     if isinstance(y_or_sweep, pd.DataFrame): return y_or_sweep
     return sweep(y_or_sweep, scores, sample_weight)
 
@@ -155,6 +153,7 @@ def auc_interval(y:np.ndarray,       # 1 = unsafe, 0 = benign
 
 # %% ../nbs/04_thresholds.ipynb #c017_26
 def _check_prevalence(p):
+    "A deployment prevalence as a float strictly between 0 and 1"
     if p is None or not (0 < float(p) < 1): raise BadParameter("prevalence: expected a share of unsafe traffic "
                                                                f"strictly between 0 and 1, got {p!r}")
     return float(p)
@@ -200,6 +199,7 @@ _EPS = 1e-12
 
 # %% ../nbs/04_thresholds.ipynb #c021_38
 def _objective(o:str)->str:
+    "The canonical name of an objective (`min_cost` -> `min-cost`), or a `BadParameter`"
     k = str(o).strip().lower().replace('_', '-')
     if k not in OBJECTIVES: raise BadParameter(f"objective: expected one of {', '.join(OBJECTIVES)}, got {o!r}")
     return k
@@ -215,11 +215,11 @@ def _choose_index(tp, fp, P, N, objective, target_fpr=0.05, target_recall=0.9, b
         best = np.take_along_axis(tp, np.minimum(j0, n - 1), -1)
         return np.sum(tp >= best, axis=-1) - 1                                   # last row with that recall: lowest FPR
     if objective == 'min-fpr-at-recall':
-        j1 = np.sum(tp >= (target_recall - _EPS) * P, axis=-1,
-                    keepdims=True) - 1  # last feasible (a prefix is feasible)
+        # last feasible (a prefix is feasible)
+        j1 = np.sum(tp >= (target_recall - _EPS) * P, axis=-1, keepdims=True) - 1
         best = np.take_along_axis(fp, np.maximum(j1, 0), -1)
-        return np.sum(fp > best,
-                      axis=-1)                                        # first row with that FPR: highest recall
+        # first row with that FPR: highest recall
+        return np.sum(fp > best, axis=-1)
     if objective in ('max-f1', 'max-fbeta'):
         b = 1.0 if objective == 'max-f1' else beta
         f = _rates(tp, fp, P, N, b)[3]
@@ -254,10 +254,8 @@ class OperatingPoint:
 @patch
 def __str__(self:OperatingPoint):
     m, c = self.metrics, self.cost
-    return (f"threshold {self.threshold:.4g} ({self.objective}): recall {m['recall']:.1%}, false refusal rate "
-            f"{m['fpr']:.1%}, "
-            f"precision {m['precision']:.1%}; {self.constraint}; per {c['per']:,} requests at {c['prevalence']:.2%} "
-            "unsafe: "
+    return (f"threshold {self.threshold:.4g} ({self.objective}): recall {m['recall']:.1%}, false refusal rate {m['fpr']:.1%}, "
+            f"precision {m['precision']:.1%}; {self.constraint}; per {c['per']:,} requests at {c['prevalence']:.2%} unsafe: "
             f"{c['false_refusals']:.1f} false refusals, {c['misses']:.1f} misses")
 
 OperatingPoint.__repr__ = OperatingPoint.__str__
@@ -279,8 +277,7 @@ def _describe(sw, j, objective, t):
         lim = f"false refusal rate ≤ {t['target_fpr']:.2%}"
         if r.recall >= 1: return f"{lim} did not bind: every unsafe row is blocked at a false refusal rate of {r.fpr:.2%}", False
         lo = sw.iloc[int((sw.tp.to_numpy() > r.tp).sum()) - 1]   # the nearest lower threshold that catches more
-        return (f"{lim} bound: the next lower threshold that catches more ({fmt(lo.threshold)}) would raise recall to "
-                f"{lo.recall:.1%} "
+        return (f"{lim} bound: the next lower threshold that catches more ({fmt(lo.threshold)}) would raise recall to {lo.recall:.1%} "
                 f"but refuse {lo.fpr:.2%} of benign rows"), True
     if objective == 'min-fpr-at-recall':
         lim = f"recall ≥ {t['target_recall']:.1%}"
@@ -292,8 +289,7 @@ def _describe(sw, j, objective, t):
     if objective in ('max-f1', 'max-fbeta'):
         what = 'F1' if objective == 'max-f1' else f"F-beta (beta {t['beta']:g})"
         return f"no constraint: the maximum of {what} on the eval set", False
-    return (f"no constraint: the minimum expected cost at {t['cost_miss']:g} per miss and {t['cost_false_refusal']:g} "
-            "per false refusal "
+    return (f"no constraint: the minimum expected cost at {t['cost_miss']:g} per miss and {t['cost_false_refusal']:g} per false refusal "
             f"with {t['prevalence']:.2%} unsafe traffic"), False
 
 # %% ../nbs/04_thresholds.ipynb #c021_57
@@ -312,10 +308,8 @@ def choose_threshold(sw:pd.DataFrame,             # from `sweep`
     P, N = sw.attrs.get('n_unsafe', sw.tp.iloc[0]), sw.attrs.get('n_benign', sw.fp.iloc[0])
     pi = float(P / (P + N)) if prevalence is None else _check_prevalence(prevalence)
     for k, v in dict(target_fpr=target_fpr, target_recall=target_recall).items():
-        if not (0 <= float(v) <= 1): raise BadParameter(f"{k.replace('_', '-')}: expected a rate between 0 and 1, got "
-                                                        f"{v!r}")
-    cost_miss, cost_false_refusal = _check_cost(cost_miss, 'cost_miss'), _check_cost(cost_false_refusal,
-                                                                                     'cost_false_refusal')
+        if not (0 <= float(v) <= 1): raise BadParameter(f"{k.replace('_', '-')}: expected a rate between 0 and 1, got {v!r}")
+    cost_miss, cost_false_refusal = _check_cost(cost_miss, 'cost_miss'), _check_cost(cost_false_refusal, 'cost_false_refusal')
     targets = dict(target_fpr=float(target_fpr), target_recall=float(target_recall), beta=float(beta),
                    cost_miss=float(cost_miss), cost_false_refusal=float(cost_false_refusal), prevalence=pi)
     j = int(_choose_index(sw.tp.to_numpy(), sw.fp.to_numpy(), P, N, obj, **targets))
@@ -389,8 +383,8 @@ def _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets):
     iy = _kth_largest_rank(rng, np.maximum(k, 1), Pb, P)
     Y = np.where(k <= 0, np.inf, np.where(iy >= 0, sp[np.maximum(iy, 0)], -np.inf))
     below = np.searchsorted(sn, Y, 'left')
-    ib = below - 1 - (rng.beta(1,
-                               np.maximum(Nb, 1)) * N).astype(np.int64)  # mirrored: the highest draw below rank `below`
+    # mirrored: the highest draw below rank `below`
+    ib = below - 1 - (rng.beta(1, np.maximum(Nb, 1)) * N).astype(np.int64)
     B = np.where((Nb >= 1) & (ib >= 0), sn[np.maximum(ib, 0)], -np.inf)
     return grid[np.searchsorted(grid, B, 'right')]
 
@@ -420,8 +414,7 @@ def _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, ta
                              minlength=c * 2 * nb).reshape(c, nb, 2)
             cn, cp = cc[..., 0], cc[..., 1]
             Pc, Nc = cp.sum(1, keepdims=True), cn.sum(1, keepdims=True)
-        tp = np.cumsum(cp[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]; fp = np.cumsum(cn[:, ::-1], axis=1,
-                                                                                     dtype=np.int32)[:, ::-1]
+        tp = np.cumsum(cp[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]; fp = np.cumsum(cn[:, ::-1], axis=1, dtype=np.int32)[:, ::-1]
         with np.errstate(divide='ignore', invalid='ignore'):
             j = _choose_index(tp, fp, Pc, Nc, objective, **targets)
         out[c0:c0 + c] = grid[j]
@@ -430,8 +423,7 @@ def _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, ta
 # %% ../nbs/04_thresholds.ipynb #c032_73
 def _bootstrap_thresholds(y, s, n_boot, rng, stratified, objective, targets):
     "The threshold `objective` picks on each of `n_boot` resamples"
-    if objective in ('max-recall-at-fpr',
-                     'min-fpr-at-recall') and all(0 <= targets[k] <= 1 for k in ('target_fpr', 'target_recall')):
+    if objective in ('max-recall-at-fpr', 'min-fpr-at-recall') and all(0 <= targets[k] <= 1 for k in ('target_fpr', 'target_recall')):
         return _bootstrap_constrained(y, s, n_boot, rng, stratified, objective, targets)
     return _bootstrap_thresholds_resampled(y, s, n_boot, rng, stratified, objective, targets)
 
@@ -492,6 +484,7 @@ def _with_intervals(tp, fp, P, N, alpha=0.05)->dict:
 
 # %% ../nbs/04_thresholds.ipynb #c038_81
 def _category_lists(df):
+    "Each row's hazard categories as a list (empty where there are none)"
     if 'categories' not in df: return pd.Series([[]] * len(df), index=df.index, dtype=object)
     return df['categories'].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
 
@@ -502,8 +495,7 @@ def group_frames(df:pd.DataFrame, by:str)->dict:
         if by not in df:
             raise BadColumn(f"--by {by}: the score table has no column {by!r}; columns are: "
                             f"{', '.join(map(str, df.columns))}")
-        v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x,
-                                                                                 float) and math.isnan(x)) else str(x))
+        v = df[by].astype(object).map(lambda x: None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x))
         if by == 'language': v = v.str.lower()
         return {g: df[(v == g).to_numpy()] for g in sorted(v.dropna().unique())}
     if by == 'category':
@@ -577,6 +569,7 @@ def _group_threshold(self:GuardPolicy, cats, value):
 
 # %% ../nbs/04_thresholds.ipynb #c040_95
 def _as_list(v, n, what):
+    "One value per score: `v` repeated, or `v` checked to have `n` items"
     if v is None or isinstance(v, str): return [v] * n
     v = list(v)
     if len(v) != n: raise BadParameter(f"decide: {what} has {len(v)} items for {n} scores")
@@ -587,16 +580,13 @@ def _as_list(v, n, what):
 def decide(self:GuardPolicy, scores,              # one score or many, in [0, 1]
            categories=None,           # hazard codes per request (list of lists), or one list for all
            language=None,             # language code per request, or one for all
-           group=None,
-           # value of the policy's `by` column per request (any other grouping), or one for all
+           group=None,                # value of the policy's `by` column per request (any other grouping), or one for all
           )->list:                    # [{decision, threshold, group, reason}]
     "Allow or block each score, with the threshold applied and why"
     s = np.atleast_1d(np.asarray(scores, np.float64))
-    if not np.isfinite(s).all(): raise BadParameter(f"decide: score {int(np.flatnonzero(~np.isfinite(s))[0])} is not "
-                                                    "a finite number")
+    if not np.isfinite(s).all(): raise BadParameter(f"decide: score {int(np.flatnonzero(~np.isfinite(s))[0])} is not a finite number")
     n = len(s)
-    if categories is not None and len(categories) and all(isinstance(c,
-                                                                     str) for c in categories): categories = [list(categories)] * n
+    if categories is not None and len(categories) and all(isinstance(c, str) for c in categories): categories = [list(categories)] * n
     by = (self.groups or {}).get('by')
     cats = _as_list(categories, n, 'categories')
     langs = _as_list(language if by in (None, 'category', 'language') else group, n, by or 'language')
@@ -626,6 +616,7 @@ POLICY_SCHEMA = 'riskbench.guard_policy/1'
 
 # %% ../nbs/04_thresholds.ipynb #c040_105
 def _jsonable(o):
+    "`o` with numpy values as plain Python and non-finite floats as None (strict JSON)"
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
     if isinstance(o, np.ndarray): return _jsonable(o.tolist())
@@ -661,8 +652,7 @@ def from_dict(cls:GuardPolicy, d:dict)->'GuardPolicy':
     "A policy from its dict (as written by `to_dict`)"
     if not isinstance(d, dict) or 'threshold' not in d: raise BadFile("not a guard policy: no 'threshold'")
     t = d['threshold']
-    if not isinstance(t, (int, float)) or isinstance(t,
-                                                     bool) or not math.isfinite(t): raise BadFile(f"guard policy: threshold must be a number, got {t!r}")
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t): raise BadFile(f"guard policy: threshold must be a number, got {t!r}")
     core = {'schema', 'threshold', 'objective', 'constraint', 'metrics', 'groups'}
     return cls(float(t), d.get('objective', 'manual'), d.get('constraint', ''), d.get('metrics') or {}, d.get('groups'),
                {k: v for k, v in d.items() if k not in core})
@@ -704,8 +694,7 @@ def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='
         for i in np.flatnonzero(bad.to_numpy()):
             v = df[score_column].iat[i]
             reason = ('label is missing' if pd.isna(df['label'].iat[i]) else
-                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a "
-                      "miss nor as a catch)")
+                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
             rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df},
                        id=df['id'].iat[i] if 'id' in df else None)
         rep.kept -= int(bad.sum())
@@ -1019,8 +1008,7 @@ def _print_policy(pol:GuardPolicy):
     "What `riskbench thresholds` prints: the point, its rates, AUC, expected counts, groups and warnings"
     m, i = pol.metrics, pol.info
     print(f"threshold {pol.threshold:.4g} ({pol.objective}); {pol.constraint}")
-    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 "
-          f"{_iv(m, 'f1')}")
+    print(f"  recall {_iv(m, 'recall')}, false refusal rate {_iv(m, 'fpr')}, precision {_iv(m, 'precision')}, F1 {_iv(m, 'f1')}")
     if i.get('auc_roc') is not None:
         a, c = i['auc_interval'], i['cost']
         print(f"  ROC AUC {i['auc_roc']:.4f} [{a['low']:.4f}, {a['high']:.4f}], average precision "
@@ -1033,8 +1021,7 @@ def _print_policy(pol:GuardPolicy):
     for w in i.get('warnings') or []: print(f"warning: {w['code']}: {w['message']}")
 
 # %% ../nbs/04_thresholds.ipynb #c052b
-def thresholds_cmd(scores:str,
-                   # score table (Parquet from `riskbench score`, or an eval set with scores)
+def thresholds_cmd(scores:str,                    # score table (Parquet from `riskbench score`, or an eval set with scores)
                    objective:str='max-recall-at-fpr', # max-recall-at-fpr | min-fpr-at-recall | max-f1 | min-cost
                    target_fpr:float=0.05,         # max-recall-at-fpr: highest false refusal rate allowed
                    target_recall:float=0.9,       # min-fpr-at-recall: lowest recall allowed
@@ -1098,8 +1085,7 @@ class ThresholdTuner:
                  prevalence:float=None,              # prevalence dial (default: the table's share of unsafe rows)
                  by:str=None,                        # 'category' or 'language': one slider per group
                  min_support:int=30,                 # groups with less support start at the global threshold
-                 static:bool=None,
-                 # static figures instead of widgets (None: detect IN_TEST / PAPERMILL)
+                 static:bool=None,                   # static figures instead of widgets (None: detect IN_TEST / PAPERMILL)
                  n_nearest:int=5,                    # rows shown on either side of the threshold
                  alpha:float=0.05,                   # 1 - confidence level of the intervals
                  out:str='policy.json',              # where the export button writes the policy
@@ -1193,8 +1179,7 @@ def language_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.Da
     tp, fp = cnt(b & (self.y == 1)), cnt(b & (self.y == 0))
     with np.errstate(divide='ignore', invalid='ignore'):
         rec, frr = np.where(nu > 0, tp / nu, np.nan), np.where(nb > 0, fp / nb, np.nan)
-    th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g,
-                                                                                        True) else t for g in self._lang_names]
+    th = [self.group_values[g] if self.by == 'language' and not self.group_fallback.get(g, True) else t for g in self._lang_names]
     return pd.DataFrame(dict(language=self._lang_names, n_unsafe=nu, n_benign=nb, threshold=th, recall=rec,
                              false_refusal_rate=frr),
                         columns=cols)
@@ -1208,8 +1193,7 @@ def category_rates(self:ThresholdTuner, t:float, blocked:np.ndarray=None)->pd.Da
     b = self.blocked(t) if blocked is None else blocked
     u = self._catm & (self.y == 1)[:, None]
     n, tp = u.sum(0), (u & b[:, None]).sum(0)
-    th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c,
-                                                                                        True) else t for c in self._cat_names]
+    th = [self.group_values[c] if self.by == 'category' and not self.group_fallback.get(c, True) else t for c in self._cat_names]
     return pd.DataFrame(dict(category=self._cat_names, n_unsafe=n, threshold=th, recall=tp / n), columns=cols)
 
 # %% ../nbs/04_thresholds.ipynb #c055e_183
@@ -1240,20 +1224,22 @@ def nearest(self:ThresholdTuner, t:float=None, k:int=None)->tuple:
 # %% ../nbs/04_thresholds.ipynb #c055g
 @patch
 def metrics_html(self:ThresholdTuner, st:dict=None)->str:
+    "The metrics readout: recall, miss rate, false refusal rate, precision and F1, with Wilson intervals"
     st = st or self.state(); m = st['metrics']
     def cell(k, label):
         v = m[k]; iv = f" <small>[{_pct(v['low'])}, {_pct(v['high'])}]</small>" if v.get('low') is not None else ''
         return f"<tr><th>{label}</th><td data-metric='{k}'>{_pct(v['value'])}{iv}</td></tr>"
-    rows = ''.join(cell(k, l) for k,
-                   l in [('recall', 'recall (unsafe blocked)'), ('miss_rate', 'miss rate (violations let through)'),
+    rows = ''.join(cell(k, l) for k, l in [('recall', 'recall (unsafe blocked)'),
+                                           ('miss_rate', 'miss rate (violations let through)'),
                                           ('fpr', 'false refusal rate (benign blocked)'), ('precision', 'precision'),
-                         ('f1', 'F1')])
+                                           ('f1', 'F1')])
     return (f"<div class='rb-metrics'><b>threshold {st['threshold']:.4f}</b> — block when score ≥ threshold"
             f"<table>{rows}</table><small>{int((1 - self.alpha) * 100)}% Wilson intervals</small></div>")
 
 # %% ../nbs/04_thresholds.ipynb #c055g_189
 @patch
 def confusion_html(self:ThresholdTuner, st:dict=None)->str:
+    "The confusion matrix at the policy"
     st = st or self.state()
     return ("<div class='rb-confusion'><table><tr><th></th><th>blocked</th><th>allowed</th></tr>"
             f"<tr><th>unsafe</th><td data-cell='tp'>{st['tp']:,}</td><td data-cell='fn'>{st['fn']:,}</td></tr>"
@@ -1263,27 +1249,26 @@ def confusion_html(self:ThresholdTuner, st:dict=None)->str:
 # %% ../nbs/04_thresholds.ipynb #c055g_192
 @patch
 def dials_html(self:ThresholdTuner, st:dict=None)->str:
+    "What the prevalence and cost dials imply per 10,000 requests, and the cheapest threshold at them"
     st = st or self.state(); c = st['cost']
     j = int(_choose_index(self.sw.tp.to_numpy(), self.sw.fp.to_numpy(), self.P, self.N, 'min-cost',
                           cost_miss=self.cost_miss,
                           cost_false_refusal=self.cost_false_refusal, prevalence=self.prevalence))
     tbest = _serving_threshold(self._th[j], self.sw)
     return (f"<div class='rb-dials'>At {c['prevalence']:.2%} unsafe traffic, per {c['per']:,} requests: "
-            f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} "
-            "blocked; "
-            f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is "
-            f"{tbest:.4f}.</div>")
+            f"<b>{c['false_refusals']:,.1f}</b> false refusals, <b>{c['misses']:,.1f}</b> misses, {c['blocked']:,.1f} blocked; "
+            f"expected cost {c['expected_cost']:.4g} per request. The cheapest threshold at these dials is {tbest:.4f}.</div>")
 
 # %% ../nbs/04_thresholds.ipynb #c055g_195
 def _short(v, n=200):
-    s = ', '.join(map(str, v)) if isinstance(v,
-                                             (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v,
-                                                                                                       float) else str(v))
+    "A cell value as short text for the nearest-rows table"
+    s = ', '.join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else (f'{v:.4f}' if isinstance(v, float) else str(v))
     return s if len(s) <= n else s[:n] + '…'
 
 # %% ../nbs/04_thresholds.ipynb #c055g_197
 @patch
 def nearest_html(self:ThresholdTuner, t:float=None)->str:
+    "The rows nearest the threshold as HTML, PII masked and every value escaped"
     fr, mi = self.nearest(t)
     cell = lambda v: f'<td>{html.escape(_short(display_text(v) if isinstance(v, str) else v))}</td>'
     def table(d, title):
@@ -1345,7 +1330,8 @@ def widget(self:ThresholdTuner):
     if self.w is not None: return self.w['box']
     import ipywidgets as W, plotly.graph_objects as go
     figs = {k: go.FigureWidget(f) for k, f in self.figures().items()}
-    for k in ('roc', 'pr'): figs[k].layout.width = 480  # side by side, wrapping below each other when the notebook is narrow
+    # side by side, wrapping below each other when the notebook is narrow
+    for k in ('roc', 'pr'): figs[k].layout.width = 480
     sl = W.FloatSlider(value=min(self.threshold, 1.0), min=0.0, max=1.0, step=0.001, readout_format='.3f',
                        description='threshold',
                        continuous_update=True, layout=W.Layout(width='60%'))
@@ -1367,19 +1353,16 @@ def widget(self:ThresholdTuner):
                   confusion=ch,
                   dials=dh, nearest=nh, path=path, export=btn, status=status, figures=figs)
     # the browser snaps a slider to its step and sends the value back: that echo of what is shown is not a move
-    sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0),
-                                            sl) else self.set_threshold(ch_['new']), names='value')
+    sl.observe(lambda ch_: None if _is_echo(ch_['new'], min(self.threshold, 1.0), sl) else self.set_threshold(ch_['new']), names='value')
     for g, s_ in gsl.items():
         s_.observe(lambda ch_, g=g, s_=s_: None if _is_echo(ch_['new'], min(self.group_values[g], 1.0), s_)
                    else self.set_group_threshold(g, ch_['new']), names='value')
-    prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence,
-                                              prev) else self.set_dials(prevalence=ch_['new']), names='value')
+    prev.observe(lambda ch_: None if _is_echo(ch_['new'], self.prevalence, prev) else self.set_dials(prevalence=ch_['new']), names='value')
     cm.observe(lambda ch_: self._dial_typed('cost_miss', ch_['new'], cm), names='value')
     cf.observe(lambda ch_: self._dial_typed('cost_false_refusal', ch_['new'], cf), names='value')
     btn.on_click(lambda b: self._export_clicked())
     rows = [sl]
-    if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the "
-                               "global one)"))
+    if gsl: rows.append(W.HTML(f"<b>per-{html.escape(self.by)} thresholds</b> (groups below min_support start at the global one)"))
     rows += list(gsl.values())
     box = W.VBox(rows + [W.HBox([mh, ch]), W.HBox([prev, cm, cf]), dh,
                          W.HBox([figs['roc'], figs['pr']], layout=W.Layout(flex_flow='row wrap')), figs['histogram'],
@@ -1390,6 +1373,7 @@ def widget(self:ThresholdTuner):
 # %% ../nbs/04_thresholds.ipynb #c055k_205
 @patch
 def _refresh(self:ThresholdTuner):
+    "Redraw the readouts and move the points on the figures after a slider or dial move"
     if self.w is None: return
     st = self.state(); t = self.threshold; r = st['point']
     self.w['metrics'].value, self.w['confusion'].value = self.metrics_html(st), self.confusion_html(st)
@@ -1412,8 +1396,7 @@ def set_threshold(self:ThresholdTuner, t:float):
         if self.group_fallback[g]:
             self.group_values[g] = self.threshold
             if self.w is not None: self.w['group_sliders'][g].value = min(self.threshold, 1.0)
-    if self.w is not None and abs(self.w['slider'].value - min(self.threshold,
-                                                               1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
+    if self.w is not None and abs(self.w['slider'].value - min(self.threshold, 1.0)) > 1e-12: self.w['slider'].value = min(self.threshold, 1.0)
     self._refresh()
 
 # %% ../nbs/04_thresholds.ipynb #c055m_209
@@ -1464,6 +1447,7 @@ def export(self:ThresholdTuner, path:str|Path=None)->Path:
 # %% ../nbs/04_thresholds.ipynb #c055o_220
 @patch
 def _export_clicked(self:ThresholdTuner):
+    "The export button: write the policy and say where, or why not, in the status line"
     try:
         p = self.export(self.w['path'].value if self.w else None)
         self.w['status'].value = f"<span class='rb-ok'>policy written to {html.escape(str(p))}</span>"
@@ -1512,8 +1496,7 @@ def scores_for_report(data:str,              # eval set, scored with `guard` whe
         return df, rep, p, fp
     p = resolve_input(data, 'data')
     ev, rep = load_eval_set(p, missing_label='reject')
-    if 'label' not in ev: raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 "
-                                          "= benign)")
+    if 'label' not in ev: raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign)")
     g = load_guard(guard)
     scored, srep = score_table(ev, g)
     fp = getattr(g, 'fingerprint', None)
