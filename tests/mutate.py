@@ -158,6 +158,7 @@ def main(argv=None):
             t0 = time.time(); st = run_tests(works[0], t['tests'], 600)
             if st != 'survived': raise SystemExit(f"mutate: the tests of {t['function']} fail on the unmutated code: {' '.join(t['tests'])}")
             base[t['function']] = time.time() - t0
+            print(f"  baseline {t['function']}: tests pass in {base[t['function']]:.1f} s", flush=True)
         free = list(works)
         def one(job):
             t, desc, code = job
