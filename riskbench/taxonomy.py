@@ -9,9 +9,10 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 import pandas as pd
+from fastcore.basics import patch
 
-from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, datasets_dir, resolve_input, read_yaml, check_yaml,
-                            YAML_LIMITS, evidence_warning, normalise_categories)
+from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, datasets_dir, resolve_input, read_yaml,
+                            check_yaml, YAML_LIMITS, evidence_warning, normalise_categories, get_settings)
 
 # %% auto #0
 __all__ = ['LLAMA_GUARD_CATEGORIES', 'MLCOMMONS_HAZARDS', 'LG_TO_MLCOMMONS', 'RISKBENCH_HAZARDS', 'DECISIONS', 'AGENT_DECISIONS',
@@ -45,18 +46,22 @@ def taxonomy_name(name:str,               # a taxonomy name or alias, any case
         if s == k or s in v['aliases']: return k
     raise BadParameter(f"{where}: unknown taxonomy {name!r}; known: {', '.join(_taxonomies())}")
 
+# %% ../nbs/01_taxonomy.ipynb #t005-3
 def taxonomies()->pd.DataFrame:
     "The known taxonomies: name, title, codes, aliases and source"
     return pd.DataFrame([dict(name=k, title=v['title'], codes=', '.join(v['codes']), aliases=', '.join(v['aliases']),
                               source=v['source']) for k, v in _taxonomies().items()])
 
 # %% ../nbs/01_taxonomy.ipynb #c006
-LLAMA_GUARD_CATEGORIES = {k: dict(name=v['name'], description=v['description']) for k, v in _taxonomies()['llama-guard-3']['codes'].items()}
+LLAMA_GUARD_CATEGORIES = {k: dict(name=v['name'], description=v['description'])
+                          for k, v in _taxonomies()['llama-guard-3']['codes'].items()}
 
-# %% ../nbs/01_taxonomy.ipynb #c009
+# %% ../nbs/01_taxonomy.ipynb #c008-1
 MLCOMMONS_HAZARDS = {k: dict(v) for k, v in _taxonomies()['mlcommons-ailuminate']['codes'].items()}
 
+# %% ../nbs/01_taxonomy.ipynb #c009
 _CROSSWALKS = {}
+
 def crosswalk(source:str,  # taxonomy the codes are in
               target:str,  # taxonomy to map them into
              )->dict|None: # {map: {code: [target codes]}, why: {code: reason}, source}, None when no file
@@ -80,32 +85,46 @@ def crosswalk(source:str,  # taxonomy the codes are in
     _CROSSWALKS[s, t] = dict(map=m, why=why, source=str(d.get('source') or ''))
     return _CROSSWALKS[s, t]
 
-LG_TO_MLCOMMONS = {k: v[0] if v else None for k, v in crosswalk('llama-guard-3', 'mlcommons-ailuminate')['map'].items()}
+# %% ../nbs/01_taxonomy.ipynb #c009-3
+LG_TO_MLCOMMONS = {k: v[0] if v else None
+                   for k, v in crosswalk('llama-guard-3', 'mlcommons-ailuminate')['map'].items()}
 
+# %% ../nbs/01_taxonomy.ipynb #c009-6
 def mlcommons_to_lg()->dict:
     "MLCommons hazard code -> the Llama Guard codes that map onto it"
     return {k: list(v) for k, v in crosswalk('mlcommons-ailuminate', 'llama-guard-3')['map'].items()}
 
 # %% ../nbs/01_taxonomy.ipynb #c012
 RISKBENCH_HAZARDS = {
-    'prompt_attack': dict(name='Prompt injection & jailbreak', description='Input crafted to override the system prompt, the safety tuning or the developer\'s instructions, directly or through tool outputs, documents or images.', section='Tool calls'),
-    'malicious_code': dict(name='Malicious code', description='The model writes malware, exploits or other code meant to cause harm.', section='Coding'),
-    'insecure_code': dict(name='Insecure code', description='The model writes code with security vulnerabilities that may reach production.', section='Coding'),
-    'unsafe_action': dict(name='Unsafe agent action', description='An agent calls a tool or takes an action the agent-use policy forbids, or without the confirmation it requires.', section='Define content and agent use policies'),
-    'unsupported_language': dict(name='Unsupported language', description='Traffic in a language the model or guard does not officially support, where safety tuning and evaluation are not assured.', section='Multilinguality'),
+    'prompt_attack': dict(name='Prompt injection & jailbreak', section='Tool calls',
+        description="Input crafted to override the system prompt, the safety tuning or the developer's instructions, "
+                    "directly or through tool outputs, documents or images."),
+    'malicious_code': dict(name='Malicious code', section='Coding',
+        description='The model writes malware, exploits or other code meant to cause harm.'),
+    'insecure_code': dict(name='Insecure code', section='Coding',
+        description='The model writes code with security vulnerabilities that may reach production.'),
+    'unsafe_action': dict(name='Unsafe agent action', section='Define content and agent use policies',
+        description='An agent calls a tool or takes an action the agent-use policy forbids, '
+                    'or without the confirmation it requires.'),
+    'unsupported_language': dict(name='Unsupported language', section='Multilinguality',
+        description='Traffic in a language the model or guard does not officially support, '
+                    'where safety tuning and evaluation are not assured.'),
 }
 
+# %% ../nbs/01_taxonomy.ipynb #c012-3
 def hazard_codes(extra:bool=True, # include riskbench's extra hazards after S1–S14
                 )->list:
     "Every hazard code the register knows: S1–S14, then riskbench's own"
     return list(LLAMA_GUARD_CATEGORIES) + (list(RISKBENCH_HAZARDS) if extra else [])
 
+# %% ../nbs/01_taxonomy.ipynb #c012-6
 def hazard_name(code:str)->str:
     "The display name of a hazard code (Llama Guard, riskbench or MLCommons)"
     for d in (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, MLCOMMONS_HAZARDS):
         if code in d: return d[code]['name']
     raise BadParameter(f"unknown hazard code {code!r}; known: {', '.join(hazard_codes())}")
 
+# %% ../nbs/01_taxonomy.ipynb #c012-9
 def check_hazard(code, where:str='hazard', custom:tuple=())->str:
     "`code` if it is a known hazard (case-insensitive for S-codes), else BadParameter naming `where`"
     c = str(code).strip()
@@ -118,6 +137,7 @@ def _code_index(name:str)->dict:
     "Upper-case code -> the code as the taxonomy writes it"
     return {str(c).upper(): c for c in _taxonomies()[name]['codes']}
 
+# %% ../nbs/01_taxonomy.ipynb #t011-2
 def infer_taxonomy(codes,               # hazard codes (any iterable)
                    custom:tuple=(),     # the card's custom codes, which belong to no taxonomy
                   )->tuple:             # (taxonomy or None, reason)
@@ -130,7 +150,6 @@ def infer_taxonomy(codes,               # hazard codes (any iterable)
     unknown = sorted(c for c in cs if not any(c in _code_index(k) for k in _taxonomies()))
     if unknown: return None, f"codes {', '.join(unknown)} belong to no known taxonomy"
     return None, f"codes {', '.join(sorted(cs))} mix taxonomies"
-
 
 # %% ../nbs/01_taxonomy.ipynb #t014
 def _convert(src:str|None, codes:tuple, target:str, custom:dict, why_undeclared:str='')->tuple:
@@ -217,6 +236,30 @@ def align_categories(df:pd.DataFrame,          # an eval set with `categories` (
     return out, _alignment_warnings(stats, tgt)
 
 # %% ../nbs/01_taxonomy.ipynb #c015
+def _key_lines(node, src:str)->dict:
+    "{key path tuple: 1-based line} for every node under a composed YAML `node`; a duplicate key raises BadFile"
+    import yaml
+    lines = {}
+    def walk(n, path):
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            seen = {}
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+                if key in seen:
+                    raise BadFile(f"{src} line {k.start_mark.line+1}: duplicate key "
+                                  f"{'.'.join(map(str, path + (key,)))!r} (first on line {seen[key]})")
+                seen[key] = k.start_mark.line + 1
+                lines[path + (key,)] = k.start_mark.line + 1
+                walk(v, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                lines[path + (i,)] = v.start_mark.line + 1
+                walk(v, path + (i,))
+    walk(node, ())
+    return lines
+
+# %% ../nbs/01_taxonomy.ipynb #c015-3
 def load_yaml(path_or_text:str|Path,  # a YAML file, or YAML text when `text=True`
               what:str='YAML file',   # what the file is, for error messages
               text:bool=False,        # `path_or_text` is the YAML itself
@@ -238,22 +281,7 @@ def load_yaml(path_or_text:str|Path,  # a YAML file, or YAML text when `text=Tru
     try:
         node = loader.get_single_node()
         if node is None: return None, {}, src
-        lines = {}
-        def walk(n, path):
-            lines.setdefault(path, n.start_mark.line + 1)
-            if isinstance(n, yaml.MappingNode):
-                seen = {}
-                for k, v in n.value:
-                    key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
-                    if key in seen: raise BadFile(f"{src} line {k.start_mark.line+1}: duplicate key {'.'.join(map(str, path + (key,)))!r} (first on line {seen[key]})")
-                    seen[key] = k.start_mark.line + 1
-                    lines[path + (key,)] = k.start_mark.line + 1
-                    walk(v, path + (key,))
-            elif isinstance(n, yaml.SequenceNode):
-                for i, v in enumerate(n.value):
-                    lines[path + (i,)] = v.start_mark.line + 1
-                    walk(v, path + (i,))
-        walk(node, ())
+        lines = _key_lines(node, src)
         value = loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark or e.context_mark
@@ -263,6 +291,7 @@ def load_yaml(path_or_text:str|Path,  # a YAML file, or YAML text when `text=Tru
     finally: loader.dispose()
     return value, lines, src
 
+# %% ../nbs/01_taxonomy.ipynb #c015-6
 def line_of(lines:dict, path:tuple)->int|None:
     "The line of `path`, or of its nearest parent that has one"
     path = tuple(path)
@@ -271,6 +300,7 @@ def line_of(lines:dict, path:tuple)->int|None:
         path = path[:-1]
     return lines.get(())
 
+# %% ../nbs/01_taxonomy.ipynb #c015-9
 def field_name(path:tuple)->str:
     "A key path as a field name: `guards[1].spec`"
     out = ''
@@ -284,11 +314,13 @@ def _err(src, lines, path, msg, cls=BadParameter):
     ln = line_of(lines, path)
     return cls(f"{src}{f' line {ln}' if ln else ''}: {field_name(path)}: {msg}")
 
+# %% ../nbs/01_taxonomy.ipynb #c018-3
 def _check_keys(d, allowed, src, lines, path, what):
     if not isinstance(d, dict): raise _err(src, lines, path, f"expected a mapping for {what}, got {type(d).__name__}")
     for k in d:
         if k not in allowed: raise _err(src, lines, path + (k,), f"unknown key in {what}; known: {', '.join(allowed)}")
 
+# %% ../nbs/01_taxonomy.ipynb #c018-6
 @dataclass
 class ContentPolicy:
     "What a product allows for each hazard category, plus custom categories"
@@ -301,69 +333,93 @@ class ContentPolicy:
 
     KEYS = ('name', 'description', 'audience', 'regions', 'categories', 'custom_categories', 'version')
 
-    @classmethod
-    def from_dict(cls, d:dict, src:str='<content policy>', lines:dict|None=None, prefix:tuple=()):
-        "Validate a parsed policy; errors name the field and line"
-        lines = lines or {}
-        _check_keys(d, cls.KEYS, src, lines, prefix, 'content policy')
-        custom = {}
-        for i, (code, c) in enumerate((d.get('custom_categories') or {}).items()):
-            p = prefix + ('custom_categories', code)
-            if str(code) in LLAMA_GUARD_CATEGORIES or str(code) in RISKBENCH_HAZARDS: raise _err(src, lines, p, "a custom category cannot reuse a built-in code")
-            _check_keys(c, ('name', 'description', 'decision'), src, lines, p, 'custom category')
-            if not c.get('name') or not c.get('description'): raise _err(src, lines, p, "a custom category needs a name and a description")
-            dec = c.get('decision', 'disallowed')
-            if dec not in DECISIONS: raise _err(src, lines, p + ('decision',), f"expected one of {', '.join(DECISIONS)}, got {dec!r}")
-            custom[str(code)] = dict(name=str(c['name']), description=str(c['description']), decision=dec)
-        cats = {k: dict(decision='disallowed', note='not mentioned: disallowed by default') for k in LLAMA_GUARD_CATEGORIES}
-        raw = d.get('categories') or {}
-        if not isinstance(raw, dict): raise _err(src, lines, prefix + ('categories',), "expected a mapping of hazard code -> decision")
-        for code, v in raw.items():
-            p = prefix + ('categories', code)
-            try: c = check_hazard(code, field_name(p), tuple(custom))
-            except BadParameter as e: raise _err(src, lines, p, str(e).split(': ', 1)[1]) from None
-            short = isinstance(v, str)
-            if short: v = dict(decision=v)
-            _check_keys(v, ('decision', 'note'), src, lines, p, 'category entry')
-            dec = v.get('decision')
-            if dec not in DECISIONS: raise _err(src, lines, p if short else p + ('decision',), f"expected one of {', '.join(DECISIONS)}, got {dec!r}")
-            if c in custom: custom[c]['decision'] = dec
-            else: cats[c] = dict(decision=dec, note=str(v.get('note') or ''))
-        regions = d.get('regions') or []
-        if not isinstance(regions, list): raise _err(src, lines, prefix + ('regions',), "expected a list")
-        return cls(str(d.get('name') or Path(src).stem), cats, custom, [str(r) for r in regions], str(d.get('audience') or ''), src)
+# %% ../nbs/01_taxonomy.ipynb #c018-8
+def _custom_categories(d:dict, src:str, lines:dict, prefix:tuple)->dict:
+    "code -> {name, description, decision} from a policy's `custom_categories`"
+    custom = {}
+    for code, c in (d.get('custom_categories') or {}).items():
+        p = prefix + ('custom_categories', code)
+        if str(code) in LLAMA_GUARD_CATEGORIES or str(code) in RISKBENCH_HAZARDS:
+            raise _err(src, lines, p, "a custom category cannot reuse a built-in code")
+        _check_keys(c, ('name', 'description', 'decision'), src, lines, p, 'custom category')
+        if not c.get('name') or not c.get('description'):
+            raise _err(src, lines, p, "a custom category needs a name and a description")
+        dec = c.get('decision', 'disallowed')
+        if dec not in DECISIONS:
+            raise _err(src, lines, p + ('decision',), f"expected one of {', '.join(DECISIONS)}, got {dec!r}")
+        custom[str(code)] = dict(name=str(c['name']), description=str(c['description']), decision=dec)
+    return custom
 
-    @classmethod
-    def load(cls, path:str|Path):
-        "Read and validate a content policy YAML"
-        d, lines, src = load_yaml(path, 'content policy')
-        if d is None: raise BadFile(f"{src}: empty content policy")
-        return cls.from_dict(d, src, lines)
+# %% ../nbs/01_taxonomy.ipynb #c018-11
+@patch(cls_method=True)
+def from_dict(cls:ContentPolicy, d:dict, src:str='<content policy>', lines:dict|None=None, prefix:tuple=()):
+    "Validate a parsed policy; errors name the field and line"
+    lines = lines or {}
+    _check_keys(d, cls.KEYS, src, lines, prefix, 'content policy')
+    custom = _custom_categories(d, src, lines, prefix)
+    cats = {k: dict(decision='disallowed', note='not mentioned: disallowed by default') for k in LLAMA_GUARD_CATEGORIES}
+    raw = d.get('categories') or {}
+    if not isinstance(raw, dict):
+        raise _err(src, lines, prefix + ('categories',), "expected a mapping of hazard code -> decision")
+    for code, v in raw.items():
+        p = prefix + ('categories', code)
+        try: c = check_hazard(code, field_name(p), tuple(custom))
+        except BadParameter as e: raise _err(src, lines, p, str(e).split(': ', 1)[1]) from None
+        short = isinstance(v, str)
+        if short: v = dict(decision=v)
+        _check_keys(v, ('decision', 'note'), src, lines, p, 'category entry')
+        dec = v.get('decision')
+        if dec not in DECISIONS:
+            raise _err(src, lines, p if short else p + ('decision',), f"expected one of {', '.join(DECISIONS)}, got {dec!r}")
+        if c in custom: custom[c]['decision'] = dec
+        else: cats[c] = dict(decision=dec, note=str(v.get('note') or ''))
+    regions = d.get('regions') or []
+    if not isinstance(regions, list): raise _err(src, lines, prefix + ('regions',), "expected a list")
+    return cls(str(d.get('name') or Path(src).stem), cats, custom, [str(r) for r in regions],
+               str(d.get('audience') or ''), src)
 
-    def decision(self, code:str)->str:
-        "disallowed | allowed_with_care | allowed for a hazard or custom code (riskbench's own hazards are always disallowed)"
-        if code in self.custom: return self.custom[code]['decision']
-        return self.categories.get(code, dict(decision='disallowed'))['decision']
+# %% ../nbs/01_taxonomy.ipynb #c018-14
+@patch(cls_method=True)
+def load(cls:ContentPolicy, path:str|Path):
+    "Read and validate a content policy YAML"
+    d, lines, src = load_yaml(path, 'content policy')
+    if d is None: raise BadFile(f"{src}: empty content policy")
+    return cls.from_dict(d, src, lines)
 
-    def guard_categories(self)->dict:
-        "Categories a guard should flag (code -> {name, description}): every category not `allowed`, custom ones included"
-        out = {c: dict(LLAMA_GUARD_CATEGORIES[c]) for c, v in self.categories.items() if v['decision'] != 'allowed'}
-        out.update({c: dict(name=v['name'], description=v['description']) for c, v in self.custom.items() if v['decision'] != 'allowed'})
-        return out
+# %% ../nbs/01_taxonomy.ipynb #c018-18
+@patch
+def decision(self:ContentPolicy, code:str)->str:
+    "disallowed | allowed_with_care | allowed for a hazard or custom code (riskbench's own hazards are always disallowed)"
+    if code in self.custom: return self.custom[code]['decision']
+    return self.categories.get(code, dict(decision='disallowed'))['decision']
 
-    def prompt_text(self)->str:
-        "The categories block of a Llama Guard prompt for this policy (`S1: Violent Crimes.` ...; custom ones with descriptions)"
-        rows = []
-        for c, v in self.guard_categories().items():
-            rows.append(f"{c}: {v['name']}." + ('' if c in LLAMA_GUARD_CATEGORIES else f"\n{v['description']}"))
-        return '\n'.join(rows)
+# %% ../nbs/01_taxonomy.ipynb #c018-21
+@patch
+def guard_categories(self:ContentPolicy)->dict:
+    "Categories a guard should flag (code -> {name, description}): every category not `allowed`, custom ones included"
+    out = {c: dict(LLAMA_GUARD_CATEGORIES[c]) for c, v in self.categories.items() if v['decision'] != 'allowed'}
+    out.update({c: dict(name=v['name'], description=v['description'])
+                for c, v in self.custom.items() if v['decision'] != 'allowed'})
+    return out
 
-    def table(self):
-        "The policy as a table: code, name, decision, note"
-        import pandas as pd
-        rows = [dict(code=c, name=LLAMA_GUARD_CATEGORIES[c]['name'], decision=v['decision'], note=v['note']) for c, v in self.categories.items()]
-        rows += [dict(code=c, name=v['name'], decision=v['decision'], note=v['description']) for c, v in self.custom.items()]
-        return pd.DataFrame(rows)
+# %% ../nbs/01_taxonomy.ipynb #c018-24
+@patch
+def prompt_text(self:ContentPolicy)->str:
+    "The categories block of a Llama Guard prompt for this policy (`S1: Violent Crimes.` ...; custom ones with descriptions)"
+    rows = []
+    for c, v in self.guard_categories().items():
+        rows.append(f"{c}: {v['name']}." + ('' if c in LLAMA_GUARD_CATEGORIES else f"\n{v['description']}"))
+    return '\n'.join(rows)
+
+# %% ../nbs/01_taxonomy.ipynb #c018-27
+@patch
+def table(self:ContentPolicy):
+    "The policy as a table: code, name, decision, note"
+    import pandas as pd
+    rows = [dict(code=c, name=LLAMA_GUARD_CATEGORIES[c]['name'], decision=v['decision'], note=v['note'])
+            for c, v in self.categories.items()]
+    rows += [dict(code=c, name=v['name'], decision=v['decision'], note=v['description']) for c, v in self.custom.items()]
+    return pd.DataFrame(rows)
 
 # %% ../nbs/01_taxonomy.ipynb #c023
 AGENT_DECISIONS = ('allow', 'confirm', 'forbid')
@@ -378,79 +434,96 @@ class AgentPolicy:
 
     KEYS = ('name', 'description', 'default', 'tools', 'version')
 
-    @classmethod
-    def from_dict(cls, d:dict, src:str='<agent policy>', lines:dict|None=None, prefix:tuple=()):
-        "Validate a parsed agent policy; errors name the field and line"
-        lines = lines or {}
-        _check_keys(d, cls.KEYS, src, lines, prefix, 'agent policy')
-        default = d.get('default', 'forbid')
-        if default not in AGENT_DECISIONS: raise _err(src, lines, prefix + ('default',), f"expected one of {', '.join(AGENT_DECISIONS)}, got {default!r}")
-        tools = {}
-        raw = d.get('tools') or {}
-        if not isinstance(raw, dict): raise _err(src, lines, prefix + ('tools',), "expected a mapping of tool name -> actions")
-        for t, v in raw.items():
-            p = prefix + ('tools', t)
-            _check_keys(v or {}, ('allow', 'confirm', 'forbid', 'default', 'description'), src, lines, p, 'tool entry')
-            v = v or {}
-            entry, seen = {}, {}
-            for k in ('allow', 'confirm', 'forbid'):
-                acts = v.get(k) or []
-                if isinstance(acts, str): acts = [acts]
-                if not isinstance(acts, list): raise _err(src, lines, p + (k,), "expected a list of action names")
-                for a in acts:
-                    if a in seen: raise _err(src, lines, p + (k,), f"action {a!r} is listed under both {seen[a]} and {k}")
-                    seen[a] = k
-                entry[k] = [str(a) for a in acts]
-            td = v.get('default', default)
-            if td not in AGENT_DECISIONS: raise _err(src, lines, p + ('default',), f"expected one of {', '.join(AGENT_DECISIONS)}, got {td!r}")
-            entry['default'] = td
-            tools[str(t)] = entry
-        return cls(str(d.get('name') or Path(src).stem), tools, default, src)
+# %% ../nbs/01_taxonomy.ipynb #c023-2
+def _tool_entry(v, default:str, src:str, lines:dict, p:tuple)->dict:
+    "{allow, confirm, forbid, default} for one tool of an agent policy"
+    _check_keys(v or {}, ('allow', 'confirm', 'forbid', 'default', 'description'), src, lines, p, 'tool entry')
+    v = v or {}
+    entry, seen = {}, {}
+    for k in ('allow', 'confirm', 'forbid'):
+        acts = v.get(k) or []
+        if isinstance(acts, str): acts = [acts]
+        if not isinstance(acts, list): raise _err(src, lines, p + (k,), "expected a list of action names")
+        for a in acts:
+            if a in seen: raise _err(src, lines, p + (k,), f"action {a!r} is listed under both {seen[a]} and {k}")
+            seen[a] = k
+        entry[k] = [str(a) for a in acts]
+    td = v.get('default', default)
+    if td not in AGENT_DECISIONS:
+        raise _err(src, lines, p + ('default',), f"expected one of {', '.join(AGENT_DECISIONS)}, got {td!r}")
+    entry['default'] = td
+    return entry
 
-    @classmethod
-    def load(cls, path:str|Path):
-        "Read and validate an agent-use policy YAML"
-        d, lines, src = load_yaml(path, 'agent policy')
-        if d is None: raise BadFile(f"{src}: empty agent policy")
-        return cls.from_dict(d, src, lines)
+# %% ../nbs/01_taxonomy.ipynb #c023-5
+@patch(cls_method=True)
+def from_dict(cls:AgentPolicy, d:dict, src:str='<agent policy>', lines:dict|None=None, prefix:tuple=()):
+    "Validate a parsed agent policy; errors name the field and line"
+    lines = lines or {}
+    _check_keys(d, cls.KEYS, src, lines, prefix, 'agent policy')
+    default = d.get('default', 'forbid')
+    if default not in AGENT_DECISIONS:
+        raise _err(src, lines, prefix + ('default',), f"expected one of {', '.join(AGENT_DECISIONS)}, got {default!r}")
+    raw = d.get('tools') or {}
+    if not isinstance(raw, dict):
+        raise _err(src, lines, prefix + ('tools',), "expected a mapping of tool name -> actions")
+    tools = {str(t): _tool_entry(v, default, src, lines, prefix + ('tools', t)) for t, v in raw.items()}
+    return cls(str(d.get('name') or Path(src).stem), tools, default, src)
 
-    def decide(self, tool:str, action:str|None=None)->str:
-        "allow | confirm | forbid for a tool call (`*` in a list matches every action)"
-        t = self.tools.get(tool)
-        if t is None: return self.default
-        for k, dec in (('forbid', 'forbid'), ('confirm', 'confirm'), ('allow', 'allow')):
-            if action in t[k]: return dec
-        for k, dec in (('forbid', 'forbid'), ('confirm', 'confirm'), ('allow', 'allow')):
-            if '*' in t[k]: return dec
-        return t['default']
+# %% ../nbs/01_taxonomy.ipynb #c023-8
+@patch(cls_method=True)
+def load(cls:AgentPolicy, path:str|Path):
+    "Read and validate an agent-use policy YAML"
+    d, lines, src = load_yaml(path, 'agent policy')
+    if d is None: raise BadFile(f"{src}: empty agent policy")
+    return cls.from_dict(d, src, lines)
 
-    def table(self):
-        "One row per tool and decision"
-        import pandas as pd
-        return pd.DataFrame([dict(tool=t, decision=k, actions=', '.join(v[k])) for t, v in self.tools.items() for k in ('allow', 'confirm', 'forbid') if v[k]])
+# %% ../nbs/01_taxonomy.ipynb #c023-11
+@patch
+def decide(self:AgentPolicy, tool:str, action:str|None=None)->str:
+    "allow | confirm | forbid for a tool call (`*` in a list matches every action)"
+    t = self.tools.get(tool)
+    if t is None: return self.default
+    for k, dec in (('forbid', 'forbid'), ('confirm', 'confirm'), ('allow', 'allow')):
+        if action in t[k]: return dec
+    for k, dec in (('forbid', 'forbid'), ('confirm', 'confirm'), ('allow', 'allow')):
+        if '*' in t[k]: return dec
+    return t['default']
+
+# %% ../nbs/01_taxonomy.ipynb #c024-2
+@patch
+def table(self:AgentPolicy):
+    "One row per tool and decision"
+    import pandas as pd
+    return pd.DataFrame([dict(tool=t, decision=k, actions=', '.join(v[k]))
+                         for t, v in self.tools.items() for k in ('allow', 'confirm', 'forbid') if v[k]])
 
 # %% ../nbs/01_taxonomy.ipynb #c026
 def _registry_file(path, what='language registry')->dict:
     d, lines, src = load_yaml(path, what)
     if not isinstance(d, dict) or not isinstance(d.get('families'), dict):
-        raise BadFile(f"{src}: a language registry needs a mapping 'families: {{name: {{languages: [...], source: ...}}}}'")
+        raise BadFile(f"{src}: a language registry needs a mapping "
+                      "'families: {name: {languages: [...], source: ...}}'")
     out = {}
     for fam, v in d['families'].items():
         p = ('families', fam)
-        _check_keys(v or {}, ('languages', 'trained_on', 'basis', 'source', 'wording', 'note', 'match'), src, lines, p, 'family entry')
+        _check_keys(v or {}, ('languages', 'trained_on', 'basis', 'source', 'wording', 'note', 'match'), src, lines, p,
+                    'family entry')
         v = dict(v or {})
         for k in ('languages', 'trained_on', 'match'):
             if k in v:
                 if isinstance(v[k], str): v[k] = [v[k]]
                 if not isinstance(v[k], list): raise _err(src, lines, p + (k,), "expected a list")
         for i, l in enumerate(v.get('languages') or []):
-            if not re.fullmatch(r'[a-z]{2,3}', str(l)): raise _err(src, lines, p + ('languages', i), f"expected an ISO 639 code like 'en', got {l!r}", BadFile)
+            if not re.fullmatch(r'[a-z]{2,3}', str(l)):
+                raise _err(src, lines, p + ('languages', i), f"expected an ISO 639 code like 'en', got {l!r}", BadFile)
         for i, m in enumerate(v.get('match') or []):
             try: re.compile(m)
-            except re.error as e: raise _err(src, lines, p + ('match', i), f"not a valid regular expression ({e})", BadFile) from None
+            except re.error as e:
+                raise _err(src, lines, p + ('match', i), f"not a valid regular expression ({e})", BadFile) from None
         out[str(fam)] = v
     return out
 
+# %% ../nbs/01_taxonomy.ipynb #c026-3
 _REG_CACHE = {}
 def _registry_cached(path)->dict:
     "A registry file parsed once per modification time"
@@ -459,6 +532,7 @@ def _registry_cached(path)->dict:
     if key not in _REG_CACHE: _REG_CACHE[key] = _registry_file(p)
     return copy.deepcopy(_REG_CACHE[key])
 
+# %% ../nbs/01_taxonomy.ipynb #c026-6
 def supported_languages(extra:str|Path|None=None, # a user YAML adding or overriding families
                        )->dict:                   # family -> {languages, source, note, basis, wording, match}
     "The supported-language registry: riskbench's bundled one, merged with `extra`"
@@ -468,19 +542,19 @@ def supported_languages(extra:str|Path|None=None, # a user YAML adding or overri
     out = {}
     for k, v in user.items(): out[k] = {**base.get(k, {}), **v}      # user families first (matched first)
     for k, v in base.items(): out.setdefault(k, v)
-    return {k: {**dict(languages=[], source='', note='', basis='user' if k in user else 'official'), **v} for k, v in out.items()}
+    return {k: {**dict(languages=[], source='', note='', basis='user' if k in user else 'official'), **v}
+            for k, v in out.items()}
 
 # %% ../nbs/01_taxonomy.ipynb #c029
 def _spec_id(spec:str)->str:
     "The model id or path inside a guard spec (`kind:ID`), after alias resolution"
     s = str(spec).strip()
-    try:
-        from riskbench.core import get_settings
-        s = get_settings().aliases.get(s, s)
+    try: s = get_settings().aliases.get(s, s)
     except RiskbenchError: pass
     m = re.match(r'^([a-z][a-z0-9_\-]*):(?!//)(.+)$', s)   # kind:ID, but not a URL
     return m.group(2) if m and len(m.group(1)) > 1 else s
 
+# %% ../nbs/01_taxonomy.ipynb #c029-3
 def model_family(spec_or_id:str,               # model id, local path, alias or guard spec
                  extra:str|Path|None=None,     # a user registry YAML
                 )->str|None:                   # family name, or None when unknown
@@ -496,13 +570,16 @@ def model_family(spec_or_id:str,               # model id, local path, alias or 
             if any(re.search(m, cand, re.I) for m in v.get('match') or []): return fam
     return None
 
+# %% ../nbs/01_taxonomy.ipynb #c030-2
 def unsupported_languages(model:str,               # model id, alias or guard spec
                           languages:list,          # deployment language codes
                           extra:str|Path|None=None, # a user registry YAML
                          )->list:
     "The languages in `languages` that `model`'s family does not support (BadParameter when the model is unknown)"
     fam = model_family(model, extra)
-    if fam is None: raise BadParameter(f"model {model!r}: not in the supported-language registry; add its family with `extra` (families: {{name: {{match: [...], languages: [...]}}}})")
+    if fam is None:
+        raise BadParameter(f"model {model!r}: not in the supported-language registry; add its family with `extra` "
+                           "(families: {name: {match: [...], languages: [...]}})")
     have = set(supported_languages(extra)[fam]['languages'])
     out = []
     for l in languages or []:
