@@ -284,3 +284,16 @@ def test_every_warning_code_raised_is_documented():
                     used.setdefault(n.args[0].value, f.name)
     assert len(used) >= 9
     assert not set(used) - set(WARNING_CODES), {k: used[k] for k in set(used) - set(WARNING_CODES)}
+
+
+def test_missing_taxonomy_stays_missing(tmp_path):
+    "a row without a taxonomy keeps None (never the text 'None' or 'nan'); blanks are missing too"
+    rows = [dict(text='a', taxonomy='openai-moderation'), dict(text='b', taxonomy=None), dict(text='c', taxonomy='  '), dict(text='d')]
+    df, _ = load_eval_set(write_jsonl(tmp_path/'t.jsonl', rows))
+    assert df.taxonomy.tolist()[0] == 'openai-moderation' and df.taxonomy[1:].isna().all(), df.taxonomy.tolist()
+
+
+def test_mapping_onto_one_name_twice_is_a_column_error(tmp_path):
+    "an explicit mapping that sends two columns to `text` names the clash instead of picking one"
+    p = write_jsonl(tmp_path/'t.jsonl', [dict(question='a', body='b', label=0)])
+    with pytest.raises(BadColumn, match="two columns the name 'text'"): load_eval_set(p, mapping={'question': 'text', 'body': 'text'})
