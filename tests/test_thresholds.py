@@ -801,3 +801,31 @@ def test_tuner_nearest_rows_mask_pii(monkeypatch):
     assert 'jane.doe@example.com' not in h and 'write to' in h
     monkeypatch.setenv('RISKBENCH_SHOW_RAW_TEXT', '1')
     assert 'jane.doe@example.com' in ThresholdTuner(df, static=True).nearest_html(0.0)
+
+
+def _grouped(by, values, t=0.5):
+    from riskbench.thresholds import GuardPolicy
+    return GuardPolicy(threshold=t, groups={'by': by, 'min_support': 1,
+                                            'values': {k: {'threshold': v, 'fallback': False} for k, v in values.items()}})
+
+
+def test_decide_group_rules_at_their_edges():
+    "language codes lower-cased; a missing language is plain global; ties keep the first group; any grouping column"
+    pol = _grouped('language', {'fr': 0.2})
+    d = pol.decide([0.3], language='FR')[0]
+    assert (d['decision'], d['group'], d['threshold']) == ('block', 'fr', 0.2)
+    d = pol.decide([0.3], language=None)[0]
+    assert (d['decision'], d['group']) == ('allow', 'global') and '(' not in d['reason'], d['reason']
+    pol = _grouped('category', {'S1': 0.3, 'S2': 0.3, 'S9': 0.6})
+    assert pol.decide([0.4], categories=[['S1', 'S2']])[0]['group'] == 'S1'
+    assert pol.decide([0.4], categories=[['S2', 'S1']])[0]['group'] == 'S2'
+    d = pol.decide([0.25, 0.4], categories=['S9', 'S1'])  # one flat list: the same categories for every score
+    assert [(x['decision'], x['group']) for x in d] == [('allow', 'S1'), ('block', 'S1')]
+    pol = _grouped('source', {'redteam': 0.1})
+    d = pol.decide([0.2, 0.2], group=['redteam', 'web'])
+    assert [(x['decision'], x['group']) for x in d] == [('block', 'redteam'), ('allow', 'global')]
+
+
+def test_decide_refuses_a_nan_among_scores():
+    from riskbench.core import BadParameter
+    with pytest.raises(BadParameter, match='score 1 is not a finite number'): _grouped('language', {}).decide([0.2, float('nan')])
