@@ -297,3 +297,30 @@ def test_mapping_onto_one_name_twice_is_a_column_error(tmp_path):
     "an explicit mapping that sends two columns to `text` names the clash instead of picking one"
     p = write_jsonl(tmp_path/'t.jsonl', [dict(question='a', body='b', label=0)])
     with pytest.raises(BadColumn, match="two columns the name 'text'"): load_eval_set(p, mapping={'question': 'text', 'body': 'text'})
+
+
+def test_generated_ids_of_repeated_texts_count_up(tmp_path):
+    "three rows with the same text and no id get h…, h…-2, h…-3 (never a clash, never a -1)"
+    df, rep = load_eval_set(write_jsonl(tmp_path/'t.jsonl', [dict(text='same')] * 3))
+    h = df.id[0]
+    assert df.id.tolist() == [h, f'{h}-2', f'{h}-3'] and rep.rejected == 0
+
+
+def test_odd_language_flag_shows_forty_characters(tmp_path):
+    v = 'x' * 39 + 'YZ' + 'w' * 59
+    df, rep = load_eval_set(write_jsonl(tmp_path/'t.jsonl', [dict(text='a', language=v)]))
+    reason = rep.flags[0]['reason']
+    assert repr(v[:40]) in reason and 'YZ' not in reason and 'xY' in reason
+
+
+def test_max_chars_zero_flags_nothing(tmp_path):
+    p = write_jsonl(tmp_path/'t.jsonl', [dict(text='a' * 50)])
+    assert len(load_eval_set(p, max_chars=0)[1].flags) == 0 and len(load_eval_set(p, max_chars=10)[1].flags) == 1
+
+
+def test_conversations_mixed_with_plain_texts(tmp_path):
+    "a row without a conversation keeps its text; a row with both keeps its own text; one with only a conversation takes its last message"
+    conv = [dict(role='user', content='first'), dict(role='assistant', content='reply'), dict(role='user', content='last')]
+    rows = [dict(id='a', text='plain'), dict(id='b', text='own', conversation=conv), dict(id='c', conversation=conv)]
+    df, rep = load_eval_set(write_jsonl(tmp_path/'t.jsonl', rows))
+    assert rep.rejected == 0 and df.set_index('id').text.to_dict() == {'a': 'plain', 'b': 'own', 'c': 'last'}
