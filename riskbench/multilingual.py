@@ -936,6 +936,9 @@ def coverage_inputs(data:str='',              # eval set (used when no score tab
     path = scores or data
     if not str(path).strip(): raise BadParameter("give an eval set (data) or a score table (scores)")
     df, rows = load_eval_set(resolve_input(path, 'scores' if scores else 'data'), missing_label='keep')
+    if not len(df):
+        why = '; '.join(f'{n} × {r}' for r, n in list(rows.reasons().items())[:3])
+        raise BadFile(f"{rows.source}: every one of its {rows.read:,} row(s) was rejected ({why}): nothing to measure")
     fp, scored = None, False
     if 'score' not in df and guard:
         from riskbench.guards import load_guard, score_table
@@ -1058,8 +1061,8 @@ def languages_cmd(data:str,                 # eval set: CSV/TSV, JSONL, JSON, Pa
     for w in s.get('warnings') or []:
         subj = ', '.join(f"{k} {w[k]}" for k in ('language', 'hazard') if w.get(k))
         print(f"  warning: {w['code']}" + (f" ({subj})" if subj else '') + f": {w['message']}")
-    print(f"  detections: {r.out/'languages.parquet'}")
+    if (r.out/'languages.parquet').exists(): print(f"  detections: {r.out/'languages.parquet'}")
     print(f"  report:     {r.html}")
     print(f"  summary:    {r.out/'summary.json'}")
-    if not r.ok: print(f"  error: {r.error}", file=__import__('sys').stderr)
-    return 0 if r.ok else 1
+    if not r.ok: print(f"riskbench languages: error: {r.error}", file=__import__('sys').stderr)
+    return r.exit_code  # 2 when the template found bad input, 130 when interrupted

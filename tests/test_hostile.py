@@ -137,3 +137,23 @@ def test_property_csv_corruption(tmp_path, rows):
     p = tmp_path/'p.csv'
     p.write_bytes(b'id,text,label\n' + b'\n'.join(_csv_line(i, *r) for i, r in enumerate(rows)) + b'\n')
     _check(p, rows, 2, 8 << 20)
+
+@pytest.mark.parametrize('name', NAMES)
+def test_thresholds_command(name, tmp_path, capsys):
+    "`riskbench thresholds FILE`: none of these files has scores, so each is one line naming the file, exit 2"
+    rc = main(['thresholds', str(HOSTILE/name), '--out', str(tmp_path/'t')])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    _one_line_naming(err, name)
+    assert not (tmp_path/'t').exists() or not any((tmp_path/'t').iterdir())
+
+@pytest.mark.parametrize('name', sorted(n for n in NAMES if EXPECT[n]['exit'] == 2 or n in AUDITED))
+def test_languages_command(name, tmp_path):
+    "`riskbench languages FILE`: exit 2 with one line naming the file before anything runs, or every row accounted for"
+    e = EXPECT[name]
+    out = tmp_path/'lang'
+    r = riskbench('languages', HOSTILE/name, '--out', out, timeout=300)
+    assert r.returncode == e['exit'], r.stdout[-2000:] + r.stderr[-2000:]  # nothing left to measure is bad input, as for score
+    if r.returncode == 2: return _one_line_naming(r.stderr, name)
+    data = json.loads((out/'manifest.json').read_text())['inputs']['data']
+    assert data['rows_read'] == e['read'] == data['rows_kept'] + data['rows_rejected'], data
