@@ -502,3 +502,12 @@ def test_thresholds_scores_for_report_with_a_real_python_guard(tmp_path, monkeyp
     out, rep, src, fp = scores_for_report(str(p), '', 'python:guard_len:score')
     assert len(out) == 30 and rep.kept == 30 and fp['spec'] == 'python:guard_len:score' and fp['module_sha256']
     np.testing.assert_allclose(out.set_index('id').loc['r9', 'score'], 10 / 40)
+
+
+def test_fingerprint_id_is_sixteen_hex_digits_of_the_sorted_fingerprint():
+    "the score cache's folder name: the first 16 hex digits of SHA-256 over the fingerprint's sorted JSON"
+    import hashlib, json
+    from riskbench.guards import fingerprint_id
+    fp = {'spec': 'baseline', 'engine': 1}
+    want = hashlib.sha256(json.dumps(dict(sorted(fp.items())), sort_keys=True).encode()).hexdigest()[:16]
+    assert fingerprint_id(fp) == fingerprint_id(dict(reversed(list(fp.items())))) == want and len(want) == 16
