@@ -605,6 +605,7 @@ def _write_outputs(out:Path, nb, manifest:dict, title:str)->dict:
     status, error = manifest['status'], manifest['error']
     s = json.loads((out/'summary.json').read_text(encoding='utf-8')) if (out/'summary.json').exists() else {}
     if status != 'ok': s.update(status=status, error=error)
+    s.setdefault('warnings', [])  # every part says what its evidence cannot say, even when that is nothing
     meta = {k: manifest[k] for k in ('template', 'riskbench', 'started', 'seconds')}
     files = {'summary.json': lambda: json.dumps(to_jsonable(s), indent=2, ensure_ascii=False, allow_nan=False),
              'report.ipynb': lambda: nbformat.writes(nb),

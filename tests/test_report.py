@@ -275,3 +275,9 @@ def test_run_never_changes_this_process_folder(tmp_path, monkeypatch):
     r = report.run_template(tpl, {}, tmp_path/'o')
     assert r.ok, r.error
     assert json.loads((tmp_path/'o'/'summary.json').read_text())['cwd'] == str((tmp_path/'o').resolve())
+
+def test_every_summary_has_a_warnings_list(tmp_path):
+    "a template that records no warning still writes `warnings: []` (the bundle and users can rely on the key)"
+    from riskbench import report
+    r = report.run_template(_template(tmp_path/'t.ipynb', ['from riskbench.report import record\nrecord(n=n)']), {}, tmp_path/'o')
+    assert r.ok and json.loads((tmp_path/'o'/'summary.json').read_text())['warnings'] == []
