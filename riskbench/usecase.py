@@ -9,8 +9,10 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 import pandas as pd
+from fastcore.basics import patch
 
-from .core import RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, write_text, evidence_warning
+from .core import (RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, write_text,
+                            evidence_warning)
 from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml, line_of,
                                 field_name, ContentPolicy, AgentPolicy, model_family, supported_languages, _spec_id)
 
@@ -25,26 +27,31 @@ __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CA
            'appetite_text', 'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
 
 # %% ../nbs/02_usecase.ipynb #c006
-LIKELIHOOD = {1: dict(name='rare', low=0.0, p=0.01), 2: dict(name='unlikely', low=0.02, p=0.05), 3: dict(name='possible', low=0.10, p=0.20),
-              4: dict(name='likely', low=0.30, p=0.45), 5: dict(name='almost certain', low=0.60, p=0.80)}
+LIKELIHOOD = {1: dict(name='rare', low=0.0, p=0.01), 2: dict(name='unlikely', low=0.02, p=0.05),
+              3: dict(name='possible', low=0.10, p=0.20), 4: dict(name='likely', low=0.30, p=0.45),
+              5: dict(name='almost certain', low=0.60, p=0.80)}
 SEVERITY = {1: 'negligible', 2: 'minor', 3: 'moderate', 4: 'major', 5: 'severe'}
 RISK_LEVELS = (('low', 4), ('medium', 9), ('high', 15), ('critical', 25))   # level, highest score in it
 APPETITES = ('low', 'medium', 'high')
 
+# %% ../nbs/02_usecase.ipynb #c006-3
 def likelihood_probability(level:int)->float:
     "The representative probability of a likelihood level"
     return LIKELIHOOD[int(level)]['p']
 
+# %% ../nbs/02_usecase.ipynb #c006-5
 def likelihood_level(p:float)->int:
     "The likelihood level whose band holds probability `p`"
     return max(l for l, v in LIKELIHOOD.items() if p >= v['low'])
 
+# %% ../nbs/02_usecase.ipynb #c006-8
 def risk_level(score:float)->str:
     "low | medium | high | critical for a likelihood × severity score"
     for name, top in RISK_LEVELS:
         if score <= top: return name
     return 'critical'
 
+# %% ../nbs/02_usecase.ipynb #c006-10
 def appetite_score(appetite:str)->int:
     "The highest acceptable score for a risk appetite level"
     return dict(RISK_LEVELS)[appetite]
@@ -68,67 +75,106 @@ class Mitigation:
     description: str = ''
     guard: bool = False # a classifier that a threshold policy can measure
 
+# %% ../nbs/02_usecase.ipynb #c011-2
 _C, _ALL = ('*content',), ('*',)
-MITIGATIONS = {m.id: m for m in [
-    # model level
-    Mitigation('data_curation', 'Data curation and representativeness', 'model', 'Step 1: Prepare data', _C + ('insecure_code', 'malicious_code'), ('model_output', 'generated_code'), 0.10,
-               'Clean, representative fine-tuning data; unsafe or vulnerable examples removed or labelled; languages of the deployment represented.'),
+_MODEL_LEVEL = [
+    Mitigation('data_curation', 'Data curation and representativeness', 'model', 'Step 1: Prepare data',
+               _C + ('insecure_code', 'malicious_code'), ('model_output', 'generated_code'), 0.10,
+               'Clean, representative fine-tuning data; unsafe or vulnerable examples removed or labelled; '
+               'languages of the deployment represented.'),
     Mitigation('sft', 'Supervised safety fine-tuning (SFT)', 'model', 'Step 2: Train the model', _C, ('model_output',), 0.30,
                'Fine-tuning on data annotated for helpfulness and safety, with safe answers to risky prompts.'),
-    Mitigation('rlhf', 'RLHF / RLAIF with safety reward models', 'model', 'Reinforcement Learning from Human Feedback (RLHF)', _C + ('prompt_attack',), ('model_output',), 0.30,
-               'Preference training against safety and helpfulness reward models (human or AI feedback); more robust to jailbreaks.'),
-    Mitigation('safety_context_distillation', 'Targeted safety context distillation', 'model', 'Step 2: Train the model', _C + ('prompt_attack',), ('model_output',), 0.20,
+    Mitigation('rlhf', 'RLHF / RLAIF with safety reward models', 'model', 'Reinforcement Learning from Human Feedback (RLHF)',
+               _C + ('prompt_attack',), ('model_output',), 0.30,
+               'Preference training against safety and helpfulness reward models (human or AI feedback); '
+               'more robust to jailbreaks.'),
+    Mitigation('safety_context_distillation', 'Targeted safety context distillation', 'model', 'Step 2: Train the model',
+               _C + ('prompt_attack',), ('model_output',), 0.20,
                'Fine-tuning on the outputs produced with a safe pre-prompt prefixed to adversarial prompts.'),
     Mitigation('red_teaming', 'Red teaming', 'model', 'Red teaming best practices', _ALL, SURFACES, 0.15,
                'Diverse red teams with subject-matter experts, tested regularly; findings fixed before launch.'),
-    Mitigation('privacy_attack_tests', 'Privacy adversarial attack tests', 'model', 'Privacy adversarial attacks', ('S7',), ('model_output',), 0.30,
+    Mitigation('privacy_attack_tests', 'Privacy adversarial attack tests', 'model', 'Privacy adversarial attacks',
+               ('S7',), ('model_output',), 0.30,
                'Membership-inference, model-inversion and memorisation tests on a model fine-tuned with personal data.'),
-    Mitigation('safety_evaluation', 'Safety evaluation and benchmarks', 'model', 'Step 3: Evaluate and improve performance', _ALL, SURFACES, 0.0,
-               'Automatic benchmarks (e.g. CyberSecEval for code), manual and LLM-as-judge evaluation on held-out sets. Evidence, not a control.'),
-    # system level: input
-    Mitigation('prompt_filter', 'Prompt filters', 'system_input', 'Mitigating risks at the input level', _C + ('prompt_attack',), ('user_input', 'images'), 0.30,
+    Mitigation('safety_evaluation', 'Safety evaluation and benchmarks', 'model', 'Step 3: Evaluate and improve performance',
+               _ALL, SURFACES, 0.0,
+               'Automatic benchmarks (e.g. CyberSecEval for code), manual and LLM-as-judge evaluation on held-out sets. '
+               'Evidence, not a control.'),
+]
+
+# %% ../nbs/02_usecase.ipynb #c011-4
+_SYSTEM_INPUT = [
+    Mitigation('prompt_filter', 'Prompt filters', 'system_input', 'Mitigating risks at the input level',
+               _C + ('prompt_attack',), ('user_input', 'images'), 0.30,
                'Rules that block or hard-code responses to some inputs until the model handles them as intended.'),
-    Mitigation('system_prompt', 'System prompt and prompt engineering', 'system_input', 'System Prompts', _C, ('model_output',), 0.20,
-               'A system prompt and input engineering that steer tone, constraints and refusals (fewer violations and false refusals).'),
-    Mitigation('prompt_guard', 'Prompt Guard (jailbreak and injection classifier)', 'system_input', 'Tool calls', ('prompt_attack',), ('user_input', 'tool_calls'), 0.70,
-               'A classifier that flags direct jailbreaks in user input and indirect injections in tool outputs and documents.', True),
-    Mitigation('input_guard', 'Input safety classifier (Llama Guard on prompts)', 'system_input', 'Mitigating risks at the input level', _C + ('S14',), ('user_input', 'images'), 0.70,
-               'A content-safety classifier on every user prompt (and image, for multimodal guards), at a tuned threshold.', True),
-    Mitigation('language_filter', 'Language filter', 'system_input', 'Multilinguality', ('unsupported_language',), SURFACES, 0.90,
+    Mitigation('system_prompt', 'System prompt and prompt engineering', 'system_input', 'System Prompts', _C,
+               ('model_output',), 0.20,
+               'A system prompt and input engineering that steer tone, constraints and refusals '
+               '(fewer violations and false refusals).'),
+    Mitigation('prompt_guard', 'Prompt Guard (jailbreak and injection classifier)', 'system_input', 'Tool calls',
+               ('prompt_attack',), ('user_input', 'tool_calls'), 0.70,
+               'A classifier that flags direct jailbreaks in user input and indirect injections in tool outputs '
+               'and documents.', True),
+    Mitigation('input_guard', 'Input safety classifier (Llama Guard on prompts)', 'system_input',
+               'Mitigating risks at the input level', _C + ('S14',), ('user_input', 'images'), 0.70,
+               'A content-safety classifier on every user prompt (and image, for multimodal guards), '
+               'at a tuned threshold.', True),
+    Mitigation('language_filter', 'Language filter', 'system_input', 'Multilinguality', ('unsupported_language',),
+               SURFACES, 0.90,
                'Detects the language of each input and declines languages the model and guards do not support.'),
-    Mitigation('image_filter', 'Image upload filters', 'system_input', 'Image reasoning', ('S4', 'S7', 'prompt_attack'), ('images',), 0.50,
-               'Filters for illegal images, images of identifiable people, and text embedded in images.'),
-    # system level: output
-    Mitigation('blocklist', 'Output blocklists', 'system_output', 'Develop potential mitigation methods at output', _C, ('model_output',), 0.20,
-               'Phrases the model must never output; simple, but blunt in context-dependent cases.'),
-    Mitigation('output_guard', 'Output safety classifier (Llama Guard on responses)', 'system_output', 'Develop potential mitigation methods at output',
+    Mitigation('image_filter', 'Image upload filters', 'system_input', 'Image reasoning', ('S4', 'S7', 'prompt_attack'),
+               ('images',), 0.50, 'Filters for illegal images, images of identifiable people, and text embedded in images.'),
+]
+
+# %% ../nbs/02_usecase.ipynb #c011-6
+_SYSTEM_OUTPUT = [
+    Mitigation('blocklist', 'Output blocklists', 'system_output', 'Develop potential mitigation methods at output', _C,
+               ('model_output',), 0.20, 'Phrases the model must never output; simple, but blunt in context-dependent cases.'),
+    Mitigation('output_guard', 'Output safety classifier (Llama Guard on responses)', 'system_output',
+               'Develop potential mitigation methods at output',
                _C + ('S14', 'malicious_code'), ('model_output', 'tool_calls', 'generated_code'), 0.70,
-               'A content-safety classifier on every response, and on tool content before it reaches the user, at a tuned threshold.', True),
-    Mitigation('cot_limits', 'Limits on exposed chain of thought', 'system_output', 'Develop potential mitigation methods at output', _C, ('model_output',), 0.10,
+               'A content-safety classifier on every response, and on tool content before it reaches the user, '
+               'at a tuned threshold.', True),
+    Mitigation('cot_limits', 'Limits on exposed chain of thought', 'system_output',
+               'Develop potential mitigation methods at output', _C, ('model_output',), 0.10,
                'Raw reasoning of a reasoning model is not shown, or is filtered like the final answer.'),
-    Mitigation('insecure_code_filter', 'Insecure-code filter (e.g. Code Shield)', 'system_output', 'Coding', ('insecure_code', 'malicious_code'), ('generated_code',), 0.60,
+    Mitigation('insecure_code_filter', 'Insecure-code filter (e.g. Code Shield)', 'system_output', 'Coding',
+               ('insecure_code', 'malicious_code'), ('generated_code',), 0.60,
                'Static analysis of generated code before it is shown or executed.'),
-    Mitigation('agent_policy_enforcement', 'Agent-use policy enforcement', 'system_output', 'Define content and agent use policies', ('unsafe_action', 'S14'), ('tool_calls',), 0.70,
-               'Every tool call checked against the agent-use policy: forbidden actions blocked, sensitive ones confirmed by the user.'),
-    # transparency and feedback
-    Mitigation('ai_disclosure', 'AI disclosure and limitations notice', 'transparency', 'Transparency & control best practices', ('S5', 'S6', 'S13'), ('model_output',), 0.10,
+    Mitigation('agent_policy_enforcement', 'Agent-use policy enforcement', 'system_output',
+               'Define content and agent use policies', ('unsafe_action', 'S14'), ('tool_calls',), 0.70,
+               'Every tool call checked against the agent-use policy: forbidden actions blocked, '
+               'sensitive ones confirmed by the user.'),
+]
+
+# %% ../nbs/02_usecase.ipynb #c011-8
+_TRANSPARENCY = [
+    Mitigation('ai_disclosure', 'AI disclosure and limitations notice', 'transparency',
+               'Transparency & control best practices', ('S5', 'S6', 'S13'), ('model_output',), 0.10,
                'Users are told they talk to an AI that can be wrong, before or when they use it.'),
-    Mitigation('feedback_reporting', 'Feedback and reporting', 'transparency', 'Feedback & reporting mechanisms', _ALL, SURFACES, 0.05,
-               'Thumbs up/down and free-text reports, reviewed and fed back into training.'),
-    Mitigation('user_controls', 'User controls', 'transparency', 'Transparency & control best practices', _C, ('model_output',), 0.05,
-               'Users can choose between outputs, edit them, and get prompt suggestions.'),
+    Mitigation('feedback_reporting', 'Feedback and reporting', 'transparency', 'Feedback & reporting mechanisms', _ALL,
+               SURFACES, 0.05, 'Thumbs up/down and free-text reports, reviewed and fed back into training.'),
+    Mitigation('user_controls', 'User controls', 'transparency', 'Transparency & control best practices', _C,
+               ('model_output',), 0.05, 'Users can choose between outputs, edit them, and get prompt suggestions.'),
     Mitigation('system_card', 'System card', 'transparency', 'Transparency & control best practices', (), (), 0.0,
                'A public description of the system, its safeguards and limits.'),
     Mitigation('tool_transparency', 'Tool and source transparency', 'transparency', 'Tool calls', (), (), 0.0,
                'Users can see when a third-party tool or search produced part of an answer.'),
-]}
-LAYERS = {'model': 'Model level', 'system_input': 'System level: input', 'system_output': 'System level: output', 'transparency': 'Transparency and feedback'}
+]
 
+# %% ../nbs/02_usecase.ipynb #c011-10
+MITIGATIONS = {m.id: m for m in _MODEL_LEVEL + _SYSTEM_INPUT + _SYSTEM_OUTPUT + _TRANSPARENCY}
+LAYERS = {'model': 'Model level', 'system_input': 'System level: input', 'system_output': 'System level: output',
+          'transparency': 'Transparency and feedback'}
+
+# %% ../nbs/02_usecase.ipynb #c011-13
 def mitigation_table()->pd.DataFrame:
     "The mitigation catalog as a table"
-    return pd.DataFrame([dict(id=m.id, layer=LAYERS[m.layer], name=m.name, section=m.section, hazards=', '.join(m.hazards) or '–',
-                              surfaces=', '.join(m.surfaces) or '–', expected_effect=m.effect, guard=m.guard) for m in MITIGATIONS.values()])
+    return pd.DataFrame([dict(id=m.id, layer=LAYERS[m.layer], name=m.name, section=m.section,
+                              hazards=', '.join(m.hazards) or '–', surfaces=', '.join(m.surfaces) or '–',
+                              expected_effect=m.effect, guard=m.guard) for m in MITIGATIONS.values()])
 
+# %% ../nbs/02_usecase.ipynb #c011-16
 def _addresses(m:Mitigation, hazard:str, surface:str)->bool:
     "Does catalog entry `m` act on this hazard and surface?"
     if surface not in m.surfaces: return False
@@ -137,6 +183,8 @@ def _addresses(m:Mitigation, hazard:str, surface:str)->bool:
 
 # %% ../nbs/02_usecase.ipynb #c014
 class CardError(BadParameter):        "A use-case card field that is wrong"
+
+# %% ../nbs/02_usecase.ipynb #c014-2
 class UnknownKey(CardError):          "A key the card format does not have"
 class MissingField(CardError):        "A required field is absent or empty"
 class BadValue(CardError):            "A field of the wrong type or form"
@@ -146,13 +194,16 @@ class UnknownSurface(CardError):      "A surface that is not one of SURFACES"
 class UnknownMitigation(CardError):   "A mitigation id that is not in the catalog"
 class LevelOutOfRange(CardError):     "A likelihood, severity, effect or appetite outside its range"
 
+# %% ../nbs/02_usecase.ipynb #c014-5
 CARD_KEYS = ('name', 'description', 'audience', 'regions', 'languages', 'capabilities', 'model', 'guards', 'data',
              'content_policy', 'agent_policy', 'mitigations', 'risk_appetite', 'overrides')
 _KEYS = dict(audience=('type', 'minors_present'), model=('base', 'fine_tuned', 'safety_tuned', 'reasoning'),
-             guard=('spec', 'stage', 'policy', 'expected_effect', 'rationale'), data=('finetune', 'eval', 'personal_data', 'description'),
+             guard=('spec', 'stage', 'policy', 'expected_effect', 'rationale'),
+             data=('finetune', 'eval', 'personal_data', 'description'),
              mitigation=('id', 'status', 'settings', 'expected_effect', 'rationale', 'evidence'),
              override=('hazard', 'surface', 'language', 'likelihood', 'severity', 'rationale'))
 
+# %% ../nbs/02_usecase.ipynb #c014-7
 @dataclass
 class UseCase:
     "A validated use-case card"
@@ -173,60 +224,100 @@ class UseCase:
     path: str|None = None
     lines: dict = field(default_factory=dict, repr=False)
 
-    def has(self, capability:str)->bool: return capability in self.capabilities
-    @property
-    def minors_present(self)->bool: return bool(self.audience.get('minors_present'))
-    def in_place(self)->list:
-        "Mitigation entries in place (planned ones do not count)"
-        return [m for m in self.mitigations if m['status'] == 'in_place']
-    def mitigation(self, id:str)->dict|None:
-        "The card's entry for catalog id `id` (in place or planned), if any"
-        return next((m for m in self.mitigations if m['id'] == id), None)
-    def custom_hazards(self)->tuple: return tuple(self.content_policy.custom) if self.content_policy else ()
+# %% ../nbs/02_usecase.ipynb #c014-10
+@patch
+def has(self:UseCase, capability:str)->bool: return capability in self.capabilities
 
-# %% ../nbs/02_usecase.ipynb #c016
+# %% ../nbs/02_usecase.ipynb #c014-12
+@patch(as_prop=True)
+def minors_present(self:UseCase)->bool: return bool(self.audience.get('minors_present'))
+
+# %% ../nbs/02_usecase.ipynb #c014-15
+@patch
+def in_place(self:UseCase)->list:
+    "Mitigation entries in place (planned ones do not count)"
+    return [m for m in self.mitigations if m['status'] == 'in_place']
+
+# %% ../nbs/02_usecase.ipynb #c014-17
+@patch
+def mitigation(self:UseCase, id:str)->dict|None:
+    "The card's entry for catalog id `id` (in place or planned), if any"
+    return next((m for m in self.mitigations if m['id'] == id), None)
+
+# %% ../nbs/02_usecase.ipynb #c014-20
+@patch
+def custom_hazards(self:UseCase)->tuple: return tuple(self.content_policy.custom) if self.content_policy else ()
+
+# %% ../nbs/02_usecase.ipynb #c015-1
 class _Card:
     def __init__(self, src, lines): self.src, self.lines = src, lines
-    def err(self, cls, path, msg):
-        ln = line_of(self.lines, path)
-        return cls(f"{self.src}{f' line {ln}' if ln else ''}: {field_name(path) or 'card'}: {msg}")
-    def keys(self, d, allowed, path, what):
-        if not isinstance(d, dict): raise self.err(BadValue, path, f"expected a mapping ({what}), got {type(d).__name__}")
-        for k in d:
-            if k not in allowed: raise self.err(UnknownKey, path + (k,), f"unknown key in {what}; known: {', '.join(allowed)}")
-    def boolean(self, v, path, default=False):
-        if v is None: return default
-        if not isinstance(v, bool): raise self.err(BadValue, path, f"expected true or false, got {v!r}")
-        return v
-    def text(self, v, path, required=False):
-        if v is None or (isinstance(v, str) and not v.strip()):
-            if required: raise self.err(MissingField, path, "required field is missing or empty")
-            return ''
-        if not isinstance(v, (str, int, float)) or isinstance(v, bool): raise self.err(BadValue, path, f"expected text, got {type(v).__name__}")
-        return str(v)
-    def str_list(self, v, path):
-        if v is None: return []
-        if isinstance(v, str): v = [v]
-        if not isinstance(v, list): raise self.err(BadValue, path, f"expected a list, got {type(v).__name__}")
-        for i, x in enumerate(v):
-            if not isinstance(x, (str, int)) or isinstance(x, bool): raise self.err(BadValue, path + (i,), f"expected text, got {x!r}")
-        return [str(x) for x in v]
-    def level(self, v, path, lo=1, hi=5):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
-            raise self.err(LevelOutOfRange if isinstance(v, (int, float)) and not isinstance(v, bool) else BadValue, path, f"expected a whole number {lo}–{hi}, got {v!r}")
-        if not lo <= v <= hi: raise self.err(LevelOutOfRange, path, f"expected {lo}–{hi}, got {v}")
-        return int(v)
-    def path_or_inline(self, v, path, base:Path|None, what):
-        if isinstance(v, dict): return v, None
-        s = self.text(v, path)
-        if not s: return None, None
-        p = s if s.startswith('bundled:') or base is None or Path(s).expanduser().is_absolute() else str(base/s)
-        try: return None, resolve_input(p, what)
-        except BadFile: raise self.err(BadFile, path, f"{what} {s} does not exist") from None
 
+# %% ../nbs/02_usecase.ipynb #c015-4
+@patch
+def err(self:_Card, cls, path, msg):
+    ln = line_of(self.lines, path)
+    return cls(f"{self.src}{f' line {ln}' if ln else ''}: {field_name(path) or 'card'}: {msg}")
+
+# %% ../nbs/02_usecase.ipynb #c015-7
+@patch
+def keys(self:_Card, d, allowed, path, what):
+    if not isinstance(d, dict): raise self.err(BadValue, path, f"expected a mapping ({what}), got {type(d).__name__}")
+    for k in d:
+        if k not in allowed:
+            raise self.err(UnknownKey, path + (k,), f"unknown key in {what}; known: {', '.join(allowed)}")
+
+# %% ../nbs/02_usecase.ipynb #c015-10
+@patch
+def boolean(self:_Card, v, path, default=False):
+    if v is None: return default
+    if not isinstance(v, bool): raise self.err(BadValue, path, f"expected true or false, got {v!r}")
+    return v
+
+# %% ../nbs/02_usecase.ipynb #c015-12
+@patch
+def text(self:_Card, v, path, required=False):
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if required: raise self.err(MissingField, path, "required field is missing or empty")
+        return ''
+    if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+        raise self.err(BadValue, path, f"expected text, got {type(v).__name__}")
+    return str(v)
+
+# %% ../nbs/02_usecase.ipynb #c015-14
+@patch
+def str_list(self:_Card, v, path):
+    if v is None: return []
+    if isinstance(v, str): v = [v]
+    if not isinstance(v, list): raise self.err(BadValue, path, f"expected a list, got {type(v).__name__}")
+    for i, x in enumerate(v):
+        if not isinstance(x, (str, int)) or isinstance(x, bool):
+            raise self.err(BadValue, path + (i,), f"expected text, got {x!r}")
+    return [str(x) for x in v]
+
+# %% ../nbs/02_usecase.ipynb #c015-16
+@patch
+def level(self:_Card, v, path, lo=1, hi=5):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v:
+        cls = LevelOutOfRange if isinstance(v, (int, float)) and not isinstance(v, bool) else BadValue
+        raise self.err(cls, path, f"expected a whole number {lo}–{hi}, got {v!r}")
+    if not lo <= v <= hi: raise self.err(LevelOutOfRange, path, f"expected {lo}–{hi}, got {v}")
+    return int(v)
+
+# %% ../nbs/02_usecase.ipynb #c015-19
+@patch
+def path_or_inline(self:_Card, v, path, base:Path|None, what):
+    if isinstance(v, dict): return v, None
+    s = self.text(v, path)
+    if not s: return None, None
+    p = s if s.startswith('bundled:') or base is None or Path(s).expanduser().is_absolute() else str(base/s)
+    try: return None, resolve_input(p, what)
+    except BadFile: raise self.err(BadFile, path, f"{what} {s} does not exist") from None
+
+# %% ../nbs/02_usecase.ipynb #c015-22
 def _language(card, v, path):
     s = str(v).strip()
-    if not re.fullmatch(r'[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*', s): raise card.err(BadValue, path, f"expected an ISO 639 language code like 'en' or 'pt-BR', got {v!r}")
+    if not re.fullmatch(r'[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*', s):
+        raise card.err(BadValue, path, f"expected an ISO 639 language code like 'en' or 'pt-BR', got {v!r}")
     return re.split(r'[-_]', s)[0].lower()
 
 # %% ../nbs/02_usecase.ipynb #a002
@@ -235,6 +326,7 @@ APPETITE_FLOORS = dict(low=dict(min_recall=0.95, max_false_refusal_rate=0.15),
                        high=dict(min_recall=0.80, max_false_refusal_rate=0.05))
 FLOOR_KEYS = ('min_recall', 'max_false_refusal_rate')
 
+# %% ../nbs/02_usecase.ipynb #a002-3
 def _share(c:_Card, v, path:tuple)->float:
     "A share in [0, 1], else an error naming the field"
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -242,12 +334,22 @@ def _share(c:_Card, v, path:tuple)->float:
     if not 0 <= v <= 1: raise c.err(LevelOutOfRange, path, f"expected a share in [0, 1], got {v}")
     return float(v)
 
+# %% ../nbs/02_usecase.ipynb #a002-5
 def _level(c:_Card, v, path:tuple)->str:
     "An appetite level, else an error naming the field"
     if v not in APPETITES:
         raise c.err(LevelOutOfRange, path,
                     f"expected one of {', '.join(APPETITES)} (the highest acceptable residual level), got {v!r}")
     return v
+
+# %% ../nbs/02_usecase.ipynb #a002-7
+def _hazard(c, code, path, custom=()):
+    "A known hazard code (S-codes in any case), else an error naming the field"
+    if code is None or str(code).strip() == '': raise c.err(MissingField, path, "name a hazard code")
+    s = str(code).strip()
+    if re.fullmatch(r'[sS]\d+', s): s = s.upper()
+    if s in LLAMA_GUARD_CATEGORIES or s in RISKBENCH_HAZARDS or s in custom: return s
+    raise c.err(UnknownHazard, path, f"unknown hazard code {code!r}; known: {', '.join(hazard_codes() + list(custom))}")
 
 # %% ../nbs/02_usecase.ipynb #a004
 def _hazard_appetite(c:_Card, x, p:tuple)->dict:
@@ -260,6 +362,7 @@ def _hazard_appetite(c:_Card, x, p:tuple)->dict:
     return {**({'level': _level(c, x['level'], p + ('level',))} if 'level' in x else {}),
             **({'min_recall': _share(c, x['min_recall'], p + ('min_recall',))} if 'min_recall' in x else {})}
 
+# %% ../nbs/02_usecase.ipynb #a004-2
 def _parse_appetite(c:_Card, ra, custom:tuple)->str|dict:
     "The card's risk appetite: a level, or {level, floors, hazards}"
     P = ('risk_appetite',)
@@ -297,6 +400,7 @@ def _check_spec(c:_Card, spec:str, path:tuple)->str:
     except RiskbenchError as e: raise c.err(BadValue, path, str(e)) from None
     return spec
 
+# %% ../nbs/02_usecase.ipynb #a010-2
 def _expected_effect(c:_Card, d:dict, p:tuple)->float|None:
     "A hand-set expected effect in [0, 1) with its rationale, or None"
     eff, p_eff = d.get('expected_effect'), p + ('expected_effect',)
@@ -318,6 +422,7 @@ def _parse_audience(c:_Card, a)->dict:
         raise c.err(BadValue, ('audience', 'type'), f"expected general or professional, got {atype!r}")
     return dict(type=atype, minors_present=c.boolean(a.get('minors_present'), ('audience', 'minors_present')))
 
+# %% ../nbs/02_usecase.ipynb #p002-2
 def _parse_model(c:_Card, m)->dict:
     "{base, fine_tuned, safety_tuned, reasoning} from `model` (a mapping, or just its base id)"
     if m is None: raise c.err(MissingField, ('model',), "name the base model (model: {base: ID})")
@@ -327,6 +432,7 @@ def _parse_model(c:_Card, m)->dict:
     return dict(base=c.text(m.get('base'), ('model', 'base'), required=True), fine_tuned=flag('fine_tuned'),
                 safety_tuned=flag('safety_tuned', True), reasoning=flag('reasoning'))
 
+# %% ../nbs/02_usecase.ipynb #p002-4
 def _parse_capabilities(c:_Card, v)->list:
     "The declared capabilities, each one riskbench knows"
     caps = c.str_list(v, ('capabilities',))
@@ -387,14 +493,6 @@ def _parse_mitigations(c:_Card, m_raw)->list:
     return out
 
 # %% ../nbs/02_usecase.ipynb #p010
-def _hazard(c, code, path, custom=()):
-    "A known hazard code (S-codes in any case), else an error naming the field"
-    if code is None or str(code).strip() == '': raise c.err(MissingField, path, "name a hazard code")
-    s = str(code).strip()
-    if re.fullmatch(r'[sS]\d+', s): s = s.upper()
-    if s in LLAMA_GUARD_CATEGORIES or s in RISKBENCH_HAZARDS or s in custom: return s
-    raise c.err(UnknownHazard, path, f"unknown hazard code {code!r}; known: {', '.join(hazard_codes() + list(custom))}")
-
 def _parse_overrides(c:_Card, o_raw, custom:tuple)->list:
     "[{hazard, surface, language, likelihood, severity, rationale}] from `overrides`"
     if not isinstance(o_raw, list): raise c.err(BadValue, ('overrides',), "expected a list")
@@ -437,12 +535,14 @@ def _parse_card(d, src, lines, base:Path|None)->UseCase:
                    _parse_appetite(c, d.get('risk_appetite', 'medium'), custom),
                    _parse_overrides(c, d.get('overrides') or [], custom), src, lines)
 
+# %% ../nbs/02_usecase.ipynb #c017-3
 def load_usecase(path:str|Path, # a use-case card (YAML), or `bundled:usecases/NAME.yaml`
                 )->UseCase:
     "Read and validate a use-case card"
     d, lines, src = load_yaml(path, 'use-case card')
     return _parse_card(d, src, lines, Path(src).parent)
 
+# %% ../nbs/02_usecase.ipynb #c017-6
 def usecase_from_yaml(text:str, base:str|Path|None=None)->UseCase:
     "A use case from YAML text (relative paths resolve against `base`)"
     d, lines, src = load_yaml(text, 'use-case card', text=True)
@@ -477,12 +577,15 @@ def load_policy(path:str|Path)->dict:
     d = dict(d); d['_path'] = str(p)
     return d
 
+# %% ../nbs/02_usecase.ipynb #c022-2
 def _slug(s)->str: return re.sub(r'[^a-z0-9]+', '-', str(s).lower()).strip('-')[:60]
 
+# %% ../nbs/02_usecase.ipynb #c022-4
 def _policy_guard(pol:dict)->str|None:
     g = pol.get('guard') or {}
     return (g.get('spec') or g.get('name')) if isinstance(g, dict) else None
 
+# %% ../nbs/02_usecase.ipynb #c022-7
 def match_policies(usecase:UseCase,                 # the card (its guards are matched)
                    policies:dict|list|str|Path|None=None, # {spec: path or dict}, a list of paths/dicts, or a folder of *.json
                   )->tuple:                          # ({guard spec: policy dict}, [notes on files that matched no guard])
@@ -494,7 +597,9 @@ def match_policies(usecase:UseCase,                 # the card (its guards are m
     if policies is None or (isinstance(policies, str) and not policies.strip()): return out, notes
     if isinstance(policies, dict):
         for spec, v in policies.items():
-            if spec not in specs: raise BadParameter(f"policies: {spec!r} is not a guard of {usecase.name!r}; its guards: {', '.join(specs) or 'none'}")
+            if spec not in specs:
+                raise BadParameter(f"policies: {spec!r} is not a guard of {usecase.name!r}; "
+                                   f"its guards: {', '.join(specs) or 'none'}")
             out[spec] = v if isinstance(v, dict) else load_policy(v)
         return out, notes
     if isinstance(policies, (str, Path)):
@@ -505,7 +610,8 @@ def match_policies(usecase:UseCase,                 # the card (its guards are m
         g, stem = _policy_guard(pol), Path(pol.get('_path', '')).stem
         same = lambda s: g and (s == g or _slug(s) == _slug(g) or _slug(_spec_id(s)) == _slug(_spec_id(g)))   # aliases resolved
         hit = next((s for s in specs if same(s)), None) or next((s for s in specs if _slug(s) == stem), None)
-        if hit is None: notes.append(f"{pol.get('_path', 'policy')}: guard {g or stem!r} is not one of the card's guards; not used")
+        if hit is None:
+            notes.append(f"{pol.get('_path', 'policy')}: guard {g or stem!r} is not one of the card's guards; not used")
         else: out[hit] = pol
     return out, notes
 
@@ -513,6 +619,7 @@ def match_policies(usecase:UseCase,                 # the card (its guards are m
 BASE_RISK = {'S1': (3, 4), 'S2': (4, 3), 'S3': (2, 4), 'S4': (2, 5), 'S5': (2, 3), 'S6': (4, 3), 'S7': (3, 3), 'S8': (3, 2),
              'S9': (2, 5), 'S10': (3, 3), 'S11': (3, 4), 'S12': (3, 2), 'S13': (2, 3), 'prompt_attack': (3, 3)}
 
+# %% ../nbs/02_usecase.ipynb #c024-3
 @dataclass(frozen=True)
 class Rule:
     "A documented risk rule"
@@ -520,56 +627,79 @@ class Rule:
     section: str
     description: str
 
+# %% ../nbs/02_usecase.ipynb #c024-4
+_POL = 'Define content and agent use policies'
 RULES = {r.id: r for r in [
-    Rule('base', 'Determine use case', 'Starting likelihood and severity for a general-audience assistant on a safety-tuned model (user input, and one level lower for model output).'),
-    Rule('custom_category', 'Define content and agent use policies', "The content policy's custom categories become hazards (likelihood 3, severity 3 until overridden)."),
-    Rule('policy_allowed', 'Define content and agent use policies', 'A category the content policy allows is not a violation here: severity 1.'),
-    Rule('policy_with_care', 'Define content and agent use policies', 'A category allowed with care: severity one level lower.'),
-    Rule('not_safety_tuned', 'Development of the foundation model', 'A model without safety tuning (a pretrained base) is more likely to produce violating output: model-output likelihood +1.'),
-    Rule('professional_audience', 'Determine use case', 'Professional users are expected to weigh specialised advice: S6 severity −1.'),
-    Rule('minors_present', 'Define content and agent use policies', 'Minors in the audience (age-appropriate experiences): sexual content severity +2, self-harm severity +1, child sexual exploitation likelihood +1.'),
-    Rule('tool_calls', 'Tool calls', 'Tool calls add code-interpreter abuse (S14), injection through tool outputs, and malicious queries sent to tools.'),
-    Rule('agentic_actions', 'Define content and agent use policies', 'An agent that acts can take harmful actions directly: unsafe-action likelihood 3, severity 4.'),
+    Rule('base', 'Determine use case', 'Starting likelihood and severity for a general-audience assistant on a '
+         'safety-tuned model (user input, and one level lower for model output).'),
+    Rule('custom_category', _POL, "The content policy's custom categories become hazards (likelihood 3, severity 3 "
+         "until overridden)."),
+    Rule('policy_allowed', _POL, 'A category the content policy allows is not a violation here: severity 1.'),
+    Rule('policy_with_care', _POL, 'A category allowed with care: severity one level lower.'),
+    Rule('not_safety_tuned', 'Development of the foundation model', 'A model without safety tuning (a pretrained base) '
+         'is more likely to produce violating output: model-output likelihood +1.'),
+    Rule('professional_audience', 'Determine use case', 'Professional users are expected to weigh specialised advice: '
+         'S6 severity −1.'),
+    Rule('minors_present', _POL, 'Minors in the audience (age-appropriate experiences): sexual content severity +2, '
+         'self-harm severity +1, child sexual exploitation likelihood +1.'),
+    Rule('tool_calls', 'Tool calls', 'Tool calls add code-interpreter abuse (S14), injection through tool outputs, '
+         'and malicious queries sent to tools.'),
+    Rule('agentic_actions', _POL, 'An agent that acts can take harmful actions directly: unsafe-action likelihood 3, '
+         'severity 4.'),
     Rule('retrieval', 'Tool calls', 'Retrieved third-party documents can carry indirect prompt injections.'),
-    Rule('coding', 'Coding', 'Code generation adds malicious code (malware on request) and insecure code (vulnerabilities by accident).'),
-    Rule('image_reasoning', 'Image reasoning', 'Image input adds injection through images, privacy of people in images, and uploads of illegal images.'),
-    Rule('personal_data_finetune', 'Privacy adversarial attacks', 'Fine-tuning on personal data risks memorisation and extraction: S7 model-output likelihood +1 and severity +1.'),
-    Rule('unsupported_language', 'Multilinguality', 'Each deployment language that the base model or a guard does not support adds an unsupported-language risk.'),
-    Rule('unknown_language_support', 'Multilinguality', 'A model or guard missing from the supported-language registry: its language support is unknown.'),
+    Rule('coding', 'Coding', 'Code generation adds malicious code (malware on request) and insecure code '
+         '(vulnerabilities by accident).'),
+    Rule('image_reasoning', 'Image reasoning', 'Image input adds injection through images, privacy of people in images, '
+         'and uploads of illegal images.'),
+    Rule('personal_data_finetune', 'Privacy adversarial attacks', 'Fine-tuning on personal data risks memorisation '
+         'and extraction: S7 model-output likelihood +1 and severity +1.'),
+    Rule('unsupported_language', 'Multilinguality', 'Each deployment language that the base model or a guard does not '
+         'support adds an unsupported-language risk.'),
+    Rule('unknown_language_support', 'Multilinguality', 'A model or guard missing from the supported-language registry: '
+         'its language support is unknown.'),
     Rule('override', 'Determine use case', 'A value set by hand on the card, with its rationale.'),
 ]}
 
-# %% ../nbs/02_usecase.ipynb #c026
+# %% ../nbs/02_usecase.ipynb #c025-1
 class _Reg:
     def __init__(self): self.rows = {}
     def key(self, h, s, l=''): return (h, s, l or '')
-    def add(self, rule, h, s, lik, sev, l='', why=''):
-        k = self.key(h, s, l)
-        if k in self.rows:   # already there: keep the higher values
-            r = self.rows[k]
-            if lik > r['likelihood'] or sev > r['severity']:
-                r['likelihood'], r['severity'] = max(lik, r['likelihood']), max(sev, r['severity'])
-                r['rules'].append(f"{rule}: raised to L{r['likelihood']} S{r['severity']}{' (' + why + ')' if why else ''}")
-            else: r['rules'].append(f"{rule}: applies, L{lik} S{sev} already covered{' (' + why + ')' if why else ''}")
-            return
-        self.rows[k] = dict(hazard=h, surface=s, language=l or '', likelihood=lik, severity=sev,
-                            rules=[f"{rule}: L{lik} S{sev}{' (' + why + ')' if why else ''}"])
-    def shift(self, rule, pred, dl=0, ds=0, set_sev=None, why=''):
-        n = 0
-        for r in self.rows.values():
-            if not pred(r): continue
-            l0, s0 = r['likelihood'], r['severity']
-            r['likelihood'] = min(5, max(1, l0 + dl))
-            r['severity'] = set_sev if set_sev is not None else min(5, max(1, s0 + ds))
-            if (r['likelihood'], r['severity']) != (l0, s0) or set_sev is not None:
-                r['rules'].append(f"{rule}: L{l0}→{r['likelihood']} S{s0}→{r['severity']}{' (' + why + ')' if why else ''}"); n += 1
-        return n
 
+# %% ../nbs/02_usecase.ipynb #c025-3
+@patch
+def add(self:_Reg, rule, h, s, lik, sev, l='', why=''):
+    k = self.key(h, s, l)
+    if k in self.rows:   # already there: keep the higher values
+        r = self.rows[k]
+        if lik > r['likelihood'] or sev > r['severity']:
+            r['likelihood'], r['severity'] = max(lik, r['likelihood']), max(sev, r['severity'])
+            r['rules'].append(f"{rule}: raised to L{r['likelihood']} S{r['severity']}{' (' + why + ')' if why else ''}")
+        else: r['rules'].append(f"{rule}: applies, L{lik} S{sev} already covered{' (' + why + ')' if why else ''}")
+        return
+    self.rows[k] = dict(hazard=h, surface=s, language=l or '', likelihood=lik, severity=sev,
+                        rules=[f"{rule}: L{lik} S{sev}{' (' + why + ')' if why else ''}"])
+
+# %% ../nbs/02_usecase.ipynb #c025-6
+@patch
+def shift(self:_Reg, rule, pred, dl=0, ds=0, set_sev=None, why=''):
+    n = 0
+    for r in self.rows.values():
+        if not pred(r): continue
+        l0, s0 = r['likelihood'], r['severity']
+        r['likelihood'] = min(5, max(1, l0 + dl))
+        r['severity'] = set_sev if set_sev is not None else min(5, max(1, s0 + ds))
+        if (r['likelihood'], r['severity']) != (l0, s0) or set_sev is not None:
+            r['rules'].append(f"{rule}: L{l0}→{r['likelihood']} S{s0}→{r['severity']}{' (' + why + ')' if why else ''}")
+            n += 1
+    return n
+
+# %% ../nbs/02_usecase.ipynb #c025-9
 def _guard_info(spec:str)->dict:
     "What a guard spec covers: its family, the hazards it classifies, and whether it reads images"
     fam = model_family(spec)
     s = spec.lower()
-    if fam and fam.startswith('prompt-guard'): return dict(family=fam, kind='prompt', hazards=('prompt_attack',), images=False, effect=None)
+    if fam and fam.startswith('prompt-guard'):
+        return dict(family=fam, kind='prompt', hazards=('prompt_attack',), images=False, effect=None)
     if fam in ('llama-guard-3', 'llama-guard-4'):
         s14 = not re.search(r'(?<![0-9])1b', s)     # Llama Guard 3-1B has S1–S13 only
         return dict(family=fam, kind='llama-guard', hazards=CONTENT_HAZARDS + (('S14', 'malicious_code') if s14 else ()),
@@ -577,6 +707,7 @@ def _guard_info(spec:str)->dict:
     # baseline and other classifiers: assumed to cover the content categories, with a weaker prior
     return dict(family=fam, kind='classifier', hazards=CONTENT_HAZARDS, images=False, effect=0.5)
 
+# %% ../nbs/02_usecase.ipynb #c025-12
 def _language_gaps(uc:UseCase)->tuple:
     "({language: [models that do not support it]}, [models not in the registry])"
     models = [('base model', uc.model['base'])] + [('guard', g['spec']) for g in uc.guards]
@@ -589,17 +720,19 @@ def _language_gaps(uc:UseCase)->tuple:
             if l not in reg[fam]['languages']: missing.setdefault(l, []).append(f"{m} ({role}, {fam})")
     return missing, unknown
 
-# %% ../nbs/02_usecase.ipynb #c027
-def _inherent(uc:UseCase)->_Reg:
-    "Apply the rules in order; returns the rows with their trails"
-    R = _Reg()
-    cp = uc.content_policy
+# %% ../nbs/02_usecase.ipynb #c027-1
+def _base_rows(R:_Reg, uc:UseCase):
+    "The `base` and `custom_category` rows"
     for h, (lik, sev) in BASE_RISK.items():
         R.add('base', h, 'user_input', lik, sev)
         R.add('base', h, 'model_output', max(1, lik - 1), sev)
     for h in uc.custom_hazards():
-        R.add('custom_category', h, 'user_input', 3, 3, why=cp.custom[h]['name'])
-        R.add('custom_category', h, 'model_output', 3, 3, why=cp.custom[h]['name'])
+        R.add('custom_category', h, 'user_input', 3, 3, why=uc.content_policy.custom[h]['name'])
+        R.add('custom_category', h, 'model_output', 3, 3, why=uc.content_policy.custom[h]['name'])
+
+# %% ../nbs/02_usecase.ipynb #c027-3
+def _capability_rows(R:_Reg, uc:UseCase):
+    "The rows of tool calls, agentic actions, retrieval, coding, images and unsupported languages"
     if uc.has('tool_calls'):
         R.add('tool_calls', 'S14', 'tool_calls', 3, 4, why='code-interpreter abuse')
         R.add('tool_calls', 'prompt_attack', 'tool_calls', 3, 4, why='injection through tool outputs')
@@ -616,9 +749,16 @@ def _inherent(uc:UseCase)->_Reg:
     missing, unknown = _language_gaps(uc)
     for l, who in missing.items():
         base_misses = any('(base model' in w for w in who)
-        R.add('unsupported_language', 'unsupported_language', 'model_output', 4 if base_misses else 3, 4, l, 'not supported by ' + ', '.join(who))
+        R.add('unsupported_language', 'unsupported_language', 'model_output', 4 if base_misses else 3, 4, l,
+              'not supported by ' + ', '.join(who))
     if unknown:
-        R.add('unknown_language_support', 'unsupported_language', 'model_output', 3, 3, '', 'not in the registry: ' + ', '.join(unknown))
+        R.add('unknown_language_support', 'unsupported_language', 'model_output', 3, 3, '',
+              'not in the registry: ' + ', '.join(unknown))
+
+# %% ../nbs/02_usecase.ipynb #c027-5
+def _shift_rows(R:_Reg, uc:UseCase):
+    "The rules that move existing rows: policy decisions, safety tuning, audience, personal data"
+    cp = uc.content_policy
     if cp is not None:
         allowed = {c for c in list(cp.categories) + list(cp.custom) if cp.decision(c) == 'allowed'}
         care = {c for c in list(cp.categories) + list(cp.custom) if cp.decision(c) == 'allowed_with_care'}
@@ -633,32 +773,49 @@ def _inherent(uc:UseCase)->_Reg:
         R.shift('minors_present', lambda r: r['hazard'] == 'S4', dl=+1, why='child safety')
     if uc.model['fine_tuned'] and uc.data.get('personal_data'):
         R.shift('personal_data_finetune', lambda r: r['hazard'] == 'S7' and r['surface'] == 'model_output', dl=+1, ds=+1)
+
+# %% ../nbs/02_usecase.ipynb #c027-7
+def _apply_overrides(R:_Reg, uc:UseCase):
+    "The card's overrides, each on the rows it names (CardError when it names none)"
     for o in uc.overrides:
-        def pred(r, o=o): return r['hazard'] == o['hazard'] and (o['surface'] is None or r['surface'] == o['surface']) and (o['language'] is None or r['language'] == o['language'])
+        def pred(r, o=o):
+            return (r['hazard'] == o['hazard'] and (o['surface'] is None or r['surface'] == o['surface'])
+                    and (o['language'] is None or r['language'] == o['language']))
         hit = [r for r in R.rows.values() if pred(r)]
         if not hit:
             ln = line_of(uc.lines, ('overrides', uc.overrides.index(o)))
-            raise CardError(f"{uc.path}{f' line {ln}' if ln else ''}: overrides[{uc.overrides.index(o)}]: no register row for hazard {o['hazard']}"
-                            + (f" on surface {o['surface']}" if o['surface'] else '') + (f" in language {o['language']}" if o['language'] else ''))
+            raise CardError(f"{uc.path}{f' line {ln}' if ln else ''}: overrides[{uc.overrides.index(o)}]: "
+                            f"no register row for hazard {o['hazard']}"
+                            + (f" on surface {o['surface']}" if o['surface'] else '')
+                            + (f" in language {o['language']}" if o['language'] else ''))
         for r in hit:
             l0, s0 = r['likelihood'], r['severity']
             r['likelihood'], r['severity'] = o['likelihood'] or l0, o['severity'] or s0
             r['rules'].append(f"override: L{l0}→{r['likelihood']} S{s0}→{r['severity']} (rationale: {o['rationale']})")
+
+# %% ../nbs/02_usecase.ipynb #c027-8
+def _inherent(uc:UseCase)->_Reg:
+    "Apply the rules in order; returns the rows with their trails"
+    R = _Reg()
+    _base_rows(R, uc); _capability_rows(R, uc); _shift_rows(R, uc); _apply_overrides(R, uc)
     return R
 
 # %% ../nbs/02_usecase.ipynb #c029
 MIN_UNSAFE_ROWS = 10   # a measurement on fewer unsafe rows is too small to credit a guard with
 
+# %% ../nbs/02_usecase.ipynb #c029-2
 def _ci_high(m)->float|None:
     "The upper end of a {value, low, high} interval"
     if isinstance(m, dict) and m.get('high') is not None: return float(m['high'])
     return None
 
+# %% ../nbs/02_usecase.ipynb #c029-3
 def _value(m)->float|None:
     "The point value of a {value, low, high} interval"
     if isinstance(m, dict) and m.get('value') is not None: return float(m['value'])
     return None
 
+# %% ../nbs/02_usecase.ipynb #c029-4
 def _enough(e:dict)->bool:
     "A policy entry measured on enough unsafe rows, with a miss-rate interval"
     return isinstance(e, dict) and (e.get('n_unsafe') or 0) >= MIN_UNSAFE_ROWS and _ci_high(e.get('miss_rate')) is not None
@@ -704,6 +861,7 @@ def _guard_acts(info:dict, pol:dict|None, row:dict)->bool:
     custom = not (h in LLAMA_GUARD_CATEGORIES or h in RISKBENCH_HAZARDS)
     return h in info['hazards'] or (custom and info['kind'] == 'llama-guard')
 
+# %% ../nbs/02_usecase.ipynb #r004-3
 def _guard_factor(g:dict, info:dict, pol:dict|None, row:dict, languages:list,
                   failed:str|None=None,     # the failed part that measured this guard
                   declared:tuple|None=None, # (effect, rationale) the card declares for it
@@ -736,6 +894,7 @@ def _guard_mitigations(uc:UseCase)->list:
             if g['stage'] in ('output', 'both'): out.append(('output_guard', g, info))
     return out
 
+# %% ../nbs/02_usecase.ipynb #r007-2
 def failed_guards(uc:UseCase,       # the card (its guards)
                   failed_parts=(),  # part names, as the bundle writes them: `KIND-SLUG` or `KIND:SLUG`
                  )->dict:           # guard spec -> the failed part
@@ -749,6 +908,7 @@ def failed_guards(uc:UseCase,       # the card (its guards)
             if named: out.setdefault(g['spec'], s)
     return out
 
+# %% ../nbs/02_usecase.ipynb #r007-5
 def _declared(uc:UseCase, mid:str, g:dict)->tuple|None:
     "(effect, rationale) the card declares for a guard: on the guard entry, else on its mitigation entry"
     if g.get('expected_effect') is not None: return g['expected_effect'], g.get('rationale') or ''
@@ -762,6 +922,7 @@ def _guard_surfaces(mid:str, info:dict)->tuple:
     s = MITIGATIONS[mid].surfaces + (('images',) if info['images'] and mid == 'input_guard' else ())
     return tuple(x for x in s if x != 'images') if mid == 'input_guard' and not info['images'] else s
 
+# %% ../nbs/02_usecase.ipynb #r009-3
 def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, failed:dict|None=None)->dict:
     "{p, parts, source, guards: [(mitigation, spec, credit)]} for one register row"
     p, h, sf = likelihood_probability(row['likelihood']), row['hazard'], row['surface']
@@ -796,6 +957,7 @@ def _appetite(uc:UseCase, hazard:str)->str:
     ra = uc.risk_appetite
     return ra['hazards'].get(hazard, {}).get('level', ra['level']) if isinstance(ra, dict) else ra
 
+# %% ../nbs/02_usecase.ipynb #c031-2
 def _status(residual:int,        # residual likelihood × severity
             severity:int,        # inherent severity
             likelihood:int,      # residual likelihood level
@@ -814,6 +976,7 @@ def _below_floor(guards:list, floor:dict)->list:
     return [(s, g['recall']) for _, s, g in guards
             if g['kind'] == 'measured' and g['recall'] is not None and g['recall'] < lo]
 
+# %% ../nbs/02_usecase.ipynb #g003-3
 def _row_warnings(row:dict, guards:list, floor:dict, found:dict):
     "Add the row's evidence_missing and below_floor warnings to `found` (keyed by code and subject)"
     h, lang = row['hazard'], row['language']
@@ -826,6 +989,7 @@ def _row_warnings(row:dict, guards:list, floor:dict, found:dict):
         w = found.setdefault((code, h, lang, spec), new)
         w['surfaces'].append(row['surface'])
 
+# %% ../nbs/02_usecase.ipynb #g003-6
 def _register_warnings(found:dict)->list:
     "The collected row warnings as evidence-warning records"
     out = []
@@ -846,6 +1010,12 @@ def _evidence_text(source:str, parts:list, overridden:bool)->str:
     return (f"inherent from rules{' and a card override' if overridden else ''}; residual "
             + how.get(source, 'equals inherent: no mitigation in place addresses it') + '; '.join(parts))
 
+# %% ../nbs/02_usecase.ipynb #g004-3
+def _name(uc, h):
+    if uc.content_policy and h in uc.content_policy.custom: return uc.content_policy.custom[h]['name']
+    return hazard_name(h)
+
+# %% ../nbs/02_usecase.ipynb #g004-6
 def _register_row(uc:UseCase, r:dict, res:dict)->dict:
     "One register row from the inherent row `r` and its residual `res`"
     rl = likelihood_level(res['p'])
@@ -862,6 +1032,7 @@ def _register_row(uc:UseCase, r:dict, res:dict)->dict:
                 evidence=_evidence_text(res['source'], parts, any(x.startswith('override') for x in r['rules'])),
                 rules='; '.join(f"{x} [{RULES[x.split(':')[0]].section}]" for x in r['rules']))
 
+# %% ../nbs/02_usecase.ipynb #g004-9
 def risk_register(usecase:UseCase|str|Path,            # a card or its path
                   policies:dict|list|str|Path|None=None, # threshold policies: {spec: path|dict}, a list, or a folder
                   failed_parts:list|tuple=(),           # names of failed parts: their guards' evidence is missing
@@ -884,17 +1055,18 @@ def risk_register(usecase:UseCase|str|Path,            # a card or its path
     df.attrs['warnings'] = _register_warnings(found)
     return df
 
-def _name(uc, h):
-    if uc.content_policy and h in uc.content_policy.custom: return uc.content_policy.custom[h]['name']
-    return hazard_name(h)
-
 # %% ../nbs/02_usecase.ipynb #c041
 def _write_policy(path, guard_spec, miss_high, per_category=None, per_language=None):
     "A minimal threshold policy file in the thresholds module's format (for examples and tests)"
     ci = lambda v, lo, hi: dict(value=v, low=lo, high=hi)
-    d = dict(threshold=0.5, metrics=dict(miss_rate=ci(miss_high / 2, miss_high / 4, miss_high), recall=ci(1 - miss_high / 2, 1 - miss_high, 1 - miss_high / 4)),
-             guard=dict(spec=guard_spec), per_category={c: dict(n_unsafe=n, miss_rate=ci(*m), recall=ci(1 - m[0], 1 - m[2], 1 - m[1])) for c, (n, m) in (per_category or {}).items()},
-             per_language={l: dict(n=2 * n, n_unsafe=n, miss_rate=ci(*m), recall=ci(1 - m[0], 1 - m[2], 1 - m[1]), false_refusal_rate=ci(0.05, 0.01, 0.1)) for l, (n, m) in (per_language or {}).items()})
+    d = dict(threshold=0.5,
+             metrics=dict(miss_rate=ci(miss_high / 2, miss_high / 4, miss_high),
+                          recall=ci(1 - miss_high / 2, 1 - miss_high, 1 - miss_high / 4)),
+             guard=dict(spec=guard_spec),
+             per_category={c: dict(n_unsafe=n, miss_rate=ci(*m), recall=ci(1 - m[0], 1 - m[2], 1 - m[1]))
+                           for c, (n, m) in (per_category or {}).items()},
+             per_language={l: dict(n=2 * n, n_unsafe=n, miss_rate=ci(*m), recall=ci(1 - m[0], 1 - m[2], 1 - m[1]),
+                                   false_refusal_rate=ci(0.05, 0.01, 0.1)) for l, (n, m) in (per_language or {}).items()})
     Path(path).write_text(json.dumps(d, indent=1))
     return Path(path)
 
@@ -904,11 +1076,13 @@ def _usable(pol:dict|None)->bool:
     if not pol or _ci_high((pol.get('metrics') or {}).get('miss_rate')) is None: return False
     return pol.get('n_unsafe') is None or pol['n_unsafe'] >= MIN_UNSAFE_ROWS
 
+# %% ../nbs/02_usecase.ipynb #k001-2
 def _frr(m:dict)->float|None:
     "The false refusal rate of a metrics entry (`fpr` in older policies)"
     v = _value(m.get('false_refusal_rate'))
     return v if v is not None else _value(m.get('fpr'))
 
+# %% ../nbs/02_usecase.ipynb #k001-5
 def _floor_checks(spec:str, m:dict, n_unsafe:int, n_benign:int, fl:dict, **subj)->list:
     "below_floor / evidence_missing records for one set of figures (overall, or one language's)"
     lo, hi, out = fl['min_recall'], fl['max_false_refusal_rate'], []
@@ -926,6 +1100,7 @@ def _floor_checks(spec:str, m:dict, n_unsafe:int, n_benign:int, fl:dict, **subj)
                                     ceiling=hi, **subj))
     return out
 
+# %% ../nbs/02_usecase.ipynb #k001-8
 def guard_floor_gaps(uc:UseCase,   # the card (its appetite and languages)
                      spec:str,     # the guard
                      pol:dict,     # its threshold policy
@@ -1005,6 +1180,12 @@ def _model_items(uc:UseCase, measured:list)->list:
     return out
 
 # %% ../nbs/02_usecase.ipynb #q006
+def _output_guards(uc:UseCase)->list:
+    "The content guards that read the model's output"
+    return [g['spec'] for g in uc.guards
+            if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
+
+# %% ../nbs/02_usecase.ipynb #q006-3
 def _safeguards_evaluated(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->tuple:
     "(item, section, status, evidence) for 'Safeguards evaluated at their thresholds'"
     measured = [g['spec'] for g in uc.guards if g['spec'] in pols]
@@ -1018,6 +1199,7 @@ def _safeguards_evaluated(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->
           f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
     return 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', st, ev
 
+# %% ../nbs/02_usecase.ipynb #q006-6
 def _system_items(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->list:
     "(item, section, status, evidence) of the system-level stage"
     gin = [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')]
@@ -1043,11 +1225,6 @@ def _system_items(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->list:
     out.append(('Chain of thought not exposed raw', OUT,
                 *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (_NA, 'not a reasoning model'))))
     return out
-
-def _output_guards(uc:UseCase)->list:
-    "The content guards that read the model's output"
-    return [g['spec'] for g in uc.guards
-            if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
 
 # %% ../nbs/02_usecase.ipynb #q008
 def _transparency_items(uc:UseCase)->list:
@@ -1121,6 +1298,12 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     return df
 
 # %% ../nbs/02_usecase.ipynb #c047
+def _last_rule(rules:str)->str:
+    "The rule that made the row (the first entry of its trail other than `override`)"
+    ids = [x.split(':')[0].strip() for x in str(rules).split('; ')]
+    return next((i for i in ids if i != 'override'), 'base')
+
+# %% ../nbs/02_usecase.ipynb #c047-3
 def gaps(register:pd.DataFrame,                 # from `risk_register`
          checklist:pd.DataFrame|None=None,      # from `readiness_checklist`
          usecase:UseCase|None=None,             # the card, to leave out mitigations already in place
@@ -1131,26 +1314,24 @@ def gaps(register:pd.DataFrame,                 # from `risk_register`
     out = []
     for r in register.itertuples():
         if r.status == 'accepted': continue
-        cand = [m for m in MITIGATIONS.values() if m.effect > 0 and m.id not in have | guards_ids and _addresses(m, r.hazard, r.surface)]
+        cand = [m for m in MITIGATIONS.values()
+                if m.effect > 0 and m.id not in have | guards_ids and _addresses(m, r.hazard, r.surface)]
         cand.sort(key=lambda m: -m.effect)
         todo = '; '.join(f"{m.id} ({m.section})" for m in cand[:3]) or 'accept with a card override'
         if r.residual_source == 'evidence missing':
             todo = 'measure its guards (riskbench thresholds, or assess): an unmeasured guard gets no credit; ' + todo
-        out.append(dict(kind='risk', priority=0 if r.status == 'blocker' else 1, hazard=r.hazard, surface=r.surface, language=r.language,
-                        item=f"{r.hazard_name} on {r.surface}{' (' + r.language + ')' if r.language else ''}: residual {r.residual} ({r.residual_level}), {r.status}",
-                        section=RULES[_last_rule(r.rules)].section, what_to_do=todo))
+        lang = ' (' + r.language + ')' if r.language else ''
+        out.append(dict(kind='risk', priority=0 if r.status == 'blocker' else 1, hazard=r.hazard, surface=r.surface,
+                        language=r.language, section=RULES[_last_rule(r.rules)].section, what_to_do=todo,
+                        item=f"{r.hazard_name} on {r.surface}{lang}: residual {r.residual} ({r.residual_level}), {r.status}"))
     if checklist is not None:
         for c in checklist.itertuples():
             if c.status in ('missing', 'partial'):
-                out.append(dict(kind='checklist', priority=2 if c.status == 'missing' else 3, hazard='', surface='', language='',
-                                item=f"{c.stage}: {c.item} ({c.status})", section=c.section, what_to_do=c.evidence))
+                out.append(dict(kind='checklist', priority=2 if c.status == 'missing' else 3, hazard='', surface='',
+                                language='', item=f"{c.stage}: {c.item} ({c.status})", section=c.section,
+                                what_to_do=c.evidence))
     cols = ['kind', 'priority', 'hazard', 'surface', 'language', 'item', 'section', 'what_to_do']
     return pd.DataFrame(out, columns=cols).sort_values(['priority', 'kind']).reset_index(drop=True)
-
-def _last_rule(rules:str)->str:
-    "The rule that made the row (the first entry of its trail other than `override`)"
-    ids = [x.split(':')[0].strip() for x in str(rules).split('; ')]
-    return next((i for i in ids if i != 'override'), 'base')
 
 # %% ../nbs/02_usecase.ipynb #c050
 def assess(usecase_path:str|Path,             # use-case card
@@ -1165,12 +1346,15 @@ def assess(usecase_path:str|Path,             # use-case card
     return dict(usecase=uc, register=reg, checklist=ck, gaps=gaps(reg, ck, uc), notes=reg.attrs.get('notes', []),
                 warnings=reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []))
 
+# %% ../nbs/02_usecase.ipynb #c050-3
 def register_records(register:pd.DataFrame)->list:
     "The register as JSON-ready records (hazard, surface, language, inherent, residual, levels, status, evidence, rules)"
-    cols = ['hazard', 'hazard_name', 'surface', 'language', 'inherent_likelihood', 'inherent_severity', 'inherent', 'inherent_level',
-            'residual_likelihood', 'residual_probability', 'residual', 'residual_level', 'appetite', 'status', 'residual_source', 'evidence', 'rules']
+    cols = ['hazard', 'hazard_name', 'surface', 'language', 'inherent_likelihood', 'inherent_severity', 'inherent',
+            'inherent_level', 'residual_likelihood', 'residual_probability', 'residual', 'residual_level', 'appetite',
+            'status', 'residual_source', 'evidence', 'rules']
     return [{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()} for r in register[cols].to_dict('records')]
 
+# %% ../nbs/02_usecase.ipynb #c050-6
 def appetite_text(uc:UseCase)->str:
     "The card's risk appetite in words: level, floors and hazards of their own"
     f = appetite_floors(uc)
@@ -1180,13 +1364,15 @@ def appetite_text(uc:UseCase)->str:
            for h, v in ra['hazards'].items()]
     return s + (f"; {'; '.join(own)}" if own else '')
 
+# %% ../nbs/02_usecase.ipynb #c050-9
 def assessment_summary(result:dict)->dict:
     "The summary.json entries of an assessment"
     reg, uc = result['register'], result['usecase']
-    return dict(usecase=dict(name=uc.name, path=uc.path, languages=uc.languages, capabilities=uc.capabilities, model=uc.model,
-                             guards=[g['spec'] for g in uc.guards], risk_appetite=uc.risk_appetite,
+    return dict(usecase=dict(name=uc.name, path=uc.path, languages=uc.languages, capabilities=uc.capabilities,
+                             model=uc.model, guards=[g['spec'] for g in uc.guards], risk_appetite=uc.risk_appetite,
                              floors=appetite_floors(uc)),
-                register=register_records(reg), checklist=result['checklist'].to_dict('records'), gaps=result['gaps'].to_dict('records'),
+                register=register_records(reg), checklist=result['checklist'].to_dict('records'),
+                gaps=result['gaps'].to_dict('records'),
                 counts={s: int((reg.status == s).sum()) for s in ('blocker', 'needs mitigation', 'accepted')},
                 residual_sources={s: int((reg.residual_source == s).sum())
                                   for s in ('measured', 'assumed', 'evidence missing', 'none')},
@@ -1203,17 +1389,21 @@ def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usec
     uc, reg, ck, gp = res['usecase'], res['register'], res['checklist'], res['gaps']
     cnt = reg.status.value_counts()
     print(f"{uc.name}: card valid ({uc.path})")
-    print(f"  languages {', '.join(uc.languages)}; capabilities {', '.join(uc.capabilities) or 'none'}; guards {', '.join(g['spec'] for g in uc.guards) or 'none'}")
-    print(f"  register: {len(reg)} rows — {cnt.get('blocker', 0)} blocker, {cnt.get('needs mitigation', 0)} needing mitigation, {cnt.get('accepted', 0)} accepted;"
+    print(f"  languages {', '.join(uc.languages)}; capabilities {', '.join(uc.capabilities) or 'none'}; "
+          f"guards {', '.join(g['spec'] for g in uc.guards) or 'none'}")
+    print(f"  register: {len(reg)} rows — {cnt.get('blocker', 0)} blocker, {cnt.get('needs mitigation', 0)} needing "
+          f"mitigation, {cnt.get('accepted', 0)} accepted;"
           f" residual {', '.join(f'{k} for {v}' for k, v in reg.residual_source.value_counts().items())}")
     top = reg[reg.status != 'accepted'].sort_values(['residual', 'inherent'], ascending=False)
     for r in top.head(10).itertuples():
-        print(f"  {r.status:16} {r.hazard:20} {r.surface:14} {r.language or '':3} inherent {r.inherent:2} ({r.inherent_level}) → residual {r.residual:2} ({r.residual_level})")
+        print(f"  {r.status:16} {r.hazard:20} {r.surface:14} {r.language or '':3} inherent {r.inherent:2} "
+              f"({r.inherent_level}) → residual {r.residual:2} ({r.residual_level})")
     print(f"  checklist: " + ', '.join(f"{v} {k}" for k, v in ck.status.value_counts().items()))
     print(f"  gaps: {len(gp)}")
     for n in res['notes']: print(f"  note: {n}")
     ws = res['warnings']
-    if ws: print("  warnings: " + ', '.join(f"{v} {k}" for k, v in pd.Series([w['code'] for w in ws]).value_counts().items()))
+    if ws:
+        print("  warnings: " + ', '.join(f"{v} {k}" for k, v in pd.Series([w['code'] for w in ws]).value_counts().items()))
     for w in ws[:5]: print(f"  warning: {w['code']}: {w['message']}")
     if len(ws) > 5: print(f"  … {len(ws) - 5} more warnings (--out writes them all)")
     if out:
@@ -1240,13 +1430,16 @@ def risk_heatmap(register:pd.DataFrame,   # from `risk_register`
     for l, s, h, sf, lg in zip(lk, sv, register.hazard, register.surface, register.language):
         counts[l - 1][s - 1] += 1; names[l - 1][s - 1].append(f"{h} {sf}{' ' + lg if lg else ''}")
     text = [[str(c) if c else '' for c in row] for row in counts]
-    hover = [[f"L{l+1} × S{s+1} = {(l+1)*(s+1)} ({levels[z[l][s]]})<br>" + '<br>'.join(names[l][s][:20]) + (f"<br>… {len(names[l][s]) - 20} more" if len(names[l][s]) > 20 else '')
+    more = lambda n: f"<br>… {len(n) - 20} more" if len(n) > 20 else ''
+    hover = [[f"L{l+1} × S{s+1} = {(l+1)*(s+1)} ({levels[z[l][s]]})<br>" + '<br>'.join(names[l][s][:20]) + more(names[l][s])
               for s in range(5)] for l in range(5)]
     scale = [[i / 3, _LEVEL_COLOURS[v]] for i, v in enumerate(levels)]
-    fig = go.Figure(go.Heatmap(z=z, x=[f"{s} {SEVERITY[s]}" for s in range(1, 6)], y=[f"{l} {LIKELIHOOD[l]['name']}" for l in range(1, 6)],
+    fig = go.Figure(go.Heatmap(z=z, x=[f"{s} {SEVERITY[s]}" for s in range(1, 6)],
+                               y=[f"{l} {LIKELIHOOD[l]['name']}" for l in range(1, 6)],
                                text=text, texttemplate='%{text}', textfont=dict(size=16), hovertext=hover, hoverinfo='text',
                                colorscale=scale, zmin=0, zmax=3, showscale=False, xgap=2, ygap=2))
-    fig.update_layout(title=title or f"{which.capitalize()} risk: rows per likelihood × severity cell", xaxis_title='severity', yaxis_title='likelihood',
+    fig.update_layout(title=title or f"{which.capitalize()} risk: rows per likelihood × severity cell",
+                      xaxis_title='severity', yaxis_title='likelihood',
                       height=420, width=560, margin=dict(l=110, r=20, t=50, b=60))
     return fig
 
@@ -1261,7 +1454,8 @@ class RegisterEditor:
         self.row = W.Dropdown(description='row', layout=W.Layout(width='480px'))
         self.likelihood = W.IntSlider(min=1, max=5, description='likelihood')
         self.severity = W.IntSlider(min=1, max=5, description='severity')
-        self.rationale = W.Text(description='rationale', placeholder='why this value (required)', layout=W.Layout(width='480px'))
+        self.rationale = W.Text(description='rationale', placeholder='why this value (required)',
+                                layout=W.Layout(width='480px'))
         self.apply_button = W.Button(description='Apply override', button_style='primary')
         self.clear_button = W.Button(description='Clear overrides')
         self.message = W.HTML()
@@ -1274,51 +1468,68 @@ class RegisterEditor:
                               W.HBox([self.apply_button, self.clear_button]), self.message, self.out])
         self._render()
 
-    def _options(self):
-        keep = self.row.value
-        self.row.options = [(f"{r.hazard} · {r.surface}{' · ' + r.language if r.language else ''} (L{r.inherent_likelihood} S{r.inherent_severity}, {r.status})", i)
-                            for i, r in enumerate(self.register.itertuples())]
-        self.row.value = keep if keep is not None and keep < len(self.register) else 0
-        self._load_row()
+# %% ../nbs/02_usecase.ipynb #c059-2
+@patch
+def _options(self:RegisterEditor):
+    keep = self.row.value
+    self.row.options = [(f"{r.hazard} · {r.surface}{' · ' + r.language if r.language else ''} "
+                         f"(L{r.inherent_likelihood} S{r.inherent_severity}, {r.status})", i)
+                        for i, r in enumerate(self.register.itertuples())]
+    self.row.value = keep if keep is not None and keep < len(self.register) else 0
+    self._load_row()
 
-    def _load_row(self):
-        if self.row.value is None: return
-        r = self.register.iloc[self.row.value]
-        self.likelihood.value, self.severity.value = int(r.inherent_likelihood), int(r.inherent_severity)
+# %% ../nbs/02_usecase.ipynb #c059-3
+@patch
+def _load_row(self:RegisterEditor):
+    if self.row.value is None: return
+    r = self.register.iloc[self.row.value]
+    self.likelihood.value, self.severity.value = int(r.inherent_likelihood), int(r.inherent_severity)
 
-    def apply(self):
-        "Add (or replace) an override for the selected row and recompute"
-        if not self.rationale.value.strip():
-            self.message.value = '<b>Write a rationale first</b>: an override without one is not applied.'; return
-        r = self.register.iloc[self.row.value]
-        o = dict(hazard=r.hazard, surface=r.surface, language=r.language or None, likelihood=int(self.likelihood.value),
-                 severity=int(self.severity.value), rationale=self.rationale.value.strip())
-        self.usecase.overrides = [x for x in self.usecase.overrides if (x['hazard'], x['surface'], x['language']) != (o['hazard'], o['surface'], o['language'])] + [o]
-        self.register = risk_register(self.usecase, self.policies)
-        self.message.value = f"override applied to {r.hazard} · {r.surface}"
-        self.rationale.value = ''
-        self._options(); self._render()
+# %% ../nbs/02_usecase.ipynb #c059-5
+@patch
+def apply(self:RegisterEditor):
+    "Add (or replace) an override for the selected row and recompute"
+    if not self.rationale.value.strip():
+        self.message.value = '<b>Write a rationale first</b>: an override without one is not applied.'; return
+    r = self.register.iloc[self.row.value]
+    o = dict(hazard=r.hazard, surface=r.surface, language=r.language or None, likelihood=int(self.likelihood.value),
+             severity=int(self.severity.value), rationale=self.rationale.value.strip())
+    same = lambda x: (x['hazard'], x['surface'], x['language']) == (o['hazard'], o['surface'], o['language'])
+    self.usecase.overrides = [x for x in self.usecase.overrides if not same(x)] + [o]
+    self.register = risk_register(self.usecase, self.policies)
+    self.message.value = f"override applied to {r.hazard} · {r.surface}"
+    self.rationale.value = ''
+    self._options(); self._render()
 
-    def clear(self):
-        "Remove every override and recompute"
-        self.usecase.overrides = []
-        self.register = risk_register(self.usecase, self.policies)
-        self.message.value = 'overrides cleared'
-        self._options(); self._render()
+# %% ../nbs/02_usecase.ipynb #c059-6
+@patch
+def clear(self:RegisterEditor):
+    "Remove every override and recompute"
+    self.usecase.overrides = []
+    self.register = risk_register(self.usecase, self.policies)
+    self.message.value = 'overrides cleared'
+    self._options(); self._render()
 
-    def overrides_yaml(self)->str:
-        "The current overrides as YAML to paste into the card"
-        import yaml
-        return yaml.safe_dump(dict(overrides=[{k: v for k, v in o.items() if v is not None} for o in self.usecase.overrides]), sort_keys=False, allow_unicode=True)
+# %% ../nbs/02_usecase.ipynb #c059-8
+@patch
+def overrides_yaml(self:RegisterEditor)->str:
+    "The current overrides as YAML to paste into the card"
+    import yaml
+    return yaml.safe_dump(dict(overrides=[{k: v for k, v in o.items() if v is not None} for o in self.usecase.overrides]),
+                          sort_keys=False, allow_unicode=True)
 
-    def _render(self):
-        from IPython.display import display
-        self.out.clear_output()
-        with self.out:
-            cnt = self.register.status.value_counts()
-            display(pd.DataFrame([cnt]).fillna(0).astype(int))
-            for w in ('inherent', 'residual'): risk_heatmap(self.register, w).show()
+# %% ../nbs/02_usecase.ipynb #c059-10
+@patch
+def _render(self:RegisterEditor):
+    from IPython.display import display
+    self.out.clear_output()
+    with self.out:
+        cnt = self.register.status.value_counts()
+        display(pd.DataFrame([cnt]).fillna(0).astype(int))
+        for w in ('inherent', 'residual'): risk_heatmap(self.register, w).show()
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+# %% ../nbs/02_usecase.ipynb #c059-11
+@patch
+def _ipython_display_(self:RegisterEditor):
+    from IPython.display import display
+    display(self.widget)
