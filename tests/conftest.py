@@ -1,4 +1,4 @@
-import os, sys, subprocess
+import os, sys, subprocess, contextlib
 from pathlib import Path
 import pytest
 
@@ -14,3 +14,14 @@ def riskbench(*args, cwd=None, env=None, timeout=600):
 @pytest.fixture
 def cli():
     return riskbench
+
+@contextlib.contextmanager
+def read_only(folder:Path):
+    "Make `folder` read-only, for root too (root ignores mode bits: the immutable attribute stops it)"
+    folder.chmod(0o555)
+    root = os.geteuid() == 0
+    if root: subprocess.run(['chattr', '+i', str(folder)], check=True)
+    try: yield folder
+    finally:
+        if root: subprocess.run(['chattr', '-i', str(folder)], check=True)
+        folder.chmod(0o755)

@@ -2,7 +2,7 @@
 import contextlib, errno, io, json, os, re, subprocess
 from pathlib import Path
 import pytest
-from conftest import riskbench, ROOT
+from conftest import riskbench, ROOT, read_only
 
 def _csv(p, text):
     p.write_text(text); return p
@@ -68,16 +68,6 @@ def test_out_an_existing_file(tmp_path):
     assert r.returncode == 2 and r.stderr.strip() == f"riskbench run: error: --out {tmp_path/'f'}: a file, not a folder"
     assert (tmp_path/'f').read_text() == 'keep'
 
-@contextlib.contextmanager
-def read_only(folder:Path):
-    "Make `folder` read-only, for root too (root ignores mode bits: the immutable attribute stops it)"
-    folder.chmod(0o555)
-    root = os.geteuid() == 0
-    if root: subprocess.run(['chattr', '+i', str(folder)], check=True)
-    try: yield folder
-    finally:
-        if root: subprocess.run(['chattr', '-i', str(folder)], check=True)
-        folder.chmod(0o755)
 
 def test_out_read_only_checked_before_running(tmp_path):
     ro = tmp_path/'ro'; ro.mkdir()

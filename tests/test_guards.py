@@ -2,6 +2,7 @@
 import contextlib, json, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
+from conftest import read_only
 
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import tiny_llama_guard, tiny_prompt_guard, pickle_only, PG1_LABELS, PG2_LABELS
@@ -384,17 +385,6 @@ def test_bad_device_is_refused_before_loading(cli, tmp_path):
     with pytest.raises(BadParameter, match='banana'): G.load_guard('baseline', device='banana')
 
 
-@contextlib.contextmanager
-def read_only(folder:Path):
-    "Make `folder` read-only, for root too (root ignores mode bits: the immutable attribute stops it)"
-    import subprocess
-    folder.chmod(0o555)
-    root = os.geteuid() == 0
-    if root: subprocess.run(['chattr', '+i', str(folder)], check=True)
-    try: yield folder
-    finally:
-        if root: subprocess.run(['chattr', '-i', str(folder)], check=True)
-        folder.chmod(0o755)
 
 
 @pytest.mark.parametrize('case', ['system_folder', 'parent_is_a_file', 'read_only_file', 'read_only_folder',
