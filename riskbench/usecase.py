@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from fastcore.basics import patch
 
+from . import guards
 from .core import (RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, write_text,
                             evidence_warning)
 from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml, line_of,
@@ -389,7 +390,6 @@ def _parse_appetite(c:_Card, ra, custom:tuple)->str|dict:
 # %% ../nbs/02_usecase.ipynb #a010
 def _check_spec(c:_Card, spec:str, path:tuple)->str:
     "A guard spec the guards module accepts (nothing imported or loaded), else an error naming the field"
-    from riskbench import guards
     try:
         s, _ = guards._unalias(spec)
         if s.startswith('python:'):   # its module is imported by the run, from the run's folder: the form is checked here
