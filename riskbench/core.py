@@ -477,6 +477,26 @@ def warnings(self:RowReport)->list:
         out.append(evidence_warning('language_not_code', msg, source=self.source))
     return out
 
+# %% ../nbs/00_core.ipynb #c027fd
+@patch
+def findings(self:RowReport)->list:
+    "The row accounting as plain sentences: kept of read, then why rows were rejected, then what was flagged"
+    out = [f"{self.kept:,} of {self.read:,} rows of {self.source or 'the input'} kept; {self.rejected:,} rejected"
+           + (f", {len(self.flags):,} flagged." if self.flags else ".")]
+    if self.rejects:
+        out.append('Rejected: ' + '; '.join(f'{v:,} × {k}' for k, v in self.reasons().items()) +
+                   ' (not measured).')
+    if self.flags:
+        why = pd.Series([re.split(r'[:(]', f['reason'])[0].strip() for f in self.flags]).value_counts()
+        out.append('Flagged: ' + '; '.join(f'{v:,} × {k}' for k, v in why.items()) + '.')
+    return out
+
+# %% ../nbs/00_core.ipynb #c027gd
+@patch
+def _repr_markdown_(self:RowReport)->str:
+    import html
+    return '\n\n'.join(html.escape(s, quote=False) for s in self.findings())
+
 # %% ../nbs/00_core.ipynb #c029
 TABLE_FORMATS = {'.csv':'csv', '.tsv':'tsv', '.tab':'tsv', '.jsonl':'jsonl', '.ndjson':'jsonl', '.json':'json',
                  '.parquet':'parquet', '.pq':'parquet'}
