@@ -20,11 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/riskbench demo --out $(OUT)
 
-# Chromium for the browser tests (Debian's package; CI runs as root with apt reachable)
+# Chromium for the browser tests, and the Noto fonts so that Thai, Devanagari and the other scripts of the
+# bundled data render as glyphs, not boxes (Debian's packages; CI runs as root with apt reachable)
+BROWSER_PACKAGES := chromium fonts-noto-core
 browser:
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || test -x /usr/bin/chromium || \
-	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	    || echo "could not install chromium: browser tests will skip"; }
+	@{ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || test -x /usr/bin/chromium; } && \
+	  fc-list 2>/dev/null | grep -q NotoSansThai || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null) \
+	    || echo "could not install $(BROWSER_PACKAGES): browser tests will skip or fail on missing glyphs"; }
 
 test: $(STAMP) browser
 	$(BIN)/nbdev-export

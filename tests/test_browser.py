@@ -204,3 +204,21 @@ def test_tuner_in_jupyterlab(browser, lab, tmp_path):
         print('jupyter lab log (tail):\n' + lab.log_tail())
         raise
     finally: ctx.close()
+
+_GLYPHS_JS = """([font, pairs]) => pairs.map(([a, b]) => {
+  const draw = ch => { const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+    const x = c.getContext('2d'); x.font = '40px ' + font; x.fillText(ch, 8, 48);
+    return Array.from(x.getImageData(0, 0, 64, 64).data).join(','); };
+  return draw(a) !== draw(b); })"""
+
+def test_thai_and_devanagari_render_as_glyphs(browser):
+    "With the fonts `make browser` installs, two different letters of each script draw differently (missing fonts draw the same box)"
+    from riskbench.report import _CSS
+    font = re.search(r'font-family:([^;]+);', _CSS).group(1)
+    page = browser.new_page()
+    try:
+        page.set_content(f'<style>{_CSS}</style><p>ภาษาไทย हिन्दी</p>')
+        pairs = [('ก', 'ข'), ('क', 'ख'), ('a', 'b')]
+        got = page.evaluate(_GLYPHS_JS, [font, pairs])
+    finally: page.close()
+    assert got == [True, True, True], dict(zip(['Thai', 'Devanagari', 'Latin'], got))
