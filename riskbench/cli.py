@@ -8,7 +8,8 @@ import sys, inspect, argparse, importlib, json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'DEMO_CARD', 'build_parser', 'templates_cmd', 'run_cmd', 'demo_cmd', 'settings_cmd', 'main']
+__all__ = ['COMMANDS', 'DEMO_CARD', 'build_parser', 'papermill_example', 'templates_cmd', 'run_cmd', 'demo_cmd', 'settings_cmd',
+           'main']
 
 # %% ../nbs/08_cli.ipynb #c006
 COMMANDS = {
@@ -20,9 +21,10 @@ COMMANDS = {
     'audit':      ('riskbench.audit', 'audit_cmd', 'Audit a dataset: duplicates, leakage, PII, languages, identity terms'),
     'languages':  ('riskbench.multilingual', 'languages_cmd', 'Detect languages and measure multilingual safety coverage'),
     'run':        ('riskbench.cli', 'run_cmd', 'Run a report template into an output folder'),
-    'templates':  ('riskbench.cli', 'templates_cmd', 'List the report templates and their parameters'),
+    'templates':  ('riskbench.cli', 'templates_cmd', 'List the report templates, their parameters and their folder'),
     'demo':       ('riskbench.cli', 'demo_cmd', 'The demo assessment on the bundled data and the baseline guard'),
     'settings':   ('riskbench.cli', 'settings_cmd', 'Show the resolved settings and where each value came from'),
+    'lab':        ('riskbench.lab', 'lab_cmd', 'Make a JupyterLab workspace for a use-case card and open it'),
 }
 
 # %% ../nbs/08_cli.ipynb #c008
@@ -62,6 +64,8 @@ def build_parser(func, prog:str)->argparse.ArgumentParser:
                            type={'int': int, 'float': float}.get(kind, str), **kw)
             continue
         flags = flags or ['--' + name.replace('_', '-')]
+        if not flags[0].startswith('-'):  # an optional positional: __cli__ {'name': dict(flags=['name'], nargs='?')}
+            p.add_argument(flags[0], default=prm.default, help=help, **kw); continue
         if kind == 'bool' and not kw:
             if prm.default: p.add_argument('--no-' + name.replace('_', '-'), dest=name, action='store_false', help=help)
             else: p.add_argument(*flags, dest=name, action='store_true', help=help)
@@ -74,17 +78,34 @@ def build_parser(func, prog:str)->argparse.ArgumentParser:
         p.add_argument(*flags, **base)
     return p
 
+# %% ../nbs/08_cli.ipynb #c010p
+def papermill_example(name:str='dataset_overview', # a template
+                     )->str:                      # one shell line
+    "A shell line that runs template `name` with plain papermill"
+    import shlex
+    from riskbench.core import templates_dir
+    from riskbench.report import template_parameters
+    first = next(iter(template_parameters(name)), None)
+    p = f" -p {first} VALUE" if first else ''
+    src = shlex.quote(str(templates_dir()/f'{name}.ipynb'))
+    return f"mkdir -p out/{name} && RISKBENCH_OUT=out/{name} papermill {src} out/{name}/report.ipynb{p}"
+
 # %% ../nbs/08_cli.ipynb #c010
-def templates_cmd(name:str=None, # show only this template
+def templates_cmd(name:str=None,       # show only this template
                   json_out:bool=False, # print JSON instead of a table
+                  path:bool=False,     # print only the templates' folder
                  )->int:
-    "List the report templates, their parameters and defaults"
-    from riskbench.report import templates, template_names, template_title, template_parameters
+    "List the report templates, their parameters and defaults, and say where they are installed"
+    from riskbench.report import template_names, template_title, template_parameters
+    from riskbench.core import templates_dir
     names = [name] if name else template_names()
+    if path: print(templates_dir()); return 0
     if json_out:
         d = {n: dict(title=template_title(n), parameters=template_parameters(n)) for n in names}
         print(json.dumps(d, indent=2, default=str))
         return 0
+    print(f"templates folder: {templates_dir()}")
+    print(f"run one with plain papermill: {papermill_example(names[0])}\n")
     for n in names:
         print(f"{n} — {template_title(n)}")
         for k, s in template_parameters(n).items():
