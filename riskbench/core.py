@@ -19,9 +19,10 @@ __all__ = ['DEFAULT_SETTINGS', 'DEVICES', 'YAML_LIMITS', 'WARNING_CODES', 'TABLE
            'MissingModel', 'DiskFull', 'find_settings_file', 'Settings', 'get_settings', 'resolve_device', 'out_path',
            'datasets_dir', 'templates_dir', 'resolve_input', 'read_json', 'output_path', 'atomic_output', 'write_bytes',
            'write_text', 'check_yaml', 'read_yaml', 'evidence_warning', 'file_sha256', 'text_hash', 'RowReport',
-           'table_format', 'iter_records', 'infer_mapping', 'text_columns', 'normalise_labels', 'normalise_categories',
-           'normalise_languages', 'validate_records', 'iter_eval_set', 'load_eval_set', 'check_eval_set', 'save_table',
-           'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table', 'length_figure', 'example_rows']
+           'table_format', 'iter_records', 'infer_mapping', 'text_columns', 'per_distinct', 'normalise_labels',
+           'normalise_categories', 'normalise_languages', 'validate_records', 'iter_eval_set', 'load_eval_set',
+           'check_eval_set', 'save_table', 'table_metadata', 'overview_tables', 'text_length_stats', 'stats_table',
+           'length_figure', 'example_rows']
 
 # %% ../nbs/00_core.ipynb #c006
 class RiskbenchError(Exception):
@@ -560,6 +561,15 @@ def _undo_inference(t, ids:set, texts:set, body:bytes, ropts):
             t = t.set_column(t.schema.get_field_index(f.name), f.name, pc.cast(t[f.name], pa.string()))
     return t
 
+# %% ../nbs/00_core.ipynb #c030ca
+def _arrow_parse(body:bytes, ropts):
+    "Arrow's JSON parse of `body` in 1 MiB blocks on all cores; as one block when a line is longer than a block"
+    import pyarrow as pa, pyarrow.json as pj
+    if len(body) > 2<<20:
+        try: return pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=1<<20, use_threads=True))
+        except pa.ArrowInvalid: pass  # a line straddles blocks: parse the whole block at once
+    return pj.read_json(io.BytesIO(body), read_options=ropts)
+
 # %% ../nbs/00_core.ipynb #c030cb
 def _arrow_block(body:bytes, nlines:int, written:dict)->pd.DataFrame|None:
     "A block of JSON lines parsed by Arrow, or None when it must be read line by line"
@@ -569,7 +579,7 @@ def _arrow_block(body:bytes, nlines:int, written:dict)->pd.DataFrame|None:
         except UnicodeDecodeError: return None
     ropts = pj.ReadOptions(block_size=max(1<<20, len(body)+1))
     try:
-        t = pj.read_json(io.BytesIO(body), read_options=ropts)
+        t = _arrow_parse(body, ropts)
         if t.num_rows != nlines: return None
         t = _undo_inference(t, written['id'], written['text'], body, ropts)
         return None if t is None else t.to_pandas()
@@ -859,12 +869,38 @@ def text_columns(mapping:dict|None=None, # source column -> contract column
 LABEL_WORDS = {'0':0, '1':1, 'false':0, 'true':1, 'safe':0, 'unsafe':1, 'no':0, 'yes':1, 'benign':0, 'harmful':1,
                'ok':0, 'violating':1, 'violation':1, 'allowed':0, 'blocked':1, 'negative':0, 'positive':1, '0.0':0, '1.0':1}
 
+# %% ../nbs/00_core.ipynb #c037pg
+def _isna(v)->bool: return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+# %% ../nbs/00_core.ipynb #c037ph
+def _hashables(values:list)->list:
+    "Each list or array as a tuple (so that it can be counted as a value), anything else as it is"
+    try: return list(map(tuple, map(np.ndarray.tolist, values)))  # the common case: lists read by Arrow, all arrays
+    except TypeError: pass
+    return [tuple(v.tolist()) if type(v) is np.ndarray else tuple(v) if type(v) is list else v for v in values]
+
+# %% ../nbs/00_core.ipynb #c037pe
+def per_distinct(values:pd.Series, # any column; NA values are passed to `f` as None
+                 f,                # one value -> its result
+                )->np.ndarray:     # object array, one result per row
+    "`values.map(f)` with `f` called once per distinct value"
+    keys = pd.Series(_hashables(values.tolist()), dtype=object) if values.dtype == object else values
+    try: codes, uniq = pd.factorize(keys, use_na_sentinel=True)
+    except TypeError: return np.array([f(None if _isna(v) else v) for v in values.tolist()] or [], dtype=object)
+    firsts, seen = np.zeros(len(uniq), int), codes >= 0
+    firsts[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]  # the first row of each value
+    raw = values.to_numpy(object) if len(values) else np.array([], dtype=object)
+    res = np.empty(len(uniq) + 1, dtype=object)
+    res[:-1] = [f(raw[i]) for i in firsts] if len(uniq) else []
+    res[-1] = f(None)
+    return res[codes]
+
 # %% ../nbs/00_core.ipynb #c038a
 def normalise_labels(values:pd.Series)->tuple:
     "Labels as 0/1 (`Int8`, <NA> where not understood) and a boolean mask of missing labels"
     missing = values.isna().to_numpy(bool)
-    keys = values.astype(object).map(lambda v: str(v).strip().lower() if not isinstance(v, bool) else str(v).lower())
-    lab = keys.map(LABEL_WORDS).astype('Int8')
+    word = lambda v: None if v is None else LABEL_WORDS.get(str(v).strip().lower())
+    lab = pd.Series(per_distinct(values, word), index=values.index).astype('Int8')
     return lab, missing
 
 # %% ../nbs/00_core.ipynb #c039aa
@@ -887,11 +923,14 @@ LANGUAGE_CODE = re.compile(r'[a-z]{2,3}(-[a-z0-9]{1,8})*')
 # %% ../nbs/00_core.ipynb #c039cb
 def normalise_languages(values:pd.Series)->tuple:
     "Codes lower-cased with `_` as `-` (NA where missing or not a code), and a mask of the values that are not codes"
-    missing = values.isna().to_numpy(bool)
-    s = values.astype(object).where(~missing, '').astype(str).str.strip().str.lower().str.replace('_', '-')
-    ok = s.str.fullmatch(LANGUAGE_CODE.pattern).to_numpy(bool)
-    bad = ~ok & (s != '').to_numpy(bool)
-    return s.where(ok), bad
+    def norm(v):
+        if v is None: return (None, False)
+        s = str(v).strip().lower().replace('_', '-')
+        return (s, False) if LANGUAGE_CODE.fullmatch(s) else (None, s != '')
+    res = per_distinct(values, norm)
+    codes = pd.Series([r[0] for r in res] if len(res) else [], index=values.index, dtype='str')
+    bad = np.fromiter((r[1] for r in res), bool, len(res))
+    return codes, bad
 
 # %% ../nbs/00_core.ipynb #c041
 MAX_CHARS = 100_000
@@ -926,6 +965,13 @@ def _mark(bad:pd.Series, mask, reasons):
     mask = np.asarray(mask, bool) & bad.isna().to_numpy()
     if mask.any(): bad[mask] = reasons[mask] if isinstance(reasons, pd.Series) else reasons
 
+# %% ../nbs/00_core.ipynb #c041hr
+def _reasons(values:pd.Series, mask:np.ndarray, f)->pd.Series:
+    "A reason per row (None outside `mask`), from `f(value)` computed only where `mask` holds"
+    out = pd.Series([None]*len(values), index=values.index, dtype=object)
+    if mask.any(): out[mask] = [f(v) for v in values[mask].tolist()]
+    return out
+
 # %% ../nbs/00_core.ipynb #c041k
 def _check_conversations(df:pd.DataFrame, bad:pd.Series):
     "Check `df`'s conversations, marking malformed ones in `bad`; `text` defaults to the last message"
@@ -941,10 +987,12 @@ def _check_conversations(df:pd.DataFrame, bad:pd.Series):
 def _check_texts(df:pd.DataFrame, bad:pd.Series):
     "Mark texts that are missing, not strings, empty or white space in `bad`"
     t = df['text']
-    isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
     isna = t.isna().to_numpy(bool)
+    if pd.api.types.infer_dtype(t, skipna=True) in ('string', 'empty'): isstr = ~isna
+    else: isstr = t.map(lambda v: isinstance(v, str)).to_numpy(bool)
     _mark(bad, isna, 'text is missing')
-    _mark(bad, ~isstr & ~isna, t.map(lambda v: f"text is not a string (got {type(v).__name__})"))
+    other = ~isstr & ~isna
+    _mark(bad, other, _reasons(t, other, lambda v: f"text is not a string (got {type(v).__name__})"))
     ts = (t if pd.api.types.is_string_dtype(t.dtype) else t.astype(object)).where(isstr, '')
     _mark(bad, isstr & (ts.str.strip().str.len() == 0).to_numpy(bool), 'text is empty or white space')
 
@@ -954,36 +1002,45 @@ def _check_labels(df:pd.DataFrame, bad:pd.Series, missing_label:str='reject'):
     lab, miss = normalise_labels(df['label'])
     if missing_label == 'reject': _mark(bad, miss, 'label is missing')
     unknown = lab.isna().to_numpy(bool) & ~miss
-    _mark(bad, unknown, df['label'].map(
-        lambda v: f"label {v!r} is not understood (expected 0/1, true/false, safe/unsafe, yes/no)"))
+    _mark(bad, unknown, _reasons(df['label'], unknown,
+          lambda v: f"label {v!r} is not understood (expected 0/1, true/false, safe/unsafe, yes/no)"))
     df['label'] = lab
 
 # %% ../nbs/00_core.ipynb #c041r
+def _given_ids(df:pd.DataFrame)->pd.Series:
+    "The given ids as strings (None where missing); missing ones from a content hash of the text, or of the whole row"
+    n = len(df)
+    raw = df['id'] if 'id' in df else pd.Series([None]*n, index=df.index, dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ('string', 'empty'):
+        ids = pd.Series(raw.to_numpy(object), index=df.index, dtype=object).where(raw.notna().to_numpy(), None)
+    else: ids = raw.map(lambda v: None if _isna(v) else str(v)).astype(object)
+    return ids
+
+# %% ../nbs/00_core.ipynb #c041rn
 def _assign_ids(df:pd.DataFrame, bad:pd.Series, seen_ids:set|None=None):
     "Set `df['id']`: given ids as strings, missing ones from a content hash; duplicate given ids are marked in `bad`"
-    n = len(df)
-    if 'id' in df: ids = df['id'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    else: ids = pd.Series([None]*n, index=df.index, dtype=object)
+    ids = _given_ids(df)
     need = ids.isna().to_numpy(bool)
     if need.any():
         basis = df['text'].astype(object) if 'text' in df else df.drop(columns='_row').astype(str).agg('|'.join, axis=1)
-        gen = 'h' + text_hash(basis[need])
-        ids[need] = gen.to_numpy()
+        ids[need] = ('h' + text_hash(basis[need])).to_numpy()
     seen = seen_ids if seen_ids is not None else set()
-    dup_given = np.zeros(n, bool)
-    idl = ids.tolist()
-    for i, v in enumerate(idl):
-        if bad.iat[i] is not None: continue
-        if v in seen:
-            if need[i]:
+    ok = bad.isna().to_numpy()
+    idl, dup_given = ids.tolist(), np.zeros(len(ids), bool)
+    cand = ids[ok]
+    cl = cand.tolist()
+    if not cand.duplicated().any() and seen.isdisjoint(cl): seen.update(cl)
+    else:  # walk the rows in order: a repeated given id is a duplicate, a repeated generated one gets a suffix
+        for i in np.flatnonzero(ok):
+            v = idl[i]
+            if v in seen:
+                if not need[i]: dup_given[i] = True; continue
                 k = 2
                 while f'{v}-{k}' in seen: k += 1
                 idl[i] = v = f'{v}-{k}'
-            else:
-                dup_given[i] = True; continue
-        seen.add(v)
+            seen.add(v)
     ids = pd.Series(idl, index=df.index, dtype=object)
-    _mark(bad, dup_given, ids.map(lambda v: f"duplicate id {v!r}"))
+    _mark(bad, dup_given, _reasons(ids, dup_given, lambda v: f"duplicate id {v!r}"))
     df['id'] = ids
 
 # %% ../nbs/00_core.ipynb #c041u
@@ -1037,10 +1094,8 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
     if 'conversation' in df: _check_conversations(df, bad)
     if 'text' in df: _check_texts(df, bad)
     if 'label' in df: _check_labels(df, bad, missing_label)
-    if 'categories' in df: df['categories'] = df['categories'].map(normalise_categories)
-    if 'taxonomy' in df:
-        df['taxonomy'] = df['taxonomy'].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
-                                            else (str(v).strip() or None))
+    if 'categories' in df: df['categories'] = list(map(list.copy, per_distinct(df['categories'], normalise_categories).tolist()))
+    if 'taxonomy' in df: df['taxonomy'] = per_distinct(df['taxonomy'], lambda v: None if v is None else (str(v).strip() or None))
     badlang, raw_lang = np.zeros(len(df), bool), None
     if 'language' in df:
         raw_lang = df['language']
