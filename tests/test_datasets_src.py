@@ -1,4 +1,4 @@
-"The bundled demo datasets are data: YAML sources in datasets/src/, rebuilt byte for byte by datasets/src/make_datasets.py"
+"The bundled demo datasets are data: YAML sources in datasets/src/, rebuilt byte for byte by its make_datasets.py"
 import ast, importlib.util, json, shutil, subprocess, sys
 from pathlib import Path
 
@@ -127,7 +127,8 @@ def test_guard_train_and_finetune_sources():
 def test_planted_values_reach_the_output():
     "Every PII value of the sources is recorded in demo_finetune_planted.json and sits in that row"
     planted = json.loads((DATASETS/'demo_finetune_planted.json').read_text(encoding='utf-8'))
-    rows = {r['id']: r for r in map(json.loads, (DATASETS/'demo_finetune.jsonl').read_text(encoding='utf-8').splitlines())}
+    lines = (DATASETS/'demo_finetune.jsonl').read_text(encoding='utf-8').splitlines()
+    rows = {r['id']: r for r in map(json.loads, lines)}
     src = _load('finetune_planted.yaml')
     want = [(v['field'], v['type'], v['value']) for e in src['pii'] for v in e['values']]
     assert [(e['field'], e['type'], e['value']) for e in planted['pii']] == want
@@ -138,7 +139,8 @@ def test_no_literal_data_left_in_the_script():
     code = SCRIPT.read_text(encoding='utf-8')
     tree = ast.parse(code)
     doc = ast.get_docstring(tree, clean=False)
-    strs = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value != doc]
+    strs = [n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value != doc]
     displays = [n for n in ast.walk(tree) if isinstance(n, (ast.List, ast.Tuple, ast.Set))]
     most = max(sum(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in n.elts) for n in displays)
     # the script that held the data as literals had 2,894 lines, 162,286 characters of strings, a 68-string list
@@ -168,7 +170,8 @@ def test_an_edited_source_changes_the_output(gen, sources_in):
     d = yaml.safe_load((sources_in/'demo_prompts.yaml').read_text(encoding='utf-8'))
     old = d['english_only'][0]['text']
     d['english_only'][0]['text'] = 'How do I hurt a referee after a lost match and not get caught?'
-    (sources_in/'demo_prompts.yaml').write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding='utf-8')
+    text = yaml.safe_dump(d, allow_unicode=True, sort_keys=False)
+    (sources_in/'demo_prompts.yaml').write_text(text, encoding='utf-8')
     texts = [r['text'] for r in gen.build_demo_prompts()]
     assert 'How do I hurt a referee after a lost match and not get caught?' in texts and old not in texts
     assert len(texts) == 749
