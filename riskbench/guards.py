@@ -15,7 +15,8 @@ from fastcore.basics import patch
 
 from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingModel, get_settings,
                             resolve_device, resolve_input, file_sha256, text_hash, RowReport, load_eval_set,
-                            save_table, output_path, atomic_output, write_bytes, write_text, DEVICES)
+                            save_table, output_path, atomic_output, write_bytes, write_text, table_metadata,
+                            DEVICES)
 
 # %% auto #0
 __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'HAZARDS', 'PROMPT_CATEGORIES',
@@ -25,7 +26,7 @@ __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', '
            'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
            'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'check_device',
            'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'check_score_out',
-           'write_score_table', 'score_file', 'score_cmd']
+           'write_score_table', 'score_file', 'score_cmd', 'ScoredTable', 'check_scores', 'scored_table']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -1317,3 +1318,106 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
         print(f"riskbench score: error: {data}: no row could be scored (every row was rejected: see above)",
               file=sys.stderr)
     return 0 if len(df) else 2
+
+# %% ../nbs/03_guards.ipynb #st002
+@dataclass
+class ScoredTable:
+    "A score table with its row accounting, its source file and the fingerprint of the guard that scored it"
+    df: pd.DataFrame               # eval set + `score` (and `score_<category>`) columns
+    rows: RowReport                # loader rows + rows the guard could not score: read = kept + rejected
+    source: Path|None = None       # the file read or scored (None for a DataFrame)
+    fingerprint: dict|None = None  # the guard's fingerprint (the table's metadata when scores are read)
+    def __iter__(self): return iter((self.df, self.rows, self.source, self.fingerprint))
+
+# %% ../nbs/03_guards.ipynb #st003
+@patch
+def __str__(self:ScoredTable)->str:
+    g = (self.fingerprint or {}).get('spec') or 'an unknown guard'
+    src = self.source.name if self.source is not None else 'a DataFrame'
+    n, r = len(self.df), self.rows
+    return (f"{n:,} scored row{'' if n == 1 else 's'} from {src} by {g}: {r.read:,} read, {r.kept:,} kept, "
+            f"{r.rejected:,} rejected")
+ScoredTable.__repr__ = ScoredTable.__str__
+
+# %% ../nbs/03_guards.ipynb #st003b
+@patch
+def _repr_markdown_(self:ScoredTable)->str:
+    head, _, tail = str(self).partition(' from ')
+    return f"**{head}** from {tail}"
+
+# %% ../nbs/03_guards.ipynb #st005
+def _plain(v)->str:
+    "A cell value as a reader would write it: `missing`, `0.5`, `'abc'` (never `np.float64(nan)`)"
+    if isinstance(v, str): return repr(v)
+    try: return 'missing' if pd.isna(v) else format(float(v), 'g')
+    except (TypeError, ValueError): return repr(v)
+
+# %% ../nbs/03_guards.ipynb #st007
+def check_scores(df:pd.DataFrame,          # a score table
+                 rep:RowReport|None=None,  # rows without a score are rejected into it
+                 score_column:str='score', # the column holding the guard's scores
+                )->pd.DataFrame:           # rows with a score (as float in `score`); attrs['unscored']: the others
+    "The rows of a score table that hold a score; a score outside [0, 1] is a `BadColumn`"
+    src = rep.source if rep is not None else 'score table'
+    if score_column not in df:
+        raise BadColumn(f"{src}: no column {score_column!r}; a score table is an eval set plus a score column "
+                        f"(riskbench score writes one); columns are: {', '.join(map(str, df.columns))}")
+    sc = pd.to_numeric(df[score_column], errors='coerce').astype('float64')
+    bad = ((sc < 0) | (sc > 1) | np.isinf(sc)).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = f"row {i + 1}" + (f" (id {df['id'].iat[i]!r})" if 'id' in df else '')
+        raise BadColumn(f"{src}: column {score_column!r}: {int(bad.sum())} score(s) outside [0, 1], first "
+                        f"{sc.iat[i]:g} at {where}: scores must be probabilities (higher = more unsafe), "
+                        "not logits or percentages")
+    miss = sc.isna().to_numpy()
+    for i in (np.flatnonzero(miss) if rep is not None else ()):
+        rep.reject(None, f"score {_plain(df[score_column].iat[i])} is not a number: the guard did not score this "
+                   "row (counted neither as a miss nor as a catch)",
+                   {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df},
+                   id=df['id'].iat[i] if 'id' in df else None)
+    if rep is not None: rep.kept -= int(miss.sum())
+    out = df.loc[~miss].copy()
+    out['score'] = sc[~miss].to_numpy()
+    out = out.reset_index(drop=True)
+    out.attrs['unscored'] = int(df.attrs.get('unscored', 0)) + int(miss.sum())
+    return out
+
+# %% ../nbs/03_guards.ipynb #st009
+def _stored_fingerprint(p:Path)->dict|None:
+    "The guard fingerprint in a Parquet score table's metadata (None for other formats, or when none is stored)"
+    if p.suffix.lower() not in ('.parquet', '.pq'): return None
+    try: return table_metadata(p).get('guard')
+    except Exception: return None  # an unreadable footer is the reader's error to report, not this one's
+
+# %% ../nbs/03_guards.ipynb #st011
+def scored_table(data='',                     # eval set (path or bundled:NAME), scored with `guard` when no `scores`
+                 scores='',                   # score table from `riskbench score`: read, not rescored
+                 guard='baseline',            # guard spec, Guard or callable; None: `data` / `df` already hold scores
+                 *,
+                 df:pd.DataFrame|None=None,   # rows to score instead of a file
+                 report:RowReport|None=None,  # with `df`: its loader's report, extended with the rows the guard rejects
+                 progress:bool=False,         # show a progress bar while scoring
+                 missing_label:str='keep',    # 'keep' or 'reject' rows without a label (as `load_eval_set`)
+                 cache=True,                  # score cache: True (settings cache_dir), a folder, or False
+                 device:str|None=None,        # auto|cpu|cuda|mps for a model guard
+                 batch_tokens:int|None=None,  # padded tokens per batch (default: the guard's)
+                 max_chars:int|None=None,     # most characters a guard sees of a text (default: `max_score_chars`)
+                )->ScoredTable:
+    "Read a score table, or score an eval set (a file or a DataFrame) with `guard`: one path, rows accounted for"
+    if str(scores or '').strip():
+        p = resolve_input(scores, 'score table')
+        t, rep = load_eval_set(p, missing_label=missing_label)
+        return ScoredTable(check_scores(t, rep), rep.check(), p, _stored_fingerprint(p))
+    p = None
+    if df is None:
+        if not str(data or '').strip(): raise BadParameter("give an eval set (data) or a score table (scores)")
+        p = resolve_input(data, 'data')
+        df, report = load_eval_set(p, missing_label=missing_label)
+    if guard is None or (isinstance(guard, str) and not guard.strip()):
+        rep = report if report is not None else RowReport('DataFrame', read=len(df), kept=len(df))
+        return ScoredTable(check_scores(df, rep), rep, p, df.attrs.get('guard'))
+    g = load_guard(guard, device=device)
+    out, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=report,
+                           max_chars=max_chars)
+    return ScoredTable(out, rep, p, g.fingerprint)

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, load_eval_set,
-                            resolve_input, read_json, file_sha256,
-                   evidence_warning, write_text, table_metadata)
-from .guards import load_guard, score_table
+from .core import (RiskbenchError, BadColumn, BadParameter, BadFile, RowReport, resolve_input, read_json,
+                            file_sha256, evidence_warning, write_text)
+from .guards import ScoredTable, scored_table, check_scores
 from .taxonomy import align_categories
 from .report import out_dir, display_text, show_figure, show_table, note
 
@@ -665,57 +664,36 @@ def load(cls:GuardPolicy, path:str|Path)->'GuardPolicy':
     try: return cls.from_dict(d)
     except BadFile as e: raise BadFile(f"{p}: {e}") from None
 
-# %% ../nbs/04_thresholds.ipynb #c042_116
-def _plain(v)->str:
-    "A cell value as a reader would write it: `missing`, `0.5`, `'abc'` (never `np.float64(nan)`)"
-    if isinstance(v, str): return repr(v)
-    try: return 'missing' if pd.isna(v) else format(float(v), 'g')
-    except (TypeError, ValueError): return repr(v)
-
 # %% ../nbs/04_thresholds.ipynb #c042_119
 def validate_scores(df:pd.DataFrame, rep:RowReport|None=None, score_column:str='score')->pd.DataFrame:
     "Keep rows with a label and a score in [0, 1]; reject the others into `rep` with the reason"
     src = rep.source if rep is not None else 'score table'
-    if score_column not in df:
-        raise BadColumn(f"{src}: no column {score_column!r}; a score table is an eval set plus a score column "
-                        f"(riskbench score writes one); columns are: {', '.join(map(str, df.columns))}")
-    if 'label' not in df: raise BadColumn(f"{src}: no label column: threshold tuning needs labelled rows")
-    sc = pd.to_numeric(df[score_column], errors='coerce').astype('float64')
-    out_of_range = (sc < 0) | (sc > 1) | np.isinf(sc)
-    if out_of_range.any():
-        i = int(np.flatnonzero(out_of_range.to_numpy())[0])
-        where = f"row {i + 1}" + (f" (id {df['id'].iat[i]!r})" if 'id' in df else '')
-        raise BadColumn(f"{src}: column {score_column!r}: {int(out_of_range.sum())} score(s) outside [0, 1], first "
-                        f"{sc.iat[i]:g} at {where}: "
-                        "scores must be probabilities (higher = more unsafe), not logits or percentages")
-    unscored = sc.isna() & df['label'].notna()
-    bad = sc.isna() | df['label'].isna()
-    if bad.any() and rep is not None:
-        for i in np.flatnonzero(bad.to_numpy()):
-            v = df[score_column].iat[i]
-            reason = ('label is missing' if pd.isna(df['label'].iat[i]) else
-                      f"score {_plain(v)} is not a number: the guard did not score this row (counted neither as a miss nor as a catch)")
-            rep.reject(None, reason, {k: df[k].iat[i] for k in ('id', score_column, 'label') if k in df},
-                       id=df['id'].iat[i] if 'id' in df else None)
-        rep.kept -= int(bad.sum())
-    out = df.loc[~bad.to_numpy()].copy()
-    out['score'] = sc[~bad].to_numpy()
-    out['label'] = out['label'].astype(int)
+    if score_column in df and 'label' not in df:
+        raise BadColumn(f"{src}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign); "
+                        f"columns are: {', '.join(map(str, df.columns))}")
+    out = check_scores(df, rep, score_column)
+    nolabel = out['label'].isna().to_numpy()
+    for i in (np.flatnonzero(nolabel) if rep is not None else ()):
+        rep.reject(None, 'label is missing', {k: out[k].iat[i] for k in ('id', 'score', 'label') if k in out},
+                   id=out['id'].iat[i] if 'id' in out else None)
+    if rep is not None: rep.kept -= int(nolabel.sum())
+    unscored = out.attrs['unscored']
+    out = out.loc[~nolabel].reset_index(drop=True)
     if not len(out): raise BadColumn(f"{src}: no row has both a label and a score")
-    out = out.reset_index(drop=True)
-    out.attrs['unscored'] = int(df.attrs.get('unscored', 0)) + int(unscored.sum())
+    out['label'] = out['label'].astype(int)
+    out.attrs['unscored'] = unscored
     return out
 
 # %% ../nbs/04_thresholds.ipynb #c042_122
-def load_scores(path:str|Path, score_column:str='score')->tuple:
-    "A score table and its row accounting: rows with no label or no valid score are rejected with the reason"
-    p = resolve_input(path, 'score table')
-    df, rep = load_eval_set(p, missing_label='reject')
-    if 'label' not in df:
-        raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign); "
-                        f"columns are: {', '.join(df.columns)}")
-    df = validate_scores(df, rep, score_column)
-    return df, rep
+def _labelled(r:ScoredTable)->pd.DataFrame:
+    "The rows of a `scored_table` result that threshold tuning can use: labelled, with a score"
+    return validate_scores(r.df, r.rows)
+
+# %% ../nbs/04_thresholds.ipynb #c042_122b
+def load_scores(path:str|Path)->tuple:
+    "A labelled score table and its row accounting: rows with no label or no valid score are rejected with the reason"
+    r = scored_table(scores=path, guard=None, missing_label='reject')
+    return _labelled(r), r.rows
 
 # %% ../nbs/04_thresholds.ipynb #c043a_124
 DEGENERATE_FRR = 0.9  # a threshold refusing at least this share of benign rows blocks "almost everything"
@@ -982,16 +960,11 @@ def tune_file(scores_path:str|Path,  # score table (Parquet from `riskbench scor
               **kw,                  # objective, target_fpr, ..., by, min_support (as for `GuardPolicy.from_table`)
              )->GuardPolicy:
     "Tune a guard policy on a score file, recording its SHA-256 and the guard's fingerprint"
-    p = resolve_input(scores_path, 'score table')
-    df, rep = load_scores(p)
-    guard = None
-    if p.suffix.lower() in ('.parquet', '.pq'):
-        try: guard = table_metadata(p).get('guard')
-        except Exception: guard = None
-    df, aligned = align_for_evidence(df)
-    pol = GuardPolicy.from_table(df, input_sha256=file_sha256(p), guard=guard, rows=rep, **kw)
+    r = scored_table(scores=scores_path, guard=None, missing_label='reject')
+    df, aligned = align_for_evidence(_labelled(r))
+    pol = GuardPolicy.from_table(df, input_sha256=file_sha256(r.source), guard=r.fingerprint, rows=r.rows, **kw)
     pol.info['warnings'] = aligned + pol.info['warnings']
-    pol.row_report = rep
+    pol.row_report = r.rows
     if out is not None: pol.save(out)
     return pol
 
@@ -1481,29 +1454,13 @@ def show(self:ThresholdTuner, static:bool=None):
 def _ipython_display_(self:ThresholdTuner): self.show()
 
 # %% ../nbs/04_thresholds.ipynb #c061
-def scores_for_report(data:str,              # eval set, scored with `guard` when `scores` is empty
+def scores_for_report(data:str='',           # eval set, scored with `guard` when `scores` is empty
                       scores:str='',         # score table (Parquet from `riskbench score`)
                       guard:str='baseline',  # guard spec
                      )->tuple:               # (score table, RowReport, source path, guard fingerprint or None)
-    "The score table a report tunes on: read `scores`, or score `data` with `guard`"
-    if scores and str(scores).strip():
-        p = resolve_input(scores, 'scores')
-        df, rep = load_scores(p)
-        fp = None
-        if p.suffix.lower() in ('.parquet', '.pq'):
-            try: fp = table_metadata(p).get('guard')
-            except Exception: fp = None
-        return df, rep, p, fp
-    p = resolve_input(data, 'data')
-    ev, rep = load_eval_set(p, missing_label='reject')
-    if 'label' not in ev: raise BadColumn(f"{p}: no label column: threshold tuning needs labelled rows (1 = unsafe, 0 = benign)")
-    g = load_guard(guard)
-    scored, srep = score_table(ev, g)
-    fp = getattr(g, 'fingerprint', None)
-    fp = fp() if callable(fp) else fp
-    for r in getattr(srep, 'rejects', []): rep.reject(r.get('row'), r.get('reason'), r.get('record'), r.get('id'))
-    rep.kept = len(scored)
-    return validate_scores(scored, rep), rep, p, fp
+    "The labelled score table a report tunes on: read `scores`, or score `data` with `guard`"
+    r = scored_table(data, scores, guard, missing_label='reject')
+    return _labelled(r), r.rows, r.source, r.fingerprint
 
 # %% ../nbs/04_thresholds.ipynb #c061_226
 def policy_tables(pol:GuardPolicy)->dict:

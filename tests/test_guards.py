@@ -501,3 +501,79 @@ def test_fingerprint_id_is_sixteen_hex_digits_of_the_sorted_fingerprint():
     fp = {'spec': 'baseline', 'engine': 1}
     want = hashlib.sha256(json.dumps(dict(sorted(fp.items())), sort_keys=True).encode()).hexdigest()[:16]
     assert fingerprint_id(fp) == fingerprint_id(dict(reversed(list(fp.items())))) == want and len(want) == 16
+
+
+# ---- scored_table: the one "read scores or score data" entry point ----
+def _len_guard(tmp_path, monkeypatch):
+    "A real python guard whose score is worked out by hand: min(1, len(text) / 40)"
+    monkeypatch.chdir(tmp_path); monkeypatch.syspath_prepend(str(tmp_path))
+    _write_guard(tmp_path, 'guard_len40', "    return [min(1.0, len(t) / 40) for t in texts]\n")
+    return 'python:guard_len40:score'
+
+
+def _eval_rows(tmp_path):
+    rows = [{'id': f'r{i}', 'text': 'x' * (i + 1), 'label': i % 2} for i in range(20)]
+    rows += [{'id': 'blank', 'text': '   ', 'label': 0}, {'id': 'nolabel', 'text': 'xyz'}]
+    p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return p
+
+
+def test_scored_table_scores_data_and_merges_the_row_accounting(tmp_path, monkeypatch):
+    spec = _len_guard(tmp_path, monkeypatch)
+    p = _eval_rows(tmp_path)
+    r = G.scored_table(str(p), '', spec)
+    assert isinstance(r, G.ScoredTable) and r.source == p and r.fingerprint['spec'] == spec
+    assert (r.rows.read, r.rows.kept, r.rows.rejected) == (22, 21, 1)   # the blank row, rejected by the loader
+    assert r.rows.rejects[0]['id'] == 'blank' and r.rows.rejects[0]['reason'] == 'text is empty or white space'
+    np.testing.assert_allclose(r.df.set_index('id').loc[['r0', 'r9', 'r19', 'nolabel'], 'score'],
+                               [1 / 40, 10 / 40, 20 / 40, 3 / 40])
+    lab = G.scored_table(str(p), '', spec, missing_label='reject')   # what threshold tuning asks for
+    assert (lab.rows.read, lab.rows.kept, lab.rows.rejected) == (22, 20, 2)
+    assert sorted(x['reason'] for x in lab.rows.rejects) == ['label is missing', 'text is empty or white space']
+    lab.rows.check()
+    df, rows, src, fp = lab                                               # unpacks like a tuple
+    assert df is lab.df and rows is lab.rows and src == p and fp is lab.fingerprint
+
+
+def test_scored_table_reads_a_score_table_with_its_stored_fingerprint(tmp_path, monkeypatch):
+    spec = _len_guard(tmp_path, monkeypatch)
+    p = _eval_rows(tmp_path)
+    G.score_file(str(p), spec, out=tmp_path/'s.parquet', progress=False)
+    stored = table_metadata(tmp_path/'s.parquet')['guard']
+    r = G.scored_table(scores=str(tmp_path/'s.parquet'), guard='no-such-guard')   # a score table is never rescored
+    assert r.fingerprint == stored and r.fingerprint['spec'] == spec and r.fingerprint['module_sha256']
+    assert (r.rows.read, r.rows.kept, r.rows.rejected) == (21, 21, 0) and r.source == tmp_path/'s.parquet'
+    np.testing.assert_allclose(r.df.set_index('id').loc['r9', 'score'], 10 / 40)
+    r.df.to_json(tmp_path/'s.jsonl', orient='records', lines=True)
+    assert G.scored_table(scores=str(tmp_path/'s.jsonl')).fingerprint is None    # no metadata outside Parquet
+
+
+def test_scored_table_rejects_unscored_rows_and_refuses_out_of_range(tmp_path):
+    t = pd.DataFrame({'id': ['a', 'b', 'c', 'd'], 'text': list('wxyz'), 'score': [0.2, None, 'high', 0.9]})
+    t.to_json(tmp_path/'s.jsonl', orient='records', lines=True)
+    r = G.scored_table(scores=str(tmp_path/'s.jsonl'))
+    assert r.df['id'].tolist() == ['a', 'd'] and r.df['score'].tolist() == [0.2, 0.9] and r.df.attrs['unscored'] == 2
+    assert (r.rows.read, r.rows.kept, r.rows.rejected) == (4, 2, 2)
+    reasons = [x['reason'] for x in r.rows.rejects]
+    assert reasons[0].startswith('score missing is not a number') and reasons[1].startswith("score 'high' is not")
+    t.loc[2, 'score'] = 4.0; t.to_json(tmp_path/'bad.jsonl', orient='records', lines=True)
+    with pytest.raises(BadColumn, match=r"1 score\(s\) outside \[0, 1\], first 4 at row 3 \(id 'c'\)"):
+        G.scored_table(scores=str(tmp_path/'bad.jsonl'))
+    with pytest.raises(BadColumn, match="no column 'score'"): G.scored_table(df=t.drop(columns='score'), guard=None)
+    with pytest.raises(BadParameter, match='give an eval set'): G.scored_table()
+
+
+def test_scored_table_on_a_dataframe_extends_the_loaders_report(tmp_path):
+    from riskbench.core import RowReport
+    df = pd.DataFrame({'id': ['a', 'b', 'c'], 'text': ['How do I bake bread?', '', None]})
+    rep = RowReport('rows.jsonl', read=4, kept=3, rejects=[dict(row=4, id='d', reason='label is missing', record={})])
+    g = G.CallableGuard(lambda ts: [len(t) / 100 for t in ts])
+    r = G.scored_table(df=df, guard=g, report=rep)
+    assert r.rows is rep and (rep.read, rep.kept, rep.rejected) == (4, 1, 3) and r.source is None
+    assert [x['id'] for x in rep.rejects] == ['d', 'b', 'c'] and r.df['score'].tolist() == [20 / 100]
+    rep.check()
+    own = G.scored_table(df=df, guard=g)                                  # no report given: one is made
+    assert (own.rows.read, own.rows.kept, own.rows.rejected) == (3, 1, 2)
+    pre = G.scored_table(df=r.df, guard=None)                             # already scored: taken as it is
+    assert pre.df['score'].tolist() == [0.2] and pre.rows.kept == 1
+    assert own._repr_markdown_().startswith('**1 scored row** from a DataFrame by ') and str(own).endswith('3 read, 1 kept, 2 rejected')
