@@ -20,7 +20,8 @@ from .guards import ScoreCache, fingerprint_id, _fresh_module, _in_report
 # %% auto #0
 __all__ = ['GENERATION_VERSION', 'MAX_RESPONSE_CHARS', 'MODEL_SPECS', 'MODEL_KINDS', 'ResponseError', 'max_response_chars',
            'check_response', 'ProductModel', 'CallableModel', 'python_model', 'demo_model', 'RecordedResponses',
-           'load_model', 'ResponseCache', 'row_conversations', 'conversation_keys', 'collect_responses']
+           'load_model', 'ResponseCache', 'row_conversations', 'conversation_keys', 'collect_responses', 'HFModel',
+           'EndpointError', 'redact', 'parse_openai_spec', 'OpenAIModel', 'chat_content', 'retry_after']
 
 # %% ../nbs/10_products.ipynb #p006
 GENERATION_VERSION = 1        # bump when a change alters responses, so that old cache entries are not reused
@@ -356,3 +357,282 @@ def collect_responses(model,                      # a model spec, ProductModel o
         if isinstance(got[keys[i]], str): resp[i] = got[keys[i]]
         else: reasons[i] = got[keys[i]].reason
     return _responses_frame(df, m, resp, reasons, ids, rep, system_prompt)
+
+# %% ../nbs/10_products.ipynb #p061
+from .guards import Item, make_batches, load_pretrained, _is_oom
+
+# %% ../nbs/10_products.ipynb #p062
+def _eos_ids(model, tok)->list:
+    "The token ids that end a response: the generation config's EOS (one or several) and the tokenizer's"
+    ids = getattr(getattr(model, 'generation_config', None), 'eos_token_id', None)
+    ids = list(ids) if isinstance(ids, (list, tuple)) else [] if ids is None else [ids]
+    if tok.eos_token_id is not None and tok.eos_token_id not in ids: ids.append(tok.eos_token_id)
+    return ids
+
+# %% ../nbs/10_products.ipynb #p063
+class HFModel(ProductModel):
+    "A local causal LM with its chat template: greedy generation in length-sorted, token-budget batches"
+    kind, chunk_rows = 'hf', 1024
+    default_batch_tokens, max_batch_rows = 1 << 15, 256
+    def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
+                 max_new_tokens:int=256, batch_tokens:int|None=None):
+        info = info or {}
+        self.model, self.tok, self.device, self.max_new_tokens = model, tokenizer, device, max_new_tokens
+        self.spec = spec or f"hf:{info.get('model', type(model).__name__)}"
+        if not getattr(tokenizer, 'chat_template', None):
+            raise BadParameter(f"model {self.spec}: its tokenizer has no chat template "
+                               "(is it an instruction-tuned model?)")
+        self.batch_tokens, self.cacheable = batch_tokens or self.default_batch_tokens, bool(info.get('weights_sha256'))
+        self.eos = _eos_ids(model, tokenizer)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos[0]
+        self.max_positions = getattr(model.config, 'max_position_embeddings', None)
+        template = hashlib.sha256(str(tokenizer.chat_template).encode()).hexdigest()
+        self.fingerprint = dict(kind='hf', **{k: info.get(k) for k in ('model', 'revision', 'weights_sha256', 'dtype',
+                                                                       'architecture')},
+                                chat_template_sha256=template, vocab_size=len(tokenizer), decoding='greedy',
+                                max_new_tokens=max_new_tokens, engine=GENERATION_VERSION)
+
+# %% ../nbs/10_products.ipynb #p065
+@patch(cls_method=True)
+def load(cls:HFModel, path_or_id:str, device:str|None=None, dtype:str|None=None, allow_pickle:bool=False,
+         spec:str|None=None, max_new_tokens:int=256, batch_tokens:int|None=None)->HFModel:
+    "The causal LM at `path_or_id` (folder or hub id) as a product model"
+    model, tok, dev, info = load_pretrained(path_or_id, 'causal', 'hf', device, dtype, allow_pickle)
+    tok.padding_side = 'left'
+    return cls(model, tok, dev, info, spec=spec or f'hf:{path_or_id}', max_new_tokens=max_new_tokens,
+               batch_tokens=batch_tokens)
+
+MODEL_KINDS['hf'] = lambda arg, spec, o: HFModel.load(arg, o.get('device'), o.get('dtype'),
+                                                      o.get('allow_pickle', False), spec, o['max_new_tokens'],
+                                                      o.get('batch_tokens'))
+
+# %% ../nbs/10_products.ipynb #p068
+@patch
+def encode(self:HFModel, conversations:list)->tuple:
+    "(items, {position: reason}): each conversation through the chat template, with the generation prompt"
+    items, bad = [], {}
+    for i, c in enumerate(conversations):
+        try: ids = self.tok.apply_chat_template(c, add_generation_prompt=True, tokenize=True)
+        except Exception as e: bad[i] = f"the chat template rejects this conversation ({_line(e)})"; continue
+        ids = list(ids['input_ids'] if hasattr(ids, 'keys') else ids)
+        if self.max_positions and len(ids) + self.max_new_tokens > self.max_positions:
+            bad[i] = (f"conversation too long for the model: {len(ids):,} tokens + {self.max_new_tokens:,} to generate "
+                      f"> {self.max_positions:,}")
+            continue
+        items.append(Item(row=i, n=len(ids) + self.max_new_tokens, ids=ids))
+    return items, bad
+
+# %% ../nbs/10_products.ipynb #p071
+def _until_eos(toks:list, eos:list)->list:
+    for j, t in enumerate(toks):
+        if t in eos: return toks[:j]
+    return toks
+
+# %% ../nbs/10_products.ipynb #p072
+@patch
+def generate_batch(self:HFModel, batch:list)->list:
+    "Greedy continuations (token ids, up to the first EOS) of a batch of items, left-padded"
+    import torch
+    L = max(len(it.ids) for it in batch)
+    ids = torch.full((len(batch), L), self.pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), L), dtype=torch.long)
+    for j, it in enumerate(batch):
+        ids[j, L - len(it.ids):] = torch.tensor(it.ids); mask[j, L - len(it.ids):] = 1
+    with torch.inference_mode():
+        out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                  max_new_tokens=self.max_new_tokens, do_sample=False, temperature=None, top_p=None,
+                                  top_k=None, eos_token_id=self.eos, pad_token_id=self.pad_id)
+    return [_until_eos(t, self.eos) for t in out[:, L:].tolist()]
+
+# %% ../nbs/10_products.ipynb #p074
+@patch
+def _generate_safely(self:HFModel, batch:list)->list:
+    try: return self.generate_batch(batch)
+    except Exception as e:
+        if not _is_oom(e): raise
+        import torch
+        if torch.cuda.is_available(): torch.cuda.empty_cache()
+        if len(batch) == 1: return [ResponseError(f"out of memory with {batch[0].n:,} tokens alone")]
+        h = len(batch) // 2
+        return self._generate_safely(batch[:h]) + self._generate_safely(batch[h:])
+
+# %% ../nbs/10_products.ipynb #p076
+@patch
+def respond(self:HFModel, conversations:list, on_result=None)->list:
+    "Greedy responses to `conversations`, generated in length-sorted batches"
+    items, bad = self.encode(conversations)
+    out = [ResponseError(bad[i]) if i in bad else None for i in range(len(conversations))]
+    for b in make_batches(items, self.batch_tokens, self.max_batch_rows):
+        for it, toks in zip(b, self._generate_safely(b)):
+            out[it.row] = toks if isinstance(toks, ResponseError) else self.tok.decode(toks, skip_special_tokens=True)
+            if on_result: on_result(it.row, out[it.row])
+    return out
+
+# %% ../nbs/10_products.ipynb #p080
+import urllib.request, urllib.error, urllib.parse, http.client, email.utils
+
+class EndpointError(RiskbenchError):
+    "An endpoint that cannot be reached, or that refuses every request (unauthorised, not found, redirected)"
+
+# %% ../nbs/10_products.ipynb #p082
+_SECRET = re.compile(r'(//)[^/@\s]+@|([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&\s]*', re.I)
+
+def redact(s:str)->str:
+    "`s` with URL credentials and key-like query values replaced by `***`"
+    return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + '***' + ('@' if m.group(1) else ''), str(s))
+
+# %% ../nbs/10_products.ipynb #p084
+def parse_openai_spec(arg:str)->tuple:
+    "(model, base URL) from `MODEL@BASE_URL`; a URL holding a credential is refused (keys go in RISKBENCH_API_KEY)"
+    model, _, url = arg.partition('@')
+    u = urllib.parse.urlsplit(url.strip())
+    if not model.strip() or u.scheme not in ('http', 'https') or not u.hostname:
+        raise BadParameter(f"model spec {redact('openai:' + arg)!r}: expected openai:MODEL@BASE_URL, "
+                           "e.g. openai:llama3@http://127.0.0.1:8000/v1")
+    if redact(url) != url:
+        raise BadParameter(f"model spec {redact('openai:' + arg)!r}: the URL holds a credential; give the key in "
+                           "RISKBENCH_API_KEY (or OPENAI_API_KEY) instead, so that it is never written anywhere")
+    base = url.strip().rstrip('/')
+    return model.strip(), base[:-len('/chat/completions')] if base.endswith('/chat/completions') else base
+
+# %% ../nbs/10_products.ipynb #p087
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **kw): return None  # a redirect is an answer (3xx), never followed
+
+class OpenAIModel(ProductModel):
+    "An OpenAI-compatible chat-completions endpoint: bounded concurrency, timeouts, retries with backoff"
+    kind, chunk_rows = 'openai', 4096
+    backoff, max_wait = 0.5, 60.0  # seconds before the first retry (doubling, with jitter); the longest wait
+    def __init__(self, model:str, base_url:str, max_new_tokens:int=256, timeout:float=60, concurrency:int=8,
+                 retries:int=4):
+        self.name, self.base_url = model, base_url.rstrip('/')
+        self.url, self.spec = f"{self.base_url}/chat/completions", f"openai:{model}@{self.base_url}"
+        self.max_new_tokens, self.timeout = max_new_tokens, timeout
+        self.concurrency, self.retries = concurrency, retries
+        self.max_bytes = 4 * max_response_chars() + (1 << 16)
+        self.fingerprint = dict(kind='openai', model=model, base_url=self.base_url, decoding='temperature 0',
+                                max_new_tokens=max_new_tokens, engine=GENERATION_VERSION)
+        local = urllib.parse.urlsplit(self.url).hostname in ('127.0.0.1', 'localhost', '::1')
+        self._opener = urllib.request.build_opener(_NoRedirect, *([urllib.request.ProxyHandler({})] if local else []))
+
+MODEL_KINDS['openai'] = lambda arg, spec, o: OpenAIModel(*parse_openai_spec(arg), o['max_new_tokens'], o['timeout'],
+                                                          o['concurrency'], o['retries'])
+
+# %% ../nbs/10_products.ipynb #p089
+def _api_key()->str|None: return os.environ.get('RISKBENCH_API_KEY') or os.environ.get('OPENAI_API_KEY') or None
+
+@patch
+def _post(self:OpenAIModel, body:bytes)->tuple:
+    "(status, headers, body or None when it is over the size limit) of one POST to the endpoint"
+    h = {'Content-Type': 'application/json', 'Accept': 'application/json'}
+    if key := _api_key(): h['Authorization'] = f'Bearer {key}'
+    req = urllib.request.Request(self.url, data=body, headers=h, method='POST')
+    try: r = self._opener.open(req, timeout=self.timeout)
+    except urllib.error.HTTPError as e: r = e
+    with r:
+        data = r.read(self.max_bytes + 1) if r.fp is not None else b''
+    if len(data) > self.max_bytes: return r.status, r.headers, None
+    n = str(r.headers.get('Content-Length') or '')
+    if n.isdigit() and len(data) < int(n): raise http.client.IncompleteRead(data, int(n) - len(data))
+    return r.status, r.headers, data
+
+# %% ../nbs/10_products.ipynb #p091
+def _scrub(s:str)->str:
+    "One line of text from a server, at most 200 characters, without the API key in it"
+    s, key = ' '.join(str(s).split())[:200], _api_key()
+    return s.replace(key, '***') if key else s
+
+def _error_message(data:bytes|None)->str:
+    "The message of an error answer (`{error: {message}}` or the body's first line)"
+    try: obj = json.loads(data); msg = obj.get('error', obj) if isinstance(obj, dict) else obj
+    except (ValueError, TypeError): msg = (data or b'').decode('utf-8', 'replace')
+    return _scrub(msg.get('message', msg) if isinstance(msg, dict) else msg)
+
+# %% ../nbs/10_products.ipynb #p092
+def chat_content(data:bytes):
+    "The response text of a chat-completions answer, or the `ResponseError` saying what is wrong with it"
+    try: text = data.decode('utf-8')
+    except UnicodeDecodeError: return ResponseError("the endpoint's answer is not UTF-8 text")
+    try: obj = json.loads(text)
+    except ValueError as e:
+        cut = text.strip() and (e.msg.startswith('Unterminated') or e.pos >= len(text.rstrip()))
+        return ResponseError('truncated answer from the endpoint (its JSON ends early)' if cut
+                             else "the endpoint's answer is not JSON")
+    try: content = obj['choices'][0]['message']['content']
+    except (KeyError, IndexError, TypeError):
+        return ResponseError("the endpoint's answer has no choices[0].message.content")
+    return check_response(content)
+
+# %% ../nbs/10_products.ipynb #p094
+@patch
+def _answer(self:OpenAIModel, status:int, data)->str|ResponseError:
+    "The response of a request that got an answer with `status` (not 429 or 5xx); `EndpointError` when no row can pass"
+    if status in (401, 403):
+        raise EndpointError(f"{self.spec}: HTTP {status} from {self.url} ({_error_message(data)}): the endpoint "
+                            "refuses the request; set RISKBENCH_API_KEY (or OPENAI_API_KEY) to a key it accepts")
+    if status == 404:
+        raise EndpointError(f"{self.spec}: HTTP 404 from {self.url} ({_error_message(data)}): check the base URL "
+                            "(it usually ends in /v1) and the model name")
+    if 300 <= status < 400:
+        raise EndpointError(f"{self.spec}: {self.url} redirects (HTTP {status}); give the final URL")
+    if data is None: return ResponseError(f"answer over the size limit ({self.max_bytes:,} bytes)")
+    if status >= 400: return ResponseError(f"HTTP {status} from the endpoint: {_error_message(data)}")
+    return chat_content(data)
+
+# %% ../nbs/10_products.ipynb #p096
+def retry_after(headers)->float|None:
+    "Seconds to wait from a `Retry-After` header (a number or an HTTP date), None when absent or unreadable"
+    v = (headers or {}).get('Retry-After')
+    if v is None: return None
+    try: return max(0.0, float(v))
+    except ValueError: pass
+    try: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
+    except (TypeError, ValueError): return None
+
+@patch
+def _delay(self:OpenAIModel, attempt:int, after:float|None)->float:
+    "Seconds before retry `attempt` (1-based): the server's Retry-After, else exponential backoff with jitter"
+    if after is not None: return min(after, self.max_wait)
+    base = min(self.backoff * 2 ** (attempt - 1), self.max_wait)
+    return base / 2 + random.uniform(0, base / 2)
+
+# %% ../nbs/10_products.ipynb #p099
+@patch
+def _request(self:OpenAIModel, conv:list):
+    "One chat completion with retries: the response or its `ResponseError`; `EndpointError` when unreachable"
+    body = json.dumps(dict(model=self.name, messages=conv, max_tokens=self.max_new_tokens, temperature=0)).encode()
+    why, after, tries = None, None, self.retries + 1
+    for attempt in range(tries):
+        if attempt: time.sleep(self._delay(attempt, after))
+        after = None
+        try: status, headers, data = self._post(body)
+        except http.client.IncompleteRead: why = 'truncated answer from the endpoint'; continue
+        except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as e:
+            timeout = isinstance(e, TimeoutError) or isinstance(getattr(e, 'reason', None), TimeoutError)
+            why = (f"no answer within {self.timeout:g} s" if timeout
+                   else f"unreachable: {_scrub(getattr(e, 'reason', e))}")
+            continue
+        if status == 429 or status >= 500: why, after = f"HTTP {status}", retry_after(headers); continue
+        return self._answer(status, data)
+    if why.startswith('unreachable'):
+        raise EndpointError(f"{self.spec}: cannot reach {self.url} after {tries} tries ({why[len('unreachable: '):]})")
+    return ResponseError(f"{why} after {tries} tries")
+
+# %% ../nbs/10_products.ipynb #p101
+@patch
+def respond(self:OpenAIModel, conversations:list, on_result=None)->list:
+    "Responses from the endpoint, `concurrency` requests in flight"
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    out, stop, errors = [None] * len(conversations), threading.Event(), []
+    def one(i):
+        if stop.is_set(): return
+        out[i] = self._request(conversations[i])
+        if on_result: on_result(i, out[i])
+    with ThreadPoolExecutor(max(1, min(self.concurrency, len(conversations)))) as ex:
+        futs = [ex.submit(one, i) for i in range(len(conversations))]
+        try:
+            for f in as_completed(futs):
+                if f.exception() is not None: errors.append(f.exception()); stop.set()
+        except BaseException: stop.set(); raise
+    if errors: raise errors[0]
+    return out

@@ -1,4 +1,5 @@
-"Product models: python:, responses:, hf: (batched generation vs per-row generate()), openai: (retries, resume, keys), the response cache"
+"""Product models: python:, responses:, hf: (batched generation vs per-row generate()), openai: (retries, resume,
+keys), the response cache"""
 import json, os, sys, textwrap
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
@@ -60,7 +61,8 @@ def test_bad_spec_one_line(spec):
         or 'python:module:function' in msg
 
 def test_bad_settings():
-    for kw in (dict(max_new_tokens=0), dict(concurrency=0), dict(retries=-1), dict(timeout=0), dict(max_new_tokens=True)):
+    for kw in (dict(max_new_tokens=0), dict(concurrency=0), dict(retries=-1), dict(timeout=0),
+               dict(max_new_tokens=True)):
         with pytest.raises(BadParameter, match=list(kw)[0]): P.load_model('python:os:getcwd', **kw)
 
 def test_python_spec_errors(tmp_path, monkeypatch):
@@ -88,11 +90,13 @@ def test_collect_python(pymodel):
     assert rep.rejected_rows()['id'].tolist() == ['c', 'e'] and rep.rejected_rows()['row'].tolist() == [3, 5]
     rep.check()
     # identical conversations are asked once; the batch call raised, so each was asked alone after it
-    assert mod.CALLS[0] == ['hello', 'bread?', 'raise'] and sorted(map(tuple, mod.CALLS[1:])) == [('bread?',), ('hello',), ('raise',)]
+    assert mod.CALLS[0] == ['hello', 'bread?', 'raise']
+    assert sorted(map(tuple, mod.CALLS[1:])) == [('bread?',), ('hello',), ('raise',)]
 
 def test_system_prompt_and_conversation(pymodel):
     spec, mod = pymodel
-    conv = [{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yes?'}, {'role': 'user', 'content': 'more'}]
+    conv = [{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': 'yes?'},
+            {'role': 'user', 'content': 'more'}]
     df = pd.DataFrame(dict(id=['1', '2'], text=['plain', 'more'], conversation=[None, conv]))
     res, rep = P.collect_responses(spec, df, system_prompt='Be brief.', progress=False)
     assert res['response'].tolist() == [oracle('plain', 'Be brief.'), '4|Be brief.|erom']
@@ -192,3 +196,253 @@ def test_collected_responses_bad_files(tmp_path):
     (tmp_path/'r.jsonl').write_text('{"id": "1", "answer": "x"}\n')
     with pytest.raises(BadColumn, match="no column 'response'"): P.load_model(f'responses:{tmp_path/"r.jsonl"}')
     with pytest.raises(BadFile, match='does not exist'): P.load_model(f'responses:{tmp_path/"none.csv"}')
+
+
+# ---- hf: batched generation ----
+from tiny_lm import tiny_chat_lm
+
+@pytest.fixture(scope='module', autouse=True)
+def _one_thread():
+    "Tiny models run faster on one thread (and far faster on a loaded machine, where OpenMP threads spin)"
+    import torch
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+@pytest.fixture(scope='module')
+def lm_dir(tmp_path_factory): return tiny_chat_lm(tmp_path_factory.mktemp('lm'), seed=3)
+
+@pytest.fixture(scope='module')
+def lm(lm_dir, tmp_path_factory):
+    os.environ['RISKBENCH_CACHE_DIR'] = str(tmp_path_factory.mktemp('lm_cache'))
+    return P.HFModel.load(str(lm_dir), device='cpu', max_new_tokens=10)
+
+CONVS = [[{'role': 'user', 'content': t}] for t in
+         ('hi', 'How do I bake bread at home, step by step?', 'word ' * 40, 'Écris un poème sur la mer.', '?',
+          'a b ' * 9)] \
+    + [[{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Explain tides.'}]]
+
+def alone(m, conv):
+    "Tokens of model.generate() for one conversation by itself (no padding), cut at the first EOS"
+    import torch
+    ids = m.tok.apply_chat_template(conv, add_generation_prompt=True, tokenize=True)
+    ids = list(ids['input_ids'] if hasattr(ids, 'keys') else ids)
+    x = torch.tensor([ids])
+    y = m.model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=m.max_new_tokens, do_sample=False,
+                         eos_token_id=m.eos, pad_token_id=m.pad_id)[0, len(ids):].tolist()
+    return y[:next((j for j, t in enumerate(y) if t in m.eos), len(y))]
+
+def test_batched_equals_generate(lm):
+    lm.batch_tokens = 160   # several batches of rows of different lengths
+    items, bad = lm.encode(CONVS)
+    assert not bad and len({it.n for it in items}) >= 5
+    batches = P.make_batches(items, lm.batch_tokens, lm.max_batch_rows)
+    assert len(batches) >= 2 and max(len(b) for b in batches) >= 2
+    got = {it.row: toks for b in batches for it, toks in zip(b, lm.generate_batch(b))}
+    for i, c in enumerate(CONVS): assert got[i] == alone(lm, c), f"row {i}"
+    assert lm.respond(CONVS) == [lm.tok.decode(alone(lm, c), skip_special_tokens=True) for c in CONVS]
+
+def test_stops_on_eos(lm):
+    "With a token the model produces early made an EOS, rows stop at different lengths, as generate() alone does"
+    first = [alone(lm, c) for c in CONVS]
+    stop = first[0][2]
+    saved = lm.eos
+    try:
+        lm.eos = [stop, *saved]
+        ref = [alone(lm, c) for c in CONVS]
+        assert len({len(r) for r in ref}) >= 2 and min(map(len, ref)) < lm.max_new_tokens
+        items, _ = lm.encode(CONVS)
+        b = sorted(items, key=lambda it: -it.n)
+        assert dict(zip([it.row for it in b], lm.generate_batch(b))) == dict(enumerate(ref))
+    finally: lm.eos = saved
+
+def test_template_rejects_a_row(lm, tmp_path):
+    df = pd.DataFrame(dict(id=['1', '2', '3'], text=['hi', 'x', 'y'],
+                           conversation=[None,
+                                         [{'role': 'user', 'content': 'a'}, {'role': 'system', 'content': 'late'}],
+                                         [{'role': 'tool', 'content': 'b'}]]))
+    res, rep = P.collect_responses(lm, df, cache_dir=tmp_path/'c', progress=False)
+    assert res['response'].notna().tolist() == [True, False, False]
+    errs = res['response_error'].tolist()
+    assert errs[1].startswith('the chat template rejects this conversation')
+    assert 'a system message must come first' in errs[1]
+    assert 'unknown role tool' in errs[2]
+    rep.check()
+
+def test_too_long_for_context(tmp_path):
+    m = P.load_model(f"hf:{tiny_chat_lm(tmp_path/'short', max_positions=64)}", max_new_tokens=8, device='cpu')
+    out = m.respond([[{'role': 'user', 'content': 'hi'}], [{'role': 'user', 'content': 'word ' * 80}]])
+    assert isinstance(out[0], str) and str(out[1]).startswith('conversation too long for the model')
+
+def test_hf_cache_and_fingerprint(lm, tmp_path, monkeypatch):
+    fp = lm.fingerprint
+    assert fp['kind'] == 'hf' and len(fp['weights_sha256']) == 64 and fp['max_new_tokens'] == 10
+    assert fp['decoding'] == 'greedy' and len(fp['chat_template_sha256']) == 64
+    df = pd.DataFrame(dict(id=['1', '2'], text=['hi', 'Explain tides.']))
+    r1, _ = P.collect_responses(lm, df, cache_dir=tmp_path/'c', progress=False)
+    calls = []
+    orig = P.HFModel.generate_batch
+    monkeypatch.setattr(P.HFModel, 'generate_batch', lambda self, b: calls.append(len(b)) or orig(self, b))
+    r2, _ = P.collect_responses(lm, df, cache_dir=tmp_path/'c', progress=False)
+    assert calls == [] and r2['response'].tolist() == r1['response'].tolist()
+    r3, _ = P.collect_responses(lm, df, system_prompt='Be brief.', cache_dir=tmp_path/'c', progress=False)
+    assert calls  # another system prompt: generated again
+
+def test_hf_loading_errors(tmp_path):
+    from tiny_models import pickle_only
+    from riskbench.core import MissingModel
+    from riskbench.guards import UnsafeWeights
+    with pytest.raises(MissingModel): P.load_model(f'hf:{tmp_path}/nowhere')
+    with pytest.raises(UnsafeWeights): P.load_model(f"hf:{pickle_only(tmp_path/'pk')}")
+    d = tiny_chat_lm(tmp_path/'notemplate')
+    cfg = json.loads((d/'tokenizer_config.json').read_text()); cfg.pop('chat_template', None)
+    (d/'tokenizer_config.json').write_text(json.dumps(cfg)); (d/'chat_template.jinja').unlink(missing_ok=True)
+    with pytest.raises(BadParameter, match='no chat template'): P.load_model(f'hf:{d}', device='cpu')
+
+
+# ---- openai: the endpoint client ----
+from openai_server import OpenAIServer
+
+def fast(m, backoff=0.01):
+    m.backoff = backoff
+    return m
+
+def reply(messages): return f"answer to {messages[-1]['content']}"
+
+TEXTS = pd.DataFrame(dict(id=[f'r{i}' for i in range(12)], text=[f'question {i}' for i in range(12)]))
+
+def test_openai_answers_and_settings():
+    with OpenAIServer(reply) as srv:
+        m = P.load_model(f'openai:tiny@{srv.url}/', max_new_tokens=17, concurrency=3)
+        res, rep = P.collect_responses(m, TEXTS, system_prompt='Be brief.', cache_dir=False, progress=False)
+    assert res['response'].tolist() == [f'answer to question {i}' for i in range(12)]
+    assert srv.requests == 12 and rep.kept == 12
+    body = json.loads(srv.bodies[0])
+    assert body['model'] == 'tiny' and body['max_tokens'] == 17 and body['temperature'] == 0
+    assert body['messages'][0] == {'role': 'system', 'content': 'Be brief.'}
+    assert all('Authorization' not in h for h in srv.headers)          # no key set: none sent
+    assert m.spec == f'openai:tiny@{srv.url}' and m.fingerprint['base_url'] == srv.url
+
+def test_openai_retries_429_and_500():
+    import time
+    bad = {1: ('status', 429, {'Retry-After': '1'}), 2: ('status', 500), 3: ('status', 503), 4: ('status', 502)}
+    with OpenAIServer(reply, script=lambda n, b: bad.get(n)) as srv:
+        m = fast(P.load_model(f'openai:tiny@{srv.url}', concurrency=1, retries=4))
+        t0 = time.perf_counter()
+        res, rep = P.collect_responses(m, TEXTS.iloc[:3], cache_dir=False, progress=False)
+        took = time.perf_counter() - t0
+    assert res['response'].tolist() == ['answer to question 0', 'answer to question 1', 'answer to question 2']
+    assert srv.requests == 7 and took >= 1.0      # four failures retried; Retry-After: 1 was honoured
+    rep.check()
+
+def test_openai_gives_up_on_a_row():
+    with OpenAIServer(reply, script=lambda n, b: ('status', 500) if 'question 1' == b['messages'][-1]['content']
+                      else None) as srv:
+        m = fast(P.load_model(f'openai:tiny@{srv.url}', retries=2))
+        res, rep = P.collect_responses(m, TEXTS.iloc[:3], cache_dir=False, progress=False)
+    assert res['response_error'].tolist() == [None, 'HTTP 500 after 3 tries', None]
+    assert srv.requests == 5 and rep.reasons() == {'HTTP 500 after 3 tries': 1}
+
+def test_openai_bad_answers_rejected():
+    acts = {'question 0': ('raw', b'<html>busy</html>'), 'question 1': ('truncate',), 'question 2': ('content', ''),
+            'question 3': ('content', 'x' * 200), 'question 4': ('raw', b'{"choices": [{"message": {"content": "ok'),
+            'question 5': ('content', None), 'question 6': ('status', 400)}
+    with OpenAIServer(reply, script=lambda n, b: acts.get(b['messages'][-1]['content'])) as srv:
+        m = fast(P.load_model(f'openai:tiny@{srv.url}', retries=1))
+        import unittest.mock as mock
+        with mock.patch.object(P, 'max_response_chars', lambda: 100):
+            res, rep = P.collect_responses(m, TEXTS.iloc[:8], cache_dir=False, progress=False)
+    errs = res['response_error'].tolist()
+    assert errs[0] == "the endpoint's answer is not JSON"
+    assert errs[1] == 'truncated answer from the endpoint after 2 tries'
+    assert errs[2] == 'empty response'
+    assert errs[3] == 'response over the size limit (200 characters; limit 100)'
+    assert errs[4] == 'truncated answer from the endpoint (its JSON ends early)'
+    assert errs[5] == 'no response'
+    assert errs[6] == 'HTTP 400 from the endpoint: status 400'
+    assert errs[7] is None and res['response'].tolist()[7] == 'answer to question 7'
+    assert rep.kept == 1 and rep.rejected == 7
+    rep.check()
+
+def test_openai_unreachable_one_line():
+    with OpenAIServer(reply) as srv: url = srv.url      # a port that was just closed
+    m = fast(P.load_model(f'openai:tiny@{url}', retries=2))
+    with pytest.raises(P.EndpointError) as e: P.collect_responses(m, TEXTS.iloc[:2], cache_dir=False, progress=False)
+    msg = str(e.value)
+    assert '\n' not in msg and f'cannot reach {url}/chat/completions after 3 tries' in msg
+
+@pytest.mark.parametrize('status,words', [(401, 'refuses the request'), (404, 'check the base URL'),
+                                          (302, 'redirects')])
+def test_openai_fatal_statuses(status, words):
+    with OpenAIServer(reply, script=lambda n, b: ('status', status, {'Location': 'http://example.com/'})) as srv:
+        m = fast(P.load_model(f'openai:tiny@{srv.url}'))
+        with pytest.raises(P.EndpointError, match=words):
+            P.collect_responses(m, TEXTS.iloc[:4], cache_dir=False, progress=False)
+    assert srv.requests <= 4
+
+def test_openai_stopped_mid_run_resumes(tmp_path):
+    "The server stops after 5 answers: the run fails in one line, the answers are cached; a re-run asks for the rest"
+    srv = OpenAIServer(reply, latency=0.01).start()
+    stopper = {}
+    def script(n, body):
+        if n == 6: stopper['t'] = __import__('threading').Thread(target=srv.stop); stopper['t'].start()
+        return ('status', 503) if n >= 6 else None
+    srv.script = script
+    m = fast(P.load_model(f'openai:tiny@{srv.url}', concurrency=1, retries=2))
+    with pytest.raises(P.EndpointError, match='cannot reach'):
+        P.collect_responses(m, TEXTS, cache_dir=tmp_path/'c', progress=False)
+    stopper['t'].join()
+    srv2 = OpenAIServer(reply).start()
+    try:
+        # the same fingerprint needs the same base URL: point the model at the new port
+        m2 = fast(P.load_model(f'openai:tiny@{srv2.url}', concurrency=1))
+        m2.fingerprint = m.fingerprint
+        res, rep = P.collect_responses(m2, TEXTS, cache_dir=tmp_path/'c', progress=False)
+        assert srv2.requests == 12 - 5
+        res3, _ = P.collect_responses(m2, TEXTS, cache_dir=tmp_path/'c', progress=False)
+        assert srv2.requests == 12 - 5       # a re-run sends no request
+    finally: srv2.stop()
+    assert res['response'].tolist() == [f'answer to question {i}' for i in range(12)] == res3['response'].tolist()
+    rep.check()
+
+def test_openai_key_never_written(tmp_path, monkeypatch):
+    key = 'sk-riskbench-PLANTED-0123456789'
+    monkeypatch.setenv('RISKBENCH_API_KEY', key)
+    said = json.dumps({'error': {'message': f'bad key {key}'}}).encode()
+    echoing = lambda n, b: ('raw', said, 400) if n == 2 else None
+    with OpenAIServer(reply, script=echoing) as srv:
+        m = fast(P.load_model(f'openai:tiny@{srv.url}', retries=0, concurrency=1))
+        res, rep = P.collect_responses(m, TEXTS.iloc[:4], cache_dir=tmp_path/'cache', progress=False)
+        out = tmp_path/'out'; out.mkdir()
+        res.to_json(out/'rows.jsonl', orient='records', lines=True)
+        (out/'report.json').write_text(json.dumps(dict(rep=rep.summary(), rejects=rep.rejects, attrs=res.attrs,
+                                                       spec=m.spec, repr=repr(m)), default=str))
+    assert all(h.get('Authorization') == f'Bearer {key}' for h in srv.headers)
+    assert res['response_error'].tolist()[1] == 'HTTP 400 from the endpoint: bad key ***'
+    assert key not in json.dumps(m.fingerprint) and key not in m.spec
+    for f in [*(tmp_path/'cache').rglob('*'), *out.rglob('*')]:
+        if f.is_file(): assert key.encode() not in f.read_bytes(), f
+    monkeypatch.delenv('RISKBENCH_API_KEY'); monkeypatch.setenv('OPENAI_API_KEY', 'sk-other')
+    with OpenAIServer(reply) as srv:
+        P.collect_responses(f'openai:tiny@{srv.url}', TEXTS.iloc[:1], cache_dir=False, progress=False)
+    assert srv.headers[0]['Authorization'] == 'Bearer sk-other'
+
+def test_openai_spec_with_credentials_refused():
+    for spec in ('openai:m@https://user:sk-SECRET@api.example.com/v1',
+                 'openai:m@https://api.example.com/v1?api_key=sk-SECRET'):
+        with pytest.raises(BadParameter) as e: P.load_model(spec)
+        assert 'sk-SECRET' not in str(e.value) and 'holds a credential' in str(e.value)
+    with pytest.raises(BadParameter, match='expected openai:MODEL@BASE_URL'): P.load_model('openai:http://x/v1')
+
+def test_openai_concurrency_bounded():
+    import threading, time
+    live, peak, lock = [0], [0], threading.Lock()
+    def slow(messages):
+        with lock: live[0] += 1; peak[0] = max(peak[0], live[0])
+        time.sleep(0.05)
+        with lock: live[0] -= 1
+        return 'ok'
+    with OpenAIServer(slow) as srv:
+        m = P.load_model(f'openai:tiny@{srv.url}', concurrency=4)
+        P.collect_responses(m, TEXTS, cache_dir=False, progress=False)
+    assert peak[0] == 4
