@@ -432,7 +432,7 @@ def _planted_record(rows, by_tag) -> dict:
     langs = Counter(r["language"] for r in rows)
     return {
         "file": "demo_finetune.jsonl",
-        "generator": "datasets/make_datasets.py",  # the generator's path when v1 was written (now datasets/src/)
+        "generator": "datasets/src/make_datasets.py",
         "methods": {
             "exact_duplicate_key": "NFKC, casefold, collapse runs of whitespace to one space, strip; "
                                    "compared on `prompt`",
