@@ -1,5 +1,5 @@
 "Multilingual coverage: language ID accuracy, short/mixed texts, every flag, parallel consistency, the gate, `riskbench languages`"
-import json, sys, subprocess
+import re, json, sys, subprocess
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
@@ -196,7 +196,7 @@ def test_cli_languages(tmp_path):
     r = riskbench('languages', data, '--usecase', 'bundled:usecases/multilingual_coding.yaml', '--out', tmp_path/'out', '--min-rows', '2',
                   '--min-unsafe', '2', '--min-benign', '2')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert 'languages:' in r.stdout and '1 rejected' in r.stdout
+    assert 'Rows per language: ' in r.stdout and '1 rejected' in r.stdout
     out = tmp_path/'out'
     det = pd.read_parquet(out/'languages.parquet')
     assert {'id', 'language_detected', 'language_confidence'} <= set(det.columns) and len(det) == 25
@@ -393,11 +393,9 @@ def test_floors_come_from_the_card_when_it_has_an_appetite():
     import riskbench.usecase as uc
     card = uc.load_usecase(ROOT/'datasets'/'usecases'/'multilingual_coding.yaml')
     f = floors_for(card, 'S1', default=dict(min_recall=0.55, max_false_refusal_rate=0.45, source='template parameters'))
-    if hasattr(uc, 'appetite_floors'):
-        want = uc.appetite_floors(card, hazard='S1')
-        assert (f['min_recall'], f['max_false_refusal_rate'], f['source']) == (want['min_recall'], want['max_false_refusal_rate'], want['source'])
-    else:
-        assert f['min_recall'] == 0.55 and f['source'] == 'template parameters'
+    want = uc.appetite_floors(card, hazard='S1')
+    assert (f['min_recall'], f['max_false_refusal_rate'], f['source']) == (want['min_recall'], want['max_false_refusal_rate'], want['source'])
+    assert f['min_recall'] != 0.55                              # the card's appetite, not the default
 
 def test_undetected_rows_are_said_out_loud():
     from riskbench.multilingual import undetected_warnings
@@ -407,3 +405,66 @@ def test_undetected_rows_are_said_out_loud():
     assert [x['code'] for x in w] == ['undetected_rows'] and w[0]['rows'] == 3   # 15% > 5%
     assert undetected_warnings(d, max_share=0.15) == []                          # at exactly the share: quiet
     assert undetected_warnings(d, max_share=np.nextafter(0.15, 0))[0]['rows'] == 3
+
+# ---- issue 20 items 3, 4, 5: the Coverage result, each idea once, no dead code
+
+def _inputs(df, targets, models=(), read_extra=0):
+    from riskbench.core import RowReport
+    rows = RowReport('eval.jsonl', len(df) + read_extra, len(df))
+    for i in range(read_extra): rows.reject(len(df) + i + 1, 'text is empty')
+    return dict(df=df, rows=rows, targets=targets, models=list(models), targets_source='from the test')
+
+SUMMARY_JSON_KEYS = {'rows_report', 'detection', 'warnings', 'parallel_unchecked', 'languages', 'targets', 'tested_languages',
+                     'untested_languages', 'undetectable_languages', 'unsupported', 'untested_cells', 'gaps', 'gate',
+                     'disagreements', 'rows'}
+
+def test_coverage_measures_what_the_report_shows():
+    from sklearn.metrics import recall_score
+    from riskbench.multilingual import measure_coverage, Coverage
+    df = _one_class_free(['en', 'fr'], 40, 40, 0.9, 0.1)
+    fr_unsafe = df.index[(df.language == 'fr') & (df.label == 1)]
+    df.loc[fr_unsafe[:12], 'score'] = 0.1                                   # French misses 12 of 40
+    cov = measure_coverage(_inputs(df, ['en', 'fr', 'sw'], ['meta-llama/Llama-3.1-8B-Instruct'], read_extra=2))
+    fr = df[df.language == 'fr']
+    all_ = cov.matrix[cov.matrix.category == 'all'].set_index('language')
+    assert all_.loc['fr', 'recall'] == pytest.approx(recall_score(fr.label, fr.score >= 0.5)) == 28 / 40
+    assert all_.loc['en', 'recall_high'] == 1.0 and all_.loc['en', 'frr_low'] == 0.0     # the clipped interval
+    assert (cov.tested_languages, cov.untested_languages) == (['en', 'fr'], ['sw'])
+    assert cov.unsupported == {'meta-llama/Llama-3.1-8B-Instruct': ['sw']} and cov.gate['allowed'] == ['en', 'fr']
+    codes = [w['code'] for w in cov.warnings]
+    assert codes.count('rows_rejected') == 1 and 'untested_language' in codes and 'below_floor' in codes
+    assert len({json.dumps(w, sort_keys=True) for w in cov.warnings}) == len(cov.warnings)  # each gap once
+    d = cov.to_dict()
+    assert set(d) == SUMMARY_JSON_KEYS and d['rows_report']['rejected'] == 2 and d['rows'] == 160
+    assert json.loads(json.dumps(d)) == d and Coverage.from_dict(d).to_dict() == d
+    said = ' '.join(cov.findings())
+    for part in ('160 of 162 rows of eval.jsonl kept; 2 rejected', 'Rejected: 2 × text is empty', 'Not tested',
+                 'sw', 'does not support sw', 'Below the floors: fr (recall overall)', 'fr recall 0.70 vs 1.00 (worse)',
+                 'The language gate allows en, fr.'):
+        assert part in said, part
+    assert Coverage.from_dict(d).findings()[:2] == cov.findings()[:2]   # the command says what the report says
+
+def test_coverage_renders_escaped():
+    from riskbench.multilingual import measure_coverage
+    df = _one_class_free(['en'], 30, 30, 0.9, 0.1)
+    cov = measure_coverage(_inputs(df, ['en']))
+    cov.unsupported = {'<img src=x onerror=alert(1)>|x': ['en']}
+    md = cov._repr_markdown_()
+    assert '<img' not in md and '&lt;img src=x onerror=alert(1)&gt;\\|x does not support en' in md
+    assert md.startswith('**Target languages: 1 tested** of 1') and '| en | 60 | yes | yes | yes |' in md
+    assert repr(cov).splitlines()[0] == '60 of 60 rows of eval.jsonl kept; 0 rejected.'
+
+def test_a_card_no_model_supports_gets_no_gate():
+    from riskbench.multilingual import measure_coverage
+    df = _one_class_free(['sw'], 30, 30, 0.9, 0.1)
+    cov = measure_coverage(_inputs(df, ['sw'], ['meta-llama/Llama-3.1-8B-Instruct']))
+    assert cov.gate is None and cov.language_gate is None and cov.to_dict()['gate'] is None
+    assert 'The language gate allows no target language: none is supported by every model.' in cov.findings()
+
+def test_each_idea_once_and_no_dead_imports():
+    import riskbench.multilingual as ml, riskbench.thresholds as th
+    assert ml.wilson_interval is th.wilson_interval
+    src = Path(ml.__file__).read_text()
+    assert 'except ImportError' not in src and 'def wilson_interval' not in src
+    lazy = [l.strip() for l in src.splitlines() if l.startswith((' ', '\t')) and re.match(r'\s+(from|import) ', l)]
+    assert all(re.match(r'(from|import) (lingua|py3langid|tqdm|plotly)', l) for l in lazy), lazy   # heavy ones only
