@@ -107,9 +107,9 @@ def gpu(a):
     m.respond(convs[:16]); torch.cuda.synchronize()
     t, out = timed(lambda: (m.respond(convs), torch.cuda.synchronize())[0])
     toks = sum(len(tok.encode(r, add_special_tokens=False)) for r in out)
-    print(f"\n(3) GPU {torch.cuda.get_device_name()}: Llama-3.2-1B-shaped random model, bf16, {a.gpu_rows} conversations, "
-          f"{a.new_tokens} new tokens: {t:.2f} s, {a.gpu_rows / t:.1f} rows/s, ~{toks / t:,.0f} new tokens/s "
-          "(tokens counted by re-encoding the responses)")
+    print(f"\n(3) GPU {torch.cuda.get_device_name()}: Llama-3.2-1B-shaped random model, bf16, "
+          f"{a.gpu_rows} conversations, {a.new_tokens} new tokens: {t:.2f} s, {a.gpu_rows / t:.1f} rows/s, "
+          f"~{toks / t:,.0f} new tokens/s (tokens counted by re-encoding the responses)")
 
 
 def main():

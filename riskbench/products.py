@@ -21,19 +21,21 @@ from .guards import ScoreCache, fingerprint_id, _fresh_module, _in_report
 __all__ = ['GENERATION_VERSION', 'MAX_RESPONSE_CHARS', 'MODEL_SPECS', 'MODEL_KINDS', 'ResponseError', 'max_response_chars',
            'check_response', 'ProductModel', 'CallableModel', 'python_model', 'demo_model', 'RecordedResponses',
            'load_model', 'ResponseCache', 'row_conversations', 'conversation_keys', 'collect_responses', 'HFModel',
-           'EndpointError', 'redact', 'parse_openai_spec', 'OpenAIModel', 'chat_content', 'retry_after']
+           'EndpointError', 'redact', 'parse_openai_spec', 'OpenAIModel', 'chat_content', 'retry_after',
+           'check_model_spec']
 
 # %% ../nbs/10_products.ipynb #p006
 GENERATION_VERSION = 1        # bump when a change alters responses, so that old cache entries are not reused
 MAX_RESPONSE_CHARS = 100_000  # a longer response is rejected (the `max_response_chars` setting, when there is one)
 
+# %% ../nbs/10_products.ipynb #p007
 @dataclass(frozen=True)
 class ResponseError:
     "Why a conversation got no response (one line); `respond` returns it in the conversation's place"
     reason: str
     def __str__(self): return self.reason
 
-# %% ../nbs/10_products.ipynb #p009
+# %% ../nbs/10_products.ipynb #p010
 def max_response_chars()->int:
     "The longest response kept: the `max_response_chars` setting when present, else `MAX_RESPONSE_CHARS`"
     v = get_settings().values.get('max_response_chars', MAX_RESPONSE_CHARS)
@@ -42,7 +44,7 @@ def max_response_chars()->int:
     if n > 0: return n
     raise BadParameter(f"max_response_chars: expected a whole number of characters, got {v!r}")
 
-# %% ../nbs/10_products.ipynb #p010
+# %% ../nbs/10_products.ipynb #p011
 def check_response(r, limit:int|None=None):
     "`r` when it is a usable response, else the `ResponseError` saying why not"
     if isinstance(r, ResponseError): return r
@@ -53,7 +55,7 @@ def check_response(r, limit:int|None=None):
     if len(r) > limit: return ResponseError(f"response over the size limit ({len(r):,} characters; limit {limit:,})")
     return r
 
-# %% ../nbs/10_products.ipynb #p013
+# %% ../nbs/10_products.ipynb #p015
 class ProductModel:
     "A product's model: conversations in, one response (or `ResponseError`) per conversation out"
     kind = 'model'
@@ -65,19 +67,19 @@ class ProductModel:
     def respond(self, conversations:list, on_result=None)->list: raise NotImplementedError
     def __repr__(self): return f"{type(self).__name__}({self.spec!r})"
 
-# %% ../nbs/10_products.ipynb #p015
+# %% ../nbs/10_products.ipynb #p017
 @patch
 def respond_rows(self:ProductModel, ids:list, conversations:list, on_result=None)->list:
     "Responses for the rows `ids` with these conversations (models that answer conversations ignore the ids)"
     return self.respond(conversations, on_result)
 
-# %% ../nbs/10_products.ipynb #p017
+# %% ../nbs/10_products.ipynb #p019
 def _line(e:BaseException)->str:
     "An exception as one line: its type and the first line of its message"
     msg = str(e).strip().splitlines()
     return f"{type(e).__name__}: {msg[0][:300]}" if msg else type(e).__name__
 
-# %% ../nbs/10_products.ipynb #p018
+# %% ../nbs/10_products.ipynb #p021
 class CallableModel(ProductModel):
     "Any `list[list[message]] -> list[str]` as a product model"
     kind = 'python'
@@ -89,7 +91,7 @@ class CallableModel(ProductModel):
         self.fingerprint = dict(kind='python', spec=self.spec, function=name,
                                 module_sha256=file_sha256(src) if self.cacheable else None, engine=GENERATION_VERSION)
 
-# %% ../nbs/10_products.ipynb #p020
+# %% ../nbs/10_products.ipynb #p023
 @patch
 def _call(self:CallableModel, convs:list)->list:
     out = list(self.fn([[dict(m) for m in c] for c in convs]))
@@ -97,6 +99,7 @@ def _call(self:CallableModel, convs:list)->list:
         raise BadParameter(f"model {self.spec}: returned {len(out)} responses for {len(convs)} conversations")
     return out
 
+# %% ../nbs/10_products.ipynb #p025
 @patch
 def respond(self:CallableModel, conversations:list, on_result=None)->list:
     "Responses from the function: one call for all, or one per conversation when that call raises"
@@ -107,7 +110,7 @@ def respond(self:CallableModel, conversations:list, on_result=None)->list:
         out = [self.respond([c])[0] for c in conversations]
     return [check_response(r) for r in out]
 
-# %% ../nbs/10_products.ipynb #p023
+# %% ../nbs/10_products.ipynb #p028
 def python_model(spec:str)->CallableModel:
     "The model named by `module:function` (imported from the working folder or the Python path)"
     mod, _, fn = spec.rpartition(':')
@@ -120,7 +123,7 @@ def python_model(spec:str)->CallableModel:
     if not callable(f): raise BadParameter(f"model spec python:{spec}: module {mod!r} has no function {fn!r}")
     return CallableModel(f, spec=f'python:{spec}')
 
-# %% ../nbs/10_products.ipynb #p025
+# %% ../nbs/10_products.ipynb #p030
 _DEMO_REFUSE = re.compile(r'\b(bomb|explosive|weapon|gun|poison|hack|malware|meth|steal|kill)', re.I)
 _DEMO_ADVICE = re.compile(r'\b(medic|doctor|dose|lawyer|legal|sue|invest|stock|tax)', re.I)
 
@@ -136,7 +139,7 @@ def demo_model(conversations:list)->list:
         else: out.append(f"Here is a short answer to: {ask[:80]}")
     return out
 
-# %% ../nbs/10_products.ipynb #p028
+# %% ../nbs/10_products.ipynb #p033
 class RecordedResponses(ProductModel):
     "Responses collected elsewhere (an `id` and a `response` column), answering rows by id"
     kind, cacheable = 'responses', False
@@ -150,7 +153,7 @@ class RecordedResponses(ProductModel):
         self.read_report.check()
         self.fingerprint = dict(kind='responses', path=str(p), sha256=file_sha256(p), engine=GENERATION_VERSION)
 
-# %% ../nbs/10_products.ipynb #p030
+# %% ../nbs/10_products.ipynb #p035
 @patch
 def _add(self:RecordedResponses, b:pd.DataFrame):
     missing = [c for c in ('id', 'response') if c not in b]
@@ -166,7 +169,7 @@ def _add(self:RecordedResponses, b:pd.DataFrame):
         if i in self.responses and self.responses[i] != r: self.ambiguous.add(i)
         self.responses[i] = r; self.read_report.kept += 1
 
-# %% ../nbs/10_products.ipynb #p032
+# %% ../nbs/10_products.ipynb #p037
 @patch
 def respond_rows(self:RecordedResponses, ids:list, conversations:list, on_result=None)->list:
     "The collected response of each row, by id"
@@ -177,13 +180,16 @@ def respond_rows(self:RecordedResponses, ids:list, conversations:list, on_result
         return check_response(self.responses[k])
     return [one(i) for i in ids]
 
+# %% ../nbs/10_products.ipynb #p038
 @patch
 def respond(self:RecordedResponses, conversations:list, on_result=None)->list:
+    "Collected responses cannot be matched to conversations without ids: each gets the reason"
     return [ResponseError('collected responses answer rows by id (use collect_responses)')] * len(conversations)
 
-# %% ../nbs/10_products.ipynb #p035
+# %% ../nbs/10_products.ipynb #p041
 MODEL_SPECS = 'hf:PATH_OR_ID, openai:MODEL@BASE_URL, python:module:function, responses:PATH or a Python callable'
 
+# %% ../nbs/10_products.ipynb #p043
 def _check_settings(max_new_tokens, timeout, concurrency, retries):
     for k, v, lo in (('max_new_tokens', max_new_tokens, 1), ('concurrency', concurrency, 1), ('retries', retries, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -191,9 +197,10 @@ def _check_settings(max_new_tokens, timeout, concurrency, retries):
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise BadParameter(f"timeout: expected a number of seconds > 0, got {timeout!r}")
 
-# %% ../nbs/10_products.ipynb #p036
+# %% ../nbs/10_products.ipynb #p046
 MODEL_KINDS = {}  # spec prefix -> function(argument, spec, settings) -> ProductModel (filled in below)
 
+# %% ../nbs/10_products.ipynb #p047
 def load_model(spec,                    # model spec, ProductModel, or callable list[list[message]] -> list[str]
                *, max_new_tokens:int=256, # most tokens generated per response
                timeout:float=60,        # seconds for one endpoint request
@@ -213,11 +220,11 @@ def load_model(spec,                    # model spec, ProductModel, or callable 
     shown = s if kind in MODEL_KINDS or len(s) < 80 else s[:40] + '…'
     raise BadParameter(f"unknown model spec {shown!r}: expected {MODEL_SPECS}")
 
-# %% ../nbs/10_products.ipynb #p037
+# %% ../nbs/10_products.ipynb #p048
 MODEL_KINDS['python'] = lambda arg, spec, opts: python_model(arg)
 MODEL_KINDS['responses'] = lambda arg, spec, opts: RecordedResponses(arg, spec)
 
-# %% ../nbs/10_products.ipynb #p040
+# %% ../nbs/10_products.ipynb #p051
 class ResponseCache(ScoreCache):
     "Parquet-backed responses keyed by (model fingerprint, conversation hash), beside the score cache"
     def __init__(self, root:str|Path, fingerprint:dict, flush_seconds:float=2.0):
@@ -229,7 +236,7 @@ class ResponseCache(ScoreCache):
         self.columns, self.flush_seconds = ['response'], flush_seconds
         self._keys, self._vals, self._last, self._lock = [], [], time.monotonic(), threading.Lock()
 
-# %% ../nbs/10_products.ipynb #p042
+# %% ../nbs/10_products.ipynb #p053
 @patch
 def add(self:ResponseCache, keys:list, values:list):
     "Queue responses for writing; flushes when the last write is older than `flush_seconds`"
@@ -238,6 +245,7 @@ def add(self:ResponseCache, keys:list, values:list):
         due = time.monotonic() - self._last >= self.flush_seconds
     if due: self.flush()
 
+# %% ../nbs/10_products.ipynb #p054
 @patch
 def flush(self:ResponseCache):
     "Write the queued responses as one new part file"
@@ -245,16 +253,19 @@ def flush(self:ResponseCache):
         keys, vals, self._keys, self._vals, self._last = self._keys, self._vals, [], [], time.monotonic()
     if keys: self._write(pd.DataFrame(dict(key=keys, response=pd.Series(vals, dtype=object))))
 
+# %% ../nbs/10_products.ipynb #p055
 @patch
 def load(self:ResponseCache)->dict:
     "All cached responses: key -> response"
     return {k: v[0] for k, v in ScoreCache.load(self).items()}
 
-# %% ../nbs/10_products.ipynb #p045
+# %% ../nbs/10_products.ipynb #p058
 def _present(v)->bool:
+    "Whether a `conversation` cell holds something (None, NaN and empty lists or strings do not)"
     if v is None or (isinstance(v, float) and math.isnan(v)): return False
     return len(v) > 0 if isinstance(v, (list, tuple, np.ndarray, str)) else True
 
+# %% ../nbs/10_products.ipynb #p060
 def row_conversations(df:pd.DataFrame, system_prompt:str|None=None)->tuple:
     "(conversation per row (None when it has none), {position: reason}), with the system prompt first"
     n = len(df)
@@ -270,25 +281,26 @@ def row_conversations(df:pd.DataFrame, system_prompt:str|None=None)->tuple:
         if err: why[i] = err
     return out, why
 
-# %% ../nbs/10_products.ipynb #p048
+# %% ../nbs/10_products.ipynb #p063
 def conversation_keys(convs:list)->list:
     "A stable content hash per conversation (system prompt included)"
     if not convs: return []
     texts = pd.Series([json.dumps(c, sort_keys=True, ensure_ascii=False) for c in convs], dtype=object)
     return text_hash(texts).tolist()
 
-# %% ../nbs/10_products.ipynb #p051
+# %% ../nbs/10_products.ipynb #p066
 def _bar(total:int, name:str):
     if _in_report() or not total: return None
     from tqdm.auto import tqdm
     return tqdm(total=total, unit='row', desc=f'responses ({name})', leave=False, dynamic_ncols=True)
 
+# %% ../nbs/10_products.ipynb #p068
 def _cache_for(m:ProductModel, cache_dir)->ResponseCache|None:
     "The response cache to use: settings `cache_dir` (None or True), a folder, or none (False, or an uncacheable model)"
     if cache_dir is False or not m.cacheable: return None
     return ResponseCache(get_settings().cache_dir if cache_dir in (None, True) else cache_dir, m.fingerprint)
 
-# %% ../nbs/10_products.ipynb #p052
+# %% ../nbs/10_products.ipynb #p071
 def _ask(m:ProductModel, ids:list, convs:list, keys:list, cache, bar)->list:
     "Answers for `convs` from `m`, chunk by chunk, each cached (under `keys`) as it arrives"
     got = {}
@@ -306,7 +318,7 @@ def _ask(m:ProductModel, ids:list, convs:list, keys:list, cache, bar)->list:
         if cache is not None: cache.flush()
     return [got[i] for i in range(len(convs))]
 
-# %% ../nbs/10_products.ipynb #p054
+# %% ../nbs/10_products.ipynb #p073
 def _responses_frame(df:pd.DataFrame, m:ProductModel, resp:dict, reasons:dict, ids:list, rep:RowReport,
                      system_prompt)->tuple:
     "(df's rows with `response` and `response_error`, rep) with the rows that have no response rejected in `rep`"
@@ -321,7 +333,7 @@ def _responses_frame(df:pd.DataFrame, m:ProductModel, resp:dict, reasons:dict, i
     res.attrs.update(model=m.fingerprint, model_spec=m.spec, system_prompt=system_prompt)
     return res, rep
 
-# %% ../nbs/10_products.ipynb #p055
+# %% ../nbs/10_products.ipynb #p074
 def collect_responses(model,                      # a model spec, ProductModel or callable (see `load_model`)
                       df:pd.DataFrame,            # eval set: `text` and/or `conversation`, `id`
                       *, system_prompt:str|None=None, # prepended to every conversation as a system message
@@ -358,10 +370,10 @@ def collect_responses(model,                      # a model spec, ProductModel o
         else: reasons[i] = got[keys[i]].reason
     return _responses_frame(df, m, resp, reasons, ids, rep, system_prompt)
 
-# %% ../nbs/10_products.ipynb #p061
+# %% ../nbs/10_products.ipynb #p080
 from .guards import Item, make_batches, load_pretrained, _is_oom
 
-# %% ../nbs/10_products.ipynb #p062
+# %% ../nbs/10_products.ipynb #p082
 def _eos_ids(model, tok)->list:
     "The token ids that end a response: the generation config's EOS (one or several) and the tokenizer's"
     ids = getattr(getattr(model, 'generation_config', None), 'eos_token_id', None)
@@ -369,7 +381,7 @@ def _eos_ids(model, tok)->list:
     if tok.eos_token_id is not None and tok.eos_token_id not in ids: ids.append(tok.eos_token_id)
     return ids
 
-# %% ../nbs/10_products.ipynb #p063
+# %% ../nbs/10_products.ipynb #p083
 class HFModel(ProductModel):
     "A local causal LM with its chat template: greedy generation in length-sorted, token-budget batches"
     kind, chunk_rows = 'hf', 1024
@@ -392,7 +404,7 @@ class HFModel(ProductModel):
                                 chat_template_sha256=template, vocab_size=len(tokenizer), decoding='greedy',
                                 max_new_tokens=max_new_tokens, engine=GENERATION_VERSION)
 
-# %% ../nbs/10_products.ipynb #p065
+# %% ../nbs/10_products.ipynb #p085
 @patch(cls_method=True)
 def load(cls:HFModel, path_or_id:str, device:str|None=None, dtype:str|None=None, allow_pickle:bool=False,
          spec:str|None=None, max_new_tokens:int=256, batch_tokens:int|None=None)->HFModel:
@@ -402,11 +414,12 @@ def load(cls:HFModel, path_or_id:str, device:str|None=None, dtype:str|None=None,
     return cls(model, tok, dev, info, spec=spec or f'hf:{path_or_id}', max_new_tokens=max_new_tokens,
                batch_tokens=batch_tokens)
 
+# %% ../nbs/10_products.ipynb #p086
 MODEL_KINDS['hf'] = lambda arg, spec, o: HFModel.load(arg, o.get('device'), o.get('dtype'),
                                                       o.get('allow_pickle', False), spec, o['max_new_tokens'],
                                                       o.get('batch_tokens'))
 
-# %% ../nbs/10_products.ipynb #p068
+# %% ../nbs/10_products.ipynb #p090
 @patch
 def encode(self:HFModel, conversations:list)->tuple:
     "(items, {position: reason}): each conversation through the chat template, with the generation prompt"
@@ -422,13 +435,13 @@ def encode(self:HFModel, conversations:list)->tuple:
         items.append(Item(row=i, n=len(ids) + self.max_new_tokens, ids=ids))
     return items, bad
 
-# %% ../nbs/10_products.ipynb #p071
+# %% ../nbs/10_products.ipynb #p093
 def _until_eos(toks:list, eos:list)->list:
     for j, t in enumerate(toks):
         if t in eos: return toks[:j]
     return toks
 
-# %% ../nbs/10_products.ipynb #p072
+# %% ../nbs/10_products.ipynb #p095
 @patch
 def generate_batch(self:HFModel, batch:list)->list:
     "Greedy continuations (token ids, up to the first EOS) of a batch of items, left-padded"
@@ -444,7 +457,7 @@ def generate_batch(self:HFModel, batch:list)->list:
                                   top_k=None, eos_token_id=self.eos, pad_token_id=self.pad_id)
     return [_until_eos(t, self.eos) for t in out[:, L:].tolist()]
 
-# %% ../nbs/10_products.ipynb #p074
+# %% ../nbs/10_products.ipynb #p097
 @patch
 def _generate_safely(self:HFModel, batch:list)->list:
     try: return self.generate_batch(batch)
@@ -456,7 +469,7 @@ def _generate_safely(self:HFModel, batch:list)->list:
         h = len(batch) // 2
         return self._generate_safely(batch[:h]) + self._generate_safely(batch[h:])
 
-# %% ../nbs/10_products.ipynb #p076
+# %% ../nbs/10_products.ipynb #p101
 @patch
 def respond(self:HFModel, conversations:list, on_result=None)->list:
     "Greedy responses to `conversations`, generated in length-sorted batches"
@@ -468,20 +481,20 @@ def respond(self:HFModel, conversations:list, on_result=None)->list:
             if on_result: on_result(it.row, out[it.row])
     return out
 
-# %% ../nbs/10_products.ipynb #p080
+# %% ../nbs/10_products.ipynb #p105
 import urllib.request, urllib.error, urllib.parse, http.client, email.utils
 
 class EndpointError(RiskbenchError):
     "An endpoint that cannot be reached, or that refuses every request (unauthorised, not found, redirected)"
 
-# %% ../nbs/10_products.ipynb #p082
+# %% ../nbs/10_products.ipynb #p107
 _SECRET = re.compile(r'(//)[^/@\s]+@|([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&\s]*', re.I)
 
 def redact(s:str)->str:
     "`s` with URL credentials and key-like query values replaced by `***`"
     return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + '***' + ('@' if m.group(1) else ''), str(s))
 
-# %% ../nbs/10_products.ipynb #p084
+# %% ../nbs/10_products.ipynb #p109
 def parse_openai_spec(arg:str)->tuple:
     "(model, base URL) from `MODEL@BASE_URL`; a URL holding a credential is refused (keys go in RISKBENCH_API_KEY)"
     model, _, url = arg.partition('@')
@@ -495,10 +508,12 @@ def parse_openai_spec(arg:str)->tuple:
     base = url.strip().rstrip('/')
     return model.strip(), base[:-len('/chat/completions')] if base.endswith('/chat/completions') else base
 
-# %% ../nbs/10_products.ipynb #p087
+# %% ../nbs/10_products.ipynb #p112
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **kw): return None  # a redirect is an answer (3xx), never followed
+    "Redirects are answers (3xx), never followed: a redirect would carry the key elsewhere"
+    def redirect_request(self, *a, **kw): return None
 
+# %% ../nbs/10_products.ipynb #p113
 class OpenAIModel(ProductModel):
     "An OpenAI-compatible chat-completions endpoint: bounded concurrency, timeouts, retries with backoff"
     kind, chunk_rows = 'openai', 4096
@@ -515,12 +530,16 @@ class OpenAIModel(ProductModel):
         local = urllib.parse.urlsplit(self.url).hostname in ('127.0.0.1', 'localhost', '::1')
         self._opener = urllib.request.build_opener(_NoRedirect, *([urllib.request.ProxyHandler({})] if local else []))
 
+# %% ../nbs/10_products.ipynb #p114
 MODEL_KINDS['openai'] = lambda arg, spec, o: OpenAIModel(*parse_openai_spec(arg), o['max_new_tokens'], o['timeout'],
                                                           o['concurrency'], o['retries'])
 
-# %% ../nbs/10_products.ipynb #p089
-def _api_key()->str|None: return os.environ.get('RISKBENCH_API_KEY') or os.environ.get('OPENAI_API_KEY') or None
+# %% ../nbs/10_products.ipynb #p117
+def _api_key()->str|None:
+    "The API key from `RISKBENCH_API_KEY` or `OPENAI_API_KEY`, None when neither is set"
+    return os.environ.get('RISKBENCH_API_KEY') or os.environ.get('OPENAI_API_KEY') or None
 
+# %% ../nbs/10_products.ipynb #p118
 @patch
 def _post(self:OpenAIModel, body:bytes)->tuple:
     "(status, headers, body or None when it is over the size limit) of one POST to the endpoint"
@@ -536,19 +555,20 @@ def _post(self:OpenAIModel, body:bytes)->tuple:
     if n.isdigit() and len(data) < int(n): raise http.client.IncompleteRead(data, int(n) - len(data))
     return r.status, r.headers, data
 
-# %% ../nbs/10_products.ipynb #p091
+# %% ../nbs/10_products.ipynb #p120
 def _scrub(s:str)->str:
     "One line of text from a server, at most 200 characters, without the API key in it"
     s, key = ' '.join(str(s).split())[:200], _api_key()
     return s.replace(key, '***') if key else s
 
+# %% ../nbs/10_products.ipynb #p122
 def _error_message(data:bytes|None)->str:
     "The message of an error answer (`{error: {message}}` or the body's first line)"
     try: obj = json.loads(data); msg = obj.get('error', obj) if isinstance(obj, dict) else obj
     except (ValueError, TypeError): msg = (data or b'').decode('utf-8', 'replace')
     return _scrub(msg.get('message', msg) if isinstance(msg, dict) else msg)
 
-# %% ../nbs/10_products.ipynb #p092
+# %% ../nbs/10_products.ipynb #p124
 def chat_content(data:bytes):
     "The response text of a chat-completions answer, or the `ResponseError` saying what is wrong with it"
     try: text = data.decode('utf-8')
@@ -563,7 +583,7 @@ def chat_content(data:bytes):
         return ResponseError("the endpoint's answer has no choices[0].message.content")
     return check_response(content)
 
-# %% ../nbs/10_products.ipynb #p094
+# %% ../nbs/10_products.ipynb #p126
 @patch
 def _answer(self:OpenAIModel, status:int, data)->str|ResponseError:
     "The response of a request that got an answer with `status` (not 429 or 5xx); `EndpointError` when no row can pass"
@@ -579,7 +599,7 @@ def _answer(self:OpenAIModel, status:int, data)->str|ResponseError:
     if status >= 400: return ResponseError(f"HTTP {status} from the endpoint: {_error_message(data)}")
     return chat_content(data)
 
-# %% ../nbs/10_products.ipynb #p096
+# %% ../nbs/10_products.ipynb #p129
 def retry_after(headers)->float|None:
     "Seconds to wait from a `Retry-After` header (a number or an HTTP date), None when absent or unreadable"
     v = (headers or {}).get('Retry-After')
@@ -589,6 +609,7 @@ def retry_after(headers)->float|None:
     try: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
     except (TypeError, ValueError): return None
 
+# %% ../nbs/10_products.ipynb #p131
 @patch
 def _delay(self:OpenAIModel, attempt:int, after:float|None)->float:
     "Seconds before retry `attempt` (1-based): the server's Retry-After, else exponential backoff with jitter"
@@ -596,7 +617,7 @@ def _delay(self:OpenAIModel, attempt:int, after:float|None)->float:
     base = min(self.backoff * 2 ** (attempt - 1), self.max_wait)
     return base / 2 + random.uniform(0, base / 2)
 
-# %% ../nbs/10_products.ipynb #p099
+# %% ../nbs/10_products.ipynb #p134
 @patch
 def _request(self:OpenAIModel, conv:list):
     "One chat completion with retries: the response or its `ResponseError`; `EndpointError` when unreachable"
@@ -618,7 +639,7 @@ def _request(self:OpenAIModel, conv:list):
         raise EndpointError(f"{self.spec}: cannot reach {self.url} after {tries} tries ({why[len('unreachable: '):]})")
     return ResponseError(f"{why} after {tries} tries")
 
-# %% ../nbs/10_products.ipynb #p101
+# %% ../nbs/10_products.ipynb #p136
 @patch
 def respond(self:OpenAIModel, conversations:list, on_result=None)->list:
     "Responses from the endpoint, `concurrency` requests in flight"
@@ -636,3 +657,19 @@ def respond(self:OpenAIModel, conversations:list, on_result=None)->list:
         except BaseException: stop.set(); raise
     if errors: raise errors[0]
     return out
+
+# %% ../nbs/10_products.ipynb #p140
+from .guards import check_guard_spec
+
+def check_model_spec(spec)->str:
+    "The spec, or the error `load_model` would give for it (nothing is loaded, no request is sent)"
+    if isinstance(spec, ProductModel) or callable(spec): return spec
+    s = str(spec).strip()
+    kind, _, arg = s.partition(':')
+    if kind not in MODEL_KINDS or not arg.strip(): load_model(s)  # raises the one-line error
+    arg = arg.strip()
+    if kind == 'python': python_model(arg)
+    elif kind == 'responses': resolve_input(arg, 'responses')
+    elif kind == 'openai': parse_openai_spec(arg)
+    else: check_guard_spec(f'hf:{arg}')
+    return s

@@ -446,3 +446,33 @@ def test_openai_concurrency_bounded():
         m = P.load_model(f'openai:tiny@{srv.url}', concurrency=4)
         P.collect_responses(m, TEXTS, cache_dir=False, progress=False)
     assert peak[0] == 4
+
+
+# ---- failing fast, edges ----
+def test_check_model_spec(tmp_path, lm_dir):
+    assert P.check_model_spec('python:riskbench.products:demo_model') == 'python:riskbench.products:demo_model'
+    assert P.check_model_spec(f'hf:{lm_dir}') == f'hf:{lm_dir}'
+    assert P.check_model_spec('openai:m@http://127.0.0.1:1/v1') == 'openai:m@http://127.0.0.1:1/v1'
+    for spec, err, words in [('gpt-4', BadParameter, 'unknown model spec'), ('hf:', BadParameter, 'unknown model spec'),
+                             ('python:json:nope', BadParameter, 'has no function'),
+                             (f'responses:{tmp_path}/none.csv', BadFile, 'does not exist'),
+                             (f'hf:{tmp_path}/none', RiskbenchError, 'no such model folder'),
+                             ('openai:m@http://u:sk-x@h/v1', BadParameter, 'holds a credential')]:
+        with pytest.raises(err, match=words): P.check_model_spec(spec)
+
+def test_empty_frame():
+    res, rep = P.collect_responses(P.demo_model, pd.DataFrame(dict(id=[], text=[])), progress=False)
+    assert len(res) == 0 and {'response', 'response_error'} <= set(res.columns) and rep.read == 0
+
+def test_out_of_memory_halves_the_batch(lm):
+    "A batch that runs out of memory is halved down to one row; only the row too big alone is rejected"
+    seen = []
+    def picky(batch):
+        seen.append(len(batch))
+        if len(batch) > 2 or any(len(it.ids) > 60 for it in batch): raise RuntimeError('CUDA out of memory.')
+        return [[lm.tok.convert_tokens_to_ids('S')]] * len(batch)
+    m = P.HFModel(lm.model, lm.tok, info={}, max_new_tokens=4)
+    m.generate_batch = picky
+    out = m.respond(CONVS[:4])   # CONVS[2] is 40 words: over 60 tokens
+    assert [isinstance(r, str) for r in out] == [True, True, False, True]
+    assert str(out[2]).startswith('out of memory with') and seen[0] == 4
