@@ -717,7 +717,8 @@ def _thresholds(policy:str, input_threshold:float, output_threshold:float)->tupl
 
 def system_inputs(data:str, model:str, input_guard:str='', input_threshold:float=0.5, output_guard:str='',
                   output_threshold:float=0.5, policy:str='', judge:str='', judge_threshold:float=0.5,
-                  system_prompts:list=(), max_new_tokens:int=256, concurrency:int=8, cache_dir=None)->dict:
+                  system_prompts:list=(), max_new_tokens:int=256, concurrency:int=8, refusal_judge:str='',
+                  cache_dir=None)->dict:
     "Load, run and account: rows (system table), reports, loader rows, prompts, thresholds, model fingerprint"
     from riskbench.products import load_model
     df, loaded = load_eval_set(resolve_input(data, 'data'))
@@ -727,7 +728,8 @@ def system_inputs(data:str, model:str, input_guard:str='', input_threshold:float
     m = load_model(model, max_new_tokens=max_new_tokens, concurrency=concurrency)
     prompts = list(system_prompts) or [None]
     kw = dict(input_guard=input_guard or None, input_threshold=ti, input_policy=pin, output_guard=output_guard or None,
-              output_threshold=to, judge=judge or None, judge_threshold=judge_threshold, cache_dir=cache_dir)
+              output_threshold=to, judge=judge or None, judge_threshold=judge_threshold,
+              refusal_judge=refusal_judge or None, cache_dir=cache_dir)
     if len(prompts) == 1:
         rep = RowReport('system', read=len(df), kept=len(df))
         rows, rep = evaluate_system(df, m, system_prompt=prompts[0], report=rep, **kw)
@@ -838,6 +840,7 @@ def system_cmd(data:str,                    # eval set: CSV/TSV, JSONL, JSON, Pa
                concurrency:int=8,           # endpoint requests in flight
                by:str='',                   # more group columns for per-group rates (comma-separated)
                max_false_refusal_rate:float=0.1, # ceiling on system false refusals when choosing the joint thresholds
+               refusal_judge:str='',        # guard spec scoring P(refusal) of a response ('' : lexical patterns only)
                out:str='reports/system',    # output folder
               )->int:
     "Evaluate the layered product end to end: rows.parquet, summary.json, report.html"
@@ -846,7 +849,7 @@ def system_cmd(data:str,                    # eval set: CSV/TSV, JSONL, JSON, Pa
     check_eval_set(data, 'data')
     _check_system_args(model, input_threshold, output_threshold, judge_threshold, max_new_tokens, concurrency,
                        max_false_refusal_rate)
-    for g in (input_guard, output_guard, judge):
+    for g in (input_guard, output_guard, judge, refusal_judge):
         if g: check_guard_spec(g)
     if policy: load_system_policy(policy)
     check_out_dir(out)
@@ -856,7 +859,8 @@ def system_cmd(data:str,                    # eval set: CSV/TSV, JSONL, JSON, Pa
                   output_guard=output_guard, output_threshold=float(output_threshold), policy=arg(policy),
                   judge=judge, judge_threshold=float(judge_threshold),
                   system_prompts=[_prompt_text(p) for p in system_prompt or []], max_new_tokens=max_new_tokens,
-                  concurrency=concurrency, by=by, max_false_refusal_rate=float(max_false_refusal_rate))
+                  concurrency=concurrency, by=by, max_false_refusal_rate=float(max_false_refusal_rate),
+                  refusal_judge=refusal_judge)
     r = run_template('system_evaluation', params, out, progress=__import__('sys').stderr.isatty())
     _print_system(r, r.summary)
     if not r.ok: print(f"riskbench system: error: {r.error}", file=__import__('sys').stderr)

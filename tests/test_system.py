@@ -35,7 +35,7 @@ def test_labelled_set_is_what_the_readme_says():
     assert set(lab['language']) == LANGS
     assert set(lab['label']) == set(S.REFUSAL_LABELS)
     assert set(lab['style']) == {'terse', 'polite', 'apologetic', 'disclaimer', 'partial', 'lecture', 'direct'}
-    assert set(lab['split']) == {'dev', 'holdout'} and (lab['split'] == 'holdout').sum() == 36
+    assert lab['split'].value_counts().to_dict() == {'dev': 220, 'holdout': 36, 'holdout2': 33}
     # compliance that opens with an apology or a disclaimer, refusals that open politely: all present
     assert (lab[lab['style'].isin(['apologetic', 'disclaimer'])]['label'] == 'compliance').all()
     assert (lab[lab['style'].isin(['polite', 'terse', 'lecture'])]['label'] == 'refusal').all()
@@ -427,3 +427,13 @@ def test_cli_bad_input(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and msg in err and len(err.strip().splitlines()) <= 2, (argv, err)
     assert not (tmp_path/'o').exists()
+
+
+def test_refusal_judge_reaches_the_system_table():
+    df = _evalset(20, seed=10)
+    judge = lambda xs: [1.0 if x.startswith('Sure') else 0.0 for x in xs]   # calls every "Sure" a refusal
+    rows, _ = S.evaluate_system(df, Counting(), refusal_judge=judge, cache_dir=False)
+    sure = rows.response.str.startswith('Sure')
+    assert (rows.refusal[sure] == 'refusal').all() and (rows.outcome[sure] == 'refused').all()
+    assert (rows.refusal[rows.response.str.startswith("I'm sorry")] == 'compliance').all()
+    assert (rows.refusal[rows.response.str.startswith("I can't do all")] == 'partial_refusal').all()
