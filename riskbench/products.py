@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_products.ipynb #p003
 from __future__ import annotations
-import os, re, sys, json, time, math, random, hashlib, threading
+import os, re, sys, copy, json, time, math, random, hashlib, threading
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -108,7 +108,8 @@ def respond(self:CallableModel, conversations:list, on_result=None)->list:
     except Exception as e:
         if len(conversations) == 1: return [ResponseError(f"the model raised {_line(e)}")]
         out = [self.respond([c])[0] for c in conversations]
-    return [check_response(r) for r in out]
+    limit = max_response_chars()
+    return [check_response(r, limit) for r in out]
 
 # %% ../nbs/10_products.ipynb #p028
 def python_model(spec:str)->CallableModel:
@@ -147,7 +148,7 @@ class RecordedResponses(ProductModel):
     def __init__(self, path:str|Path, spec:str|None=None):
         p = resolve_input(path, 'responses')
         self.path, self.spec, self.read_report = p, spec or f'responses:{path}', RowReport(str(p))
-        self.responses, self.ambiguous = {}, set()
+        self.responses, self.ambiguous, self.prompt, self.has_prompts = {}, set(), '', False
         for b in iter_records(p, self.read_report, as_written={'id': ['id'], 'text': ['response']}):
             self._add(b)
         self.read_report.check()
@@ -161,23 +162,25 @@ def _add(self:RecordedResponses, b:pd.DataFrame):
         have = ', '.join(c for c in b.columns if c != '_row')
         raise BadColumn(f"{self.path}: collected responses need columns 'id' and 'response'; "
                         f"no column {', '.join(map(repr, missing))} (columns are: {have})")
-    for row, i, r in zip(b['_row'], b['id'], b['response']):
-        if i is None or (isinstance(i, float) and math.isnan(i)) or not str(i).strip():
-            self.read_report.reject(int(row), 'id is missing', id=None); continue
-        i, r = str(i), (r if isinstance(r, str) else '' if r is None or (isinstance(r, float) and math.isnan(r))
-                        else r)
-        if i in self.responses and self.responses[i] != r: self.ambiguous.add(i)
-        self.responses[i] = r; self.read_report.kept += 1
+    gone = lambda v: v is None or (isinstance(v, float) and math.isnan(v))
+    self.has_prompts |= 'system_prompt' in b
+    sps = b['system_prompt'] if 'system_prompt' in b else [None] * len(b)
+    for row, i, r, sp in zip(b['_row'], b['id'], b['response'], sps):
+        if gone(i) or not str(i).strip(): self.read_report.reject(int(row), 'id is missing', id=None); continue
+        k, r = ('' if gone(sp) else str(sp), str(i)), (r if isinstance(r, str) else '' if gone(r) else r)
+        if k in self.responses and self.responses[k] != r: self.ambiguous.add(k)
+        self.responses[k] = r; self.read_report.kept += 1
 
 # %% ../nbs/10_products.ipynb #p037
 @patch
 def respond_rows(self:RecordedResponses, ids:list, conversations:list, on_result=None)->list:
     "The collected response of each row, by id"
+    limit = max_response_chars()
     def one(i):
-        k = None if i is None else str(i)
+        k = (self.prompt, None if i is None else str(i))
         if k in self.ambiguous: return ResponseError(f"ambiguous: the id has different responses in {self.path.name}")
         if k not in self.responses: return ResponseError('no collected response')
-        return check_response(self.responses[k])
+        return check_response(self.responses[k], limit)
     return [one(i) for i in ids]
 
 # %% ../nbs/10_products.ipynb #p038
@@ -187,9 +190,21 @@ def respond(self:RecordedResponses, conversations:list, on_result=None)->list:
     return [ResponseError('collected responses answer rows by id (use collect_responses)')] * len(conversations)
 
 # %% ../nbs/10_products.ipynb #p041
+@patch
+def variant(self:RecordedResponses, system_prompt:str|None)->RecordedResponses:
+    "These responses as the answers under `system_prompt` (matched on the file's `system_prompt` column)"
+    sp = str(system_prompt or '')
+    if sp and not self.has_prompts:
+        raise BadParameter(f"{self.spec}: a system prompt was given, but the file has no 'system_prompt' column "
+                           "saying which system prompt each response was collected under")
+    v = copy.copy(self); v.prompt = sp
+    v.fingerprint = {**self.fingerprint, 'system_prompt': sp}
+    return v
+
+# %% ../nbs/10_products.ipynb #p044
 MODEL_SPECS = 'hf:PATH_OR_ID, openai:MODEL@BASE_URL, python:module:function, responses:PATH or a Python callable'
 
-# %% ../nbs/10_products.ipynb #p043
+# %% ../nbs/10_products.ipynb #p046
 def _check_settings(max_new_tokens, timeout, concurrency, retries):
     for k, v, lo in (('max_new_tokens', max_new_tokens, 1), ('concurrency', concurrency, 1), ('retries', retries, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -197,10 +212,10 @@ def _check_settings(max_new_tokens, timeout, concurrency, retries):
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise BadParameter(f"timeout: expected a number of seconds > 0, got {timeout!r}")
 
-# %% ../nbs/10_products.ipynb #p046
+# %% ../nbs/10_products.ipynb #p049
 MODEL_KINDS = {}  # spec prefix -> function(argument, spec, settings) -> ProductModel (filled in below)
 
-# %% ../nbs/10_products.ipynb #p047
+# %% ../nbs/10_products.ipynb #p050
 def load_model(spec,                    # model spec, ProductModel, or callable list[list[message]] -> list[str]
                *, max_new_tokens:int=256, # most tokens generated per response
                timeout:float=60,        # seconds for one endpoint request
@@ -220,11 +235,11 @@ def load_model(spec,                    # model spec, ProductModel, or callable 
     shown = s if kind in MODEL_KINDS or len(s) < 80 else s[:40] + '…'
     raise BadParameter(f"unknown model spec {shown!r}: expected {MODEL_SPECS}")
 
-# %% ../nbs/10_products.ipynb #p048
+# %% ../nbs/10_products.ipynb #p051
 MODEL_KINDS['python'] = lambda arg, spec, opts: python_model(arg)
 MODEL_KINDS['responses'] = lambda arg, spec, opts: RecordedResponses(arg, spec)
 
-# %% ../nbs/10_products.ipynb #p051
+# %% ../nbs/10_products.ipynb #p054
 class ResponseCache(ScoreCache):
     "Parquet-backed responses keyed by (model fingerprint, conversation hash), beside the score cache"
     def __init__(self, root:str|Path, fingerprint:dict, flush_seconds:float=2.0):
@@ -236,7 +251,7 @@ class ResponseCache(ScoreCache):
         self.columns, self.flush_seconds = ['response'], flush_seconds
         self._keys, self._vals, self._last, self._lock = [], [], time.monotonic(), threading.Lock()
 
-# %% ../nbs/10_products.ipynb #p053
+# %% ../nbs/10_products.ipynb #p056
 @patch
 def add(self:ResponseCache, keys:list, values:list):
     "Queue responses for writing; flushes when the last write is older than `flush_seconds`"
@@ -245,7 +260,7 @@ def add(self:ResponseCache, keys:list, values:list):
         due = time.monotonic() - self._last >= self.flush_seconds
     if due: self.flush()
 
-# %% ../nbs/10_products.ipynb #p054
+# %% ../nbs/10_products.ipynb #p057
 @patch
 def flush(self:ResponseCache):
     "Write the queued responses as one new part file"
@@ -253,19 +268,19 @@ def flush(self:ResponseCache):
         keys, vals, self._keys, self._vals, self._last = self._keys, self._vals, [], [], time.monotonic()
     if keys: self._write(pd.DataFrame(dict(key=keys, response=pd.Series(vals, dtype=object))))
 
-# %% ../nbs/10_products.ipynb #p055
+# %% ../nbs/10_products.ipynb #p058
 @patch
 def load(self:ResponseCache)->dict:
     "All cached responses: key -> response"
     return {k: v[0] for k, v in ScoreCache.load(self).items()}
 
-# %% ../nbs/10_products.ipynb #p058
+# %% ../nbs/10_products.ipynb #p061
 def _present(v)->bool:
     "Whether a `conversation` cell holds something (None, NaN and empty lists or strings do not)"
     if v is None or (isinstance(v, float) and math.isnan(v)): return False
     return len(v) > 0 if isinstance(v, (list, tuple, np.ndarray, str)) else True
 
-# %% ../nbs/10_products.ipynb #p060
+# %% ../nbs/10_products.ipynb #p063
 def row_conversations(df:pd.DataFrame, system_prompt:str|None=None)->tuple:
     "(conversation per row (None when it has none), {position: reason}), with the system prompt first"
     n = len(df)
@@ -281,32 +296,32 @@ def row_conversations(df:pd.DataFrame, system_prompt:str|None=None)->tuple:
         if err: why[i] = err
     return out, why
 
-# %% ../nbs/10_products.ipynb #p063
+# %% ../nbs/10_products.ipynb #p066
 def conversation_keys(convs:list)->list:
     "A stable content hash per conversation (system prompt included)"
     if not convs: return []
     texts = pd.Series([json.dumps(c, sort_keys=True, ensure_ascii=False) for c in convs], dtype=object)
     return text_hash(texts).tolist()
 
-# %% ../nbs/10_products.ipynb #p066
+# %% ../nbs/10_products.ipynb #p069
 def _bar(total:int, name:str):
     if _in_report() or not total: return None
     from tqdm.auto import tqdm
     return tqdm(total=total, unit='row', desc=f'responses ({name})', leave=False, dynamic_ncols=True)
 
-# %% ../nbs/10_products.ipynb #p068
+# %% ../nbs/10_products.ipynb #p071
 def _cache_for(m:ProductModel, cache_dir)->ResponseCache|None:
     "The response cache to use: settings `cache_dir` (None or True), a folder, or none (False, or an uncacheable model)"
     if cache_dir is False or not m.cacheable: return None
     return ResponseCache(get_settings().cache_dir if cache_dir in (None, True) else cache_dir, m.fingerprint)
 
-# %% ../nbs/10_products.ipynb #p071
+# %% ../nbs/10_products.ipynb #p074
 def _ask(m:ProductModel, ids:list, convs:list, keys:list, cache, bar)->list:
     "Answers for `convs` from `m`, chunk by chunk, each cached (under `keys`) as it arrives"
-    got = {}
+    got, limit = {}, max_response_chars()
     def on_result(off, j, r):
         if off + j in got: return
-        got[off + j] = r = check_response(r)
+        got[off + j] = r = check_response(r, limit)
         if cache is not None and isinstance(r, str): cache.add([keys[off + j]], [r])
         if bar is not None: bar.update(1)
     try:
@@ -318,7 +333,7 @@ def _ask(m:ProductModel, ids:list, convs:list, keys:list, cache, bar)->list:
         if cache is not None: cache.flush()
     return [got[i] for i in range(len(convs))]
 
-# %% ../nbs/10_products.ipynb #p073
+# %% ../nbs/10_products.ipynb #p076
 def _responses_frame(df:pd.DataFrame, m:ProductModel, resp:dict, reasons:dict, ids:list, rep:RowReport,
                      system_prompt)->tuple:
     "(df's rows with `response` and `response_error`, rep) with the rows that have no response rejected in `rep`"
@@ -333,7 +348,7 @@ def _responses_frame(df:pd.DataFrame, m:ProductModel, resp:dict, reasons:dict, i
     res.attrs.update(model=m.fingerprint, model_spec=m.spec, system_prompt=system_prompt)
     return res, rep
 
-# %% ../nbs/10_products.ipynb #p074
+# %% ../nbs/10_products.ipynb #p077
 def collect_responses(model,                      # a model spec, ProductModel or callable (see `load_model`)
                       df:pd.DataFrame,            # eval set: `text` and/or `conversation`, `id`
                       *, system_prompt:str|None=None, # prepended to every conversation as a system message
@@ -343,6 +358,7 @@ def collect_responses(model,                      # a model spec, ProductModel o
                      )->tuple:
     "(df's rows with `response` and `response_error`, RowReport): each row asked once, rows with no response rejected"
     m = load_model(model)
+    if m.kind == 'responses': m = m.variant(system_prompt)
     if 'text' not in df and 'conversation' not in df:
         raise BadColumn(f"collect_responses: no column 'text' or 'conversation'; columns are: "
                         f"{', '.join(map(str, df.columns))}")
@@ -370,10 +386,10 @@ def collect_responses(model,                      # a model spec, ProductModel o
         else: reasons[i] = got[keys[i]].reason
     return _responses_frame(df, m, resp, reasons, ids, rep, system_prompt)
 
-# %% ../nbs/10_products.ipynb #p080
+# %% ../nbs/10_products.ipynb #p083
 from .guards import Item, make_batches, load_pretrained, _is_oom
 
-# %% ../nbs/10_products.ipynb #p082
+# %% ../nbs/10_products.ipynb #p085
 def _eos_ids(model, tok)->list:
     "The token ids that end a response: the generation config's EOS (one or several) and the tokenizer's"
     ids = getattr(getattr(model, 'generation_config', None), 'eos_token_id', None)
@@ -381,7 +397,7 @@ def _eos_ids(model, tok)->list:
     if tok.eos_token_id is not None and tok.eos_token_id not in ids: ids.append(tok.eos_token_id)
     return ids
 
-# %% ../nbs/10_products.ipynb #p083
+# %% ../nbs/10_products.ipynb #p086
 class HFModel(ProductModel):
     "A local causal LM with its chat template: greedy generation in length-sorted, token-budget batches"
     kind, chunk_rows = 'hf', 1024
@@ -404,7 +420,7 @@ class HFModel(ProductModel):
                                 chat_template_sha256=template, vocab_size=len(tokenizer), decoding='greedy',
                                 max_new_tokens=max_new_tokens, engine=GENERATION_VERSION)
 
-# %% ../nbs/10_products.ipynb #p085
+# %% ../nbs/10_products.ipynb #p088
 @patch(cls_method=True)
 def load(cls:HFModel, path_or_id:str, device:str|None=None, dtype:str|None=None, allow_pickle:bool=False,
          spec:str|None=None, max_new_tokens:int=256, batch_tokens:int|None=None)->HFModel:
@@ -414,12 +430,12 @@ def load(cls:HFModel, path_or_id:str, device:str|None=None, dtype:str|None=None,
     return cls(model, tok, dev, info, spec=spec or f'hf:{path_or_id}', max_new_tokens=max_new_tokens,
                batch_tokens=batch_tokens)
 
-# %% ../nbs/10_products.ipynb #p086
+# %% ../nbs/10_products.ipynb #p089
 MODEL_KINDS['hf'] = lambda arg, spec, o: HFModel.load(arg, o.get('device'), o.get('dtype'),
                                                       o.get('allow_pickle', False), spec, o['max_new_tokens'],
                                                       o.get('batch_tokens'))
 
-# %% ../nbs/10_products.ipynb #p090
+# %% ../nbs/10_products.ipynb #p093
 @patch
 def encode(self:HFModel, conversations:list)->tuple:
     "(items, {position: reason}): each conversation through the chat template, with the generation prompt"
@@ -435,13 +451,13 @@ def encode(self:HFModel, conversations:list)->tuple:
         items.append(Item(row=i, n=len(ids) + self.max_new_tokens, ids=ids))
     return items, bad
 
-# %% ../nbs/10_products.ipynb #p093
+# %% ../nbs/10_products.ipynb #p096
 def _until_eos(toks:list, eos:list)->list:
     for j, t in enumerate(toks):
         if t in eos: return toks[:j]
     return toks
 
-# %% ../nbs/10_products.ipynb #p095
+# %% ../nbs/10_products.ipynb #p098
 @patch
 def generate_batch(self:HFModel, batch:list)->list:
     "Greedy continuations (token ids, up to the first EOS) of a batch of items, left-padded"
@@ -457,7 +473,7 @@ def generate_batch(self:HFModel, batch:list)->list:
                                   top_k=None, eos_token_id=self.eos, pad_token_id=self.pad_id)
     return [_until_eos(t, self.eos) for t in out[:, L:].tolist()]
 
-# %% ../nbs/10_products.ipynb #p097
+# %% ../nbs/10_products.ipynb #p100
 @patch
 def _generate_safely(self:HFModel, batch:list)->list:
     try: return self.generate_batch(batch)
@@ -469,7 +485,7 @@ def _generate_safely(self:HFModel, batch:list)->list:
         h = len(batch) // 2
         return self._generate_safely(batch[:h]) + self._generate_safely(batch[h:])
 
-# %% ../nbs/10_products.ipynb #p101
+# %% ../nbs/10_products.ipynb #p104
 @patch
 def respond(self:HFModel, conversations:list, on_result=None)->list:
     "Greedy responses to `conversations`, generated in length-sorted batches"
@@ -481,20 +497,20 @@ def respond(self:HFModel, conversations:list, on_result=None)->list:
             if on_result: on_result(it.row, out[it.row])
     return out
 
-# %% ../nbs/10_products.ipynb #p105
+# %% ../nbs/10_products.ipynb #p108
 import urllib.request, urllib.error, urllib.parse, http.client, email.utils
 
 class EndpointError(RiskbenchError):
     "An endpoint that cannot be reached, or that refuses every request (unauthorised, not found, redirected)"
 
-# %% ../nbs/10_products.ipynb #p107
+# %% ../nbs/10_products.ipynb #p110
 _SECRET = re.compile(r'(//)[^/@\s]+@|([?&][^=&]*(?:key|token|secret|password)[^=&]*=)[^&\s]*', re.I)
 
 def redact(s:str)->str:
     "`s` with URL credentials and key-like query values replaced by `***`"
     return _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + '***' + ('@' if m.group(1) else ''), str(s))
 
-# %% ../nbs/10_products.ipynb #p109
+# %% ../nbs/10_products.ipynb #p112
 def parse_openai_spec(arg:str)->tuple:
     "(model, base URL) from `MODEL@BASE_URL`; a URL holding a credential is refused (keys go in RISKBENCH_API_KEY)"
     model, _, url = arg.partition('@')
@@ -508,12 +524,12 @@ def parse_openai_spec(arg:str)->tuple:
     base = url.strip().rstrip('/')
     return model.strip(), base[:-len('/chat/completions')] if base.endswith('/chat/completions') else base
 
-# %% ../nbs/10_products.ipynb #p112
+# %% ../nbs/10_products.ipynb #p115
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     "Redirects are answers (3xx), never followed: a redirect would carry the key elsewhere"
     def redirect_request(self, *a, **kw): return None
 
-# %% ../nbs/10_products.ipynb #p113
+# %% ../nbs/10_products.ipynb #p116
 class OpenAIModel(ProductModel):
     "An OpenAI-compatible chat-completions endpoint: bounded concurrency, timeouts, retries with backoff"
     kind, chunk_rows = 'openai', 4096
@@ -524,22 +540,23 @@ class OpenAIModel(ProductModel):
         self.url, self.spec = f"{self.base_url}/chat/completions", f"openai:{model}@{self.base_url}"
         self.max_new_tokens, self.timeout = max_new_tokens, timeout
         self.concurrency, self.retries = concurrency, retries
-        self.max_bytes = 4 * max_response_chars() + (1 << 16)
+        self.limit = max_response_chars()
+        self.max_bytes = 4 * self.limit + (1 << 16)
         self.fingerprint = dict(kind='openai', model=model, base_url=self.base_url, decoding='temperature 0',
                                 max_new_tokens=max_new_tokens, engine=GENERATION_VERSION)
         local = urllib.parse.urlsplit(self.url).hostname in ('127.0.0.1', 'localhost', '::1')
         self._opener = urllib.request.build_opener(_NoRedirect, *([urllib.request.ProxyHandler({})] if local else []))
 
-# %% ../nbs/10_products.ipynb #p114
+# %% ../nbs/10_products.ipynb #p117
 MODEL_KINDS['openai'] = lambda arg, spec, o: OpenAIModel(*parse_openai_spec(arg), o['max_new_tokens'], o['timeout'],
                                                           o['concurrency'], o['retries'])
 
-# %% ../nbs/10_products.ipynb #p117
+# %% ../nbs/10_products.ipynb #p120
 def _api_key()->str|None:
     "The API key from `RISKBENCH_API_KEY` or `OPENAI_API_KEY`, None when neither is set"
     return os.environ.get('RISKBENCH_API_KEY') or os.environ.get('OPENAI_API_KEY') or None
 
-# %% ../nbs/10_products.ipynb #p118
+# %% ../nbs/10_products.ipynb #p121
 @patch
 def _post(self:OpenAIModel, body:bytes)->tuple:
     "(status, headers, body or None when it is over the size limit) of one POST to the endpoint"
@@ -555,21 +572,21 @@ def _post(self:OpenAIModel, body:bytes)->tuple:
     if n.isdigit() and len(data) < int(n): raise http.client.IncompleteRead(data, int(n) - len(data))
     return r.status, r.headers, data
 
-# %% ../nbs/10_products.ipynb #p120
+# %% ../nbs/10_products.ipynb #p123
 def _scrub(s:str)->str:
     "One line of text from a server, at most 200 characters, without the API key in it"
     s, key = ' '.join(str(s).split())[:200], _api_key()
     return s.replace(key, '***') if key else s
 
-# %% ../nbs/10_products.ipynb #p122
+# %% ../nbs/10_products.ipynb #p125
 def _error_message(data:bytes|None)->str:
     "The message of an error answer (`{error: {message}}` or the body's first line)"
     try: obj = json.loads(data); msg = obj.get('error', obj) if isinstance(obj, dict) else obj
     except (ValueError, TypeError): msg = (data or b'').decode('utf-8', 'replace')
     return _scrub(msg.get('message', msg) if isinstance(msg, dict) else msg)
 
-# %% ../nbs/10_products.ipynb #p124
-def chat_content(data:bytes):
+# %% ../nbs/10_products.ipynb #p127
+def chat_content(data:bytes, limit:int|None=None):
     "The response text of a chat-completions answer, or the `ResponseError` saying what is wrong with it"
     try: text = data.decode('utf-8')
     except UnicodeDecodeError: return ResponseError("the endpoint's answer is not UTF-8 text")
@@ -581,9 +598,9 @@ def chat_content(data:bytes):
     try: content = obj['choices'][0]['message']['content']
     except (KeyError, IndexError, TypeError):
         return ResponseError("the endpoint's answer has no choices[0].message.content")
-    return check_response(content)
+    return check_response(content, limit)
 
-# %% ../nbs/10_products.ipynb #p126
+# %% ../nbs/10_products.ipynb #p129
 @patch
 def _answer(self:OpenAIModel, status:int, data)->str|ResponseError:
     "The response of a request that got an answer with `status` (not 429 or 5xx); `EndpointError` when no row can pass"
@@ -597,9 +614,9 @@ def _answer(self:OpenAIModel, status:int, data)->str|ResponseError:
         raise EndpointError(f"{self.spec}: {self.url} redirects (HTTP {status}); give the final URL")
     if data is None: return ResponseError(f"answer over the size limit ({self.max_bytes:,} bytes)")
     if status >= 400: return ResponseError(f"HTTP {status} from the endpoint: {_error_message(data)}")
-    return chat_content(data)
+    return chat_content(data, self.limit)
 
-# %% ../nbs/10_products.ipynb #p129
+# %% ../nbs/10_products.ipynb #p132
 def retry_after(headers)->float|None:
     "Seconds to wait from a `Retry-After` header (a number or an HTTP date), None when absent or unreadable"
     v = (headers or {}).get('Retry-After')
@@ -609,7 +626,7 @@ def retry_after(headers)->float|None:
     try: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
     except (TypeError, ValueError): return None
 
-# %% ../nbs/10_products.ipynb #p131
+# %% ../nbs/10_products.ipynb #p134
 @patch
 def _delay(self:OpenAIModel, attempt:int, after:float|None)->float:
     "Seconds before retry `attempt` (1-based): the server's Retry-After, else exponential backoff with jitter"
@@ -617,7 +634,7 @@ def _delay(self:OpenAIModel, attempt:int, after:float|None)->float:
     base = min(self.backoff * 2 ** (attempt - 1), self.max_wait)
     return base / 2 + random.uniform(0, base / 2)
 
-# %% ../nbs/10_products.ipynb #p134
+# %% ../nbs/10_products.ipynb #p137
 @patch
 def _request(self:OpenAIModel, conv:list):
     "One chat completion with retries: the response or its `ResponseError`; `EndpointError` when unreachable"
@@ -639,7 +656,7 @@ def _request(self:OpenAIModel, conv:list):
         raise EndpointError(f"{self.spec}: cannot reach {self.url} after {tries} tries ({why[len('unreachable: '):]})")
     return ResponseError(f"{why} after {tries} tries")
 
-# %% ../nbs/10_products.ipynb #p136
+# %% ../nbs/10_products.ipynb #p139
 @patch
 def respond(self:OpenAIModel, conversations:list, on_result=None)->list:
     "Responses from the endpoint, `concurrency` requests in flight"
@@ -658,7 +675,7 @@ def respond(self:OpenAIModel, conversations:list, on_result=None)->list:
     if errors: raise errors[0]
     return out
 
-# %% ../nbs/10_products.ipynb #p140
+# %% ../nbs/10_products.ipynb #p143
 from .guards import check_guard_spec
 
 def check_model_spec(spec)->str:

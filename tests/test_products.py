@@ -348,10 +348,11 @@ def test_openai_bad_answers_rejected():
             'question 3': ('content', 'x' * 200), 'question 4': ('raw', b'{"choices": [{"message": {"content": "ok'),
             'question 5': ('content', None), 'question 6': ('status', 400)}
     with OpenAIServer(reply, script=lambda n, b: acts.get(b['messages'][-1]['content'])) as srv:
-        m = fast(P.load_model(f'openai:tiny@{srv.url}', retries=1))
         import unittest.mock as mock
         with mock.patch.object(P, 'max_response_chars', lambda: 100):
+            m = fast(P.load_model(f'openai:tiny@{srv.url}', retries=1))
             res, rep = P.collect_responses(m, TEXTS.iloc[:8], cache_dir=False, progress=False)
+    assert m.limit == 100 and m.max_bytes == 400 + (1 << 16)
     errs = res['response_error'].tolist()
     assert errs[0] == "the endpoint's answer is not JSON"
     assert errs[1] == 'truncated answer from the endpoint after 2 tries'
@@ -476,3 +477,24 @@ def test_out_of_memory_halves_the_batch(lm):
     out = m.respond(CONVS[:4])   # CONVS[2] is 40 words: over 60 tokens
     assert [isinstance(r, str) for r in out] == [True, True, False, True]
     assert str(out[2]).startswith('out of memory with') and seen[0] == 4
+
+def test_collected_responses_by_system_prompt(tmp_path):
+    f = tmp_path/'variants.csv'
+    f.write_text('id,system_prompt,response\n1,,plain one\n1,Be brief.,brief one\n2,Be brief.,brief two\n')
+    df = pd.DataFrame(dict(id=['1', '2'], text=['q', 'q']))
+    plain, rep = P.collect_responses(f'responses:{f}', df, progress=False)
+    brief, _ = P.collect_responses(f'responses:{f}', df, system_prompt='Be brief.', progress=False)
+    assert plain['response'].tolist() == ['plain one', None] and rep.reasons() == {'no collected response': 1}
+    assert brief['response'].tolist() == ['brief one', 'brief two']
+    (tmp_path/'bare.csv').write_text('id,response\n1,x\n')
+    with pytest.raises(BadParameter, match="no 'system_prompt' column"):
+        P.collect_responses(f"responses:{tmp_path/'bare.csv'}", df, system_prompt='Be brief.', progress=False)
+
+def test_openai_answer_over_byte_limit():
+    import unittest.mock as mock
+    big = json.dumps({'choices': [{'message': {'content': 'y' * 70_000}}]}).encode()
+    with OpenAIServer(reply, script=lambda n, b: ('raw', big) if b['messages'][-1]['content'] == 'question 0'
+                      else None) as srv, mock.patch.object(P, 'max_response_chars', lambda: 10):
+        res, rep = P.collect_responses(f'openai:tiny@{srv.url}', TEXTS.iloc[:2], cache_dir=False, progress=False)
+    assert res['response_error'].tolist() == ['answer over the size limit (65,576 bytes)',
+                                             'response over the size limit (20 characters; limit 10)']
