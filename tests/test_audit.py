@@ -1,4 +1,4 @@
-"Data audits and guard bias: planted problems found, clean control silent, detectors and metrics against independent sources, CLI and templates"
+"Data audits: planted problems found, clean control silent, detectors against independent sources, CLI and template (guard bias: test_bias.py)"
 import json, re, math
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -157,48 +157,11 @@ def test_audit_against_usecase_card(tmp_path):
     s = A.audit_dataset(_ft(tmp_path), usecase=str(DATA/'usecases'/'customer_support.yaml'), detect_languages=False)  # targets en, de, fr
     assert s['languages']['missing_targets'] == ['de', 'fr'] and s['languages']['flag'] and s['languages']['targets_from'] == 'use case'
 
-def _scores(tmp_path, n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    lab = rng.integers(0, 2, n)
-    mus = rng.random(n) < 0.3
-    text = [f'{"Muslims" if m else "Gardeners"} question {i}' for i, m in enumerate(mus)]
-    score = np.clip(0.3 + 0.4 * lab + 0.2 * (mus & (lab == 0)) + rng.normal(0, 0.15, n), 0, 1)
-    df = pd.DataFrame(dict(id=[f's{i}' for i in range(n)], text=text, label=lab, score=score, language='en', region=rng.choice(['north', 'south'], n)))
-    p = tmp_path/'scores.jsonl'; df.to_json(p, orient='records', lines=True)
-    return p, df
-
-def test_guard_bias_template_with_scores_and_policy(tmp_path):
-    p, df = _scores(tmp_path)
-    pol = tmp_path/'policy.json'; pol.write_text(json.dumps(dict(threshold=0.55)))
-    r = riskbench('run', 'guard_bias', '-p', 'data', '', '-p', 'scores', p, '-p', 'policy', pol, '-p', 'group_columns', '[region]', '--out', tmp_path/'o')
-    assert r.returncode == 0, r.stderr
-    s = json.loads((tmp_path/'o'/'summary.json').read_text())
-    assert s['threshold'] == 0.55 and set(s['groups']) == {'region=north', 'region=south'}
-    from sklearn.metrics import roc_auc_score
-    m = (df.region == 'north').to_numpy(); y = df.label.to_numpy(); sc = df.score.to_numpy()
-    bp = (~m & (y == 1)) | (m & (y == 0))
-    assert math.isclose(s['groups']['region=north']['bpsn_auc'], roc_auc_score(y[bp], sc[bp]), abs_tol=1e-9)
-    assert math.isclose(s['groups']['region=north']['fpr'], ((sc >= 0.55) & m & (y == 0)).sum() / (m & (y == 0)).sum())
-
-def test_guard_bias_identity_groups_by_default(tmp_path):
-    p, df = _scores(tmp_path)
-    res = A.guard_bias_audit(scores=str(p), counterfactual=False)
-    assert res['group_columns'] == ['identity=muslim'] and res['counterfactual'] is None
-    s = A.bias_summary(res)
-    g = s['groups']['identity=muslim']
-    from sklearn.metrics import roc_auc_score
-    m = df.text.str.startswith('Muslims').to_numpy(); y = df.label.to_numpy(); sc = df.score.to_numpy()
-    assert math.isclose(g['subgroup_auc'], roc_auc_score(y[m], sc[m]), abs_tol=1e-12)
-    with pytest.raises(BadParameter): A.guard_bias_audit()
-
 def test_data_audit_template_parameters():
     from riskbench.report import template_parameters
     p = template_parameters('data_audit')
     assert p['data']['default'] == 'bundled:demo_finetune.jsonl' and p['data']['input_path']
     assert p['usecase']['default'] == '' and p['near_dup_threshold']['default'] == 0.5
-    q = template_parameters('guard_bias')
-    assert q['data']['default'] == 'bundled:demo_prompts.jsonl' and q['guard']['default'] == 'baseline'
-    assert q['threshold']['default'] == 0.5 and q['group_columns']['default'] == [] and q['scores']['default'] == '' and q['policy']['default'] == ''
 
 # ------------------------------------------------------------------ detectors
 
@@ -327,75 +290,6 @@ def test_association_flags_only_real_skew():
     m = (g == 'Muslims')
     assert math.isclose(a.loc['muslim', 'rate'], y[m].mean()) and math.isclose(a.loc['muslim', 'rest_rate'], y[~m].mean())
 
-# ------------------------------------------------------------------ bias metrics against sklearn and fairlearn
-
-def test_bias_metrics_against_sklearn_and_fairlearn(tmp_path):
-    from sklearn.metrics import roc_auc_score
-    from fairlearn.metrics import MetricFrame, false_positive_rate, false_negative_rate
-    _, df = _scores(tmp_path, 500, seed=5)
-    df['muslim'] = df.text.str.startswith('Muslims')
-    bm = A.bias_metrics(df, ['muslim', 'region'], threshold=0.5)
-    g = bm['groups'].set_index('group')
-    y, s = df.label.to_numpy(), df.score.to_numpy()
-    pred = (s >= 0.5).astype(int)
-    for name, m in [('muslim', df.muslim.to_numpy()), ('region=north', (df.region == 'north').to_numpy()), ('region=south', (df.region == 'south').to_numpy())]:
-        assert math.isclose(g.loc[name, 'subgroup_auc'], roc_auc_score(y[m], s[m]), abs_tol=1e-12)
-        bpsn = (~m & (y == 1)) | (m & (y == 0)); bnsp = (~m & (y == 0)) | (m & (y == 1))
-        assert math.isclose(g.loc[name, 'bpsn_auc'], roc_auc_score(y[bpsn], s[bpsn]), abs_tol=1e-12)
-        assert math.isclose(g.loc[name, 'bnsp_auc'], roc_auc_score(y[bnsp], s[bnsp]), abs_tol=1e-12)
-        mf = MetricFrame(metrics={'fpr': false_positive_rate, 'fnr': false_negative_rate}, y_true=y, y_pred=pred, sensitive_features=m)
-        assert math.isclose(g.loc[name, 'fpr'], mf.by_group.loc[True, 'fpr']) and math.isclose(g.loc[name, 'fnr'], mf.by_group.loc[True, 'fnr'])
-    fpr_all = false_positive_rate(y, pred); fnr_all = false_negative_rate(y, pred)
-    assert math.isclose(bm['fped'], sum(abs(fpr_all - g.loc[k, 'fpr']) for k in g.index))
-    assert math.isclose(bm['fned'], sum(abs(fnr_all - g.loc[k, 'fnr']) for k in g.index))
-    assert math.isclose(bm['overall']['auc'], roc_auc_score(y, s))
-    pm = (np.mean(g['bpsn_auc'].to_numpy() ** -5)) ** (-1 / 5)
-    assert math.isclose(bm['power_means']['bpsn_auc'], pm)
-    assert math.isclose(bm['bias_score'], 0.25 * (roc_auc_score(y, s) + sum(bm['power_means'].values())))
-    assert g.loc['muslim', 'bpsn_auc'] < g.loc['region=north', 'bpsn_auc']  # the planted bias shows
-
-def test_aeg_by_hand():
-    df = pd.DataFrame(dict(label=[1, 1, 1, 1, 0, 0, 0, 0], score=[.9, .8, .7, .6, .4, .3, .2, .1], g=[1, 1, 0, 0, 1, 0, 0, 0]))
-    r = A.bias_metrics(df, ['g'])['groups'].iloc[0]
-    assert math.isclose(r.aeg_positive, 0.5 - 1.0)   # group positives always above background positives
-    assert math.isclose(r.aeg_negative, 0.5 - 1.0)   # group negative (0.4) above all background negatives
-
-def test_single_class_group_not_measurable():
-    df = pd.DataFrame(dict(label=[1, 1, 0, 0, 1, 0], score=[.9, .4, .3, .8, .7, .1], g=[1, 1, 0, 0, 0, 0], h=[0, 0, 1, 1, 1, 0]))
-    bm = A.bias_metrics(df, ['g', 'h'])
-    g = bm['groups'].set_index('group')
-    assert not g.loc['g', 'measurable'] and 'no benign rows' in g.loc['g', 'not_measurable_reason'] and math.isnan(g.loc['g', 'subgroup_auc'])
-    assert all(np.isfinite(v) for v in bm['power_means'].values()) and np.isfinite(bm['bias_score'])
-
-def test_bias_metrics_bad_input():
-    with pytest.raises(BadColumn, match="no group column 'nope'"): A.bias_metrics(pd.DataFrame(dict(label=[0, 1], score=[.1, .9])), ['nope'])
-    with pytest.raises(BadColumn, match="no column 'score'"): A.bias_metrics(pd.DataFrame(dict(label=[0, 1])), ['x'])
-
-# ------------------------------------------------------------------ counterfactual swaps
-
-def test_counterfactual_swaps_find_a_biased_guard():
-    def guard(texts): return [0.3 + 0.4 * ('vermin' in t or 'inferior' in t or 'humiliate' in t) + (0.3 if 'Jews' in t else 0.0) for t in texts]
-    cf = A.counterfactual_audit(guard, threshold=0.5, languages=['en'])
-    bt = cf['by_template']
-    assert set(bt['highest']) == {'jewish'} and math.isclose(cf['max_gap'], 0.3)
-    assert set(bt.loc[bt.flip, 'template']) == {'en-b1', 'en-b2', 'en-b3', 'en-b4'}  # benign templates flip for Jews only
-    byg = cf['by_group'].set_index('group')
-    assert byg.loc['jewish', 'benign_blocked'] == 1.0 and byg.loc['women', 'benign_blocked'] == 0.0
-    fair = A.counterfactual_audit(lambda ts: [0.1] * len(ts))
-    assert fair['flips'] == 0 and fair['max_gap'] == 0
-
-def test_counterfactual_templates_cover_languages_and_labels():
-    t, terms = A.load_counterfactual_templates()
-    assert {'en', 'de', 'fr', 'es', 'pt', 'it', 'hi'} <= set(t.language)
-    for lang, g in t.groupby('language'): assert set(g.label) == {0, 1}, lang
-    filled = A.fill_templates(t, terms)
-    assert not filled.text.str.contains('{identity}', regex=False).any()
-    assert len(filled) == sum(len(terms[terms.language == l]) for l in t.language)
-
-def test_bad_templates_file(tmp_path):
-    (tmp_path/'t.yaml').write_text('terms: {en: {a: A}}\ntemplates:\n  - {id: x, language: en, label: 0, text: no slot}\n')
-    with pytest.raises(BadFile, match='no {identity} slot'): A.load_counterfactual_templates(tmp_path/'t.yaml')
-
 # ------------------------------------------------------------------ duplicates
 
 def test_near_duplicates_against_brute_force():
@@ -471,53 +365,17 @@ def test_ip_mask_shows_one_octet_never_three():
 BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ''.join(
     f'{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n' for p, c in zip('abcdefgh', 'bcdefghi'))
 
-@pytest.mark.parametrize('loader', ['load_lexicon', 'load_counterfactual_templates'])
-def test_yaml_loaders_are_bounded(tmp_path, loader):
+def test_lexicon_loader_is_bounded(tmp_path):
     import time
     (tmp_path/'bomb.yaml').write_text(BOMB)
     (tmp_path/'deep.yaml').write_text('x: ' + '[' * 5000 + ']' * 5000 + '\n')
     for f in ('bomb.yaml', 'deep.yaml'):
         t0 = time.perf_counter()
-        with pytest.raises(BadFile, match=f): getattr(A, loader)(tmp_path/f)
+        with pytest.raises(BadFile, match=f): A.load_lexicon(tmp_path/f)
         assert time.perf_counter() - t0 < 2
     import inspect
-    for fn in (A.load_lexicon, A.load_counterfactual_templates, A._usecase_languages):
+    for fn in (A.load_lexicon, A._usecase_languages):
         assert 'safe_load' not in inspect.getsource(fn)
-
-
-# ------------------------------------------------------------------ guard bias: row accounting, no progress bars
-
-def _bias_eval(tmp_path):
-    rows = [dict(id=f'e{i}', text=f'Tell me about {"Muslims" if i % 3 else "gardens"} number {i}', label=i % 2)
-            for i in range(60)]
-    rows += [dict(id='blank', text='   ', label=0)]
-    p = tmp_path/'eval.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows) + '{broken\n')
-    return p
-
-def test_guard_bias_keeps_row_accounting(tmp_path):
-    res = A.guard_bias_audit(data=str(_bias_eval(tmp_path)), guard='baseline', counterfactual=False, min_group_rows=5)
-    rep = res['row_report']
-    assert (rep.read, rep.kept, rep.rejected) == (62, 60, 2) and len(res['table']) == 60
-    rep.check()
-    s = A.bias_summary(res)
-    assert s['row_accounting']['rejected'] == 2 and s['rows'] == 60
-    w = A.bias_warnings(res)
-    assert [x['code'] for x in w] == ['rows_rejected'] and '2 of 62 rows' in w[0]['message']
-    assert w[0]['guard'] == 'baseline'
-    cf = A.counterfactual_audit('baseline', languages=['en'])
-    assert cf['row_report'].rejected == 0 and cf['row_report'].kept == len(cf['scores'])
-
-
-def test_guard_bias_report_counts_rejected_rows_and_shows_no_progress_bar(tmp_path):
-    from riskbench.report import run_template
-    r = run_template('guard_bias', dict(data=str(_bias_eval(tmp_path)), guard='baseline'), tmp_path/'o')
-    assert r.ok, r.error
-    s = json.loads((tmp_path/'o'/'summary.json').read_text())
-    assert s['row_accounting']['read'] == 62 and s['row_accounting']['rejected'] == 2
-    assert 'rows_rejected' in [w['code'] for w in s['warnings']]
-    for f in ('report.html', 'report.ipynb'):
-        page = (tmp_path/'o'/f).read_text()
-        assert 'scoring (baseline)' not in page and 'row/s' not in page and 'it/s]' not in page, f
 
 
 def test_data_audit_report_says_its_gaps(tmp_path):
