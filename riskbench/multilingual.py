@@ -17,7 +17,7 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, RowReport, 
                             read_yaml, load_eval_set, check_eval_set, save_table, datasets_dir, evidence_warning,
                             write_text, get_settings)
 from .taxonomy import align_categories, unsupported_languages, model_family
-from .guards import load_guard, score_table, check_guard_spec
+from .guards import scored_table, check_guard_spec
 from .thresholds import wilson_interval, auc_interval, chance_warnings, GuardPolicy
 from .usecase import load_usecase, appetite_floors
 from .report import run_template, to_jsonable
@@ -912,32 +912,41 @@ def load(cls:LanguageGate, path:str|Path)->LanguageGate:
                     d.get('excluded') or {}, d.get('sources') or {})
     except (TypeError, ValueError) as e: raise BadFile(f"{p}: bad language gate value ({e})") from None
 
+# %% ../nbs/06_multilingual.ipynb #c059c
+def _nothing_left(df:pd.DataFrame, rows:RowReport):
+    "BadFile when every row of the input was rejected: nothing to measure"
+    if len(df): return
+    why = '; '.join(f'{n} × {r}' for r, n in list(rows.reasons().items())[:3])
+    raise BadFile(f"{rows.source}: every one of its {rows.read:,} row(s) was rejected ({why}): nothing to measure")
+
+# %% ../nbs/06_multilingual.ipynb #c059f
+def _read_scored(data, scores, guard, progress:bool=False)->tuple:
+    "(rows, their RowReport, the guard's fingerprint, whether `guard` scored them)"
+    if str(scores).strip():
+        st = scored_table(scores=scores)
+        _nothing_left(st.df, st.rows)
+        return st.df, st.rows, st.fingerprint, False
+    if not str(data).strip(): raise BadParameter("give an eval set (data) or a score table (scores)")
+    df, rows = load_eval_set(resolve_input(data, 'data'), missing_label='keep')
+    _nothing_left(df, rows)
+    if 'score' not in df and not guard: return df, rows, None, False  # row counts only
+    st = scored_table(df=df, report=rows, guard=None if 'score' in df else guard, progress=bool(progress))
+    _nothing_left(st.df, st.rows)
+    return st.df, st.rows, st.fingerprint, 'score' not in df
+
 # %% ../nbs/06_multilingual.ipynb #c060
 def coverage_inputs(data:str='',              # eval set (used when no score table is given)
                     scores:str='',            # a score table (eval set + score) from `riskbench score`
-                    guard:str='baseline',     # guard spec to score `data` with
+                    guard:str='baseline',     # guard spec to score `data` with ('': row counts only)
                     usecase:str='',           # use-case card: target languages, base model, guards
                     policy:str='',            # guard policy JSON: threshold and per-language groups
                     candidates:list|None=None, # restrict detection to these languages
-                    progress:bool|None=None,  # progress bar over the language step
+                    progress:bool|None=None,  # progress bars over the scoring and language steps
                    )->dict:
-    "What the coverage report needs: df (with detections), rows, card, targets, models, threshold, notes, warnings"
-    notes, warnings, card = [], [], None
-    path = scores or data
-    if not str(path).strip(): raise BadParameter("give an eval set (data) or a score table (scores)")
-    df, rows = load_eval_set(resolve_input(path, 'scores' if scores else 'data'), missing_label='keep')
-    if not len(df):
-        why = '; '.join(f'{n} × {r}' for r, n in list(rows.reasons().items())[:3])
-        raise BadFile(f"{rows.source}: every one of its {rows.read:,} row(s) was rejected ({why}): nothing to measure")
-    if 'language' in df: df['language'] = df['language'].map(normalize_language)  # one spelling per language, once
-    fp, scored = None, False
-    if 'score' not in df and guard:
-        g = load_guard(guard)
-        df, srows = score_table(df, g)
-        scored = True
-        fp = getattr(g, 'fingerprint', None)
-        fp = fp() if callable(fp) else fp
-        if getattr(srows, 'rejected', 0): notes.append(f"{srows.rejected} row(s) could not be scored and were left out")
+    "What the coverage report needs: df (with detections), rows, card, targets, models, threshold, warnings"
+    warnings, card = [], None
+    df, rows, fp, scored = _read_scored(data, scores, guard, progress)
+    if 'language' in df: df = df.assign(language=df['language'].map(normalize_language))  # one spelling, once
     if str(usecase).strip():
         card = load_usecase(resolve_input(usecase, 'usecase'))
         targets, models, tsource = list(card.languages or []), usecase_models(card), 'from the use case'
@@ -949,7 +958,8 @@ def coverage_inputs(data:str='',              # eval set (used when no score tab
     threshold = GuardPolicy.load(policy) if str(policy).strip() else None
     df = add_detected_languages(df, candidates=candidates, prefer=targets, progress=progress)
     return dict(df=df, rows=rows, card=card, targets=targets, targets_source=tsource, models=models,
-                threshold=threshold, fingerprint=fp, notes=notes, warnings=warnings, path=str(path))
+                threshold=threshold, fingerprint=fp, warnings=warnings,
+                path=str(scores if str(scores).strip() else data))
 
 # %% ../nbs/06_multilingual.ipynb #c060d
 def languages_table(df:pd.DataFrame)->pd.DataFrame:

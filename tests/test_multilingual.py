@@ -468,3 +468,32 @@ def test_each_idea_once_and_no_dead_imports():
     assert 'except ImportError' not in src and 'def wilson_interval' not in src
     lazy = [l.strip() for l in src.splitlines() if l.startswith((' ', '\t')) and re.match(r'\s+(from|import) ', l)]
     assert all(re.match(r'(from|import) (lingua|py3langid|tqdm|plotly)', l) for l in lazy), lazy   # heavy ones only
+
+def test_coverage_inputs_account_for_every_row(tmp_path):
+    "read = kept + rejected through scored_table: rows the reader rejects and rows without a score are both counted"
+    from riskbench.multilingual import coverage_inputs, measure_coverage
+    rows = [dict(id=f'r{i}', text=f'How do I reset the password of router {i}?', language='EN-us', label=i % 2,
+                 score=0.9 if i % 2 else 0.1) for i in range(6)]
+    rows[2]['score'] = None                                                        # no score: rejected, not a miss
+    p = tmp_path/'scored.jsonl'; p.write_text(''.join(json.dumps(r) + '\n' for r in rows) + '{"broken\n')
+    for inp in (coverage_inputs(data=str(p), guard='baseline'),                    # has scores: never rescored
+                coverage_inputs(scores=str(p))):
+        r = inp['rows'].check()
+        assert (r.read, r.kept, r.rejected, len(inp['df'])) == (7, 5, 2, 5)
+        assert sorted(x['reason'].split(' ')[0] for x in r.rejects) == ['malformed', 'score']
+        assert inp['df']['score'].tolist() == [0.1, 0.9, 0.9, 0.1, 0.9]           # the file's, not the baseline's
+        assert set(inp['df']['language']) == {'en'}                                # one spelling per language
+    cov = measure_coverage(inp)
+    assert [w['code'] for w in cov.warnings].count('rows_rejected') == 1 and cov.languages == {'en': 5}
+    assert cov.findings()[:2] == r.findings()
+    plain = tmp_path/'plain.jsonl'; plain.write_text(''.join(json.dumps({k: v for k, v in x.items() if k != 'score'}) + '\n'
+                                                              for x in rows) + '{"broken\n')
+    inp = coverage_inputs(data=str(plain), guard='baseline')                       # scored by the guard
+    r = inp['rows'].check()
+    assert (r.read, r.kept, r.rejected, len(inp['df'])) == (7, 6, 1, 6) and inp['fingerprint']['spec'] == 'baseline'
+    assert inp['df']['score'].between(0, 1).all() and inp['models'] == ['baseline']
+    counts = coverage_inputs(data=str(plain), guard='')                             # row counts only
+    assert 'score' not in counts['df'] and counts['fingerprint'] is None and counts['rows'].kept == 6
+    none = tmp_path/'unscored.jsonl'; none.write_text(''.join(json.dumps(dict(x, score=None)) + '\n' for x in rows))
+    with pytest.raises(BadFile, match=r'every one of its 6 row\(s\) was rejected \(6 × score missing is not a number'):
+        coverage_inputs(scores=str(none))
