@@ -214,8 +214,9 @@ def lm_dir(tmp_path_factory): return tiny_chat_lm(tmp_path_factory.mktemp('lm'),
 
 @pytest.fixture(scope='module')
 def lm(lm_dir, tmp_path_factory):
-    os.environ['RISKBENCH_CACHE_DIR'] = str(tmp_path_factory.mktemp('lm_cache'))
-    return P.HFModel.load(str(lm_dir), device='cpu', max_new_tokens=10)
+    with pytest.MonkeyPatch.context() as mp:   # the weights' hash memo goes to a temporary cache, not the user's
+        mp.setenv('RISKBENCH_CACHE_DIR', str(tmp_path_factory.mktemp('lm_cache')))
+        yield P.HFModel.load(str(lm_dir), device='cpu', max_new_tokens=10)
 
 CONVS = [[{'role': 'user', 'content': t}] for t in
          ('hi', 'How do I bake bread at home, step by step?', 'word ' * 40, 'Écris un poème sur la mer.', '?',
