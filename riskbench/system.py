@@ -690,8 +690,11 @@ def system_summary(rows:pd.DataFrame,  # system table (one system prompt)
     m['heuristics'] = ['moralising_rate', 'templated_refusal_rate']
     counts = pd.crosstab(rows['label'].map({0: 'benign', 1: 'unsafe'}), rows['outcome'])
     counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
-    groups = {}
-    for g in dict.fromkeys(['category', 'language', *[b for b in by if b]]):
+    groups, asked = {}, [b for b in by if b]
+    miss = [b for b in asked if b not in rows and not (b == 'category' and 'categories' in rows)]
+    if miss:
+        raise BadColumn(f"by: no column {', '.join(map(repr, miss))}; columns are: {', '.join(map(str, rows.columns))}")
+    for g in dict.fromkeys(['category', 'language', *asked]):
         col = 'categories' if g == 'category' else g
         if col in rows: groups[g] = group_metrics(rows, g, alpha).to_dict('records')
     return dict(system=m, outcomes={k: {o: int(v) for o, v in r.items()} for k, r in counts.iterrows()},

@@ -437,3 +437,19 @@ def test_refusal_judge_reaches_the_system_table():
     assert (rows.refusal[sure] == 'refusal').all() and (rows.outcome[sure] == 'refused').all()
     assert (rows.refusal[rows.response.str.startswith("I'm sorry")] == 'compliance').all()
     assert (rows.refusal[rows.response.str.startswith("I can't do all")] == 'partial_refusal').all()
+
+
+def test_a_missing_group_column_is_an_error_not_a_silent_skip():
+    with pytest.raises(BadColumn, match="no column 'team'"): S.system_summary(_toy(), ['team'])
+    assert 'language' in S.system_summary(_toy(), ['language'])['groups']
+
+
+def test_one_class_sets_and_no_guards():
+    df = _evalset(20, seed=11).assign(label=0)
+    rows, _ = S.evaluate_system(df, Counting(), cache_dir=False)
+    m = S.system_metrics(rows)
+    assert m['violation_rate']['value'] is None and m['violation_rate']['n'] == 0
+    grid = S.joint_sweep(rows)
+    assert len(grid) == 1 and grid.violation_rate.isna().all()          # no guard: one pair; no unsafe rows: no rate
+    with pytest.raises(BadParameter, match='no point'): S.choose_joint(grid)
+    assert S.system_evidence(S.system_summary(rows)) == {}
