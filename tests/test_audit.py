@@ -413,3 +413,26 @@ def test_every_mask_by_hand():
              (('abcdef', 'secret', 'api_key'), 'abcd****'),                      # at least four stars
              (('anything', 'unknown'), '****')]
     assert [m(*a) for a, _ in cases] == [want for _, want in cases]
+
+
+# ------------------------------------------------------------------ the audit shows itself
+
+def test_audit_shows_itself_masked_and_escaped(tmp_path):
+    "the row accounting names the file, so a hostile file name is masked and escaped; then findings, then gaps"
+    import mistune
+    from IPython.lib.pretty import pretty
+    p = tmp_path/'ana@example.org <b>x<i>.jsonl'
+    texts = ['How do I bake bread?', 'how do I bake bread?', 'Call +1 202-555-0143 now']
+    p.write_text(''.join(json.dumps(dict(id=f'r{i}', text=t)) + '\n' for i, t in enumerate(texts)) + '{broken\n')
+    s = A.audit_dataset(p, detect_languages=False)
+    md = s._repr_markdown_()
+    assert 'ana@example.org' not in md and pretty(s) == 'AuditSummary(3 rows, 2 findings)'
+    html = mistune.create_markdown()(md)
+    items = re.findall(r'<li>(.*?)</li>', html)
+    assert items[0].startswith('3 of 4 rows of ')
+    assert items[0].endswith('a***@e***.org &lt;b&gt;x&lt;i&gt;.jsonl kept; 1 rejected.')
+    assert items[1:] == ['Rejected: 1 × malformed JSON (not measured).', '1 exact duplicate rows',
+                         'PII in 1 rows (phone 1)',
+                         'Leakage not checked: the table has no split column.',
+                         'Identity association not measured: the table has no label or response column.']
+    assert '<b>' not in html and '<i>' not in html

@@ -158,6 +158,9 @@ def test_guard_bias_report_counts_rejected_rows_and_shows_no_progress_bar(tmp_pa
     s = json.loads((tmp_path/'o'/'summary.json').read_text())
     assert s['row_accounting']['read'] == 62 and s['row_accounting']['rejected'] == 2
     assert 'rows_rejected' in [w['code'] for w in s['warnings']]
+    page = (tmp_path/'o'/'report.html').read_text()
+    assert '<strong>Guard bias audit</strong> at threshold 0.5' in page and '60 of 62 rows of ' in page
+    assert 'Rejected: 1 × malformed JSON; 1 × text is empty or white space (not measured).' in page
     for f in ('report.html', 'report.ipynb'):
         page = (tmp_path/'o'/f).read_text()
         assert 'scoring (baseline)' not in page and 'row/s' not in page and 'it/s]' not in page, f
