@@ -453,3 +453,23 @@ def test_one_class_sets_and_no_guards():
     assert len(grid) == 1 and grid.violation_rate.isna().all()          # no guard: one pair; no unsafe rows: no rate
     with pytest.raises(BadParameter, match='no point'): S.choose_joint(grid)
     assert S.system_evidence(S.system_summary(rows)) == {}
+
+
+def test_a_rerun_asks_the_model_nothing(tmp_path, monkeypatch):
+    "Responses come from the resumable response cache on a re-run, keyed by the system prompt too"
+    mod = tmp_path/'mods'/'counted_model.py'
+    mod.parent.mkdir()
+    mod.write_text("import json, pathlib\nLOG = pathlib.Path(__file__).with_suffix('.log')\n"
+                   "def respond(convs):\n"
+                   "    with LOG.open('a') as f: f.write(''.join(json.dumps(c) + '\\n' for c in convs))\n"
+                   "    return ['Sure: ' + c[-1]['content'] for c in convs]\n")
+    monkeypatch.syspath_prepend(str(mod.parent))
+    df = _evalset(12, seed=12)
+    asked = lambda: len(mod.with_suffix('.log').read_text().splitlines()) if mod.with_suffix('.log').exists() else 0
+    kw = dict(cache_dir=tmp_path/'c', system_prompt='Be brief.')
+    first, _ = S.evaluate_system(df, 'python:counted_model:respond', **kw)
+    assert asked() == 12
+    again, _ = S.evaluate_system(df, 'python:counted_model:respond', **kw)
+    assert asked() == 12 and again['response'].tolist() == first['response'].tolist()
+    S.evaluate_system(df, 'python:counted_model:respond', cache_dir=tmp_path/'c', system_prompt='Be thorough.')
+    assert asked() == 24                                  # another system prompt is another conversation
