@@ -51,6 +51,7 @@ DEFAULT_SETTINGS = dict(
     model_aliases='',                 # one `name = guard spec` per line
     show_raw_text='false',            # show dataset text unmasked in reports (PII is masked unless true)
     max_score_chars='20000',          # at most this many characters of a text reach a guard (longer rows are flagged)
+    max_response_chars='100000',      # a longer response from a product model is rejected
 )
 DEVICES = ('auto', 'cpu', 'cuda', 'mps')
 
@@ -165,6 +166,7 @@ def get_settings(path:str|Path|None=None, # a settings.ini to read instead of se
     vals['offline'] = _as_bool(vals['offline'], 'offline')
     vals['show_raw_text'] = _as_bool(vals['show_raw_text'], 'show_raw_text')
     vals['max_score_chars'] = _as_count(vals['max_score_chars'], 'max_score_chars')
+    vals['max_response_chars'] = _as_count(vals['max_response_chars'], 'max_response_chars')
     vals['device'] = str(vals['device']).strip().lower()
     if vals['device'] not in DEVICES:
         raise BadParameter(f"setting 'device' ({srcs['device']}): expected one of {', '.join(DEVICES)}, "
@@ -216,11 +218,23 @@ def templates_dir()->Path:
     "The folder of report templates (`templates/` in a checkout, `riskbench/templates/` when installed)"
     return _resource_dir('templates', 'templates')
 
+# %% ../nbs/00_core.ipynb #c020f
+def _evalset_spec(path)->tuple|None:
+    "(set name, path) when `path` is `NAME:PATH` for a registered public eval set (riskbench.evalsets), else None"
+    if getattr(path, 'evalset', None): return path.evalset, path
+    s = str(path)
+    if not re.match(r'[A-Za-z][\w.-]+:', s) or s.startswith('bundled:') or Path(s).exists(): return None
+    from riskbench.evalsets import parse_spec   # lazy: evalsets sits above core
+    return parse_spec(s)
+
 # %% ../nbs/00_core.ipynb #c021
 def resolve_input(path:str|Path, what:str='input')->Path:
-    "A path that exists for `path` (which may be `bundled:NAME`), or `BadFile` naming `what`"
+    "A path that exists for `path` (which may be `bundled:NAME` or a public set's `NAME:PATH`), or `BadFile` naming `what`"
     s = str(path)
     if not s.strip(): raise BadFile(f"{what}: no path given")
+    if es := _evalset_spec(path):
+        from riskbench.evalsets import resolve_evalset
+        return resolve_evalset(*es, what=what)
     if s.startswith('bundled:'):
         name = s[len('bundled:'):]
         if not name.strip() or Path(name).is_absolute() or '..' in Path(name).parts or name.startswith('~'):
@@ -482,7 +496,8 @@ def warnings(self:RowReport)->list:
 @patch
 def findings(self:RowReport)->list:
     "The row accounting as plain sentences: kept of read, then why rows were rejected, then what was flagged"
-    out = [f"{self.kept:,} of {self.read:,} rows of {self.source or 'the input'} kept; {self.rejected:,} rejected"
+    name = Path(self.source).name if self.source else 'the input'  # a report names the file, not the folders above it
+    out = [f"{self.kept:,} of {self.read:,} rows of {name} kept; {self.rejected:,} rejected"
            + (f", {len(self.flags):,} flagged." if self.flags else ".")]
     if self.rejects:
         out.append('Rejected: ' + '; '.join(f'{v:,} × {k}' for k, v in self.reasons().items()) +
@@ -561,7 +576,7 @@ def _undo_inference(t, ids:set, texts:set, body:bytes, ropts):
             t = t.set_column(t.schema.get_field_index(f.name), f.name, pc.cast(t[f.name], pa.string()))
     return t
 
-# %% ../nbs/00_core.ipynb #c030ca
+# %% ../nbs/00_core.ipynb #234dbe3d
 def _arrow_parse(body:bytes, ropts):
     "Arrow's JSON parse of `body` in 1 MiB blocks on all cores; as one block when a line is longer than a block"
     import pyarrow as pa, pyarrow.json as pj
@@ -1107,26 +1122,31 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
 def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
                   max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=8<<20,
                  )->Iterator[pd.DataFrame]:
-    "Validated eval-set batches from `path`; accounting goes to `report`"
+    "Validated eval-set batches from `path` (a public set's `NAME:PATH` read in its published schema); accounting goes to `report`"
     rep = report if report is not None else RowReport(str(path))
+    if es := _evalset_spec(path):
+        from riskbench.evalsets import iter_evalset
+        yield from iter_evalset(*es, mapping, required, missing_label, max_chars, rep, batch_rows, batch_bytes)
+        return
     seen = set()
     written = text_columns(mapping)
     for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
         yield validate_records(raw, rep, mapping, required, missing_label, max_chars, seen)
 
 # %% ../nbs/00_core.ipynb #c043b
-def load_eval_set(path:str|Path,              # a table file or `datasets` folder
+def load_eval_set(path:str|Path,              # a table file, `datasets` folder, or a public set's NAME:PATH
                   mapping:dict|None=None,     # source column -> contract column, e.g. {'prompt': 'text'}
                   required:tuple=('text',),   # contract columns that must be present
                   missing_label:str='reject', # 'reject' or 'keep' rows whose label is missing
                   max_chars:int=MAX_CHARS,    # texts longer than this are kept and flagged
                  )->tuple:
-    "Load and validate an eval set: `(DataFrame, RowReport)`"
+    "Load and validate an eval set: `(DataFrame, RowReport)`; a public set's provenance in `df.attrs['evalset']`"
     rep = RowReport(str(path))
     parts = list(iter_eval_set(path, mapping, required, missing_label, max_chars, rep))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', *required])
     if 'label' in df: df['label'] = df['label'].astype('Int8')
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
+    if getattr(rep, 'evalset', None): df.attrs['evalset'] = rep.evalset
     return df, rep.check()
 
 # %% ../nbs/00_core.ipynb #c052b
