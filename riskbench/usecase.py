@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_usecase.ipynb #c003
 from __future__ import annotations
-import re, json, math, copy
+import re, json, math, copy, html
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -12,20 +12,23 @@ import pandas as pd
 from fastcore.basics import patch
 
 from . import guards
-from .core import (RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, write_text,
+from .core import (RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, read_yaml,
+                            write_text,
                             evidence_warning)
-from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml, line_of,
-                                field_name, ContentPolicy, AgentPolicy, model_family, supported_languages, _spec_id)
+from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, hazard_name, load_yaml,
+                                line_of, field_name, ContentPolicy, AgentPolicy, model_family, supported_languages, _spec_id)
 
 # %% auto #0
 __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CAPABILITIES', 'CONTENT_HAZARDS', 'MITIGATIONS',
-           'LAYERS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'STAGES',
-           'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
+           'LAYERS', 'CARD_FIELDS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'VOCABULARIES', 'CARD_CHECKS',
+           'CARD_READERS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'STAGES', 'APPLIES_WHEN', 'CHECK_RULES',
+           'CHECKLIST', 'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
            'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
-           'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'UseCase', 'load_usecase',
-           'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule', 'failed_guards',
-           'risk_register', 'guard_floor_gaps', 'readiness_checklist', 'gaps', 'assess', 'register_records',
-           'appetite_text', 'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
+           'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'load_card_fields', 'UseCase',
+           'load_usecase', 'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule',
+           'failed_guards', 'risk_register', 'guard_floor_gaps', 'check_rule', 'load_checklist', 'checklist_table',
+           'readiness_checklist', 'gaps', 'Assessment', 'card_assessment', 'register_records', 'appetite_text',
+           'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
 
 # %% ../nbs/02_usecase.ipynb #c006
 LIKELIHOOD = {1: dict(name='rare', low=0.0, p=0.01), 2: dict(name='unlikely', low=0.02, p=0.05),
@@ -196,13 +199,29 @@ class UnknownMitigation(CardError):   "A mitigation id that is not in the catalo
 class LevelOutOfRange(CardError):     "A likelihood, severity, effect or appetite outside its range"
 
 # %% ../nbs/02_usecase.ipynb #c014-5
-CARD_KEYS = ('name', 'description', 'audience', 'regions', 'languages', 'capabilities', 'model', 'guards', 'data',
-             'content_policy', 'agent_policy', 'mitigations', 'risk_appetite', 'overrides')
-_KEYS = dict(audience=('type', 'minors_present'), model=('base', 'fine_tuned', 'safety_tuned', 'reasoning'),
-             guard=('spec', 'stage', 'policy', 'expected_effect', 'rationale'),
-             data=('finetune', 'eval', 'personal_data', 'description'),
-             mitigation=('id', 'status', 'settings', 'expected_effect', 'rationale', 'evidence'),
-             override=('hazard', 'surface', 'language', 'likelihood', 'severity', 'rationale'))
+def load_card_fields(path:str|Path='bundled:rules/card_fields.yaml', # the field spec (YAML)
+                    )->list:                                        # one dict per field, in the card's order
+    "The card's field spec: field, key, parent, type, required (False or a message), default, allowed, help"
+    rows = read_yaml(path, 'card field spec')
+    if not isinstance(rows, list): raise BadFile(f"{path}: expected a list of fields")
+    out = []
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict) or not r.get('field') or not r.get('type'):
+            raise BadFile(f"{path}: entry {i}: expected a mapping with `field` and `type`, got {r!r}")
+        parent, _, key = str(r['field']).rpartition('.')
+        req = r.get('required') or False
+        out.append(dict(r, key=key, parent=parent, has_default='default' in r,
+                        required='required field is missing or empty' if req is True else req))
+    return out
+
+# %% ../nbs/02_usecase.ipynb #c014-5a
+CARD_FIELDS = load_card_fields()
+
+# %% ../nbs/02_usecase.ipynb #c014-5d
+CARD_KEYS = tuple(f['key'] for f in CARD_FIELDS if not f['parent'])
+_what = lambda f: f['field'][:-1] if f['type'] == 'records' else f['field']
+_KEYS = {_what(f): tuple(x['key'] for x in CARD_FIELDS if x['parent'] == f['field'])
+         for f in CARD_FIELDS if f['type'] in ('record', 'records')}
 
 # %% ../nbs/02_usecase.ipynb #c014-7
 @dataclass
@@ -214,7 +233,7 @@ class UseCase:
     regions: list
     languages: list
     capabilities: list
-    model: dict                # {base, fine_tuned, safety_tuned, reasoning}
+    model: dict                # {base, fine_tuned, safety_tuned, reasoning, spec (when given)}
     guards: list               # [{spec, stage, policy}]
     data: dict
     content_policy: ContentPolicy|None
@@ -248,6 +267,10 @@ def mitigation(self:UseCase, id:str)->dict|None:
 # %% ../nbs/02_usecase.ipynb #c014-20
 @patch
 def custom_hazards(self:UseCase)->tuple: return tuple(self.content_policy.custom) if self.content_policy else ()
+
+# %% ../nbs/02_usecase.ipynb #c014-23
+@patch(as_prop=True)
+def product_model(self:UseCase)->str|None: return self.model.get('spec')
 
 # %% ../nbs/02_usecase.ipynb #c015-1
 class _Card:
@@ -413,127 +436,139 @@ def _expected_effect(c:_Card, d:dict, p:tuple)->float|None:
     return float(eff)
 
 # %% ../nbs/02_usecase.ipynb #p002
-def _parse_audience(c:_Card, a)->dict:
-    "{type, minors_present} from `audience` (a mapping, or just its type)"
-    if isinstance(a, str): a = dict(type=a)
-    c.keys(a, _KEYS['audience'], ('audience',), 'audience')
-    atype = a.get('type', 'general')
-    if atype not in ('general', 'professional'):
-        raise c.err(BadValue, ('audience', 'type'), f"expected general or professional, got {atype!r}")
-    return dict(type=atype, minors_present=c.boolean(a.get('minors_present'), ('audience', 'minors_present')))
+VOCABULARIES = dict(capabilities=(CAPABILITIES, UnknownCapability, 'capability', 'known'),
+                    surfaces=(SURFACES, UnknownSurface, 'surface', 'known'),
+                    mitigations=(tuple(MITIGATIONS), UnknownMitigation, 'mitigation', 'the catalog has'))
 
-# %% ../nbs/02_usecase.ipynb #p002-2
-def _parse_model(c:_Card, m)->dict:
-    "{base, fine_tuned, safety_tuned, reasoning} from `model` (a mapping, or just its base id)"
-    if m is None: raise c.err(MissingField, ('model',), "name the base model (model: {base: ID})")
-    if isinstance(m, str): m = dict(base=m)
-    c.keys(m, _KEYS['model'], ('model',), 'model')
-    flag = lambda k, default=False: c.boolean(m.get(k), ('model', k), default)
-    return dict(base=c.text(m.get('base'), ('model', 'base'), required=True), fine_tuned=flag('fine_tuned'),
-                safety_tuned=flag('safety_tuned', True), reasoning=flag('reasoning'))
+# %% ../nbs/02_usecase.ipynb #p002-0
+def _choice(c:_Card, v, p:tuple, f:dict, x:dict):
+    "One of the field's allowed values (a list, or the name of a vocabulary)"
+    a = f['allowed']
+    if isinstance(a, str):
+        values, cls, noun, known = VOCABULARIES[a]
+        if v not in values: raise c.err(cls, p, f"unknown {noun} {v!r}; {known}: {', '.join(values)}")
+    elif v not in a: raise c.err(BadValue, p, f"expected {', '.join(map(str, a[:-1]))} or {a[-1]}, got {v!r}")
+    return v
 
-# %% ../nbs/02_usecase.ipynb #p002-4
-def _parse_capabilities(c:_Card, v)->list:
-    "The declared capabilities, each one riskbench knows"
-    caps = c.str_list(v, ('capabilities',))
-    for i, cap in enumerate(caps):
-        if cap not in CAPABILITIES:
-            raise c.err(UnknownCapability, ('capabilities', i),
-                        f"unknown capability {cap!r}; known: {', '.join(CAPABILITIES)}")
-    return list(dict.fromkeys(caps))
+# %% ../nbs/02_usecase.ipynb #p002-3
+def _choice_list(c:_Card, v, p:tuple, f:dict, x:dict)->list:
+    "A list of the field's allowed values, each once"
+    return list(dict.fromkeys(_choice(c, s, p + (i,), f, x) for i, s in enumerate(c.str_list(v, p))))
+
+# %% ../nbs/02_usecase.ipynb #p002-5
+def _languages(c:_Card, v, p:tuple, f:dict, x:dict)->list:
+    "The deployment languages: ISO 639 codes, each once"
+    return list(dict.fromkeys(_language(c, l, p + (i,)) for i, l in enumerate(c.str_list(v, p))))
 
 # %% ../nbs/02_usecase.ipynb #p004
-def _parse_guards(c:_Card, g_raw, base:Path|None)->list:
-    "[{spec, stage, policy, expected_effect, rationale}] from `guards`"
-    if not isinstance(g_raw, list): raise c.err(BadValue, ('guards',), "expected a list of guards")
-    out = []
-    for i, g in enumerate(g_raw):
-        p = ('guards', i)
-        if isinstance(g, str): g = dict(spec=g)
-        c.keys(g, _KEYS['guard'], p, 'guard')
-        spec = _check_spec(c, c.text(g.get('spec'), p + ('spec',), required=True), p + ('spec',))
-        fam = model_family(spec)
-        stage = g.get('stage') or ('input' if fam and fam.startswith('prompt-guard') else 'both')
-        if stage not in ('input', 'output', 'both'):
-            raise c.err(BadValue, p + ('stage',), f"expected input, output or both, got {stage!r}")
-        _, pol = c.path_or_inline(g.get('policy'), p + ('policy',), base, 'threshold policy')
-        out.append(dict(spec=spec, stage=stage, policy=str(pol) if pol else None,
-                        expected_effect=_expected_effect(c, g, p), rationale=c.text(g.get('rationale'), p + ('rationale',))))
-    return out
+_MODEL_SPEC = re.compile(r'hf:\S+|openai:[^@\s]+@https?://\S+|python:[\w.]+:[A-Za-z_]\w*|responses:\S.*')
+
+def _model_spec(c:_Card, v, p:tuple, f:dict, x:dict)->str:
+    "A product model spec of a known form, else an error naming the field"
+    s = c.text(v, p).strip()
+    if not _MODEL_SPEC.fullmatch(s):
+        raise c.err(BadValue, p, "expected hf:ID, openai:MODEL@URL, python:module:function or responses:PATH, "
+                    f"got {v!r}")
+    return s
 
 # %% ../nbs/02_usecase.ipynb #p006
+def _policy_file(c:_Card, v, p:tuple, f:dict, x:dict)->str|None:
+    "The path of a threshold policy file that exists"
+    if isinstance(v, dict): raise c.err(BadValue, p, "expected the path of a threshold policy JSON, not a mapping")
+    _, pol = c.path_or_inline(v, p, x['base'], 'threshold policy')
+    return str(pol) if pol else None
+
+# %% ../nbs/02_usecase.ipynb #p006-2
+def _mapping(c:_Card, v, p:tuple, f:dict, x:dict)->dict:
+    "Any mapping"
+    if not isinstance(v, dict): raise c.err(BadValue, p, "expected a mapping")
+    return v
+
+# %% ../nbs/02_usecase.ipynb #p008
 def _parse_policy(c:_Card, v, key:str, cls, base:Path|None):
     "A ContentPolicy or AgentPolicy from `key`: inline, or a file; None when absent"
     inline, path = c.path_or_inline(v, (key,), base, key.replace('_', ' '))
     if inline is not None: return cls.from_dict(inline, c.src, c.lines, (key,))
     return cls.load(path) if path else None
 
-# %% ../nbs/02_usecase.ipynb #p008
-def _parse_mitigations(c:_Card, m_raw)->list:
-    "[{id, status, settings, expected_effect, rationale, evidence}] from `mitigations`"
-    if not isinstance(m_raw, list):
-        raise c.err(BadValue, ('mitigations',), "expected a list of catalog ids or {id: ...} entries")
-    out = []
-    for i, mt in enumerate(m_raw):
-        p = ('mitigations', i)
-        if isinstance(mt, str): mt = dict(id=mt)
-        c.keys(mt, _KEYS['mitigation'], p, 'mitigation')
-        mid = c.text(mt.get('id'), p + ('id',), required=True)
-        if mid not in MITIGATIONS:
-            raise c.err(UnknownMitigation, p + ('id',),
-                        f"unknown mitigation {mid!r}; the catalog has: {', '.join(MITIGATIONS)}")
-        status = mt.get('status', 'in_place')
-        if status not in ('in_place', 'planned'):
-            raise c.err(BadValue, p + ('status',), f"expected in_place or planned, got {status!r}")
-        settings = mt.get('settings') or {}
-        if not isinstance(settings, dict): raise c.err(BadValue, p + ('settings',), "expected a mapping")
-        out.append(dict(id=mid, status=status, settings=settings, expected_effect=_expected_effect(c, mt, p),
-                        rationale=c.text(mt.get('rationale'), p + ('rationale',)),
-                        evidence=c.text(mt.get('evidence'), p + ('evidence',))))
-    return out
+# %% ../nbs/02_usecase.ipynb #p008-2
+def _content_policy(c:_Card, v, p:tuple, f:dict, x:dict)->ContentPolicy|None:
+    "The content policy; its custom categories join `ctx['custom']`"
+    cp = _parse_policy(c, v, 'content_policy', ContentPolicy, x['base'])
+    x['custom'] = tuple(cp.custom) if cp else ()
+    return cp
 
 # %% ../nbs/02_usecase.ipynb #p010
-def _parse_overrides(c:_Card, o_raw, custom:tuple)->list:
-    "[{hazard, surface, language, likelihood, severity, rationale}] from `overrides`"
-    if not isinstance(o_raw, list): raise c.err(BadValue, ('overrides',), "expected a list")
-    out = []
-    for i, o in enumerate(o_raw):
-        p = ('overrides', i)
-        c.keys(o, _KEYS['override'], p, 'override')
-        hz, sf = _hazard(c, o.get('hazard'), p + ('hazard',), custom), o.get('surface')
-        if sf is not None and sf not in SURFACES:
-            raise c.err(UnknownSurface, p + ('surface',), f"unknown surface {sf!r}; known: {', '.join(SURFACES)}")
-        if o.get('likelihood') is None and o.get('severity') is None:
-            raise c.err(MissingField, p, "an override sets likelihood, severity or both")
-        level = lambda k: None if o.get(k) is None else c.level(o[k], p + (k,))
-        lang = _language(c, o['language'], p + ('language',)) if o.get('language') else None
-        out.append(dict(hazard=hz, surface=sf, language=lang, likelihood=level('likelihood'), severity=level('severity'),
-                        rationale=c.text(o.get('rationale'), p + ('rationale',), required=True)))
+def _absent(v)->bool:
+    "None, a blank text, or an empty list or mapping: a field the card leaves out"
+    return v is None or (isinstance(v, (str, list, dict)) and not (v.strip() if isinstance(v, str) else v))
+
+# %% ../nbs/02_usecase.ipynb #p010-2
+def _read_fields(c:_Card, fields:list, d:dict, p:tuple, x:dict)->dict:
+    "The fields of mapping `d` at path `p`, each read by its type's reader (absent ones: default, or left out)"
+    out = {}
+    for f in fields:
+        v, fp = d.get(f['key']), p + (f['key'],)
+        if _absent(v):
+            if f['required']: raise c.err(MissingField, fp, f['required'])
+            if not f['has_default']: continue
+            if f['default'] is None: out[f['key']] = None; continue
+            v = copy.deepcopy(f['default'])
+        out[f['key']] = CARD_READERS[f['type']](c, v, fp, f, x)
     return out
+
+# %% ../nbs/02_usecase.ipynb #p010-3
+def _record(c:_Card, v, p:tuple, f:dict, x:dict)->dict:
+    "A mapping read field by field as the spec says (a bare text fills its shorthand key), then its own check"
+    if isinstance(v, str) and f.get('shorthand'): v = {f['shorthand']: v}
+    c.keys(v, _KEYS[_what(f)], p, _what(f))
+    out = _read_fields(c, [s for s in CARD_FIELDS if s['parent'] == f['field']], v, p, {**x, 'record': v})
+    return CARD_CHECKS[f['field']](c, out, p) if f['field'] in CARD_CHECKS else out
+
+# %% ../nbs/02_usecase.ipynb #p010-4
+def _records(c:_Card, v, p:tuple, f:dict, x:dict)->list:
+    "A list of mappings, each read as a record"
+    if not isinstance(v, list): raise c.err(BadValue, p, f"expected a list of {f['field']}")
+    return [_record(c, e, p + (i,), f, x) for i, e in enumerate(v)]
+
+# %% ../nbs/02_usecase.ipynb #p010-6
+def _guard_stage(c:_Card, g:dict, p:tuple)->dict:
+    "A guard's stage when the card leaves it out: input for Prompt Guard, both otherwise"
+    if g['stage'] is None:
+        fam = model_family(g['spec'])
+        g['stage'] = 'input' if fam and fam.startswith('prompt-guard') else 'both'
+    return g
+
+# %% ../nbs/02_usecase.ipynb #p010-7
+def _override_sets_a_value(c:_Card, o:dict, p:tuple)->dict:
+    "An override that sets likelihood, severity or both"
+    if o['likelihood'] is None and o['severity'] is None:
+        raise c.err(MissingField, p, "an override sets likelihood, severity or both")
+    return o
+
+# %% ../nbs/02_usecase.ipynb #p010-8
+CARD_CHECKS = dict(guards=_guard_stage, overrides=_override_sets_a_value)
+
+# %% ../nbs/02_usecase.ipynb #p012
+CARD_READERS = dict(
+    text=lambda c, v, p, f, x: c.text(v, p), bool=lambda c, v, p, f, x: c.boolean(v, p, f.get('default', False)),
+    text_list=lambda c, v, p, f, x: c.str_list(v, p), languages=_languages,
+    language=lambda c, v, p, f, x: _language(c, v, p), choice=_choice, choice_list=_choice_list,
+    level=lambda c, v, p, f, x: c.level(v, p), hazard=lambda c, v, p, f, x: _hazard(c, v, p, x['custom']),
+    guard_spec=lambda c, v, p, f, x: _check_spec(c, c.text(v, p), p), policy_file=_policy_file,
+    effect=lambda c, v, p, f, x: _expected_effect(c, x['record'], p[:-1]), mapping=_mapping,
+    any=lambda c, v, p, f, x: v, model_spec=_model_spec, content_policy=_content_policy,
+    agent_policy=lambda c, v, p, f, x: _parse_policy(c, v, 'agent_policy', AgentPolicy, x['base']),
+    appetite=lambda c, v, p, f, x: _parse_appetite(c, v, x['custom']), record=_record, records=_records)
 
 # %% ../nbs/02_usecase.ipynb #c017
 def _parse_card(d, src, lines, base:Path|None)->UseCase:
-    "A validated UseCase from the parsed card `d`"
-    c = _Card(src, lines)
+    "A validated UseCase from the parsed card `d`, read field by field as `CARD_FIELDS` says"
     if d is None: raise BadFile(f"{src}: empty use-case card")
+    c = _Card(src, lines)
     c.keys(d, CARD_KEYS, (), 'use-case card')
-    name = c.text(d.get('name'), ('name',), required=True)
-    if not d.get('languages'):
-        raise c.err(MissingField, ('languages',), "list the deployment languages (ISO 639-1 codes)")
-    langs = c.str_list(d['languages'], ('languages',))
-    langs = list(dict.fromkeys(_language(c, l, ('languages', i)) for i, l in enumerate(langs)))
-    data = d.get('data') or {}
-    c.keys(data, _KEYS['data'], ('data',), 'data')
-    data = {**data, 'personal_data': c.boolean(data.get('personal_data'), ('data', 'personal_data'))}
-    cp = _parse_policy(c, d.get('content_policy'), 'content_policy', ContentPolicy, base)
-    ap = _parse_policy(c, d.get('agent_policy'), 'agent_policy', AgentPolicy, base)
-    custom = tuple(cp.custom) if cp else ()
-    return UseCase(name, c.text(d.get('description'), ('description',)), _parse_audience(c, d.get('audience', 'general')),
-                   c.str_list(d.get('regions'), ('regions',)), langs, _parse_capabilities(c, d.get('capabilities')),
-                   _parse_model(c, d.get('model')), _parse_guards(c, d.get('guards') or [], base), data, cp, ap,
-                   _parse_mitigations(c, d.get('mitigations') or []),
-                   _parse_appetite(c, d.get('risk_appetite', 'medium'), custom),
-                   _parse_overrides(c, d.get('overrides') or [], custom), src, lines)
+    out = _read_fields(c, [f for f in CARD_FIELDS if not f['parent']], d, (), dict(base=base, custom=()))
+    return UseCase(**out, path=src, lines=lines)
 
 # %% ../nbs/02_usecase.ipynb #c017-3
 def load_usecase(path:str|Path, # a use-case card (YAML), or `bundled:usecases/NAME.yaml`
@@ -1121,7 +1156,8 @@ _NA = 'not applicable'
 STAGES = ('Use case and policies', 'Model-level alignment', 'System-level safeguards', 'Transparency and feedback',
           'Capability-specific')
 
-def _mit_state(uc, *ids):
+# %% ../nbs/02_usecase.ipynb #c044-1
+def _mit_state(uc:UseCase, *ids)->tuple:
     "('done'|'partial'|'missing', evidence text) for catalog ids: done if any is in place, partial if only planned"
     inp = [m for m in uc.mitigations if m['id'] in ids and m['status'] == 'in_place']
     pl = [m for m in uc.mitigations if m['id'] in ids and m['status'] == 'planned']
@@ -1131,154 +1167,224 @@ def _mit_state(uc, *ids):
     return 'missing', f"no {' / '.join(ids)} on the card"
 
 # %% ../nbs/02_usecase.ipynb #q002
-def _use_case_items(uc:UseCase, measured:list)->list:
-    "(item, section, status, evidence) of the use-case stage"
-    cp, ap, out = uc.content_policy, uc.agent_policy, []
-    acts = uc.has('tool_calls') or uc.has('agentic_actions')
-    POL = 'Define content and agent use policies'
-    who = f"audience {uc.audience['type']}{', minors present' if uc.minors_present else ''}; "
-    who += f"languages {', '.join(uc.languages)}" + ('' if uc.description else '; no description')
-    out.append(('Use case, audience and languages described', 'Determine use case',
-                'done' if uc.description else 'partial', who))
-    n_dis = sum(v['decision'] == 'disallowed' for v in cp.categories.values()) if cp else 0
-    cp_ev = f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom" if cp else 'no content_policy on the card'
-    out.append(('Content policy defined', POL, 'done' if cp else 'missing', cp_ev))
-    ap_ev = f"{ap.name}: {len(ap.tools)} tools, default {ap.default}" if ap else 'no agent_policy on the card'
-    out.append(('Agent-use policy defined', POL, ('done' if ap else 'missing') if acts else _NA,
-                ap_ev if acts else 'no tool calls or agentic actions'))
-    item = ('Age-appropriate policy (S4, S11, S12)', POL)
-    if uc.minors_present:
-        ok = (cp is not None and all(cp.decision(c) == 'disallowed' for c in ('S4', 'S12'))
-              and cp.decision('S11') != 'allowed')
-        out.append((*item, 'done' if ok else 'missing', 'S4 and S12 disallowed, S11 not allowed' if ok else
-                    'minors present: the content policy must disallow S4 and S12 and not allow S11'))
-    else: out.append((*item, _NA, 'no minors in the audience'))
-    ev = f"threshold policies for {len(measured)} of {len(uc.guards)} guards"
-    if measured: ev += f": {', '.join(measured)}"
-    out.append(('Alignment–helpfulness trade-off measured (false refusals vs misses)',
-                'Understand alignment-helpfulness trade-offs',
-                'missing' if not measured else ('done' if len(measured) == len(uc.guards) else 'partial'), ev))
-    return out
+APPLIES_WHEN = dict(**{cap: (lambda cap: lambda uc: uc.has(cap))(cap) for cap in CAPABILITIES},
+                    fine_tuned=lambda uc: uc.model['fine_tuned'],
+                    fine_tuned_on_personal_data=lambda uc: bool(uc.model['fine_tuned']
+                                                                and uc.data.get('personal_data')),
+                    reasoning=lambda uc: uc.model['reasoning'], minors_present=lambda uc: uc.minors_present)
 
 # %% ../nbs/02_usecase.ipynb #q004
-def _model_items(uc:UseCase, measured:list)->list:
-    "(item, section, status, evidence) of the model-level stage"
-    ft, out = uc.model['fine_tuned'], []
-    out.append(('Fine-tuning data prepared and representative', 'Step 1: Prepare data',
-                *(_mit_state(uc, 'data_curation') if ft else (_NA, 'the base model is used without fine-tuning'))))
-    if ft: st = _mit_state(uc, 'sft', 'rlhf', 'safety_context_distillation')
-    elif uc.model['safety_tuned']: st = ('done', f"relies on the safety tuning of {uc.model['base']}")
-    else: st = ('missing', 'a model without safety tuning, and no safety fine-tuning')
-    out.append(('Safety fine-tuning (SFT, RLHF/RLAIF, context distillation)', 'Step 2: Train the model', *st))
-    st = _mit_state(uc, 'safety_evaluation')
-    if st[0] == 'missing' and measured: st = ('partial', f"guard evaluations only: {', '.join(measured)}")
-    out.append(('Safety evaluation on held-out and benchmark sets', 'Step 3: Evaluate and improve performance', *st))
-    out.append(('Red teaming', 'Red teaming best practices', *_mit_state(uc, 'red_teaming')))
-    priv = ft and uc.data.get('personal_data')
-    out.append(('Privacy adversarial attack tests', 'Privacy adversarial attacks',
-                *(_mit_state(uc, 'privacy_attack_tests') if priv else (_NA, 'no fine-tuning on personal data'))))
-    return out
+CHECK_RULES = {}
 
-# %% ../nbs/02_usecase.ipynb #q006
+def check_rule(f):
+    "Register `f` as a checklist rule under its name (without the leading underscore)"
+    CHECK_RULES[f.__name__.lstrip('_')] = f
+    return f
+
+# %% ../nbs/02_usecase.ipynb #q004-1
+@dataclass
+class _Evidence:
+    measured: list     # the card's guards with a usable policy, in card order
+    pols: dict         # {spec: policy} of those guards
+    failed: dict       # {spec: failed part} (see `failed_guards`)
+    floor_gaps: dict   # {spec: below_floor / evidence_missing warnings} (see `guard_floor_gaps`)
+
+# %% ../nbs/02_usecase.ipynb #q005-1
+@check_rule
+def _described(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done with a description; the audience and languages are said either way"
+    who = f"audience {uc.audience['type']}{', minors present' if uc.minors_present else ''}; "
+    who += f"languages {', '.join(uc.languages)}" + ('' if uc.description else '; no description')
+    return ('done' if uc.description else 'partial'), who
+
+# %% ../nbs/02_usecase.ipynb #q005-3
+@check_rule
+def _content_policy_defined(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done with a content policy, said by its disallowed and custom categories"
+    cp = uc.content_policy
+    if not cp: return 'missing', 'no content_policy on the card'
+    n_dis = sum(v['decision'] == 'disallowed' for v in cp.categories.values())
+    return 'done', f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom"
+
+# %% ../nbs/02_usecase.ipynb #q005-5
+@check_rule
+def _agent_policy_defined(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done with an agent-use policy, said by its tools and default"
+    ap = uc.agent_policy
+    return ('done', f"{ap.name}: {len(ap.tools)} tools, default {ap.default}") if ap else \
+        ('missing', 'no agent_policy on the card')
+
+# %% ../nbs/02_usecase.ipynb #q005-7
+@check_rule
+def _age_appropriate(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when the content policy disallows S4 and S12 and does not allow S11"
+    cp = uc.content_policy
+    ok = (cp is not None and all(cp.decision(c) == 'disallowed' for c in ('S4', 'S12'))
+          and cp.decision('S11') != 'allowed')
+    return ('done', 'S4 and S12 disallowed, S11 not allowed') if ok else \
+        ('missing', 'minors present: the content policy must disallow S4 and S12 and not allow S11')
+
+# %% ../nbs/02_usecase.ipynb #q005-10
+@check_rule
+def _tradeoff_measured(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when every guard has a usable threshold policy, partial when some do"
+    m = ev.measured
+    text = f"threshold policies for {len(m)} of {len(uc.guards)} guards" + (f": {', '.join(m)}" if m else '')
+    return ('missing' if not m else ('done' if len(m) == len(uc.guards) else 'partial')), text
+
+# %% ../nbs/02_usecase.ipynb #q006-1
+@check_rule
+def _safety_tuning(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "The card's safety fine-tuning where it fine-tunes, else the base model's safety tuning"
+    if uc.model['fine_tuned']: return _mit_state(uc, *it['mitigations'])
+    if uc.model['safety_tuned']: return 'done', f"relies on the safety tuning of {uc.model['base']}"
+    return 'missing', 'a model without safety tuning, and no safety fine-tuning'
+
+# %% ../nbs/02_usecase.ipynb #q006-3
+@check_rule
+def _safety_evaluation(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "The safety-evaluation mitigation; guard evaluations alone are partial"
+    st = _mit_state(uc, *it['mitigations'])
+    if st[0] == 'missing' and ev.measured: return 'partial', f"guard evaluations only: {', '.join(ev.measured)}"
+    return st
+
+# %% ../nbs/02_usecase.ipynb #q007-1
 def _output_guards(uc:UseCase)->list:
     "The content guards that read the model's output"
     return [g['spec'] for g in uc.guards
             if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
 
-# %% ../nbs/02_usecase.ipynb #q006-3
-def _safeguards_evaluated(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->tuple:
-    "(item, section, status, evidence) for 'Safeguards evaluated at their thresholds'"
-    measured = [g['spec'] for g in uc.guards if g['spec'] in pols]
-    meets = [s for s in measured if not floor_gaps[s]]
-    unmeasured = [g['spec'] + (f" (part {failed[g['spec']]} failed)" if g['spec'] in failed else '')
-                  for g in uc.guards if g['spec'] not in pols]
-    short = lambda s: '; '.join(w['message'].split(': ', 1)[1] for w in floor_gaps[s])
-    below = [f"{s} ({short(s)})" for s in measured if floor_gaps[s]]
-    st = 'missing' if not uc.guards or not measured else ('done' if len(meets) == len(uc.guards) else 'partial')
-    ev = ('no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
-          f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
-    return 'Safeguards evaluated at their thresholds', 'Evaluate effectiveness', st, ev
+# %% ../nbs/02_usecase.ipynb #q007-3
+def _safeguards_on(uc:UseCase, it:dict, guards:list, where:str)->tuple:
+    "Done when guards run at `where`, else the state of the item's filters"
+    st = _mit_state(uc, *it['mitigations'])
+    if not guards: return st
+    return 'done', f"guards on {where}: {', '.join(guards)}" + ('; ' + st[1] if st[0] != 'missing' else '')
 
-# %% ../nbs/02_usecase.ipynb #q006-6
-def _system_items(uc:UseCase, pols:dict, failed:dict, floor_gaps:dict)->list:
-    "(item, section, status, evidence) of the system-level stage"
-    gin = [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')]
-    gout = _output_guards(uc)
-    out, OUT = [], 'Develop potential mitigation methods at output'
-    for item, section, guards, ids, where in (
-            ('Input safeguards', 'Mitigating risks at the input level', gin,
-             ('prompt_filter', 'input_guard', 'prompt_guard'), 'input'),
-            ('Output safeguards', OUT, gout, ('blocklist', 'output_guard'), 'output')):
-        st = _mit_state(uc, *ids)
-        ev = f"guards on {where}: {', '.join(guards)}" + ('; ' + st[1] if st[0] != 'missing' else '')
-        out.append((item, section, 'done' if guards else st[0], ev if guards else st[1]))
-    out.append(_safeguards_evaluated(uc, pols, failed, floor_gaps))
-    tested = {l for p in pols.values() for l, v in (p.get('per_language') or {}).items() if _enough(v)}
+# %% ../nbs/02_usecase.ipynb #q007-4
+@check_rule
+def _input_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Guards on input, or input filters"
+    return _safeguards_on(uc, it, [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')], 'input')
+
+# %% ../nbs/02_usecase.ipynb #q007-5
+@check_rule
+def _output_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Content guards on output, or output filters"
+    return _safeguards_on(uc, it, _output_guards(uc), 'output')
+
+# %% ../nbs/02_usecase.ipynb #q008-1
+@check_rule
+def _safeguards_evaluated(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when every guard was measured and meets the appetite's floors"
+    meets = [s for s in ev.measured if not ev.floor_gaps[s]]
+    unmeasured = [g['spec'] + (f" (part {ev.failed[g['spec']]} failed)" if g['spec'] in ev.failed else '')
+                  for g in uc.guards if g['spec'] not in ev.pols]
+    short = lambda s: '; '.join(w['message'].split(': ', 1)[1] for w in ev.floor_gaps[s])
+    below = [f"{s} ({short(s)})" for s in ev.measured if ev.floor_gaps[s]]
+    st = 'missing' if not uc.guards or not ev.measured else ('done' if len(meets) == len(uc.guards) else 'partial')
+    text = ('no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
+            f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
+    return st, text
+
+# %% ../nbs/02_usecase.ipynb #q009-1
+@check_rule
+def _languages_tested(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when every deployment language is supported and measured on enough rows"
+    tested = {l for p in ev.pols.values() for l, v in (p.get('per_language') or {}).items() if _enough(v)}
     missing, unknown = _language_gaps(uc)
     not_meas = [l for l in uc.languages if l not in tested]
-    ev = [f"unsupported: {', '.join(missing)}" if missing else '',
-          f"unknown support: {', '.join(unknown)}" if unknown else '',
-          f"not measured: {', '.join(not_meas)}" if not_meas else 'measured in every language']
+    said = [f"unsupported: {', '.join(missing)}" if missing else '',
+            f"unknown support: {', '.join(unknown)}" if unknown else '',
+            f"not measured: {', '.join(not_meas)}" if not_meas else 'measured in every language']
     st = 'missing' if missing or unknown else ('done' if not not_meas else 'partial')
-    out.append(('Safeguards cover and are tested in every deployment language', 'Evaluate effectiveness', st,
-                '; '.join(x for x in ev if x)))
-    out.append(('Chain of thought not exposed raw', OUT,
-                *(_mit_state(uc, 'cot_limits') if uc.model['reasoning'] else (_NA, 'not a reasoning model'))))
-    return out
+    return st, '; '.join(x for x in said if x)
 
-# %% ../nbs/02_usecase.ipynb #q008
-def _transparency_items(uc:UseCase)->list:
-    "(item, section, status, evidence) of the transparency stage"
-    TC = 'Transparency & control best practices'
-    return [('AI disclosure and limitations notice', TC, *_mit_state(uc, 'ai_disclosure')),
-            ('Feedback and reporting', 'Feedback & reporting mechanisms', *_mit_state(uc, 'feedback_reporting')),
-            ('User controls', TC, *_mit_state(uc, 'user_controls')),
-            ('System card', TC, *_mit_state(uc, 'system_card'))]
+# %% ../nbs/02_usecase.ipynb #q010-1
+@check_rule
+def _image_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "An image filter and a multimodal guard on input: both done, one partial"
+    mm = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['images'] and g['stage'] in ('input', 'both')]
+    f = _mit_state(uc, *it['mitigations'])
+    st = ['missing', 'partial', 'done'][(f[0] == 'done') + bool(mm)]
+    return st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}"
 
-# %% ../nbs/02_usecase.ipynb #q009
-def _capability_items(uc:UseCase)->list:
-    "(item, section, status, evidence) of the capability-specific stage"
-    out, gout = [], _output_guards(uc)
-    item = ('Image input filters and a multimodal guard', 'Image reasoning')
-    if uc.has('image_reasoning'):
-        mm = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['images'] and g['stage'] in ('input', 'both')]
-        f = _mit_state(uc, 'image_filter')
-        st = ['missing', 'partial', 'done'][(f[0] == 'done') + bool(mm)]
-        out.append((*item, st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}"))
-    else: out.append((*item, _NA, 'no image input'))
-    item = ('Tool safeguards: Prompt Guard on tool outputs, output moderation, tool transparency', 'Tool calls')
-    if uc.has('tool_calls') or uc.has('retrieval'):
-        pg = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['kind'] == 'prompt']
-        tt = _mit_state(uc, 'tool_transparency')
-        n = bool(pg) + bool(gout) + (tt[0] == 'done')
-        out.append((*item, ['missing', 'partial', 'partial', 'done'][n],
-                    f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}"))
-    else: out.append((*item, _NA, 'no tool calls or retrieval'))
-    item = ('Agent actions checked against the agent-use policy', 'Define content and agent use policies')
-    acts = uc.has('agentic_actions') or uc.has('tool_calls')
-    st = _mit_state(uc, 'agent_policy_enforcement') if acts else (_NA, 'no tool calls or agentic actions')
-    out.append((*item, *st))
-    item = ('Code safeguards: insecure-code filter and CyberSecEval', 'Coding')
-    if uc.has('coding'):
-        f = _mit_state(uc, 'insecure_code_filter')
-        cyber = any('cyberseceval' in json.dumps(m['settings']).lower() + m['evidence'].lower()
-                    for m in uc.in_place() if m['id'] == 'safety_evaluation')
-        st = ['missing', 'partial', 'done'][(f[0] == 'done') + cyber]
-        out.append((*item, st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}"))
-    else: out.append((*item, _NA, 'no code generation'))
+# %% ../nbs/02_usecase.ipynb #q010-3
+@check_rule
+def _tool_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Prompt Guard, an output guard and tool transparency: all three done, one or two partial"
+    pg = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['kind'] == 'prompt']
+    gout, tt = _output_guards(uc), _mit_state(uc, *it['mitigations'])
+    n = bool(pg) + bool(gout) + (tt[0] == 'done')
+    return (['missing', 'partial', 'partial', 'done'][n],
+            f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}")
+
+# %% ../nbs/02_usecase.ipynb #q010-5
+@check_rule
+def _code_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "An insecure-code filter and CyberSecEval on the safety evaluation: both done, one partial"
+    f = _mit_state(uc, *it['mitigations'])
+    cyber = any('cyberseceval' in json.dumps(m['settings']).lower() + m['evidence'].lower()
+                for m in uc.in_place() if m['id'] == 'safety_evaluation')
+    st = ['missing', 'partial', 'done'][(f[0] == 'done') + cyber]
+    return st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}"
+
+# %% ../nbs/02_usecase.ipynb #q010-7
+@check_rule
+def _languages_supported(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when the base model and every guard support every language; a language filter makes the rest partial"
     missing, unknown = _language_gaps(uc)
-    item = ('Deployment languages supported, or filtered', 'Multilinguality')
-    if missing or unknown:
-        lf = _mit_state(uc, 'language_filter')
-        out.append((*item, 'partial' if lf[0] == 'done' else 'missing',
-                    f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}"))
-    else: out.append((*item, 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard"))
-    item = ('System prompt written and tested', 'System Prompts')
-    st = _mit_state(uc, 'system_prompt') if uc.has('system_prompt') else (_NA, 'no system prompt declared')
-    out.append((*item, *st))
+    if not (missing or unknown):
+        return 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard"
+    lf = _mit_state(uc, *it['mitigations'])
+    return ('partial' if lf[0] == 'done' else 'missing',
+            f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}")
+
+# %% ../nbs/02_usecase.ipynb #q011-1
+def load_checklist(path:str|Path='bundled:rules/checklist.yaml', # the checklist table (YAML)
+                  )->list:                                      # one dict per item, in the table's order
+    "The readiness checklist's items, each checked against the stages, the catalog and the rules"
+    rows, keys = read_yaml(path, 'readiness checklist'), ('stage', 'item', 'section', 'mitigations', 'applies_when',
+                                                          'not_applicable', 'rule')
+    if not isinstance(rows, list): raise BadFile(f"{path}: expected a list of checklist items")
+    out = []
+    for i, r in enumerate(rows):
+        bad = lambda msg: BadFile(f"{path}: item {i}: {msg}")
+        if not isinstance(r, dict): raise bad(f"expected a mapping, got {r!r}")
+        if set(r) - set(keys): raise bad(f"unknown key {sorted(set(r) - set(keys))[0]!r}; known: {', '.join(keys)}")
+        it = dict(dict(mitigations=[], applies_when=[], not_applicable='', rule=None), **r)
+        if it.get('stage') not in STAGES: raise bad(f"stage: {it.get('stage')!r} is not one of {', '.join(STAGES)}")
+        if not it.get('item') or not it.get('section'): raise bad("item and section are required")
+        for k, known in (('mitigations', MITIGATIONS), ('applies_when', APPLIES_WHEN)):
+            for v in it[k]:
+                if v not in known: raise bad(f"{k}: unknown {v!r}; known: {', '.join(known)}")
+        if it['rule'] is not None and it['rule'] not in CHECK_RULES:
+            raise bad(f"rule: unknown {it['rule']!r}; known: {', '.join(CHECK_RULES)}")
+        if it['rule'] is None and not it['mitigations']: raise bad("give its mitigations, or a rule")
+        if it['applies_when'] and not it['not_applicable']: raise bad("not_applicable: say why when it does not apply")
+        out.append(it)
     return out
 
-# %% ../nbs/02_usecase.ipynb #q011
+# %% ../nbs/02_usecase.ipynb #q011-2
+CHECKLIST = load_checklist()
+
+# %% ../nbs/02_usecase.ipynb #q012-1
+def _item_status(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "(status, evidence) of one checklist item"
+    if it['applies_when'] and not any(APPLIES_WHEN[a](uc) for a in it['applies_when']):
+        return _NA, it['not_applicable']
+    if it['rule']: return CHECK_RULES[it['rule']](uc, ev, it)
+    return _mit_state(uc, *it['mitigations'])
+
+# %% ../nbs/02_usecase.ipynb #q012-3
+def checklist_table()->pd.DataFrame:
+    "The readiness checklist's items as a table"
+    return pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
+                              mitigations=', '.join(i['mitigations']) or '–',
+                              applies_when=', '.join(i['applies_when']) or 'always', rule=i['rule'] or '–')
+                         for i in CHECKLIST])
+
+# %% ../nbs/02_usecase.ipynb #q013-1
 def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         evidence:dict|list|str|Path|None=None, # threshold policies (as for `risk_register`)
                         failed_parts:list|tuple=(),   # names of failed parts: their guards count as not measured
@@ -1288,13 +1394,11 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     pols, _ = match_policies(uc, evidence)
     failed = failed_guards(uc, failed_parts)
     pols = {s: p for s, p in pols.items() if s not in failed and _usable(p)}
-    floor_gaps = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
-    measured = [g['spec'] for g in uc.guards if g['spec'] in pols]
-    stages = (_use_case_items(uc, measured), _model_items(uc, measured), _system_items(uc, pols, failed, floor_gaps),
-              _transparency_items(uc), _capability_items(uc))
-    df = pd.DataFrame([dict(stage=st, item=i, section=sec, status=s, evidence=ev)
-                       for st, items in zip(STAGES, stages) for i, sec, s, ev in items])
-    df.attrs['warnings'] = [w for s in measured for w in floor_gaps[s]]
+    fg = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
+    ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg)
+    df = pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
+                            **dict(zip(('status', 'evidence'), _item_status(uc, ev, i)))) for i in CHECKLIST])
+    df.attrs['warnings'] = [w for s in ev.measured for w in fg[s]]
     return df
 
 # %% ../nbs/02_usecase.ipynb #c047
@@ -1333,18 +1437,30 @@ def gaps(register:pd.DataFrame,                 # from `risk_register`
     cols = ['kind', 'priority', 'hazard', 'surface', 'language', 'item', 'section', 'what_to_do']
     return pd.DataFrame(out, columns=cols).sort_values(['priority', 'kind']).reset_index(drop=True)
 
+# %% ../nbs/02_usecase.ipynb #c049-1
+@dataclass
+class Assessment:
+    "A card's risk assessment: the register, the readiness checklist, the gaps, and what the evidence lacks"
+    usecase: UseCase
+    register: pd.DataFrame     # from `risk_register`
+    checklist: pd.DataFrame    # from `readiness_checklist`
+    gaps: pd.DataFrame         # from `gaps`
+    notes: list                # policy files that matched no guard of the card
+    warnings: list             # evidence warnings of the register and the checklist
+    failed_parts: tuple = ()   # the assessment's failed parts: their guards counted as not measured
+
 # %% ../nbs/02_usecase.ipynb #c050
-def assess(usecase_path:str|Path,             # use-case card
-           policy_dir:str|Path|None=None,     # threshold policies (a folder of *.json, or one file)
-           failed_parts:list|tuple=(),        # names of an assessment's failed parts
-          )->dict:                            # {usecase, register, checklist, gaps, notes, warnings}
+def card_assessment(usecase:UseCase|str|Path,         # a use-case card, or its path
+                    policy_dir:str|Path|None=None,    # threshold policies (a folder of *.json, or one file)
+                    failed_parts:list|tuple=(),       # names of an assessment's failed parts
+                   )->Assessment:
     "Register, checklist, gaps and evidence warnings for a card"
-    uc = load_usecase(usecase_path)
+    uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pd_ = policy_dir if policy_dir and str(policy_dir).strip() else None
     reg = risk_register(uc, pd_, failed_parts)
     ck = readiness_checklist(uc, pd_, failed_parts)
-    return dict(usecase=uc, register=reg, checklist=ck, gaps=gaps(reg, ck, uc), notes=reg.attrs.get('notes', []),
-                warnings=reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []))
+    return Assessment(uc, reg, ck, gaps(reg, ck, uc), reg.attrs.get('notes', []),
+                      reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []), tuple(failed_parts))
 
 # %% ../nbs/02_usecase.ipynb #c050-3
 def register_records(register:pd.DataFrame)->list:
@@ -1365,18 +1481,84 @@ def appetite_text(uc:UseCase)->str:
     return s + (f"; {'; '.join(own)}" if own else '')
 
 # %% ../nbs/02_usecase.ipynb #c050-9
-def assessment_summary(result:dict)->dict:
-    "The summary.json entries of an assessment"
-    reg, uc = result['register'], result['usecase']
+@patch
+def summary(self:Assessment)->dict:
+    "The summary.json entries of the assessment (the warnings are recorded one by one: see `to_dict`)"
+    reg, uc = self.register, self.usecase
     return dict(usecase=dict(name=uc.name, path=uc.path, languages=uc.languages, capabilities=uc.capabilities,
                              model=uc.model, guards=[g['spec'] for g in uc.guards], risk_appetite=uc.risk_appetite,
                              floors=appetite_floors(uc)),
-                register=register_records(reg), checklist=result['checklist'].to_dict('records'),
-                gaps=result['gaps'].to_dict('records'),
+                register=register_records(reg), checklist=self.checklist.to_dict('records'),
+                gaps=self.gaps.to_dict('records'),
                 counts={s: int((reg.status == s).sum()) for s in ('blocker', 'needs mitigation', 'accepted')},
                 residual_sources={s: int((reg.residual_source == s).sum())
                                   for s in ('measured', 'assumed', 'evidence missing', 'none')},
-                measured_rows=int((reg.residual_source == 'measured').sum()), notes=result['notes'])
+                measured_rows=int((reg.residual_source == 'measured').sum()), notes=self.notes)
+
+# %% ../nbs/02_usecase.ipynb #c050-10
+@patch
+def to_dict(self:Assessment)->dict:
+    "The summary with every warning: JSON-ready"
+    return {**self.summary(), 'warnings': self.warnings}
+
+# %% ../nbs/02_usecase.ipynb #c050-11
+def assessment_summary(result:Assessment)->dict:
+    "The summary.json entries of an assessment"
+    return result.summary()
+
+# %% ../nbs/02_usecase.ipynb #c051-2
+def _listed(items:list, n:int=6)->str:
+    "The first `n` items, and how many more"
+    items = list(items)
+    return ', '.join(map(str, items[:n])) + (f" and {len(items) - n} more" if len(items) > n else '')
+
+# %% ../nbs/02_usecase.ipynb #c051-4
+@patch
+def findings(self:Assessment)->list:
+    "The gaps in plain sentences"
+    reg, ck, out = self.register, self.checklist, []
+    where = lambda df: _listed(f"{r.hazard} on {r.surface}" + (f" ({r.language})" if r.language else '')
+                               for r in df.itertuples())
+    rows = lambda n: f"{n} register row{'s' if n != 1 else ''}"
+    for status, said in (('blocker', 'Blockers'), ('needs mitigation', 'Above the risk appetite')):
+        df = reg[reg.status == status]
+        if len(df): out.append(f"{said} ({rows(len(df))}): {where(df)}.")
+    for src, said in (('evidence missing', "Evidence missing, so their guards get no credit"),
+                      ('assumed', "Residuals assumed from declared effects, not measured")):
+        df = reg[reg.residual_source == src]
+        if len(df): out.append(f"{said} ({rows(len(df))}): hazards {_listed(dict.fromkeys(df.hazard))}.")
+    if self.failed_parts:
+        out.append(f"Failed parts ({len(self.failed_parts)}): {_listed(self.failed_parts)}; "
+                   "their guards count as not measured.")
+    for st in ('missing', 'partial'):
+        items = list(ck[ck.status == st].item)
+        if items: out.append(f"Checklist items {st} ({len(items)}): {_listed(items, 4)}.")
+    if self.warnings:
+        codes = pd.Series([w['code'] for w in self.warnings]).value_counts()
+        out.append(f"Evidence warnings ({len(self.warnings)}): {', '.join(f'{v} {k}' for k, v in codes.items())}.")
+    return out + [f"Note: {n}" for n in self.notes]
+
+# %% ../nbs/02_usecase.ipynb #c051-7
+def _md(s, escape_html:bool=True)->str:
+    "Text shown literally in markdown: HTML escaped, markdown's emphasis, link and table marks backslashed"
+    s = html.escape(str(s), quote=False) if escape_html else str(s)
+    return re.sub(r'([\\`*_\[\]|#])', r'\\\1', s)
+
+# %% ../nbs/02_usecase.ipynb #c051-9
+@patch
+def markdown(self:Assessment, escape_html:bool=True)->str:
+    "A headline with the counts, then the findings, as markdown with the card's text escaped"
+    reg = self.register
+    n = lambda col, v: int((reg[col] == v).sum())
+    head = (f"**{_md(self.usecase.name, escape_html)}**: {len(reg)} register rows, {n('status', 'blocker')} "
+            f"blocker(s), {n('status', 'needs mitigation')} needing mitigation, {n('status', 'accepted')} accepted; "
+            f"residual measured for {n('residual_source', 'measured')}, assumed for "
+            f"{n('residual_source', 'assumed')}, evidence missing for {n('residual_source', 'evidence missing')}.")
+    return head + ''.join(f"\n- {_md(f, escape_html)}" for f in self.findings())
+
+# %% ../nbs/02_usecase.ipynb #c051-12
+@patch
+def _repr_markdown_(self:Assessment)->str: return self.markdown()
 
 # %% ../nbs/02_usecase.ipynb #c053
 def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usecases/NAME.yaml
@@ -1385,8 +1567,8 @@ def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usec
                 fail_on_blocker:bool=False, # exit 1 when any register row is a blocker
                )->int:
     "Validate a use-case card and show its risk register"
-    res = assess(card, policy_dir)
-    uc, reg, ck, gp = res['usecase'], res['register'], res['checklist'], res['gaps']
+    res = card_assessment(card, policy_dir)
+    uc, reg, ck = res.usecase, res.register, res.checklist
     cnt = reg.status.value_counts()
     print(f"{uc.name}: card valid ({uc.path})")
     print(f"  languages {', '.join(uc.languages)}; capabilities {', '.join(uc.capabilities) or 'none'}; "
@@ -1399,17 +1581,16 @@ def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usec
         print(f"  {r.status:16} {r.hazard:20} {r.surface:14} {r.language or '':3} inherent {r.inherent:2} "
               f"({r.inherent_level}) → residual {r.residual:2} ({r.residual_level})")
     print(f"  checklist: " + ', '.join(f"{v} {k}" for k, v in ck.status.value_counts().items()))
-    print(f"  gaps: {len(gp)}")
-    for n in res['notes']: print(f"  note: {n}")
-    ws = res['warnings']
+    print(f"  gaps: {len(res.gaps)}")
+    for n in res.notes: print(f"  note: {n}")
+    ws = res.warnings
     if ws:
         print("  warnings: " + ', '.join(f"{v} {k}" for k, v in pd.Series([w['code'] for w in ws]).value_counts().items()))
     for w in ws[:5]: print(f"  warning: {w['code']}: {w['message']}")
     if len(ws) > 5: print(f"  … {len(ws) - 5} more warnings (--out writes them all)")
     if out:
         p = Path(out)
-        text = json.dumps({**assessment_summary(res), 'warnings': ws}, indent=2, ensure_ascii=False, default=str)
-        write_text(p.parent, p.name, text + '\n')
+        write_text(p.parent, p.name, json.dumps(res.to_dict(), indent=2, ensure_ascii=False, default=str) + '\n')
         print(f"  wrote {p}")
     return 1 if fail_on_blocker and cnt.get('blocker', 0) else 0
 
@@ -1445,7 +1626,7 @@ def risk_heatmap(register:pd.DataFrame,   # from `risk_register`
 
 # %% ../nbs/02_usecase.ipynb #c059
 class RegisterEditor:
-    "An ipywidgets editor for likelihood, severity and overrides that re-computes the register"
+    "An ipywidgets editor for likelihood, severity and overrides that re-computes the register and shows its rows"
     def __init__(self, usecase:UseCase|str|Path, policies=None):
         import ipywidgets as W
         self.usecase = copy.deepcopy(usecase if isinstance(usecase, UseCase) else load_usecase(usecase))
@@ -1458,14 +1639,14 @@ class RegisterEditor:
                                 layout=W.Layout(width='480px'))
         self.apply_button = W.Button(description='Apply override', button_style='primary')
         self.clear_button = W.Button(description='Clear overrides')
-        self.message = W.HTML()
-        self.out = W.Output()
-        self.row.observe(lambda ch: self._load_row(), names='value')
+        self.message, self.out = W.HTML(), W.Output()
+        self.rows = W.HTML(layout=W.Layout(max_height='360px', overflow='auto'))
+        self.row.observe(lambda ch: (self._load_row(), self._show_rows()), names='value')
         self.apply_button.on_click(lambda b: self.apply())
         self.clear_button.on_click(lambda b: self.clear())
         self._options()
         self.widget = W.VBox([self.row, W.HBox([self.likelihood, self.severity]), self.rationale,
-                              W.HBox([self.apply_button, self.clear_button]), self.message, self.out])
+                              W.HBox([self.apply_button, self.clear_button]), self.message, self.rows, self.out])
         self._render()
 
 # %% ../nbs/02_usecase.ipynb #c059-2
@@ -1518,10 +1699,35 @@ def overrides_yaml(self:RegisterEditor)->str:
     return yaml.safe_dump(dict(overrides=[{k: v for k, v in o.items() if v is not None} for o in self.usecase.overrides]),
                           sort_keys=False, allow_unicode=True)
 
+# %% ../nbs/02_usecase.ipynb #c059-9b
+_ROW_COLUMNS = dict(hazard='hazard', surface='surface', language='language', inherent_likelihood='likelihood',
+                    inherent_severity='severity', inherent='inherent', residual='residual',
+                    residual_source='source', status='status')
+
+# %% ../nbs/02_usecase.ipynb #c059-9c
+@patch
+def rows_html(self:RegisterEditor)->str:
+    "The register rows as an HTML table (escaped), the selected row marked, overridden ones flagged"
+    head = ''.join(f'<th>{h}</th>' for h in (*_ROW_COLUMNS.values(), 'by hand'))
+    body = []
+    for i, r in enumerate(self.register.to_dict('records')):
+        cells = ''.join(f'<td>{html.escape(str(r[c]))}</td>' for c in _ROW_COLUMNS)
+        hand = 'override' if any(x.startswith('override:') for x in str(r['rules']).split('; ')) else ''
+        mark = ' style="background:#fff3bf;font-weight:bold"' if i == self.row.value else ''
+        body.append(f'<tr data-row="{i}"{mark}>{cells}<td>{hand}</td></tr>')
+    return (f'<table class="rb-register-rows"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+# %% ../nbs/02_usecase.ipynb #c059-9d
+@patch
+def _show_rows(self:RegisterEditor):
+    if hasattr(self, 'rows'): self.rows.value = self.rows_html()
+
 # %% ../nbs/02_usecase.ipynb #c059-10
 @patch
 def _render(self:RegisterEditor):
     from IPython.display import display
+    self._show_rows()
     self.out.clear_output()
     with self.out:
         cnt = self.register.status.value_counts()

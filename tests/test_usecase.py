@@ -706,3 +706,123 @@ def test_a_language_is_tested_only_on_enough_rows(tmp_path):
                                          ).set_index('item').loc[item]
     assert st(10).status == 'done'
     assert st(9).status == 'partial' and 'not measured: en' in st(9).evidence     # 9 unsafe English rows do not test English
+
+
+# ---------------------------------------------------------------- rules as data, the Assessment, the editor's rows (issue 20)
+
+# (item status initials per demo card: D done, P partial, M missing, - not applicable), in the checklist's order; checked
+# equal to the output of the checklist as code before it became the table datasets/rules/checklist.yaml
+DEMO_CHECKLISTS = {'customer_support': 'DDD-MDDMDPDDMP-DDMM-DD-DD', 'homework_helper': 'DD-DM-DMP-DDMP-DDDMD---DD',
+                   'multilingual_coding': 'DDM-M-DDM-DDMM-MDMM-PMDMD'}
+
+
+@pytest.mark.parametrize('name', DEMOS)
+def test_checklist_follows_its_table(name):
+    uc = U.load_usecase(f'bundled:usecases/{name}.yaml')
+    ck = U.readiness_checklist(uc)
+    table = yaml.safe_load((ROOT / 'datasets' / 'rules' / 'checklist.yaml').read_text(encoding='utf-8'))
+    assert list(ck.columns) == ['stage', 'item', 'section', 'status', 'evidence']
+    assert ck[['stage', 'item', 'section']].to_dict('records') == [{k: t[k] for k in ('stage', 'item', 'section')} for t in table]
+    assert ''.join(dict(done='D', partial='P', missing='M').get(s, '-') for s in ck.status) == DEMO_CHECKLISTS[name]
+    facts = dict(fine_tuned=uc.model['fine_tuned'], reasoning=uc.model['reasoning'], minors_present=uc.minors_present,
+                 fine_tuned_on_personal_data=uc.model['fine_tuned'] and uc.data.get('personal_data'),
+                 **{c: c in uc.capabilities for c in U.CAPABILITIES})
+    for t, r in zip(table, ck.itertuples()):
+        applies = not t.get('applies_when') or any(facts[a] for a in t['applies_when'])
+        if not applies: assert (r.status, r.evidence) == ('not applicable', t['not_applicable']), t['item']
+        elif not t.get('rule'):   # a regular item: the state of its mitigations on the card, worked out here
+            got = {m['status'] for m in uc.mitigations if m['id'] in t['mitigations']}
+            assert r.status == ('done' if 'in_place' in got else 'partial' if got else 'missing'), t['item']
+
+
+def test_bad_checklist_table_names_item_and_field(tmp_path):
+    p = tmp_path / 'ck.yaml'
+    for text, match in [("- {stage: Model-level alignment, item: x, section: y, mitigations: [unicorn]}\n", "item 0: mitigations: unknown 'unicorn'"),
+                        ("- {stage: Model-level alignment, item: x, section: y, rule: guess}\n", "item 0: rule: unknown 'guess'"),
+                        ("- {stage: Model-level alignment, item: x, section: y, mitigations: [sft], applies_when: [coding]}\n", 'item 0: not_applicable'),
+                        ("- {stage: Later, item: x, section: y, mitigations: [sft]}\n", "item 0: stage: 'Later' is not one of"),
+                        ("- {stage: Model-level alignment, item: x, section: y, mitigations: [sft], colour: red}\n", "item 0: unknown key 'colour'")]:
+        p.write_text(text)
+        with pytest.raises(BadFile, match=match): U.load_checklist(p)
+    assert {i['rule'] for i in U.CHECKLIST if i['rule']} == set(U.CHECK_RULES)
+
+
+def test_card_fields_spec_drives_the_parser(monkeypatch):
+    spec = yaml.safe_load((ROOT / 'datasets' / 'rules' / 'card_fields.yaml').read_text(encoding='utf-8'))
+    assert list(U.CARD_KEYS) == [f['field'] for f in spec if '.' not in f['field']]
+    assert {f['type'] for f in spec} == set(U.CARD_READERS)
+    uc = U.usecase_from_yaml(BASE)
+    for f in spec:      # absent top-level fields take the spec's default
+        if '.' not in f['field'] and f.get('default') not in (None, 'general', {}):
+            assert getattr(uc, f['field']) == f['default'], f['field']
+    assert uc.audience == {'type': 'general', 'minors_present': False} and uc.data == {'personal_data': False}
+    # the spec, not the code, says the default and the missing-field message
+    F = {f['field']: f for f in U.CARD_FIELDS}
+    monkeypatch.setitem(F['model.safety_tuned'], 'default', False)
+    monkeypatch.setitem(F['name'], 'required', 'name the product')
+    assert uc.model['safety_tuned'] is True and U.usecase_from_yaml(BASE).model['safety_tuned'] is False
+    with pytest.raises(U.MissingField, match='line 1: name: name the product'):
+        U.usecase_from_yaml("languages: [en]\nmodel: x\n")
+
+
+@pytest.mark.parametrize('spec,ok', [('hf:meta-llama/Llama-3.1-8B-Instruct', True), ('openai:llama3@http://localhost:8000/v1', True),
+                                     ('python:my_app.chat:respond', True), ('responses:runs/answers.jsonl', True),
+                                     ('openai:gpt-4o', False), ('python:my_app', False), ('meta-llama/Llama-3.1-8B', False), ('hf:', False)])
+def test_product_model_spec(tmp_path, spec, ok):
+    p = tmp_path / 'c.yaml'
+    p.write_text(f"name: t\nlanguages: [en]\nmodel:\n  base: meta-llama/Llama-3.1-8B-Instruct\n  spec: '{spec}'\n")
+    if not ok:
+        with pytest.raises(U.BadValue, match=r'line 5: model\.spec: expected hf:ID, openai:MODEL@URL'): U.load_usecase(p)
+        return
+    uc = U.load_usecase(p)
+    assert uc.model['spec'] == spec and uc.product_model == spec and uc.model['base'] == 'meta-llama/Llama-3.1-8B-Instruct'
+    assert U.load_usecase(f'bundled:usecases/customer_support.yaml').product_model is None
+    assert 'spec' not in U.card_assessment('bundled:usecases/customer_support.yaml').summary()['usecase']['model']
+
+
+def test_assessment_says_its_gaps(tmp_path):
+    a = U.card_assessment('bundled:usecases/multilingual_coding.yaml')
+    assert isinstance(a, U.Assessment) and U.assessment_summary(a) == a.summary()
+    assert a.to_dict() == {**a.summary(), 'warnings': a.warnings} and json.loads(json.dumps(a.to_dict()))
+    reg, f = a.register, a.findings()
+    blockers = reg[reg.status == 'blocker']
+    assert f[0] == ("Blockers (3 register rows): unsupported_language on model_output (id), unsupported_language on "
+                    "model_output (ja), unsupported_language on model_output (sw).") and len(blockers) == 3
+    n_missing = int((reg.residual_source == 'evidence missing').sum())
+    assert any(s.startswith(f"Evidence missing, so their guards get no credit ({n_missing} register rows)") for s in f)
+    n_ck = int((a.checklist.status == 'missing').sum())
+    assert any(s.startswith(f"Checklist items missing ({n_ck}): ") for s in f)
+    failed = U.card_assessment('bundled:usecases/customer_support.yaml', failed_parts=[f'thresholds-{LG3_SLUG}'])
+    assert any(s.startswith(f'Failed parts (1): thresholds-{LG3_SLUG}') for s in failed.findings())
+    md = a._repr_markdown_()
+    assert md.startswith('**Kodi multilingual coding assistant**: 38 register rows, 3 blocker(s)') and 'unsupported\\_language' in md
+    p = tmp_path / 'c.yaml'; p.write_text(BASE.replace('name: t', 'name: "<script>x</script> *[a](b)*"'))
+    md = U.card_assessment(p)._repr_markdown_()
+    assert '<script>' not in md and '&lt;script&gt;' in md and '\\*\\[a\\](b)\\*' in md
+
+
+def test_editor_shows_the_rows_it_edits():
+    import re
+    ed = U.RegisterEditor(card(languages=['en', 'sw']))
+    assert ed.rows in ed.widget.children
+    cells = lambda i: re.findall(r'<td>(.*?)</td>', re.search(rf'<tr data-row="{i}"[^>]*>(.*?)</tr>', ed.rows.value).group(1))
+
+    def shown_as_register(hand=()):
+        "every register row is in the table, with its current values; rows set by hand (`hand`) flagged"
+        assert len(re.findall(r'<tr data-row=', ed.rows.value)) == len(ed.register)
+        for i, r in enumerate(ed.register.itertuples()):
+            assert cells(i) == [r.hazard, r.surface, r.language, str(r.inherent_likelihood), str(r.inherent_severity),
+                                str(r.inherent), str(r.residual), r.residual_source, r.status,
+                                'override' if i in hand else ''], i
+    shown_as_register()
+    i = next(i for i, (lbl, _) in enumerate(ed.row.options) if lbl.startswith('unsupported_language · model_output · sw'))
+    ed.row.value = i
+    assert 'background' in re.search(rf'<tr data-row="{i}"[^>]*>', ed.rows.value).group(0)   # the selected row is marked
+    was = cells(i)
+    ed.likelihood.value, ed.severity.value, ed.rationale.value = 1, 2, 'Swahili requests are declined upstream'
+    ed.apply_button.click()
+    shown_as_register(hand={i})
+    assert cells(i)[:6] == ['unsupported_language', 'model_output', 'sw', '1', '2', '2'] and cells(i) != was
+    ed.clear_button.click()
+    shown_as_register()
+    assert cells(i) == was
