@@ -15,10 +15,11 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, datasets_di
                             check_yaml, YAML_LIMITS, evidence_warning, normalise_categories, get_settings)
 
 # %% auto #0
-__all__ = ['LLAMA_GUARD_CATEGORIES', 'MLCOMMONS_HAZARDS', 'LG_TO_MLCOMMONS', 'RISKBENCH_HAZARDS', 'DECISIONS', 'AGENT_DECISIONS',
-           'taxonomy_name', 'taxonomies', 'crosswalk', 'mlcommons_to_lg', 'hazard_codes', 'hazard_name', 'check_hazard',
-           'infer_taxonomy', 'align_categories', 'load_yaml', 'line_of', 'field_name', 'ContentPolicy', 'AgentPolicy',
-           'supported_languages', 'model_family', 'unsupported_languages']
+__all__ = ['LLAMA_GUARD_CATEGORIES', 'MLCOMMONS_HAZARDS', 'RELATIONS', 'APPROXIMATE', 'LG_TO_MLCOMMONS', 'RISKBENCH_HAZARDS',
+           'DECISIONS', 'AGENT_DECISIONS', 'taxonomy_name', 'taxonomies', 'Crosswalk', 'crosswalk', 'mlcommons_to_lg',
+           'crosswalks', 'hazard_codes', 'hazard_name', 'check_hazard', 'infer_taxonomy', 'align_categories',
+           'load_yaml', 'line_of', 'field_name', 'ContentPolicy', 'AgentPolicy', 'supported_languages', 'model_family',
+           'unsupported_languages']
 
 # %% ../nbs/01_taxonomy.ipynb #t002
 _TAXONOMIES = {}
@@ -60,30 +61,106 @@ LLAMA_GUARD_CATEGORIES = {k: dict(name=v['name'], description=v['description'])
 MLCOMMONS_HAZARDS = {k: dict(v) for k, v in _taxonomies()['mlcommons-ailuminate']['codes'].items()}
 
 # %% ../nbs/01_taxonomy.ipynb #c009
-_CROSSWALKS = {}
+RELATIONS = ('exact', 'narrower', 'broader', 'partial')
+APPROXIMATE = ('broader', 'partial')   # a row coded so may not be a target row
+_INVERSE = dict(exact='exact', narrower='broader', broader='narrower', partial='partial')
 
-def crosswalk(source:str,  # taxonomy the codes are in
-              target:str,  # taxonomy to map them into
-             )->dict|None: # {map: {code: [target codes]}, why: {code: reason}, source}, None when no file
-    "The bundled crosswalk from `source` to `target`, checked against both taxonomies"
-    s, t = taxonomy_name(source, 'source'), taxonomy_name(target, 'target')
-    if (s, t) in _CROSSWALKS: return _CROSSWALKS[s, t]
-    p = datasets_dir()/'crosswalks'/f'{s}_to_{t}.yaml'
-    if not p.is_file(): return None
+# %% ../nbs/01_taxonomy.ipynb #c009-c
+@dataclass
+class Crosswalk:
+    "How the codes of taxonomy `frm` map onto taxonomy `to`: targets, relation and reason per code, with sources"
+    frm: str                 # the taxonomy the codes are in
+    to: str                  # the taxonomy they map into
+    map: dict                # code -> [target codes]
+    relation: dict           # code -> {target code: exact | narrower | broader | partial}
+    why: dict                # code -> reason
+    source: str = ''         # where both definitions come from
+    derived: bool = False    # built by inverting the file of the other direction
+    def __getitem__(self, key): return getattr(self, key)
+
+# %% ../nbs/01_taxonomy.ipynb #c009-f
+def _code_name(tx:str, code)->str|None:
+    "The display name of `code` in taxonomy `tx` (None for no code)"
+    return None if code is None else str(_taxonomies().get(tx, {}).get('codes', {}).get(code, {}).get('name', code))
+
+@patch(as_prop=True)
+def table(self:Crosswalk)->pd.DataFrame:
+    "One row per (code, target) pair, a code without a counterpart on a row of its own"
+    rows = []
+    for c, tos in self.map.items():
+        use = ('kept out: several targets' if len(tos) > 1 else 'kept out: no counterpart' if not tos
+               else 'approximate' if self.relation[c][tos[0]] in APPROXIMATE else 'mapped')
+        for t in tos or [None]:
+            rows.append(dict(code=c, name=_code_name(self.frm, c), to=t, to_name=_code_name(self.to, t),
+                             relation=self.relation[c][t] if t else None, evidence=use, why=self.why.get(c, '')))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/01_taxonomy.ipynb #c009-i
+@patch
+def _repr_markdown_(self:Crosswalk)->str:
+    import html
+    esc = lambda v: '' if v is None else html.escape(str(v), quote=False).replace('|', '\\|')
+    t = self.table
+    head = f"**{esc(self.frm)} → {esc(self.to)}**"
+    if self.derived: head += ' (derived: the inverse of the other direction)'
+    lines = ['| ' + ' | '.join(t.columns) + ' |', '|' + '---|' * len(t.columns)]
+    lines += ['| ' + ' | '.join(esc(v) for v in r) + ' |' for r in t.itertuples(index=False)]
+    return '\n'.join([head, '', *lines, '', f"Sources: {esc(self.source)}"])
+
+# %% ../nbs/01_taxonomy.ipynb #c009-l
+def _relations(code, to:list, rel, p)->dict:
+    "{target: relation} from a crosswalk entry's `relation` (one word, or one per target)"
+    if not to: return {}
+    r = {t: rel for t in to} if isinstance(rel, str) else dict(rel) if isinstance(rel, dict) else None
+    if r is None or set(map(str, r)) != set(to) or any(v not in RELATIONS for v in r.values()):
+        raise BadFile(f"{p}: map.{code}: expected a relation ({', '.join(RELATIONS)}) for its targets "
+                      f"{', '.join(to)}, got {rel!r}")
+    return {str(k): v for k, v in r.items()}
+
+# %% ../nbs/01_taxonomy.ipynb #c009-n
+def _read_crosswalk(p:Path, s:str, t:str)->Crosswalk:
+    "The crosswalk file `p` from `s` to `t`, checked against both taxonomies"
     d = read_yaml(p, 'crosswalk')
     if not isinstance(d, dict) or (d.get('from'), d.get('to')) != (s, t) or not isinstance(d.get('map'), dict):
         raise BadFile(f"{p}: a crosswalk needs 'from: {s}', 'to: {t}' and a mapping "
-                      "'map: {CODE: {to: [...], why: ...}}'")
+                      "'map: {CODE: {to: [...], relation: ..., why: ...}}'")
     have, into = _taxonomies()[s]['codes'], _taxonomies()[t]['codes']
-    m, why = {}, {}
+    m, rel, why = {}, {}, {}
     for code, v in d['map'].items():
         to = (v or {}).get('to') if isinstance(v, dict) else v
         if str(code) not in have or not isinstance(to, list) or any(str(x) not in into for x in to):
             raise BadFile(f"{p}: map.{code}: expected a {s} code mapped onto a list of {t} codes, got {v!r}")
         m[str(code)] = [str(x) for x in to]
+        rel[str(code)] = _relations(code, m[str(code)], v.get('relation') if isinstance(v, dict) else None, p)
         why[str(code)] = str(v.get('why') or '') if isinstance(v, dict) else ''
-    _CROSSWALKS[s, t] = dict(map=m, why=why, source=str(d.get('source') or ''))
-    return _CROSSWALKS[s, t]
+    return Crosswalk(s, t, m, rel, why, str(d.get('source') or ''))
+
+# %% ../nbs/01_taxonomy.ipynb #c009-q
+def _inverse(cw:Crosswalk)->Crosswalk:
+    "The crosswalk from `cw.to` to `cw.frm`, derived from `cw`"
+    m = {c: [] for c in _taxonomies()[cw.to]['codes']}
+    rel, why = {c: {} for c in m}, {c: [] for c in m}
+    for a, tos in cw.map.items():
+        for b in tos:
+            m[b].append(a); rel[b][a] = _INVERSE[cw.relation[a][b]]; why[b].append(f"{a}: {cw.why.get(a, '')}")
+    why = {b: '; '.join(w) if w else f"no {cw.frm} code maps onto it" for b, w in why.items()}
+    return Crosswalk(cw.to, cw.frm, m, rel, why, cw.source, derived=True)
+
+# %% ../nbs/01_taxonomy.ipynb #c009-t
+_CROSSWALKS = {}
+
+def crosswalk(source:str,  # taxonomy the codes are in
+              target:str,  # taxonomy to map them into
+             )->Crosswalk|None: # None when neither direction has a file
+    "The crosswalk from `source` to `target` (a file, or the inverse of the other direction's), checked"
+    s, t = taxonomy_name(source, 'source'), taxonomy_name(target, 'target')
+    if (s, t) in _CROSSWALKS: return _CROSSWALKS[s, t]
+    d = datasets_dir()/'crosswalks'
+    if (d/f'{s}_to_{t}.yaml').is_file(): cw = _read_crosswalk(d/f'{s}_to_{t}.yaml', s, t)
+    elif (d/f'{t}_to_{s}.yaml').is_file(): cw = _inverse(_read_crosswalk(d/f'{t}_to_{s}.yaml', t, s))
+    else: return None
+    _CROSSWALKS[s, t] = cw
+    return cw
 
 # %% ../nbs/01_taxonomy.ipynb #c009-3
 LG_TO_MLCOMMONS = {k: v[0] if v else None
@@ -93,6 +170,17 @@ LG_TO_MLCOMMONS = {k: v[0] if v else None
 def mlcommons_to_lg()->dict:
     "MLCommons hazard code -> the Llama Guard codes that map onto it"
     return {k: list(v) for k, v in crosswalk('mlcommons-ailuminate', 'llama-guard-3')['map'].items()}
+
+# %% ../nbs/01_taxonomy.ipynb #x004
+def crosswalks()->pd.DataFrame:
+    "Every bundled crosswalk file: from, to, and its codes by what alignment does with them"
+    rows = []
+    for p in sorted((datasets_dir()/'crosswalks').glob('*_to_*.yaml')):
+        s, t = p.stem.split('_to_', 1)
+        ev = crosswalk(s, t).table.drop_duplicates('code').evidence.str.split(':').str[0].value_counts()
+        rows.append({'from': s, 'to': t, 'codes': int(ev.sum()), **{k: int(ev.get(k, 0)) for k in
+                     ('mapped', 'approximate', 'kept out')}})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/01_taxonomy.ipynb #c012
 RISKBENCH_HAZARDS = {
@@ -153,7 +241,7 @@ def infer_taxonomy(codes,               # hazard codes (any iterable)
 
 # %% ../nbs/01_taxonomy.ipynb #t014
 def _convert(src:str|None, codes:tuple, target:str, custom:dict, why_undeclared:str='')->tuple:
-    "(target codes, [(code, reason)] kept out, [(code, target code)] mapped) for one row's codes"
+    "(target codes, [(code, reason)] kept out, [(code, target code, relation)] mapped) for one row's codes"
     kept, foreign, mapped = [], [], []
     for c in codes:
         if c in custom: kept.append(custom[c]); continue
@@ -162,10 +250,10 @@ def _convert(src:str|None, codes:tuple, target:str, custom:dict, why_undeclared:
         if canon is None: foreign.append((c, f"not a {src} code")); continue
         if src == target: kept.append(canon); continue
         cw = crosswalk(src, target)
-        to = cw['map'].get(canon, []) if cw else None
+        to = cw.map.get(canon, []) if cw else None
         if to is None: foreign.append((canon, f"no crosswalk from {src} to {target}"))
-        elif len(to) == 1: kept.append(to[0]); mapped.append((canon, to[0]))
-        elif not to: foreign.append((canon, f"no {target} counterpart: {cw['why'].get(canon) or 'none given'}"))
+        elif len(to) == 1: kept.append(to[0]); mapped.append((canon, to[0], cw.relation[canon][to[0]]))
+        elif not to: foreign.append((canon, f"no {target} counterpart: {cw.why.get(canon) or 'none given'}"))
         else: foreign.append((canon, f"maps onto several {target} codes ({', '.join(to)})"))
     return list(dict.fromkeys(kept)), foreign, mapped
 
@@ -189,11 +277,15 @@ def _alignment_warnings(stats:dict, target:str)->list:
     out = []
     for src, s in stats.items():
         if s['mapped']:
-            pairs = ', '.join(f"{a}→{b}" for a, b in sorted(s['mapped']))
+            m = sorted(s['mapped'])
+            pairs = ', '.join(f"{a}→{b}" + ('' if r == 'exact' else f" ({r})") for a, b, r in m)
+            approx = sorted({a for a, _, r in m if r in APPROXIMATE})
             msg = (f"{s['mapped_rows']} row(s) coded in {src} mapped into {target} through the crosswalk: {pairs} "
-                   f"(sources: {crosswalk(src, target)['source']})")
+                   f"(sources: {crosswalk(src, target).source})")
+            if approx: msg += f"; evidence through {', '.join(approx)} is approximate (broader or partial relation)"
             out.append(evidence_warning('mapped_categories', msg, taxonomy=src, target=target, rows=s['mapped_rows'],
-                                        codes=sorted({a for a, _ in s['mapped']}), mapping=dict(sorted(s['mapped']))))
+                                        codes=sorted({a for a, *_ in m}), mapping={a: b for a, b, _ in m},
+                                        relations={a: r for a, _, r in m}, approximate=approx))
         if s['foreign']:
             why = '; '.join(f"{c}: {r}" for c, r in sorted(s['foreign'].items()))
             msg = (f"{s['foreign_rows']} row(s) carry {src or 'undetermined'} codes kept out of per-hazard evidence "
@@ -227,9 +319,11 @@ def align_categories(df:pd.DataFrame,          # an eval set with `categories` (
             s = stats.setdefault(src, dict(mapped=set(), foreign={}, mapped_rows=0, foreign_rows=0))
             s['mapped'] |= set(mapped); s['mapped_rows'] += bool(mapped); s['foreign_rows'] += bool(foreign)
             s['foreign'].update(foreign)
-        rows.append((kept, [c for c, _ in foreign], src))
+        sure = {b for _, b, r in mapped if r not in APPROXIMATE}
+        rows.append((kept, [c for c, _ in foreign], src, sorted({b for _, b, r in mapped if r in APPROXIMATE} - sure)))
     out['categories'] = [r[0] for r in rows]
     out['foreign_categories'] = [r[1] for r in rows]
+    out['approximate_categories'] = [r[3] for r in rows]
     out['source_taxonomy'] = [r[2] for r in rows]
     out['taxonomy'] = tgt
     out.attrs['taxonomy'] = dict(target=tgt, declared=taxonomy, inferred=inferred, reason=why)

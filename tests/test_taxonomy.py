@@ -135,3 +135,80 @@ def test_load_yaml_is_bounded(tmp_path, text, match):
         t0 = time.perf_counter()
         with pytest.raises(BadFile, match=match) as e: T.load_yaml(src, 'use-case card', **kw)
         assert time.perf_counter() - t0 < 1.0 and '\n' not in str(e.value)
+
+
+# --- crosswalks between the guard and benchmark taxonomies (issue 14, item 3) ---------------------------------
+HUB = ['aegis-2', 'beavertails', 'wildguard', 'qwen3guard', 'shieldgemma', 'openai-moderation', 'mlcommons-ailuminate']
+
+
+def test_every_taxonomy_has_a_crosswalk_with_llama_guard_both_ways():
+    for t in HUB:
+        there, back = T.crosswalk(t, 'llama-guard-3'), T.crosswalk('llama-guard-3', t)
+        assert there is not None and back is not None, t
+        assert set(back.map) == set(T.LLAMA_GUARD_CATEGORIES), t
+        for a, tos in there.map.items():                         # the two directions agree, relations turned round
+            for b in tos:
+                assert a in back.map[b], (t, a, b)
+                inv = dict(exact='exact', narrower='broader', broader='narrower', partial='partial')
+                assert back.relation[b][a] == inv[there.relation[a][b]], (t, a, b)
+
+
+def test_crosswalk_files_give_a_relation_for_every_mapped_code():
+    for p in sorted((datasets_dir() / 'crosswalks').glob('*.yaml')):
+        s, t = p.stem.split('_to_')
+        cw = T.crosswalk(s, t)
+        assert not cw.derived
+        for c, tos in cw.map.items():
+            assert set(cw.relation[c]) == set(tos) and set(cw.relation[c].values()) <= set(T.RELATIONS), (p, c)
+        tab = cw.table
+        assert set(tab.code) == set(cw.map)
+        assert set(tab.evidence) <= {'mapped', 'approximate', 'kept out: several targets', 'kept out: no counterpart'}
+    cws = T.crosswalks()
+    assert len(cws) == len(list((datasets_dir() / 'crosswalks').glob('*.yaml')))
+    assert (cws['mapped'] + cws['approximate'] + cws['kept out'] == cws['codes']).all()
+
+
+def test_crosswalk_table_says_what_alignment_does_with_each_code():
+    tab = T.crosswalk('shieldgemma', 'llama-guard-3').table
+    ev = tab.drop_duplicates('code').set_index('code').evidence.to_dict()
+    assert ev == {'Dangerous Content': 'kept out: several targets', 'Harassment': 'kept out: no counterpart',
+                  'Hate Speech': 'mapped', 'Sexually Explicit Information': 'mapped'}
+    assert tab[tab.code == 'Dangerous Content'].to.tolist() == ['S1', 'S9', 'S11']
+    md = T.crosswalk('llama-guard-3', 'shieldgemma')._repr_markdown_()
+    assert md.startswith('**llama-guard-3 → shieldgemma** (derived') and '| S10 | Hate | Hate Speech |' in md
+
+
+def test_a_crosswalk_without_a_relation_is_a_bad_file(tmp_path, monkeypatch):
+    import shutil
+    d = tmp_path / 'data'; shutil.copytree(datasets_dir() / 'taxonomies', d / 'taxonomies'); (d / 'crosswalks').mkdir()
+    (d / 'crosswalks' / 'openai-moderation_to_llama-guard-3.yaml').write_text(
+        'from: openai-moderation\nto: llama-guard-3\nmap:\n  S3: {to: [S4], why: minors}\n')
+    monkeypatch.setattr(T, 'datasets_dir', lambda: d)
+    monkeypatch.setattr(T, '_CROSSWALKS', {})
+    with pytest.raises(BadFile, match=r"map.S3: expected a relation \(exact, narrower, broader, partial\) for its"):
+        T.crosswalk('openai-moderation', 'llama-guard-3')
+
+
+def test_evidence_through_a_partial_relation_is_labelled():
+    df = pd.DataFrame(dict(text=list('abc'), label=[1, 1, 1], taxonomy='wildguard',
+                           categories=[['violence_and_physical_harm'], ['private_information_individual'],
+                                       ['cyberattack', 'others']]))
+    al, ws = T.align_categories(df)
+    assert al.categories.tolist() == [['S1'], ['S7'], ['S2']]
+    assert al.approximate_categories.tolist() == [['S1'], [], []]        # partial: labelled; exact, narrower: not
+    m = next(w for w in ws if w['code'] == 'mapped_categories')
+    assert m['approximate'] == ['violence_and_physical_harm'] and m['relations']['cyberattack'] == 'narrower'
+    assert 'violence_and_physical_harm→S1 (partial)' in m['message'] and 'is approximate' in m['message']
+    f = next(w for w in ws if w['code'] == 'foreign_categories')
+    assert f['codes'] == ['others']
+
+
+def test_same_name_in_several_taxonomies_is_never_matched_by_name():
+    df = pd.DataFrame(dict(text=['a'], label=[1], categories=[['Harassment']]))    # Aegis, OR-Bench and ShieldGemma
+    al, ws = T.align_categories(df)
+    assert al.categories.tolist() == [[]] and 'fit several taxonomies' in ws[0]['message']
+    for tx in ('aegis-2', 'or-bench', 'shieldgemma'):
+        assert T.align_categories(df, taxonomy=tx)[0].foreign_categories.tolist() == [['harassment' if tx == 'or-bench'
+                                                                                         else 'Harassment']]
+    q = pd.DataFrame(dict(text=['a'], label=[1], categories=[['PII']], taxonomy='qwen3guard'))
+    assert T.align_categories(q)[0].categories.tolist() == [['S7']]
