@@ -436,3 +436,11 @@ def test_audit_shows_itself_masked_and_escaped(tmp_path):
                          'Leakage not checked: the table has no split column.',
                          'Identity association not measured: the table has no label or response column.']
     assert '<b>' not in html and '<i>' not in html
+
+def test_email_followed_by_an_underscore_is_masked():
+    "An address glued to an underscore or a hyphen is still an address: found and masked (it was shown in clear)"
+    from riskbench.audit import mask_pii, find_pii
+    for t in ('ana@example.org_x', 'write ana@example.org_now', 'ana@example.org', 'ana@example.co-uk'):
+        out = mask_pii(t)
+        assert 'ana@' not in out and 'example' not in out, (t, out)
+    assert len(find_pii(['ana@example.org_x'])) == 1
