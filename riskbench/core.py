@@ -229,7 +229,7 @@ def _evalset_spec(path)->tuple|None:
 
 # %% ../nbs/00_core.ipynb #c021
 def resolve_input(path:str|Path, what:str='input')->Path:
-    "A path that exists for `path` (which may be `bundled:NAME` or a public set's `NAME:PATH`), or `BadFile` naming `what`"
+    "A path that exists for `path` (maybe `bundled:NAME` or a public set's `NAME:PATH`), or `BadFile` naming `what`"
     s = str(path)
     if not s.strip(): raise BadFile(f"{what}: no path given")
     if es := _evalset_spec(path):
@@ -1122,7 +1122,7 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
 def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
                   max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=8<<20,
                  )->Iterator[pd.DataFrame]:
-    "Validated eval-set batches from `path` (a public set's `NAME:PATH` read in its published schema); accounting goes to `report`"
+    "Validated eval-set batches from `path` (a public set's `NAME:PATH` in its published schema) into `report`"
     rep = report if report is not None else RowReport(str(path))
     if es := _evalset_spec(path):
         from riskbench.evalsets import iter_evalset
