@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.riskbench-installed
 OUT ?= reports/demo
 
-.PHONY: demo test install bench export clean-notebooks browser mutate
+.PHONY: demo test install bench export clean-notebooks browser mutate docs lab
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,11 @@ export: $(STAMP)
 # README.md is generated from nbs/index.ipynb
 readme: $(STAMP)
 	$(BIN)/jupyter nbconvert --to markdown --log-level WARN nbs/index.ipynb --output-dir . --output README
+
+# the docs site from the notebooks into _docs/: nbdev-docs where Quarto is installed, else mkdocs-material (tools/docs.py)
+docs: $(STAMP)
+	$(BIN)/python tools/docs.py
+
+# a JupyterLab workspace for a use-case card (CARD=path/to/card.yaml; default: the bundled demo card)
+lab: $(STAMP)
+	$(BIN)/riskbench lab $(CARD)
