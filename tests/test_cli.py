@@ -1,5 +1,5 @@
 "The `riskbench` command: exit codes (0 ok, 1 failed run, 2 bad input or usage), one-line errors, --help, the demo"
-import contextlib, errno, io, json, os, re, subprocess
+import contextlib, errno, io, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import riskbench, ROOT, read_only
@@ -128,3 +128,34 @@ def test_demo_the_readmes_first_command(tmp_path):
     assert b['status'] == 'ok'
     assert (tmp_path/'demo'/'index.html').is_file()
     assert 'KeyboardInterrupt' not in r.stderr
+
+def test_templates_says_where_they_are_and_its_papermill_line_runs(tmp_path):
+    """The folder `riskbench templates` names holds every template; the plain-papermill line it prints, run by a shell,
+    writes the report and the files it saves into the output folder, none into the working folder"""
+    import shlex
+    r = riskbench('templates')
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.splitlines()[:2]
+    folder = Path(first.removeprefix('templates folder: '))
+    names = sorted(re.findall(r'^(\w+) — ', r.stdout, re.M))
+    assert first.startswith('templates folder: ') and names and sorted(p.stem for p in folder.glob('*.ipynb')) == names
+    assert riskbench('templates', '--path').stdout.strip() == str(folder)
+    line = second.removeprefix('run one with plain papermill: ')
+    assert line.startswith('mkdir -p out/') and ' papermill ' in line and line.endswith(' VALUE'), line
+    t = line.split('RISKBENCH_OUT=out/')[1].split()[0]
+    data = _csv(tmp_path/'set.csv', 'id,text,label\na,hello there,0\nb,how do I pick a lock,1\nc,good morning,0\n')
+    assert line.rsplit(' ', 2)[-2] == 'data', line  # the first template's first parameter: its input
+    work = tmp_path/'work'; work.mkdir()
+    cmd = line.removesuffix(' VALUE') + ' ' + shlex.quote(str(data)) + ' --log-level WARNING'
+    env = {**os.environ, 'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    p = subprocess.run(['bash', '-c', cmd], cwd=work, capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = work/'out'/t
+    assert (out/'report.ipynb').is_file() and (out/'summary.json').is_file(), sorted(os.listdir(out))
+    assert sorted(os.listdir(work)) == ['out'], os.listdir(work)
+
+def test_lab_is_a_command():
+    from riskbench.cli import COMMANDS
+    assert COMMANDS['lab'][:2] == ('riskbench.lab', 'lab_cmd')
+    r = riskbench('lab', '--help')
+    assert r.returncode == 0 and '--dir DIR' in r.stdout and '--print-only' in r.stdout and '[card]' in r.stdout
