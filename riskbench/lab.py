@@ -274,7 +274,10 @@ def make_workspace(card:str|Path|None=None,        # use-case card (default: the
     if guard:
         from riskbench.guards import check_guard_spec
         check_guard_spec(guard)
-    files = workspace_files(inputs, pick_tutorials(tutorials), guard)
+    tuts = pick_tutorials(tutorials)
+    if not tuts and not tutorials:
+        inputs['notes'].append('this installation has no tutorial notebooks (a checkout has them in nbs/)')
+    files = workspace_files(inputs, tuts, guard)
     for rel in [*files, MARKER]: output_path(folder, rel, mkdir=False)  # every path checked before any is written
     recorded = dict((prev or {}).get('files', {}))
     status = {rel: place_file(folder, rel, text, recorded.get(rel)) for rel, text in files.items()}

@@ -146,7 +146,8 @@ def _serve(ws:Path, card:Path, home:Path):
     lab._settings()
     log = open(home/'lab.log', 'wb')
     exe = Path(sys.executable).parent/'riskbench'
-    proc = subprocess.Popen([str(exe), 'lab', str(card), '--dir', str(ws), '--tutorial', 'none', '--no-browser',
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-m', 'riskbench.cli']
+    proc = subprocess.Popen([*cmd, 'lab', str(card), '--dir', str(ws), '--tutorial', 'none', '--no-browser',
                              '--port', str(lab.port)], env=lab.env(), stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 90
@@ -162,15 +163,20 @@ def _serve(ws:Path, card:Path, home:Path):
     raise AssertionError('riskbench lab did not serve within 90s:\n' + (home/'lab.log').read_text(errors='replace')[-3000:])
 
 def _stop(proc, log):
-    "SIGTERM to the command's process group (riskbench, JupyterLab, kernels), then SIGKILL, each bounded"
+    "SIGTERM to the command's process group (riskbench, JupyterLab), then SIGKILL, each bounded; then any kernel left"
+    import psutil
+    try: started = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error: started = []
     for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         if proc.poll() is not None: break
         try: os.killpg(proc.pid, sig)
         except ProcessLookupError: break
         try: proc.wait(wait)
         except subprocess.TimeoutExpired: pass
-    try: os.killpg(proc.pid, signal.SIGKILL)  # kernels left in the group
-    except (ProcessLookupError, PermissionError): pass
+    for k in started:  # kernels run in sessions of their own: kill those that outlived the server
+        try:
+            if k.is_running(): k.kill()
+        except psutil.Error: pass
     log.close()
 
 def test_lab_opens_and_runs_the_first_notebook(browser, tmp_path):
