@@ -150,6 +150,17 @@ def _plain(f:Path, tmp:str|Path, limit:int=MAX_DECOMPRESSED)->Path:
         raise BadFile(f"{f}: not a readable {f.suffix[1:]} file ({x})") from None
     return out
 
+# %% ../nbs/12_evalsets.ipynb #e035b
+def _as_lines(f:Path, tmp:str|Path)->Path:
+    "`f`, or when it is JSON lines under a `.json` name, the same file as `.jsonl` in folder `tmp`"
+    if f.suffix.lower() != '.json' or not f.is_file(): return f
+    with open(f, 'rb') as fh: head = fh.read(4096).lstrip(b'\xef\xbb\xbf \t\r\n')
+    if not head.startswith(b'{'): return f
+    out = Path(tmp)/(f.stem + '.jsonl')
+    try: out.symlink_to(f.resolve())
+    except OSError: out.write_bytes(f.read_bytes())
+    return out
+
 # %% ../nbs/12_evalsets.ipynb #e037
 def _check_columns(e:dict, cols:list, src:str):
     "BadColumn naming the set and its published schema when a column it needs is missing"
@@ -262,6 +273,12 @@ def _first(*reasons):
 
 def _has_text(v)->bool: return isinstance(v, str) and bool(v.strip())
 
+# %% ../nbs/12_evalsets.ipynb #e065b
+def _pairs(ids:pd.Series, langs)->tuple:
+    "(pair_id, id) for rows that are translations: the shared id, and the shared id with the row's language"
+    pid = ids.map(_as_id)
+    return pid, [None if p is None else f"{p}-{l or 'und'}" for p, l in zip(pid, langs)]
+
 # %% ../nbs/12_evalsets.ipynb #e067
 CONTRACT = ('id', 'text', 'conversation', 'label', 'categories', 'taxonomy', 'language', 'source', 'pair_id')
 
@@ -299,6 +316,7 @@ def to_contract(name:str, raw:pd.DataFrame, rep:RowReport)->pd.DataFrame:
                     for v in raw[m['redacted']].tolist()])
     out['language'], out['source'] = _languages(raw, e, m.get('language')), e['name']
     if m.get('id') in raw: out['id'] = raw[m['id']].map(_as_id)
+    if m.get('pair_id') in raw: out['pair_id'], out['id'] = _pairs(raw[m['pair_id']], out['language'])
     if '_pair_id' in raw: out['pair_id'] = raw['_pair_id']
     out = out.drop(columns=[c for c in ('_text', '_id', '_language', '_pair_id') if c in out])
     return _reject(out, _first(*why[::-1]), rep)
@@ -337,7 +355,8 @@ def iter_evalset(name:str,                   # a registered set (or alias)
     with tempfile.TemporaryDirectory(prefix='riskbench-evalset-') as tmp:
         for f in files:
             checked = False
-            for raw in iter_records(_plain(f, tmp), rep, batch_rows, batch_bytes, as_written=_written(e)):
+            for raw in iter_records(_as_lines(_plain(f, tmp), tmp), rep, batch_rows, batch_bytes,
+                                    as_written=_written(e)):
                 raw = _renamed(raw, mapping, str(f))
                 if not checked: _check_columns(e, list(raw.columns[1:]), str(f)); checked = True
                 yield validate_records(to_contract(e['name'], raw, rep), rep, None, required, missing_label,
