@@ -439,3 +439,23 @@ def test_load_save_load_is_identity_multijail(tmp_path):
     a = E.load_evalset(f'multijail:{tmp_path}')[0]
     b = load_eval_set(save_table(a, tmp_path / 'saved.parquet'))[0]
     pd.testing.assert_frame_equal(_contract(a), _contract(b), check_dtype=False)
+
+
+def test_hub_copy_when_online(tmp_path, monkeypatch):
+    "Online, `NAME:` fetches the set's files from its hub id (`hf:ORG/NAME` another repo), then reads them as a folder"
+    import huggingface_hub
+    snap = tmp_path / 'snap'; snap.mkdir(); (snap / 'xstest_prompts.csv').write_text(XSTEST)
+    calls = []
+    def fake(repo, **kw): calls.append((repo, kw)); return str(snap)
+    monkeypatch.setattr(huggingface_hub, 'snapshot_download', fake)
+    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
+    monkeypatch.setenv('RISKBENCH_OFFLINE', 'false')
+    df, rep, info = _load('xstest:')
+    assert len(df) == 4 and calls[0] == ('Paul/XSTest', dict(repo_type='dataset', revision=None,
+                                                             allow_patterns=['xstest_prompts.csv']))
+    _load('xstest:hf:someone/xstest-copy')
+    assert calls[1][0] == 'someone/xstest-copy'
+    def gated(repo, **kw): raise OSError('401 Client Error: access to this gated repo is restricted')
+    monkeypatch.setattr(huggingface_hub, 'snapshot_download', gated)
+    with pytest.raises(BadFile, match=r'wildguardtest: allenai/wildguardmix could not be downloaded \(OSError: 401'):
+        load_eval_set('wildguardtest:')
