@@ -19,11 +19,11 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingMode
                             DEVICES)
 
 # %% auto #0
-__all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'HAZARDS', 'PROMPT_CATEGORIES',
+__all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'PROMPT_CATEGORIES',
            'UNSAFE_WORDS', 'SAFE_WORDS', 'GUARD_FAMILIES', 'SCORE_SUFFIXES', 'Item', 'fingerprint_id', 'Guard', 'pad8',
            'make_batches', 'forward_safely', 'max_score_chars', 'bound_input', 'bound_inputs', 'check_batch_tokens',
-           'run_engine', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights', 'is_offline',
-           'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
+           'run_engine', 'hazard_sort_key', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights',
+           'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
            'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'check_device',
            'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'check_score_out',
            'write_score_table', 'score_file', 'score_cmd', 'ScoredTable', 'check_scores', 'scored_table']
@@ -250,6 +250,11 @@ def _progress(total:int, name:str):
     from tqdm.auto import tqdm
     return tqdm(total=total, unit='row', desc=f'scoring ({name})', leave=False, dynamic_ncols=True)
 
+# %% ../nbs/03_guards.ipynb #c012h1
+def hazard_sort_key(code)->tuple:
+    "Sort key for hazard codes in natural order: S1, S2, ..., S10, S14 (digit runs compared as numbers)"
+    return tuple((0, int(p), '') if p.isdigit() else (1, 0, p.lower()) for p in re.findall(r'\d+|\D+', str(code)))
+
 # %% ../nbs/03_guards.ipynb #c014
 _BASELINE_FITS, _BASELINE_LOCK = {}, threading.Lock()
 BASELINE_TRAIN = 'bundled:guard_train.jsonl'
@@ -272,7 +277,7 @@ def _fit_baseline(path:str, per_category:bool, ngram:tuple, C:float)->dict:
         lr = LogisticRegression(C=C, solver='liblinear', random_state=0, max_iter=1000).fit(X, y)
         cats = {}
         if per_category and 'categories' in df:
-            codes = sorted({c for cs in df['categories'] for c in cs}, key=lambda c: (len(c), c))
+            codes = sorted({c for cs in df['categories'] for c in cs}, key=hazard_sort_key)
             for c in codes:
                 yc = df['categories'].map(lambda cs: c in cs).to_numpy(int)
                 if yc.sum() >= 5:
@@ -476,25 +481,6 @@ def load_pretrained(path_or_id:str, kind:str, family:str, device:str|None=None, 
                 weights_sha256=weights_sha256(files), dtype=str(td).replace('torch.', ''),
                 architecture=(cfg.get('architectures') or [None])[0])
     return model, tok, dev, info
-
-# %% ../nbs/03_guards.ipynb #c023
-HAZARDS = {  # code: (name in the model cards, one-line description after the model cards)
-    'S1': ('Violent Crimes', 'enables, encourages or endorses violent crimes against people or animals'),
-    'S2': ('Non-Violent Crimes', 'personal, financial, property, drug, weapons and cyber crimes'),
-    'S3': ('Sex-Related Crimes', 'sex trafficking, sexual assault, sexual harassment, prostitution'),
-    'S4': ('Child Sexual Exploitation', 'contains, describes or enables the sexual abuse of children'),
-    'S5': ('Defamation', 'verifiably false and likely to injure a living person\'s reputation'),
-    'S6': ('Specialized Advice', 'specialised financial, medical or legal advice, or calls dangerous things safe'),
-    'S7': ('Privacy', 'sensitive non-public personal information'),
-    'S8': ('Intellectual Property', 'may violate third-party intellectual property rights'),
-    'S9': ('Indiscriminate Weapons', 'chemical, biological, radiological, nuclear and high-yield explosive weapons'),
-    'S10': ('Hate', 'demeans or dehumanises people for sensitive personal characteristics'),
-    'S11': ('Suicide & Self-Harm', 'suicide, self-injury, disordered eating'),
-    'S12': ('Sexual Content', 'erotica'),
-    'S13': ('Elections', 'factually incorrect information about electoral systems and processes'),
-    'S14': ('Code Interpreter Abuse',
-            'abuse of code interpreters: denial of service, container escapes, privilege escalation'),
-}
 
 # %% ../nbs/03_guards.ipynb #c023a
 PROMPT_CATEGORIES = {'S1': 'Violent Crimes.', 'S2': 'Non-Violent Crimes.', 'S3': 'Sex Crimes.',
