@@ -5,8 +5,9 @@ from sklearn.metrics import roc_curve, precision_recall_curve, roc_auc_score, av
 
 from riskbench.core import RiskbenchError, BadColumn
 from riskbench.thresholds import (sweep, auc_roc, average_precision, at_prevalence, choose_threshold, wilson_interval,
-                                  bootstrap_metrics, group_thresholds, GuardPolicy, ThresholdTuner, tune_file, thresholds_cmd,
+                                  bootstrap_metrics, group_thresholds, GuardPolicy, tune_file, thresholds_cmd,
                                   scores_for_report, _bootstrap_thresholds)
+from riskbench.tuner import ThresholdTuner
 
 
 def score_table(n=800, seed=0, p_th=0.03):
@@ -111,6 +112,33 @@ def test_wilson_by_hand():
         c = (p + z * z / (2 * n)) / (1 + z * z / n); h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         assert wilson_interval(k, n) == pytest.approx((c - h, c + h), abs=1e-12)
     assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(0, 10)[0] == 0.0
+
+
+def test_wilson_matches_scipy_and_statsmodels_and_clips():
+    "The one Wilson interval: scipy's binomtest(...).proportion_ci('wilson') (and statsmodels' when installed), in [0, 1]"
+    from scipy.stats import binomtest
+    try: from statsmodels.stats.proportion import proportion_confint
+    except ImportError: proportion_confint = None
+    ks, ns = [], []
+    for n in (1, 2, 3, 7, 10, 37, 100, 1000):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            ks.append(k); ns.append(n)
+            for alpha in (0.05, 0.2):
+                ref = binomtest(k, n).proportion_ci(1 - alpha, 'wilson')
+                assert wilson_interval(k, n, alpha) == pytest.approx((ref.low, ref.high), abs=1e-12), (k, n, alpha)
+                if proportion_confint is not None:
+                    assert wilson_interval(k, n, alpha) == pytest.approx(proportion_confint(k, n, alpha, 'wilson'), abs=1e-12)
+    lo, hi = wilson_interval(np.array(ks), np.array(ns))                 # vectorised: the same, clipped to [0, 1]
+    assert lo.shape == (len(ks),) and (lo >= 0).all() and (hi <= 1).all() and (lo <= hi).all()
+    np.testing.assert_allclose(np.array([wilson_interval(k, n) for k, n in zip(ks, ns)]), np.c_[lo, hi], atol=1e-15, rtol=0)
+    assert np.isnan(wilson_interval(0, 0)).all()
+
+
+def test_auc_roc_matches_sklearn_with_ties_and_from_a_sweep():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500); s = np.round(rng.random(500) * 0.6 + 0.3 * y, 2)   # many ties
+    assert auc_roc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert auc_roc(sweep(y, s)) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
 
 
 # ---- bootstrap ----
@@ -829,3 +857,119 @@ def test_decide_group_rules_at_their_edges():
 def test_decide_refuses_a_nan_among_scores():
     from riskbench.core import BadParameter
     with pytest.raises(BadParameter, match='score 1 is not a finite number'): _grouped('language', {}).decide([0.2, float('nan')])
+
+
+# ---- Objective: one value for the objective and its six targets ----
+def test_objective_validates_each_field_by_its_flag_name():
+    from riskbench.thresholds import Objective
+    from riskbench.core import BadParameter
+    for kw, flag in [(dict(target_fpr=-0.1), 'target-fpr'), (dict(target_recall=2), 'target-recall'),
+                     (dict(beta=float('inf')), 'beta'), (dict(cost_miss=float('nan')), 'cost-miss'),
+                     (dict(cost_false_refusal=-1), 'cost-false-refusal'), (dict(prevalence=1.0), 'prevalence'),
+                     (dict(name='max-accuracy'), 'objective')]:
+        with pytest.raises(BadParameter, match=f'^{flag}: '): Objective(**kw)
+    o = Objective('Min_Cost', cost_miss='20', prevalence=0.01)
+    assert (o.name, o.cost_miss, o.targets['prevalence']) == ('min-cost', 20.0, 0.01)
+    assert repr(o) == 'Objective(min-cost: the lowest expected cost at 20 per miss and 1 per false refusal, at 1.00% unsafe traffic)'
+    assert Objective()._repr_markdown_() == ('**max-recall-at-fpr**: the most recall at a false refusal rate ≤ 5.00%, '
+                                             "at the eval set's share of unsafe rows")
+
+
+def test_an_objective_chooses_what_the_flat_targets_chose():
+    from riskbench.thresholds import Objective, as_objective
+    from riskbench.core import BadParameter
+    df = score_table(900)
+    sw = sweep(df.label, df.score)
+    for o in [Objective('max-recall-at-fpr', target_fpr=0.1), Objective('min-fpr-at-recall', target_recall=0.8),
+              Objective('max-fbeta', beta=2.0), Objective('min-cost', cost_miss=5, cost_false_refusal=2, prevalence=0.1)]:
+        flat = {k: v for k, v in o.targets.items() if v is not None}
+        a, b = choose_threshold(sw, o), choose_threshold(sw, o.name, **flat)
+        assert (a.threshold, a.targets, a.cost) == (b.threshold, b.targets, b.cost)
+        # by hand for the constrained objective: the lowest FPR among the thresholds of best recall within budget
+        if o.name == 'max-recall-at-fpr':
+            ok = sw[sw.fpr <= 0.1 + 1e-12]; best = ok[ok.recall == ok.recall.max()]
+            assert a.threshold == best.threshold.max()
+    p1 = GuardPolicy.from_table(df, Objective('min-fpr-at-recall', target_recall=0.8), n_boot=50)
+    p2 = GuardPolicy.from_table(df, 'min-fpr-at-recall', target_recall=0.8, n_boot=50)
+    assert p1.to_dict() == p2.to_dict() and p1.metrics['recall']['value'] >= 0.8
+    with pytest.raises(BadParameter, match='unknown objective parameter'): as_objective(None, target=0.1)
+    with pytest.raises(BadParameter, match='unknown objective parameter'): GuardPolicy.from_table(df, targt_fpr=0.1)
+    assert ThresholdTuner(df, Objective('max-f1'), n_boot=50).objective == 'max-f1'
+
+
+# ---- hazard categories in natural order: S1, S2, S10 ----
+def test_categories_are_listed_in_natural_order():
+    from riskbench.thresholds import policy_tables, group_frames
+    df = score_table(1500)
+    assert list(group_frames(df, 'category')) == ['S1', 'S2', 'S10']
+    pol = GuardPolicy.from_table(df, by='category', min_support=5, n_boot=50)
+    assert list(pol.info['per_category']) == ['S1', 'S2', 'S10'] and list(pol.groups['values']) == ['S1', 'S2', 'S10']
+    assert policy_tables(pol)['per_category'].category.tolist() == ['S1', 'S2', 'S10']
+    tun = ThresholdTuner(df, static=True, n_boot=50)
+    assert tun.category_rates(0.5).category.tolist() == ['S1', 'S2', 'S10']
+    assert list(tun.figures()['groups'].data[2].x) == ['S1', 'S2', 'S10']
+
+
+# ---- the tuner's export: a typed path never creates folders; success and failure look different ----
+def test_export_refuses_a_missing_folder_and_says_so(tmp_path):
+    from riskbench.core import BadParameter
+    tun = ThresholdTuner(score_table(600), static=False, n_boot=50); tun.widget()
+    with pytest.raises(BadParameter, match='does not exist'): tun.export(tmp_path/'typo'/'deeper'/'p.json')
+    assert not (tmp_path/'typo').exists()
+    tun.w['path'].value = str(tmp_path/'typo'/'p.json'); tun._export_clicked()
+    bad = tun.w['status'].value
+    assert "class='rb-error'" in bad and '✗ could not save: ' in bad and 'does not exist' in bad
+    assert 'rb-status-error' in tun.w['status']._dom_classes and not (tmp_path/'typo').exists()
+    tun.w['path'].value = str(tmp_path/'p.json'); tun._export_clicked()
+    good = tun.w['status'].value
+    assert "class='rb-ok'" in good and f'✓ saved to {(tmp_path/"p.json").resolve()}' in good and 'rb-error' not in good
+    assert 'rb-status-ok' in tun.w['status']._dom_classes and 'rb-status-error' not in tun.w['status']._dom_classes
+    assert GuardPolicy.load(tmp_path/'p.json').threshold == tun.threshold
+    (tmp_path/'afile').write_text('x'); tun.w['path'].value = str(tmp_path/'afile'/'p.json'); tun._export_clicked()
+    assert 'is a file, not a folder' in tun.w['status'].value
+
+
+# ---- plotly.js once: the figures widget, and reports ----
+def test_figures_widget_carries_plotly_once_per_kernel(monkeypatch):
+    import riskbench.tuner as T
+    monkeypatch.setattr(T, '_PLOTLY_SENT', [])
+    df = score_table(600)
+    a, b = ThresholdTuner(df, static=False, n_boot=50), ThresholdTuner(df, static=False, n_boot=50)
+    a.widget(); b.widget()
+    pa, pb = a.w['panel'], b.w['panel']
+    assert len(pa.plotly_js) > 1_000_000 and pb.plotly_js == ''
+    assert sorted(pa.figures) == ['groups', 'histogram', 'pr', 'roc']
+    assert not any(type(w).__name__ == 'FigureWidget' for w in a.w['box'].children)
+    a.set_threshold(0.5)
+    roc = next(m for m in pa.marks if m['figure'] == 'roc')
+    st = a.state()
+    assert roc['x'] == [st['fp'] / a.N] and roc['y'] == [st['tp'] / a.P]
+    assert next(m for m in pa.marks if m['figure'] == 'histogram')['x0'] == 0.5
+
+
+def test_interactive_in_a_report_shows_static_figures(tmp_path, monkeypatch):
+    "In a report run there is no live kernel: the tuner shows static figures (and says why) instead of a widget"
+    import riskbench.tuner as T
+    shown = []
+    monkeypatch.setattr(T, 'show_figure', lambda f: shown.append(f))
+    monkeypatch.setattr(T, 'out_dir', lambda: tmp_path)
+    tun = ThresholdTuner(score_table(600), static=False, n_boot=50)
+    notes = []; monkeypatch.setattr(T, 'note', lambda s: notes.append(s))
+    monkeypatch.setattr(T, 'show_table', lambda *a, **k: None)
+    tun.show()
+    assert len(shown) == 4 and tun.w is None and 'needs a live kernel' in notes[0]
+
+
+def test_interactive_template_report_draws_its_figures_and_holds_no_widget_state(tmp_path):
+    "`-p interactive true` under a report: the HTML shows the four figures (not widget text), the notebook stays small"
+    from riskbench.report import run_template, figure_specs
+    from riskbench.core import save_table
+    sp = save_table(score_table(500), tmp_path/'scores.parquet', {'guard': {'spec': 'baseline'}})
+    r = run_template('guard_thresholds', {'scores': str(sp), 'n_boot': 50, 'interactive': True}, tmp_path/'out')
+    assert r.ok, r.error
+    nb = json.loads((tmp_path/'out'/'report.ipynb').read_text())
+    assert 'widgets' not in nb['metadata'] and (tmp_path/'out'/'report.ipynb').stat().st_size < 1_000_000
+    page = (tmp_path/'out'/'report.html').read_text()
+    titles = [s['layout']['title']['text'].split(' ')[0] for s in figure_specs(page)]
+    assert titles == ['ROC', 'Precision–recall', 'Scores', 'By'], titles
+    assert 'VBox(' not in page and 'needs a live kernel' in page

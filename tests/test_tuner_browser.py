@@ -9,7 +9,7 @@ import numpy as np, pandas as pd, pytest
 from browser_util import browser, JupyterLab, run_all_cells, wait_for_output
 
 SETUP = '''import pandas as pd
-from riskbench.thresholds import ThresholdTuner
+from riskbench.tuner import ThresholdTuner
 scores = pd.read_parquet('scores.parquet')
 tuner = ThresholdTuner(scores, objective='max-recall-at-fpr', target_fpr=0.05, prevalence=0.4393, by='language',
                        min_support=20, out='policy.json', n_boot=100, static=False)
@@ -90,6 +90,81 @@ def test_untouched_tuner_exports_what_it_shows(browser, untouched_lab, tmp_path)
         assert pol['metrics']['recall']['value'] == pytest.approx(counts[0] / unsafe.sum())
         assert pol['metrics']['fpr']['value'] == pytest.approx(counts[2] / (~unsafe).sum())
         assert metrics.inner_text() == shown_metrics  # and the display did not move while exporting
+    except Exception:
+        try: page.screenshot(path=tmp_path/'failure.png', full_page=True)
+        except Exception: pass
+        print('jupyter lab log (tail):\n' + lab.log_tail())
+        raise
+    finally: ctx.close()
+
+
+CATEGORY_SETUP = '''import pandas as pd
+from riskbench.tuner import ThresholdTuner
+scores = pd.read_parquet('scores.parquet')
+tuner = ThresholdTuner(scores, by='category', min_support=1, out='policy.json', n_boot=50, static=False)
+tuner.widget()'''
+
+FIGURES_JS = """els => els.map(gd => ({title: ((gd.layout || {}).title || {}).text || '',
+  x: (gd.data || []).map(t => Array.from(t.x || []))}))"""
+
+
+def category_table(n=600, seed=7)->pd.DataFrame:
+    "Synthetic scores whose unsafe rows carry S1, S2, S9 or S10: plain text order would list S1, S10, S2, S9"
+    r = np.random.default_rng(seed)
+    y = (r.random(n) < 0.5).astype(int)
+    cat = r.choice(['S10', 'S2', 'S9', 'S1'], n)
+    s = np.round(np.clip(r.normal(0.35 + 0.3 * y, 0.15), 0, 1), 4)
+    return pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'prompt {i}' for i in range(n)], label=y, score=s,
+                             categories=[[c] if l else [] for c, l in zip(cat, y)]))
+
+
+@pytest.fixture
+def category_lab(tmp_path):
+    root = tmp_path/'notebooks'; root.mkdir()
+    category_table().to_parquet(root/'scores.parquet')
+    (root/'categories.ipynb').write_text(notebook([CATEGORY_SETUP]), encoding='utf-8')
+    server = JupyterLab(root, tmp_path/'jupyter')
+    try:
+        server.start()
+        yield server
+    finally: server.stop()
+
+
+def test_categories_in_natural_order_and_export_success_and_error_look_different(browser, category_lab, tmp_path):
+    "Group sliders and the category bars read S1, S2, S9, S10; a mistyped folder is refused in red, a save is green"
+    from playwright.sync_api import expect
+    lab = category_lab
+    ctx = browser.new_context(viewport={'width': 1600, 'height': 1000}, service_workers='block')
+    page = ctx.new_page(); page.set_default_timeout(30_000)
+    try:
+        page.goto(lab.url('lab/tree/categories.ipynb'), wait_until='domcontentloaded', timeout=60_000)
+        run_all_cells(page)
+        tuner = wait_for_output(page, '.widget-html.rb-metrics', timeout_s=120)
+        labels = [t.strip() for t in tuner.locator('.widget-slider label').all_inner_texts()]
+        assert [l for l in labels if re.fullmatch(r'S\d+', l)] == ['S1', 'S2', 'S9', 'S10'], labels
+        figs = tuner.locator('.js-plotly-plot')
+        expect(figs).to_have_count(4, timeout=60_000)       # the four figures, drawn from one widget
+        by = [f for f in figs.evaluate_all(FIGURES_JS) if f['title'].startswith('By ')]
+        assert by and by[0]['x'][-1] == ['S1', 'S2', 'S9', 'S10'], by
+
+        path = tuner.locator('.widget-text', has=page.locator('label', has_text='policy file')).locator('input')
+        status = tuner.locator('.rb-status')
+        path.fill('no-such-folder/policy.json'); path.press('Enter'); page.wait_for_timeout(500)
+        tuner.get_by_role('button', name='Export policy').click()
+        expect(status).to_contain_text('could not save', timeout=30_000)
+        expect(status).to_contain_text('does not exist')
+        err = status.locator('span.rb-error')
+        assert err.evaluate('e => getComputedStyle(e).color') == 'rgb(207, 34, 46)'
+        assert '✗' in err.inner_text() and not (lab.root/'no-such-folder').exists()
+
+        path.fill('policy.json'); path.press('Enter'); page.wait_for_timeout(500)
+        tuner.get_by_role('button', name='Export policy').click()
+        expect(status).to_contain_text('saved to', timeout=60_000)
+        ok = status.locator('span.rb-ok')
+        assert ok.evaluate('e => getComputedStyle(e).color') == 'rgb(26, 127, 55)'
+        assert '✓' in ok.inner_text() and status.locator('span.rb-error').count() == 0
+        pol = json.loads((lab.root/'policy.json').read_text())
+        assert list(pol['groups']['values']) == ['S1', 'S2', 'S9', 'S10']
     except Exception:
         try: page.screenshot(path=tmp_path/'failure.png', full_page=True)
         except Exception: pass
