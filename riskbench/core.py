@@ -386,6 +386,8 @@ WARNING_CODES = dict(
     language_not_code='a language value that is not a language code, treated as missing',
     undetected_rows='rows whose language could not be identified (und)',
     detection_unmeasured="a target language whose detection accuracy could not be measured",
+    non_commercial_set="an eval set whose licence does not allow commercial use (the registry's `commercial: false`)",
+    gated_set='an eval set whose access is gated (its terms were accepted): results may be reported, its rows not redistributed',
 )
 
 # %% ../nbs/00_core.ipynb #c022jc
