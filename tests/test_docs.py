@@ -1,7 +1,7 @@
-"""The docs site (`make docs`, tools/docs.py): built from the notebooks into a temporary folder, served on 127.0.0.1, and
-read in a real browser (Chromium driven by Playwright): a page per module reached from the nav, the README's notebook as
-the home page, every internal link and anchor resolving, `load_eval_set`'s API entry with its signature and docments,
-and the search box finding a term.
+"""The docs site (`make docs`, tools/docs.py): built from the notebooks into a temporary folder, served on 127.0.0.1,
+and read in a real browser (Chromium driven by Playwright): a page per module reached from the nav, the README's
+notebook as the home page, every internal link and anchor resolving, `load_eval_set`'s API entry with its
+signature and docments, and the search box finding a term.
 
 The browser tests skip, with the reason, only when no Chromium exists (see browser_util.find_chromium)."""
 import functools, html, http.server, inspect, re, subprocess, sys, threading, time, urllib.parse, urllib.request
@@ -104,7 +104,8 @@ def test_api_reference_of_load_eval_set(browser, server):
         assert re.search(rf'{name}:[^\n]*# {re.escape(doc)}', text), (name, doc, text[:1500])
     assert inspect.getdoc(load_eval_set).splitlines()[0].replace('`', '') in text.replace('`', '')
     src = inspect.getsource(load_eval_set).splitlines()
-    body = next(l.strip() for l in src[[i for i, l in enumerate(src) if l.strip().startswith('"')][0] + 1:] if l.strip())
+    doc_line = next(i for i, l in enumerate(src) if l.strip().startswith('"'))
+    body = next(l.strip() for l in src[doc_line + 1:] if l.strip())
     assert len(body) > 10 and body not in article, f'the exported code should not be on the page: {body}'
 
 def test_search_finds_a_term(browser, server):

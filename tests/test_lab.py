@@ -1,13 +1,13 @@
-"""`riskbench lab`: the workspace it makes for a card (files, parameters read back by papermill's own parser), the folders
-it refuses, a second run that keeps what the user changed, and the command itself serving the workspace to JupyterLab,
-where Chromium runs the first notebook.
+"""`riskbench lab`: the workspace it makes for a card (files, parameters read back by papermill's own parser), the
+folders it refuses, a second run that keeps what the user changed, and the command itself serving the workspace to
+JupyterLab, where Chromium runs the first notebook.
 
 The browser test skips, with the reason, only when no Chromium exists (see browser_util.find_chromium)."""
 import json, os, re, signal, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from conftest import riskbench, ROOT
-from browser_util import browser, JupyterLab, free_port, run_all_cells
+from browser_util import browser, JupyterLab, run_all_cells
 
 DEMO = ROOT/'datasets'/'demo_prompts.jsonl'
 CARD = ROOT/'datasets'/'usecases'/'customer_support.yaml'
@@ -16,8 +16,9 @@ N_EVAL = 40
 def _card(folder:Path, n:int=N_EVAL, name='Lab test assistant')->Path:
     "A copy of the demo card naming its own eval set (the first `n` demo prompts) and fine-tuning data, relative paths"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder/'eval.jsonl').write_text(''.join(DEMO.read_text(encoding='utf-8').splitlines(True)[:n]), encoding='utf-8')
-    (folder/'ft.jsonl').write_text(''.join(DEMO.read_text(encoding='utf-8').splitlines(True)[n:n + 20]), encoding='utf-8')
+    rows = DEMO.read_text(encoding='utf-8').splitlines(True)
+    (folder/'eval.jsonl').write_text(''.join(rows[:n]), encoding='utf-8')
+    (folder/'ft.jsonl').write_text(''.join(rows[n:n + 20]), encoding='utf-8')
     text = CARD.read_text(encoding='utf-8').replace('name: ACME Telecom support assistant', f'name: {name}')
     text = text.replace('data:\n', 'data:\n  eval: eval.jsonl\n  finetune: ft.jsonl\n')
     (folder/'card.yaml').write_text(text, encoding='utf-8')
@@ -45,7 +46,8 @@ def _tree(folder:Path)->dict:
 
 def test_workspace_for_a_card(tmp_path):
     card, ws = _card(tmp_path/'cards'), tmp_path/'ws'
-    r = riskbench('lab', card, '--dir', ws, '--tutorial', 'thresholds', '--tutorial', '00_core', '--print-only', cwd=tmp_path)
+    r = riskbench('lab', card, '--dir', ws, '--tutorial', 'thresholds', '--tutorial', '00_core', '--print-only',
+                  cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     templates = sorted(p.stem for p in (ROOT/'templates').glob('*.ipynb'))
     files = {str(p.relative_to(ws)) for p in ws.rglob('*') if p.is_file()}
@@ -67,7 +69,8 @@ def test_workspace_for_a_card(tmp_path):
     assert all(s in readme for s in ('Lab test assistant', ev, ft, 'reports/', 'tutorials/', 'papermill')), readme
     cmd = r.stdout.splitlines()[-1]
     assert cmd.startswith('JupyterLab: ') and f'--ServerApp.root_dir={ws}' in cmd and '--ServerApp.ip=127.0.0.1' in cmd
-    assert not list(tmp_path.glob('riskbench-lab*')) and sorted(os.listdir(card.parent)) == ['card.yaml', 'eval.jsonl', 'ft.jsonl']
+    assert not list(tmp_path.glob('riskbench-lab*'))
+    assert sorted(os.listdir(card.parent)) == ['card.yaml', 'eval.jsonl', 'ft.jsonl']
 
 def test_a_workspace_report_runs_on_the_cards_data(tmp_path):
     "The dataset overview from the workspace, run as it is, reads the card's 40-row eval set"
@@ -135,7 +138,8 @@ def test_a_second_run_updates_riskbench_files_and_keeps_the_users(tmp_path):
     assert _defaults(ws/'reports'/'guard_thresholds.ipynb')['data'] == str(second.parent/'eval.jsonl')
     assert 'Second card' in (ws/'README.md').read_text()
     r = lab(second, '--dir', ws, '--tutorial', 'cli', '--print-only')  # still kept the third time
-    assert '0 written, 0 updated' in r.stdout and all((ws/rel).read_text() == text for rel, text in edited.items()), r.stdout
+    assert '0 written, 0 updated' in r.stdout, r.stdout
+    assert all((ws/rel).read_text() == text for rel, text in edited.items())
 
 # ---------------------------------------------------------------- the command serving JupyterLab, driven by Chromium
 
@@ -160,7 +164,8 @@ def _serve(ws:Path, card:Path, home:Path):
             except OSError: pass
         assert proc.poll() is None, f'riskbench lab exited with {proc.returncode}:\n{text[-3000:]}'
         time.sleep(0.25)
-    raise AssertionError('riskbench lab did not serve within 90s:\n' + (home/'lab.log').read_text(errors='replace')[-3000:])
+    text = (home/'lab.log').read_text(errors='replace')
+    raise AssertionError(f'riskbench lab did not serve within 90s:\n{text[-3000:]}')
 
 def _stop(proc, log):
     "SIGTERM to the command's process group (riskbench, JupyterLab), then SIGKILL, each bounded; then any kernel left"
@@ -184,7 +189,6 @@ def test_lab_opens_and_runs_the_first_notebook(browser, tmp_path):
     t0 = time.perf_counter()
     proc, base, token, log = _serve(ws, card, tmp_path/'jupyter')
     try:
-        import urllib.request
         with urllib.request.urlopen(f'{base}/api/contents?token={token}', timeout=10) as r:
             listed = {c['name'] for c in json.load(r)['content']}
         assert {'00_start.ipynb', 'README.md', 'reports'} <= listed, listed
@@ -200,7 +204,8 @@ def test_lab_opens_and_runs_the_first_notebook(browser, tmp_path):
             while not out.count():
                 tb = [e for e in errors.all_inner_texts() if 'Traceback' in e or 'Error' in e]
                 assert not tb, 'a cell of 00_start failed:\n' + '\n'.join(tb)[-3000:]
-                assert time.monotonic() < deadline, '\n'.join(page.locator('.jp-OutputArea-output').all_inner_texts())[-3000:]
+                shown = '\n'.join(page.locator('.jp-OutputArea-output').all_inner_texts())
+                assert time.monotonic() < deadline, f'no {want!r} after 60s; outputs so far:\n{shown[-3000:]}'
                 page.wait_for_timeout(500)
             shown = '\n'.join(page.locator('.jp-OutputArea-output').all_inner_texts())
             assert 'use case: Lab test assistant' in shown, shown[-2000:]

@@ -17,8 +17,8 @@ TICKED = re.compile(r'(?<![\w`\[])`((?:riskbench\.)?[A-Za-z_][\w.]*)`(?![\w`\]])
 
 def page_name(nb_path:Path)->str:
     "The page a notebook becomes: its module's name (`core`), `index` for the README's notebook"
-    text = nb_path.read_text(encoding='utf-8')
-    m = DEFAULT_EXP.search('\n'.join(''.join(c['source']) for c in json.loads(text)['cells'] if c['cell_type'] == 'code'))
+    cells = json.loads(nb_path.read_text(encoding='utf-8'))['cells']
+    m = DEFAULT_EXP.search('\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code'))
     return m.group(1).replace('.', '/') if m else nb_path.stem
 
 def notebooks(nbs:Path)->list:
@@ -27,7 +27,7 @@ def notebooks(nbs:Path)->list:
     return sorted(((page_name(p), p) for p in nbs_), key=lambda x: (x[0] != 'index', x[1].name))
 
 def symbol_index(entries:dict)->dict:
-    "Name -> page.html#anchor for every API entry ({page: [names]}): `mod.name`, `riskbench.mod.name`, and `name` when unique"
+    "Name -> page.html#anchor of every API entry ({page: [names]}): `mod.name`, `riskbench.mod.name`, `name` if unique"
     full, short = {}, {}
     for page, names in entries.items():
         for name in names:
@@ -42,8 +42,8 @@ def _show_doc_markdown(name:str, module)->str|None:
     try: obj = eval(name, vars(module))
     except Exception: return None
     md = SOURCE_LINE.sub('', show_doc(obj, name=name)._repr_markdown_()).lstrip('-\n ')
-    return re.sub(r'^#{2,4} (.+)$', lambda m: f'<h3 id="{name}" class="rb-api-entry">{html.escape(m.group(1))}</h3>', md,
-                  count=1, flags=re.M)
+    head = lambda m: f'<h3 id="{name}" class="rb-api-entry">{html.escape(m.group(1))}</h3>'
+    return re.sub(r'^#{2,4} (.+)$', head, md, count=1, flags=re.M)
 
 def _linkify(text:str, links:dict, page:str)->str:
     "Backticked riskbench names in markdown (outside code blocks) as links to their API entries"
@@ -58,8 +58,8 @@ def _linkify(text:str, links:dict, page:str)->str:
                    ''.join(h if h.startswith('#') else TICKED.sub(link, h) for h in heading(p)) for p in parts)
 
 def process_notebook(path:Path)->tuple:
-    "A notebook ready for the site (nbdev's processors, show_doc entries rendered, directives gone) and its entries' names"
-    from fastcore.nbio import read_nb, mk_cell
+    "A notebook ready for the site (nbdev's processors, show_doc entries rendered, no directives), its entries' names"
+    from fastcore.nbio import read_nb
     from nbdev.process import NBProcessor
     from nbdev import processors as P
     nb = read_nb(path)
@@ -116,7 +116,8 @@ def fix_toc(site:Path)->int:
         if len(heads) != len(toc): continue  # not the same sections: leave it (tests/test_docs.py finds such links)
         fix = {t: h for t, h in zip(toc, heads) if t != h}
         if not fix: continue
-        page = re.sub(r'href="#([^"]+)"(?= class="md-nav__link)', lambda m: f'href="#{fix.get(m.group(1), m.group(1))}"', page)
+        moved_href = lambda m: f'href="#{fix.get(m.group(1), m.group(1))}"'
+        page = re.sub(r'href="#([^"]+)"(?= class="md-nav__link)', moved_href, page)
         f.write_text(page, encoding='utf-8')
         moved.update({f'{f.name}#{t}': f'{f.name}#{h}' for t, h in fix.items()})
     if moved and index.exists():
