@@ -17,6 +17,8 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingMode
                             resolve_device, resolve_input, file_sha256, text_hash, RowReport, load_eval_set,
                             save_table, output_path, atomic_output, write_bytes, write_text, table_metadata,
                             DEVICES)
+from .cuda import (_is_oom, _kv_pairs, _prefix_attention_name, _PREFIX_LOCK, _has_triton,
+                            _compile_llama_blocks)
 
 # %% auto #0
 __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'PROMPT_CATEGORIES',
@@ -109,14 +111,6 @@ def make_batches(items:list, batch_tokens:int, max_rows:int=4096, sort:bool=True
             cur.append(it); longest = L
         if cur: out.append(cur)
     return out
-
-# %% ../nbs/03_guards.ipynb #c008bx
-def _is_oom(e:BaseException)->bool:
-    try:
-        import torch
-        if isinstance(e, torch.OutOfMemoryError): return True
-    except (ImportError, AttributeError): pass
-    return 'out of memory' in str(e).lower()
 
 # %% ../nbs/03_guards.ipynb #c008cx
 def forward_safely(guard:Guard, batch:list)->tuple:
@@ -519,89 +513,6 @@ def check_conversation(conv)->str|None:
             return ("conversation roles must alternate user/assistant starting with user "
                     f"(message {i} is {m.get('role')!r})")
     return None
-
-# %% ../nbs/03_guards.ipynb #c026
-def _kv_pairs(cache)->list:
-    "Per-layer (keys, values) of a transformers cache (5.x `layers`, 4.x `key_cache`/`value_cache`)"
-    if hasattr(cache, 'layers'): return [(l.keys, l.values) for l in cache.layers]
-    if hasattr(cache, 'key_cache'): return list(zip(cache.key_cache, cache.value_cache))
-    return [tuple(kv[:2]) for kv in cache]
-
-# %% ../nbs/03_guards.ipynb #c026ex
-def _prefix_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, riskbench_prefix_kv=None,
-                      **kwargs):
-    "Attention for a right-padded batch after a shared cached prefix: keys = [prefix; batch], lower-right causal, no mask"
-    import torch
-    from torch.nn.functional import scaled_dot_product_attention as sdpa
-    from torch.nn.attention.bias import causal_lower_right
-    pk, pv = riskbench_prefix_kv[module.layer_idx]
-    B, L = query.shape[0], query.shape[2]
-    k = torch.cat([pk.expand(B, -1, -1, -1), key], 2)
-    v = torch.cat([pv.expand(B, -1, -1, -1), value], 2)
-    out = sdpa(query, k, v, attn_mask=causal_lower_right(L, k.shape[2]), scale=scaling,
-               enable_gqa=query.shape[1] != k.shape[1])
-    return out.transpose(1, 2).contiguous(), None
-
-# %% ../nbs/03_guards.ipynb #c026fx
-_PREFIX_LOCK = threading.RLock()  # guards the switch of attention implementation on a shared config
-
-def _prefix_attention_name()->str:
-    "Registers `_prefix_attention` with transformers (once) and returns its name"
-    from transformers import AttentionInterface
-    AttentionInterface.register('riskbench_prefix', _prefix_attention)
-    return 'riskbench_prefix'
-
-# %% ../nbs/03_guards.ipynb #c026ax
-def _rms_norm(x, w, eps:float):
-    "LlamaRMSNorm's arithmetic (fp32 statistics, result cast back, then scaled)"
-    import torch
-    h = x.float()
-    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
-    return w * h.to(x.dtype)
-
-# %% ../nbs/03_guards.ipynb #c026bx
-def _swiglu(x, wg, wu, wd):
-    "LlamaMLP's arithmetic: down(silu(gate(x)) * up(x))"
-    import torch.nn.functional as F
-    return F.linear(F.silu(F.linear(x, wg)) * F.linear(x, wu), wd)
-
-# %% ../nbs/03_guards.ipynb #c026cx
-def _has_triton()->bool:
-    import importlib.util
-    return importlib.util.find_spec('triton') is not None
-
-# %% ../nbs/03_guards.ipynb #c026dx
-def _compile_llama_blocks(model)->bool:
-    "Replace the RMSNorm and SwiGLU MLP forwards of a Llama-style model by `torch.compile`d functions (dynamic shapes)"
-    import torch
-    if getattr(model, '_riskbench_compiled', False): return True
-    state = dict(ok=True)
-    def safe(compiled, eager):  # a compilation failure (no compiler, unsupported GPU) falls back to eager, once and for all
-        def f(*a):
-            if state['ok']:
-                try: return compiled(*a)
-                except Exception as e:
-                    if _is_oom(e): raise
-                    state['ok'] = False
-                    import warnings
-                    warnings.warn(f"riskbench: torch.compile failed ({type(e).__name__}); running eagerly")
-            return eager(*a)
-        return f
-    rms = safe(torch.compile(_rms_norm, dynamic=True), _rms_norm)
-    mlp = safe(torch.compile(_swiglu, dynamic=True), _swiglu)
-    n = 0
-    for m in model.modules():
-        if (type(m).__name__.endswith('RMSNorm') and hasattr(m, 'variance_epsilon')
-                and getattr(m, 'weight', None) is not None):
-            m.forward = (lambda mod: lambda x: rms(x, mod.weight, mod.variance_epsilon))(m); n += 1
-        elif (all(getattr(m, a, None) is not None and getattr(getattr(m, a), 'bias', 1) is None
-                  for a in ('gate_proj', 'up_proj', 'down_proj'))
-              and getattr(getattr(m, 'config', None), 'hidden_act', None) == 'silu'):
-            m.forward = (lambda mod: lambda x: mlp(x, mod.gate_proj.weight, mod.up_proj.weight,
-                                                   mod.down_proj.weight))(m)
-            n += 1
-    model._riskbench_compiled = n > 0
-    return n > 0
 
 # %% ../nbs/03_guards.ipynb #c026gx
 def _content_parts(template:str|None)->bool:
