@@ -25,6 +25,8 @@ COMMANDS = {
     'demo':       ('riskbench.cli', 'demo_cmd', 'The demo assessment on the bundled data and the baseline guard'),
     'settings':   ('riskbench.cli', 'settings_cmd', 'Show the resolved settings and where each value came from'),
     'lab':        ('riskbench.lab', 'lab_cmd', 'Make a JupyterLab workspace for a use-case card and open it'),
+    'system':     ('riskbench.system', 'system_cmd', 'Evaluate the layered product end to end: input guard, model, output guard'),
+    'datasets':   ('riskbench.evalsets', 'datasets_cmd', 'List the public eval sets riskbench reads as NAME:PATH, with licence and access'),
 }
 
 # %% ../nbs/08_cli.ipynb #c008
@@ -217,3 +219,6 @@ def main(argv:list|None=None)->int:
         return getattr(e, 'exit_code', 2)
     except KeyboardInterrupt:
         print(f"riskbench {cmd}: interrupted", file=sys.stderr); return 130
+
+# %% ../nbs/08_cli.ipynb #c012pn
+if __name__ == '__main__': sys.exit(main())
