@@ -23,7 +23,7 @@ def data(n, dtype, seed=0):
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, default=10_000_000); ap.add_argument('--boot-n', type=int, default=100_000)
     ap.add_argument('--reps', type=int, default=1000); a = ap.parse_args()
-    from riskbench.thresholds import sweep, auc_roc, average_precision, choose_threshold, bootstrap_metrics
+    from riskbench.thresholds import sweep, auc_roc, average_precision, choose_threshold, bootstrap_metrics, Objective
     from sklearn.metrics import roc_curve, precision_recall_curve, average_precision_score, precision_recall_fscore_support, confusion_matrix
     import sklearn
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; numpy {np.__version__}, scikit-learn {sklearn.__version__}")
@@ -56,7 +56,8 @@ def main():
 
     # 3. bootstrap: reps replicates on boot_n rows
     y, s = data(a.boot_n, np.float64, seed=2)
-    op = choose_threshold(sweep(y, s), 'max-recall-at-fpr', target_fpr=0.05); t = op.threshold
+    goal = Objective('max-recall-at-fpr', target_fpr=0.05)
+    op = choose_threshold(sweep(y, s), goal); t = op.threshold
     ip, ineg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(0)
     t_a, bm = timed(lambda: bootstrap_metrics(y, s, t, n_boot=a.reps, seed=0))
@@ -68,7 +69,7 @@ def main():
     t_la, _ = timed(loop_a)
     print(f"[3a] {a.reps:,} stratified bootstrap replicates, {a.boot_n:,} rows, every metric at the threshold: {t_a:.3f} s; "
           f"loop of scikit-learn (precision_recall_fscore_support + confusion_matrix) {t_la:.1f} s; ratio {t_la / t_a:.0f}x")
-    t_b, bm = timed(lambda: bootstrap_metrics(y, s, t, n_boot=a.reps, seed=0, objective='max-recall-at-fpr', target_fpr=0.05))
+    t_b, bm = timed(lambda: bootstrap_metrics(y, s, t, n_boot=a.reps, seed=0, objective=goal))
     def loop_b():
         out = []
         for _ in range(a.reps):
