@@ -1135,11 +1135,3 @@ def show_policy_tables(tables:dict,  # from `policy_tables`
     if len(tables['per_language']): show_table(tables['per_language'], caption='Per language, at the policy')
     else: note('No languages: the set has no `language` column, so there is no per-language evidence.')
     if 'groups' in tables: show_table(tables['groups'], caption=f'Per-{by} thresholds')
-
-# %% ../nbs/04_thresholds.ipynb #c071
-def __getattr__(name:str):
-    "`ThresholdTuner` and `show_tuning`, from `riskbench.tuner` where they live"
-    if name in ('ThresholdTuner', 'show_tuning'):
-        from riskbench import tuner
-        return getattr(tuner, name)
-    raise AttributeError(f"module 'riskbench.thresholds' has no attribute {name!r}")
