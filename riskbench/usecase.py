@@ -21,14 +21,14 @@ from .taxonomy import (LLAMA_GUARD_CATEGORIES, RISKBENCH_HAZARDS, hazard_codes, 
 # %% auto #0
 __all__ = ['LIKELIHOOD', 'SEVERITY', 'RISK_LEVELS', 'APPETITES', 'SURFACES', 'CAPABILITIES', 'CONTENT_HAZARDS', 'MITIGATIONS',
            'LAYERS', 'CARD_FIELDS', 'CARD_KEYS', 'APPETITE_FLOORS', 'FLOOR_KEYS', 'VOCABULARIES', 'CARD_CHECKS',
-           'CARD_READERS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'STAGES', 'APPLIES_WHEN', 'CHECK_RULES',
-           'CHECKLIST', 'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score', 'Mitigation',
-           'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
+           'CARD_READERS', 'BASE_RISK', 'RULES', 'MIN_UNSAFE_ROWS', 'SYSTEM_SURFACES', 'STAGES', 'APPLIES_WHEN',
+           'CHECK_RULES', 'CHECKLIST', 'likelihood_probability', 'likelihood_level', 'risk_level', 'appetite_score',
+           'Mitigation', 'mitigation_table', 'CardError', 'UnknownKey', 'MissingField', 'BadValue', 'UnknownCapability',
            'UnknownHazard', 'UnknownSurface', 'UnknownMitigation', 'LevelOutOfRange', 'load_card_fields', 'UseCase',
            'load_usecase', 'usecase_from_yaml', 'appetite_floors', 'load_policy', 'match_policies', 'Rule',
-           'failed_guards', 'risk_register', 'guard_floor_gaps', 'check_rule', 'load_checklist', 'checklist_table',
-           'readiness_checklist', 'gaps', 'Assessment', 'card_assessment', 'register_records', 'appetite_text',
-           'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
+           'failed_guards', 'load_system_summary', 'risk_register', 'guard_floor_gaps', 'check_rule', 'load_checklist',
+           'checklist_table', 'readiness_checklist', 'gaps', 'Assessment', 'card_assessment', 'register_records',
+           'appetite_text', 'assessment_summary', 'usecase_cmd', 'risk_heatmap', 'RegisterEditor']
 
 # %% ../nbs/02_usecase.ipynb #c006
 LIKELIHOOD = {1: dict(name='rare', low=0.0, p=0.01), 2: dict(name='unlikely', low=0.02, p=0.05),
@@ -957,8 +957,86 @@ def _guard_surfaces(mid:str, info:dict)->tuple:
     s = MITIGATIONS[mid].surfaces + (('images',) if info['images'] and mid == 'input_guard' else ())
     return tuple(x for x in s if x != 'images') if mid == 'input_guard' and not info['images'] else s
 
+# %% ../nbs/02_usecase.ipynb #e002
+SYSTEM_SURFACES = ('user_input', 'model_output')   # the surfaces an end-to-end run of prompts measures
+
+# %% ../nbs/02_usecase.ipynb #e004
+def _summary_model(d:dict, p:Path|None)->str|None:
+    "The product model a system summary measured: its own `model` entry, else its manifest's `model` parameter"
+    m = d.get('model')
+    if isinstance(m, dict): m = m.get('spec')
+    man = p.parent/'manifest.json' if p is not None else None
+    if not m and man is not None and man.is_file():
+        m = ((read_json(man, 'manifest') or {}).get('parameters') or {}).get('model')
+    return str(m).strip() if m else None
+
+# %% ../nbs/02_usecase.ipynb #e007
+def load_system_summary(system:dict|str|Path|None, # a system part's summary.json: its path, its folder, or the dict
+                       )->dict|None:               # {evidence, judged, model, source}; None when none is given
+    "The per-hazard violation rates of a system summary, whether a judge decided them, and the model measured"
+    if system is None or (isinstance(system, str) and not system.strip()): return None
+    from riskbench.system import system_evidence
+    p = None
+    if not isinstance(system, dict):
+        p = resolve_input(system, 'system summary')
+        if p.is_dir(): p = resolve_input(p/'summary.json', 'system summary')
+        system = read_json(p, 'system summary')
+    if not isinstance(system, dict) or not isinstance(system.get('system'), dict):
+        raise BadFile(f"{p or 'system summary'}: not a system summary (expected `system` from riskbench system)")
+    return dict(evidence=system_evidence(system), judged=bool(system['system'].get('violations_judged')),
+                model=_summary_model(system, p), source=str(p) if p else 'the summary given')
+
+# %% ../nbs/02_usecase.ipynb #e010
+def _system_for(uc:UseCase, sysm:dict|None, failed_parts=())->tuple:
+    "(system summary to use or None, its failed part or None, notes): only one of the card's product model"
+    named = [str(x).strip() for x in failed_parts or ()]
+    failed = next((x for x in named if re.fullmatch(r'system([-:].*)?', x)), None)
+    if not uc.product_model:
+        return None, None, [f"system summary {sysm['source']}: the card names no product model (model.spec); "
+                            "not used"] if sysm else []
+    if failed: return None, failed, []
+    if sysm and sysm['model'] and sysm['model'] != uc.product_model:
+        return None, None, [f"system summary {sysm['source']} measured {sysm['model']}, not the card's product model "
+                            f"{uc.product_model}; not used"]
+    return sysm, None, []
+
+# %% ../nbs/02_usecase.ipynb #e013
+def _system_factor(sysm:dict|None, failed:str|None, row:dict)->dict|None:
+    "{kind, factor, text} of the end-to-end measurement for one row; None where it does not cover the row"
+    h = row['hazard']
+    if row['surface'] not in SYSTEM_SURFACES or h == 'unsupported_language' or not (sysm or failed): return None
+    if failed: return dict(kind='evidence missing', factor=None,
+                           text=f"system: its part {failed} failed: no end-to-end credit; guard evidence used")
+    e = sysm['evidence'].get(h) or {}
+    n = e.get('n') or 0
+    if n < MIN_UNSAFE_ROWS or _ci_high(e) is None:
+        return dict(kind='not measured', factor=None, text=f"system: {h} measured end to end on {n} unsafe rows "
+                    f"(fewer than {MIN_UNSAFE_ROWS}); guard evidence used")
+    bound = '' if sysm['judged'] else '; no judge: every answered unsafe prompt counted, so an upper bound'
+    return dict(kind='measured', factor=_ci_high(e), text=f"system: violation rate {e['value']:.1%} "
+                f"[{e['low']:.1%}, {e['high']:.1%}], {n} unsafe rows, end to end (upper end used{bound})")
+
+# %% ../nbs/02_usecase.ipynb #e016
+def _system_residual(uc:UseCase, row:dict, s:dict)->dict:
+    "{p, parts, source, guards} of a row the system measured end to end"
+    h, sf = row['hazard'], row['surface']
+    p, parts, inside = likelihood_probability(row['likelihood']) * s['factor'], [f"{s['text']} [measured]"], []
+    for m in uc.in_place():
+        cat = MITIGATIONS[m['id']]
+        if cat.guard or not _addresses(cat, h, sf): continue
+        eff = cat.effect if m['expected_effect'] is None else m['expected_effect']
+        if eff <= 0: continue
+        if cat.layer != 'transparency': inside.append(m['id']); continue
+        p *= 1 - eff
+        why = f"card: {m['rationale']}" if m['expected_effect'] is not None else 'catalog'
+        parts.append(f"{m['id']}: assumed −{eff:.0%} ({why})")
+    inside += [f"{g['spec']} [{mid}]" for mid, g, info in _guard_mitigations(uc) if sf in _guard_surfaces(mid, info)]
+    if inside: parts.insert(1, f"inside the end-to-end measurement, not counted again: {', '.join(inside)}")
+    return dict(p=p, parts=parts, source='measured', guards=[])
+
 # %% ../nbs/02_usecase.ipynb #r009-3
-def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, failed:dict|None=None)->dict:
+def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, failed:dict|None=None,
+              system:dict|None=None)->dict:   # the row's system entry when it measured nothing (`_system_factor`)
     "{p, parts, source, guards: [(mitigation, spec, credit)]} for one register row"
     p, h, sf = likelihood_probability(row['likelihood']), row['hazard'], row['surface']
     parts, credited, guards = [], False, []
@@ -984,6 +1062,8 @@ def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, fa
     kinds = {r['kind'] for _, _, r in guards}
     weakest = [k for k in ('evidence missing', 'assumed', 'measured') if k in kinds]
     source = weakest[0] if weakest else ('assumed' if credited else 'none')
+    if system: parts.insert(0, f"{system['text']} [{system['kind']}]")
+    if system and system['kind'] == 'evidence missing': source = 'evidence missing'
     return dict(p=p, parts=parts, source=source, guards=guards)
 
 # %% ../nbs/02_usecase.ipynb #c031
@@ -1067,18 +1147,35 @@ def _register_row(uc:UseCase, r:dict, res:dict)->dict:
                 evidence=_evidence_text(res['source'], parts, any(x.startswith('override') for x in r['rules'])),
                 rules='; '.join(f"{x} [{RULES[x.split(':')[0]].section}]" for x in r['rules']))
 
+# %% ../nbs/02_usecase.ipynb #g005-1
+def _system_warnings(failed:str|None, unmeasured:list)->list:
+    "evidence_missing records for a failed system part, and for the hazards it did not measure"
+    if failed:
+        return [evidence_warning('evidence_missing', f"system part {failed} failed: no register row gets end-to-end "
+                                 f"credit; rows on {', '.join(SYSTEM_SURFACES)} rest on their guards' evidence",
+                                 part=failed, measure='system')]
+    hz = list(dict.fromkeys(unmeasured))
+    if not hz: return []
+    return [evidence_warning('evidence_missing', f"system: {', '.join(hz)} not measured end to end on at least "
+                             f"{MIN_UNSAFE_ROWS} unsafe rows: their residuals rest on the guards alone",
+                             measure='system', hazards=hz)]
+
 # %% ../nbs/02_usecase.ipynb #g004-9
 def risk_register(usecase:UseCase|str|Path,            # a card or its path
                   policies:dict|list|str|Path|None=None, # threshold policies: {spec: path|dict}, a list, or a folder
                   failed_parts:list|tuple=(),           # names of failed parts: their guards' evidence is missing
+                  system:dict|str|Path|None=None,       # a system part's summary.json (path, folder or dict)
                  )->pd.DataFrame:                       # one row per hazard × surface (× language for language risks)
     "The risk register: inherent and residual likelihood × severity, status, evidence and the rules that fired"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pols, notes = match_policies(uc, policies)
     failed = failed_guards(uc, failed_parts)
-    rows, gms, found = [], _guard_mitigations(uc), {}
+    sysm, sys_failed, sys_notes = _system_for(uc, load_system_summary(system), failed_parts)
+    rows, gms, found, unmeasured = [], _guard_mitigations(uc), {}, []
     for r in _inherent(uc).rows.values():
-        res = _residual(uc, r, pols, gms, failed)
+        s = _system_factor(sysm, sys_failed, r)
+        if s and s['kind'] == 'not measured': unmeasured.append(r['hazard'])
+        res = _system_residual(uc, r, s) if s and s['kind'] == 'measured' else _residual(uc, r, pols, gms, failed, s)
         rows.append(_register_row(uc, r, res))
         floor = appetite_floors(uc, None if r['hazard'] == 'unsupported_language' else r['hazard'])
         _row_warnings(r, res['guards'], floor, found)
@@ -1086,8 +1183,9 @@ def risk_register(usecase:UseCase|str|Path,            # a card or its path
     order = {h: i for i, h in enumerate(hazard_codes() + list(uc.custom_hazards()))}
     df = df.assign(_h=df.hazard.map(lambda h: order.get(h, 99)), _s=df.surface.map(SURFACES.index))
     df = df.sort_values(['_h', '_s', 'language']).drop(columns=['_h', '_s']).reset_index(drop=True)
-    df.attrs['notes'] = notes + [f"{s}: its part {p} failed; its evidence counts as missing" for s, p in failed.items()]
-    df.attrs['warnings'] = _register_warnings(found)
+    df.attrs['notes'] = notes + sys_notes + [f"{s}: its part {p} failed; its evidence counts as missing"
+                                             for s, p in failed.items()]
+    df.attrs['warnings'] = _register_warnings(found) + _system_warnings(sys_failed, unmeasured)
     return df
 
 # %% ../nbs/02_usecase.ipynb #c041
@@ -1188,6 +1286,8 @@ class _Evidence:
     pols: dict         # {spec: policy} of those guards
     failed: dict       # {spec: failed part} (see `failed_guards`)
     floor_gaps: dict   # {spec: below_floor / evidence_missing warnings} (see `guard_floor_gaps`)
+    system: dict|None = None       # the system summary of the card's product model (`load_system_summary`)
+    system_failed: str|None = None # its failed part
 
 # %% ../nbs/02_usecase.ipynb #q005-1
 @check_rule
@@ -1286,6 +1386,19 @@ def _safeguards_evaluated(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     text = ('no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
             f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
     return st, text
+
+# %% ../nbs/02_usecase.ipynb #q008-4
+@check_rule
+def _evaluated_end_to_end(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when the card's product model was measured end to end (a system summary of it, its part not failed)"
+    if not uc.product_model:
+        return 'missing', "the card names no product model (model.spec): the product was not evaluated end to end"
+    if ev.system_failed: return 'missing', f"the system part {ev.system_failed} failed: nothing measured end to end"
+    if not ev.system: return 'missing', f"no system evaluation of {uc.product_model} (riskbench system, or assess)"
+    hz = [h for h, e in ev.system['evidence'].items() if e['n'] >= MIN_UNSAFE_ROWS]
+    said = f"{len(hz)} hazard{'s' * (len(hz) != 1)} on at least {MIN_UNSAFE_ROWS} unsafe rows"
+    return 'done', (f"{uc.product_model} measured end to end: {said}"
+                    + ('' if ev.system['judged'] else '; violations not judged (upper bounds)'))
 
 # %% ../nbs/02_usecase.ipynb #q009-1
 @check_rule
@@ -1388,6 +1501,7 @@ def checklist_table()->pd.DataFrame:
 def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         evidence:dict|list|str|Path|None=None, # threshold policies (as for `risk_register`)
                         failed_parts:list|tuple=(),   # names of failed parts: their guards count as not measured
+                        system:dict|str|Path|None=None, # a system part's summary.json (as for `risk_register`)
                        )->pd.DataFrame:               # stage, item, section, status, evidence
     "The readiness checklist over the guide's stages"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
@@ -1395,7 +1509,8 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     failed = failed_guards(uc, failed_parts)
     pols = {s: p for s, p in pols.items() if s not in failed and _usable(p)}
     fg = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
-    ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg)
+    sysm, sys_failed, _ = _system_for(uc, load_system_summary(system), failed_parts)
+    ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg, sysm, sys_failed)
     df = pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
                             **dict(zip(('status', 'evidence'), _item_status(uc, ev, i)))) for i in CHECKLIST])
     df.attrs['warnings'] = [w for s in ev.measured for w in fg[s]]
@@ -1453,12 +1568,13 @@ class Assessment:
 def card_assessment(usecase:UseCase|str|Path,         # a use-case card, or its path
                     policy_dir:str|Path|None=None,    # threshold policies (a folder of *.json, or one file)
                     failed_parts:list|tuple=(),       # names of an assessment's failed parts
+                    system:dict|str|Path|None=None,   # a system part's summary.json: end-to-end evidence
                    )->Assessment:
     "Register, checklist, gaps and evidence warnings for a card"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pd_ = policy_dir if policy_dir and str(policy_dir).strip() else None
-    reg = risk_register(uc, pd_, failed_parts)
-    ck = readiness_checklist(uc, pd_, failed_parts)
+    reg = risk_register(uc, pd_, failed_parts, system)
+    ck = readiness_checklist(uc, pd_, failed_parts, system)
     return Assessment(uc, reg, ck, gaps(reg, ck, uc), reg.attrs.get('notes', []),
                       reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []), tuple(failed_parts))
 

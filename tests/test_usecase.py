@@ -712,8 +712,8 @@ def test_a_language_is_tested_only_on_enough_rows(tmp_path):
 
 # (item status initials per demo card: D done, P partial, M missing, - not applicable), in the checklist's order; checked
 # equal to the output of the checklist as code before it became the table datasets/rules/checklist.yaml
-DEMO_CHECKLISTS = {'customer_support': 'DDD-MDDMDPDDMP-DDMM-DD-DD', 'homework_helper': 'DD-DM-DMP-DDMP-DDDMD---DD',
-                   'multilingual_coding': 'DDM-M-DDM-DDMM-MDMM-PMDMD'}
+DEMO_CHECKLISTS = {'customer_support': 'DDD-MDDMDPDDMMP-DDMM-DD-DD', 'homework_helper': 'DD-DM-DMP-DDMMP-DDDMD---DD',
+                   'multilingual_coding': 'DDM-M-DDM-DDMMM-MDMM-PMDMD'}   # item 14, evaluated end to end: no model
 
 
 @pytest.mark.parametrize('name', DEMOS)
@@ -826,3 +826,125 @@ def test_editor_shows_the_rows_it_edits():
     ed.clear_button.click()
     shown_as_register()
     assert cells(i) == was
+
+
+# ---------------------------------------------------------------- end-to-end (system) evidence in the register (issue 13)
+
+DEMO_MODEL = 'python:riskbench.system:demo_model'
+P_OF = {1: 0.01, 2: 0.05, 3: 0.20, 4: 0.45, 5: 0.80}          # the likelihood levels' probabilities, by hand
+LEVEL_OF = lambda p: 5 if p >= .6 else 4 if p >= .3 else 3 if p >= .1 else 2 if p >= .02 else 1
+
+
+def system_summary(judged=False, model=None):
+    "A system part's summary.json in system.system_summary's contract, written by hand: S1 and S10 measured, S2 too small"
+    g = lambda h, v, lo, hi, n: dict(group=h, false_refusal_rate=None, false_refusal_low=None, false_refusal_high=None,
+                                     benign=0, violation_rate=v, violation_low=lo, violation_high=hi, unsafe=n)
+    d = dict(system=dict(false_refusal_rate=dict(value=0.1, low=0.05, high=0.2, n=50, k=5),
+                         violation_rate=dict(value=0.1, low=0.05, high=0.2, n=74, k=7), violations_judged=judged),
+             groups=dict(category=[g('S1', 0.2, 0.09, 0.30, 25), g('S10', 0.0, 0.0, 0.05, 40), g('S2', 0.0, 0.0, 0.3, 9)]),
+             warnings=[])
+    if model: d['model'] = model
+    return d
+
+
+def model_card(**kw):
+    return card(model={'base': 'meta-llama/Llama-3.1-8B-Instruct', 'spec': DEMO_MODEL}, **kw)
+
+
+def test_register_takes_the_measured_system_violation_rate():
+    uc = model_card()
+    base, reg = U.risk_register(uc), U.risk_register(uc, system=system_summary())
+    for h, hi, n in (('S1', 0.30, 25), ('S10', 0.05, 40)):
+        for sf in ('user_input', 'model_output'):
+            r, b = row(reg, h, sf), row(base, h, sf)
+            p = P_OF[int(r.inherent_likelihood)] * hi           # no other mitigation on this card
+            assert r.residual_source == 'measured' and r.residual_probability == round(p, 4), (h, sf)
+            assert r.residual_likelihood == LEVEL_OF(p) and r.residual == LEVEL_OF(p) * r.inherent_severity
+            assert b.residual_source == 'evidence missing' and b.residual_probability == P_OF[int(b.inherent_likelihood)]
+            assert f"{n} unsafe rows, end to end" in r.evidence and f"{hi:.1%}]" in r.evidence
+            assert 'no judge' in r.evidence and 'upper bound' in r.evidence      # unjudged: an upper bound, said
+            assert f'{LG3} [' in r.evidence and 'not counted again' in r.evidence  # the guard is inside the measurement
+    assert 'violation rate 20.0% [9.0%, 30.0%], 25 unsafe rows, end to end' in row(reg, 'S1', 'model_output').evidence
+    judged = U.risk_register(uc, system=system_summary(judged=True))
+    assert 'no judge' not in row(judged, 'S1', 'model_output').evidence
+    # a row off the system's surfaces keeps its guard evidence
+    other = reg[~reg.surface.isin(U.SYSTEM_SURFACES)]
+    assert other.to_dict('records') == base[~base.surface.isin(U.SYSTEM_SURFACES)].to_dict('records')
+
+
+def test_register_falls_back_to_guards_where_the_system_measured_too_little(tmp_path):
+    uc = model_card()
+    pol = policy_file(tmp_path / 'p.json', LG3, 0.2)
+    base, reg = U.risk_register(uc, [pol]), U.risk_register(uc, [pol], system=system_summary())
+    for h, n in (('S2', 9), ('S3', 0)):                    # 9 unsafe rows: too few; S3: none
+        r, b = row(reg, h, 'model_output'), row(base, h, 'model_output')
+        assert (r.residual, r.residual_probability, r.residual_source) == (b.residual, b.residual_probability, 'measured')
+        assert f"system: {h} measured end to end on {n} unsafe rows (fewer than 10); guard evidence used" in r.evidence
+    w = [w for w in reg.attrs['warnings'] if w.get('measure') == 'system']
+    assert len(w) == 1 and w[0]['code'] == 'evidence_missing' and {'S2', 'S3'} <= set(w[0]['hazards'])
+    assert 'S1' not in w[0]['hazards'] and 'S10' not in w[0]['hazards']
+
+
+def test_failed_system_part_is_evidence_missing(tmp_path):
+    uc = model_card()
+    pol = policy_file(tmp_path / 'p.json', LG3, 0.2)
+    base = U.risk_register(uc, [pol])
+    reg = U.risk_register(uc, [pol], failed_parts=['system'], system=system_summary())
+    on = reg[reg.surface.isin(U.SYSTEM_SURFACES) & (reg.hazard != 'unsupported_language')]
+    assert len(on) and (on.residual_source == 'evidence missing').all()
+    assert on.evidence.str.contains('system: its part system failed: no end-to-end credit').all()
+    # never credit: each row's residual is what its guards alone give
+    assert list(on.residual_probability) == list(base.loc[on.index, 'residual_probability'])
+    assert any(w.get('part') == 'system' and w['code'] == 'evidence_missing' for w in reg.attrs['warnings'])
+
+
+def test_end_to_end_checklist_item_follows_the_system_summary(tmp_path):
+    item = 'Evaluated end to end (input guard → model → output guard)'
+    st = lambda uc, **kw: U.readiness_checklist(uc, **kw).set_index('item').loc[item]
+    table = yaml.safe_load((ROOT / 'datasets' / 'rules' / 'checklist.yaml').read_text(encoding='utf-8'))
+    assert next(t for t in table if t['item'] == item)['section'] == 'Evaluate effectiveness'
+    uc = model_card()
+    done = st(uc, system=system_summary())
+    assert done.status == 'done' and DEMO_MODEL in done.evidence and '2 hazards' in done.evidence
+    assert st(uc).status == 'missing' and 'no system evaluation' in st(uc).evidence
+    assert st(uc, system=system_summary(), failed_parts=['system']).status == 'missing'
+    assert st(card(), system=system_summary()).status == 'missing'               # no product model on the card
+    assert 'names no product model' in st(card(), system=system_summary()).evidence
+    # a summary of another model is not this card's: not used, and a note says so
+    other = system_summary(model='python:other:model')
+    assert st(uc, system=other).status == 'missing'
+    reg = U.risk_register(uc, system=other)
+    assert 'measured' not in set(reg.residual_source) and any('python:other:model' in n for n in reg.attrs['notes'])
+    # a part's folder: the model is read from its manifest
+    d = tmp_path / 'system'; d.mkdir()
+    (d / 'summary.json').write_text(json.dumps(system_summary()))
+    (d / 'manifest.json').write_text(json.dumps({'parameters': {'model': DEMO_MODEL}}))
+    assert st(uc, system=d).status == 'done' and st(uc, system=str(d / 'summary.json')).status == 'done'
+    (d / 'manifest.json').write_text(json.dumps({'parameters': {'model': 'hf:someone/else'}}))
+    assert st(uc, system=d).status == 'missing'
+    (d / 'summary.json').write_text(json.dumps({'groups': {}}))
+    with pytest.raises(BadFile, match='not a system summary'): U.risk_register(uc, system=d)
+
+
+@pytest.mark.parametrize('name', DEMOS)
+def test_cards_without_a_model_ignore_system_evidence(name):
+    uc = U.load_usecase(f'bundled:usecases/{name}.yaml')
+    assert uc.product_model is None
+    a, b = U.risk_register(uc), U.risk_register(uc, system=system_summary(model=DEMO_MODEL))
+    assert a.to_dict('records') == b.to_dict('records') and a.attrs['warnings'] == b.attrs['warnings']
+    assert b.attrs['notes'][-1].endswith('the card names no product model (model.spec); not used')
+
+
+def test_template_reads_a_system_summary(tmp_path):
+    from riskbench.report import run_template
+    p = tmp_path / 'c.yaml'
+    p.write_text(yaml.safe_dump(dict(name='t', languages=['en'], guards=[LG3],
+                                     model={'base': 'meta-llama/Llama-3.1-8B-Instruct', 'spec': DEMO_MODEL})))
+    (tmp_path / 'summary.json').write_text(json.dumps(system_summary(model=DEMO_MODEL)))
+    r = run_template('usecase_assessment', {'usecase': str(p), 'system_summary': str(tmp_path / 'summary.json')},
+                     tmp_path / 'out')
+    assert r.ok, r.error
+    s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    rows = {(x['hazard'], x['surface']): x for x in s['register']}
+    assert rows[('S1', 'model_output')]['residual_source'] == 'measured'
+    assert next(c for c in s['checklist'] if c['item'].startswith('Evaluated end to end'))['status'] == 'done'
