@@ -322,9 +322,9 @@ class CallableGuard(Guard):
 @patch
 def forward(self:CallableGuard, items):
     s = np.asarray(list(self.fn([it.text for it in items])), float).reshape(-1)
-    if len(s) != len(items): raise ValueError(f"guard {self.name}: returned {len(s)} scores for {len(items)} texts")
+    if len(s) != len(items): raise BadParameter(f"guard {self.name}: returned {len(s)} scores for {len(items)} texts")
     if np.isnan(s).any() or (s < 0).any() or (s > 1).any():
-        raise ValueError(f"guard {self.name}: scores must be in [0, 1], got values from {float(np.nanmin(s)):.4g} "
+        raise BadParameter(f"guard {self.name}: scores must be in [0, 1], got values from {float(np.nanmin(s)):.4g} "
                          f"to {float(np.nanmax(s)):.4g}" + (' and NaN' if np.isnan(s).any() else ''))
     return s[:, None]
 

@@ -436,8 +436,17 @@ def test_score_table_written_atomically_and_links_replaced(tmp_path):
 
 
 def test_callable_range_error_formats_numbers_plainly():
-    with pytest.raises(ValueError) as e: G.CallableGuard(lambda ts: [np.float64(1.5)] * len(ts)).score(['a'])
+    with pytest.raises(G.BadParameter) as e: G.CallableGuard(lambda ts: [np.float64(1.5)] * len(ts)).score(['a'])
     assert 'np.float64' not in str(e.value) and 'from 1.5 to 1.5' in str(e.value)
+
+def test_callable_returning_nan_is_a_one_line_error(tmp_path):
+    "A python: guard that returns NaN stops the command with exit 2 and a line naming the guard, not a traceback"
+    from conftest import riskbench
+    (tmp_path/'nanguard.py').write_text("def score(texts): return [float('nan')] * len(texts)\n")
+    (tmp_path/'d.jsonl').write_text('{"text": "hello", "label": 0}\n{"text": "bye", "label": 1}\n')
+    r = riskbench('score', tmp_path/'d.jsonl', '--guard', 'python:nanguard:score', '--out', tmp_path/'s.parquet',
+                  cwd=tmp_path, env={'PYTHONPATH': str(tmp_path)})
+    assert r.returncode == 2 and 'NaN' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-800:]
 
 
 # ---- the score cache: keyed by guard, invalidated by an edited guard, reused otherwise ----
