@@ -987,14 +987,15 @@ def load_system_summary(system:dict|str|Path|None, # a system part's summary.jso
                 model=_summary_model(system, p), source=str(p) if p else 'the summary given')
 
 # %% ../nbs/02_usecase.ipynb #e010
-def _system_for(uc:UseCase, sysm:dict|None, failed_parts=())->tuple:
+def _system_for(uc:UseCase, system, failed_parts=())->tuple:
     "(system summary to use or None, its failed part or None, notes): only one of the card's product model"
     named = [str(x).strip() for x in failed_parts or ()]
     failed = next((x for x in named if re.fullmatch(r'system([-:].*)?', x)), None)
+    if failed and uc.product_model: return None, failed, []    # what a failed part left is not read
+    sysm = load_system_summary(system)
     if not uc.product_model:
         return None, None, [f"system summary {sysm['source']}: the card names no product model (model.spec); "
                             "not used"] if sysm else []
-    if failed: return None, failed, []
     if sysm and sysm['model'] and sysm['model'] != uc.product_model:
         return None, None, [f"system summary {sysm['source']} measured {sysm['model']}, not the card's product model "
                             f"{uc.product_model}; not used"]
@@ -1170,7 +1171,7 @@ def risk_register(usecase:UseCase|str|Path,            # a card or its path
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pols, notes = match_policies(uc, policies)
     failed = failed_guards(uc, failed_parts)
-    sysm, sys_failed, sys_notes = _system_for(uc, load_system_summary(system), failed_parts)
+    sysm, sys_failed, sys_notes = _system_for(uc, system, failed_parts)
     rows, gms, found, unmeasured = [], _guard_mitigations(uc), {}, []
     for r in _inherent(uc).rows.values():
         s = _system_factor(sysm, sys_failed, r)
@@ -1509,7 +1510,7 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     failed = failed_guards(uc, failed_parts)
     pols = {s: p for s, p in pols.items() if s not in failed and _usable(p)}
     fg = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
-    sysm, sys_failed, _ = _system_for(uc, load_system_summary(system), failed_parts)
+    sysm, sys_failed, _ = _system_for(uc, system, failed_parts)
     ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg, sysm, sys_failed)
     df = pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
                             **dict(zip(('status', 'evidence'), _item_status(uc, ev, i)))) for i in CHECKLIST])

@@ -896,6 +896,9 @@ def test_failed_system_part_is_evidence_missing(tmp_path):
     # never credit: each row's residual is what its guards alone give
     assert list(on.residual_probability) == list(base.loc[on.index, 'residual_probability'])
     assert any(w.get('part') == 'system' and w['code'] == 'evidence_missing' for w in reg.attrs['warnings'])
+    # what a failed part left behind is not read (a failed run's summary may be partial)
+    again = U.risk_register(uc, [pol], failed_parts=['system'], system={'warnings': []})
+    assert again.to_dict('records') == reg.to_dict('records')
 
 
 def test_end_to_end_checklist_item_follows_the_system_summary(tmp_path):
