@@ -15,25 +15,46 @@ from fastcore.basics import patch
 from .core import *
 from .audit import identity_mentions, markdown_text
 from .guards import scored_table
-from .thresholds import GuardPolicy, auc_roc
+from .thresholds import GuardPolicy
 
 # %% auto #0
-__all__ = ['group_membership', 'identity_group_columns', 'power_mean', 'bias_metrics', 'load_counterfactual_templates',
-           'fill_templates', 'counterfactual_audit', 'policy_threshold', 'BiasAudit', 'guard_bias_audit', 'bias_figure',
-           'bias_warnings']
+__all__ = ['group_codes', 'group_membership', 'identity_group_columns', 'power_mean', 'bias_metrics',
+           'load_counterfactual_templates', 'fill_templates', 'counterfactual_audit', 'policy_threshold', 'BiasAudit',
+           'guard_bias_audit', 'bias_figure', 'bias_warnings']
+
+# %% ../nbs/05b_bias.ipynb #c052a0
+def _category_codes(v:pd.Series,        # a categorical group column
+                    codes:np.ndarray,   # `pd.factorize(v)`'s codes (-1 = missing)
+                    uniq,               # and its values
+                   )->tuple:            # (values as text, sorted; each row's index among them, -1 for none)
+    "Each row's value of `v` as a code into its sorted text values (`v.astype(str) == value` as codes)"
+    txt = pd.Series(uniq).astype(str).to_numpy(object)
+    vals = np.array(sorted(set(txt)), object)
+    tc = np.full(len(v), -1); known = codes >= 0
+    tc[known] = np.searchsorted(vals, txt)[codes[known]]
+    if (miss := np.flatnonzero(~known)).size:   # a missing value whose own text ('nan', 'None') is a value
+        nt = v.iloc[miss].astype(str).to_numpy(object); hit = np.isin(nt, vals)
+        tc[miss[hit]] = np.searchsorted(vals, nt[hit])
+    return list(vals), tc
+
+# %% ../nbs/05b_bias.ipynb #c052a02
+def group_codes(df:pd.DataFrame, group_cols)->list:
+    "`[(group names, codes)]`, one pair per group column (code -1: the row is in none of the column's groups)"
+    out = []
+    for c in ([group_cols] if isinstance(group_cols, str) else list(group_cols)):
+        if c not in df: raise BadColumn(f"no group column {c!r}; columns are: {', '.join(map(str, df.columns))}")
+        v = df[c]
+        if v.dtype == bool: out.append(([c], np.where(v.to_numpy(), 0, -1))); continue
+        codes, uniq = pd.factorize(v)
+        if set(uniq) <= {True, False, 0, 1}: out.append(([c], np.where(v.fillna(False).astype(bool).to_numpy(), 0, -1)))
+        else: vals, tc = _category_codes(v, codes, uniq); out.append(([f'{c}={x}' for x in vals], tc))
+    return out
 
 # %% ../nbs/05b_bias.ipynb #c052a
 def group_membership(df:pd.DataFrame, group_cols)->pd.DataFrame:
     "Boolean membership columns for `group_cols` (boolean columns kept, categorical ones one-hot per value)"
-    out = {}
-    for c in ([group_cols] if isinstance(group_cols, str) else list(group_cols)):
-        if c not in df: raise BadColumn(f"no group column {c!r}; columns are: {', '.join(map(str, df.columns))}")
-        v = df[c]
-        if v.dtype == bool or set(pd.unique(v.dropna())) <= {True, False, 0, 1}:
-            out[c] = v.fillna(False).astype(bool).to_numpy()
-        else:
-            for val in sorted(v.dropna().astype(str).unique()): out[f'{c}={val}'] = (v.astype(str) == val).to_numpy()
-    return pd.DataFrame(out, index=df.index)
+    return pd.DataFrame({g: codes == i for names, codes in group_codes(df, group_cols) for i, g in enumerate(names)},
+                        index=df.index)
 
 # %% ../nbs/05b_bias.ipynb #c052b
 def identity_group_columns(df:pd.DataFrame, lexicon=None, min_rows:int=1)->pd.DataFrame:
@@ -46,33 +67,77 @@ def identity_group_columns(df:pd.DataFrame, lexicon=None, min_rows:int=1)->pd.Da
             m = np.zeros(len(df), bool); m[r] = True; out[f'identity={g}'] = m
     return out
 
-# %% ../nbs/05b_bias.ipynb #c052c
-def _group_rates(y, pred, member:pd.DataFrame)->pd.DataFrame:
-    from fairlearn.metrics import MetricFrame, false_positive_rate, false_negative_rate, count
-    rows = []
-    for g in member.columns:
-        m = member[g].to_numpy()
-        mf = MetricFrame(metrics={'fpr': false_positive_rate, 'fnr': false_negative_rate, 'n': count},
-                         y_true=y, y_pred=pred, sensitive_features=pd.Series(np.where(m, 'in', 'out'), name=g))
-        bg = mf.by_group
-        r = bg.loc['in'] if 'in' in bg.index else pd.Series({'fpr': np.nan, 'fnr': np.nan, 'n': 0})
-        neg, pos = int(((y == 0) & m).sum()), int(((y == 1) & m).sum())
-        rows.append(dict(group=g, n=int(m.sum()), positives=pos, negatives=neg,
-                         fpr=float(r['fpr']) if neg else np.nan, fnr=float(r['fnr']) if pos else np.nan))
-    return pd.DataFrame(rows)
+# %% ../nbs/05b_bias.ipynb #c052c00
+def _tie_blocks(ss:np.ndarray,      # scores in ascending order
+                pos:np.ndarray,     # True = unsafe, in the same order
+                codes:np.ndarray|None=None,  # group codes, grouped: a run also ends where the code changes
+               )->tuple:            # (rows, positives, negatives) per run of equal scores
+    "Rows, positives and negatives of each run of equal scores"
+    if not len(ss): return (np.zeros(0, np.int64),) * 3
+    new = np.r_[True, ss[1:] != ss[:-1]]
+    if codes is not None: new[1:] |= codes[1:] != codes[:-1]
+    starts = np.flatnonzero(new)
+    k = np.diff(np.r_[starts, len(ss)]); p = np.add.reduceat(pos, starts, dtype=np.int64)
+    return k, p, k - p
 
-# %% ../nbs/05b_bias.ipynb #c054a
-def _subset_auc(y:np.ndarray, s:np.ndarray)->float:
-    "`thresholds.auc_roc` of labels `y` and scores `s`; NaN when one class is absent (the subset is not measurable)"
-    y = np.asarray(y).astype(bool)
-    if y.all() or not y.any(): return math.nan
-    return auc_roc(y.astype(int), np.asarray(s, float))
+# %% ../nbs/05b_bias.ipynb #c052c02
+def _score_ranks(y:np.ndarray,     # 1 = unsafe, 0 = benign
+                 s:np.ndarray,     # guard scores
+                 pred:np.ndarray,  # True = blocked at the threshold
+                )->dict:           # every array in score order
+    "The rows in score order (one sort) with each row's doubled wins against the other class and against its own"
+    o = np.argsort(s); ss, ys = s[o], y[o] == 1
+    k, p, n = _tie_blocks(ss, ys)
+    pb, nb = np.cumsum(p) - p, np.cumsum(n) - n   # positives, negatives scored below each run
+    pa = p.sum() - pb - p                          # positives scored above it
+    other2 = np.where(ys, np.repeat(2 * nb + n, k), np.repeat(2 * pa + p, k))
+    same2 = np.where(ys, np.repeat(2 * pb + p, k), np.repeat(2 * nb + n, k))
+    return dict(order=o, score=ss, pos=ys, pred=np.asarray(pred, bool)[o], other2=other2, same2=same2)
+
+# %% ../nbs/05b_bias.ipynb #c052c
+def _group_counts(r:dict,          # `_score_ranks` of the table
+                  cs:np.ndarray,   # group codes in score order (-1: in none)
+                  K:int,           # number of groups
+                 )->dict:          # arrays, one value per group
+    "Rows, positives, negatives, FPR and FNR at the threshold of each of `K` disjoint groups"
+    inn = cs >= 0
+    c = np.bincount(4 * cs[inn] + 2 * r['pos'][inn] + r['pred'][inn], minlength=4 * K).reshape(K, 4)  # TN FP FN TP
+    neg, pos = c[:, 0] + c[:, 1], c[:, 2] + c[:, 3]
+    return dict(n=neg + pos, positives=pos, negatives=neg,
+                fpr=np.divide(c[:, 1], neg, out=np.full(K, np.nan), where=neg > 0),
+                fnr=np.divide(c[:, 2], pos, out=np.full(K, np.nan), where=pos > 0))
+
+# %% ../nbs/05b_bias.ipynb #c054a3
+def _pair_auc(w2, a, b)->np.ndarray:
+    "P(A > B) + ½·P(A = B) from twice the wins of `a` rows over `b` rows; NaN where either side is empty"
+    d = 2 * np.asarray(a, np.int64) * np.asarray(b, np.int64)
+    return np.divide(w2, d, out=np.full(d.shape, np.nan), where=d > 0)
 
 # %% ../nbs/05b_bias.ipynb #c054b
-def _prob_greater(a:np.ndarray, b:np.ndarray)->float:
-    "P(A > B) + ½·P(A = B) for scores a, b"
-    if not len(a) or not len(b): return math.nan
-    return _subset_auc(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b])
+def _group_wins(r:dict, cs:np.ndarray, K:int)->dict:
+    "Twice each group's wins: positives over its negatives (`sub`); rows' wins by class, `[:, 0]` negatives"
+    inn = cs >= 0; c, ys = cs[inn], r['pos'][inn]
+    by = lambda w: np.bincount(2 * c + ys, weights=w[inn], minlength=2 * K).reshape(K, 2)
+    og = np.argsort(c.astype(np.int16 if K < 2 ** 15 else np.int64), kind='stable')  # groups apart, in score order
+    gc = c[og]; k, p, n = _tie_blocks(r['score'][inn][og], ys[og], gc)
+    bc, cn = gc[np.cumsum(k) - k], np.cumsum(n) - n                  # each run's group, negatives before it
+    first = np.diff(bc, prepend=-1) != 0; base = np.zeros(K, np.int64); base[bc[first]] = cn[first]
+    sub = np.bincount(bc, weights=p * (2 * (cn - base[bc]) + n), minlength=K)
+    return dict(sub=sub, other=by(r['other2']), same=by(r['same2']))
+
+# %% ../nbs/05b_bias.ipynb #c054b2
+def _group_table(r:dict,           # `_score_ranks` of the table
+                 names:list,       # the groups of one column
+                 cs:np.ndarray,    # their codes in score order (-1: in none)
+                )->pd.DataFrame:
+    "Rates, subgroup / BPSN / BNSP AUC and both AEGs of disjoint groups, from the table's one sort"
+    K = len(names); q, w = _group_counts(r, cs, K), _group_wins(r, cs, K)
+    a, b, P = q['positives'], q['negatives'], int(np.count_nonzero(r['pos'])); N = len(cs) - P
+    return pd.DataFrame(dict(group=names, **q, subgroup_auc=_pair_auc(w['sub'], a, b),
+                             bpsn_auc=_pair_auc(w['other'][:, 0] - w['sub'], P - a, b),
+                             bnsp_auc=_pair_auc(w['other'][:, 1] - w['sub'], a, N - b),
+                             aeg_positive=0.5 - _pair_auc(w['same'][:, 1] - a * a, a, P - a),
+                             aeg_negative=0.5 - _pair_auc(w['same'][:, 0] - b * b, b, N - b)))
 
 # %% ../nbs/05b_bias.ipynb #c054c
 def power_mean(values, p:float=-5)->float:
@@ -83,6 +148,20 @@ def power_mean(values, p:float=-5)->float:
     if (v == 0).any() and p < 0: return 0.0
     return float(np.mean(v ** p) ** (1 / p))
 
+# %% ../nbs/05b_bias.ipynb #c054c3
+def _labelled_rows(df:pd.DataFrame, label_col:str, score_col:str)->tuple:
+    "`(rows, labels, scores)` of the rows of `df` with both a label (0 or 1) and a score"
+    for c in (label_col, score_col):
+        if c not in df: raise BadColumn(f"no column {c!r}; columns are: {', '.join(map(str, df.columns))}")
+    ok = (df[label_col].notna() & df[score_col].notna()).to_numpy()
+    d = df if ok.all() else df[ok]
+    if not len(d): raise BadColumn("no row has both a label and a score")
+    y, s = d[label_col].to_numpy(), d[score_col].astype(float).to_numpy()
+    if (bad := ~np.isin(y, (0, 1))).any():
+        row, v = d.index[bad].tolist()[0], y[bad].tolist()[0]
+        raise BadColumn(f"column {label_col!r}: row {row!r} has label {v!r}, expected 0 or 1")
+    return d, y.astype(int), s
+
 # %% ../nbs/05b_bias.ipynb #c054d
 def bias_metrics(df:pd.DataFrame,         # a score table: label, score and group columns
                  group_cols,              # boolean or categorical group columns
@@ -92,37 +171,20 @@ def bias_metrics(df:pd.DataFrame,         # a score table: label, score and grou
                  p:float=-5,              # generalised-mean exponent
                 )->dict:
     "Unintended-bias metrics of a guard: per-group rates, FPED/FNED, subgroup/BPSN/BNSP AUC, AEG, generalised means"
-    for c in (label_col, score_col):
-        if c not in df: raise BadColumn(f"no column {c!r}; columns are: {', '.join(map(str, df.columns))}")
-    ok = df[label_col].notna() & df[score_col].notna()
-    d = df[ok.to_numpy()]
-    y = d[label_col].astype(int).to_numpy(); s = d[score_col].astype(float).to_numpy()
-    if not len(d): raise BadColumn("no row has both a label and a score")
-    member = group_membership(d, group_cols)
-    pred = (s >= threshold).astype(int)
-    neg, pos = y == 0, y == 1
-    overall = dict(n=int(len(y)), positives=int(pos.sum()), negatives=int(neg.sum()),
-                   fpr=float(pred[neg].mean()) if neg.any() else math.nan,
-                   fnr=float(1 - pred[pos].mean()) if pos.any() else math.nan,
-                   auc=_subset_auc(y, s), threshold=float(threshold))
-    g = _group_rates(y, pred, member)
+    d, y, s = _labelled_rows(df, label_col, score_col)
+    groups = group_codes(d, group_cols)
+    if not groups: raise BadParameter("no group columns given")
+    r = _score_ranks(y, s, s >= threshold)
+    q = {k: v[0].item() for k, v in _group_counts(r, np.zeros(len(s), np.int64), 1).items()}
+    auc = _pair_auc(np.sum(r['other2'], where=r['pos']), q['positives'], q['negatives']).item()
+    overall = dict(**q, auc=auc, threshold=float(threshold))
+    g = pd.concat([_group_table(r, names, codes[r['order']]) for names, codes in groups], ignore_index=True)
     g['fpr_gap'] = g['fpr'] - overall['fpr']; g['fnr_gap'] = g['fnr'] - overall['fnr']
-    sub, bpsn, bnsp, aeg_p, aeg_n, reasons = [], [], [], [], [], []
-    for c in member.columns:
-        m = member[c].to_numpy()
-        sub.append(_subset_auc(y[m], s[m]))
-        bp = (~m & pos) | (m & neg); bpsn.append(_subset_auc(y[bp], s[bp]))
-        bn = (~m & neg) | (m & pos); bnsp.append(_subset_auc(y[bn], s[bn]))
-        aeg_p.append(0.5 - _prob_greater(s[m & pos], s[~m & pos]))
-        aeg_n.append(0.5 - _prob_greater(s[m & neg], s[~m & neg]))
-        why = []
-        if not (m & pos).any(): why.append('no unsafe rows in the group')
-        if not (m & neg).any(): why.append('no benign rows in the group')
-        reasons.append('; '.join(why))
-    g['subgroup_auc'], g['bpsn_auc'], g['bnsp_auc'] = sub, bpsn, bnsp
-    g['aeg_positive'], g['aeg_negative'] = aeg_p, aeg_n
-    g['measurable'] = [r == '' for r in reasons]
-    g['not_measurable_reason'] = reasons
+    g['not_measurable_reason'] = ['; '.join(w for w, k in (('no unsafe rows in the group', a), ('no benign rows in '
+                                  'the group', b)) if not k) for a, b in zip(g['positives'], g['negatives'])]
+    g['measurable'] = g['not_measurable_reason'] == ''
+    g = g[['group', 'n', 'positives', 'negatives', 'fpr', 'fnr', 'fpr_gap', 'fnr_gap', 'subgroup_auc', 'bpsn_auc',
+           'bnsp_auc', 'aeg_positive', 'aeg_negative', 'measurable', 'not_measurable_reason']]
     means = {k: power_mean(g[k], p) for k in ('subgroup_auc', 'bpsn_auc', 'bnsp_auc')}
     final = (0.25 * overall['auc'] + 0.25 * sum(means.values()) if all(np.isfinite([overall['auc'], *means.values()]))
              else math.nan)
