@@ -16,11 +16,11 @@ from .report import run_template, RunResult, to_jsonable, template_names, templa
 
 # %% auto #0
 __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug', 'Part', 'absolute_path', 'absolute_guard',
-           'absolute_params', 'card_with_guards', 'check_params', 'plan', 'source_names', 'combine_eval_sets',
-           'save_table_into', 'bundle_data', 'data_sha256', 'set_aside', 'CtrlC', 'stop_kernels', 'run_plan',
-           'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame', 'residual_heatmap', 'overview_cells',
-           'overview_html', 'kernel_import_path', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles',
-           'diff_text', 'diff_html', 'diff_cmd']
+           'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'plan',
+           'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside', 'CtrlC',
+           'stop_kernels', 'run_plan', 'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame',
+           'residual_heatmap', 'overview_cells', 'overview_html', 'kernel_import_path', 'assess', 'assess_cmd',
+           'load_bundle', 'comparable', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
 def guard_slug(spec:str)->str:
@@ -96,6 +96,7 @@ def _resolve_card_path(value, card_path:Path):
 def card_with_guards(card_path:Path, # the use-case card
                      guards:list,    # the guard specs this assessment measures
                      out:Path,       # the bundle folder: the copy is written to out/usecase.yaml
+                     model:str|None=None, # the product model this assessment evaluates end to end (model.spec)
                     )->Path:
     "A copy of a use-case card whose guards are `guards`, its relative paths made absolute, written into the bundle"
     import yaml
@@ -103,6 +104,9 @@ def card_with_guards(card_path:Path, # the use-case card
     old = {(g.get('spec') if isinstance(g, dict) else g): g for g in d.get('guards') or []}
     keep = lambda g: {k: v for k, v in old[g].items() if k != 'policy'} if isinstance(old.get(g), dict) else {'spec': g}
     d['guards'] = [keep(g) for g in guards]
+    if model:
+        m = d.get('model')
+        d['model'] = {**({'base': m} if isinstance(m, str) else dict(m or {})), 'spec': model}
     folder = Path(card_path).parent
     for k in ('content_policy', 'agent_policy'):
         if isinstance(d.get(k), str): d[k] = absolute_path(d[k], folder)
@@ -110,7 +114,7 @@ def card_with_guards(card_path:Path, # the use-case card
         for k in ('eval', 'evaluation', 'finetune', 'fine_tuning', 'path'):
             if isinstance(d['data'].get(k), str): d['data'][k] = absolute_path(d['data'][k], folder)
     note = (f"# Written by riskbench assess: {Path(card_path).name} with the guards this assessment measured "
-            f"({', '.join(guards)}).\n")
+            f"({', '.join(guards)})" + (f" and the product model {model}" if model else '') + ".\n")
     return write_text(out, 'usecase.yaml', note + yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
 
 # %% ../nbs/09_bundle.ipynb #c009e
@@ -126,12 +130,29 @@ def check_params(params:dict|None)->dict:
         out[t] = {k: checked[k] for k in vals}
     return out
 
+# %% ../nbs/09_bundle.ipynb #c009f-1
+def check_model_spec(model:str,              # hf:, openai:MODEL@URL, python:module:function, responses:PATH
+                     base:str|Path|None=None, # the folder a relative responses: path is read from
+                    )->str:
+    "A product model spec of a known kind (a `responses:` path made absolute), else `BadParameter`"
+    from riskbench.products import MODEL_KINDS, MODEL_SPECS
+    kind, _, arg = str(model).strip().partition(':')
+    if kind not in MODEL_KINDS or not arg.strip(): raise BadParameter(f"--model {model!r}: expected {MODEL_SPECS}")
+    return f'responses:{absolute_path(arg.strip(), base)}' if kind == 'responses' else str(model).strip()
+
+# %% ../nbs/09_bundle.ipynb #c009f-4
+def system_params(model:str, guard:str)->dict:
+    "The `system_evaluation` parameters of an assessment: its data, the model, `guard` on input and output"
+    return dict(data='@data', model=model, input_guard=guard, policy=f'@policy:{guard_slug(guard)}',
+                output_guard=guard)
+
 # %% ../nbs/09_bundle.ipynb #c009h
 def plan(usecase:str|Path,          # use-case card (YAML)
          data:list|str|None=None,   # eval set(s) (default: the card's, else the bundled demo prompts)
          finetune:str|None=None,    # fine-tuning data to audit (default: the card's, else none)
          guards:list|None=None,     # guard specs (default: the card's, else baseline)
          params:dict|None=None,     # extra template parameters: {template: {name: value}}
+         model:str|None=None,       # product model evaluated end to end (default: the card's model.spec, if any)
         )->tuple:
     "The parts of an assessment and the guards to score, every input checked first: (parts, guards, inputs)"
     from riskbench.usecase import load_usecase
@@ -147,6 +168,8 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     for d in data: check_eval_set(d, 'eval set', required=('text', 'label'))
     if finetune: check_eval_set(finetune, 'fine-tuning data')
     for g in guards: check_guard_spec(g)
+    c_model = getattr(card, 'product_model', None)
+    model = check_model_spec(model) if model else c_model and check_model_spec(c_model, card_path.parent)
     extra, have = check_params(params), set(template_names())
     parts = []
     def add(name, template, needs=(), **kw):
@@ -161,11 +184,15 @@ def plan(usecase:str|Path,          # use-case card (YAML)
         measured = dict(data='@data', scores=f'@scores:{s}', guard=g, policy=f'@policy:{s}')
         add(f'bias-{s}', 'guard_bias', [f'scores:{s}', f'thresholds-{s}'], **measured)
         add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], usecase='@card', **measured)
+    if model:
+        add('system', 'system_evaluation', [f'thresholds-{guard_slug(guards[0])}'], **system_params(model, guards[0]))
     takes_failed = 'usecase_assessment' in have and 'failed_parts' in template_parameters('usecase_assessment')
     told = {'failed_parts': '@failed'} if takes_failed else {}
+    if model and 'system_summary' in template_parameters('usecase_assessment'):
+        told['system_summary'] = '@summary:system'
     add('usecase', 'usecase_assessment', [p.name for p in parts], usecase='@card', policy_dir='@policies', **told)
-    inputs = dict(usecase=str(card_path), data=data, finetune=finetune, card_guards=c_guards,
-                  name=getattr(card, 'name', None))
+    inputs = dict(usecase=str(card_path), data=data, finetune=finetune, model=model, card_guards=c_guards,
+                  card_model=c_model, name=getattr(card, 'name', None))
     return parts, guards, inputs
 
 # %% ../nbs/09_bundle.ipynb #c009k
@@ -273,7 +300,7 @@ def _start(fn, *args)->Future:
 
 # %% ../nbs/09_bundle.ipynb #c011a-1
 def _fill(params:dict, out:Path, ctx:dict)->dict:
-    "Replace the placeholders (@data, @card, @failed, @scores:, @policy:, @policies) by what they stand for now"
+    "Replace the placeholders (@data, @card, @failed, @scores:, @policy:, @policies, @summary:) by what they stand for"
     res = {}
     for k, v in params.items():
         if isinstance(v, str) and v in ('@data', '@card', '@failed'): v = ctx[v[1:]]
@@ -282,6 +309,9 @@ def _fill(params:dict, out:Path, ctx:dict)->dict:
             p = out/'policies'/f'{v[8:]}.json'
             v = str(p) if p.exists() else ''
         elif v == '@policies': v = str(out/'policies')
+        elif isinstance(v, str) and v.startswith('@summary:'):
+            p = out/v[9:]/'summary.json'
+            v = str(p) if p.exists() else ''
         res[k] = v
     return res
 
@@ -628,12 +658,28 @@ def _overview_measures(bundle:dict, md, raw):
        "(shown masked in the audit report)\n"
        f"- identity groups flagged: {html.escape(', '.join(map(str, flagged))) if flagged else 'none'}")
 
+# %% ../nbs/09_bundle.ipynb #c013g-6
+def _overview_system(bundle:dict, md, raw):
+    "The system part's rates, when the bundle evaluated the product end to end"
+    from riskbench.report import table_html
+    p = bundle['parts'].get('system')
+    if not p: return
+    md('## End to end (input guard → model → output guard)')
+    s = (p.get('summary') or {}).get('system') or {}
+    if p['status'] != 'ok' or not s:
+        md(f"**system**: {html.escape(p['status'])} — nothing was measured end to end."); return
+    rows = [dict(metric=k.replace('_', ' '), value=_fmt_ci(s.get(k)), rows=(s.get(k) or {}).get('n'))
+            for k in ('false_refusal_rate', 'violation_rate') if k in s]
+    judged = '' if s.get('violations_judged') else '; no judge: the violation rate is an upper bound'
+    raw(table_html(pd.DataFrame(rows), caption=f"System rates of {html.escape(str(p['params'].get('model')))} "
+                                                f"(Wilson 95%){judged}"))
+
 # %% ../nbs/09_bundle.ipynb #c013h
 def overview_cells(bundle:dict)->list:
     "The overview's content as (markdown, html) blocks"
     blocks = []
     md, raw = (lambda s: blocks.append(('md', s))), (lambda s: blocks.append(('html', s)))
-    for f in (_overview_head, _overview_register, _overview_measures): f(bundle, md, raw)
+    for f in (_overview_head, _overview_register, _overview_system, _overview_measures): f(bundle, md, raw)
     return blocks
 
 # %% ../nbs/09_bundle.ipynb #c013h-1
@@ -703,24 +749,27 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
            workers:int=2,                     # parts run at once
            progress:bool=True,                # print each part as it finishes
            params:dict|None=None,             # extra template parameters: {template: {name: value}}
+           model:str|None=None,               # product model evaluated end to end (default: the card's model.spec)
           )->dict:
     "Build an assessment bundle in `out`: every part, index.html and bundle.json (KeyboardInterrupt when stopped)"
     import riskbench
     t0, out = time.perf_counter(), Path(absolute_path(str(out)))
-    parts, guards, inputs = plan(usecase, data, finetune, guards, params)  # checks every input, writes nothing
+    parts, guards, inputs = plan(usecase, data, finetune, guards, params, model)  # checks every input, writes nothing
     output_path(out, 'bundle.json')
     set_aside(out, [p.name for p in parts], keep=[inputs['usecase'], *inputs['data'], inputs['finetune']])
-    card_name, card_guards = inputs.pop('name'), inputs.pop('card_guards')
+    card_name, card_guards, card_model = inputs.pop('name'), inputs.pop('card_guards'), inputs.pop('card_model')
     bundle = dict(riskbench=riskbench.__version__, status='running',
                   usecase=dict(name=card_name, path=inputs['usecase']),
                   inputs=inputs, guards=guards, scoring={}, warnings=[], started=_now(), ended=None, seconds=None,
                   parts={p.name: dict(template=p.template, status='pending', params=p.params) for p in parts})
     _write_bundle(out, bundle)
     scoring, status = {}, 'failed'
-    with CtrlC() as ctrl_c, kernel_import_path(guards):
+    with CtrlC() as ctrl_c, kernel_import_path(guards + [inputs['model'] or '']):
         try:
             data_path, files = bundle_data(inputs['data'], out)
-            card = card_with_guards(inputs['usecase'], guards, out) if guards != card_guards else inputs['usecase']
+            new_model = inputs['model'] if inputs['model'] and inputs['model'] != card_model else None
+            copy = guards != card_guards or new_model
+            card = card_with_guards(inputs['usecase'], guards, out, new_model) if copy else inputs['usecase']
             sha = dict(usecase=file_sha256(resolve_input(inputs['usecase'])), data=data_sha256(files))
             if inputs['finetune']: sha['finetune'] = file_sha256(resolve_input(inputs['finetune']))
             bundle.update(data_files=files, input_sha256=sha)
@@ -741,6 +790,7 @@ def assess_cmd(usecase:str,                     # use-case card (YAML)
                out:str='reports/assessment',    # output folder for the bundle
                workers:int=2,                   # parts run in parallel
                p:list=None,                     # a template parameter: -p TEMPLATE.NAME VALUE (repeatable)
+               model:str=None,                  # product model evaluated end to end (default: the card's model.spec)
               )->int:
     "Build a whole assessment bundle: audit, scores, thresholds, bias, languages, risk register"
     here, params = os.getcwd(), {}
@@ -750,10 +800,12 @@ def assess_cmd(usecase:str,                     # use-case card (YAML)
         t, n = k.split('.', 1); params.setdefault(t, {})[n] = v
     data = [data] if isinstance(data, str) else data  # `riskbench demo` passes one
     guards = [absolute_guard(g, here) for g in guard or []] or None
-    if any(str(g).startswith('python:') for g in guards or []) and here not in sys.path: sys.path.append(here)
+    model = check_model_spec(model, here) if model else None
+    if any(str(g).startswith('python:') for g in (guards or []) + [model or '']) and here not in sys.path:
+        sys.path.append(here)
     out = absolute_path(out, here)
     b = assess(absolute_path(usecase, here), [absolute_path(d, here) for d in data or []] or None,
-               absolute_path(finetune, here), guards, out, workers, params=absolute_params(params, here))
+               absolute_path(finetune, here), guards, out, workers, params=absolute_params(params, here), model=model)
     bad = [n for n, p in b['parts'].items() if p['status'] != 'ok']
     bad += [f'scores:{s}' for s, g in b['scoring'].items() if g['status'] != 'ok']
     print(f"assessment {'complete' if not bad else 'INCOMPLETE'} in {b['seconds']:.1f}s: {Path(out)/'index.html'}"

@@ -381,3 +381,70 @@ def test_all_unsafe_set_measured_at_the_cards_policy(small_eval, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     pol = json.loads((tmp_path/'bundle'/'policies'/'baseline.json').read_text())
     assert pol['threshold'] == pytest.approx(0.37) and pol['threshold_source'] == 'card-policy', pol['rests_on']
+
+
+DEMO_MODEL = 'python:riskbench.system:demo_model'
+
+
+def test_bundle_evaluates_the_product_end_to_end(small_eval, tmp_path):
+    "--model adds a system part (first guard on both sides, at its thresholds policy); the register reads its summary"
+    out = tmp_path/'m'
+    r = riskbench('assess', CARD, '--data', small_eval, '--guard', 'baseline', '--model', DEMO_MODEL, '--out', out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = json.loads((out/'bundle.json').read_text())
+    names = list(b['parts'])
+    assert names.index('thresholds-baseline') < names.index('system') < names.index('usecase')
+    sp = b['parts']['system']
+    assert sp['status'] == 'ok' and sp['template'] == 'system_evaluation', sp.get('error')
+    assert sp['params'] == dict(data='@data', model=DEMO_MODEL, input_guard='baseline', policy='@policy:baseline',
+                                output_guard='baseline')
+    assert sp['manifest']['parameters']['policy'] == str(out/'policies'/'baseline.json')   # the thresholds part's policy
+    s = json.loads((out/'system'/'summary.json').read_text())
+    for k in ('false_refusal_rate', 'violation_rate'):
+        assert {'value', 'low', 'high', 'n'} <= set(s['system'][k]), k
+    assert s['system']['violation_rate']['n'] == int(pd.read_json(small_eval, lines=True)['label'].sum())
+    # its warnings are collected like every part's (no judge: the violation rate is an upper bound)
+    assert s['warnings'] and all({**w, 'part': 'system'} in b['warnings'] for w in s['warnings'])
+    # the bundle's card names the model it evaluated; the usecase part read the system summary
+    assert DEMO_MODEL in (out/'usecase.yaml').read_text()
+    assert b['parts']['usecase']['manifest']['parameters']['system_summary'] == str(out/'system'/'summary.json')
+    us = b['parts']['usecase']['summary']
+    measured = {g['group']: g for g in s['groups']['category'] if g['unsafe'] >= 10}
+    assert measured
+    reg = {(x['hazard'], x['surface']): x for x in us['register'] if not x['language']}
+    for h, g in measured.items():
+        for sf in ('user_input', 'model_output'):
+            if (h, sf) not in reg: continue
+            x = reg[(h, sf)]
+            assert x['residual_source'] == 'measured', (h, sf, x['evidence'])
+            assert f"{g['unsafe']} unsafe rows, end to end" in x['evidence'] and f"{g['violation_high']:.1%}]" in x['evidence']
+    e2e = next(c for c in us['checklist'] if c['item'].startswith('Evaluated end to end'))
+    assert e2e['status'] == 'done'
+    assert 'End to end (input guard → model → output guard)' in (out/'index.html').read_text()
+
+
+def test_plan_adds_the_system_part_for_a_product_model(tmp_path):
+    from riskbench import bundle as B
+    from riskbench.core import BadParameter
+    names = lambda parts: [p.name for p in parts]
+    parts, _, inputs = B.plan(CARD, guards=['baseline'])
+    assert 'system' not in names(parts) and inputs['model'] is None
+    assert 'system_summary' not in parts[-1].params
+    card = tmp_path/'card.yaml'
+    card.write_text("name: t\nlanguages: [en]\nmodel: {base: meta-llama/Llama-3.1-8B-Instruct, spec: 'responses:r.jsonl'}\n"
+                    "guards: [baseline, 'llama-guard:meta-llama/Llama-Guard-3-8B']\n")
+    parts, guards, inputs = B.plan(card)
+    sp, up = parts[names(parts).index('system')], parts[-1]
+    assert names(parts)[-2:] == ['system', 'usecase'] and 'system' in up.needs
+    assert inputs['model'] == f"responses:{tmp_path/'r.jsonl'}"       # the card's relative path, from its folder
+    assert sp.params == dict(data='@data', model=inputs['model'], input_guard='baseline', policy='@policy:baseline',
+                             output_guard='baseline') and sp.needs == ('thresholds-baseline',)
+    assert up.params['system_summary'] == '@summary:system'
+    (tmp_path/'system').mkdir()
+    ctx = dict(data='d', card='c', failed=[])
+    assert B._fill(up.params, tmp_path, ctx)['system_summary'] == ''            # no summary written: nothing read
+    (tmp_path/'system'/'summary.json').write_text('{}')
+    assert B._fill(up.params, tmp_path, ctx)['system_summary'] == str(tmp_path/'system'/'summary.json')
+    with pytest.raises(BadParameter, match="--model 'gpt-4o': expected"): B.plan(CARD, model='gpt-4o')
+    r = riskbench('assess', CARD, '--model', 'gpt-4o', '--out', tmp_path/'x')
+    assert r.returncode == 2 and "--model 'gpt-4o'" in r.stderr and not (tmp_path/'x').exists()
