@@ -30,7 +30,7 @@ def _category_codes(v:pd.Series,        # a categorical group column
     "Each row's value of `v` as a code into its sorted text values (`v.astype(str) == value` as codes)"
     txt = pd.Series(uniq).astype(str).to_numpy(object)
     vals = np.array(sorted(set(txt)), object)
-    tc = np.full(len(v), -1); known = codes >= 0
+    tc = np.full(len(v), -1, np.int8 if len(uniq) < 127 else np.int32); known = codes >= 0
     tc[known] = np.searchsorted(vals, txt)[codes[known]]
     if (miss := np.flatnonzero(~known)).size:   # a missing value whose own text ('nan', 'None') is a value
         nt = v.iloc[miss].astype(str).to_numpy(object); hit = np.isin(nt, vals)
@@ -44,9 +44,10 @@ def group_codes(df:pd.DataFrame, group_cols)->list:
     for c in ([group_cols] if isinstance(group_cols, str) else list(group_cols)):
         if c not in df: raise BadColumn(f"no group column {c!r}; columns are: {', '.join(map(str, df.columns))}")
         v = df[c]
-        if v.dtype == bool: out.append(([c], np.where(v.to_numpy(), 0, -1))); continue
+        if v.dtype == bool: out.append(([c], np.where(v.to_numpy(), 0, -1).astype(np.int8))); continue
         codes, uniq = pd.factorize(v)
-        if set(uniq) <= {True, False, 0, 1}: out.append(([c], np.where(v.fillna(False).astype(bool).to_numpy(), 0, -1)))
+        if set(uniq) <= {True, False, 0, 1}:
+            out.append(([c], np.where(v.fillna(False).astype(bool).to_numpy(), 0, -1).astype(np.int8)))
         else: vals, tc = _category_codes(v, codes, uniq); out.append(([f'{c}={x}' for x in vals], tc))
     return out
 
@@ -101,7 +102,8 @@ def _group_counts(r:dict,          # `_score_ranks` of the table
                  )->dict:          # arrays, one value per group
     "Rows, positives, negatives, FPR and FNR at the threshold of each of `K` disjoint groups"
     inn = cs >= 0
-    c = np.bincount(4 * cs[inn] + 2 * r['pos'][inn] + r['pred'][inn], minlength=4 * K).reshape(K, 4)  # TN FP FN TP
+    key = 4 * cs[inn].astype(np.intp) + 2 * r['pos'][inn] + r['pred'][inn]
+    c = np.bincount(key, minlength=4 * K).reshape(K, 4)   # TN FP FN TP per group
     neg, pos = c[:, 0] + c[:, 1], c[:, 2] + c[:, 3]
     return dict(n=neg + pos, positives=pos, negatives=neg,
                 fpr=np.divide(c[:, 1], neg, out=np.full(K, np.nan), where=neg > 0),
@@ -116,9 +118,10 @@ def _pair_auc(w2, a, b)->np.ndarray:
 # %% ../nbs/05b_bias.ipynb #c054b
 def _group_wins(r:dict, cs:np.ndarray, K:int)->dict:
     "Twice each group's wins: positives over its negatives (`sub`); rows' wins by class, `[:, 0]` negatives"
-    inn = cs >= 0; c, ys = cs[inn], r['pos'][inn]
+    inn = cs >= 0; c, ys = cs[inn].astype(np.intp), r['pos'][inn]
     by = lambda w: np.bincount(2 * c + ys, weights=w[inn], minlength=2 * K).reshape(K, 2)
-    og = np.argsort(c.astype(np.int16 if K < 2 ** 15 else np.int64), kind='stable')  # groups apart, in score order
+    og = (np.argsort(c.astype(np.int16 if K < 2 ** 15 else np.int64), kind='stable') if K > 1
+          else slice(None))                                          # groups apart, each in score order
     gc = c[og]; k, p, n = _tie_blocks(r['score'][inn][og], ys[og], gc)
     bc, cn = gc[np.cumsum(k) - k], np.cumsum(n) - n                  # each run's group, negatives before it
     first = np.diff(bc, prepend=-1) != 0; base = np.zeros(K, np.int64); base[bc[first]] = cn[first]
