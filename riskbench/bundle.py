@@ -16,9 +16,9 @@ from .report import run_template, RunResult, to_jsonable, template_names, templa
 
 # %% auto #0
 __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug', 'Part', 'absolute_path', 'absolute_guard',
-           'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'plan',
-           'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside', 'CtrlC',
-           'stop_kernels', 'run_plan', 'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame',
+           'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'usecase_params',
+           'plan', 'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside',
+           'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame',
            'residual_heatmap', 'overview_cells', 'overview_html', 'kernel_import_path', 'assess', 'assess_cmd',
            'load_bundle', 'comparable', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
 
@@ -146,6 +146,16 @@ def system_params(model:str, guard:str)->dict:
     return dict(data='@data', model=model, input_guard=guard, policy=f'@policy:{guard_slug(guard)}',
                 output_guard=guard)
 
+# %% ../nbs/09_bundle.ipynb #c009f-7
+def usecase_params(have:set,         # the template names there are
+                   model:str|None,   # the product model evaluated end to end, if any
+                  )->dict:
+    "The use-case part's placeholders: card, policies, failed parts, system summary"
+    takes = lambda k: 'usecase_assessment' in have and k in template_parameters('usecase_assessment')
+    told = {'failed_parts': '@failed'} if takes('failed_parts') else {}
+    if model and takes('system_summary'): told['system_summary'] = '@summary:system'
+    return dict(usecase='@card', policy_dir='@policies', **told)
+
 # %% ../nbs/09_bundle.ipynb #c009h
 def plan(usecase:str|Path,          # use-case card (YAML)
          data:list|str|None=None,   # eval set(s) (default: the card's, else the bundled demo prompts)
@@ -186,11 +196,7 @@ def plan(usecase:str|Path,          # use-case card (YAML)
         add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], usecase='@card', **measured)
     if model:
         add('system', 'system_evaluation', [f'thresholds-{guard_slug(guards[0])}'], **system_params(model, guards[0]))
-    takes_failed = 'usecase_assessment' in have and 'failed_parts' in template_parameters('usecase_assessment')
-    told = {'failed_parts': '@failed'} if takes_failed else {}
-    if model and 'system_summary' in template_parameters('usecase_assessment'):
-        told['system_summary'] = '@summary:system'
-    add('usecase', 'usecase_assessment', [p.name for p in parts], usecase='@card', policy_dir='@policies', **told)
+    add('usecase', 'usecase_assessment', [p.name for p in parts], **usecase_params(have, model))
     inputs = dict(usecase=str(card_path), data=data, finetune=finetune, model=model, card_guards=c_guards,
                   card_model=c_model, name=getattr(card, 'name', None))
     return parts, guards, inputs
