@@ -157,6 +157,7 @@ def demo_cmd(out:str='reports/demo',   # output folder
              usecase:str=DEMO_CARD,     # use-case card to assess
              guard:list=None,           # guard spec (repeatable; default: the embedded baseline guard)
              workers:int=2,             # parts run in parallel
+             model:str='python:riskbench.system:demo_model', # product model evaluated end to end ('' for none)
             )->int:
     "The demo assessment: every template on the bundled data with the baseline guard, into OUT/index.html"
     from riskbench.bundle import assess_cmd
@@ -165,7 +166,8 @@ def demo_cmd(out:str='reports/demo',   # output folder
     data = 'bundled:demo_prompts.jsonl'
     if _kind(inspect.signature(assess_cmd).parameters['data'].annotation) == 'list': data = [data]  # repeatable
     return assess_cmd(usecase, data=data, finetune='bundled:demo_finetune.jsonl',
-                      guard=guard or ['baseline'], out=out, workers=workers)
+                      guard=guard or ['baseline'], out=out, workers=workers,
+                      model=model or None)
 
 # %% ../nbs/08_cli.ipynb #c010e
 def settings_cmd(settings:str=None, # a settings.ini to read instead of searching
