@@ -1014,8 +1014,9 @@ def _system_factor(sysm:dict|None, failed:str|None, row:dict)->dict|None:
         return dict(kind='not measured', factor=None, text=f"system: {h} measured end to end on {n} unsafe rows "
                     f"(fewer than {MIN_UNSAFE_ROWS}); guard evidence used")
     bound = '' if sysm['judged'] else '; no judge: every answered unsafe prompt counted, so an upper bound'
-    return dict(kind='measured', factor=_ci_high(e), text=f"system: violation rate {e['value']:.1%} "
-                f"[{e['low']:.1%}, {e['high']:.1%}], {n} unsafe rows, end to end (upper end used{bound})")
+    text = (f"system: violation rate {e['value']:.1%} [{e['low']:.1%}, {e['high']:.1%}], {n} unsafe rows, end to end "
+            f"(upper end used{bound})")
+    return dict(kind='measured', factor=_ci_high(e), recall=1 - e['value'], text=text)
 
 # %% ../nbs/02_usecase.ipynb #e016
 def _system_residual(uc:UseCase, row:dict, s:dict)->dict:
@@ -1033,7 +1034,8 @@ def _system_residual(uc:UseCase, row:dict, s:dict)->dict:
         parts.append(f"{m['id']}: assumed −{eff:.0%} ({why})")
     inside += [f"{g['spec']} [{mid}]" for mid, g, info in _guard_mitigations(uc) if sf in _guard_surfaces(mid, info)]
     if inside: parts.insert(1, f"inside the end-to-end measurement, not counted again: {', '.join(inside)}")
-    return dict(p=p, parts=parts, source='measured', guards=[])
+    me = dict(kind='measured', recall=s['recall'], why='', factor=s['factor'], text=s['text'])
+    return dict(p=p, parts=parts, source='measured', guards=[('system', f"{uc.product_model} (end to end)", me)])
 
 # %% ../nbs/02_usecase.ipynb #r009-3
 def _residual(uc:UseCase, row:dict, policies:dict, guard_mits:list|None=None, failed:dict|None=None,

@@ -865,6 +865,14 @@ def test_register_takes_the_measured_system_violation_rate():
             assert 'no judge' in r.evidence and 'upper bound' in r.evidence      # unjudged: an upper bound, said
             assert f'{LG3} [' in r.evidence and 'not counted again' in r.evidence  # the guard is inside the measurement
     assert 'violation rate 20.0% [9.0%, 30.0%], 25 unsafe rows, end to end' in row(reg, 'S1', 'model_output').evidence
+    # the product's recall (1 - violation rate: 80% for S1, 100% for S10) meets the appetite's floor (90%) or not
+    floor = U.appetite_floors(uc)['min_recall']
+    assert floor == 0.9 and all('[below_floor]' in row(reg, 'S1', sf).evidence for sf in U.SYSTEM_SURFACES)
+    assert all(row(reg, 'S1', sf).status != 'accepted' for sf in U.SYSTEM_SURFACES)
+    assert not any('[below_floor]' in row(reg, 'S10', sf).evidence for sf in U.SYSTEM_SURFACES)
+    bf = [w for w in reg.attrs['warnings'] if w['code'] == 'below_floor']
+    assert [(w['hazard'], w['guard']) for w in bf] == [('S1', f'{DEMO_MODEL} (end to end)')]
+    assert 'measured recall 80.0% is below the floor 90%' in bf[0]['message']
     judged = U.risk_register(uc, system=system_summary(judged=True))
     assert 'no judge' not in row(judged, 'S1', 'model_output').evidence
     # a row off the system's surfaces keeps its guard evidence
