@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_audit.ipynb #c003
 from __future__ import annotations
-import re, math, json, unicodedata, functools, ipaddress
+import re, math, json, unicodedata, functools, ipaddress, contextlib, sys
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -18,7 +18,7 @@ from .usecase import load_usecase
 from .report import run_template, check_out_dir, display_text
 
 # %% auto #0
-__all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'normalise_text', 'tokenise', 'profile',
+__all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'shared_text', 'normalise_text', 'tokenise', 'profile',
            'exact_duplicates', 'duplicate_count', 'shingle_hashes', 'lsh_params', 'minhash_signatures',
            'near_duplicate_pairs', 'near_duplicates', 'leakage', 'leaked_rows', 'luhn_valid', 'iban_valid',
            'mask_value', 'find_pii', 'mask_pii', 'Lexicon', 'load_lexicon', 'identity_mentions', 'is_refusal',
@@ -57,6 +57,50 @@ def _astral_ps(big:str)->str:
     if big.isascii() or max(big) <= '\uffff': return big
     return _rx('astral').sub(lambda m: ' ' if unicodedata.category(m.group())[0] in 'PS' else m.group(), big)
 
+# %% ../nbs/05_audit.ipynb #c006g_lut
+@functools.lru_cache(None)
+def _space_lut()->np.ndarray:
+    "True for each BMP code point that separates words: punctuation, symbols, white space (not the row separator)"
+    lut = np.array([unicodedata.category(chr(c))[0] in 'PS' or chr(c).isspace() for c in range(0x10000)], bool)
+    lut[ord(_SEP)] = False
+    return lut
+
+# %% ../nbs/05_audit.ipynb #c006g_w
+def _words_joined(texts:list)->str:
+    "NFKC + casefold of all texts joined by the record separator; punctuation, symbols and white space become spaces"
+    big = _SEP.join(texts)
+    if big.count(_SEP) != max(len(texts) - 1, 0): big = _SEP.join(t.replace(_SEP, ' ') for t in texts)
+    big = unicodedata.normalize('NFKC', big).casefold()
+    if big.isascii(): return big.translate({int(c): ' ' for c in np.flatnonzero(_space_lut()[:128])})
+    cp = np.frombuffer(big.encode('utf-32-le'), np.uint32)
+    sep = _space_lut()[np.minimum(cp, 0xFFFF)]
+    astral = np.flatnonzero(cp > 0xFFFF)
+    if len(astral):
+        u = np.unique(cp[astral])
+        sep[astral] = np.isin(cp[astral], u[[unicodedata.category(chr(c))[0] in 'PS' for c in u]])
+    cp = cp.copy(); cp[sep] = 32
+    return cp.tobytes().decode('utf-32-le')
+
+# %% ../nbs/05_audit.ipynb #c006g_s
+_SHARED = None  # the cache of the innermost `shared_text` block, or None
+
+@contextlib.contextmanager
+def shared_text():
+    "Within the block, each distinct column of texts is normalised and tokenised once"
+    global _SHARED
+    outer = _SHARED
+    _SHARED = {} if outer is None else outer
+    try: yield _SHARED
+    finally: _SHARED = outer
+
+# %% ../nbs/05_audit.ipynb #c006g_m
+def _memo(kind:str, texts:list, f):
+    "`f()`, computed once per `kind` and column of texts inside `shared_text`"
+    if _SHARED is None: return f()
+    key = (kind, len(texts), _SEP.join(texts))
+    if key not in _SHARED: _SHARED[key] = f()
+    return _SHARED[key]
+
 # %% ../nbs/05_audit.ipynb #c006d
 def _as_texts(texts)->list:
     "Texts as a list of str (missing values become empty strings, other values their str)"
@@ -84,26 +128,28 @@ def normalise_text(texts, # a Series or list of strings
     "Texts after NFKC, casefolding and white-space collapsing (the key for exact duplicates)"
     t = _as_texts(texts)
     if not t: return pd.Series([], dtype=object)
-    parts = _normalise_joined(t, words=False).split(_SEP)
-    return pd.Series([p.strip() for p in parts], index=texts.index if isinstance(texts, pd.Series) else None,
-                     dtype=object)
+    parts = _memo('normal', t, lambda: [p.strip() for p in _normalise_joined(t, words=False).split(_SEP)])
+    return pd.Series(parts, index=texts.index if isinstance(texts, pd.Series) else None, dtype=object)
 
 # %% ../nbs/05_audit.ipynb #c006g
-_ROW_MARK = '\u00b6'  # a punctuation mark: after punctuation became spaces it cannot be in a token
-
 def _token_codes(texts)->tuple:
-    "Word tokens of many texts as `(codes, vocabulary, row)`: `vocabulary[codes]` are the tokens, `row` their texts' positions"
+    "Word tokens of many texts as `(codes, vocabulary, row)`: `vocabulary[codes]` are the tokens, `row` their texts"
+    import pyarrow as pa, pyarrow.compute as pc
     t = _as_texts(texts)
-    if not t: return np.array([], np.int64), np.array([], dtype=object), np.array([], np.int64)
-    toks = _normalise_joined(t, words=True).replace(_SEP, f' {_ROW_MARK} ').split()  # str.split: one C pass
-    codes, vocab = pd.factorize(np.array(toks, dtype=object))
-    mark = np.flatnonzero(vocab == _ROW_MARK)
-    if len(mark):
-        sep = codes == mark[0]
-        row = np.cumsum(sep)[~sep]
-        codes = codes[~sep]
-    else: row = np.zeros(len(codes), np.int64)
-    return codes.astype(np.int64), np.asarray(vocab, dtype=object), row.astype(np.int64)
+    if not t: return np.array([], np.int32), np.array([], dtype=object), np.array([], np.int32)
+    def run():
+        w = _words_joined(t)
+        big = pa.array([w], pa.string() if len(w) < 2**30 else pa.large_string()); del w
+        toks = pc.ascii_split_whitespace(pc.list_flatten(pc.split_pattern(big, _SEP)))  # every separator is a space now
+        row = pc.list_parent_indices(toks).to_numpy().astype(np.int32)
+        enc = pc.dictionary_encode(pc.list_flatten(toks)); del toks
+        vocab, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy()
+        if '' not in vocab: return codes.astype(np.int32), np.asarray(vocab, dtype=object), row
+        e = vocab.index('')  # the empty strings around a row's first and last word
+        keep = codes != e
+        codes, row = codes[keep], row[keep]
+        return (codes - (codes > e)).astype(np.int32), np.asarray(vocab[:e] + vocab[e+1:], dtype=object), row
+    return _memo('tokens', t, run)
 
 # %% ../nbs/05_audit.ipynb #c006h
 def tokenise(texts, # a Series or list of strings
@@ -207,37 +253,34 @@ def _mix64(x:np.ndarray)->np.ndarray:
 
 # %% ../nbs/05_audit.ipynb #c015b
 def shingle_hashes(texts, k:int=3)->tuple:
-    "Word k-shingle hashes: `(hashes, offsets)`, text i's distinct sorted hashes in `hashes[offsets[i]:offsets[i+1]]`"
+    "Word k-shingle hashes: `(hashes, offsets)`, text i's distinct hashes in `hashes[offsets[i]:offsets[i+1]]`"
     tok, _, row = _token_codes(texts)
-    n = len(texts)
-    codes = tok.astype(np.uint64) + np.uint64(1)
-    counts = np.bincount(row, minlength=n) if len(tok) else np.zeros(n, int)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if n else np.array([], int)
-    pos = np.arange(len(tok)) - np.repeat(start, counts)
+    n, N = len(texts), len(tok)
+    counts = np.bincount(row, minlength=n) if N else np.zeros(n, np.int64)
+    h = _mix64(tok.astype(np.uint64) + np.uint64(1))
+    hv, hr = [], []
     with np.errstate(over='ignore'):
-        h = _mix64(codes)
-        full = np.zeros(len(tok), np.uint64)
-        ok = np.zeros(len(tok), bool)
-        if len(tok) >= k:
-            g = h[:len(tok)-k+1].copy()
-            for j in range(1, k): g = _mix64(g * np.uint64(31) + h[j:len(tok)-k+1+j])
-            valid = (pos[:len(tok)-k+1] + k) <= np.repeat(counts, counts)[:len(tok)-k+1]
-            full[:len(tok)-k+1], ok[:len(tok)-k+1] = g, valid
-        # texts shorter than k words: one shingle for the whole text
-        short = counts < k
-        if short.any():
-            srow = np.flatnonzero(short & (counts > 0))
-            sm = np.isin(row, srow)
-            acc = np.zeros(n, np.uint64)
-            for j in range(k):
-                first_j = sm & (pos == j)
-                acc[row[first_j]] = _mix64(acc[row[first_j]] * np.uint64(31) + h[first_j])
-            firsts = sm & (pos == 0)
-            full[firsts], ok[firsts] = acc[row[firsts]], True
-    hrow = row[ok]; hv = full[ok]
-    d = pd.DataFrame({'r': hrow, 'h': hv}).drop_duplicates().sort_values(['r', 'h'])
-    counts2 = np.bincount(d['r'].to_numpy(), minlength=n) if len(d) else np.zeros(n, int)
-    return d['h'].to_numpy(np.uint64), np.concatenate([[0], np.cumsum(counts2)])
+        if N >= k:
+            g = h[:N-k+1].copy()
+            for j in range(1, k): g = _mix64(g * np.uint64(31) + h[j:N-k+1+j])
+            full = row[:N-k+1] == row[k-1:]  # the shingle ends in the row it starts in
+            hv.append(g[full]); hr.append(row[:N-k+1][full]); del g, full
+        short = np.flatnonzero((counts > 0) & (counts < k))  # one shingle for the whole text
+        if len(short):
+            start = np.concatenate([[0], np.cumsum(counts)])[short]
+            acc = np.zeros(len(short), np.uint64)
+            for j in range(k - 1):
+                m = j < counts[short]
+                acc[m] = _mix64(acc[m] * np.uint64(31) + h[start[m] + j])
+            hv.append(acc); hr.append(short.astype(row.dtype))
+    del h
+    hv = np.concatenate(hv) if hv else np.array([], np.uint64)
+    hr = np.concatenate(hr) if hr else np.array([], np.int32)
+    o = np.argsort(hr, kind='stable'); hv, hr = hv[o], hr[o]; del o  # rows in order (the short texts' shingles)
+    with np.errstate(over='ignore'):
+        key = _mix64(hv ^ _mix64(hr.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)))  # (row, hash) in 64 bits
+    keep = ~pd.Series(key).duplicated().to_numpy(); del key
+    return hv[keep], np.concatenate([[0], np.cumsum(np.bincount(hr[keep], minlength=n))])
 
 # %% ../nbs/05_audit.ipynb #c015c
 def lsh_params(threshold:float, num_perm:int, recall:float=0.98)->tuple:
@@ -248,20 +291,34 @@ def lsh_params(threshold:float, num_perm:int, recall:float=0.98)->tuple:
         if 1 - (1 - threshold**r)**b >= recall: best = (b, r)
     return best
 
-# %% ../nbs/05_audit.ipynb #c015d
-def minhash_signatures(hashes:np.ndarray, offsets:np.ndarray, num_perm:int=128, seed:int=1)->np.ndarray:
-    "MinHash signatures `(n_texts, num_perm)` (uint64; all-max for texts without shingles)"
-    n = len(offsets) - 1
-    sig = np.full((n, num_perm), np.iinfo(np.uint64).max, np.uint64)
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if not len(nonempty): return sig
+# %% ../nbs/05_audit.ipynb #c015d_p
+def _perm_params(num_perm:int, seed:int)->tuple:
+    "Multipliers (odd) and offsets of `num_perm` hash permutations"
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2**63, num_perm, dtype=np.uint64)
-    starts = offsets[nonempty]
+    return a, rng.integers(0, 2**63, num_perm, dtype=np.uint64)
+
+# %% ../nbs/05_audit.ipynb #c015d_m
+_HIGH = 1 if sys.byteorder == 'little' else 0  # the uint32 half of a uint64 that holds its high bits
+
+def _minhash(hashes:np.ndarray, starts:np.ndarray, a:np.uint64, b:np.uint64, bufs:tuple|None=None)->np.ndarray:
+    "One MinHash column: each text's least hash under permutation `(a, b)` (texts start at `starts`, none empty)"
+    x, t = bufs if bufs is not None else (np.empty_like(hashes), np.empty_like(hashes))  # reused: no fresh pages
     with np.errstate(over='ignore'):
-        for j in range(num_perm):
-            sig[nonempty, j] = np.minimum.reduceat(_mix64(hashes * a[j] + b[j]), starts)
+        np.multiply(hashes, a, out=x); x += b
+        np.right_shift(x, np.uint64(29), out=t); x ^= t; x *= np.uint64(0xBF58476D1CE4E5B9)
+    return np.minimum.reduceat(x.view(np.uint32)[_HIGH::2], starts)  # the high half, read in place
+
+# %% ../nbs/05_audit.ipynb #c015d
+def minhash_signatures(hashes:np.ndarray, offsets:np.ndarray, num_perm:int=128, seed:int=1)->np.ndarray:
+    "MinHash signatures `(n_texts, num_perm)` (uint32; all-max for texts without shingles)"
+    n = len(offsets) - 1
+    sig = np.full((n, num_perm), np.iinfo(np.uint32).max, np.uint32)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if not len(nonempty): return sig
+    a, b = _perm_params(num_perm, seed)
+    bufs = np.empty_like(hashes), np.empty_like(hashes)
+    for j in range(num_perm): sig[nonempty, j] = _minhash(hashes, offsets[nonempty], a[j], b[j], bufs)
     return sig
 
 # %% ../nbs/05_audit.ipynb #c015e
@@ -301,6 +358,59 @@ def _jaccard_pairs(hashes, offsets, pairs)->np.ndarray:
         out[t] = inter / union if union else 1.0
     return out
 
+# %% ../nbs/05_audit.ipynb #c015g_s
+def _same_sets(hashes:np.ndarray, offsets:np.ndarray)->tuple:
+    "`(idx, group)`: the texts with shingles, and for each the group of texts with the same shingle set"
+    idx = np.flatnonzero(np.diff(offsets) > 0)
+    if not len(idx): return idx, np.array([], np.int64)
+    with np.errstate(over='ignore'):
+        fp = np.add.reduceat(_mix64(hashes ^ np.uint64(0x5851F42D4C957F2D)), offsets[idx])
+        fp = _mix64(fp + np.diff(offsets)[idx].astype(np.uint64))
+    _, group = np.unique(fp, return_inverse=True)
+    return idx, group.ravel().astype(np.int64)
+
+# %% ../nbs/05_audit.ipynb #c015g_b
+def _band_candidates(hashes:np.ndarray, starts:np.ndarray, b:int, r:int, seed:int, max_bucket:int)->np.ndarray:
+    "Distinct pairs (i < j) of texts (positions in `starts`) that share all `r` minima of at least one of `b` bands"
+    pa, pb = _perm_params(b * r, seed)
+    bufs, cand = (np.empty_like(hashes), np.empty_like(hashes)), []
+    for band in range(b):
+        key = None
+        for c in range(band * r, (band + 1) * r):
+            m = _minhash(hashes, starts, pa[c], pb[c], bufs).astype(np.uint64)
+            with np.errstate(over='ignore'):
+                key = m if key is None else _mix64(key * np.uint64(0x9E3779B97F4A7C15) + m)
+        shared = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())  # a hash table: no sort of all keys
+        if len(shared): cand.append(shared[_bucket_pairs(key[shared], max_bucket)])
+    p = np.concatenate(cand) if cand else np.empty((0, 2), np.int64)
+    n = np.int64(len(starts))
+    u = np.unique(p[:, 0] * n + p[:, 1])
+    return np.stack([u // n, u % n], 1)
+
+# %% ../nbs/05_audit.ipynb #c015g_e
+def _expand_groups(hashes, offsets, idx, group, pairs, sim, threshold:float, max_bucket:int, max_group:int)->tuple:
+    "`(i, j, jaccard)` arrays: verified representative pairs expanded to their groups, plus pairs within groups"
+    order = np.argsort(group, kind='stable')
+    size = np.bincount(group)
+    bounds = np.concatenate([[0], np.cumsum(size)])
+    members = lambda g: idx[order[bounds[g]:bounds[g + 1]]]
+    gid = np.full(len(offsets) - 1, -1, np.int64); gid[idx] = group
+    ga, gb = gid[pairs[:, 0]], gid[pairs[:, 1]]
+    single = (size[ga] == 1) & (size[gb] == 1) if len(pairs) else np.zeros(0, bool)
+    out = [(pairs[single, 0], pairs[single, 1], sim[single])]
+    for t in np.flatnonzero(~single):
+        ma, mb = members(ga[t]), members(gb[t])
+        if len(ma) * len(mb) > max_bucket: ma, mb = ma[:1], mb[:1]
+        x, y = np.meshgrid(ma, mb, indexing='ij')
+        out.append((x.ravel(), y.ravel(), np.full(x.size, sim[t])))
+    for g in np.flatnonzero(size > 1):
+        mem = members(g)
+        sub = (np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]]) if len(mem) <= max_group
+               else np.stack([np.full(len(mem) - 1, mem[0]), mem[1:]], 1))
+        s2 = _jaccard_pairs(hashes, offsets, sub)  # identical shingle sets give 1.0
+        out.append((sub[s2 >= threshold, 0], sub[s2 >= threshold, 1], s2[s2 >= threshold]))
+    return tuple(np.concatenate([o[k] for o in out]) for k in range(3))
+
 # %% ../nbs/05_audit.ipynb #c015g
 def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, max_bucket:int=200, max_group:int=50,
                          seed:int=1)->pd.DataFrame:
@@ -308,48 +418,21 @@ def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, 
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     if num_perm < 2: raise BadParameter(f"num_perm must be at least 2, got {num_perm!r}")
     hashes, offsets = shingle_hashes(texts, k)
-    sig = minhash_signatures(hashes, offsets, num_perm, seed)
-    n = len(offsets) - 1
-    nonempty = np.diff(offsets) > 0
-    # identical signatures (identical shingle sets, e.g. exact duplicates) are collapsed before banding
-    uniq, inv = np.unique(sig[nonempty], axis=0, return_inverse=True)
-    inv = inv.ravel()
-    idx = np.flatnonzero(nonempty)
+    idx, group = _same_sets(hashes, offsets)
+    rep = np.full(group.max() + 1 if len(group) else 0, -1, np.int64)
+    rep[group[::-1]] = idx[::-1]
+    rep = np.sort(rep)  # the first text of each group, in row order
+    lens = np.diff(offsets)[rep]
+    sel = np.repeat(np.isin(np.arange(len(offsets) - 1), rep), np.diff(offsets))
     b, r = lsh_params(threshold, num_perm)
-    cand = []
-    for band in range(b):
-        block = uniq[:, band*r:(band+1)*r]
-        key = block[:, 0].copy()
-        with np.errstate(over='ignore'):
-            for c in range(1, r): key = _mix64(key * np.uint64(0x9E3779B97F4A7C15) + block[:, c])
-        cand.append(_bucket_pairs(key, max_bucket))
-    cand = np.unique(np.concatenate(cand), axis=0) if cand else np.empty((0, 2), np.int64)
-    # representatives: the first text of each distinct signature
-    rep = np.full(len(uniq), -1, np.int64)
-    rep[inv[::-1]] = idx[::-1]
-    pairs = rep[cand] if len(cand) else np.empty((0, 2), np.int64)
+    cand = (_band_candidates(hashes[sel], np.concatenate([[0], np.cumsum(lens)[:-1]]), b, r, seed, max_bucket)
+            if len(rep) > 1 else np.empty((0, 2), np.int64))
+    pairs = rep[cand]
     sim = _jaccard_pairs(hashes, offsets, pairs)
     keep = sim >= threshold
-    pairs, sim = pairs[keep], sim[keep]
-    # expand representatives back to the members of their signature groups:
-    # all pairs while small, else a star from the first member
-    members = pd.Series(idx).groupby(inv).agg(list)
-    out_i, out_j, out_s = [], [], []
-    gid = dict(zip(idx, inv))
-    for (a, bb), s in zip(pairs, sim):
-        ma, mb = members[gid[a]], members[gid[bb]]
-        if len(ma) * len(mb) > max_bucket: ma, mb = ma[:1], mb[:1]
-        for x in ma:
-            for y in mb: out_i.append(x); out_j.append(y); out_s.append(s)
-    for mem in members[members.map(len) > 1]:
-        sub = np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]] if len(mem) <= max_group
-                       else [(mem[0], y) for y in mem[1:]])
-        s2 = _jaccard_pairs(hashes, offsets, sub)  # same signature: verified exactly (identical shingle sets give 1.0)
-        keep2 = s2 >= threshold
-        out_i.extend(sub[keep2, 0]); out_j.extend(sub[keep2, 1]); out_s.extend(s2[keep2])
-    res = pd.DataFrame({'i': np.array(out_i, np.int64), 'j': np.array(out_j, np.int64),
-                        'jaccard': np.array(out_s, float)})
-    res[['i', 'j']] = np.sort(res[['i', 'j']].to_numpy(), axis=1) if len(res) else res[['i', 'j']]
+    i, j, s = _expand_groups(hashes, offsets, idx, group, pairs[keep], sim[keep], threshold, max_bucket, max_group)
+    ij = np.sort(np.stack([i, j], 1).astype(np.int64), axis=1) if len(i) else np.empty((0, 2), np.int64)
+    res = pd.DataFrame({'i': ij[:, 0], 'j': ij[:, 1], 'jaccard': s.astype(float)})
     return res.drop_duplicates(['i', 'j']).sort_values(['i', 'j']).reset_index(drop=True)
 
 # %% ../nbs/05_audit.ipynb #c015h
@@ -761,6 +844,53 @@ def _languages_of(df:pd.DataFrame)->pd.Series:
             return col.map(u).astype(object).where(col.notna(), None)
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
+# %% ../nbs/05_audit.ipynb #c036d_t
+def _term_tokens(codes:np.ndarray, vindex:pd.Index, row:np.ndarray, lex:Lexicon)->tuple:
+    "`(positions, runs)` of the tokens that occur in some lexicon term; a run is consecutive tokens of one row"
+    tv = vindex.get_indexer(sorted({w for t in lex.terms['tokens'] for w in t}))
+    is_term = np.zeros(len(vindex) + 1, bool)
+    is_term[tv[tv >= 0]] = True
+    p = np.flatnonzero(is_term[codes])
+    rp = row[p]
+    run = np.cumsum(np.concatenate([[0], (np.diff(p) != 1) | (rp[1:] != rp[:-1])])) if len(p) else p
+    return p, run
+
+# %% ../nbs/05_audit.ipynb #c036d_l
+def _language_ids(df:pd.DataFrame, lex:Lexicon)->tuple:
+    "`(language or None, id)` per row, `spaced`: the id indexes `spaced`, -2 is a substring language, -1 unknown"
+    col = next((df[c] for c in ('language_detected', 'language') if c in df), pd.Series([None] * len(df), dtype=object))
+    codes, uniq = pd.factorize(col.astype(object))
+    prim = [str(v).lower().split('-')[0].split('_')[0] if isinstance(v, str) and v else None for v in uniq]
+    known = set(lex.languages)
+    spaced = sorted(known - set(lex.substring_languages))
+    key = np.array([p if p in known else None for p in prim] + [None], dtype=object)
+    ids = np.array([spaced.index(p) if p in spaced else -2 if p in known else -1 for p in prim] + [-1], np.int64)
+    return key[codes], ids[codes], spaced
+
+# %% ../nbs/05_audit.ipynb #c036d_s
+def _substring_mentions(texts:pd.Series, lang_key:np.ndarray, lex:Lexicon, lang:str)->pd.DataFrame:
+    "Terms of a language written without spaces, found as substrings of its rows and of rows of unknown language"
+    rows = np.flatnonzero((lang_key == lang) | pd.isna(lang_key))
+    tt = lex.terms[lex.terms.language == lang]
+    if not len(rows) or not len(tt): return pd.DataFrame(columns=['pos', 'row', 'term_idx', 'length'])
+    rx = re.compile('|'.join(map(re.escape, sorted(tt['term'], key=len, reverse=True))))
+    norm = normalise_text(texts.iloc[rows].fillna('').astype(str)).tolist()
+    tmap = dict(zip(tt['term'], tt.index))
+    hits = [(r, tmap[m.group()]) for r, s in zip(rows, norm) for m in rx.finditer(s)]
+    return pd.DataFrame({'pos': -1, 'row': [h[0] for h in hits], 'term_idx': [h[1] for h in hits], 'length': 1})
+
+# %% ../nbs/05_audit.ipynb #c036d_x
+def _mention_table(df:pd.DataFrame, lex:Lexicon, hits:list)->pd.DataFrame:
+    "Matches (row, term_idx, field) as the mention table: row, id, field, language, axis, group, term"
+    cols = ['row', 'id', 'field', 'language', 'axis', 'group', 'term']
+    if not hits: return pd.DataFrame(columns=cols)
+    h = pd.concat(hits, ignore_index=True)
+    t, r = lex.terms.loc[h['term_idx'].to_numpy()], h['row'].to_numpy(np.int64)
+    res = pd.DataFrame({'row': r, 'id': df['id'].to_numpy()[r] if 'id' in df else r,
+                        'field': h['field'].to_numpy(), 'language': t['language'].to_numpy(),
+                        'axis': t['axis'].to_numpy(), 'group': t['group'].to_numpy(), 'term': t['term'].to_numpy()})
+    return res.sort_values(['row', 'field']).reset_index(drop=True)
+
 # %% ../nbs/05_audit.ipynb #c036d
 def identity_mentions(df:pd.DataFrame,          # a table with text fields (text, and response when present)
                       lexicon:Lexicon|str|None=None, # a Lexicon, a lexicon path, or None for the bundled one
@@ -770,42 +900,22 @@ def identity_mentions(df:pd.DataFrame,          # a table with text fields (text
     lex = lexicon if isinstance(lexicon, Lexicon) else load_lexicon(lexicon)
     fields = [f for f in (fields or TEXT_FIELDS) if f in df]
     if not fields: raise BadColumn(f"no text field to scan; columns are: {', '.join(map(str, df.columns))}")
-    langs = _languages_of(df).to_numpy()
-    known = set(lex.languages)
-    lang_key = np.array([l if l in known else None for l in langs], dtype=object)
-    spaced = sorted(known - set(lex.substring_languages))
-    # -1: unknown
-    lang_id = np.array([spaced.index(l) if l in spaced else (-2 if l is not None else -1) for l in lang_key], np.int64)
+    lang_key, lang_id, spaced = _language_ids(df, lex)
     out = []
     for f in fields:
         codes, vocab, row = _token_codes(df[f])  # one vocabulary for every language
         vindex = pd.Index(vocab)
-        rl = lang_id[row] if len(row) else np.array([], np.int64)
+        p, run = _term_tokens(codes, vindex, row, lex)
+        rl = lang_id[row[p]]
         for li, lang in [*enumerate(spaced), (-1, None)]:
             m = rl == li
             if not m.any(): continue
-            hits = _match_tokens(codes[m], vindex, row[m], _term_index(lex, lang))
-            if len(hits): out.append(hits.assign(field=f))
+            hits = _match_tokens(codes[p[m]], vindex, run[m], _term_index(lex, lang))
+            if len(hits): out.append(hits.assign(field=f, row=row[p[m]][hits['pos'].to_numpy(np.int64)]))
         for lang in lex.substring_languages:  # scripts without spaces: substring search
-            rows = np.flatnonzero((lang_key == lang) | np.array([v is None for v in lang_key], bool))
-            tt = lex.terms[lex.terms.language == lang]
-            if not len(rows) or not len(tt): continue
-            rx = re.compile('|'.join(map(re.escape, sorted(tt['term'], key=len, reverse=True))))
-            norm = normalise_text(df[f].iloc[rows].fillna('').astype(str)).tolist()
-            tmap = dict(zip(tt['term'], tt.index))
-            for r, s in zip(rows, norm):
-                for mm in rx.finditer(s):
-                    out.append(pd.DataFrame({'pos': [-1], 'row': [r], 'term_idx': [tmap[mm.group()]], 'length': [1],
-                                             'field': [f]}))
-    cols = ['row', 'id', 'field', 'language', 'axis', 'group', 'term']
-    if not out: return pd.DataFrame(columns=cols)
-    h = pd.concat(out, ignore_index=True)
-    t = lex.terms.loc[h['term_idx'].to_numpy()]
-    res = pd.DataFrame({'row': h['row'].to_numpy(np.int64),
-                        'id': df['id'].to_numpy()[h['row'].to_numpy(np.int64)] if 'id' in df else h['row'].to_numpy(),
-                        'field': h['field'].to_numpy(), 'language': t['language'].to_numpy(),
-                        'axis': t['axis'].to_numpy(), 'group': t['group'].to_numpy(), 'term': t['term'].to_numpy()})
-    return res.sort_values(['row', 'field']).reset_index(drop=True)
+            hits = _substring_mentions(df[f], lang_key, lex, lang)
+            if len(hits): out.append(hits.assign(field=f))
+    return _mention_table(df, lex, out)
 
 # %% ../nbs/05_audit.ipynb #c040a
 REFUSAL_PATTERNS = [
@@ -1027,6 +1137,7 @@ def _identity_summary(df:pd.DataFrame, men:pd.DataFrame, grp:pd.DataFrame, toler
     return s, assoc, outcome
 
 # %% ../nbs/05_audit.ipynb #c048e
+@shared_text()
 def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`) or a DataFrame
                   usecase=None,                # a use-case card (path), or a list of target languages
                   near_dup_threshold:float=0.5,# Jaccard threshold (word 3-shingles) for near duplicates

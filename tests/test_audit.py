@@ -322,6 +322,57 @@ def test_exact_duplicates_normalisation():
     assert d.groupby('group')['id'].agg(list).tolist() == [['a', 'b'], ['c', 'd']]
     assert A.exact_duplicates(df, ['text', 'response'])['id'].tolist() == ['a', 'b']
 
+# ------------------------------------------------------------------ the fast tokeniser and scan against plain-Python oracles
+
+MIXED = ['Hello, wörld!', '', "l'homme — non-binary 😀ok", 'महिलाएं आईं 𝐀', 'Ｈｉ  there\x1e x', 'Straße  STRASSE',
+         '\u2028a\x85b\u3000c\x1cd', 'ok😀 𝐀 🇩🇪flag', 'a\tb\nc', '  ', 'Les femmes, les FEMMES!', 'ผู้หญิงทำงาน ๆ',
+         'Muslime\u00a0beten; gay people (gay-people)', '١٢٣ مرحبا، يا نساء', 'e\u0301te\u0301 ﬁne']
+
+def _oracle_tokens(text):
+    "Word tokens one character at a time: NFKC, casefold, punctuation/symbols/white space split words"
+    import unicodedata
+    t = unicodedata.normalize('NFKC', text.replace('\x1e', ' ')).casefold()
+    return ''.join(' ' if unicodedata.category(c)[0] in 'PS' or c.isspace() else c for c in t).split()
+
+def test_tokeniser_equals_a_per_character_oracle():
+    rng = np.random.default_rng(5)
+    texts = MIXED + [' '.join(rng.choice(MIXED, 3)) for _ in range(200)]
+    codes, vocab, row = A._token_codes(texts)
+    got = list(zip(row.tolist(), vocab[codes].tolist()))
+    assert got == [(i, w) for i, t in enumerate(texts) for w in _oracle_tokens(t)]
+    assert len(set(vocab)) == len(vocab)  # one code per distinct token
+
+def test_identity_scan_equals_a_regex_oracle():
+    lex = A.load_lexicon()
+    en = lex.terms[lex.terms.language == 'en']
+    rng = np.random.default_rng(7)
+    filler = ['the', 'Caucasian', 'womenswear', 'people', 'old', 'of', 'and,', '!', 'gay', 'asian-american']
+    texts = [' '.join(rng.choice(list(en['term'].str.upper().sample(40, random_state=1)) + filler, 12)) for _ in range(300)]
+    m = A.identity_mentions(pd.DataFrame(dict(id=[str(i) for i in range(300)], text=texts, language='en')), lex)
+    # oracle in plain Python: longest terms first, each at every free position of the per-character tokens
+    terms = {tuple(t.split()) for t in en['term']}
+    want = {}
+    for t in texts:
+        tok, free = _oracle_tokens(t), None
+        free = [True] * len(tok)
+        for L in sorted({len(x) for x in terms}, reverse=True):
+            for i in range(len(tok) - L + 1):
+                if tuple(tok[i:i+L]) in terms and all(free[i:i+L]):
+                    free[i:i+L] = [False] * L; key = ' '.join(tok[i:i+L]); want[key] = want.get(key, 0) + 1
+    assert m['term'].value_counts().to_dict() == want and sum(want.values()) > 300
+
+def test_an_audit_normalises_each_column_once(monkeypatch):
+    calls = []
+    real = A._words_joined
+    monkeypatch.setattr(A, '_words_joined', lambda t: calls.append(len(t)) or real(t))
+    df = pd.DataFrame(dict(id=list('abc'), text=['about women', 'about women', 'x y z'], response=['no', 'ok', 'no'],
+                           label=[1, 0, 0]))
+    A.audit_dataset(df, detect_languages=False)
+    cols = lambda: [c for c in calls if c == 3]  # (the lexicon's own terms are tokenised too)
+    assert cols() == [3, 3]  # text and response, once each, for profile, near duplicates and identity terms
+    A.identity_mentions(df); A.identity_mentions(df)
+    assert cols() == [3] * 6  # outside an audit nothing is kept
+
 # ------------------------------------------------------------------ languages: targets break ties, never restrict
 
 SLOVENIAN = ['Dober dan, rad bi vprašal, kako lahko spremenim naslov za dostavo svojega naročila.',
