@@ -506,7 +506,9 @@ def bundle_warnings(parts:dict, scoring:dict)->list:
 WARNING_ORDER = ['evidence_missing', *[c for c in WARNING_CODES if c != 'evidence_missing']]
 
 def _subject(w:dict)->str:
-    return '; '.join(f'{k}: {v}' for k, v in w.items() if k not in ('code', 'message', 'part'))
+    "A warning's subject as `key: value` pairs; fractions shown to three significant digits (0.0769, not 0.07692307692307693)"
+    show = lambda v: f'{v:.3g}' if isinstance(v, float) else v
+    return '; '.join(f'{k}: {show(v)}' for k, v in w.items() if k not in ('code', 'message', 'part'))
 
 # %% ../nbs/09_bundle.ipynb #c013a-1
 def warnings_html(warnings:list)->str:
