@@ -251,6 +251,14 @@ def _mix64(x:np.ndarray)->np.ndarray:
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
+# %% ../nbs/05_audit.ipynb #c015b_r
+def _repeated(key:np.ndarray)->np.ndarray:
+    "True where the value occurs more than once in `key`"
+    s = np.sort(key)
+    v = np.unique(s[1:][s[1:] == s[:-1]])
+    if not len(v): return np.zeros(len(key), bool)
+    return v[np.minimum(np.searchsorted(v, key), len(v) - 1)] == key
+
 # %% ../nbs/05_audit.ipynb #c015b
 def shingle_hashes(texts, k:int=3)->tuple:
     "Word k-shingle hashes: `(hashes, offsets)`, text i's distinct hashes in `hashes[offsets[i]:offsets[i+1]]`"
@@ -279,7 +287,8 @@ def shingle_hashes(texts, k:int=3)->tuple:
     o = np.argsort(hr, kind='stable'); hv, hr = hv[o], hr[o]; del o  # rows in order (the short texts' shingles)
     with np.errstate(over='ignore'):
         key = _mix64(hv ^ _mix64(hr.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)))  # (row, hash) in 64 bits
-    keep = ~pd.Series(key).duplicated().to_numpy(); del key
+    keep = np.ones(len(key), bool); dup = np.flatnonzero(_repeated(key))
+    keep[dup] = ~pd.Series(key[dup]).duplicated().to_numpy(); del key
     return hv[keep], np.concatenate([[0], np.cumsum(np.bincount(hr[keep], minlength=n))])
 
 # %% ../nbs/05_audit.ipynb #c015c
@@ -369,18 +378,33 @@ def _same_sets(hashes:np.ndarray, offsets:np.ndarray)->tuple:
     _, group = np.unique(fp, return_inverse=True)
     return idx, group.ravel().astype(np.int64)
 
+# %% ../nbs/05_audit.ipynb #c015g_k
+def _band_keys(hashes:np.ndarray, starts:np.ndarray, b:int, r:int, seed:int, block:int=1 << 16)->np.ndarray:
+    "Bucket keys `(b, n_texts)`: each band's `r` minima combined, computed block by block of about `block` shingles"
+    pa, pb = _perm_params(b * r, seed)
+    n = len(starts)
+    keys = np.empty((b, n), np.uint64)
+    cuts = np.unique(np.concatenate([np.searchsorted(starts, np.arange(0, len(hashes), block)), [n]]))
+    bufs = np.empty(min(len(hashes), 4 * block), np.uint64), np.empty(min(len(hashes), 4 * block), np.uint64)
+    for t0, t1 in zip(cuts[:-1], cuts[1:]):
+        lo, hi = starts[t0], (starts[t1] if t1 < n else len(hashes))
+        h, st = hashes[lo:hi], starts[t0:t1] - lo
+        buf = (bufs[0][:len(h)], bufs[1][:len(h)]) if len(h) <= len(bufs[0]) else None
+        for band in range(b):
+            key = None
+            for c in range(band * r, (band + 1) * r):
+                m = _minhash(h, st, pa[c], pb[c], buf).astype(np.uint64)
+                with np.errstate(over='ignore'):
+                    key = m if key is None else _mix64(key * np.uint64(0x9E3779B97F4A7C15) + m)
+            keys[band, t0:t1] = key
+    return keys
+
 # %% ../nbs/05_audit.ipynb #c015g_b
 def _band_candidates(hashes:np.ndarray, starts:np.ndarray, b:int, r:int, seed:int, max_bucket:int)->np.ndarray:
     "Distinct pairs (i < j) of texts (positions in `starts`) that share all `r` minima of at least one of `b` bands"
-    pa, pb = _perm_params(b * r, seed)
-    bufs, cand = (np.empty_like(hashes), np.empty_like(hashes)), []
-    for band in range(b):
-        key = None
-        for c in range(band * r, (band + 1) * r):
-            m = _minhash(hashes, starts, pa[c], pb[c], bufs).astype(np.uint64)
-            with np.errstate(over='ignore'):
-                key = m if key is None else _mix64(key * np.uint64(0x9E3779B97F4A7C15) + m)
-        shared = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())  # a hash table: no sort of all keys
+    cand = []
+    for key in _band_keys(hashes, starts, b, r, seed):
+        shared = np.flatnonzero(_repeated(key))  # only texts whose key is repeated can share a bucket
         if len(shared): cand.append(shared[_bucket_pairs(key[shared], max_bucket)])
     p = np.concatenate(cand) if cand else np.empty((0, 2), np.int64)
     n = np.int64(len(starts))
