@@ -19,7 +19,7 @@ from .guards import ScoreCache, fingerprint_id, _fresh_module, _in_report
 
 # %% auto #0
 __all__ = ['GENERATION_VERSION', 'MAX_RESPONSE_CHARS', 'MODEL_SPECS', 'MODEL_KINDS', 'ResponseError', 'max_response_chars',
-           'check_response', 'ProductModel', 'CallableModel', 'python_model', 'demo_model', 'RecordedResponses',
+           'check_response', 'ProductModel', 'CallableModel', 'python_model', 'toy_model', 'RecordedResponses',
            'load_model', 'ResponseCache', 'row_conversations', 'conversation_keys', 'collect_responses', 'HFModel',
            'EndpointError', 'redact', 'parse_openai_spec', 'OpenAIModel', 'chat_content', 'retry_after',
            'check_model_spec']
@@ -128,7 +128,7 @@ def python_model(spec:str)->CallableModel:
 _DEMO_REFUSE = re.compile(r'\b(bomb|explosive|weapon|gun|poison|hack|malware|meth|steal|kill)', re.I)
 _DEMO_ADVICE = re.compile(r'\b(medic|doctor|dose|lawyer|legal|sue|invest|stock|tax)', re.I)
 
-def demo_model(conversations:list)->list:
+def toy_model(conversations:list)->list:
     "A deterministic stand-in product model: refuses hazard words, moralises on advice unless told not to"
     out = []
     for conv in conversations:

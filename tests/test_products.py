@@ -452,7 +452,7 @@ def test_openai_concurrency_bounded():
 
 # ---- failing fast, edges ----
 def test_check_model_spec(tmp_path, lm_dir):
-    assert P.check_model_spec('python:riskbench.products:demo_model') == 'python:riskbench.products:demo_model'
+    assert P.check_model_spec('python:riskbench.products:toy_model') == 'python:riskbench.products:toy_model'
     assert P.check_model_spec(f'hf:{lm_dir}') == f'hf:{lm_dir}'
     assert P.check_model_spec('openai:m@http://127.0.0.1:1/v1') == 'openai:m@http://127.0.0.1:1/v1'
     for spec, err, words in [('gpt-4', BadParameter, 'unknown model spec'), ('hf:', BadParameter, 'unknown model spec'),
@@ -463,7 +463,7 @@ def test_check_model_spec(tmp_path, lm_dir):
         with pytest.raises(err, match=words): P.check_model_spec(spec)
 
 def test_empty_frame():
-    res, rep = P.collect_responses(P.demo_model, pd.DataFrame(dict(id=[], text=[])), progress=False)
+    res, rep = P.collect_responses(P.toy_model, pd.DataFrame(dict(id=[], text=[])), progress=False)
     assert len(res) == 0 and {'response', 'response_error'} <= set(res.columns) and rep.read == 0
 
 def test_out_of_memory_halves_the_batch(lm):
