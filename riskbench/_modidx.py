@@ -167,6 +167,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'riskbench.bundle.diff_html': ('bundle.html#diff_html', 'riskbench/bundle.py'),
                                   'riskbench.bundle.diff_text': ('bundle.html#diff_text', 'riskbench/bundle.py'),
                                   'riskbench.bundle.guard_slug': ('bundle.html#guard_slug', 'riskbench/bundle.py'),
+                                  'riskbench.bundle.inputs_failed': ('bundle.html#inputs_failed', 'riskbench/bundle.py'),
                                   'riskbench.bundle.kernel_import_path': ('bundle.html#kernel_import_path', 'riskbench/bundle.py'),
                                   'riskbench.bundle.load_bundle': ('bundle.html#load_bundle', 'riskbench/bundle.py'),
                                   'riskbench.bundle.overview_cells': ('bundle.html#overview_cells', 'riskbench/bundle.py'),

@@ -18,9 +18,9 @@ from .report import run_template, RunResult, to_jsonable, template_names, templa
 __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug', 'Part', 'absolute_path', 'absolute_guard',
            'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'usecase_params',
            'plan', 'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside',
-           'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'bundle_warnings', 'warnings_html', 'register_frame',
-           'residual_heatmap', 'overview_cells', 'overview_html', 'kernel_import_path', 'assess', 'assess_cmd',
-           'load_bundle', 'comparable', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
+           'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'inputs_failed', 'bundle_warnings', 'warnings_html',
+           'register_frame', 'residual_heatmap', 'overview_cells', 'overview_html', 'kernel_import_path', 'assess',
+           'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
 def guard_slug(spec:str)->str:
@@ -465,8 +465,9 @@ def _read_part_json(p:Path)->dict:
 def _part_record(p:Part, out:Path)->dict:
     "What bundle.json says about one part"
     r = p.result
-    if r is None: return dict(template=p.template, status='not run', error=None, params=p.params)
+    if r is None: return dict(template=p.template, status='not run', error=None, params=p.params, needs=list(p.needs))
     d = dict(template=p.template, status=r.status, error=r.error, seconds=round(r.seconds, 2), params=p.params,
+             needs=list(p.needs),
              report=f'{p.name}/report.html' if (Path(r.out)/'report.html').exists() else None)
     for f in ('summary', 'manifest'): d[f] = _read_part_json(Path(r.out)/f'{f}.json')
     if p.template == 'guard_thresholds':
@@ -492,6 +493,18 @@ def part_warnings(name:str, # the part's name
         ws.append(evidence_warning('evidence_missing', msg, part=name, **({'guard': guard} if guard else {})))
     return ws
 
+# %% ../nbs/09_bundle.ipynb #c012b-1n
+def inputs_failed(name:str,   # the part's name
+                  rec:dict,   # its record in bundle.json
+                  parts:dict, # every part's record
+                 )->list:
+    "`evidence_missing` for a part that ran although a part it takes input from did not complete"
+    bad = [n for n in rec.get('needs') or [] if not n.startswith('scores:') and (parts.get(n) or {}).get('status') != 'ok']
+    if rec.get('status') != 'ok' or not bad: return []
+    msg = (f"part {name} ran without the output of {', '.join(bad)}, which did not complete: it used its own "
+           "defaults there (such as its thresholds), so it did not measure the assessment's operating point")
+    return [evidence_warning('evidence_missing', msg, part=name, inputs=bad)]
+
 # %% ../nbs/09_bundle.ipynb #c012b-2
 def bundle_warnings(parts:dict, scoring:dict)->list:
     "Every warning of the bundle: scoring that failed, then each part's"
@@ -499,7 +512,7 @@ def bundle_warnings(parts:dict, scoring:dict)->list:
                      "no part measures this guard")
     ws = [evidence_warning('evidence_missing', msg(s), part=f'scores:{k}', guard=s.get('spec'))
           for k, s in scoring.items() if s.get('status') != 'ok']
-    for n, rec in parts.items(): ws += part_warnings(n, rec)
+    for n, rec in parts.items(): ws += part_warnings(n, rec) + inputs_failed(n, rec, parts)
     return ws
 
 # %% ../nbs/09_bundle.ipynb #c013a

@@ -448,3 +448,16 @@ def test_plan_adds_the_system_part_for_a_product_model(tmp_path):
     with pytest.raises(BadParameter, match="--model 'gpt-4o': expected"): B.plan(CARD, model='gpt-4o')
     r = riskbench('assess', CARD, '--model', 'gpt-4o', '--out', tmp_path/'x')
     assert r.returncode == 2 and "--model 'gpt-4o'" in r.stderr and not (tmp_path/'x').exists()
+
+def test_a_part_run_without_its_failed_input_is_said():
+    "A part that completed although the part it reads (the thresholds policy) failed gets evidence_missing naming it"
+    from riskbench.bundle import bundle_warnings
+    parts = {'thresholds-baseline': dict(template='guard_thresholds', status='failed', error='BadParameter: x', params={}),
+             'system': dict(template='system_evaluation', status='ok', params={}, summary={'warnings': []},
+                            needs=['scores:baseline', 'thresholds-baseline']),
+             'bias-baseline': dict(template='guard_bias', status='ok', params={}, needs=['scores:baseline'])}
+    ws = bundle_warnings(parts, {'baseline': dict(status='ok', spec='baseline')})
+    mine = [w for w in ws if w.get('part') == 'system']
+    assert len(mine) == 1 and mine[0]['code'] == 'evidence_missing' and mine[0]['inputs'] == ['thresholds-baseline']
+    assert 'did not measure the assessment' in mine[0]['message']
+    assert not [w for w in ws if w.get('part') == 'bias-baseline']   # its only input, the scores, were made
