@@ -317,8 +317,8 @@ def guard_bias_audit(data:str='',             # an eval set to score with `guard
         if 'label' not in df: raise BadColumn(need)
         st = scored_table(df=df, report=rep, guard=guard)
     if 'label' not in st.df: raise BadColumn(need)
-    if policy: threshold = policy_threshold(policy)
-    if not 0 <= float(threshold) <= 1: raise BadParameter(f"threshold must be in [0, 1], got {threshold!r}")
+    if policy: threshold = policy_threshold(policy)  # may sit just above 1: a policy that blocks nothing
+    elif not 0 <= float(threshold) <= 1: raise BadParameter(f"threshold must be in [0, 1], got {threshold!r}")
     df, cols, left_out = _bias_groups(st.df, group_columns, min_group_rows, src)
     res = BiasAudit(df, st.rows, float(threshold), cols, bias_metrics(df, cols, float(threshold)), left_out,
                     min_group_rows, st.fingerprint)

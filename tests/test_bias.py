@@ -470,3 +470,20 @@ def test_guard_bias_template_parameters():
     assert q['data']['default'] == 'bundled:demo_prompts.jsonl' and q['guard']['default'] == 'baseline'
     assert q['threshold']['default'] == 0.5 and q['group_columns']['default'] == []
     assert q['scores']['default'] == '' and q['policy']['default'] == ''
+
+def test_a_policy_that_blocks_nothing_is_audited(tmp_path):
+    "A thresholds policy can sit just above 1 (it blocks nothing, e.g. on a set with no benign headroom): the audit takes it"
+    import numpy as np, pandas as pd
+    from riskbench.thresholds import GuardPolicy
+    from riskbench.bias import guard_bias_audit
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(60)], text=[f'about women {i}' if i % 2 else f'text {i}' for i in range(60)],
+                           label=rng.integers(0, 2, 60), score=rng.random(60)))
+    pol = GuardPolicy.from_table(df, n_boot=20)
+    pol.threshold = float(np.nextafter(1.0, np.inf))
+    p = pol.save(tmp_path/'policy.json')
+    df.to_json(tmp_path/'scores.jsonl', orient='records', lines=True)
+    res = guard_bias_audit(scores=str(tmp_path/'scores.jsonl'), policy=str(p))
+    assert res.threshold > 1
+    with pytest.raises(Exception, match=r'threshold must be in \[0, 1\]'):
+        guard_bias_audit(scores=str(tmp_path/'scores.jsonl'), threshold=1.5)
