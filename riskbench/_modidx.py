@@ -162,6 +162,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'riskbench.bundle.combine_eval_sets': ('bundle.html#combine_eval_sets', 'riskbench/bundle.py'),
                                   'riskbench.bundle.comparable': ('bundle.html#comparable', 'riskbench/bundle.py'),
                                   'riskbench.bundle.data_sha256': ('bundle.html#data_sha256', 'riskbench/bundle.py'),
+                                  'riskbench.bundle.data_warnings': ('bundle.html#data_warnings', 'riskbench/bundle.py'),
                                   'riskbench.bundle.diff_bundles': ('bundle.html#diff_bundles', 'riskbench/bundle.py'),
                                   'riskbench.bundle.diff_cmd': ('bundle.html#diff_cmd', 'riskbench/bundle.py'),
                                   'riskbench.bundle.diff_html': ('bundle.html#diff_html', 'riskbench/bundle.py'),

@@ -19,8 +19,9 @@ __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug
            'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'usecase_params',
            'plan', 'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside',
            'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'inputs_failed', 'bundle_warnings', 'warnings_html',
-           'register_frame', 'residual_heatmap', 'overview_cells', 'overview_html', 'kernel_import_path', 'assess',
-           'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text', 'diff_html', 'diff_cmd']
+           'register_frame', 'residual_heatmap', 'overview_cells', 'overview_html', 'data_warnings',
+           'kernel_import_path', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text',
+           'diff_html', 'diff_cmd']
 
 # %% ../nbs/09_bundle.ipynb #c006
 def guard_slug(spec:str)->str:
@@ -42,9 +43,12 @@ class Part:
 def absolute_path(value,                  # a path, `bundled:NAME`, or empty
                   base:str|Path|None=None, # the caller's folder (default: the working folder now)
                  ):
-    "`value` as an absolute path against `base`; `bundled:` names and empty values unchanged"
+    "`value` as an absolute path against `base`; `bundled:` names and empty values unchanged; `NAME:PATH` keeps its NAME"
     if value is None or not str(value).strip() or str(value).startswith('bundled:'): return value
     p = Path(str(value)).expanduser()
+    if not p.is_absolute() and not Path(base or os.getcwd(), p).exists():
+        from riskbench.evalsets import parse_spec
+        if spec := parse_spec(value): return f"{spec[0]}:{absolute_path(spec[1], base)}"  # a public set's local copy
     return str(p) if p.is_absolute() else os.path.abspath(os.path.join(base or os.getcwd(), p))
 
 # %% ../nbs/09_bundle.ipynb #c007g
@@ -729,13 +733,26 @@ def _write_bundle(out:Path, bundle:dict)->Path:
     text = json.dumps(to_jsonable(bundle), indent=2, ensure_ascii=False, allow_nan=False)
     return write_text(out, 'bundle.json', text)
 
+# %% ../nbs/09_bundle.ipynb #c014a1n
+def data_warnings(files:list)->list:
+    "`non_commercial_set` / `gated_set` for each eval-set file that is a registered public set's local copy"
+    from riskbench.evalsets import parse_spec, evalset, evalset_info, evalset_flags
+    out = []
+    for f in files:
+        if not (spec := parse_spec(f.get('path', ''))): continue
+        try: info = evalset_info(spec[0], [spec[1]])
+        except (OSError, RiskbenchError): info = dict(evalset(spec[0]), name=spec[0])  # a folder copy: the registry's terms
+        out += [{**w, 'part': 'data'} for w in evalset_flags(info)]
+    return out
+
 # %% ../nbs/09_bundle.ipynb #c014a-2
 def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, t0:float)->dict:
     "Record every part and warning, settle the status, write bundle.json and index.html"
     prts = {p.name: _part_record(p, out) for p in parts}
     sts = [p['status'] for p in prts.values()] + [s['status'] for s in scoring.values()]
     if status is None: status = 'interrupted' if 'interrupted' in sts else 'ok' if set(sts) <= {'ok'} else 'failed'
-    bundle.update(status=status, scoring=scoring, parts=prts, warnings=bundle_warnings(prts, scoring), ended=_now(),
+    bundle.update(status=status, scoring=scoring, parts=prts, warnings=data_warnings(bundle.get('data_files') or []) + bundle_warnings(prts, scoring),
+                  ended=_now(),
                   seconds=round(time.perf_counter() - t0, 2))
     _write_bundle(out, bundle)
     write_text(out, 'index.html', overview_html(bundle))

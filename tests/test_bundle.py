@@ -461,3 +461,13 @@ def test_a_part_run_without_its_failed_input_is_said():
     assert len(mine) == 1 and mine[0]['code'] == 'evidence_missing' and mine[0]['inputs'] == ['thresholds-baseline']
     assert 'did not measure the assessment' in mine[0]['message']
     assert not [w for w in ws if w.get('part') == 'bias-baseline']   # its only input, the scores, were made
+
+def test_assess_reads_a_public_set_by_name(tmp_path, monkeypatch):
+    "`--data xstest:FILE` with a relative FILE is planned as the set's local copy, its name kept"
+    from riskbench.bundle import plan
+    from test_evalsets import XSTEST
+    (tmp_path/'xstest_prompts.csv').write_text(XSTEST)
+    monkeypatch.chdir(tmp_path)
+    parts, guards, inputs = plan('bundled:usecases/customer_support.yaml', data=['xstest:xstest_prompts.csv'])
+    assert inputs['data'] == [f"xstest:{tmp_path/'xstest_prompts.csv'}"], inputs['data']
+    assert any(p.template == 'guard_thresholds' for p in parts)
