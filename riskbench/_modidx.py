@@ -430,6 +430,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'riskbench.guards.fingerprint_id': ('guards.html#fingerprint_id', 'riskbench/guards.py'),
                                   'riskbench.guards.forward_safely': ('guards.html#forward_safely', 'riskbench/guards.py'),
                                   'riskbench.guards.hazard_sort_key': ('guards.html#hazard_sort_key', 'riskbench/guards.py'),
+                                  'riskbench.guards.import_callable': ('guards.html#import_callable', 'riskbench/guards.py'),
                                   'riskbench.guards.is_offline': ('guards.html#is_offline', 'riskbench/guards.py'),
                                   'riskbench.guards.llama_guard_prompt': ('guards.html#llama_guard_prompt', 'riskbench/guards.py'),
                                   'riskbench.guards.load_guard': ('guards.html#load_guard', 'riskbench/guards.py'),

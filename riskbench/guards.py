@@ -24,11 +24,12 @@ from .cuda import (_is_oom, _kv_pairs, _prefix_attention_name, _PREFIX_LOCK, _ha
 __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'PROMPT_CATEGORIES',
            'UNSAFE_WORDS', 'SAFE_WORDS', 'GUARD_FAMILIES', 'SCORE_SUFFIXES', 'Item', 'fingerprint_id', 'Guard', 'pad8',
            'make_batches', 'forward_safely', 'max_score_chars', 'bound_input', 'bound_inputs', 'check_batch_tokens',
-           'run_engine', 'hazard_sort_key', 'BaselineGuard', 'CallableGuard', 'python_guard', 'UnsafeWeights',
-           'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained', 'llama_guard_prompt',
-           'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier', 'PromptGuard', 'check_device',
-           'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch', 'check_score_out',
-           'write_score_table', 'score_file', 'score_cmd', 'ScoredTable', 'check_scores', 'scored_table']
+           'run_engine', 'hazard_sort_key', 'BaselineGuard', 'CallableGuard', 'import_callable', 'python_guard',
+           'UnsafeWeights', 'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained',
+           'llama_guard_prompt', 'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier',
+           'PromptGuard', 'check_device', 'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch',
+           'check_score_out', 'write_score_table', 'score_file', 'score_cmd', 'ScoredTable', 'check_scores',
+           'scored_table']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -346,18 +347,25 @@ def _fresh_module(name:str):
     if src and Path(src).is_file(): _MODULE_SHA[name] = file_sha256(src)
     return m
 
-# %% ../nbs/03_guards.ipynb #c016bx
-def python_guard(spec:str)->CallableGuard:
-    "The guard named by `module:function` (imported from the working folder or the Python path)"
+# %% ../nbs/03_guards.ipynb #c016bw
+def import_callable(spec:str,         # `module:function`
+                    what:str='guard', # what the spec names, for the error: guard, model, judge ...
+                   ):
+    "The function named by `module:function`, imported (fresh when its file changed) from the working folder or the path"
     mod, _, fn = spec.rpartition(':')
-    if not mod or not fn: raise BadParameter(f"guard spec python:{spec}: expected python:module:function")
+    if not mod or not fn: raise BadParameter(f"{what} spec python:{spec}: expected python:module:function")
     if str(Path.cwd()) not in sys.path: sys.path.insert(0, str(Path.cwd()))
     try: m = _fresh_module(mod)
     except ImportError as e:
-        raise BadParameter(f"guard spec python:{spec}: cannot import module {mod!r} ({e})") from None
+        raise BadParameter(f"{what} spec python:{spec}: cannot import module {mod!r} ({e})") from None
     f = getattr(m, fn, None)
-    if not callable(f): raise BadParameter(f"guard spec python:{spec}: module {mod!r} has no function {fn!r}")
-    return CallableGuard(f, spec=f'python:{spec}')
+    if not callable(f): raise BadParameter(f"{what} spec python:{spec}: module {mod!r} has no function {fn!r}")
+    return f
+
+# %% ../nbs/03_guards.ipynb #c016bx
+def python_guard(spec:str)->CallableGuard:
+    "The guard named by `module:function` (imported from the working folder or the Python path)"
+    return CallableGuard(import_callable(spec, 'guard'), spec=f'python:{spec}')
 
 # %% ../nbs/03_guards.ipynb #c019
 class UnsafeWeights(RiskbenchError):
@@ -952,9 +960,9 @@ def check_guard_spec(spec)->str:
 
 # %% ../nbs/03_guards.ipynb #c051
 class ScoreCache:
-    "Parquet-backed scores keyed by (guard fingerprint, input hash)"
-    def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0):
-        self.dir = output_path(Path(root).expanduser(), 'scores', fingerprint_id(fingerprint),
+    "Parquet-backed scores keyed by (guard fingerprint, input hash); `kind` names the folder (scores, responses)"
+    def __init__(self, root:str|Path, fingerprint:dict, columns:tuple, flush_seconds:float=2.0, kind:str='scores'):
+        self.dir = output_path(Path(root).expanduser(), kind, fingerprint_id(fingerprint),
                                'fingerprint.json').parent
         self.dir.mkdir(exist_ok=True)
         if not (self.dir/'fingerprint.json').exists():

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingModel, get_settings,
                             resolve_input, file_sha256, text_hash, RowReport, iter_records, output_path, write_text,
                             _check_conversation)
-from .guards import ScoreCache, fingerprint_id, _fresh_module, _in_report
+from .guards import ScoreCache, fingerprint_id, import_callable, _in_report
 
 # %% auto #0
 __all__ = ['GENERATION_VERSION', 'MAX_RESPONSE_CHARS', 'MODEL_SPECS', 'MODEL_KINDS', 'ResponseError', 'max_response_chars',
@@ -114,15 +114,7 @@ def respond(self:CallableModel, conversations:list, on_result=None)->list:
 # %% ../nbs/10_products.ipynb #p028
 def python_model(spec:str)->CallableModel:
     "The model named by `module:function` (imported from the working folder or the Python path)"
-    mod, _, fn = spec.rpartition(':')
-    if not mod or not fn: raise BadParameter(f"model spec python:{spec}: expected python:module:function")
-    if str(Path.cwd()) not in sys.path: sys.path.insert(0, str(Path.cwd()))
-    try: m = _fresh_module(mod)
-    except ImportError as e:
-        raise BadParameter(f"model spec python:{spec}: cannot import module {mod!r} ({e})") from None
-    f = getattr(m, fn, None)
-    if not callable(f): raise BadParameter(f"model spec python:{spec}: module {mod!r} has no function {fn!r}")
-    return CallableModel(f, spec=f'python:{spec}')
+    return CallableModel(import_callable(spec, 'model'), spec=f'python:{spec}')
 
 # %% ../nbs/10_products.ipynb #p030
 _DEMO_REFUSE = re.compile(r'\b(bomb|explosive|weapon|gun|poison|hack|malware|meth|steal|kill)', re.I)
@@ -243,13 +235,8 @@ MODEL_KINDS['responses'] = lambda arg, spec, opts: RecordedResponses(arg, spec)
 class ResponseCache(ScoreCache):
     "Parquet-backed responses keyed by (model fingerprint, conversation hash), beside the score cache"
     def __init__(self, root:str|Path, fingerprint:dict, flush_seconds:float=2.0):
-        self.dir = output_path(Path(root).expanduser(), 'responses', fingerprint_id(fingerprint),
-                               'fingerprint.json').parent
-        self.dir.mkdir(exist_ok=True)
-        if not (self.dir/'fingerprint.json').exists():
-            write_text(self.dir, 'fingerprint.json', json.dumps(fingerprint, indent=1, default=str))
-        self.columns, self.flush_seconds = ['response'], flush_seconds
-        self._keys, self._vals, self._last, self._lock = [], [], time.monotonic(), threading.Lock()
+        super().__init__(root, fingerprint, ('response',), flush_seconds, kind='responses')
+        self._lock = threading.Lock()
 
 # %% ../nbs/10_products.ipynb #p056
 @patch
