@@ -375,7 +375,6 @@ def _data(tmp_path):
 
 
 def test_cli_system(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(riskbench.cli.COMMANDS, 'system', ('riskbench.system', 'system_cmd', 'System evaluation'))
     (tmp_path/'careful.txt').write_text('Answer with caution.\n')
     out = tmp_path/'out'
     rc = riskbench.cli.main(['system', str(_data(tmp_path)), '--model', 'python:riskbench.system:demo_model',
@@ -408,7 +407,6 @@ def test_cli_system(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_bad_input(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(riskbench.cli.COMMANDS, 'system', ('riskbench.system', 'system_cmd', 'System evaluation'))
     data = str(_data(tmp_path))
     demo = 'python:riskbench.system:demo_model'
     cases = [(['system', str(tmp_path/'nope.jsonl'), '--model', demo], 'does not exist'),
