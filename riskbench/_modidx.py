@@ -427,6 +427,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'riskbench.guards.check_score_out': ('guards.html#check_score_out', 'riskbench/guards.py'),
                                   'riskbench.guards.check_scores': ('guards.html#check_scores', 'riskbench/guards.py'),
                                   'riskbench.guards.default_unsafe_labels': ('guards.html#default_unsafe_labels', 'riskbench/guards.py'),
+                                  'riskbench.guards.family_class': ('guards.html#family_class', 'riskbench/guards.py'),
                                   'riskbench.guards.fingerprint_id': ('guards.html#fingerprint_id', 'riskbench/guards.py'),
                                   'riskbench.guards.forward_safely': ('guards.html#forward_safely', 'riskbench/guards.py'),
                                   'riskbench.guards.hazard_sort_key': ('guards.html#hazard_sort_key', 'riskbench/guards.py'),

@@ -27,6 +27,16 @@ COMMANDS = {
     'lab':        ('riskbench.lab', 'lab_cmd', 'Make a JupyterLab workspace for a use-case card and open it'),
     'system':     ('riskbench.system', 'system_cmd', 'Evaluate the layered product end to end: input guard, model, output guard'),
     'datasets':   ('riskbench.evalsets', 'datasets_cmd', 'List the public eval sets riskbench reads as NAME:PATH, with licence and access'),
+    'compare':    ('riskbench.compare', 'compare_cmd', 'Compare guards on the same rows: DeLong, McNemar, calibration, cost, cascades'),
+    'compliance': ('riskbench.governance', 'compliance_cmd', 'Map a bundle to NIST AI RMF, EU AI Act, ISO/IEC 42001, OWASP LLM controls'),
+    'signoff':    ('riskbench.governance', 'signoff_cmd', 'Record a launch decision over the SHA-256 of a bundle and its reports'),
+    'verify':     ('riskbench.governance', 'verify_cmd', 'Check that nothing in a signed bundle changed since its sign-off'),
+    'gate':       ('riskbench.governance', 'gate_cmd', 'Check a bundle against release gates (exit 0 pass, 1 fail, 2 bad input)'),
+    'redteam':    ('riskbench.redteam', 'redteam_cmd', 'Run an attack campaign against a guard or the product: success rate per technique'),
+    'privacy':    ('riskbench.privacy', 'privacy_cmd', 'Membership inference and memorisation tests on a fine-tuned model'),
+    'monitor':    ('riskbench.monitor', 'monitor_cmd', 'Monitor interaction logs: rates over time, control charts, drift from the bundle'),
+    'review':     ('riskbench.monitor', 'review_cmd', 'Draw a stratified review sample from interaction logs into a review sheet'),
+    'agreement':  ('riskbench.monitor', 'agreement_cmd', 'Inter-annotator agreement and annotator bias from a table of labels'),
 }
 
 # %% ../nbs/08_cli.ipynb #c008

@@ -27,9 +27,9 @@ __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', '
            'run_engine', 'hazard_sort_key', 'BaselineGuard', 'CallableGuard', 'import_callable', 'python_guard',
            'UnsafeWeights', 'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained',
            'llama_guard_prompt', 'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier',
-           'PromptGuard', 'check_device', 'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table', 'score_batch',
-           'check_score_out', 'write_score_table', 'score_file', 'score_cmd', 'ScoredTable', 'check_scores',
-           'scored_table']
+           'PromptGuard', 'check_device', 'family_class', 'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table',
+           'score_batch', 'check_score_out', 'write_score_table', 'score_file', 'score_cmd', 'ScoredTable',
+           'check_scores', 'scored_table']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -891,8 +891,24 @@ def check_device(device:str|None)->str|None:
         raise BadParameter(f"device: expected one of {', '.join(DEVICES)}, got {device!r}")
     return None if device is None else str(device).strip().lower()
 
+# %% ../nbs/03_guards.ipynb #c045g
+def family_class(family:str, arg:str=''):
+    "The guard class for a spec's family (imported on first use); Llama Guard 4 by its folder's config"
+    cls = GUARD_FAMILIES[family]
+    if family == 'llama-guard' and (Path(arg).expanduser()/'config.json').is_file():
+        cfg = json.loads((Path(arg).expanduser()/'config.json').read_text())
+        if str(cfg.get('model_type', '')).startswith('llama4'): cls = 'riskbench.families:LlamaGuard4'
+    if isinstance(cls, str):
+        mod, _, name = cls.partition(':')
+        cls = getattr(importlib.import_module(mod), name)
+    return cls
+
 # %% ../nbs/03_guards.ipynb #c046
-GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier}
+GUARD_FAMILIES = {'llama-guard': LlamaGuard, 'prompt-guard': PromptGuard, 'hf': HFClassifier,
+                  # the generative guard families, imported when first named (riskbench.families)
+                  **{k: f'riskbench.families:{v}' for k, v in dict(
+                      shieldgemma='ShieldGemma', wildguard='WildGuard', qwen3guard='Qwen3Guard', nemoguard='NemoGuard',
+                      **{'granite-guardian': 'GraniteGuardian', 'gpt-oss-safeguard': 'GptOssSafeguard'}).items()}}
 _LOADED, _LOADED_LOCK = OrderedDict(), threading.Lock()
 
 def load_guard(spec,               # guard spec, alias, Guard, or callable list[str] -> list[float]
@@ -914,7 +930,7 @@ def load_guard(spec,               # guard spec, alias, Guard, or callable list[
         key = (s, device, json.dumps(kw, sort_keys=True, default=str))
         with _LOADED_LOCK:
             if key in _LOADED: _LOADED.move_to_end(key); return _LOADED[key]
-            g = GUARD_FAMILIES[family].load(arg, device=device, spec=seen[0] if seen else s, **kw)
+            g = family_class(family, arg).load(arg, device=device, spec=seen[0] if seen else s, **kw)
             _LOADED[key] = g
             while len(_LOADED) > 2: _LOADED.popitem(last=False)
             return g
@@ -938,9 +954,9 @@ def _baseline_option(spec, s:str)->str:
 # %% ../nbs/03_guards.ipynb #c046cx
 def _unknown_spec(spec)->BadParameter:
     known = ', '.join(get_settings().aliases) or 'none'
-    return BadParameter(f"unknown guard spec {spec!r}: expected baseline, llama-guard:PATH_OR_ID, "
-                        "prompt-guard:PATH_OR_ID, "
-                        f"hf:PATH_OR_ID, python:module:function or an alias from settings.ini (aliases: {known})")
+    fams = ', '.join(f'{f}:PATH_OR_ID' for f in GUARD_FAMILIES)
+    return BadParameter(f"unknown guard spec {spec!r}: expected baseline, {fams}, "
+                        f"python:module:function or an alias from settings.ini (aliases: {known})")
 
 # %% ../nbs/03_guards.ipynb #c046dx
 def check_guard_spec(spec)->str:
