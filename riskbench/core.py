@@ -388,6 +388,18 @@ WARNING_CODES = dict(
     detection_unmeasured="a target language whose detection accuracy could not be measured",
     non_commercial_set="an eval set whose licence does not allow commercial use (the registry's `commercial: false`)",
     gated_set='an eval set whose access is gated (its terms were accepted): results may be reported, its rows not redistributed',
+    different_rows='two results compared on different rows, set versions or a subset (forced)',
+    partial_relation='evidence mapped through a crosswalk relation that is broader, narrower or partial, not exact',
+    not_one_pass='a guard score read by sampling or reasoning, not from one forward pass',
+    not_measured='a cost or property a result does not record, reported as not measured',
+    drift='live traffic that has drifted from the eval set the thresholds were chosen on: re-assess',
+    out_of_control='a monitored rate outside its control limits in a period',
+    biased_annotator='an annotator whose labels depart from the consensus, overall or for one identity group',
+    expired_decision='a risk acceptance or waiver past its expiry date',
+    open_decision='a register row, verdict or checklist item that still needs a signed human decision',
+    unverified_bundle='a bundle whose reports changed since it was signed off, or that was never signed',
+    attack_succeeded='an attack technique that gets through a layer more often than the untransformed rows',
+    memorisation='a fine-tuned model that completes training data, PII or canaries, or whose membership is inferable',
 )
 
 # %% ../nbs/00_core.ipynb #c022jc
