@@ -12,6 +12,7 @@ import pandas as pd
 from fastcore.basics import patch
 
 from . import guards
+from .evalsets import set_name, registry as evalset_registry
 from .core import (RiskbenchError, BadFile, BadParameter, MissingModel, resolve_input, read_json, read_yaml,
                             write_text,
                             evidence_warning)
@@ -241,6 +242,10 @@ class UseCase:
     mitigations: list          # [{id, status, settings, expected_effect, rationale, evidence}]
     risk_appetite: str|dict
     overrides: list            # [{hazard, surface, language, likelihood, severity, rationale}]
+    evalsets: tuple = ()       # registered public eval sets assessed as suites
+    frameworks: tuple = ()     # governance frameworks (nist-ai-rmf, nist-ai-600-1, eu-ai-act, iso-42001, owasp-llm)
+    redteam: dict|None = None  # {techniques: [...]} (empty: every technique), or None: no campaign
+    privacy: dict|None = None  # {train, heldout, base}: paths made relative to the card's folder, or None
     path: str|None = None
     lines: dict = field(default_factory=dict, repr=False)
 
@@ -509,7 +514,7 @@ def _read_fields(c:_Card, fields:list, d:dict, p:tuple, x:dict)->dict:
     out = {}
     for f in fields:
         v, fp = d.get(f['key']), p + (f['key'],)
-        if _absent(v):
+        if _absent(v) and not (f.get('keep_empty') and isinstance(v, (dict, list))):
             if f['required']: raise c.err(MissingField, fp, f['required'])
             if not f['has_default']: continue
             if f['default'] is None: out[f['key']] = None; continue
@@ -549,6 +554,24 @@ def _override_sets_a_value(c:_Card, o:dict, p:tuple)->dict:
 # %% ../nbs/02_usecase.ipynb #p010-8
 CARD_CHECKS = dict(guards=_guard_stage, overrides=_override_sets_a_value)
 
+# %% ../nbs/02_usecase.ipynb #p010-10
+def _evalsets(c:_Card, v, p:tuple, f:dict, x:dict)->tuple:
+    "Registered eval-set names (aliases resolved), each once; an unknown name is an error listing the known sets"
+    out = []
+    for i, s in enumerate(c.str_list(v, p)):
+        n = set_name(s)
+        known = ', '.join(evalset_registry()['sets'])
+        if n is None: raise c.err(BadValue, p + (i,), f"unknown eval set {s!r}; known: {known}")
+        out.append(n)
+    return tuple(dict.fromkeys(out))
+
+# %% ../nbs/02_usecase.ipynb #p010-12
+def _card_file(c:_Card, v, p:tuple, f:dict, x:dict)->str:
+    "A file named relative to the card's folder, as an absolute path (checked where it is read, not here)"
+    s = c.text(v, p, required=True).strip()
+    if s.startswith('bundled:') or x.get('base') is None or Path(s).expanduser().is_absolute(): return s
+    return str((Path(x['base'])/s).absolute())
+
 # %% ../nbs/02_usecase.ipynb #p012
 CARD_READERS = dict(
     text=lambda c, v, p, f, x: c.text(v, p), bool=lambda c, v, p, f, x: c.boolean(v, p, f.get('default', False)),
@@ -559,7 +582,8 @@ CARD_READERS = dict(
     effect=lambda c, v, p, f, x: _expected_effect(c, x['record'], p[:-1]), mapping=_mapping,
     any=lambda c, v, p, f, x: v, model_spec=_model_spec, content_policy=_content_policy,
     agent_policy=lambda c, v, p, f, x: _parse_policy(c, v, 'agent_policy', AgentPolicy, x['base']),
-    appetite=lambda c, v, p, f, x: _parse_appetite(c, v, x['custom']), record=_record, records=_records)
+    appetite=lambda c, v, p, f, x: _parse_appetite(c, v, x['custom']), record=_record, records=_records,
+    evalsets=_evalsets, card_file=_card_file, choice_tuple=lambda c, v, p, f, x: tuple(_choice_list(c, v, p, f, x)))
 
 # %% ../nbs/02_usecase.ipynb #c017
 def _parse_card(d, src, lines, base:Path|None)->UseCase:

@@ -754,7 +754,8 @@ def test_card_fields_spec_drives_the_parser(monkeypatch):
     uc = U.usecase_from_yaml(BASE)
     for f in spec:      # absent top-level fields take the spec's default
         if '.' not in f['field'] and f.get('default') not in (None, 'general', {}):
-            assert getattr(uc, f['field']) == f['default'], f['field']
+            v = getattr(uc, f['field'])  # a list default is kept as a tuple where UseCase keeps one (evalsets, frameworks)
+            assert (list(v) if isinstance(v, tuple) else v) == f['default'], f['field']
     assert uc.audience == {'type': 'general', 'minors_present': False} and uc.data == {'personal_data': False}
     # the spec, not the code, says the default and the missing-field message
     F = {f['field']: f for f in U.CARD_FIELDS}
@@ -959,3 +960,46 @@ def test_template_reads_a_system_summary(tmp_path):
     rows = {(x['hazard'], x['surface']): x for x in s['register']}
     assert rows[('S1', 'model_output')]['residual_source'] == 'measured'
     assert next(c for c in s['checklist'] if c['item'].startswith('Evaluated end to end'))['status'] == 'done'
+
+
+# --- card fields the bundle's newer parts read (issue 14 item 6; compare, redteam, privacy, compliance) ---
+
+def test_card_evalsets_frameworks_redteam_privacy(tmp_path):
+    uc = card(tmp_path, evalsets=['XSTest', 'multijail', 'xstest', 'or-bench'], frameworks=['eu-ai-act', 'owasp-llm'],
+              redteam={'techniques': ['base64', 'roleplay']}, privacy={'train': 'ft.jsonl', 'heldout': 'ho.jsonl',
+                                                                        'base': 'hf:meta-llama/Llama-3.2-1B'})
+    assert uc.evalsets == ('xstest', 'multijail', 'or-bench-hard-1k')  # aliases resolved, each once, card's order
+    assert uc.frameworks == ('eu-ai-act', 'owasp-llm')
+    assert uc.redteam == {'techniques': ['base64', 'roleplay']}
+    assert uc.privacy == {'train': str(tmp_path/'ft.jsonl'), 'heldout': str(tmp_path/'ho.jsonl'),
+                          'base': 'hf:meta-llama/Llama-3.2-1B'}
+
+
+def test_card_new_fields_absent_and_empty():
+    uc = card()
+    assert (uc.evalsets, uc.frameworks, uc.redteam, uc.privacy) == ((), (), None, None)
+    assert card(redteam={}).redteam == {'techniques': []}  # written but empty: a campaign of every technique
+    assert card(redteam={'techniques': []}).redteam == {'techniques': []}
+    assert card(privacy={'train': '/abs/t.jsonl', 'heldout': 'bundled:demo_prompts.jsonl'}).privacy == \
+        {'train': '/abs/t.jsonl', 'heldout': 'bundled:demo_prompts.jsonl', 'base': None}
+
+
+@pytest.mark.parametrize('extra, cls, msg', [
+    (dict(evalsets=['xstest', 'nope']), 'BadValue', "evalsets[1]: unknown eval set 'nope'; known: xstest, "),
+    (dict(evalsets='xstest:file.csv'), 'BadValue', "evalsets[0]: unknown eval set 'xstest:file.csv'"),
+    (dict(frameworks=['nist']), 'BadValue', "frameworks[0]: expected nist-ai-rmf, nist-ai-600-1, eu-ai-act, iso-42001 "
+                                            "or owasp-llm, got 'nist'"),
+    (dict(redteam=['base64']), 'BadValue', 'redteam: expected a mapping (redteam)'),
+    (dict(redteam={'technique': ['x']}), 'UnknownKey', 'redteam.technique: unknown key in redteam; known: techniques'),
+    (dict(redteam={'techniques': 'base64'}), None, None),
+    (dict(privacy={'train': 'a.jsonl'}), 'MissingField', 'privacy.heldout: name held-out (non-member) data'),
+    (dict(privacy={'heldout': 'a.jsonl'}), 'MissingField', 'privacy.train: name the fine-tuning (member) data'),
+    (dict(privacy='a.jsonl'), 'BadValue', 'privacy: expected a mapping (privacy)'),
+    (dict(privacy={'train': 'a', 'heldout': 'b', 'model': 'x'}), 'UnknownKey', 'privacy.model: unknown key in privacy'),
+])
+def test_card_new_fields_errors(extra, cls, msg):
+    if cls is None:  # one technique as a bare string is the list of it, as for every text list of the card
+        assert card(**extra).redteam == {'techniques': ['base64']}; return
+    with pytest.raises(U.CardError) as e: card(**extra)
+    assert type(e.value).__name__ == cls and msg in str(e.value) and '\n' not in str(e.value)
+    assert str(e.value).startswith('<text> line ')
