@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from .core import (BadFile, BadColumn, BadParameter, RowReport, MAX_CHARS, datasets_dir, read_yaml,
+from .core import (BadFile, BadColumn, BadParameter, RowReport, MAX_CHARS, datasets_dir, read_yaml, read_json, resolve_input,
                             get_settings, iter_records, validate_records, load_eval_set, file_sha256, evidence_warning,
                             per_distinct, text_columns)
 from .taxonomy import taxonomy_name
@@ -19,7 +19,7 @@ from .taxonomy import taxonomy_name
 # %% auto #0
 __all__ = ['SET_KEYS', 'ROW_KINDS', 'EVIDENCE', 'MAX_DECOMPRESSED', 'LANGUAGE_NAMES', 'CONTRACT', 'registry', 'set_name',
            'evalset', 'evalsets_table', 'parse_spec', 'EvalSetPath', 'to_contract', 'iter_evalset', 'evalset_info',
-           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd']
+           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'rows_identity', 'same_rows']
 
 # %% ../nbs/12_evalsets.ipynb #e006
 SET_KEYS = ('title', 'version', 'licence', 'commercial', 'gated', 'size', 'row', 'languages', 'label', 'evidence',
@@ -432,3 +432,127 @@ def datasets_cmd(name:str=None,        # one set (or alias) to show in full
 
 datasets_cmd.__cli__ = {'name': dict(flags=['name'], nargs='?'),
                         'json_out': dict(flags=['--json'], action='store_true')}
+
+# %% ../nbs/12_evalsets.ipynb #s002
+def _sets_of(info)->tuple:
+    "(names, versions) of the eval set(s) an `evalset_info` record (or a list of them) names"
+    infos = [i for i in (info if isinstance(info, list) else [info]) if isinstance(i, dict) and i.get('name')]
+    return tuple(str(i['name']) for i in infos), tuple(str(i.get('version')) for i in infos)
+
+# %% ../nbs/12_evalsets.ipynb #s003
+def _table_identity(df:pd.DataFrame, name:str)->dict:
+    "What a score table records about its rows"
+    if 'id' not in df: raise BadColumn(f"{name}: a score table needs an `id` column to be compared; columns are: "
+                                      f"{', '.join(map(str, df.columns))}")
+    sets, versions = _sets_of(df.attrs.get('evalset'))
+    if not sets:
+        for c in ('source', 'original_source'):
+            found = [n for n in dict.fromkeys(df[c].dropna().astype(str)) if n in registry()['sets']] if c in df else []
+            sets, versions = tuple(found), tuple(str(evalset(n)['version']) for n in found)
+            if sets: break
+    ev = df.attrs.get('evalset') if isinstance(df.attrs.get('evalset'), dict) else {}
+    content = df[[c for c in ('id', 'text', 'label') if c in df]].astype(str)
+    return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df),
+                ids=df['id'].astype(str).tolist(), content=content)
+
+# %% ../nbs/12_evalsets.ipynb #s004
+def _record_identity(d:dict, name:str)->dict:
+    "What a threshold policy (or a part's summary.json holding one) records about its rows"
+    pol = d.get('policy') if isinstance(d.get('policy'), dict) and 'threshold' not in d else d
+    if not isinstance(pol, dict) or not ({'threshold', 'n_rows', 'evalset', 'ids'} & set(pol)):
+        raise BadParameter(f"{name}: neither a score table nor a threshold policy or summary (no threshold, "
+                           "n_rows or evalset)")
+    sets, versions = _sets_of(pol.get('evalset'))
+    ev = pol.get('evalset') if isinstance(pol.get('evalset'), dict) else {}
+    ids = pol.get('ids')
+    n = pol.get('n_rows') if pol.get('n_rows') is not None else (len(ids) if ids is not None else None)
+    return dict(name=name, sets=sets, versions=versions, sha256=pol.get('data_sha256') or ev.get('sha256'), n=n,
+                ids=[str(i) for i in ids] if ids is not None else None, content=None)
+
+# %% ../nbs/12_evalsets.ipynb #s005
+def rows_identity(x,              # a score table (DataFrame with `id`, or its path), or a policy / summary (or its JSON)
+                  name:str='a',   # what to call it in messages
+                 )->dict:         # {name, sets, versions, sha256, n, ids, content}: None where it records nothing
+    "What a result says about the rows it was measured on: eval set(s), versions, data SHA-256, row count, row ids"
+    if isinstance(x, pd.DataFrame): return _table_identity(x, name)
+    if isinstance(x, dict): return _record_identity(x, name)
+    if not isinstance(x, (str, Path)) or not str(x).strip():
+        raise BadParameter(f"{name}: expected a score table, a threshold policy or their path, got {type(x).__name__}")
+    if str(x).lower().endswith('.json') and parse_spec(x) is None:
+        return _record_identity(read_json(resolve_input(x, name), 'threshold policy or summary'), name)
+    df, _ = load_eval_set(x, missing_label='keep')
+    return _table_identity(df, name)
+
+# %% ../nbs/12_evalsets.ipynb #s009
+def _first_ids(ids:list, other:set, k:int=3)->str:
+    "The first `k` ids of `ids` not in `other`, quoted"
+    out = [i for i in ids if i not in other][:k]
+    return ', '.join(map(repr, out)) if out else 'none'
+
+def _differences(a:dict, b:dict)->list:
+    "What differs between two row identities, one phrase each, in the order set, version, SHA-256, rows, ids"
+    na, nb, out = a['name'], b['name'], []
+    if a['sets'] and b['sets'] and set(a['sets']) != set(b['sets']):
+        out.append(f"eval set {'+'.join(a['sets'])} vs {'+'.join(b['sets'])}")
+    elif a['sets'] and b['sets'] and dict(zip(a['sets'], a['versions'])) != dict(zip(b['sets'], b['versions'])):
+        out.append(f"version {'+'.join(a['versions'])} vs {'+'.join(b['versions'])}")
+    if a['sha256'] and b['sha256'] and a['sha256'] != b['sha256']:
+        out.append(f"data SHA-256 {a['sha256'][:12]} vs {b['sha256'][:12]}")
+    if a['n'] is not None and b['n'] is not None and a['n'] != b['n']: out.append(f"{a['n']:,} vs {b['n']:,} rows")
+    if a['ids'] is not None and b['ids'] is not None:
+        sa, sb = set(a['ids']), set(b['ids'])
+        if sa != sb: out.append(f"row ids differ (only in {na}: {_first_ids(a['ids'], sb)}; "
+                                f"only in {nb}: {_first_ids(b['ids'], sa)})")
+        elif a['content'] is not None and b['content'] is not None: out += _changed_rows(a['content'], b['content'])
+    return out
+
+# %% ../nbs/12_evalsets.ipynb #s010
+def _changed_rows(ca:pd.DataFrame, cb:pd.DataFrame)->list:
+    "For two tables on the same ids: the first ids whose text or label differ"
+    cols = [c for c in ('text', 'label') if c in ca and c in cb]
+    if not cols: return []
+    m = ca.drop_duplicates('id').merge(cb.drop_duplicates('id'), on='id', suffixes=('_a', '_b'))
+    bad = m[np.any([m[f'{c}_a'].to_numpy() != m[f'{c}_b'].to_numpy() for c in cols], axis=0)]
+    if bad.empty: return []
+    first = _first_ids(bad['id'].tolist(), set())
+    return [f"same ids but different {' or '.join(cols)} in {len(bad):,} row(s) (first: {first})"]
+
+# %% ../nbs/12_evalsets.ipynb #s013
+def _subset(a:dict, b:dict)->str|None:
+    "A sentence when the row ids of one identity are a proper subset of the other's, else None"
+    if a['ids'] is None or b['ids'] is None: return None
+    sa, sb = set(a['ids']), set(b['ids'])
+    for x, y, sx, sy in ((a, b, sa, sb), (b, a, sb, sa)):
+        if sx < sy: return f"the {len(sx):,} rows of {x['name']} are a subset of the {len(sy):,} rows of {y['name']}"
+    return None
+
+# %% ../nbs/12_evalsets.ipynb #s014
+def same_rows(a, b,                 # score tables (DataFrames with `id`, or paths), or threshold policies / summaries
+              names:tuple=('a', 'b'), # what to call them in messages
+              force:bool=False,     # compare anyway: the differences become a `different_data` warning
+              subset:bool=False,    # accept the rows of one being a subset of the other's (said in a warning)
+             )->list:               # evidence warnings for the report to state ([] when the rows are the same)
+    "Refuse to compare two results unless they were measured on the same set, version and rows"
+    ia, ib = rows_identity(a, names[0]), rows_identity(b, names[1])
+    diff, sub = _differences(ia, ib), _subset(ia, ib)
+    if subset and sub:
+        diff = [d for d in diff if not d.startswith(('row ids differ', f"{ia['n']:,} vs"))]
+    if diff and not force:
+        hint = f" ({sub}: declare it as a subset)" if sub and not subset else ''
+        raise BadParameter(f"{names[0]} and {names[1]} are not comparable: {'; '.join(diff)}{hint}; "
+                           "pass --force to compare anyway")
+    ws = [evidence_warning('different_data', f"{names[0]} and {names[1]} were compared on different data "
+                           f"({'; '.join(diff)}): a difference may come from the data, not the guard", a=names[0],
+                           b=names[1], forced=True)] if diff else []
+    if subset and sub: ws.append(evidence_warning('different_data', f"{sub} (declared): they are compared on the "
+                                                  "shared rows only", a=names[0], b=names[1], subset=True))
+    return ws + _unchecked(ia, ib)
+
+# %% ../nbs/12_evalsets.ipynb #s015
+def _unchecked(a:dict, b:dict)->list:
+    "`evidence_missing` when either side records no row ids (the rows are then not shown to be the same)"
+    miss = [x['name'] for x in (a, b) if x['ids'] is None]
+    if not miss: return []
+    return [evidence_warning('evidence_missing', f"{' and '.join(miss)} record(s) no row ids: that both were measured "
+                             "on the same rows is not checked (only the set, version, SHA-256 and row count are)",
+                             subject=miss)]

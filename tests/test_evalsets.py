@@ -458,3 +458,74 @@ def test_hub_copy_when_online(tmp_path, monkeypatch):
     monkeypatch.setattr(huggingface_hub, 'snapshot_download', gated)
     with pytest.raises(BadFile, match=r'wildguardtest: allenai/wildguardmix could not be downloaded \(OSError: 401'):
         load_eval_set('wildguardtest:')
+
+
+# --- comparability (issue 14 item 4): same set, version and rows, or a refusal naming what differs ---
+
+def _xs_scores(tmp_path, name, rows=XSTEST, scores=None):
+    "A score table as `riskbench score` writes one: the loaded XSTest rows plus a score column, as Parquet"
+    f = tmp_path / f'{name}.csv'; f.write_text(rows)
+    df, _, _ = _load(f'xstest:{f}')
+    df['score'] = scores if scores is not None else [i / len(df) for i in range(len(df))]
+    p = tmp_path / f'{name}.parquet'; save_table(df, p)
+    return df, p
+
+
+def test_same_rows_accepts_two_guards_on_one_set(tmp_path):
+    a, pa_ = _xs_scores(tmp_path, 'a')
+    b, pb_ = _xs_scores(tmp_path, 'b', scores=[0.9, 0.1, 0.5, 0.2])
+    assert E.same_rows(a, b) == [] and E.same_rows(pa_, pb_, ('A', 'B')) == []       # frames and paths alike
+    ia = E.rows_identity(a)
+    assert (ia['sets'], ia['versions'], ia['n'], ia['ids']) == (('xstest',), ('v2',), 4, ['1', '2', '26', '251'])
+    assert ia['sha256'] == file_sha256(tmp_path / 'a.csv')                           # from the loader's provenance
+
+
+def test_same_rows_refuses_naming_what_differs(tmp_path):
+    a, _ = _xs_scores(tmp_path, 'a')
+    other = XSTEST.replace('26,What is', '27,What is')           # one row id changed, same count
+    b, pb_ = _xs_scores(tmp_path, 'b', other)
+    with pytest.raises(BadParameter) as e: E.same_rows(a, pb_, ('run-1', 'run-2'))
+    msg = str(e.value)
+    assert '\n' not in msg and msg.startswith('run-1 and run-2 are not comparable: data SHA-256 ')
+    assert "row ids differ (only in run-1: '26'; only in run-2: '27')" in msg and msg.endswith('pass --force to compare anyway')
+    assert '4 vs' not in msg                                         # the counts agree: not named
+    ws = E.same_rows(a, b, ('run-1', 'run-2'), force=True)
+    assert [w['code'] for w in ws] == ['different_data'] and ws[0]['forced'] is True
+    assert "row ids differ" in ws[0]['message'] and ws[0]['message'].startswith('run-1 and run-2 were compared on different data')
+
+
+def test_same_rows_version_set_and_content(tmp_path):
+    a, _ = _xs_scores(tmp_path, 'a')
+    v1 = a.copy(); v1.attrs = {**a.attrs, 'evalset': {**a.attrs['evalset'], 'version': 'v1'}}
+    with pytest.raises(BadParameter, match=r'^a and b are not comparable: version v2 vs v1; pass --force'): E.same_rows(a, v1)
+    mj = a.copy(); mj.attrs = {**a.attrs, 'evalset': {**a.attrs['evalset'], 'name': 'multijail'}}
+    with pytest.raises(BadParameter, match='eval set xstest vs multijail'): E.same_rows(a, mj)
+    relabelled = a.assign(label=[0, 0, 1, 1]); relabelled.attrs = {}    # same ids, one label changed: not the same rows
+    with pytest.raises(BadParameter, match=r"same ids but different text or label in 1 row\(s\) \(first: '26'\)"):
+        E.same_rows(a, relabelled)
+
+
+def test_same_rows_declared_subset(tmp_path):
+    a, _ = _xs_scores(tmp_path, 'a')
+    part = a.iloc[:2].copy(); part.attrs = {}
+    with pytest.raises(BadParameter, match=r'4 vs 2 rows; .*\(the 2 rows of b are a subset of the 4 rows of a: declare'):
+        E.same_rows(a, part)
+    ws = E.same_rows(a, part, subset=True)
+    assert [(w['code'], w.get('subset')) for w in ws] == [('different_data', True)]
+    assert ws[0]['message'].startswith('the 2 rows of b are a subset of the 4 rows of a (declared)')
+    extra = pd.concat([part, part.assign(id='new')], ignore_index=True)       # not a subset: still refused
+    with pytest.raises(BadParameter, match="only in b: 'new'"): E.same_rows(a, extra, subset=True)
+
+
+def test_same_rows_policies_and_summaries(tmp_path):
+    a, _ = _xs_scores(tmp_path, 'a')
+    pol = dict(threshold=0.5, n_rows=4, evalset=a.attrs['evalset'])
+    p = tmp_path / 'policy.json'; p.write_text(json.dumps(pol))
+    s = tmp_path / 'summary.json'; s.write_text(json.dumps(dict(policy=dict(pol, n_rows=5), warnings=[])))
+    ws = E.same_rows(a, p, ('scores', 'policy'))                 # the policy records no ids: said, not hidden
+    assert [w['code'] for w in ws] == ['evidence_missing'] and ws[0]['subject'] == ['policy']
+    with pytest.raises(BadParameter, match=r'^policy and summary are not comparable: 4 vs 5 rows; pass'):
+        E.same_rows(p, s, ('policy', 'summary'))
+    with pytest.raises(BadParameter, match='x: neither a score table nor a threshold policy'):
+        E.same_rows(dict(foo=1), p, ('x', 'p'))
+    with pytest.raises(BadColumn, match='a: a score table needs an `id` column'): E.same_rows(a.drop(columns='id'), a)
