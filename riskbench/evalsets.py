@@ -529,7 +529,7 @@ def _subset(a:dict, b:dict)->str|None:
 # %% ../nbs/12_evalsets.ipynb #s014
 def same_rows(a, b,                 # score tables (DataFrames with `id`, or paths), or threshold policies / summaries
               names:tuple=('a', 'b'), # what to call them in messages
-              force:bool=False,     # compare anyway: the differences become a `different_data` warning
+              force:bool=False,     # compare anyway: the differences become a `different_rows` warning
               subset:bool=False,    # accept the rows of one being a subset of the other's (said in a warning)
              )->list:               # evidence warnings for the report to state ([] when the rows are the same)
     "Refuse to compare two results unless they were measured on the same set, version and rows"
@@ -541,18 +541,18 @@ def same_rows(a, b,                 # score tables (DataFrames with `id`, or pat
         hint = f" ({sub}: declare it as a subset)" if sub and not subset else ''
         raise BadParameter(f"{names[0]} and {names[1]} are not comparable: {'; '.join(diff)}{hint}; "
                            "pass --force to compare anyway")
-    ws = [evidence_warning('different_data', f"{names[0]} and {names[1]} were compared on different data "
+    ws = [evidence_warning('different_rows', f"{names[0]} and {names[1]} were compared on different data "
                            f"({'; '.join(diff)}): a difference may come from the data, not the guard", a=names[0],
                            b=names[1], forced=True)] if diff else []
-    if subset and sub: ws.append(evidence_warning('different_data', f"{sub} (declared): they are compared on the "
+    if subset and sub: ws.append(evidence_warning('different_rows', f"{sub} (declared): they are compared on the "
                                                   "shared rows only", a=names[0], b=names[1], subset=True))
     return ws + _unchecked(ia, ib)
 
 # %% ../nbs/12_evalsets.ipynb #s015
 def _unchecked(a:dict, b:dict)->list:
-    "`evidence_missing` when either side records no row ids (the rows are then not shown to be the same)"
+    "`not_measured` when either side records no row ids (the rows are then not shown to be the same)"
     miss = [x['name'] for x in (a, b) if x['ids'] is None]
     if not miss: return []
-    return [evidence_warning('evidence_missing', f"{' and '.join(miss)} record(s) no row ids: that both were measured "
+    return [evidence_warning('not_measured', f"{' and '.join(miss)} record(s) no row ids: that both were measured "
                              "on the same rows is not checked (only the set, version, SHA-256 and row count are)",
                              subject=miss)]

@@ -490,7 +490,7 @@ def test_same_rows_refuses_naming_what_differs(tmp_path):
     assert "row ids differ (only in run-1: '26'; only in run-2: '27')" in msg and msg.endswith('pass --force to compare anyway')
     assert '4 vs' not in msg                                         # the counts agree: not named
     ws = E.same_rows(a, b, ('run-1', 'run-2'), force=True)
-    assert [w['code'] for w in ws] == ['different_data'] and ws[0]['forced'] is True
+    assert [w['code'] for w in ws] == ['different_rows'] and ws[0]['forced'] is True
     assert "row ids differ" in ws[0]['message'] and ws[0]['message'].startswith('run-1 and run-2 were compared on different data')
 
 
@@ -511,7 +511,7 @@ def test_same_rows_declared_subset(tmp_path):
     with pytest.raises(BadParameter, match=r'4 vs 2 rows; .*\(the 2 rows of b are a subset of the 4 rows of a: declare'):
         E.same_rows(a, part)
     ws = E.same_rows(a, part, subset=True)
-    assert [(w['code'], w.get('subset')) for w in ws] == [('different_data', True)]
+    assert [(w['code'], w.get('subset')) for w in ws] == [('different_rows', True)]
     assert ws[0]['message'].startswith('the 2 rows of b are a subset of the 4 rows of a (declared)')
     extra = pd.concat([part, part.assign(id='new')], ignore_index=True)       # not a subset: still refused
     with pytest.raises(BadParameter, match="only in b: 'new'"): E.same_rows(a, extra, subset=True)
@@ -523,7 +523,7 @@ def test_same_rows_policies_and_summaries(tmp_path):
     p = tmp_path / 'policy.json'; p.write_text(json.dumps(pol))
     s = tmp_path / 'summary.json'; s.write_text(json.dumps(dict(policy=dict(pol, n_rows=5), warnings=[])))
     ws = E.same_rows(a, p, ('scores', 'policy'))                 # the policy records no ids: said, not hidden
-    assert [w['code'] for w in ws] == ['evidence_missing'] and ws[0]['subject'] == ['policy']
+    assert [w['code'] for w in ws] == ['not_measured'] and ws[0]['subject'] == ['policy']
     with pytest.raises(BadParameter, match=r'^policy and summary are not comparable: 4 vs 5 rows; pass'):
         E.same_rows(p, s, ('policy', 'summary'))
     with pytest.raises(BadParameter, match='x: neither a score table nor a threshold policy'):
