@@ -1,0 +1,284 @@
+"Guard comparison: DeLong (against an O(n^2) oracle), bootstrap, McNemar, Holm, calibration, cascades, the command"
+import json, math, itertools
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest, poisson, norm
+from sklearn.metrics import (roc_auc_score, roc_curve, precision_recall_curve, average_precision_score, brier_score_loss,
+                             cohen_kappa_score)
+from sklearn.calibration import calibration_curve
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.multitest import multipletests
+
+import riskbench.compare as C
+from riskbench.core import BadParameter, BadColumn, save_table
+from riskbench.thresholds import GuardPolicy
+
+
+def _pair(n=300, seed=0, ties=False):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    a = np.clip(rng.normal(.35 + .3 * y, .2), 0, 1)
+    b = np.clip(a + rng.normal(0, .2, n), 0, 1)
+    if ties: a, b = np.round(a, 1), np.round(b, 1)
+    return y, a, b
+
+
+def brute_delong(y, a, b):
+    "O(m n) oracle: the Mann-Whitney kernel over every (unsafe, benign) pair and DeLong's structural-components variance"
+    def comps(s):
+        x, z = s[y == 1], s[y == 0]
+        psi = (x[:, None] > z[None, :]) + .5 * (x[:, None] == z[None, :])
+        return psi.mean(), psi.mean(1), psi.mean(0)
+    (A, xa, za), (B, xb, zb) = comps(a), comps(b)
+    m, n = len(xa), len(za)
+    s10 = np.cov(np.vstack([xa, xb])); s01 = np.cov(np.vstack([za, zb]))
+    S = s10 / m + s01 / n
+    var = S[0, 0] + S[1, 1] - 2 * S[0, 1]
+    z = (A - B) / math.sqrt(var)
+    return A, B, math.sqrt(var), 2 * norm.sf(abs(z))
+
+
+@pytest.mark.parametrize('seed,ties', [(0, False), (1, True), (2, True), (3, False)])
+def test_delong_matches_brute_force(seed, ties):
+    y, a, b = _pair(120 + 40 * seed, seed, ties)
+    r = C.delong_test(y, a, b)
+    A, B, se, p = brute_delong(y, a, b)
+    assert r['auc_a'] == pytest.approx(A, abs=1e-12) and r['auc_b'] == pytest.approx(B, abs=1e-12)
+    assert r['auc_a'] == pytest.approx(roc_auc_score(y, a), abs=1e-12)
+    assert r['auc_diff_se'] == pytest.approx(se, rel=1e-9)
+    assert r['delong_p'] == pytest.approx(p, rel=1e-7)
+
+
+def test_delong_hand_case_and_degenerate():
+    y = np.array([1, 1, 0, 0]); a = np.array([.9, .8, .2, .1])
+    r = C.delong_test(y, a, a)
+    assert (r['auc_diff'], r['delong_p']) == (0.0, 1.0)      # the same guard twice: no difference
+    _, v10, v01 = C.placements(np.array([1, 1, 1, 0, 0]), np.array([.6, .6, .1, .6, .1]))
+    assert v10.tolist() == [.75, .75, .25] and v01.tolist() == pytest.approx([1 / 3, 5 / 6])
+    with pytest.raises(BadColumn): C.delong_test(np.ones(4, int), a, a)
+    with pytest.raises(BadParameter): C.delong_test(y, a, a[:3])
+
+
+@pytest.mark.parametrize('ties', [False, True])
+def test_weighted_auc_matches_sklearn(ties):
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 200)
+    a = 1 / (1 + np.exp(-rng.normal(y, 1)))
+    if ties: a = np.round(a, 1)
+    w = C.poisson_weights(np.random.default_rng(0), (5, len(y)))
+    o, st = C._tie_groups(a)
+    assert (st is None) == (not ties)
+    got = C._weighted_aucs(w[:, o], y[o].astype(np.uint8), st)
+    want = [roc_auc_score(y, a, sample_weight=wi) for wi in w]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_poisson_weights_follow_poisson_1():
+    w = C.poisson_weights(np.random.default_rng(1), (100, 10_000))
+    freq = np.bincount(w.ravel(), minlength=6)[:6] / w.size
+    np.testing.assert_allclose(freq, poisson.pmf(np.arange(6), 1), atol=1.5e-3)
+
+
+def test_bootstrap_interval_paired_and_close_to_delong():
+    y, a, b = _pair(3000, 5)
+    bt = C.bootstrap_auc_diffs(y, {'a': a, 'b': b}, n_boot=400, seed=0)
+    r = C.delong_test(y, a, b)
+    lo, hi = r['auc_diff'] - 1.96 * r['auc_diff_se'], r['auc_diff'] + 1.96 * r['auc_diff_se']
+    assert bt.boot_low[0] == pytest.approx(lo, abs=.3 * (hi - lo)) and bt.boot_high[0] == pytest.approx(hi, abs=.3 * (hi - lo))
+    # pairing matters: the paired interval is much narrower than the one from independent draws of each AUC
+    unpaired = math.sqrt(sum(((C.auc_interval(y, s)[2] - C.auc_interval(y, s)[1]) / 3.92) ** 2 for s in (a, b)))
+    assert (bt.boot_high[0] - bt.boot_low[0]) < .8 * 3.92 * unpaired
+    again = C.bootstrap_auc_diffs(y, {'a': a, 'b': b}, n_boot=400, seed=0)
+    pd.testing.assert_frame_equal(bt, again)                       # seeded
+
+
+@pytest.mark.parametrize('b,c', [(0, 0), (3, 12), (7, 7), (0, 9), (40, 61)])
+def test_mcnemar_exact_against_scipy_and_statsmodels(b, c):
+    p = C.mcnemar_exact(b, c)
+    assert p == pytest.approx(mcnemar([[5, b], [c, 5]], exact=True).pvalue, rel=1e-9)
+    if b + c: assert p == pytest.approx(binomtest(b, b + c, .5).pvalue, rel=1e-9)
+
+
+def test_paired_rates_against_statsmodels_tables():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 500)
+    ba, bb = rng.random(500) < .3 + .4 * y, rng.random(500) < .25 + .45 * y
+    r = C.paired_rates(y, ba, bb)
+    for key, rows in (('recall', y == 1), ('frr', y == 0)):
+        t = pd.crosstab(ba[rows], bb[rows]).to_numpy()
+        assert r[f'{key}_p'] == pytest.approx(mcnemar(t, exact=True).pvalue, rel=1e-9)
+        assert r[f'{key}_diff'] == pytest.approx(ba[rows].mean() - bb[rows].mean())
+    ca, cb = ba == (y == 1), bb == (y == 1)
+    assert r['mcnemar_p'] == pytest.approx(mcnemar(pd.crosstab(ca, cb).to_numpy(), exact=True).pvalue, rel=1e-9)
+    assert r['kappa'] == pytest.approx(cohen_kappa_score(ba, bb))
+
+
+def test_holm_against_statsmodels():
+    rng = np.random.default_rng(7)
+    p = rng.random(30) ** 3
+    np.testing.assert_allclose(C.holm(p), multipletests(p, method='holm')[1])
+    q = p.copy(); q[[3, 9]] = np.nan
+    got = C.holm(q)
+    assert np.isnan(got[[3, 9]]).all()
+    np.testing.assert_allclose(got[~np.isnan(q)], multipletests(q[~np.isnan(q)], method='holm')[1])
+
+
+def test_calibration_against_sklearn():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 1000)
+    s = np.r_[np.clip(.3 + .4 * y[:990] + rng.normal(0, .2, 990), 0, 1), [0, .1, .2, .5, .7, .9, 1, .3, .4, .6]]
+    r = C.reliability(y, s, 10)
+    ft, fp = calibration_curve(y, s, n_bins=10)
+    np.testing.assert_allclose(r.frac_unsafe, ft); np.testing.assert_allclose(r.mean_score, fp)
+    assert C.brier(y, s) == pytest.approx(brier_score_loss(y, s))
+    # ECE by hand: two bins
+    yy, ss = np.array([1, 0, 1, 1]), np.array([.05, .05, .95, .85])
+    assert C.ece(yy, ss) == pytest.approx((2 * abs(.5 - .05) + 2 * abs(1 - .9)) / 4)
+
+
+def test_recalibration_fitted_on_a_split():
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 2, 4000)
+    s = 1 / (1 + np.exp(-3 * (4 * (2 * y - 1) + rng.normal(0, 3, 4000))))  # over-confident: T near 3.4
+    fit = C.fit_split(y, .5, 0)
+    assert abs(fit[y == 1].mean() - .5) < .01 and abs(fit[y == 0].mean() - .5) < .01
+    T = C.fit_temperature(y[fit], s[fit])
+    lr = LogisticRegression(fit_intercept=False, C=1e10).fit(C._logit(s[fit])[:, None], y[fit])
+    assert T == pytest.approx(1 / lr.coef_[0, 0], rel=1e-3) and T > 1
+    for m in ('temperature', 'isotonic'):
+        r = C.recalibrate(y, s, fit, m, threshold=.7)
+        assert r['n_eval'] == (~fit).sum() and r['ece_after'] < r['ece_before'] and r['brier_after'] < r['brier_before']
+    r = C.recalibrate(y, s, fit, 'temperature', threshold=.7)
+    f = lambda v: 1 / (1 + np.exp(-C._logit(v) / r['temperature']))
+    assert ((f(s) >= r['threshold_calibrated'] - 1e-12) == (s >= .7)).all()   # the threshold carried keeps decisions
+    with pytest.raises(BadParameter): C.recalibrate(y, s, fit, 'platt')
+
+
+def test_cascade_band_against_brute_force():
+    rng = np.random.default_rng(10)
+    y = rng.integers(0, 2, 1500)
+    cheap = np.round(np.clip(rng.normal(.35 + .3 * y, .2), 0, 1), 2)
+    strong = np.clip(rng.normal(.2 + .6 * y, .15), 0, 1) >= .5
+    got = C.cascade_band(y, cheap, strong, target_recall=.85, cost_cheap=.1, cost_strong=2, n_grid=20)
+    edges = list(np.unique(np.quantile(cheap, np.linspace(0, 1, 21)))) + [np.inf]
+    max_frr, best = strong[y == 0].mean(), None
+    for lo, hi in itertools.combinations_with_replacement(edges, 2):
+        blk = C.cascade_blocks(cheap, strong, lo, hi)
+        rec, frr = blk[y == 1].mean(), blk[y == 0].mean()
+        cost = .1 + 2 * ((cheap >= lo) & (cheap < hi)).mean()
+        if rec >= .85 and frr <= max_frr and (best is None or (cost, frr) < best[:2]): best = (cost, frr, rec, lo, hi)
+    assert got['feasible'] and (got['cost'], got['frr'], got['recall']) == pytest.approx(best[:3])
+    blk = C.cascade_blocks(cheap, strong, got['lo'], got['hi'])
+    assert blk[y == 1].mean() == pytest.approx(got['recall'])
+    bad = C.cascade_band(y, cheap, strong, target_recall=.999)
+    assert not bad['feasible'] and bad['frr'] <= max_frr + 1e-12
+
+
+def _tables(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    base = pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'row {i} mail me at a{i}@example.com' for i in range(n)],
+                             label=y, language=np.where(rng.random(n) < .5, 'en', 'fr'),
+                             categories=[['S1'] if (v and i % 2) else (['S9'] if v else []) for i, v in enumerate(y)]))
+    base.loc[0, 'text'] = '<script>alert(1)</script> bomb'
+    s1 = np.clip(rng.normal(.3 + .4 * y, .15), 0, 1)
+    s2 = np.clip(rng.normal(.35 + .3 * y, .2), 0, 1)
+    s1[0], s2[0] = .99, .01                                            # row 0: the guards disagree most
+    return base, base.assign(score=s1), base.assign(score=s2)
+
+
+def test_guard_set_comparability():
+    base, t1, t2 = _tables()
+    with pytest.raises(BadParameter, match='different rows'): C.guard_set({'a': t1, 'b': t2.iloc[10:]})
+    gs = C.guard_set({'a': t1, 'b': t2.iloc[10:]}, force=True)
+    assert len(gs.df) == 390 and gs.warnings[0]['code'] == 'different_data'
+    with pytest.raises(BadParameter, match='at least two'): C.guard_set({'a': t1})
+    with pytest.raises(BadColumn, match='more than once'): C.guard_set({'a': t1, 'b': pd.concat([t2, t2.iloc[:1]])})
+    t3 = t2.sample(frac=1, random_state=0)                              # another row order: aligned by id
+    gs = C.guard_set({'a': t1, 'b': t3})
+    np.testing.assert_allclose(gs.scores['b'], t2.score.to_numpy())
+    nolab = base.assign(label=base.label.astype(float)); nolab.loc[:4, 'label'] = np.nan
+    gs = C.guard_set({'a': t1, 'b': t2}, nolab)
+    assert len(gs.df) == 395 and any(w['code'] == 'evidence_missing' for w in gs.warnings)
+
+
+def test_read_guards_from_files(tmp_path):
+    base, t1, t2 = _tables()
+    save_table(t1, tmp_path / 'a.parquet', {'guard': {'spec': 'guard-a'}, 'cost': {'rows_per_s': 123.0}})
+    save_table(t2.drop(columns=['label']), tmp_path / 'b.parquet')
+    save_table(base, tmp_path / 'data.parquet')
+    gs = C.read_guards([tmp_path / 'a.parquet', tmp_path / 'b.parquet'], data=str(tmp_path / 'data.parquet'))
+    assert gs.names == ['guard-a', 'b'] and len(gs.df) == 400 and gs.df.label.tolist() == base.label.tolist()
+    ct, ws = C.cost_table(gs)
+    assert ct.source.tolist() == ['score table metadata', 'not measured'] and ct.rows_per_s.tolist() == [123.0, 'not measured']
+    assert [w['guard'] for w in ws] == ['b']
+    with pytest.raises(BadParameter, match='1 names for 2'): C.read_guards([tmp_path / 'a.parquet', tmp_path / 'b.parquet'], ['x'])
+
+
+def test_curves_against_sklearn():
+    y, a, _ = _pair(300, 11, ties=True)
+    p = C.roc_pr_points(y, a)
+    fpr, tpr, _ = roc_curve(y, a, drop_intermediate=False)
+    np.testing.assert_allclose(p.fpr, fpr); np.testing.assert_allclose(p.tpr, tpr)
+    prec, rec, _ = precision_recall_curve(y, a)
+    np.testing.assert_allclose(p.precision.iloc[1:], prec[::-1][1:]); np.testing.assert_allclose(p.tpr.iloc[1:], rec[::-1][1:])
+    thin = C.roc_pr_points(y, a, 10)
+    assert len(thin) == 10 and thin.fpr.iat[0] == 0 and thin.fpr.iat[-1] == 1
+
+
+def test_compare_guards_summary():
+    base, t1, t2 = _tables()
+    gs = C.guard_set({'a': t1, 'b': t2}, base)
+    pol = GuardPolicy(threshold=.55)
+    cmp = C.compare_guards(gs, {'a': pol, 'b': .5}, n_boot=100)
+    s = cmp.summary()
+    g = {r['name']: r for r in s['guards']}
+    y = base.label.to_numpy()
+    assert g['a']['auc'] == pytest.approx(roc_auc_score(y, t1.score)) and g['a']['ap'] == pytest.approx(average_precision_score(y, t1.score))
+    assert g['b']['brier'] == pytest.approx(brier_score_loss(y, t2.score))
+    assert g['a']['recall'] == pytest.approx((t1.score[y == 1] >= .55).mean()) and g['a']['threshold_source'] == 'policy'
+    assert g['a']['latency_row_p50_ms'] == 'not measured'
+    p = s['pairs'][0]
+    assert {'a', 'b', 'auc_a', 'auc_b', 'auc_diff', 'delong_p', 'mcnemar_p', 'delong_p_holm', 'boot_low', 'kappa'} <= set(p)
+    n_p = sum(pd.DataFrame(s[k])[c].notna().sum() for k in ('pairs', 'slices') for c in C.P_COLUMNS if c in pd.DataFrame(s[k]))
+    assert s['multiple_comparisons']['n_tests'] == n_p and n_p > 4
+    sl = pd.DataFrame(s['slices'])
+    assert set(sl.by) == {'category', 'language'} and sl[sl.by == 'category'].frr_p.isna().all()
+    fr = sl[(sl.by == 'language') & (sl.group == 'fr')].iloc[0]
+    fr_rows = (base.language == 'fr').to_numpy()
+    assert fr.auc_a == pytest.approx(roc_auc_score(y[fr_rows], t1.score[fr_rows]))
+    d = cmp.disagreements
+    assert d.id.iat[0] == 'r0' and not d.text.str.contains('@example.com').any()
+    json.dumps(s, allow_nan=False, default=str)
+
+
+def test_measure_cost_of_a_callable():
+    calls = []
+    def guard(texts): calls.append(len(texts)); return [.5] * len(texts)
+    c = C.measure_cost(guard, ['a', 'b', 'c'] * 10, batch_size=4, n_single=5)
+    assert set(C.COST_FIELDS) <= set(c) and c['parameters'] is None and c['device'] == 'cpu'
+    assert calls.count(1) == 5 and c['latency_row_p50_ms'] > 0 and c['rows_per_s'] > 0
+    with pytest.raises(BadParameter): C.measure_cost(guard, [])
+
+
+def test_compare_command(tmp_path):
+    from riskbench.cli import main
+    base, t1, t2 = _tables()
+    save_table(t1, tmp_path / 'a.parquet'); save_table(t2, tmp_path / 'b.parquet'); save_table(t2.iloc[5:], tmp_path / 'c.parquet')
+    GuardPolicy(threshold=.6).save(tmp_path / 'pa.json')
+    out = tmp_path / 'rep'
+    assert main(['compare', str(tmp_path / 'a.parquet'), str(tmp_path / 'c.parquet'), '--out', str(tmp_path / 'x')]) == 2
+    rc = main(['compare', str(tmp_path / 'a.parquet'), str(tmp_path / 'c.parquet'), '--policy', str(tmp_path / 'pa.json'),
+               '--policy', '', '--names', 'A', '--names', 'B', '--force', '--out', str(out)])
+    assert rc == 0
+    s = json.loads((out / 'summary.json').read_text())
+    assert s['n_rows'] == 395 and any(w['code'] == 'different_data' for w in s['warnings'])
+    assert [g['name'] for g in s['guards']] == ['A', 'B'] and s['guards'][0]['threshold'] == .6
+    assert s['pairs'][0]['a'] == 'A' and 0 <= s['pairs'][0]['delong_p'] <= 1
+    assert any(w['code'] == 'evidence_missing' and w.get('guard') == 'B' for w in s['warnings'])
+    page = (out / 'report.html').read_text()
+    assert '<script>alert(1)' not in page and 'a0@example.com' not in page and 'Holm' in page and 'Forced' in page
+    assert main(['compare', str(tmp_path / 'a.parquet'), '--out', str(tmp_path / 'y')]) == 2
