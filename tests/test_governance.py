@@ -1,0 +1,398 @@
+"Governance: framework lists and mappings, compliance, decisions, sign-off and verify, gates, paired diffs, CI example"
+import json, shutil, datetime, shlex, hashlib
+from pathlib import Path
+import numpy as np, pandas as pd, pytest, yaml
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+from riskbench import governance as gv
+from riskbench.core import BadFile, BadParameter, RiskbenchError, datasets_dir
+from riskbench.cli import main
+from riskbench.usecase import card_assessment
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = datetime.date(2026, 3, 1)
+
+# ---------------------------------------------------------------------------------------------- control lists
+def _expand(prefix, spec):
+    "['GOVERN 1.1', ...] from {category: last subcategory}: the brief's ranges, written independently of the data"
+    return [f'{prefix} {c}.{i}' for c, last in spec.items() for i in range(1, last + 1)]
+
+RMF = (_expand('GOVERN', {1: 7, 2: 3, 3: 2, 4: 3, 5: 2, 6: 2}) + _expand('MAP', {1: 6, 2: 3, 3: 5, 4: 2, 5: 2})
+       + _expand('MEASURE', {1: 3, 2: 13, 3: 3, 4: 3}) + _expand('MANAGE', {1: 4, 2: 4, 3: 2, 4: 3}))
+# ISO/IEC 42001:2023 Annex A, Table A.1: controls A.x.2 ... (A.x.1 is each group's objective); A.6 has two subgroups
+ISO_A = ([f'A.{g}.{i}' for g, last in {2: 4, 3: 3, 4: 6, 5: 5, 7: 6, 8: 5, 9: 4, 10: 4}.items() for i in range(2, last + 1)]
+         + ['A.6.1.2', 'A.6.1.3'] + [f'A.6.2.{i}' for i in range(2, 9)])
+OWASP_2025 = ['Prompt Injection', 'Sensitive Information Disclosure', 'Supply Chain', 'Data and Model Poisoning',
+              'Improper Output Handling', 'Excessive Agency', 'System Prompt Leakage', 'Vector and Embedding Weaknesses',
+              'Misinformation', 'Unbounded Consumption']
+
+def test_nist_ai_rmf_has_exactly_the_72_subcategories():
+    assert len(RMF) == 72
+    assert list(gv.framework('nist-ai-rmf')['controls']) == RMF
+
+def test_iso_42001_has_the_38_annex_a_controls_and_the_clauses():
+    ctl = gv.framework('iso-42001')['controls']
+    assert len(ISO_A) == 38
+    assert sorted(k for k in ctl if k.startswith('A.')) == sorted(ISO_A)
+    assert {'6.1.2', '6.1.3', '6.1.4', '8.1', '8.2', '8.3', '8.4', '9.1'} == {k for k in ctl if not k.startswith('A.')}
+
+def test_owasp_llm_2025_ids_and_names():
+    ctl = gv.framework('owasp-llm')['controls']
+    assert list(ctl) == [f'LLM{i:02d}' for i in range(1, 11)]
+    for (k, v), name in zip(ctl.items(), OWASP_2025): assert v['title'].startswith(name + ':'), (k, v)
+
+def test_ai_600_1_risks_and_eu_ai_act_provisions():
+    gai = gv.framework('nist-ai-600-1')['controls']
+    assert len(gai) == 12 and [v['section'] for v in gai.values()] == [f'2.{i}' for i in range(1, 13)]
+    eu = gv.framework('eu-ai-act')
+    want = {'Art. 5', 'Art. 6', 'Annex III', 'Art. 9', 'Art. 10', 'Art. 10(2)(f)', 'Art. 10(5)', 'Art. 11', 'Annex IV',
+            'Art. 12', 'Art. 13', 'Art. 14', 'Art. 15', 'Art. 27', 'Art. 50', 'Art. 53', 'Art. 55', 'Art. 72'}
+    assert set(eu['controls']) == want
+    assert {a for t in eu['tiers'].values() for a in t['articles']} <= want
+
+def test_every_list_names_its_source():
+    for f in gv.FRAMEWORKS:
+        fw = gv.framework(f)
+        assert fw['source']['document'] and fw['source']['section'] and fw['cite'], f
+        for c in fw['controls']: assert gv.control_source(f, c).startswith(fw['cite'])
+
+def test_a_list_that_lost_a_line_fails(tmp_path, monkeypatch):
+    shutil.copytree(gv.governance_dir(), tmp_path/'governance')
+    p = tmp_path/'governance'/'nist-ai-rmf.yaml'
+    p.write_text(''.join(l for l in p.read_text().splitlines(True) if not l.startswith('  MEASURE 2.13:')))
+    monkeypatch.setattr(gv, 'governance_dir', lambda: tmp_path/'governance')
+    monkeypatch.setattr(gv, '_FRAMEWORK_CACHE', {})
+    with pytest.raises(BadFile, match='71 controls listed'): gv.framework('nist-ai-rmf')
+
+# ---------------------------------------------------------------------------------------------- mappings
+@pytest.mark.parametrize('fid', gv.FRAMEWORKS)
+def test_every_mapping_id_exists_in_its_list(fid):
+    m = gv.load_mapping(fid)   # validates every row
+    assert len(m) and set(m.control) <= set(gv.framework(fid)['controls'])
+    assert not m.control.duplicated().any()
+    assert set(m.relation) <= set(gv.RELATIONS)
+
+def test_a_mistyped_id_fails(tmp_path):
+    good = (gv.governance_dir()/'iso-42001.mapping.yaml').read_text()
+    p = tmp_path/'m.yaml'
+    p.write_text(good.replace('control: A.7.4,', 'control: A.7.14,'))
+    with pytest.raises(BadFile, match=r"row \d+: control 'A.7.14' is not a ISO/IEC 42001:2023 id"): gv.load_mapping('iso-42001', p)
+    p.write_text(good.replace("'checklist:Feedback and reporting'", "'checklist:Feedback'"))
+    with pytest.raises(BadFile, match='names nothing riskbench makes'): gv.load_mapping('iso-42001', p)
+    p.write_text(good.replace('relation: evidences', 'relation: proves', 1))
+    with pytest.raises(BadFile, match="relation 'proves'"): gv.load_mapping('iso-42001', p)
+
+def test_ai_600_1_crosswalk_codes_exist_and_agree_with_its_mapping():
+    from riskbench.taxonomy import LLAMA_GUARD_CATEGORIES, MLCOMMONS_HAZARDS, RELATIONS
+    cw = gv.gai_hazards('llama-guard-3')
+    assert set(cw.hazard) <= set(LLAMA_GUARD_CATEGORIES) and set(cw.relation) <= set(RELATIONS)
+    assert set(gv.gai_hazards('mlcommons-ailuminate').hazard) <= set(MLCOMMONS_HAZARDS)
+    for r in gv.load_mapping('nist-ai-600-1').to_dict('records'):   # register:H evidence = the crosswalked hazards
+        hz = {e.split(':')[1] for e in r['evidence'] if e.startswith('register:')}
+        assert hz == set(cw[cw.risk == r['control']].hazard), r['control']
+
+# ---------------------------------------------------------------------------------------------- a hand-built bundle
+def tiny_bundle(folder, shift=0.0, seed=0, n=400, frameworks=None, ids_from=0):
+    "A small bundle: the demo card, its register and checklist, one thresholds part, a score table and its policy"
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    card = yaml.safe_load((datasets_dir()/'usecases'/'customer_support.yaml').read_text())
+    if frameworks: card['frameworks'] = frameworks
+    (folder/'usecase.yaml').write_text(yaml.safe_dump(card))
+    parts = {}
+    def part(name, template, summary):
+        (folder/name).mkdir(exist_ok=True)
+        (folder/name/'manifest.json').write_text(json.dumps(dict(template=template, status='ok')))
+        (folder/name/'summary.json').write_text(json.dumps(summary))
+        (folder/name/'report.html').write_text(f'<html>{name}</html>')
+        parts[name] = dict(template=template, status='ok', summary=summary)
+    part('usecase', 'usecase_assessment', card_assessment(datasets_dir()/'usecases'/'customer_support.yaml').summary())
+    iv = lambda v, lo, hi: dict(value=v, low=lo, high=hi)
+    pol = dict(threshold=0.5, metrics=dict(recall=iv(0.92, 0.9, 0.94), false_refusal_rate=iv(0.04, 0.03, 0.06)),
+               auc_roc=0.95, auc_interval=dict(low=0.93, high=0.97),
+               per_category=dict(S1=dict(n_unsafe=60, recall=iv(0.95, 0.91, 0.98))),
+               per_language={l: dict(n=100, false_refusal_rate=iv(f, 0.01, f + 0.03))
+                             for l, f in dict(en=0.03, de=0.04, fr=0.07).items()})
+    part('thresholds-g', 'guard_thresholds', dict(policy=pol, warnings=[]))
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(n // 2, int), np.zeros(n - n // 2, int)]
+    s = np.clip(0.5 + (y - 0.5) * 0.5 + rng.normal(0, 0.25, n) + shift * y, 0, 1)
+    (folder/'scores').mkdir(exist_ok=True); (folder/'policies').mkdir(exist_ok=True)
+    pd.DataFrame(dict(id=[f'r{i + ids_from}' for i in range(n)], label=y, score=s, language=rng.choice(['en', 'de'], n),
+                      categories=[['S1'] if v else [] for v in y])).to_parquet(folder/'scores'/'g.parquet')
+    (folder/'policies'/'g.json').write_text(json.dumps(dict(schema='riskbench.guard_policy/1', threshold=0.5)))
+    (folder/'bundle.json').write_text(json.dumps(dict(status='ok', parts=parts, warnings=[], guards=['g'],
+                                                      input_sha256=dict(data='d0'))))
+    return folder
+
+@pytest.fixture
+def bundle(tmp_path): return tiny_bundle(tmp_path/'b')
+
+# ---------------------------------------------------------------------------------------------- compliance
+def test_compliance_lists_every_control_with_its_evidence(bundle):
+    df = gv.compliance(bundle, today=DAY)
+    assert df.groupby('framework').size().to_dict() == {f: len(gv.framework(f)['controls']) for f in gv.FRAMEWORKS}
+    r = df.set_index(['framework', 'control'])
+    assert r.loc[('nist-ai-rmf', 'MAP 1.5'), 'status'] == 'evidenced'                   # card:risk_appetite
+    assert r.loc[('nist-ai-rmf', 'MAP 5.1'), 'status'] == 'partial'     # register rows whose evidence is missing
+    assert 'evidence missing' in r.loc[('nist-ai-rmf', 'MAP 5.1'), 'missing']
+    assert r.loc[('nist-ai-rmf', 'MEASURE 2.11'), 'status'] == 'missing'                # no bias, no languages part
+    assert 'no guard_bias part' in r.loc[('nist-ai-rmf', 'MEASURE 2.11'), 'missing']
+    assert r.loc[('nist-ai-rmf', 'MANAGE 1.1'), 'status'] == 'missing'                  # not signed
+    assert r.loc[('nist-ai-rmf', 'MANAGE 1.1'), 'who'] == 'risk owner'
+    assert r.loc[('eu-ai-act', 'Art. 5'), 'status'] == 'needs a human'
+    assert r.loc[('nist-ai-rmf', 'GOVERN 1.7'), 'status'] == 'not mapped'
+    gv.sign(bundle, 'Ana', 'risk owner', 'launch')
+    assert gv.compliance(bundle, today=DAY).set_index(['framework', 'control']).loc[('nist-ai-rmf', 'MANAGE 1.1'), 'status'] == 'evidenced'
+
+def test_compliance_uses_the_cards_frameworks(tmp_path):
+    b = tiny_bundle(tmp_path/'b', frameworks=['iso-42001', 'owasp-llm'])
+    assert list(gv.compliance(b).framework.unique()) == ['iso-42001', 'owasp-llm']
+    assert list(gv.compliance(b, frameworks=['eu-ai-act']).framework.unique()) == ['eu-ai-act']
+    with pytest.raises(BadParameter, match='unknown framework'): gv.compliance(b, frameworks=['nist'])
+
+def test_compliance_template_runs_as_a_part(bundle, tmp_path):
+    out = tmp_path/'out'
+    rc = main(['run', 'compliance', '-p', 'bundle', str(bundle), '-p', 'frameworks', '[owasp-llm]', '--out', str(out)])
+    assert rc == 0
+    s = json.loads((out/'summary.json').read_text())
+    assert s['frameworks'] == ['owasp-llm'] and sum(s['compliance']['owasp-llm']['counts'].values()) == 10
+    assert {w['code'] for w in s['warnings']} <= {'evidence_missing'}
+    assert '## Safeguards and their measured operating points' in (out/'system_card.md').read_text()
+    assert (out/'system_card.html').read_text().startswith('<!DOCTYPE html>')
+
+def test_system_card_escapes_the_card_text(tmp_path):
+    b = tiny_bundle(tmp_path/'b')
+    card = yaml.safe_load((b/'usecase.yaml').read_text()); card['name'] = '<img src=x onerror=alert(1)>'
+    (b/'usecase.yaml').write_text(yaml.safe_dump(card))
+    page = gv.system_card_html(gv.system_card(b))
+    assert '<img src=x' not in page and '&lt;img src=x' in page
+
+# ---------------------------------------------------------------------------------------------- decisions
+DECISIONS = """decisions:
+- {kind: accept, hazard: S1, surface: user_input, reason: caught by the output guard, condition: weekly review,
+   expires: 2026-06-30, reviewer: Ana Diaz, role: risk owner, date: 2026-01-05}
+- {kind: override, hazard: S2, surface: user_input, verdict: accepted, reason: fraud team reviews, reviewer: Bo,
+   role: trust and safety, date: 2026-01-05}
+- {kind: waive, item: User controls, reason: no account settings, reviewer: Ana Diaz, role: risk owner, date: 2026-01-05}
+"""
+
+def test_decisions_load_and_close_register_rows(bundle):
+    (bundle/'decisions.yaml').write_text(DECISIONS)
+    d = gv.load_decisions(bundle/'decisions.yaml', today=DAY)
+    assert [e['kind'] for e in d.entries] == ['accept', 'override', 'waive'] and all(e['signed'] for e in d.entries)
+    assert d.warnings == []
+    reg = gv.bundle_parts(bundle)['usecase']['summary']['register']
+    before = set(gv.open_rows(reg, None, DAY).hazard)
+    after = set(gv.open_rows(reg, d, DAY).hazard)
+    assert {'S1', 'S2'} <= before and not {'S1', 'S2'} & after and after == before - {'S1', 'S2'}
+
+def test_an_expired_acceptance_is_a_warning_and_reopens_the_row(bundle):
+    (bundle/'decisions.yaml').write_text(DECISIONS)
+    late = datetime.date(2026, 7, 1)
+    d = gv.load_decisions(bundle/'decisions.yaml', today=late)
+    assert [w['code'] for w in d.warnings] == ['evidence_missing'] and 'expired on 2026-06-30' in d.warnings[0]['message']
+    reg = gv.bundle_parts(bundle)['usecase']['summary']['register']
+    assert 'S1' in set(gv.open_rows(reg, d, late).hazard)
+
+@pytest.mark.parametrize('entry, message', [
+    ("{kind: accept, hazard: S1, reason: r}", "decision 1 (accept): `expires` is required"),
+    ("{kind: accept, hazard: S99, reason: r, expires: 2027-01-01}", "unknown hazard code 'S99'"),
+    ("{kind: accept, hazard: S1, reason: r, expires: next year}", "decision 1, `expires`: 'next year' is not a date"),
+    ("{kind: override, hazard: S1, reason: r, verdict: fine}", "verdict 'fine' is not one of"),
+    ("{kind: waive, item: Red teams, reason: r}", "'Red teams' is not a readiness checklist item"),
+    ("{kind: accept, hazard: S1, reason: r, expires: 2027-01-01, signer: x}", "unknown field(s) signer"),
+    ("{kind: ignore}", "kind 'ignore' is not one of"),
+])
+def test_bad_decisions_fail_in_one_line(tmp_path, entry, message):
+    p = tmp_path/'decisions.yaml'; p.write_text(f"- {entry}\n")
+    with pytest.raises(RiskbenchError) as e: gv.load_decisions(p)
+    assert message in str(e.value) and str(p) in str(e.value) and '\n' not in str(e.value)
+
+def test_hostile_decisions_yaml_is_refused(tmp_path):
+    p = tmp_path/'decisions.yaml'
+    p.write_text('a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ''.join(
+        f'{c}: &{c} [*{p_}, *{p_}, *{p_}, *{p_}, *{p_}, *{p_}, *{p_}, *{p_}, *{p_}]\n' for p_, c in zip('abcdefgh', 'bcdefghi')))
+    with pytest.raises(BadFile, match='alias'): gv.load_decisions(p)
+    p.write_text('!!python/object/apply:os.system ["echo hacked"]\n')
+    with pytest.raises(BadFile): gv.load_decisions(p)
+
+def test_an_unsigned_decision_fails_the_gate(bundle):
+    (bundle/'decisions.yaml').write_text("- {kind: waive, item: User controls, reason: none}\n")
+    gv.sign(bundle, 'Ana', 'risk owner', 'launch')
+    g = gv.check_gates(bundle, ['all decisions signed'], today=DAY)
+    assert list(g.verdict) == ['fail'] and '1 unsigned' in g.value[0]
+
+# ---------------------------------------------------------------------------------------------- sign-off and verify
+def test_signoff_cli_and_verify_detect_a_one_byte_change(bundle, capsys):
+    assert main(['signoff', str(bundle), '--as', 'Ana Diaz', '--role', 'risk owner', '--decision', 'launch']) == 0
+    assert main(['verify', str(bundle)]) == 0
+    e = json.loads((bundle/'signoff.json').read_text())['entries'][0]
+    assert e['signer'] == 'Ana Diaz' and e['files']['bundle.json'] == hashlib.sha256((bundle/'bundle.json').read_bytes()).hexdigest()
+    p = bundle/'usecase'/'summary.json'
+    b = bytearray(p.read_bytes()); b[10] ^= 1; p.write_bytes(bytes(b))
+    capsys.readouterr()
+    assert main(['verify', str(bundle)]) == 1
+    assert 'usecase/summary.json: changed since the sign-off' in capsys.readouterr().err
+
+def test_the_chain_detects_an_edited_entry_added_and_removed_files(bundle):
+    gv.sign(bundle, 'Ana', 'risk owner', 'conditional', note='weekly review')
+    gv.sign(bundle, 'Bo', 'product lead', 'launch')
+    assert gv.verify(bundle) == []
+    d = json.loads((bundle/'signoff.json').read_text())
+    assert d['entries'][1]['prev'] == d['entries'][0]['hash'] == gv.entry_hash(d['entries'][0])
+    d['entries'][0]['decision'] = 'launch'
+    (bundle/'signoff.json').write_text(json.dumps(d))
+    assert gv.verify(bundle) == ['signoff.json: entry 1 was edited after signing']
+    d['entries'][0]['decision'] = 'conditional'; (bundle/'signoff.json').write_text(json.dumps(d))
+    (bundle/'thresholds-g'/'report.html').unlink(); (bundle/'extra.html').write_text('x')
+    assert gv.verify(bundle) == ['thresholds-g/report.html: missing since the sign-off',
+                                 'extra.html: added since the sign-off (not signed)']
+
+def test_signoff_refuses_bad_input(bundle, tmp_path):
+    assert main(['signoff', str(bundle), '--as', 'A', '--role', 'r', '--decision', 'maybe']) == 2
+    with pytest.raises(BadParameter, match='conditions'): gv.sign(bundle, 'A', 'r', 'conditional')
+    with pytest.raises(BadFile, match='no bundle.json'): gv.sign(tmp_path, 'A', 'r', 'launch')
+    assert main(['verify', str(bundle)]) == 1   # never signed
+
+def test_signoff_never_writes_through_a_link(bundle, tmp_path):
+    outside = tmp_path/'outside.json'; outside.write_text('{"entries": []}')
+    (bundle/'signoff.json').symlink_to(outside)
+    with pytest.raises(BadFile, match='symbolic link'): gv.sign(bundle, 'A', 'r', 'launch')
+    assert outside.read_text() == '{"entries": []}'
+    (bundle/'signoff.json').unlink()
+    secret = tmp_path/'secret.txt'; secret.write_text('a')
+    (bundle/'link.txt').symlink_to(secret)
+    gv.sign(bundle, 'A', 'r', 'launch')
+    secret.write_text('b')                       # a link is recorded by its target's name, not followed
+    assert gv.verify(bundle) == []
+
+# ---------------------------------------------------------------------------------------------- gates
+GATES = ['S1 recall lower bound >= 0.9', 'false refusal rate <= 0.05 per target language', 'no blocker',
+         'all decisions signed']
+
+def test_gate_values_and_verdicts(bundle):
+    g = gv.check_gates(bundle, GATES, today=DAY)
+    assert g[['subject', 'value', 'verdict']].values.tolist() == [
+        ['thresholds-g', '0.91', 'pass'], ['thresholds-g / en', '0.03', 'pass'], ['thresholds-g / de', '0.04', 'pass'],
+        ['thresholds-g / fr', '0.07', 'fail'], ['bundle', '0 open blocker(s)', 'pass'],
+        ['bundle', '0 unsigned, 0 expired; not signed off', 'fail']]
+    g = gv.check_gates(bundle, ['S2 recall >= 0.5', 'system violation rate <= 10%', 'auc lower bound > 0.9'], today=DAY)
+    assert g[['value', 'verdict']].values.tolist() == [['not measured', 'fail'], ['not measured', 'fail'], ['0.93', 'pass']]
+
+def test_gate_exit_codes(bundle, tmp_path, capsys):
+    p = tmp_path/'gates.yaml'
+    p.write_text(yaml.safe_dump({'gates': ['S1 recall lower bound >= 0.9', 'recall >= 90%', 'all parts completed']}))
+    assert main(['gate', str(bundle), str(p)]) == 0
+    assert 'PASS  S1 recall lower bound >= 0.9  [thresholds-g]  0.91' in capsys.readouterr().out
+    p.write_text(yaml.safe_dump(GATES))
+    assert main(['gate', str(bundle), str(p)]) == 1
+    p.write_text(yaml.safe_dump(['recall >= 0.9 or True']))
+    assert main(['gate', str(bundle), str(p)]) == 2
+    assert main(['gate', str(tmp_path/'nothing'), str(p)]) == 2
+    p.write_text(yaml.safe_dump(['recall >= 0.9']))
+    assert main(['gate', str(tmp_path), str(p)]) == 2          # a folder that is no bundle
+
+def test_gate_rules_are_never_evaluated(bundle, tmp_path):
+    marker = tmp_path/'pwned'
+    p = tmp_path/'gates.yaml'
+    p.write_text(yaml.safe_dump([f"recall >= __import__('os').system('touch {marker}')"]))
+    assert main(['gate', str(bundle), str(p)]) == 2 and not marker.exists()
+
+# ---------------------------------------------------------------------------------------------- paired tests
+def test_mcnemar_agrees_with_scipy_and_statsmodels():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        old = rng.random(80) < 0.6; new = old.copy(); flip = rng.random(80) < rng.uniform(0.05, 0.4); new[flip] = ~new[flip]
+        r = gv.mcnemar_exact(old, new)
+        b, c = int((old & ~new).sum()), int((~old & new).sum())
+        assert (r['b'], r['c']) == (b, c)
+        if b + c: assert r['p_value'] == pytest.approx(stats.binomtest(b, b + c, 0.5).pvalue, abs=1e-12)
+        table = [[int((old & new).sum()), b], [c, int((~old & ~new).sum())]]
+        assert r['p_value'] == pytest.approx(min(1.0, sm_mcnemar(table, exact=True).pvalue), abs=1e-12)
+    assert gv.mcnemar_exact([True, False], [True, False])['p_value'] == 1.0
+
+def test_auc_matches_sklearn_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200); s = np.round(rng.random(200) + y * 0.3, 1)   # many ties
+    assert gv._auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+def _auc_along(y, s):
+    "AUC along the last axis (Mann-Whitney from scipy's mid-ranks), for scipy.stats.bootstrap's vectorised calls"
+    r = stats.rankdata(s, axis=-1)
+    n1 = y.sum(-1); n0 = y.shape[-1] - n1
+    return ((r * y).sum(-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+def test_paired_bootstrap_auc_agrees_with_scipy_bootstrap():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 250); s0 = y * 0.4 + rng.random(250); s1 = y * 0.55 + rng.random(250)
+    ours = gv.paired_bootstrap_auc(y, s0, s1, n_boot=2000, seed=1)
+    stat = lambda yy, a, b, axis=-1: _auc_along(yy, b) - _auc_along(yy, a)
+    ref = stats.bootstrap((y, s0, s1), stat, paired=True, vectorized=True, n_resamples=4000, method='percentile',
+                          random_state=2).confidence_interval
+    assert ours['delta'] == pytest.approx(roc_auc_score(y, s1) - roc_auc_score(y, s0), abs=1e-12)
+    assert ours['low'] == pytest.approx(ref.low, abs=0.012) and ours['high'] == pytest.approx(ref.high, abs=0.012)
+    assert ref.low > 0 and ours['low'] > 0            # both say the new scores rank better
+
+def test_stat_diff_labels_changes_on_the_same_rows(tmp_path):
+    a = tiny_bundle(tmp_path/'a', seed=0)
+    same = gv.stat_diff(a, tiny_bundle(tmp_path/'same', seed=0), n_boot=200)
+    assert same['paired'] and set(same['changes'].label) == {'no significant change'}
+    better = gv.stat_diff(a, tiny_bundle(tmp_path/'better', seed=0, shift=0.2), n_boot=200)['changes']
+    row = better.set_index(['metric', 'group']).loc[('recall', 'all')]
+    j, _ = gv.paired_rows(a, tmp_path/'better', 'g')
+    k = j.label == 1
+    oracle = stats.binomtest(int((j.blocked_old & ~j.blocked_new)[k].sum()),
+                             int((j.blocked_old != j.blocked_new)[k].sum()), 0.5).pvalue
+    assert row['label'] == 'improved' and row['p_value'] == pytest.approx(oracle) and row['p_value'] < 0.05
+    worse = gv.stat_diff(tmp_path/'better', a, n_boot=200)['changes'].set_index(['metric', 'group'])
+    assert worse.loc[('recall', 'all'), 'label'] == 'regressed'
+    assert worse.loc[('false refusal rate', 'all'), 'label'] == 'no significant change'
+
+def test_other_rows_give_a_descriptive_diff_said_so(tmp_path, capsys):
+    a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b', ids_from=1000)
+    sd = gv.stat_diff(a, b)
+    assert not sd['paired'] and 'scored other rows' in sd['reasons'][0]
+    assert gv.diff_cmd(str(a), str(b)) == 0
+    out = capsys.readouterr().out
+    assert 'riskbench diff:' in out and 'none: only descriptive differences' in out
+    assert 'Paired tests' in (b/'diff.html').read_text()
+
+def test_diff_cmd_adds_the_paired_tests_to_the_page(tmp_path, capsys):
+    a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b', shift=0.2)
+    assert gv.diff_cmd(str(a), str(b), n_boot=100) == 0
+    assert 'g recall (all, n=200)' in capsys.readouterr().out
+    page = (b/'diff.html').read_text()
+    assert page.count('</body>') == 1 and 'McNemar exact' in page and 'improved' in page
+
+# ---------------------------------------------------------------------------------------------- the CI example
+def _workflow_commands():
+    "The workflow's riskbench commands, each split into its arguments"
+    wf = yaml.safe_load((ROOT/'examples'/'ci'/'assessment.yml').read_text())
+    runs = [s['run'] for s in wf['jobs']['assess']['steps'] if 'run' in s]
+    return [shlex.split(r)[1:] for r in runs if r.startswith('riskbench ')]
+
+def _in(args, bundle):
+    "A workflow command with its bundle folder (`bundle`, `bundle/...`) moved to `bundle`"
+    return [str(bundle) + a[len('bundle'):] if a == 'bundle' or a.startswith('bundle/') else a for a in args]
+
+@pytest.fixture(scope='module')
+def ci_bundle(tmp_path_factory):
+    "One bundle built by the CI workflow's own assess command (on the demo card), for the whole module"
+    out = tmp_path_factory.mktemp('ci')/'bundle'
+    assess = next(c for c in _workflow_commands() if c[0] == 'assess')
+    assert main(_in(assess, out)) == 0
+    return out
+
+def test_ci_workflow_gates_a_bundle(ci_bundle, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)                    # the workflow runs from the repository root
+    cmds = {c[0]: _in(c, ci_bundle) for c in _workflow_commands()}
+    assert list(cmds) == ['assess', 'compliance', 'gate']
+    assert main(cmds['compliance']) == 0 and (ci_bundle/'compliance.csv').is_file()
+    capsys.readouterr()
+    assert main(cmds['gate']) == 1                   # the demo's baseline guard misses most S1 prompts
+    out = capsys.readouterr().out
+    assert 'FAIL  S1 recall lower bound >= 0.9' in out and 'PASS  all parts completed' in out
+    assert main(['signoff', str(ci_bundle), '--as', 'CI', '--role', 'pipeline', '--decision', 'no']) == 0
+    assert main(['verify', str(ci_bundle)]) == 0
