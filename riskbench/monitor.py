@@ -47,8 +47,8 @@ LOG_COLUMNS = dict(
 LAYERS = ('input', 'output')
 
 # %% ../nbs/19_monitor.ipynb #m011
-_BOOLS = {'true': True, '1': True, 'yes': True, 'blocked': True, 'block': True,
-          'false': False, '0': False, 'no': False, 'allowed': False, 'allow': False}
+_BOOLS = {'true': True, '1': True, '1.0': True, 'yes': True, 'blocked': True, 'block': True,
+          'false': False, '0': False, '0.0': False, 'no': False, 'allowed': False, 'allow': False}
 _THUMBS = {'up': 'up', '+1': 'up', '1': 'up', 'down': 'down', '-1': 'down'}
 
 def _blank(v)->bool: return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
