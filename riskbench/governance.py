@@ -800,7 +800,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
                 as_:str=None,     # who signs (name)
                 role:str=None,    # the signer's role
                 decision:str=None, # launch | conditional | no
-                note:str='',      # conditions (required for a conditional launch)
+                note:str=None,    # conditions (required for a conditional launch)
                )->int:
     "Record a launch decision over the SHA-256 of a bundle and every report in it"
     if not as_ or not role or not decision:
@@ -808,7 +808,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
     dp = find_decisions(bundle)
     dec = load_decisions(dp) if dp else None
     for w in (dec.warnings if dec else []): print(f"warning: {w['message']}", file=sys.stderr)
-    e = sign(bundle, as_, role, decision, note, dec)
+    e = sign(bundle, as_, role, decision, note or '', dec)
     print(f"signed: {e['signer']} ({e['role']}): {e['decision']} over {len(e['files'])} files; "
           f"entry {e['n']} {e['hash'][:16]}")
     return 0
