@@ -344,3 +344,53 @@ def test_monitor_command_report(tmp_path):
     assert main(['monitor', LOGS, '--period', 'month', '--out', str(out)]) == 2
     assert main(['monitor', str(tmp_path/'nope.jsonl'), '--out', str(out)]) == 2
     assert main(['monitor', LOGS, '--bundle', str(tmp_path), '--out', str(out)]) == 2  # not a bundle
+
+
+# --- the labelling widget in JupyterLab, in a real browser ------------------------------------------------------------
+
+from browser_util import browser, JupyterLab, run_all_cells, wait_for_output  # noqa: E402  (browser: a fixture)
+
+WIDGET_CELL = '''import pandas as pd
+from riskbench.monitor import label_widget
+w = label_widget(pd.read_json('items.jsonl', lines=True, dtype={'id': str}), 'ann1', 'labels.csv')
+w'''
+
+
+def test_label_widget_in_jupyterlab_resumes_after_a_restart(browser, tmp_path):
+    "Label five items with the keyboard, restart the kernel, run again: the widget opens at the sixth"
+    import nbformat
+    from playwright.sync_api import expect
+    root = tmp_path/'nb'; root.mkdir()
+    pd.DataFrame(dict(id=[f'i{i}' for i in range(8)], text=[f'item number {i}' for i in range(8)])).to_json(
+        root/'items.jsonl', orient='records', lines=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGET_CELL)])
+    nb.metadata['kernelspec'] = dict(name='python3', display_name='Python 3', language='python')
+    (root/'label.ipynb').write_text(nbformat.writes(nb), encoding='utf-8')
+    server = JupyterLab(root, tmp_path/'jupyter')
+    ctx = None
+    try:
+        server.start()
+        ctx = browser.new_context(viewport={'width': 1400, 'height': 900}, service_workers='block')
+        page = ctx.new_page(); page.set_default_timeout(30_000)
+        page.goto(server.url('lab/tree/label.ipynb'), wait_until='domcontentloaded', timeout=60_000)
+        run_all_cells(page)
+        w = wait_for_output(page, '.rb-label', timeout_s=120).locator('.rb-label')
+        head = w.locator('.rb-label-head')
+        expect(head).to_contain_text('item 1 of 8', timeout=60_000)
+        w.click()
+        for i, k in enumerate('10110'):
+            page.keyboard.press(k)
+            expect(head).to_contain_text(f'item {i + 2} of 8')  # the key went to Python and back
+        expect(w.locator('.rb-label-text')).to_have_text('item number 5')
+        lab, _ = M.read_labels(root/'labels.csv')
+        assert lab.set_index('item_id').label.to_dict() == {'i0': 1, 'i1': 0, 'i2': 1, 'i3': 1, 'i4': 0}
+        assert page.locator('.jp-MarkdownCell').count() == 0  # Lab's command-mode `1` did not fire
+        kid = server.api('api/kernels')[0]['id']
+        server.api(f'api/kernels/{kid}/restart', 'POST', timeout=60)
+        run_all_cells(page)
+        w = wait_for_output(page, '.rb-label', timeout_s=120).locator('.rb-label')
+        expect(w.locator('.rb-label-head')).to_contain_text('item 6 of 8', timeout=60_000)
+        expect(w.locator('.rb-label-text')).to_have_text('item number 5')
+    finally:
+        if ctx is not None: ctx.close()
+        server.stop()
