@@ -529,7 +529,7 @@ def review_sheet(sample:pd.DataFrame)->pd.DataFrame:
 # %% ../nbs/19_monitor.ipynb #m097
 def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, Parquet or bundled:NAME)
                n:int=0,               # review budget (0: every reported turn and sample_size(width) per stratum)
-               width:float=0.1,       # target 95% interval width of the band and control strata
+               width:float=0.1,       # target width of the 95 percent intervals of the band and control strata
                threshold:float=0.5,   # the deployed input-guard threshold (a bundle's policy wins)
                band:float=0.1,        # uncertainty band around the threshold
                bundle:str='',         # assessment bundle whose input-guard policy gives the threshold

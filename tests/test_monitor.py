@@ -394,3 +394,9 @@ def test_label_widget_in_jupyterlab_resumes_after_a_restart(browser, tmp_path):
     finally:
         if ctx is not None: ctx.close()
         server.stop()
+
+
+def test_the_commands_have_help():
+    "Each command's parser builds from its signature (a `%` in a parameter comment would break argparse's help)"
+    from riskbench.cli import main
+    for c in ('monitor', 'review', 'agreement'): assert main([c, '--help']) == 0
