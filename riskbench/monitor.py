@@ -24,7 +24,8 @@ __all__ = ['LOG_COLUMNS', 'LAYERS', 'RATES', 'PERIODS', 'GROUPINGS', 'SHEET_COLU
            'sample_size', 'review_sample', 'review_sheet', 'review_cmd', 'read_labels', 'cohen_kappa', 'wide_labels',
            'pairwise_kappa', 'count_table', 'fleiss_kappa', 'krippendorff_alpha', 'agreement', 'agreement_by',
            'loo_consensus', 'annotator_bias', 'group_bias', 'agreement_warnings', 'adjudicate', 'LabelSession',
-           'label_widget', 'MonitorResult', 'monitor_report', 'monitor_cmd', 'agreement_report', 'agreement_cmd']
+           'label_widget', 'MonitorResult', 'monitor_report', 'coverage_warnings', 'monitor_cmd', 'agreement_report',
+           'agreement_cmd']
 
 # %% ../nbs/19_monitor.ipynb #m006
 LOG_COLUMNS = dict(
@@ -915,7 +916,7 @@ def monitor_report(logs:str|Path,          # interaction logs
     rates = rates_over_time(df, period, ind=ind)
     by = {b: rates_over_time(df, 'week', by=b, ind=ind) for b, c in GROUPINGS.items() if c in df}
     res = MonitorResult(rep, period, rates, by, observed=observed_rates(df))
-    res.warnings = [*rep.warnings(), *control_warnings(rates)]
+    res.warnings = [*rep.warnings(), *coverage_warnings(ind), *control_warnings(rates)]
     if str(bundle).strip():
         refs = bundle_references(bundle)
         res.drift = drift_table(df, refs, psi_alert, 'week')  # a day holds too few turns for a score distribution
@@ -929,6 +930,15 @@ def monitor_report(logs:str|Path,          # interaction logs
     return res
 
 # %% ../nbs/19_monitor.ipynb #m150
+_RATE_COLUMNS = dict(thumbs_down='thumbs', input_blocked='input_blocked', output_blocked='output_blocked',
+                     refusal='response')
+
+def coverage_warnings(ind:pd.DataFrame)->list:
+    "An `evidence_missing` warning per rate whose column the logs lack (from `rate_indicators`' columns)"
+    return [evidence_warning('evidence_missing', f"the logs have no {c!r} column: {RATES[r]} not measured", rate=r)
+            for r, c in _RATE_COLUMNS.items() if r not in ind]
+
+# %% ../nbs/19_monitor.ipynb #m153
 def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
     "Evidence gaps of a drift comparison: layers without a bundle guard, live languages without assessed rows"
     out = []
@@ -937,6 +947,12 @@ def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
             g = logs[f'{layer}_guard'].dropna().mode().iat[0] if f'{layer}_guard' in logs else 'unnamed'
             out.append(evidence_warning('evidence_missing', f"the {layer} guard ({g}) has no score table in the bundle: "
                                         "its drift was not measured", layer=layer, guard=str(g)))
+    if not any(layer_reference(logs, refs, l) and f'{l}_score' in logs for l in LAYERS):
+        out.append(evidence_warning('evidence_missing', "no guard score in the logs matches a guard of the bundle: "
+                                    "score drift was not measured"))
+    if 'language' not in logs:
+        out.append(evidence_warning('evidence_missing', "the logs have no 'language' column: the language mix was "
+                                    "not compared with the assessment", column='language'))
     ref_langs = set(next(iter(refs.values())).scores.get('language', pd.Series(dtype=str)).dropna())
     if 'language' in logs:
         miss = logs['language'].dropna()[~logs['language'].dropna().isin(ref_langs)]
@@ -945,7 +961,7 @@ def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
                                         "has no rows of", language=l))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m153
+# %% ../nbs/19_monitor.ipynb #m156
 @patch
 def overall(self:MonitorResult)->dict:
     "Each rate over the whole log: k, n, rate and its Wilson interval"
@@ -954,7 +970,7 @@ def overall(self:MonitorResult)->dict:
     return {r: dict(k=int(k), n=int(n), rate=k / n, low=float(l), high=float(h))
             for (r, k, n), l, h in zip(t[['k', 'n']].itertuples(), np.atleast_1d(lo), np.atleast_1d(hi))}
 
-# %% ../nbs/19_monitor.ipynb #m154
+# %% ../nbs/19_monitor.ipynb #m157
 @patch
 def to_dict(self:MonitorResult)->dict:
     "The JSON-ready summary"
@@ -967,7 +983,7 @@ def to_dict(self:MonitorResult)->dict:
         d['expected_rates'] = self.expected
     return d
 
-# %% ../nbs/19_monitor.ipynb #m155
+# %% ../nbs/19_monitor.ipynb #m158
 @patch
 def findings(self:MonitorResult)->list:
     "The report in sentences"
@@ -989,7 +1005,7 @@ def _repr_markdown_(self:MonitorResult)->str:
 @patch
 def __repr__(self:MonitorResult)->str: return '\n'.join(self.findings())
 
-# %% ../nbs/19_monitor.ipynb #m158
+# %% ../nbs/19_monitor.ipynb #m161
 def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 bundle:str='',              # assessment bundle folder to measure drift against ('' : none)
                 out:str='reports/monitor',  # output folder
@@ -1012,7 +1028,7 @@ def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, 
     if not r.ok: print(f"riskbench monitor: error: {r.error}", file=sys.stderr)
     return r.exit_code
 
-# %% ../nbs/19_monitor.ipynb #m160
+# %% ../nbs/19_monitor.ipynb #m163
 def _items(path)->pd.DataFrame:
     "Items for labels: interaction logs, or else an eval set (a review sheet's `item_id` read as `id`)"
     try: return read_logs(path)[0]
@@ -1021,7 +1037,7 @@ def _items(path)->pd.DataFrame:
         try: return load_eval_set(path, {'item_id': 'id'}, missing_label='keep')[0]
         except BadColumn: return load_eval_set(path, missing_label='keep')[0]
 
-# %% ../nbs/19_monitor.ipynb #m161
+# %% ../nbs/19_monitor.ipynb #m164
 def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple:  # (summary dict, tables, new set)
     "Agreement, annotator and group bias, per-language agreement and warnings for a labels table"
     ag, tables, new = agreement(labels), {}, None
@@ -1040,7 +1056,7 @@ def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple: 
                              f"file (e.g. {lost[0]!r}): left out of group bias and the new eval set", items=len(lost)))
     return s, tables, new
 
-# %% ../nbs/19_monitor.ipynb #m162
+# %% ../nbs/19_monitor.ipynb #m165
 def agreement_cmd(labels:str,                  # labels table: item_id, annotator, label (CSV/TSV, JSONL, JSON, Parquet)
                   items:str='',                # the items' logs (or an eval set) for group bias and the new eval set
                   out:str='reports/agreement', # output folder

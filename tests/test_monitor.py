@@ -400,3 +400,15 @@ def test_the_commands_have_help():
     "Each command's parser builds from its signature (a `%` in a parameter comment would break argparse's help)"
     from riskbench.cli import main
     for c in ('monitor', 'review', 'agreement'): assert main([c, '--help']) == 0
+
+
+def test_what_the_logs_lack_is_said(tmp_path):
+    "A log of timestamps and prompts only: every rate but reports, score drift and the language mix are not measured"
+    p = _jsonl(tmp_path/'m.jsonl', [dict(timestamp=f'2026-11-0{1 + i % 5}T10:00:00Z', prompt=f'hello {i}') for i in range(40)])
+    res = M.monitor_report(p, BUNDLE)
+    gaps = [w for w in res.warnings if w['code'] == 'evidence_missing']
+    assert {w.get('rate') for w in gaps} >= {'thumbs_down', 'input_blocked', 'output_blocked', 'refusal'}
+    assert any('score drift was not measured' in w['message'] for w in gaps)
+    assert any(w.get('column') == 'language' for w in gaps)
+    assert set(res.overall()) == {'report'} and res.overall()['report']['n'] == 40
+    assert any('drift against the assessment was not measured' in w['message'] for w in M.monitor_report(p).warnings)
