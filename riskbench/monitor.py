@@ -181,7 +181,7 @@ def p_chart(k,               # events per period
     lcl, ucl = np.clip(pbar - sigma * se, 0, 1), np.clip(pbar + sigma * se, 0, 1)
     return pd.DataFrame(dict(p=p, p_bar=pbar, lcl=lcl, ucl=ucl, out_of_control=(p > ucl) | (p < lcl)))
 
-# %% ../nbs/19_monitor.ipynb #m036
+# %% ../nbs/19_monitor.ipynb #m038
 GROUPINGS = dict(category='categories', language='language', version='model_version')
 
 def _grouped(logs:pd.DataFrame, ind:pd.DataFrame, by:str|None)->pd.DataFrame:
@@ -196,7 +196,7 @@ def _grouped(logs:pd.DataFrame, ind:pd.DataFrame, by:str|None)->pd.DataFrame:
         return ind.assign(group=g).explode('group')
     return ind.assign(group=g.fillna('(missing)').astype(str))
 
-# %% ../nbs/19_monitor.ipynb #m037
+# %% ../nbs/19_monitor.ipynb #m039
 def rates_over_time(logs:pd.DataFrame,  # from `read_logs`
                     period:str='day',   # 'day' or 'week'
                     by:str|None=None,   # None (all turns), 'category', 'language' or 'version'
@@ -220,7 +220,7 @@ def rates_over_time(logs:pd.DataFrame,  # from `read_logs`
     cols = ['rate', 'group', 'period', 'k', 'n', 'p', 'low', 'high', 'p_bar', 'lcl', 'ucl', 'out_of_control']
     return out[cols].sort_values(['rate', 'group', 'period'], ignore_index=True)
 
-# %% ../nbs/19_monitor.ipynb #m042
+# %% ../nbs/19_monitor.ipynb #m044
 def rate_figure(rates:pd.DataFrame, # from `rates_over_time`
                 rate:str,           # one of `RATES`
                 group:str='all',    # which group's chart
@@ -241,7 +241,7 @@ def rate_figure(rates:pd.DataFrame, # from `rates_over_time`
     fig.update_layout(title=escape_markup(title), yaxis_tickformat='.0%', height=340, margin=dict(l=50, r=20, t=50, b=40))
     return fig
 
-# %% ../nbs/19_monitor.ipynb #m045
+# %% ../nbs/19_monitor.ipynb #m047
 def control_warnings(rates:pd.DataFrame)->list:
     "One `out_of_control` warning per rate and group with a period outside its p-chart limits"
     out = []
@@ -253,7 +253,7 @@ def control_warnings(rates:pd.DataFrame)->list:
         out.append(evidence_warning('out_of_control', msg, rate=r, group=g, periods=len(d)))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m048
+# %% ../nbs/19_monitor.ipynb #m050
 def psi_counts(expected,          # counts (or shares) per bin in the assessed data
                actual,            # counts per bin in live traffic, same bins
                eps:float=1e-4,    # floor of a share, so that an empty bin has a finite term
@@ -265,7 +265,7 @@ def psi_counts(expected,          # counts (or shares) per bin in the assessed d
     e, a = np.clip(e / e.sum(), eps, None), np.clip(a / a.sum(), eps, None)
     return float(((a - e) * np.log(a / e)).sum())
 
-# %% ../nbs/19_monitor.ipynb #m051
+# %% ../nbs/19_monitor.ipynb #m053
 def psi(expected,          # assessed scores
         actual,            # live scores
         bins:int=10,       # quantile bins of the assessed scores
@@ -282,7 +282,7 @@ def psi(expected,          # assessed scores
     count = lambda x, w=None: np.bincount(np.searchsorted(inner, x, side='right'), w, minlength=len(inner) + 1)
     return psi_counts(count(e, w), count(a), eps)
 
-# %% ../nbs/19_monitor.ipynb #m054
+# %% ../nbs/19_monitor.ipynb #m056
 def ks_2sample(a, b,          # the two samples
                weights=None, # a weight per value of `a` (its distribution function is then weighted)
               )->tuple:      # (D, asymptotic p-value)
@@ -299,7 +299,7 @@ def ks_2sample(a, b,          # the two samples
     en = na * len(b) / (na + len(b))
     return d, float(np.clip(kstwo.sf(d, np.round(en)), 0, 1))
 
-# %% ../nbs/19_monitor.ipynb #m057
+# %% ../nbs/19_monitor.ipynb #m059
 @dataclass
 class Reference:
     "One guard's evidence in a bundle: its labelled score table, row accounting and deployed policy"
@@ -308,7 +308,7 @@ class Reference:
     rows: RowReport
     policy: GuardPolicy|None = None
 
-# %% ../nbs/19_monitor.ipynb #m058
+# %% ../nbs/19_monitor.ipynb #m060
 def bundle_references(bundle:str|Path)->dict: # guard slug -> Reference
     "The score tables and policies of an assessment bundle"
     from riskbench.thresholds import load_scores
@@ -322,7 +322,7 @@ def bundle_references(bundle:str|Path)->dict: # guard slug -> Reference
         out[f.stem] = Reference(f.stem, df, rows, GuardPolicy.load(pol) if pol.exists() else None)
     return out
 
-# %% ../nbs/19_monitor.ipynb #m061
+# %% ../nbs/19_monitor.ipynb #m063
 def layer_reference(logs:pd.DataFrame, refs:dict, layer:str='input')->str|None:
     "The slug of the bundle guard that served `layer` in the logs (None: no match)"
     col = f'{layer}_guard'
@@ -332,7 +332,7 @@ def layer_reference(logs:pd.DataFrame, refs:dict, layer:str='input')->str|None:
         return slug if slug in refs else None
     return next(iter(refs)) if layer == 'input' and len(refs) == 1 else None
 
-# %% ../nbs/19_monitor.ipynb #m064
+# %% ../nbs/19_monitor.ipynb #m066
 def _values(df:pd.DataFrame, col:str)->pd.Series:
     v = df[col]
     if col == 'categories': return v.map(lambda c: list(c) if isinstance(c, (list, np.ndarray)) else []).explode().dropna()
@@ -347,7 +347,7 @@ def mix_drift(logs:pd.DataFrame, assessed:pd.DataFrame, column:str='language')->
     t = t.rename_axis(column).reset_index().sort_values('live', ascending=False, ignore_index=True)
     return t, psi_counts(t.assessed, t.live)
 
-# %% ../nbs/19_monitor.ipynb #m067
+# %% ../nbs/19_monitor.ipynb #m069
 def _per_language(ref:Reference)->pd.DataFrame:
     "Per language of the assessed rows: benign and unsafe counts, false refusals and misses at the deployed policy"
     df, pol = ref.scores, ref.policy or GuardPolicy(0.5)
@@ -359,7 +359,7 @@ def _per_language(ref:Reference)->pd.DataFrame:
     t = pd.DataFrame(dict(language=langs, n0=y == 0, n1=y == 1, fp=(y == 0) & blocked, fn=(y == 1) & ~blocked))
     return t.groupby('language').sum()
 
-# %% ../nbs/19_monitor.ipynb #m069
+# %% ../nbs/19_monitor.ipynb #m071
 def _prevalence(logs:pd.DataFrame, alpha:float=0.05)->dict:
     "Share of unsafe turns among reviewed ones (the random control stratum when known), with its Wilson interval"
     if 'label' not in logs or not logs['label'].notna().any(): return dict(value=None, n=0, source='no reviewed turns')
@@ -371,7 +371,7 @@ def _prevalence(logs:pd.DataFrame, alpha:float=0.05)->dict:
     lo, hi = wilson_interval(k, n, alpha)
     return dict(value=k / n, low=lo, high=hi, n=n, unsafe=k, source=src)
 
-# %% ../nbs/19_monitor.ipynb #m072
+# %% ../nbs/19_monitor.ipynb #m074
 def prevalence_weights(labels,      # 1 = unsafe, 0 = benign, per assessed row
                        prevalence,  # the live share of unsafe turns (None: no reweighting)
                       )->np.ndarray|None:
@@ -382,13 +382,13 @@ def prevalence_weights(labels,      # 1 = unsafe, 0 = benign, per assessed row
     if not 0 < p < 1: return None
     return np.where(y == 1, prevalence / p, (1 - prevalence) / (1 - p))
 
-# %% ../nbs/19_monitor.ipynb #m075
+# %% ../nbs/19_monitor.ipynb #m077
 def _windows(logs:pd.DataFrame, period:str|None):
     yield 'all', logs
     if period:
         for p, sub in logs.groupby(period_start(logs['timestamp'], period)): yield p.strftime('%Y-%m-%d'), sub
 
-# %% ../nbs/19_monitor.ipynb #m076
+# %% ../nbs/19_monitor.ipynb #m078
 def drift_table(logs:pd.DataFrame,       # from `read_logs`
                 refs:dict,               # from `bundle_references`
                 psi_alert:float=0.25,    # a PSI at or above this is drift
@@ -414,7 +414,7 @@ def drift_table(logs:pd.DataFrame,       # from `read_logs`
     out = pd.DataFrame(rows, columns=['window', 'measure', 'guard', 'n_live', 'psi', 'ks_d', 'ks_p'])
     return out.assign(drift=out.psi >= psi_alert)
 
-# %% ../nbs/19_monitor.ipynb #m078
+# %% ../nbs/19_monitor.ipynb #m080
 def expected_rates(logs:pd.DataFrame, ref:Reference, alpha:float=0.05)->dict:
     "False refusal and miss rates at the deployed policy, as assessed and reweighted for the live language mix"
     pl = _per_language(ref)
@@ -435,7 +435,7 @@ def expected_rates(logs:pd.DataFrame, ref:Reference, alpha:float=0.05)->dict:
                               misses=1e4 * pi * out['miss_rate']['live_mix'])
     return out
 
-# %% ../nbs/19_monitor.ipynb #m081
+# %% ../nbs/19_monitor.ipynb #m083
 def observed_rates(logs:pd.DataFrame, alpha:float=0.05)->dict:
     "False refusal and miss rates of the input guard on reviewed (control) turns, with Wilson intervals"
     if 'label' not in logs or 'input_blocked' not in logs: return {}
@@ -449,7 +449,7 @@ def observed_rates(logs:pd.DataFrame, alpha:float=0.05)->dict:
         out[name] = dict(value=float(k / n) if n else None, low=lo, high=hi, k=int(k), n=int(n))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m084
+# %% ../nbs/19_monitor.ipynb #m086
 def drift_warnings(table:pd.DataFrame,  # from `drift_table`
                    psi_alert:float=0.25,
                   )->list:
@@ -466,7 +466,7 @@ def drift_warnings(table:pd.DataFrame,  # from `drift_table`
         out.append(evidence_warning('drift', msg, measure=m, guard=g, psi=round(float(d.psi.max()), 4)))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m087
+# %% ../nbs/19_monitor.ipynb #m089
 def sample_size(width:float=0.1,   # the widest acceptable 95% interval (e.g. 0.1 = ±5 points)
                 p:float=0.5,       # the rate expected (0.5: the worst case)
                 alpha:float=0.05,  # 1 - confidence
@@ -480,12 +480,12 @@ def sample_size(width:float=0.1,   # the widest acceptable 95% interval (e.g. 0.
     if not len(ok): raise BadParameter(f"width {width}: more than 400,000 reviews would be needed")
     return int(n[ok[0]])
 
-# %% ../nbs/19_monitor.ipynb #m090
+# %% ../nbs/19_monitor.ipynb #m092
 def _draw(idx:pd.Index, k:int, rng)->pd.Index:
     "`k` of `idx` at random (all of them when fewer), in their original order"
     return idx if k >= len(idx) else idx[np.sort(rng.choice(len(idx), k, replace=False))]
 
-# %% ../nbs/19_monitor.ipynb #m091
+# %% ../nbs/19_monitor.ipynb #m093
 def review_sample(logs:pd.DataFrame,     # from `read_logs`
                   n:int=0,               # review budget (0: every reported turn and `sample_size(width)` per stratum)
                   width:float=0.1,       # target interval width for the band and control strata
@@ -511,7 +511,7 @@ def review_sample(logs:pd.DataFrame,     # from `read_logs`
     out = [pool.loc[i].assign(stratum=name, weight=N / max(len(i), 1)) for i, name, N in parts if len(i)]
     return pd.concat(out) if out else pool.iloc[:0].assign(stratum=None, weight=None)
 
-# %% ../nbs/19_monitor.ipynb #m094
+# %% ../nbs/19_monitor.ipynb #m096
 SHEET_COLUMNS = ('item_id', 'stratum', 'weight', 'timestamp', 'conversation_id', 'language', 'categories', 'prompt',
                  'response', 'input_score', 'input_blocked', 'output_score', 'output_blocked', 'thumbs',
                  'report_reason', 'report_text', 'model_version')
@@ -527,7 +527,7 @@ def review_sheet(sample:pd.DataFrame)->pd.DataFrame:
     if 'timestamp' in d: d['timestamp'] = d['timestamp'].dt.strftime('%Y-%m-%dT%H:%M:%SZ')
     return d.assign(annotator='', label='', notes='').reset_index(drop=True)
 
-# %% ../nbs/19_monitor.ipynb #m097
+# %% ../nbs/19_monitor.ipynb #m099
 def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, Parquet or bundled:NAME)
                n:int=0,               # review budget (0: every reported turn and sample_size(width) per stratum)
                width:float=0.1,       # target width of the 95 percent intervals of the band and control strata
@@ -553,7 +553,7 @@ def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, 
     print(f"review sheet: {p} ({len(smp)} turns: " + ', '.join(f"{v} {k}" for k, v in counts.items()) + ')')
     return 0
 
-# %% ../nbs/19_monitor.ipynb #m100
+# %% ../nbs/19_monitor.ipynb #m102
 def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFrame:
     "The rows of `raw` with an item, an annotator and a label, each (item, annotator) once; others rejected"
     miss = [c for c in ('item_id', 'annotator', 'label') if c not in raw]
@@ -571,7 +571,7 @@ def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFram
     rep.kept += len(keep)
     return raw.loc[keep].drop(columns='_row')
 
-# %% ../nbs/19_monitor.ipynb #m101
+# %% ../nbs/19_monitor.ipynb #m103
 def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, ...; RowReport)
     "A labels table (item_id, annotator, label) with row accounting; 0/1 label words as 0/1"
     rep, seen, parts = RowReport(str(path)), {}, []
@@ -585,7 +585,7 @@ def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, 
     df['label'] = words.astype(int) if len(df) and words.notna().all() else lab
     return df, rep.check()
 
-# %% ../nbs/19_monitor.ipynb #m104
+# %% ../nbs/19_monitor.ipynb #m106
 def cohen_kappa(a, b)->float:
     "Cohen's kappa of two annotators' labels of the same items (NaN when chance agreement is total)"
     a, b = np.asarray(list(a), dtype=object).astype(str), np.asarray(list(b), dtype=object).astype(str)
@@ -596,7 +596,7 @@ def cohen_kappa(a, b)->float:
     po, pe = np.trace(m), float(m.sum(1) @ m.sum(0))
     return math.nan if pe == 1 else float((po - pe) / (1 - pe))
 
-# %% ../nbs/19_monitor.ipynb #m106
+# %% ../nbs/19_monitor.ipynb #m108
 def wide_labels(labels:pd.DataFrame)->pd.DataFrame:
     "Items × annotators, one label per cell (NaN where an annotator did not label the item)"
     return labels.pivot(index='item_id', columns='annotator', values='label')
@@ -610,7 +610,7 @@ def pairwise_kappa(labels:pd.DataFrame, min_items:int=2)->dict:  # {mean, pairs:
     ks = [p['kappa'] for p in pairs if not math.isnan(p['kappa'])]
     return dict(mean=float(np.mean(ks)) if ks else math.nan, pairs=pairs)
 
-# %% ../nbs/19_monitor.ipynb #m109
+# %% ../nbs/19_monitor.ipynb #m111
 def count_table(labels:pd.DataFrame)->np.ndarray:
     "Items × label values: how many annotators gave each item each label"
     i, c = pd.factorize(labels['item_id'])[0], pd.factorize(labels['label'].astype(str))[0]
@@ -630,7 +630,7 @@ def fleiss_kappa(labels:pd.DataFrame)->tuple:  # (kappa, items used, ratings per
     pe = ((t.sum(0) / t.sum()) ** 2).sum()
     return (math.nan if pe == 1 else float((P.mean() - pe) / (1 - pe))), len(t), m
 
-# %% ../nbs/19_monitor.ipynb #m112
+# %% ../nbs/19_monitor.ipynb #m114
 def krippendorff_alpha(labels:pd.DataFrame)->float:
     "Krippendorff's alpha for nominal labels, from the coincidence matrix (items with one label are left out)"
     counts = count_table(labels)
@@ -643,7 +643,7 @@ def krippendorff_alpha(labels:pd.DataFrame)->float:
     disagree, expected = n - o_diag.sum(), n ** 2 - (n_c ** 2).sum()
     return math.nan if expected == 0 else float(1 - (n - 1) * disagree / expected)
 
-# %% ../nbs/19_monitor.ipynb #m116
+# %% ../nbs/19_monitor.ipynb #m118
 def agreement(labels:pd.DataFrame)->dict:
     "Cohen's kappa (each pair and their mean), Fleiss' kappa and Krippendorff's alpha, with the counts"
     fk, fn, fm = fleiss_kappa(labels)
@@ -651,7 +651,7 @@ def agreement(labels:pd.DataFrame)->dict:
                 krippendorff_alpha=krippendorff_alpha(labels), n_items=int(labels['item_id'].nunique()),
                 n_annotators=int(labels['annotator'].nunique()), n_labels=len(labels))
 
-# %% ../nbs/19_monitor.ipynb #m117
+# %% ../nbs/19_monitor.ipynb #m119
 def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd.DataFrame:
     "The agreement statistics within each value of the items' `by` column (each hazard code, for categories)"
     if by not in items: return pd.DataFrame()
@@ -667,7 +667,7 @@ def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd
                      'fleiss_kappa': a['fleiss_kappa'], 'krippendorff_alpha': a['krippendorff_alpha']})
     return pd.DataFrame(rows)
 
-# %% ../nbs/19_monitor.ipynb #m120
+# %% ../nbs/19_monitor.ipynb #m122
 def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     "Each label beside the majority label of the item's other annotators (`consensus`, NaN on a tie or alone)"
     w = wide_labels(labels).astype(float)
@@ -678,7 +678,7 @@ def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     cons = np.where(on == 0, np.nan, np.where(2 * o1 > on, 1.0, np.where(2 * o1 < on, 0.0, np.nan)))
     return out.assign(consensus=cons)
 
-# %% ../nbs/19_monitor.ipynb #m122
+# %% ../nbs/19_monitor.ipynb #m124
 def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
     "Unsafe rate against the leave-one-out consensus on the rows of `d`, with the exact McNemar test"
     from scipy.stats import binomtest
@@ -691,7 +691,7 @@ def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
                 consensus_rate=float(c.mean()) if len(d) else math.nan, gap=gap, more_unsafe=b, more_benign=r,
                 p_value=float(p), flagged=bool(p < alpha and abs(gap) >= min_gap))
 
-# %% ../nbs/19_monitor.ipynb #m123
+# %% ../nbs/19_monitor.ipynb #m125
 def _binary(labels:pd.DataFrame):
     if not pd.api.types.is_integer_dtype(labels['label']) or not set(labels['label']) <= {0, 1}:
         raise BadColumn("annotator bias needs 0/1 labels (1 = unsafe); these labels are "
@@ -703,7 +703,7 @@ def annotator_bias(labels:pd.DataFrame, alpha:float=0.05, min_gap:float=0.1)->pd
     lc = loo_consensus(labels)
     return pd.DataFrame([dict(annotator=a, **_bias_row(d, alpha, min_gap)) for a, d in lc.groupby('annotator')])
 
-# %% ../nbs/19_monitor.ipynb #m126
+# %% ../nbs/19_monitor.ipynb #m128
 def group_bias(labels:pd.DataFrame,    # binary labels
                items:pd.DataFrame,     # the items' texts: `id` and `text` (from `read_logs`)
                alpha:float=0.05, min_gap:float=0.1,
@@ -725,7 +725,7 @@ def group_bias(labels:pd.DataFrame,    # binary labels
     out.loc[out['items'] < min_items, 'flagged'] = False
     return out.sort_values(['flagged', 'p_value'], ascending=[False, True], ignore_index=True)
 
-# %% ../nbs/19_monitor.ipynb #m129
+# %% ../nbs/19_monitor.ipynb #m131
 def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None, min_alpha:float=0.667)->list:
     "Warnings for low agreement and for each flagged annotator (overall and per identity group)"
     out, code = [], 'biased_annotator'
@@ -745,7 +745,7 @@ def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None
                    f"(McNemar p={r.p_value:.2g}, {r.items} items)", annotator=r.annotator, axis=r.axis, group=r.group))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m132
+# %% ../nbs/19_monitor.ipynb #m134
 def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
                items:pd.DataFrame,   # the items (from `read_logs`): id, text, language, categories, pair_id...
                adjudicator:str='adjudicator', # the annotator whose label settles an item
@@ -772,7 +772,7 @@ def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
     return ok[['id', *[c for c in cols if c != 'id'], 'label', 'source', 'decided_by', 'agreement']], \
         res[res.label.isna()].rename_axis('item_id').reset_index()
 
-# %% ../nbs/19_monitor.ipynb #m135
+# %% ../nbs/19_monitor.ipynb #m137
 LABEL_KEYS = {'1': 1, '0': 0, 'ArrowRight': 'skip', 'ArrowLeft': 'back'}
 
 class LabelSession:
@@ -786,7 +786,7 @@ class LabelSession:
         self.rows = self._read()
         self.index = self.resume_index()
 
-# %% ../nbs/19_monitor.ipynb #m136
+# %% ../nbs/19_monitor.ipynb #m138
 @patch
 def _read(self:LabelSession)->list:
     "The rows already in the labels file (every annotator's)"
@@ -798,14 +798,14 @@ def mine(self:LabelSession)->dict:
     "item_id -> label, for this annotator"
     return {r['item_id']: r['label'] for r in self.rows if r['annotator'] == self.annotator}
 
-# %% ../nbs/19_monitor.ipynb #m137
+# %% ../nbs/19_monitor.ipynb #m139
 @patch
 def resume_index(self:LabelSession)->int:
     "The first item this annotator has not labelled (the number of items when all are done)"
     done = self.mine()
     return next((i for i, v in enumerate(self.items['id'].astype(str)) if v not in done), len(self.items))
 
-# %% ../nbs/19_monitor.ipynb #m138
+# %% ../nbs/19_monitor.ipynb #m140
 @patch
 def key(self:LabelSession, k:str)->bool:
     "Act on one key press: label the current item (and move on), skip, or go back; False for other keys"
@@ -820,7 +820,7 @@ def key(self:LabelSession, k:str)->bool:
     self.index += 1
     return True
 
-# %% ../nbs/19_monitor.ipynb #m139
+# %% ../nbs/19_monitor.ipynb #m141
 @patch
 def _write(self:LabelSession):
     buf = io.StringIO()
@@ -828,7 +828,7 @@ def _write(self:LabelSession):
     w.writeheader(); w.writerows(self.rows)
     write_text(self.path.absolute().parent, self.path.name, buf.getvalue())
 
-# %% ../nbs/19_monitor.ipynb #m140
+# %% ../nbs/19_monitor.ipynb #m142
 @patch(as_prop=True)
 def current(self:LabelSession)->dict:
     "The item on screen: position, id and PII-masked text (empty when all are done)"
@@ -838,7 +838,7 @@ def current(self:LabelSession)->dict:
     return dict(position=self.index, item_id=str(r['id']), text=display_text(str(r['text'])), done=False,
                 label=self.mine().get(str(r['id']), ''))
 
-# %% ../nbs/19_monitor.ipynb #m143
+# %% ../nbs/19_monitor.ipynb #m145
 _LABEL_ESM = """
 function render({ model, el }) {
   el.tabIndex = 0; el.classList.add('rb-label');
@@ -869,7 +869,7 @@ function render({ model, el }) {
 export default { render };
 """
 
-# %% ../nbs/19_monitor.ipynb #m144
+# %% ../nbs/19_monitor.ipynb #m146
 def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     "A keyboard-driven labelling widget for JupyterLab over a `LabelSession` (returns the widget; `.session` holds it)"
     import anywidget, traitlets
@@ -889,7 +889,7 @@ def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     sync()
     return w
 
-# %% ../nbs/19_monitor.ipynb #m147
+# %% ../nbs/19_monitor.ipynb #m149
 @dataclass(repr=False)
 class MonitorResult:
     "Everything the monitoring report shows"
@@ -903,7 +903,7 @@ class MonitorResult:
     observed: dict = field(default_factory=dict)   # from `observed_rates`
     warnings: list = field(default_factory=list)
 
-# %% ../nbs/19_monitor.ipynb #m148
+# %% ../nbs/19_monitor.ipynb #m150
 def monitor_report(logs:str|Path,          # interaction logs
                    bundle:str|Path='',     # assessment bundle ('' : no drift section)
                    period:str='day',       # 'day' or 'week'
@@ -929,7 +929,7 @@ def monitor_report(logs:str|Path,          # interaction logs
                                                "assessment was not measured"))
     return res
 
-# %% ../nbs/19_monitor.ipynb #m150
+# %% ../nbs/19_monitor.ipynb #m152
 _RATE_COLUMNS = dict(thumbs_down='thumbs', input_blocked='input_blocked', output_blocked='output_blocked',
                      refusal='response')
 
@@ -938,7 +938,7 @@ def coverage_warnings(ind:pd.DataFrame)->list:
     return [evidence_warning('evidence_missing', f"the logs have no {c!r} column: {RATES[r]} not measured", rate=r)
             for r, c in _RATE_COLUMNS.items() if r not in ind]
 
-# %% ../nbs/19_monitor.ipynb #m153
+# %% ../nbs/19_monitor.ipynb #m155
 def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
     "Evidence gaps of a drift comparison: layers without a bundle guard, live languages without assessed rows"
     out = []
@@ -961,7 +961,7 @@ def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
                                         "has no rows of", language=l))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m156
+# %% ../nbs/19_monitor.ipynb #m158
 @patch
 def overall(self:MonitorResult)->dict:
     "Each rate over the whole log: k, n, rate and its Wilson interval"
@@ -970,7 +970,7 @@ def overall(self:MonitorResult)->dict:
     return {r: dict(k=int(k), n=int(n), rate=k / n, low=float(l), high=float(h))
             for (r, k, n), l, h in zip(t[['k', 'n']].itertuples(), np.atleast_1d(lo), np.atleast_1d(hi))}
 
-# %% ../nbs/19_monitor.ipynb #m157
+# %% ../nbs/19_monitor.ipynb #m159
 @patch
 def to_dict(self:MonitorResult)->dict:
     "The JSON-ready summary"
@@ -983,7 +983,7 @@ def to_dict(self:MonitorResult)->dict:
         d['expected_rates'] = self.expected
     return d
 
-# %% ../nbs/19_monitor.ipynb #m158
+# %% ../nbs/19_monitor.ipynb #m160
 @patch
 def findings(self:MonitorResult)->list:
     "The report in sentences"
@@ -1005,7 +1005,7 @@ def _repr_markdown_(self:MonitorResult)->str:
 @patch
 def __repr__(self:MonitorResult)->str: return '\n'.join(self.findings())
 
-# %% ../nbs/19_monitor.ipynb #m161
+# %% ../nbs/19_monitor.ipynb #m163
 def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 bundle:str='',              # assessment bundle folder to measure drift against ('' : none)
                 out:str='reports/monitor',  # output folder
@@ -1028,7 +1028,7 @@ def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, 
     if not r.ok: print(f"riskbench monitor: error: {r.error}", file=sys.stderr)
     return r.exit_code
 
-# %% ../nbs/19_monitor.ipynb #m163
+# %% ../nbs/19_monitor.ipynb #m165
 def _items(path)->pd.DataFrame:
     "Items for labels: interaction logs, or else an eval set (a review sheet's `item_id` read as `id`)"
     try: return read_logs(path)[0]
@@ -1037,7 +1037,7 @@ def _items(path)->pd.DataFrame:
         try: return load_eval_set(path, {'item_id': 'id'}, missing_label='keep')[0]
         except BadColumn: return load_eval_set(path, missing_label='keep')[0]
 
-# %% ../nbs/19_monitor.ipynb #m164
+# %% ../nbs/19_monitor.ipynb #m166
 def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple:  # (summary dict, tables, new set)
     "Agreement, annotator and group bias, per-language agreement and warnings for a labels table"
     ag, tables, new = agreement(labels), {}, None
@@ -1056,7 +1056,7 @@ def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple: 
                              f"file (e.g. {lost[0]!r}): left out of group bias and the new eval set", items=len(lost)))
     return s, tables, new
 
-# %% ../nbs/19_monitor.ipynb #m165
+# %% ../nbs/19_monitor.ipynb #m167
 def agreement_cmd(labels:str,                  # labels table: item_id, annotator, label (CSV/TSV, JSONL, JSON, Parquet)
                   items:str='',                # the items' logs (or an eval set) for group bias and the new eval set
                   out:str='reports/agreement', # output folder

@@ -75,6 +75,14 @@ def test_p_chart_matches_the_textbook_formula():
     assert base.p_bar[0] == pytest.approx(k[:10].sum() / n[:10].sum())
 
 
+def test_p_chart_on_montgomerys_example_7_1():
+    "Montgomery, Introduction to Statistical Quality Control (6th ed., 2009), Example 7.1: orange-juice cans"
+    cans = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22, 8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
+    pc = M.p_chart(cans, [50] * 30)
+    assert (pc.p_bar[0], pc.lcl[0], pc.ucl[0]) == pytest.approx((0.2313, 0.0524, 0.4102), abs=1e-4)
+    assert (np.flatnonzero(pc.out_of_control) + 1).tolist() == [15, 23]
+
+
 def test_rates_count_each_rate_on_its_own_denominator(demo):
     logs = demo[0]
     r = M.rates_over_time(logs)
