@@ -420,3 +420,17 @@ def test_what_the_logs_lack_is_said(tmp_path):
     assert any(w.get('column') == 'language' for w in gaps)
     assert set(res.overall()) == {'report'} and res.overall()['report']['n'] == 40
     assert any('drift against the assessment was not measured' in w['message'] for w in M.monitor_report(p).warnings)
+
+
+def test_demo_data_is_rebuilt_byte_for_byte(tmp_path):
+    "datasets/monitor/make_logs.py, run on a copy, writes exactly the committed files"
+    import shutil, subprocess, sys
+    root = Path(__file__).resolve().parents[1]/'datasets'
+    (tmp_path/'monitor').mkdir()
+    shutil.copy(root/'monitor'/'make_logs.py', tmp_path/'monitor')
+    shutil.copy(root/'demo_prompts.jsonl', tmp_path)
+    r = subprocess.run([sys.executable, str(tmp_path/'monitor'/'make_logs.py')], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for f in ('logs.jsonl', 'labels.csv', 'bundle/scores/baseline.parquet', 'bundle/policies/baseline.json'):
+        assert (tmp_path/'monitor'/f).read_bytes() == (root/'monitor'/f).read_bytes(), f
+    assert (root/'monitor'/'logs.jsonl').stat().st_size < 2_000_000
