@@ -21,9 +21,9 @@ __all__ = ['FRAMEWORKS', 'RELATIONS', 'PART_TEMPLATES', 'EVIDENCE_KINDS', 'DECIS
            'bundle_parts', 'read_card', 'check_decision', 'Decisions', 'load_decisions', 'find_decisions', 'open_rows',
            'bundle_hashes', 'entry_hash', 'read_signoff', 'sign', 'verify', 'BundleEvidence', 'bundle_evidence',
            'find_evidence', 'control_status', 'which_frameworks', 'compliance', 'compliance_summary', 'parse_rule',
-           'load_gates', 'check_gates', 'mcnemar_exact', 'paired_bootstrap_auc', 'change_label', 'paired_rows',
-           'paired_changes', 'stat_diff', 'stat_text', 'stat_html', 'diff_cmd', 'system_card', 'system_card_html',
-           'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
+           'load_gates', 'check_gates', 'save_decisions', 'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc',
+           'change_label', 'paired_rows', 'holm', 'paired_changes', 'stat_diff', 'stat_text', 'stat_html', 'diff_cmd',
+           'system_card', 'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
 
 # %% ../nbs/15_governance.ipynb #g005
 FRAMEWORKS = ('nist-ai-rmf', 'nist-ai-600-1', 'eu-ai-act', 'iso-42001', 'owasp-llm')
@@ -223,15 +223,18 @@ def _covers(e:dict, r:dict)->bool:
 def open_rows(register:list,             # register rows (the usecase part's summary `register`)
               decisions:Decisions|None,  # from `load_decisions`
               today:datetime.date=None,
-             )->pd.DataFrame:            # the rows above the appetite that no valid decision closes
-    "Register rows that still need a decision"
+             )->pd.DataFrame:            # the rows above the appetite that no valid acceptance closes
+    "Register rows that still need a decision, after signed, unexpired overrides and acceptances"
     today = today or datetime.datetime.now(datetime.timezone.utc).date()
     valid = [e for e in (decisions.entries if decisions else []) if e['kind'] in ('accept', 'override')
              and e['signed'] and not (e.get('expires') and e['expires'] < today)]
-    rows = [dict(hazard=r.get('hazard'), surface=r.get('surface'), status=r.get('status'), residual=r.get('residual'),
-                 residual_source=r.get('residual_source')) for r in register
-            if r.get('status') in ('needs mitigation', 'blocker') and not any(_covers(e, r) for e in valid)]
-    return pd.DataFrame(rows, columns=['hazard', 'surface', 'status', 'residual', 'residual_source'])
+    rows = []
+    for r in register:
+        st = next((e['verdict'] for e in reversed(valid) if e['kind'] == 'override' and _covers(e, r)), r.get('status'))
+        if st in ('needs mitigation', 'blocker') and not any(e['kind'] == 'accept' and _covers(e, r) for e in valid):
+            rows.append(dict(hazard=r.get('hazard'), surface=r.get('surface'), status=st, measured=r.get('status'),
+                             residual=r.get('residual'), residual_source=r.get('residual_source')))
+    return pd.DataFrame(rows, columns=['hazard', 'surface', 'status', 'measured', 'residual', 'residual_source'])
 
 # %% ../nbs/15_governance.ipynb #g051
 SIGNOFF = 'signoff.json'
@@ -550,6 +553,81 @@ def check_gates(bundle_dir:str|Path,  # the bundle folder
     return pd.DataFrame(rows, columns=['rule', 'subject', 'value', 'verdict'])
 
 # %% ../nbs/15_governance.ipynb #g106
+def save_decisions(folder:str|Path,  # the bundle folder
+                   entries:list,     # decision mappings (as `check_decision` takes them)
+                  )->Path:
+    "Validate decisions and write them to BUNDLE/decisions.yaml"
+    import yaml
+    where = Path(folder)/'decisions.yaml'
+    for i, e in enumerate(entries, 1): check_decision(e, i, where)
+    clean = [{k: str(v) if isinstance(v, datetime.date) else v for k, v in e.items()
+              if k not in ('n', 'signed') and v not in (None, '')} for e in entries]
+    return write_text(folder, 'decisions.yaml', yaml.safe_dump(dict(decisions=clean), sort_keys=False, allow_unicode=True))
+
+# %% ../nbs/15_governance.ipynb #g109
+class DecisionsEditor:
+    "An ipywidgets form adding accept / override / waive decisions to a bundle's decisions.yaml"
+    FIELDS = ('reason', 'condition', 'expires', 'reviewer', 'role', 'date')
+    def __init__(self, bundle_dir:str|Path, today:datetime.date=None):
+        import ipywidgets as W
+        self.folder, ev = Path(bundle_dir), bundle_evidence(bundle_dir, today=today)
+        self.entries = [{k: v for k, v in e.items() if k not in ('n', 'signed')}
+                        for e in (ev.decisions.entries if ev.decisions else [])]
+        us = _usecase_summary(ev)
+        self.open = open_rows(us.get('register') or [], ev.decisions, today)
+        self.items = [c['item'] for c in us.get('checklist') or [] if c.get('status') in ('missing', 'partial')]
+        self.kind = W.ToggleButtons(options=list(DECISION_KINDS), description='decision')
+        self.target = W.Dropdown(description='row / item', layout=W.Layout(width='520px'))
+        self.verdict = W.Dropdown(options=list(VERDICTS), description='verdict')
+        self.fields = {k: W.Text(description=k, layout=W.Layout(width='520px')) for k in self.FIELDS}
+        self.add_button = W.Button(description='Add decision', button_style='primary')
+        self.save_button = W.Button(description='Save decisions.yaml')
+        self.message, self.preview = W.HTML(), W.HTML()
+        self.kind.observe(lambda ch: self._options(), names='value')
+        self.add_button.on_click(lambda b: self.add())
+        self.save_button.on_click(lambda b: self.save())
+        self._options()
+        self.widget = W.VBox([self.kind, self.target, self.verdict, *self.fields.values(),
+                              W.HBox([self.add_button, self.save_button]), self.message, self.preview])
+
+# %% ../nbs/15_governance.ipynb #g111
+@patch
+def _options(self:DecisionsEditor):
+    if self.kind.value == 'waive': self.target.options = [(i, dict(item=i)) for i in self.items]
+    else: self.target.options = [(f"{r['hazard']} · {r['surface']} ({r['status']}, residual {r['residual']})",
+                                  dict(hazard=r['hazard'], surface=r['surface'])) for r in self.open.to_dict('records')]
+    self.verdict.layout.display = '' if self.kind.value == 'override' else 'none'
+
+# %% ../nbs/15_governance.ipynb #g113
+@patch
+def add(self:DecisionsEditor)->dict|None:
+    "Add the decision in the form; None (and a message) when it does not validate"
+    d = dict(kind=self.kind.value, **(self.target.value or {}))
+    if self.kind.value == 'override': d['verdict'] = self.verdict.value
+    allowed = set(DECISION_KINDS[d['kind']]) | set(SIGNED_BY)
+    d.update({k: w.value.strip() for k, w in self.fields.items() if w.value.strip() and k in allowed})
+    try: check_decision(d, len(self.entries) + 1, 'the form')
+    except RiskbenchError as e:
+        self.message.value = f'<b>Not added</b>: {html.escape(str(e))}'; return None
+    self.entries.append(d)
+    self.message.value = f"added: {html.escape(d['kind'])} {html.escape(str(d.get('hazard') or d.get('item')))}"
+    self.preview.value = '<pre>' + html.escape(json.dumps(self.entries, indent=1, default=str)) + '</pre>'
+    return d
+
+# %% ../nbs/15_governance.ipynb #g114
+@patch
+def save(self:DecisionsEditor)->Path:
+    "Write the decisions to BUNDLE/decisions.yaml"
+    p = save_decisions(self.folder, self.entries)
+    self.message.value = f'saved {len(self.entries)} decision(s) to decisions.yaml'
+    return p
+
+@patch
+def _ipython_display_(self:DecisionsEditor):
+    from IPython.display import display
+    display(self.widget)
+
+# %% ../nbs/15_governance.ipynb #g117
 def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
                   new:np.ndarray, # bool per row: the new decision, same rows
                  )->dict:         # b (old only), c (new only), p_value
@@ -560,14 +638,14 @@ def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
     b, c = int((old & ~new).sum()), int((~old & new).sum())
     return dict(b=b, c=c, p_value=1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue))
 
-# %% ../nbs/15_governance.ipynb #g109
+# %% ../nbs/15_governance.ipynb #g120
 def _auc(y:np.ndarray, s:np.ndarray)->float:
     from scipy.stats import rankdata
     n1 = int(y.sum()); n0 = len(y) - n1
     if not n1 or not n0: return float('nan')
     return float((rankdata(s)[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
-# %% ../nbs/15_governance.ipynb #g110
+# %% ../nbs/15_governance.ipynb #g121
 def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
                          old:np.ndarray,     # old scores, same rows
                          new:np.ndarray,     # new scores
@@ -583,13 +661,13 @@ def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
     a, b = _auc(y, old), _auc(y, new)
     return dict(old=a, new=b, delta=b - a, low=float(lo), high=float(hi), n_boot=len(d))
 
-# %% ../nbs/15_governance.ipynb #g113
+# %% ../nbs/15_governance.ipynb #g124
 def change_label(delta:float, significant:bool, higher_is_better:bool)->str:
     "regressed | improved | no significant change"
     if not significant or not delta: return 'no significant change'
     return 'improved' if (delta > 0) == higher_is_better else 'regressed'
 
-# %% ../nbs/15_governance.ipynb #g116
+# %% ../nbs/15_governance.ipynb #g127
 def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     "(joined table with score_old/new, blocked_old/new | None, reason)"
     from riskbench.thresholds import GuardPolicy, _policy_blocked
@@ -607,37 +685,51 @@ def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     if (j['label'].astype(int) != j['label_new'].astype(int)).any(): return None, f"{name}: same ids, other labels"
     return j.drop(columns='label_new'), ''
 
-# %% ../nbs/15_governance.ipynb #g118
+# %% ../nbs/15_governance.ipynb #g129
+def holm(p:list)->np.ndarray:
+    "Holm-adjusted p-values, in the input's order"
+    p = np.asarray(p, float); m = len(p)
+    if not m: return p
+    o = np.argsort(p, kind='stable')
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[o]))
+    out = np.empty(m); out[o] = adj
+    return out
+
+# %% ../nbs/15_governance.ipynb #g132
 def _groups(j:pd.DataFrame)->list:
     out = [('all', np.ones(len(j), bool))]
     if 'language' in j:
-        out += [(f'language {l}', (j['language'] == l).to_numpy()) for l in sorted(j['language'].dropna().unique())]
+        out += [(f'language {l}', (j['language'] == l).fillna(False).to_numpy(bool))
+                for l in sorted(j['language'].dropna().unique())]
     if 'categories' in j:
         cats = j['categories'].map(lambda v: list(v) if v is not None and not isinstance(v, str) else [])
-        out += [(f'hazard {c}', cats.map(lambda v: c in v).to_numpy()) for c in sorted({c for v in cats for c in v})]
+        codes = sorted({c for v in cats for c in v}, key=lambda c: (len(c), c))
+        out += [(f'hazard {c}', cats.map(lambda v: c in v).to_numpy(bool)) for c in codes]
     return out
 
-# %% ../nbs/15_governance.ipynb #g119
+# %% ../nbs/15_governance.ipynb #g133
 def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000, seed:int=0)->list:
-    "Paired tests of one guard's decisions and scores, old against new, per metric and group"
+    "Paired tests of one guard's decisions (Holm-adjusted per metric) and scores, old against new, per group"
     y, rows = j['label'].astype(int).to_numpy(), []
     for g, m in _groups(j):
-        for metric, cls, better in (('recall', 1, True), ('false refusal rate', 0, False)):
+        for metric, cls in (('recall', 1), ('false refusal rate', 0)):
             if metric == 'false refusal rate' and g.startswith('hazard'): continue
             k = m & (y == cls)
             if not k.any(): continue
             o, n = j['blocked_old'].to_numpy()[k], j['blocked_new'].to_numpy()[k]
-            t = mcnemar_exact(o, n); d = n.mean() - o.mean()
-            rows.append(dict(guard=guard, metric=metric, group=g, n=int(k.sum()), old=o.mean(), new=n.mean(), delta=d,
-                             test='McNemar exact', p_value=t['p_value'], low=None, high=None,
-                             label=change_label(d, t['p_value'] < alpha, better)))
+            rows.append(dict(guard=guard, metric=metric, group=g, n=int(k.sum()), old=o.mean(), new=n.mean(),
+                             delta=n.mean() - o.mean(), test='McNemar exact', p_value=mcnemar_exact(o, n)['p_value']))
+    for metric, better in (('recall', True), ('false refusal rate', False)):
+        fam = [r for r in rows if r['metric'] == metric]
+        for r, p in zip(fam, holm([r['p_value'] for r in fam])):
+            r.update(p_holm=float(p), low=None, high=None, label=change_label(r['delta'], p < alpha, better))
     pb = paired_bootstrap_auc(y, j['score_old'], j['score_new'], n_boot, seed, alpha)
     rows.append(dict(guard=guard, metric='auc', group='all', n=len(j), old=pb['old'], new=pb['new'], delta=pb['delta'],
-                     test='paired bootstrap', p_value=None, low=pb['low'], high=pb['high'],
+                     test='paired bootstrap', p_value=None, p_holm=None, low=pb['low'], high=pb['high'],
                      label=change_label(pb['delta'], not (pb['low'] <= 0 <= pb['high']), True)))
     return rows
 
-# %% ../nbs/15_governance.ipynb #g121
+# %% ../nbs/15_governance.ipynb #g135
 def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1000, seed:int=0)->dict:
     "{paired: bool, reasons: [...], changes: DataFrame} of two bundle folders"
     names = sorted({p.stem for p in (Path(old_dir)/'scores').glob('*.parquet')} |
@@ -650,19 +742,19 @@ def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1
     if not names: reasons.append('neither bundle holds a score table (scores/*.parquet)')
     return dict(paired=bool(rows), reasons=reasons, changes=pd.DataFrame(rows))
 
-# %% ../nbs/15_governance.ipynb #g124
+# %% ../nbs/15_governance.ipynb #g138
 def stat_text(sd:dict)->str:
     "The paired tests as text"
     L = ['\npaired tests (same rows in both bundles)']
     if not sd['paired']: L.append('  none: only descriptive differences above (' + '; '.join(sd['reasons']) + ')')
     for r in sd['changes'].to_dict('records') if sd['paired'] else []:
-        how = (f"p = {r['p_value']:.3g}" if r['p_value'] is not None
+        how = (f"p = {r['p_value']:.3g}, Holm {r['p_holm']:.3g}" if pd.notna(r['p_value'])
                else f"95% CI of the change [{r['low']:+.3f}, {r['high']:+.3f}]")
         L.append(f"  {r['guard']} {r['metric']} ({r['group']}, n={r['n']}): {r['old']:.3f} -> {r['new']:.3f}: "
                  f"{r['label']} ({how})")
     return '\n'.join(L)
 
-# %% ../nbs/15_governance.ipynb #g125
+# %% ../nbs/15_governance.ipynb #g139
 def stat_html(sd:dict)->str:
     "The paired tests as an HTML section (escaped)"
     from riskbench.report import table_html
@@ -671,7 +763,7 @@ def stat_html(sd:dict)->str:
         return head + f"<p>None: only descriptive differences ({html.escape('; '.join(sd['reasons']))}).</p>"
     return head + table_html(sd['changes'].round(4), max_rows=1000)
 
-# %% ../nbs/15_governance.ipynb #g128
+# %% ../nbs/15_governance.ipynb #g142
 def diff_cmd(old:str,            # the earlier bundle folder
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html)
@@ -694,7 +786,7 @@ def diff_cmd(old:str,            # the earlier bundle folder
     print(f'\nHTML: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g130
+# %% ../nbs/15_governance.ipynb #g144
 def _pct(m)->str:
     if not isinstance(m, dict) or m.get('value') is None: return 'not measured'
     iv = f" [{m['low']:.1%}, {m['high']:.1%}]" if m.get('low') is not None and m.get('high') is not None else ''
@@ -702,7 +794,7 @@ def _pct(m)->str:
 
 def _md_text(v)->str: return str(v).replace('|', '\\|').replace('\n', ' ')
 
-# %% ../nbs/15_governance.ipynb #g131
+# %% ../nbs/15_governance.ipynb #g145
 def _card_safeguards(ev:BundleEvidence)->list:
     L = ['## Safeguards and their measured operating points', '']
     th = _parts_of(ev, 'guard_thresholds')
@@ -722,7 +814,7 @@ def _card_safeguards(ev:BundleEvidence)->list:
     if len(L) == 2: L.append('- none measured in this bundle')
     return L + ['']
 
-# %% ../nbs/15_governance.ipynb #g132
+# %% ../nbs/15_governance.ipynb #g146
 def _card_limits(ev:BundleEvidence)->list:
     b = _json_or_none(ev.folder/'bundle.json') or {}
     ws = list(b.get('warnings') or []) or [w for p in ev.parts.values()
@@ -737,7 +829,7 @@ def _card_limits(ev:BundleEvidence)->list:
     if len(ws) > 30: L.append(f'- ... {len(ws) - 30} more evidence warnings in the bundle index')
     return L + ([] if len(L) > 2 else ['- none recorded']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g133
+# %% ../nbs/15_governance.ipynb #g147
 def _card_data(ev:BundleEvidence)->list:
     from riskbench.evalsets import parse_spec, evalset
     b = _json_or_none(ev.folder/'bundle.json') or {}
@@ -750,7 +842,7 @@ def _card_data(ev:BundleEvidence)->list:
         L.append(f"- {_md_text(f.get('source'))}: SHA-256 {str(f.get('sha256'))[:12]}…; {_md_text(lic)}")
     return L + ([] if len(L) > 2 else ['- not recorded (no bundle.json data files)']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g134
+# %% ../nbs/15_governance.ipynb #g148
 def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
     "A system card in Markdown from a bundle: intended use, audience, languages, safeguards, limitations, data"
     ev = bundle_evidence(bundle_dir, card)
@@ -764,7 +856,7 @@ def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
          f"- **Model**: {_md_text((c.get('model') or {}).get('base', 'not given'))}", '']
     return '\n'.join(L + _card_safeguards(ev) + _card_limits(ev) + _card_data(ev))
 
-# %% ../nbs/15_governance.ipynb #g137
+# %% ../nbs/15_governance.ipynb #g151
 def system_card_html(md:str, title:str='System card')->str:
     "The system card as an HTML page (markdown rendered with raw HTML escaped)"
     import nbformat
@@ -775,7 +867,7 @@ def system_card_html(md:str, title:str='System card')->str:
     nb.cells.append(c)
     return render_html(nb, title, 'ok')
 
-# %% ../nbs/15_governance.ipynb #g140
+# %% ../nbs/15_governance.ipynb #g154
 def compliance_cmd(bundle:str,          # the bundle folder
                    frameworks:list=None, # framework id (repeatable; default: the card's, else all)
                    out:str=None,         # write the full table to this .csv or .json file
@@ -795,7 +887,7 @@ def compliance_cmd(bundle:str,          # the bundle folder
         print(f'table: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g142
+# %% ../nbs/15_governance.ipynb #g156
 def signoff_cmd(bundle:str,       # the bundle folder
                 as_:str=None,     # who signs (name)
                 role:str=None,    # the signer's role
@@ -816,7 +908,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
 signoff_cmd.__cli__ = {'as_': dict(flags=['--as'], metavar='NAME'),
                        'decision': dict(choices=list(LAUNCH_DECISIONS))}
 
-# %% ../nbs/15_governance.ipynb #g144
+# %% ../nbs/15_governance.ipynb #g158
 def verify_cmd(bundle:str, # the signed bundle folder
               )->int:
     "Check that nothing in a signed bundle changed since its sign-off (exit 1 naming each changed file)"
@@ -828,7 +920,7 @@ def verify_cmd(bundle:str, # the signed bundle folder
               f"{e['decision']}")
     return 1 if probs else 0
 
-# %% ../nbs/15_governance.ipynb #g146
+# %% ../nbs/15_governance.ipynb #g160
 def gate_cmd(bundle:str, # the bundle folder
              gates:str,  # the gates file (YAML list of rules)
             )->int:

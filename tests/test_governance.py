@@ -224,6 +224,23 @@ def test_an_unsigned_decision_fails_the_gate(bundle):
     g = gv.check_gates(bundle, ['all decisions signed'], today=DAY)
     assert list(g.verdict) == ['fail'] and '1 unsigned' in g.value[0]
 
+def test_decisions_editor_adds_validates_and_saves(bundle):
+    ed = gv.DecisionsEditor(bundle, today=DAY)
+    assert [o[1]['hazard'] for o in ed.target.options] == list(ed.open.hazard)
+    ed.kind.value = 'override'; ed.target.value = ed.target.options[0][1]; ed.verdict.value = 'blocker'
+    for k, v in dict(reason='seen in red teaming', reviewer='Bo', role='trust and safety', date='2026-02-01',
+                     expires='2026-12-31').items(): ed.fields[k].value = v
+    d = ed.add()
+    assert d['kind'] == 'override' and 'expires' not in d          # an override has no expiry: the field is left out
+    ed.kind.value = 'waive'
+    assert 'User controls' in [o[0] for o in ed.target.options]
+    ed.target.value = dict(item='User controls'); ed.fields['date'].value = 'yesterday'
+    assert ed.add() is None and 'is not a date' in ed.message.value
+    ed.save()
+    back = gv.load_decisions(bundle/'decisions.yaml', today=DAY).entries
+    assert [(e['kind'], e['verdict'], e['signed']) for e in back] == [('override', 'blocker', True)]
+    assert gv.check_gates(bundle, ['no blocker'], today=DAY).verdict.tolist() == ['fail']   # the override made a blocker
+
 # ---------------------------------------------------------------------------------------------- sign-off and verify
 def test_signoff_cli_and_verify_detect_a_one_byte_change(bundle, capsys):
     assert main(['signoff', str(bundle), '--as', 'Ana Diaz', '--role', 'risk owner', '--decision', 'launch']) == 0
@@ -313,6 +330,13 @@ def test_mcnemar_agrees_with_scipy_and_statsmodels():
         assert r['p_value'] == pytest.approx(min(1.0, sm_mcnemar(table, exact=True).pvalue), abs=1e-12)
     assert gv.mcnemar_exact([True, False], [True, False])['p_value'] == 1.0
 
+def test_holm_agrees_with_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+    rng = np.random.default_rng(2)
+    for m in (1, 2, 7, 30):
+        p = rng.random(m) ** 3
+        assert np.allclose(gv.holm(p), multipletests(p, method='holm')[1])
+
 def test_auc_matches_sklearn_with_ties():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200); s = np.round(rng.random(200) + y * 0.3, 1)   # many ties
@@ -345,7 +369,9 @@ def test_stat_diff_labels_changes_on_the_same_rows(tmp_path):
     k = j.label == 1
     oracle = stats.binomtest(int((j.blocked_old & ~j.blocked_new)[k].sum()),
                              int((j.blocked_old != j.blocked_new)[k].sum()), 0.5).pvalue
-    assert row['label'] == 'improved' and row['p_value'] == pytest.approx(oracle) and row['p_value'] < 0.05
+    assert row['label'] == 'improved' and row['p_value'] == pytest.approx(oracle) and row['p_holm'] < 0.05
+    fam = better[better.metric == 'recall']
+    assert np.allclose(fam.p_holm, gv.holm(fam.p_value)) and (fam.p_holm >= fam.p_value).all()
     worse = gv.stat_diff(tmp_path/'better', a, n_boot=200)['changes'].set_index(['metric', 'group'])
     assert worse.loc[('recall', 'all'), 'label'] == 'regressed'
     assert worse.loc[('false refusal rate', 'all'), 'label'] == 'no significant change'
