@@ -21,11 +21,11 @@ __all__ = ['LOG_COLUMNS', 'LAYERS', 'RATES', 'PERIODS', 'GROUPINGS', 'SHEET_COLU
            'rate_indicators', 'period_start', 'aggregate', 'p_chart', 'rates_over_time', 'rate_figure',
            'control_warnings', 'psi_counts', 'psi', 'ks_2sample', 'Reference', 'bundle_references', 'layer_reference',
            'mix_drift', 'prevalence_weights', 'drift_table', 'expected_rates', 'observed_rates', 'drift_warnings',
-           'sample_size', 'review_sample', 'review_sheet', 'review_cmd', 'read_labels', 'cohen_kappa', 'wide_labels',
-           'pairwise_kappa', 'count_table', 'fleiss_kappa', 'krippendorff_alpha', 'agreement', 'agreement_by',
-           'loo_consensus', 'annotator_bias', 'group_bias', 'agreement_warnings', 'adjudicate', 'LabelSession',
-           'label_widget', 'MonitorResult', 'monitor_report', 'coverage_warnings', 'monitor_cmd', 'agreement_report',
-           'agreement_cmd']
+           'sample_size', 'review_sample', 'csv_safe', 'review_sheet', 'review_cmd', 'read_labels', 'cohen_kappa',
+           'wide_labels', 'pairwise_kappa', 'count_table', 'fleiss_kappa', 'krippendorff_alpha', 'agreement',
+           'agreement_by', 'loo_consensus', 'annotator_bias', 'group_bias', 'agreement_warnings', 'adjudicate',
+           'LabelSession', 'label_widget', 'MonitorResult', 'monitor_report', 'coverage_warnings', 'monitor_cmd',
+           'agreement_report', 'agreement_cmd']
 
 # %% ../nbs/19_monitor.ipynb #m006
 LOG_COLUMNS = dict(
@@ -512,6 +512,11 @@ def review_sample(logs:pd.DataFrame,     # from `read_logs`
     return pd.concat(out) if out else pool.iloc[:0].assign(stratum=None, weight=None)
 
 # %% ../nbs/19_monitor.ipynb #m096
+def csv_safe(v):
+    "`v` with a leading `'` when it is text a spreadsheet would read as a formula"
+    return "'" + v if isinstance(v, str) and v[:1] in ('=', '+', '-', '@', '\t', '\r') else v
+
+# %% ../nbs/19_monitor.ipynb #m098
 SHEET_COLUMNS = ('item_id', 'stratum', 'weight', 'timestamp', 'conversation_id', 'language', 'categories', 'prompt',
                  'response', 'input_score', 'input_blocked', 'output_score', 'output_blocked', 'thumbs',
                  'report_reason', 'report_text', 'model_version')
@@ -523,11 +528,13 @@ def review_sheet(sample:pd.DataFrame)->pd.DataFrame:
     d = d[[c for c in SHEET_COLUMNS if c in d]].copy()
     for c in ('prompt', 'response', 'report_text'):
         if c in d: d[c] = d[c].map(display_text)
+    for c in ('prompt', 'response', 'report_text', 'report_reason', 'conversation_id', 'model_version'):
+        if c in d: d[c] = d[c].map(csv_safe)
     if 'categories' in d: d['categories'] = d['categories'].map(lambda c: ','.join(c) if isinstance(c, list) else c)
     if 'timestamp' in d: d['timestamp'] = d['timestamp'].dt.strftime('%Y-%m-%dT%H:%M:%SZ')
     return d.assign(annotator='', label='', notes='').reset_index(drop=True)
 
-# %% ../nbs/19_monitor.ipynb #m099
+# %% ../nbs/19_monitor.ipynb #m101
 def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, Parquet or bundled:NAME)
                n:int=0,               # review budget (0: every reported turn and sample_size(width) per stratum)
                width:float=0.1,       # target width of the 95 percent intervals of the band and control strata
@@ -553,7 +560,7 @@ def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, 
     print(f"review sheet: {p} ({len(smp)} turns: " + ', '.join(f"{v} {k}" for k, v in counts.items()) + ')')
     return 0
 
-# %% ../nbs/19_monitor.ipynb #m102
+# %% ../nbs/19_monitor.ipynb #m104
 def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFrame:
     "The rows of `raw` with an item, an annotator and a label, each (item, annotator) once; others rejected"
     miss = [c for c in ('item_id', 'annotator', 'label') if c not in raw]
@@ -571,7 +578,7 @@ def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFram
     rep.kept += len(keep)
     return raw.loc[keep].drop(columns='_row')
 
-# %% ../nbs/19_monitor.ipynb #m103
+# %% ../nbs/19_monitor.ipynb #m105
 def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, ...; RowReport)
     "A labels table (item_id, annotator, label) with row accounting; 0/1 label words as 0/1"
     rep, seen, parts = RowReport(str(path)), {}, []
@@ -585,7 +592,7 @@ def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, 
     df['label'] = words.astype(int) if len(df) and words.notna().all() else lab
     return df, rep.check()
 
-# %% ../nbs/19_monitor.ipynb #m106
+# %% ../nbs/19_monitor.ipynb #m108
 def cohen_kappa(a, b)->float:
     "Cohen's kappa of two annotators' labels of the same items (NaN when chance agreement is total)"
     a, b = np.asarray(list(a), dtype=object).astype(str), np.asarray(list(b), dtype=object).astype(str)
@@ -596,7 +603,7 @@ def cohen_kappa(a, b)->float:
     po, pe = np.trace(m), float(m.sum(1) @ m.sum(0))
     return math.nan if pe == 1 else float((po - pe) / (1 - pe))
 
-# %% ../nbs/19_monitor.ipynb #m108
+# %% ../nbs/19_monitor.ipynb #m110
 def wide_labels(labels:pd.DataFrame)->pd.DataFrame:
     "Items × annotators, one label per cell (NaN where an annotator did not label the item)"
     return labels.pivot(index='item_id', columns='annotator', values='label')
@@ -610,7 +617,7 @@ def pairwise_kappa(labels:pd.DataFrame, min_items:int=2)->dict:  # {mean, pairs:
     ks = [p['kappa'] for p in pairs if not math.isnan(p['kappa'])]
     return dict(mean=float(np.mean(ks)) if ks else math.nan, pairs=pairs)
 
-# %% ../nbs/19_monitor.ipynb #m111
+# %% ../nbs/19_monitor.ipynb #m113
 def count_table(labels:pd.DataFrame)->np.ndarray:
     "Items × label values: how many annotators gave each item each label"
     i, c = pd.factorize(labels['item_id'])[0], pd.factorize(labels['label'].astype(str))[0]
@@ -630,7 +637,7 @@ def fleiss_kappa(labels:pd.DataFrame)->tuple:  # (kappa, items used, ratings per
     pe = ((t.sum(0) / t.sum()) ** 2).sum()
     return (math.nan if pe == 1 else float((P.mean() - pe) / (1 - pe))), len(t), m
 
-# %% ../nbs/19_monitor.ipynb #m114
+# %% ../nbs/19_monitor.ipynb #m116
 def krippendorff_alpha(labels:pd.DataFrame)->float:
     "Krippendorff's alpha for nominal labels, from the coincidence matrix (items with one label are left out)"
     counts = count_table(labels)
@@ -643,7 +650,7 @@ def krippendorff_alpha(labels:pd.DataFrame)->float:
     disagree, expected = n - o_diag.sum(), n ** 2 - (n_c ** 2).sum()
     return math.nan if expected == 0 else float(1 - (n - 1) * disagree / expected)
 
-# %% ../nbs/19_monitor.ipynb #m118
+# %% ../nbs/19_monitor.ipynb #m120
 def agreement(labels:pd.DataFrame)->dict:
     "Cohen's kappa (each pair and their mean), Fleiss' kappa and Krippendorff's alpha, with the counts"
     fk, fn, fm = fleiss_kappa(labels)
@@ -651,7 +658,7 @@ def agreement(labels:pd.DataFrame)->dict:
                 krippendorff_alpha=krippendorff_alpha(labels), n_items=int(labels['item_id'].nunique()),
                 n_annotators=int(labels['annotator'].nunique()), n_labels=len(labels))
 
-# %% ../nbs/19_monitor.ipynb #m119
+# %% ../nbs/19_monitor.ipynb #m121
 def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd.DataFrame:
     "The agreement statistics within each value of the items' `by` column (each hazard code, for categories)"
     if by not in items: return pd.DataFrame()
@@ -667,7 +674,7 @@ def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd
                      'fleiss_kappa': a['fleiss_kappa'], 'krippendorff_alpha': a['krippendorff_alpha']})
     return pd.DataFrame(rows)
 
-# %% ../nbs/19_monitor.ipynb #m122
+# %% ../nbs/19_monitor.ipynb #m124
 def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     "Each label beside the majority label of the item's other annotators (`consensus`, NaN on a tie or alone)"
     w = wide_labels(labels).astype(float)
@@ -678,7 +685,7 @@ def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     cons = np.where(on == 0, np.nan, np.where(2 * o1 > on, 1.0, np.where(2 * o1 < on, 0.0, np.nan)))
     return out.assign(consensus=cons)
 
-# %% ../nbs/19_monitor.ipynb #m124
+# %% ../nbs/19_monitor.ipynb #m126
 def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
     "Unsafe rate against the leave-one-out consensus on the rows of `d`, with the exact McNemar test"
     from scipy.stats import binomtest
@@ -691,7 +698,7 @@ def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
                 consensus_rate=float(c.mean()) if len(d) else math.nan, gap=gap, more_unsafe=b, more_benign=r,
                 p_value=float(p), flagged=bool(p < alpha and abs(gap) >= min_gap))
 
-# %% ../nbs/19_monitor.ipynb #m125
+# %% ../nbs/19_monitor.ipynb #m127
 def _binary(labels:pd.DataFrame):
     if not pd.api.types.is_integer_dtype(labels['label']) or not set(labels['label']) <= {0, 1}:
         raise BadColumn("annotator bias needs 0/1 labels (1 = unsafe); these labels are "
@@ -703,7 +710,7 @@ def annotator_bias(labels:pd.DataFrame, alpha:float=0.05, min_gap:float=0.1)->pd
     lc = loo_consensus(labels)
     return pd.DataFrame([dict(annotator=a, **_bias_row(d, alpha, min_gap)) for a, d in lc.groupby('annotator')])
 
-# %% ../nbs/19_monitor.ipynb #m128
+# %% ../nbs/19_monitor.ipynb #m130
 def group_bias(labels:pd.DataFrame,    # binary labels
                items:pd.DataFrame,     # the items' texts: `id` and `text` (from `read_logs`)
                alpha:float=0.05, min_gap:float=0.1,
@@ -725,7 +732,7 @@ def group_bias(labels:pd.DataFrame,    # binary labels
     out.loc[out['items'] < min_items, 'flagged'] = False
     return out.sort_values(['flagged', 'p_value'], ascending=[False, True], ignore_index=True)
 
-# %% ../nbs/19_monitor.ipynb #m131
+# %% ../nbs/19_monitor.ipynb #m133
 def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None, min_alpha:float=0.667)->list:
     "Warnings for low agreement and for each flagged annotator (overall and per identity group)"
     out, code = [], 'biased_annotator'
@@ -745,7 +752,7 @@ def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None
                    f"(McNemar p={r.p_value:.2g}, {r.items} items)", annotator=r.annotator, axis=r.axis, group=r.group))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m134
+# %% ../nbs/19_monitor.ipynb #m136
 def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
                items:pd.DataFrame,   # the items (from `read_logs`): id, text, language, categories, pair_id...
                adjudicator:str='adjudicator', # the annotator whose label settles an item
@@ -772,7 +779,7 @@ def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
     return ok[['id', *[c for c in cols if c != 'id'], 'label', 'source', 'decided_by', 'agreement']], \
         res[res.label.isna()].rename_axis('item_id').reset_index()
 
-# %% ../nbs/19_monitor.ipynb #m137
+# %% ../nbs/19_monitor.ipynb #m139
 LABEL_KEYS = {'1': 1, '0': 0, 'ArrowRight': 'skip', 'ArrowLeft': 'back'}
 
 class LabelSession:
@@ -786,7 +793,7 @@ class LabelSession:
         self.rows = self._read()
         self.index = self.resume_index()
 
-# %% ../nbs/19_monitor.ipynb #m138
+# %% ../nbs/19_monitor.ipynb #m140
 @patch
 def _read(self:LabelSession)->list:
     "The rows already in the labels file (every annotator's)"
@@ -798,14 +805,14 @@ def mine(self:LabelSession)->dict:
     "item_id -> label, for this annotator"
     return {r['item_id']: r['label'] for r in self.rows if r['annotator'] == self.annotator}
 
-# %% ../nbs/19_monitor.ipynb #m139
+# %% ../nbs/19_monitor.ipynb #m141
 @patch
 def resume_index(self:LabelSession)->int:
     "The first item this annotator has not labelled (the number of items when all are done)"
     done = self.mine()
     return next((i for i, v in enumerate(self.items['id'].astype(str)) if v not in done), len(self.items))
 
-# %% ../nbs/19_monitor.ipynb #m140
+# %% ../nbs/19_monitor.ipynb #m142
 @patch
 def key(self:LabelSession, k:str)->bool:
     "Act on one key press: label the current item (and move on), skip, or go back; False for other keys"
@@ -820,7 +827,7 @@ def key(self:LabelSession, k:str)->bool:
     self.index += 1
     return True
 
-# %% ../nbs/19_monitor.ipynb #m141
+# %% ../nbs/19_monitor.ipynb #m143
 @patch
 def _write(self:LabelSession):
     buf = io.StringIO()
@@ -828,7 +835,7 @@ def _write(self:LabelSession):
     w.writeheader(); w.writerows(self.rows)
     write_text(self.path.absolute().parent, self.path.name, buf.getvalue())
 
-# %% ../nbs/19_monitor.ipynb #m142
+# %% ../nbs/19_monitor.ipynb #m144
 @patch(as_prop=True)
 def current(self:LabelSession)->dict:
     "The item on screen: position, id and PII-masked text (empty when all are done)"
@@ -838,7 +845,7 @@ def current(self:LabelSession)->dict:
     return dict(position=self.index, item_id=str(r['id']), text=display_text(str(r['text'])), done=False,
                 label=self.mine().get(str(r['id']), ''))
 
-# %% ../nbs/19_monitor.ipynb #m145
+# %% ../nbs/19_monitor.ipynb #m147
 _LABEL_ESM = """
 function render({ model, el }) {
   el.tabIndex = 0; el.classList.add('rb-label');
@@ -869,7 +876,7 @@ function render({ model, el }) {
 export default { render };
 """
 
-# %% ../nbs/19_monitor.ipynb #m146
+# %% ../nbs/19_monitor.ipynb #m148
 def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     "A keyboard-driven labelling widget for JupyterLab over a `LabelSession` (returns the widget; `.session` holds it)"
     import anywidget, traitlets
@@ -889,7 +896,7 @@ def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     sync()
     return w
 
-# %% ../nbs/19_monitor.ipynb #m149
+# %% ../nbs/19_monitor.ipynb #m151
 @dataclass(repr=False)
 class MonitorResult:
     "Everything the monitoring report shows"
@@ -903,7 +910,7 @@ class MonitorResult:
     observed: dict = field(default_factory=dict)   # from `observed_rates`
     warnings: list = field(default_factory=list)
 
-# %% ../nbs/19_monitor.ipynb #m150
+# %% ../nbs/19_monitor.ipynb #m152
 def monitor_report(logs:str|Path,          # interaction logs
                    bundle:str|Path='',     # assessment bundle ('' : no drift section)
                    period:str='day',       # 'day' or 'week'
@@ -929,7 +936,7 @@ def monitor_report(logs:str|Path,          # interaction logs
                                                "assessment was not measured"))
     return res
 
-# %% ../nbs/19_monitor.ipynb #m152
+# %% ../nbs/19_monitor.ipynb #m154
 _RATE_COLUMNS = dict(thumbs_down='thumbs', input_blocked='input_blocked', output_blocked='output_blocked',
                      refusal='response')
 
@@ -938,7 +945,7 @@ def coverage_warnings(ind:pd.DataFrame)->list:
     return [evidence_warning('evidence_missing', f"the logs have no {c!r} column: {RATES[r]} not measured", rate=r)
             for r, c in _RATE_COLUMNS.items() if r not in ind]
 
-# %% ../nbs/19_monitor.ipynb #m155
+# %% ../nbs/19_monitor.ipynb #m157
 def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
     "Evidence gaps of a drift comparison: layers without a bundle guard, live languages without assessed rows"
     out = []
@@ -961,7 +968,7 @@ def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
                                         "has no rows of", language=l))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m158
+# %% ../nbs/19_monitor.ipynb #m160
 @patch
 def overall(self:MonitorResult)->dict:
     "Each rate over the whole log: k, n, rate and its Wilson interval"
@@ -970,7 +977,7 @@ def overall(self:MonitorResult)->dict:
     return {r: dict(k=int(k), n=int(n), rate=k / n, low=float(l), high=float(h))
             for (r, k, n), l, h in zip(t[['k', 'n']].itertuples(), np.atleast_1d(lo), np.atleast_1d(hi))}
 
-# %% ../nbs/19_monitor.ipynb #m159
+# %% ../nbs/19_monitor.ipynb #m161
 @patch
 def to_dict(self:MonitorResult)->dict:
     "The JSON-ready summary"
@@ -983,7 +990,7 @@ def to_dict(self:MonitorResult)->dict:
         d['expected_rates'] = self.expected
     return d
 
-# %% ../nbs/19_monitor.ipynb #m160
+# %% ../nbs/19_monitor.ipynb #m162
 @patch
 def findings(self:MonitorResult)->list:
     "The report in sentences"
@@ -1005,7 +1012,7 @@ def _repr_markdown_(self:MonitorResult)->str:
 @patch
 def __repr__(self:MonitorResult)->str: return '\n'.join(self.findings())
 
-# %% ../nbs/19_monitor.ipynb #m163
+# %% ../nbs/19_monitor.ipynb #m165
 def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 bundle:str='',              # assessment bundle folder to measure drift against ('' : none)
                 out:str='reports/monitor',  # output folder
@@ -1028,7 +1035,7 @@ def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, 
     if not r.ok: print(f"riskbench monitor: error: {r.error}", file=sys.stderr)
     return r.exit_code
 
-# %% ../nbs/19_monitor.ipynb #m165
+# %% ../nbs/19_monitor.ipynb #m167
 def _items(path)->pd.DataFrame:
     "Items for labels: interaction logs, or else an eval set (a review sheet's `item_id` read as `id`)"
     try: return read_logs(path)[0]
@@ -1037,7 +1044,7 @@ def _items(path)->pd.DataFrame:
         try: return load_eval_set(path, {'item_id': 'id'}, missing_label='keep')[0]
         except BadColumn: return load_eval_set(path, missing_label='keep')[0]
 
-# %% ../nbs/19_monitor.ipynb #m166
+# %% ../nbs/19_monitor.ipynb #m168
 def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple:  # (summary dict, tables, new set)
     "Agreement, annotator and group bias, per-language agreement and warnings for a labels table"
     ag, tables, new = agreement(labels), {}, None
@@ -1056,7 +1063,7 @@ def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple: 
                              f"file (e.g. {lost[0]!r}): left out of group bias and the new eval set", items=len(lost)))
     return s, tables, new
 
-# %% ../nbs/19_monitor.ipynb #m167
+# %% ../nbs/19_monitor.ipynb #m169
 def agreement_cmd(labels:str,                  # labels table: item_id, annotator, label (CSV/TSV, JSONL, JSON, Parquet)
                   items:str='',                # the items' logs (or an eval set) for group bias and the new eval set
                   out:str='reports/agreement', # output folder

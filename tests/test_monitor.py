@@ -434,3 +434,13 @@ def test_demo_data_is_rebuilt_byte_for_byte(tmp_path):
     for f in ('logs.jsonl', 'labels.csv', 'bundle/scores/baseline.parquet', 'bundle/policies/baseline.json'):
         assert (tmp_path/'monitor'/f).read_bytes() == (root/'monitor'/f).read_bytes(), f
     assert (root/'monitor'/'logs.jsonl').stat().st_size < 2_000_000
+
+
+def test_review_sheet_cells_are_not_formulas(tmp_path):
+    "CSV injection: user text that a spreadsheet would run as a formula is written as text"
+    rows = [dict(timestamp='2026-11-02T10:00:00Z', prompt='=HYPERLINK("http://evil.example","click")', report_reason='@SUM(1)'),
+            dict(timestamp='2026-11-02T11:00:00Z', prompt='+1 555 0100 is my number', response='-2 apples')]
+    sheet = M.review_sheet(M.review_sample(M.read_logs(_jsonl(tmp_path/'l.jsonl', rows))[0], n=2))
+    cells = [v for c in ('prompt', 'response', 'report_reason') for v in sheet[c].dropna()]
+    assert cells and all(not v.startswith(('=', '+', '-', '@')) for v in cells), cells
+    assert "'=HYPERLINK" in ''.join(cells)
