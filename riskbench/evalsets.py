@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_evalsets.ipynb #e003
 from __future__ import annotations
-import os, re, gzip, lzma, json, tempfile, hashlib
+import os, re, gzip, lzma, json, tempfile, hashlib, configparser
 from pathlib import Path
 from collections.abc import Iterator
 
@@ -12,14 +12,15 @@ import numpy as np
 import pandas as pd
 
 from .core import (BadFile, BadColumn, BadParameter, RowReport, MAX_CHARS, datasets_dir, read_yaml, read_json, resolve_input,
-                            get_settings, iter_records, validate_records, load_eval_set, file_sha256, evidence_warning,
+                            get_settings, find_settings_file, iter_records, validate_records, load_eval_set, file_sha256, evidence_warning,
                             per_distinct, text_columns)
 from .taxonomy import taxonomy_name
 
 # %% auto #0
 __all__ = ['SET_KEYS', 'ROW_KINDS', 'EVIDENCE', 'MAX_DECOMPRESSED', 'LANGUAGE_NAMES', 'CONTRACT', 'registry', 'set_name',
            'evalset', 'evalsets_table', 'parse_spec', 'EvalSetPath', 'to_contract', 'iter_evalset', 'evalset_info',
-           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'rows_identity', 'same_rows']
+           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'rows_identity', 'row_differences',
+           'same_rows', 'evalset_record', 'evalset_paths', 'suite_inputs']
 
 # %% ../nbs/12_evalsets.ipynb #e006
 SET_KEYS = ('title', 'version', 'licence', 'commercial', 'gated', 'size', 'row', 'languages', 'label', 'evidence',
@@ -526,6 +527,15 @@ def _subset(a:dict, b:dict)->str|None:
         if sx < sy: return f"the {len(sx):,} rows of {x['name']} are a subset of the {len(sy):,} rows of {y['name']}"
     return None
 
+# %% ../nbs/12_evalsets.ipynb #s013b
+def row_differences(a, b,                 # two results, or their `rows_identity`
+                    names:tuple=('a', 'b'),
+                   )->tuple:              # ([phrase naming what differs, ...], subset sentence or None)
+    "What differs between the rows two results were measured on, and whether one's rows are a subset of the other's"
+    ia = a if isinstance(a, dict) and 'content' in a else rows_identity(a, names[0])
+    ib = b if isinstance(b, dict) and 'content' in b else rows_identity(b, names[1])
+    return _differences(ia, ib), _subset(ia, ib)
+
 # %% ../nbs/12_evalsets.ipynb #s014
 def same_rows(a, b,                 # score tables (DataFrames with `id`, or paths), or threshold policies / summaries
               names:tuple=('a', 'b'), # what to call them in messages
@@ -534,11 +544,11 @@ def same_rows(a, b,                 # score tables (DataFrames with `id`, or pat
              )->list:               # evidence warnings for the report to state ([] when the rows are the same)
     "Refuse to compare two results unless they were measured on the same set, version and rows"
     ia, ib = rows_identity(a, names[0]), rows_identity(b, names[1])
-    diff, sub = _differences(ia, ib), _subset(ia, ib)
+    diff, sub = row_differences(ia, ib)
     if subset and sub:
         diff = [d for d in diff if not d.startswith(('row ids differ', f"{ia['n']:,} vs"))]
     if diff and not force:
-        hint = f" ({sub}: declare it as a subset)" if sub and not subset else ''
+        hint = f" ({sub}: declare it as a subset, --subset)" if sub and not subset else ''
         raise BadParameter(f"{names[0]} and {names[1]} are not comparable: {'; '.join(diff)}{hint}; "
                            "pass --force to compare anyway")
     ws = [evidence_warning('different_rows', f"{names[0]} and {names[1]} were compared on different data "
@@ -556,3 +566,49 @@ def _unchecked(a:dict, b:dict)->list:
     return [evidence_warning('not_measured', f"{' and '.join(miss)} record(s) no row ids: that both were measured "
                              "on the same rows is not checked (only the set, version, SHA-256 and row count are)",
                              subject=miss)]
+
+# %% ../nbs/12_evalsets.ipynb #m002
+def evalset_record(value)->dict|None:
+    "{name, version, revision, sha256, licence, commercial, gated, evidence} of the public set `value` names, else None"
+    spec = (value.evalset, value) if getattr(value, 'evalset', None) else parse_spec(value)
+    if spec is None: return None
+    e = evalset(spec[0])
+    try: sha = evalset_info(e['name'], [resolve_evalset(*spec)])['sha256']
+    except (OSError, BadFile): sha = None   # a hub copy not on disk: nothing to hash
+    return dict(name=e['name'], version=str(e['version']), revision=e.get('revision'), sha256=sha,
+                licence=e['licence'], commercial=bool(e['commercial']), gated=bool(e['gated']), evidence=e['evidence'])
+
+# %% ../nbs/12_evalsets.ipynb #m005
+def evalset_paths(path:str|Path|None=None, # a settings.ini (default: the one in use, see `core.find_settings_file`)
+                 )->tuple:                 # ({set name: local copy}, the settings file or None)
+    "The local copies of public sets named in the settings file's `[riskbench.evalsets]` section"
+    f = Path(path) if path else find_settings_file()
+    if f is None or not f.is_file(): return {}, f
+    cp = configparser.ConfigParser(interpolation=None)
+    try: cp.read_string(f.read_text(encoding='utf-8-sig'), source=str(f))
+    except (configparser.Error, UnicodeDecodeError) as x:
+        raise BadFile(f"{f}: cannot parse settings ({type(x).__name__}: {str(x).splitlines()[0]})") from None
+    if not cp.has_section('riskbench.evalsets'): return {}, f
+    out = {}
+    for k, v in cp.items('riskbench.evalsets'):
+        n = set_name(k)
+        if n is None: raise BadParameter(f"{f}: [riskbench.evalsets] {k}: unknown eval set; known: "
+                                         f"{', '.join(registry()['sets'])}")
+        s = v.strip()
+        out[n] = s if not s or s.startswith('hf:') or Path(s).expanduser().is_absolute() else str((f.parent/s).resolve())
+    return out, f
+
+# %% ../nbs/12_evalsets.ipynb #m008
+def suite_inputs(names,                       # registered set names (a card's `evalsets`)
+                 path:str|Path|None=None,     # the settings file (default: the one in use)
+                )->tuple:                     # (['NAME:PATH', ...], [warning, ...])
+    "The card's public eval sets as `NAME:PATH` inputs, and `evidence_missing` for each without a local copy"
+    paths, f = evalset_paths(path)
+    specs, ws = [], []
+    for n in dict.fromkeys(evalset(x)['name'] for x in names or ()):
+        if paths.get(n): specs.append(f"{n}:{paths[n]}"); continue
+        ws.append(evidence_warning('evidence_missing', f"eval set {n} is named in the card but has no local copy: add "
+                                   f"`{n} = PATH` to the [riskbench.evalsets] section of {f or 'settings.ini'} (obtain "
+                                   f"it: {evalset(n)['obtain']}); nothing it would measure is credited", evalset=n,
+                                   setting=f'[riskbench.evalsets] {n}'))
+    return specs, ws

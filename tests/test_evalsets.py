@@ -529,3 +529,40 @@ def test_same_rows_policies_and_summaries(tmp_path):
     with pytest.raises(BadParameter, match='x: neither a score table nor a threshold policy'):
         E.same_rows(dict(foo=1), p, ('x', 'p'))
     with pytest.raises(BadColumn, match='a: a score table needs an `id` column'): E.same_rows(a.drop(columns='id'), a)
+
+
+# --- suites from settings.ini [riskbench.evalsets], and what a manifest records about a set ---
+
+def test_evalset_paths_relative_to_the_settings_file(tmp_path, monkeypatch):
+    ini = tmp_path / 'conf' / 'settings.ini'; ini.parent.mkdir()
+    ini.write_text("[riskbench]\ndevice = cpu\n\n[riskbench.evalsets]\nXSTest = ../sets/xstest_prompts.csv\n"
+                   "toxicchat = /abs/toxicchat0124.csv\nor-bench = hf:bench-llm/or-bench\n")
+    paths, f = E.evalset_paths(ini)
+    assert f == ini and paths == {'xstest': str((tmp_path / 'sets' / 'xstest_prompts.csv').resolve()),
+                                  'toxicchat-0124': '/abs/toxicchat0124.csv', 'or-bench-hard-1k': 'hf:bench-llm/or-bench'}
+    monkeypatch.setenv('RISKBENCH_SETTINGS', str(ini))                # the settings file in use, found as core finds it
+    assert E.evalset_paths()[0] == paths
+    (tmp_path / 'none.ini').write_text("[riskbench]\ndevice = cpu\n")
+    assert E.evalset_paths(tmp_path / 'none.ini') == ({}, tmp_path / 'none.ini')
+    (tmp_path / 'bad.ini').write_text("[riskbench.evalsets]\nmultijal = MultiJail.csv\n")
+    with pytest.raises(BadParameter, match=r'bad.ini: \[riskbench.evalsets\] multijal: unknown eval set; known: xstest'):
+        E.evalset_paths(tmp_path / 'bad.ini')
+
+
+def test_suite_inputs_missing_copy_is_loud(tmp_path):
+    ini = tmp_path / 'settings.ini'; ini.write_text("[riskbench.evalsets]\nxstest = x.csv\n")
+    specs, ws = E.suite_inputs(['xstest', 'multijail', 'XSTest'], ini)
+    assert specs == [f"xstest:{(tmp_path / 'x.csv').resolve()}"]
+    assert [(w['code'], w['evalset'], w['setting']) for w in ws] == [('evidence_missing', 'multijail',
+                                                                       '[riskbench.evalsets] multijail')]
+    assert f'add `multijail = PATH` to the [riskbench.evalsets] section of {ini}' in ws[0]['message']
+    assert E.evalset('multijail')['obtain'] in ws[0]['message']
+
+
+def test_evalset_record(tmp_path):
+    f = tmp_path / 'xstest_prompts.csv'; f.write_text(XSTEST)
+    r = E.evalset_record(f'xstest:{f}')
+    assert r == dict(name='xstest', version='v2', revision=E.evalset('xstest').get('revision'), sha256=file_sha256(f),
+                     licence='CC-BY-4.0', commercial=True, gated=False, evidence='both')
+    assert E.evalset_record(resolve_input(f'xstest:{f}')) == r            # an EvalSetPath remembers its set
+    assert E.evalset_record(str(f)) is None and E.evalset_record('bundled:demo_prompts.jsonl') is None
