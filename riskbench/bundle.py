@@ -12,14 +12,16 @@ from concurrent.futures import Future
 import pandas as pd
 
 from .core import *
+from .evalsets import evalset, evalset_record, row_differences
 from .report import run_template, RunResult, to_jsonable, template_names, template_parameters, check_parameters
 
 # %% auto #0
 __all__ = ['BUNDLE_FILES', 'WARNING_ORDER', 'LEVELS', 'STATUS_TEXT', 'guard_slug', 'Part', 'absolute_path', 'absolute_guard',
            'absolute_params', 'card_with_guards', 'check_params', 'check_model_spec', 'system_params', 'usecase_params',
-           'plan', 'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data', 'data_sha256', 'set_aside',
-           'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'inputs_failed', 'bundle_warnings', 'warnings_html',
-           'register_frame', 'residual_heatmap', 'overview_cells', 'overview_html', 'data_warnings',
+           'card_parts', 'plan_data', 'plan', 'source_names', 'combine_eval_sets', 'save_table_into', 'bundle_data',
+           'data_sha256', 'set_aside', 'CtrlC', 'stop_kernels', 'run_plan', 'part_warnings', 'inputs_failed',
+           'bundle_warnings', 'warnings_html', 'register_frame', 'residual_heatmap', 'overview_cells', 'overview_html',
+           'data_warnings', 'plan_warnings', 'suite_sets', 'suite_rates', 'suite_results', 'eval_rows',
            'kernel_import_path', 'assess', 'assess_cmd', 'load_bundle', 'comparable', 'diff_bundles', 'diff_text',
            'diff_html', 'diff_cmd']
 
@@ -117,6 +119,9 @@ def card_with_guards(card_path:Path, # the use-case card
     if isinstance(d.get('data'), dict):
         for k in ('eval', 'evaluation', 'finetune', 'fine_tuning', 'path'):
             if isinstance(d['data'].get(k), str): d['data'][k] = absolute_path(d['data'][k], folder)
+    for k in ('train', 'heldout'):
+        if isinstance(d.get('privacy'), dict) and isinstance(d['privacy'].get(k), str):
+            d['privacy'][k] = absolute_path(d['privacy'][k], folder)
     note = (f"# Written by riskbench assess: {Path(card_path).name} with the guards this assessment measured "
             f"({', '.join(guards)})" + (f" and the product model {model}" if model else '') + ".\n")
     return write_text(out, 'usecase.yaml', note + yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
@@ -160,6 +165,45 @@ def usecase_params(have:set,         # the template names there are
     if model and takes('system_summary'): told['system_summary'] = '@summary:system'
     return dict(usecase='@card', policy_dir='@policies', **told)
 
+# %% ../nbs/09_bundle.ipynb #c009f-9
+def card_parts(card,                 # the UseCase
+               guards:list,          # the guard specs this assessment measures
+               model:str|None,       # the product model evaluated end to end (checked), if any
+               not_planned:list,     # filled with {part, template, reason} for a part the card asks for but cannot have
+              )->list:               # [(name, template, needs, params)]
+    "The guard comparison (two guards or more), red-team and privacy parts, as the card's fields ask"
+    slugs, out = [guard_slug(g) for g in guards], []
+    if len(guards) >= 2:
+        out.append(('guard_comparison', 'guard_comparison', [f'thresholds-{s}' for s in slugs],
+                    dict(data='@data', scores=[f'@scores:{s}' for s in slugs], guards=list(guards),
+                         policies=[f'@policy:{s}' for s in slugs])))
+    if card.redteam is not None:
+        out.append(('redteam', 'redteam', [f'thresholds-{slugs[0]}'],
+                    dict(data='@data', guard=guards[0], policy=f'@policy:{slugs[0]}',
+                         techniques=list(card.redteam.get('techniques') or []))))
+    if card.privacy and not model:
+        not_planned.append(dict(part='privacy', template='privacy', reason='the card names no product model '
+                                '(model.spec): membership inference measures the fine-tuned model, not its base'))
+    elif card.privacy:
+        pv = card.privacy
+        for k in ('train', 'heldout'): resolve_input(pv[k], f'privacy.{k} of the card')
+        out.append(('privacy', 'privacy', [], dict(model=model, train=pv['train'], heldout=pv['heldout'],
+                                                   base=pv.get('base') or '')))
+    return out
+
+# %% ../nbs/09_bundle.ipynb #c009f-12
+def plan_data(data,                  # the eval sets given (a path, a list, or None)
+              card_eval:str|None,    # the card's data.eval, resolved against its folder
+              evalsets:tuple=(),     # the card's public eval sets (names)
+              settings:str|Path|None=None, # the settings file with [riskbench.evalsets] (default: the one in use)
+             )->tuple:               # (data, suite specs, warnings)
+    "The assessment's eval sets: given, else the card's, plus the card's public suites, else the demo prompts"
+    from riskbench.evalsets import suite_inputs
+    data = [data] if isinstance(data, (str, Path)) else list(data or [])
+    data = [absolute_path(str(d)) for d in data] or ([card_eval] if card_eval else [])
+    suites, ws = suite_inputs(evalsets, settings)
+    return list(dict.fromkeys(data + suites)) or ['bundled:demo_prompts.jsonl'], suites, ws
+
 # %% ../nbs/09_bundle.ipynb #c009h
 def plan(usecase:str|Path,          # use-case card (YAML)
          data:list|str|None=None,   # eval set(s) (default: the card's, else the bundled demo prompts)
@@ -175,9 +219,7 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     card = load_usecase(card_path)
     c_guards, c_ft, c_eval = _card_inputs(card)
     guards = list(dict.fromkeys(guards or c_guards or ['baseline']))
-    data = [data] if isinstance(data, (str, Path)) else list(data or [])
-    data = [absolute_path(str(d)) for d in data]
-    data = data or [_resolve_card_path(c_eval, card_path) or 'bundled:demo_prompts.jsonl']
+    data, suites, suite_ws = plan_data(data, _resolve_card_path(c_eval, card_path), card.evalsets)
     finetune = absolute_path(str(finetune)) if finetune else _resolve_card_path(c_ft, card_path)
     for d in data: check_eval_set(d, 'eval set', required=('text', 'label'))
     if finetune: check_eval_set(finetune, 'fine-tuning data')
@@ -185,9 +227,13 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     c_model = getattr(card, 'product_model', None)
     model = check_model_spec(model) if model else c_model and check_model_spec(c_model, card_path.parent)
     extra, have = check_params(params), set(template_names())
-    parts = []
+    parts, not_planned = [], []
     def add(name, template, needs=(), **kw):
-        if template in have: parts.append(Part(name, template, {**kw, **extra.get(template, {})}, tuple(needs)))
+        if template not in have:
+            not_planned.append(dict(part=name, template=template, reason=f'its template {template} is not installed'))
+            return
+        needs = [n for n in needs if n.startswith('scores:') or n in {p.name for p in parts}]  # only what is planned
+        parts.append(Part(name, template, {**kw, **extra.get(template, {})}, tuple(needs)))
     add('dataset_overview', 'dataset_overview', data='@data')
     if finetune: add('data_audit', 'data_audit', data=finetune, usecase='@card')
     card_policy = {x['spec']: x.get('policy') for x in getattr(card, 'guards', None) or [] if isinstance(x, dict)}
@@ -200,9 +246,15 @@ def plan(usecase:str|Path,          # use-case card (YAML)
         add(f'languages-{s}', 'multilingual_coverage', [f'scores:{s}', f'thresholds-{s}'], usecase='@card', **measured)
     if model:
         add('system', 'system_evaluation', [f'thresholds-{guard_slug(guards[0])}'], **system_params(model, guards[0]))
+    for name, template, needs, kw in card_parts(card, guards, model, not_planned): add(name, template, needs, **kw)
+    if card.frameworks:
+        add('compliance', 'compliance', [p.name for p in parts], bundle='@bundle', usecase='@card',
+            frameworks=list(card.frameworks))
     add('usecase', 'usecase_assessment', [p.name for p in parts], **usecase_params(have, model))
     inputs = dict(usecase=str(card_path), data=data, finetune=finetune, model=model, card_guards=c_guards,
-                  card_model=c_model, name=getattr(card, 'name', None))
+                  card_model=c_model, name=getattr(card, 'name', None),
+                  not_planned=[x for x in not_planned if x['part'] != 'usecase'], suites=suites,
+                  suite_warnings=suite_ws)
     return parts, guards, inputs
 
 # %% ../nbs/09_bundle.ipynb #c009k
@@ -226,7 +278,8 @@ def combine_eval_sets(paths:list)->tuple:
         if 'source' in df: df = df.rename(columns={'source': 'original_source'})
         frames.append(df.assign(id=name + ':' + df['id'].astype(str), source=name))
         files.append(dict(source=name, path=str(p), sha256=file_sha256(resolve_input(p)), rows_read=rep.read,
-                          rows_kept=rep.kept, rows_rejected=rep.rejected, reasons=rep.reasons()))
+                          rows_kept=rep.kept, rows_rejected=rep.rejected, reasons=rep.reasons(),
+                          evalset=evalset_record(p)))
     df = pd.concat(frames, ignore_index=True)
     for c in df.columns[df.dtypes == object]: df[c] = df[c].where(df[c].notna(), None)  # None, never NaN, in lists
     return df, files
@@ -253,7 +306,8 @@ def bundle_data(paths:list, # the eval sets given (absolute paths or bundled: na
     "The eval set every part reads, and what each input file held: (path, files)"
     if len(paths) == 1:
         p = paths[0]
-        return str(p), [dict(source=source_names(paths)[0], path=str(p), sha256=file_sha256(resolve_input(p)))]
+        return str(p), [dict(source=source_names(paths)[0], path=str(p), sha256=file_sha256(resolve_input(p)),
+                             evalset=evalset_record(p))]
     df, files = combine_eval_sets(paths)
     return str(save_table_into(df, out, 'data/eval.parquet', {'sources': files})), files
 
@@ -310,10 +364,12 @@ def _start(fn, *args)->Future:
 
 # %% ../nbs/09_bundle.ipynb #c011a-1
 def _fill(params:dict, out:Path, ctx:dict)->dict:
-    "Replace the placeholders (@data, @card, @failed, @scores:, @policy:, @policies, @summary:) by what they stand for"
+    "Replace the placeholders (@data, @card, @failed, @bundle, @scores:, @policy:, @policies, @summary:), in lists too"
     res = {}
     for k, v in params.items():
-        if isinstance(v, str) and v in ('@data', '@card', '@failed'): v = ctx[v[1:]]
+        if isinstance(v, list): v = list(_fill(dict(enumerate(v)), out, ctx).values())
+        elif isinstance(v, str) and v in ('@data', '@card', '@failed'): v = ctx[v[1:]]
+        elif v == '@bundle': v = str(out)
         elif isinstance(v, str) and v.startswith('@scores:'): v = str(out/'scores'/f'{v[8:]}.parquet')
         elif isinstance(v, str) and v.startswith('@policy:'):
             p = out/'policies'/f'{v[8:]}.json'
@@ -699,12 +755,26 @@ def _overview_system(bundle:dict, md, raw):
     raw(table_html(pd.DataFrame(rows), caption=f"System rates of {html.escape(str(p['params'].get('model')))} "
                                                 f"(Wilson 95%){judged}"))
 
+# %% ../nbs/09_bundle.ipynb #c013g-9
+def _overview_suites(bundle:dict, md, raw):
+    "Each public eval set and their combination, as false-refusal or recall evidence"
+    from riskbench.report import table_html
+    rows = (bundle.get('suites') or {}).get('rows') or []
+    if not rows: return
+    md("## Public eval sets\n\nAt each guard's chosen threshold, over-refusal sets are **false-refusal** evidence (benign "
+       "rows blocked) and attack sets **recall** evidence (unsafe rows blocked): each set on its own rows, then combined.")
+    t = pd.DataFrame(rows)
+    t['value'] = [_fmt_ci(dict(value=v, low=lo, high=hi)) for v, lo, hi in zip(t['value'], t['low'], t['high'])]
+    cols = ['guard', 'set', 'metric', 'rows', 'blocked', 'value', 'unscored']
+    raw(table_html(t[cols], caption='Public eval sets at the chosen threshold (Wilson 95% intervals)'))
+
 # %% ../nbs/09_bundle.ipynb #c013h
 def overview_cells(bundle:dict)->list:
     "The overview's content as (markdown, html) blocks"
     blocks = []
     md, raw = (lambda s: blocks.append(('md', s))), (lambda s: blocks.append(('html', s)))
-    for f in (_overview_head, _overview_register, _overview_system, _overview_measures): f(bundle, md, raw)
+    for f in (_overview_head, _overview_register, _overview_system, _overview_suites,
+              _overview_measures): f(bundle, md, raw)
     return blocks
 
 # %% ../nbs/09_bundle.ipynb #c013h-1
@@ -745,13 +815,95 @@ def data_warnings(files:list)->list:
         out += [{**w, 'part': 'data'} for w in evalset_flags(info)]
     return out
 
+# %% ../nbs/09_bundle.ipynb #c014a1q
+def plan_warnings(inputs:dict)->list:
+    "`evidence_missing` for each part or public eval set the card asked for that the plan could not include"
+    return [{**w, 'part': 'data'} for w in inputs.get('suite_warnings') or []] + [evidence_warning('evidence_missing', f"part {x['part']} was not run: {x['reason']}; nothing it would "
+                             "measure is credited", part=x['part'], template=x['template'])
+            for x in inputs.get('not_planned') or []]
+
+# %% ../nbs/09_bundle.ipynb #c014a1t
+def suite_sets(files:list)->dict:
+    "{value of the eval data's `source` column: registered set name} for the public sets among the input files"
+    out = {}
+    for f in files:
+        if e := f.get('evalset'): out[f['source']] = out[e['name']] = e['name']
+    return out
+
+# %% ../nbs/09_bundle.ipynb #c014a1u
+_ROLE = (('false_refusal_rate', 0, ('false_refusal', 'both')), ('recall', 1, ('recall', 'both')))
+
+def _rate(name:str, metric:str, x:pd.DataFrame, threshold:float)->dict:
+    "One set's (or the combination's) rate at `threshold`, with its Wilson interval and the unscored rows"
+    from riskbench.thresholds import wilson_interval
+    s = pd.to_numeric(x['score'], errors='coerce')
+    k, n = int((s[s.notna()] >= threshold).sum()), int(s.notna().sum())
+    lo, hi = wilson_interval(k, n)
+    return dict(set=name, metric=metric, rows=n, blocked=k, value=k / n if n else None, low=float(lo) if n else None,
+                high=float(hi) if n else None, unscored=int(s.isna().sum()))
+
+# %% ../nbs/09_bundle.ipynb #c014a1v
+def suite_rates(df:pd.DataFrame,  # a score table over the eval data (with `source`, `label`, `score`)
+                threshold:float,  # the guard's chosen threshold
+                sets:dict,        # {source value: registered set name} (`suite_sets`)
+               )->pd.DataFrame:   # one row per set and metric, then `combined`
+    "False refusals on the benign rows of over-refusal sets and recall on the unsafe rows of attack sets, at `threshold`"
+    if 'source' not in df or not sets: return pd.DataFrame()
+    d = df.assign(_set=df['source'].astype(str).map(sets)).dropna(subset=['_set'])
+    d = d.assign(_role=d['_set'].map(lambda n: evalset(n)['evidence']))
+    lab = pd.to_numeric(d['label'], errors='coerce') if 'label' in d else pd.Series(float('nan'), index=d.index)
+    rows = []
+    for name in dict.fromkeys(d['_set']):
+        for metric, y, roles in _ROLE:
+            if evalset(name)['evidence'] in roles:
+                rows.append(_rate(name, metric, d[(d['_set'] == name) & (lab == y)], threshold))
+    if d['_set'].nunique() > 1:
+        rows += [_rate('combined', m, d[d['_role'].isin(roles) & (lab == y)], threshold) for m, y, roles in _ROLE]
+    return pd.DataFrame(rows)
+
+# %% ../nbs/09_bundle.ipynb #c014a1y
+def suite_results(files:list, # the bundle's data files (with `evalset` records)
+                  guards:list, # the guard specs measured
+                  out:Path,    # the bundle folder (scores/SLUG.parquet, policies/SLUG.json)
+                 )->dict:      # {rows: [...], warnings: [...]} ({} without public sets)
+    "Each public eval set, and all of them combined, at each guard's chosen threshold"
+    sets = suite_sets(files)
+    if not sets: return {}
+    rows, ws, names = [], [], ', '.join(dict.fromkeys(sets.values()))
+    for g in guards:
+        s = guard_slug(g)
+        pol, sp = _read_part_json(out/'policies'/f'{s}.json'), out/'scores'/f'{s}.parquet'
+        if not sp.is_file() or not isinstance(pol.get('threshold'), (int, float)):
+            ws.append(evidence_warning('evidence_missing', f"guard {g} has no scores or no chosen threshold: the public "
+                                       f"eval sets ({names}) are not reported for it", guard=g, part='suites'))
+            continue
+        t = suite_rates(pd.read_parquet(sp), float(pol['threshold']), sets)
+        for r in t.to_dict('records'):
+            rows.append(dict(guard=g, threshold=float(pol['threshold']), **r))
+            if not r['rows']: ws.append(evidence_warning('evidence_missing', f"eval set {r['set']} has no scored "
+                f"{'benign' if r['metric'] != 'recall' else 'unsafe'} rows: its {r['metric']} is not measured for "
+                f"guard {g}", guard=g, evalset=r['set'], metric=r['metric'], part='suites'))
+    return dict(rows=rows, warnings=ws)
+
+# %% ../nbs/09_bundle.ipynb #c014a1z1
+def eval_rows(out:Path, guards:list)->dict:
+    "{n, ids_sha256, table} of the rows the first scored guard measured ({} when none was scored)"
+    for g in guards:
+        p = Path(out)/'scores'/f'{guard_slug(g)}.parquet'
+        if not p.is_file(): continue
+        ids = pd.read_parquet(p, columns=['id'])['id'].astype(str)
+        return dict(n=len(ids), ids_sha256=hashlib.sha256('\n'.join(sorted(ids)).encode()).hexdigest(),
+                    table=p.relative_to(out).as_posix())
+    return {}
+
 # %% ../nbs/09_bundle.ipynb #c014a-2
 def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, t0:float)->dict:
     "Record every part and warning, settle the status, write bundle.json and index.html"
     prts = {p.name: _part_record(p, out) for p in parts}
     sts = [p['status'] for p in prts.values()] + [s['status'] for s in scoring.values()]
     if status is None: status = 'interrupted' if 'interrupted' in sts else 'ok' if set(sts) <= {'ok'} else 'failed'
-    bundle.update(status=status, scoring=scoring, parts=prts, warnings=data_warnings(bundle.get('data_files') or []) + bundle_warnings(prts, scoring),
+    bundle.update(status=status, scoring=scoring, parts=prts, warnings=data_warnings(bundle.get('data_files') or []) + plan_warnings(bundle.get('inputs') or {})
+                  + bundle_warnings(prts, scoring) + (bundle.get('suites') or {}).get('warnings', []),
                   ended=_now(),
                   seconds=round(time.perf_counter() - t0, 2))
     _write_bundle(out, bundle)
@@ -810,9 +962,11 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
             card = card_with_guards(inputs['usecase'], guards, out, new_model) if copy else inputs['usecase']
             sha = dict(usecase=file_sha256(resolve_input(inputs['usecase'])), data=data_sha256(files))
             if inputs['finetune']: sha['finetune'] = file_sha256(resolve_input(inputs['finetune']))
-            bundle.update(data_files=files, input_sha256=sha)
+            bundle.update(data_files=files, input_sha256=sha,
+                          evalsets=[dict(source=f['source'], **f['evalset']) for f in files if f.get('evalset')])
             bundle['inputs'].update(data_path=data_path, usecase_card=str(card))
             run_plan(parts, guards, dict(data=data_path, card=str(card)), out, workers, progress, ctrl_c.hit, scoring)
+            bundle.update(rows=eval_rows(out, guards), suites=suite_results(files, guards, out))
             status = 'interrupted' if ctrl_c.hit.is_set() else None
         except KeyboardInterrupt: status = 'interrupted'; raise
         finally: bundle = _conclude(bundle, parts, scoring, out, status, t0)
@@ -863,9 +1017,37 @@ def load_bundle(folder:str|Path)->dict:
         raise BadFile(f"{p}: not an assessment bundle (no `parts` mapping); build one with `riskbench assess`")
     return b
 
+# %% ../nbs/09_bundle.ipynb #c017-2
+def _rows_record(b:dict, folder=None)->dict:
+    "A bundle's eval rows as `evalsets.same_rows` reads a record: sets, data SHA-256, row count, ids (from its folder)"
+    rows, ids = b.get('rows') or {}, None
+    p = Path(folder)/rows['table'] if folder and Path(folder).is_dir() and rows.get('table') else None
+    inside = p is not None and Path(os.path.abspath(p)).is_relative_to(os.path.abspath(folder))
+    if inside and p.is_file() and not p.is_symlink():
+        ids = pd.read_parquet(p, columns=['id'])['id'].astype(str).tolist()
+    return dict(evalset=list(b.get('evalsets') or []), data_sha256=(b.get('input_sha256') or {}).get('data'),
+                n_rows=rows.get('n'), ids=ids)
+
+# %% ../nbs/09_bundle.ipynb #c017-3
+_COUNTS = re.compile(r'[\d,]+ vs [\d,]+ rows')
+
+def _rows_compared(old:dict, new:dict, names:tuple, folders:tuple, subset:bool)->tuple:
+    "(what differs as ': ...', a --subset hint, the subset warnings when a declared subset explains it all)"
+    diffs, sub = row_differences(_rows_record(old, folders[0]), _rows_record(new, folders[1]), names)
+    diffs = [d for d in diffs if not d.startswith('data SHA-256')]
+    rest = [d for d in diffs if not (d.startswith('row ids differ') or _COUNTS.fullmatch(d))]
+    if subset and sub and not rest:
+        return '', '', [evidence_warning('different_rows', f"{sub} (declared with --subset): each bundle's figures "
+                                         "were measured on its own rows", old=names[0], new=names[1], subset=True)]
+    hint = f" ({sub}: pass --subset to declare it)" if sub and not subset else ''
+    return (f": {'; '.join(diffs)}" if diffs else ''), hint, []
+
 # %% ../nbs/09_bundle.ipynb #c017a
-def comparable(old:dict, new:dict, old_name:str='old', new_name:str='new', force:bool=False)->list:
-    "`BadParameter` when two bundles are not comparable (unfinished, other data), unless `force`: then the warnings"
+def comparable(old:dict, new:dict, old_name:str='old', new_name:str='new', force:bool=False,
+               subset:bool=False,           # the eval rows of one are declared a subset of the other's
+               folders:tuple=(None, None),  # the bundles' folders: their row ids are read from there
+              )->list:
+    "`BadParameter` when two bundles are not comparable (unfinished; other sets, versions, data or rows), unless `force`"
     ws = []
     for name, b in ((old_name, old), (new_name, new)):
         st = b.get('status')
@@ -876,13 +1058,15 @@ def comparable(old:dict, new:dict, old_name:str='old', new_name:str='new', force
         ws.append(evidence_warning('incomplete_bundle', msg, bundle=name))
     sa, sb = old.get('input_sha256') or {}, new.get('input_sha256') or {}
     differ = [k for k in ('data', 'finetune') if k in sa and k in sb and sa[k] != sb[k]]
+    more, hint, sub_ws = _rows_compared(old, new, (old_name, new_name), folders, subset) if 'data' in differ else ('', '', [])
+    if sub_ws: differ.remove('data'); ws += sub_ws
     if differ:
         what = ' and '.join({'data': 'eval data', 'finetune': 'fine-tuning data'}[k] for k in differ)
         if not force:
-            raise BadParameter(f"{old_name} and {new_name} were built from different {what} (SHA-256 differ): a change "
-                               "may come from the data, not the product; pass --force to compare anyway")
+            raise BadParameter(f"{old_name} and {new_name} were built from different {what} (SHA-256 differ){more}: a "
+                               f"change may come from the data, not the product{hint}; pass --force to compare anyway")
         shas = {f'{k}_sha256': f"{sa[k][:12]} -> {sb[k][:12]}" for k in differ}
-        msg = f"the bundles were built from different {what}: changes may come from the data, not the product"
+        msg = f"the bundles were built from different {what}{more}: changes may come from the data, not the product"
         ws.append(evidence_warning('different_data', msg, old=old_name, new=new_name, **shas))
     return ws
 
@@ -992,10 +1176,11 @@ def diff_cmd(old:str,            # the earlier bundle folder
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html)
              force:bool=False,   # compare bundles that did not complete, or were built from different data
+             subset:bool=False,  # the eval rows of one bundle are a subset of the other's (said in a warning)
             )->int:
     "Compare two assessment bundles: thresholds, metrics, risk levels, gaps"
     a, b = load_bundle(old), load_bundle(new)
-    ws = comparable(a, b, old, new, force)
+    ws = comparable(a, b, old, new, force, subset, (old, new))
     d = diff_bundles(a, b)
     d['warnings'] = ws
     print(diff_text(d, old, new))

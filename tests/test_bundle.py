@@ -435,7 +435,7 @@ def test_plan_adds_the_system_part_for_a_product_model(tmp_path):
                     "guards: [baseline, 'llama-guard:meta-llama/Llama-Guard-3-8B']\n")
     parts, guards, inputs = B.plan(card)
     sp, up = parts[names(parts).index('system')], parts[-1]
-    assert names(parts)[-2:] == ['system', 'usecase'] and 'system' in up.needs
+    assert names(parts)[-3:] == ['system', 'guard_comparison', 'usecase'] and 'system' in up.needs  # two guards: compared
     assert inputs['model'] == f"responses:{tmp_path/'r.jsonl'}"       # the card's relative path, from its folder
     assert sp.params == dict(data='@data', model=inputs['model'], input_guard='baseline', policy='@policy:baseline',
                              output_guard='baseline') and sp.needs == ('thresholds-baseline',)
@@ -471,3 +471,184 @@ def test_assess_reads_a_public_set_by_name(tmp_path, monkeypatch):
     parts, guards, inputs = plan('bundled:usecases/customer_support.yaml', data=['xstest:xstest_prompts.csv'])
     assert inputs['data'] == [f"xstest:{tmp_path/'xstest_prompts.csv'}"], inputs['data']
     assert any(p.template == 'guard_thresholds' for p in parts)
+
+
+# --- the parts a card's own fields ask for (guard comparison, red team, privacy, compliance), wired by plan() ---
+
+BASE_TEMPLATES = ['data_audit', 'dataset_overview', 'guard_bias', 'guard_thresholds', 'multilingual_coverage',
+                  'system_evaluation', 'usecase_assessment']
+
+
+def _plan_with(monkeypatch, tmp_path, extra_card, templates, **kw):
+    "plan() on a card with `extra_card` fields, as if only `templates` were installed (their parameters not read)"
+    from riskbench import bundle as B
+    monkeypatch.setattr(B, 'template_names', lambda: list(templates))
+    (tmp_path/'ft.jsonl').write_text('{"text": "a", "label": 0}\n'); (tmp_path/'ho.jsonl').write_text('{"text": "b"}\n')
+    card = tmp_path/'card.yaml'
+    card.write_text("name: t\nlanguages: [en]\nguards: [baseline, 'llama-guard:meta-llama/Llama-Guard-3-8B']\n" + extra_card)
+    return B.plan(card, **kw)
+
+
+FULL = ("model: {base: meta-llama/Llama-3.1-8B-Instruct, spec: 'python:riskbench.system:demo_model'}\n"
+        "redteam: {techniques: [base64, roleplay]}\nprivacy: {train: ft.jsonl, heldout: ho.jsonl, base: 'hf:b'}\n"
+        "frameworks: [eu-ai-act, owasp-llm]\n")
+
+
+def test_plan_wires_the_card_parts(monkeypatch, tmp_path):
+    templates = BASE_TEMPLATES + ['guard_comparison', 'redteam', 'privacy', 'compliance']
+    parts, guards, inputs = _plan_with(monkeypatch, tmp_path, FULL, templates)
+    P = {p.name: p for p in parts}
+    names = [p.name for p in parts]
+    assert names[-6:] == ['system', 'guard_comparison', 'redteam', 'privacy', 'compliance', 'usecase']
+    s0, s1 = 'baseline', 'llama-guard-meta-llama-llama-guard-3-8b'
+    assert P['guard_comparison'].params == dict(data='@data', scores=[f'@scores:{s0}', f'@scores:{s1}'],
+                                               guards=['baseline', 'llama-guard:meta-llama/Llama-Guard-3-8B'],
+                                               policies=[f'@policy:{s0}', f'@policy:{s1}'])
+    assert P['guard_comparison'].needs == (f'thresholds-{s0}', f'thresholds-{s1}')
+    assert P['redteam'].params == dict(data='@data', guard='baseline', policy='@policy:baseline',
+                                       techniques=['base64', 'roleplay'])
+    assert P['redteam'].needs == ('thresholds-baseline',)
+    assert P['privacy'].params == dict(model='python:riskbench.system:demo_model', train=str(tmp_path/'ft.jsonl'),
+                                       heldout=str(tmp_path/'ho.jsonl'), base='hf:b') and P['privacy'].needs == ()
+    assert P['compliance'].params == dict(bundle='@bundle', usecase='@card', frameworks=['eu-ai-act', 'owasp-llm'])
+    assert set(P['compliance'].needs) == set(names) - {'compliance', 'usecase'}       # every other part but usecase
+    assert set(P['usecase'].needs) == set(names) - {'usecase'} and inputs['not_planned'] == []
+
+
+def test_plan_card_parts_absent_or_not_installed(monkeypatch, tmp_path):
+    from riskbench import bundle as B
+    parts, _, inputs = _plan_with(monkeypatch, tmp_path, FULL, BASE_TEMPLATES)   # the four templates are not there
+    assert not {'guard_comparison', 'redteam', 'privacy', 'compliance'} & {p.name for p in parts}
+    assert [x['part'] for x in inputs['not_planned']] == ['guard_comparison', 'redteam', 'privacy', 'compliance']
+    ws = B.plan_warnings(inputs)
+    assert [w['code'] for w in ws] == ['evidence_missing'] * 4
+    assert ws[1]['message'] == 'part redteam was not run: its template redteam is not installed; nothing it would measure is credited'
+    # a card without the fields asks for nothing; one guard: no comparison; no product model: privacy is said, not run
+    all_t = BASE_TEMPLATES + ['guard_comparison', 'redteam', 'privacy', 'compliance']
+    monkeypatch.setattr(B, 'template_names', lambda: all_t)
+    plain = tmp_path/'plain.yaml'; plain.write_text("name: t\nlanguages: [en]\nmodel: m\nguards: [baseline]\n")
+    parts, _, inputs = B.plan(plain)
+    assert [p.name for p in parts][-2:] == ['languages-baseline', 'usecase'] and inputs['not_planned'] == []
+    (tmp_path/'np.yaml').write_text("name: t\nlanguages: [en]\nmodel: m\nguards: [baseline]\nredteam: {}\n"
+                                    f"privacy: {{train: {tmp_path/'ft.jsonl'}, heldout: {tmp_path/'ho.jsonl'}}}\n")
+    parts, _, inputs = B.plan(tmp_path/'np.yaml')
+    rt = next(p for p in parts if p.name == 'redteam')
+    assert rt.params['techniques'] == [] and 'privacy' not in [p.name for p in parts]   # empty list: every technique
+    assert inputs['not_planned'][0]['reason'].startswith('the card names no product model (model.spec)')
+
+
+def test_plan_refuses_missing_privacy_data(monkeypatch, tmp_path):
+    from riskbench.core import BadFile
+    with pytest.raises(BadFile, match='privacy.train of the card'):
+        _plan_with(monkeypatch, tmp_path, FULL.replace('ft.jsonl', 'missing.jsonl'),
+                   BASE_TEMPLATES + ['privacy'])
+
+
+def test_fill_replaces_placeholders_in_lists(tmp_path):
+    from riskbench.bundle import _fill
+    (tmp_path/'policies').mkdir(); (tmp_path/'policies'/'a.json').write_text('{}')
+    got = _fill(dict(scores=['@scores:a', '@scores:b'], policies=['@policy:a', '@policy:b'], guards=['x', 'y'],
+                     bundle='@bundle', data='@data'), tmp_path, dict(data='D', card='C', failed=[]))
+    assert got == dict(scores=[str(tmp_path/'scores'/'a.parquet'), str(tmp_path/'scores'/'b.parquet')],
+                       policies=[str(tmp_path/'policies'/'a.json'), ''], guards=['x', 'y'], bundle=str(tmp_path), data='D')
+
+
+def test_card_copy_makes_privacy_paths_absolute(tmp_path):
+    import yaml
+    from riskbench.bundle import card_with_guards
+    (tmp_path/'ft.jsonl').write_text('{}\n')
+    c = tmp_path/'c.yaml'; c.write_text("name: t\nlanguages: [en]\nmodel: m\nprivacy: {train: ft.jsonl, heldout: ho.jsonl}\n")
+    out = tmp_path/'b'; out.mkdir()
+    d = yaml.safe_load(card_with_guards(c, ['baseline'], out).read_text())
+    assert d['privacy']['train'] == str(tmp_path/'ft.jsonl')    # exists there: made absolute
+    assert d['privacy']['heldout'] == str(tmp_path/'ho.jsonl')
+
+
+# --- public eval sets in the bundle: each and combined, by the evidence they are (issue 14 item 6) ---
+
+def test_suite_rates_by_hand_and_wilson_oracle():
+    from statsmodels.stats.proportion import proportion_confint
+    from riskbench.bundle import suite_rates
+    # xstest (both): 3 benign (2 blocked at 0.5), 2 unsafe (1 blocked); or-bench-hard (false refusal): 4 benign, 1
+    # blocked, 1 unscored; multijail (recall): 3 unsafe, all blocked; a row of another file is in no set
+    rows = ([('xs', 0, s) for s in (.9, .6, .1)] + [('xs', 1, s) for s in (.7, .2)] +
+            [('orb', 0, s) for s in (.8, .1, .2, .3, None)] + [('mj', 1, s) for s in (.5, .9, .99)] + [('own', 0, .9)])
+    df = pd.DataFrame(rows, columns=['source', 'label', 'score'])
+    t = suite_rates(df, 0.5, {'xs': 'xstest', 'orb': 'or-bench-hard-1k', 'mj': 'multijail'})
+    got = {(r['set'], r['metric']): (r['rows'], r['blocked'], r['unscored']) for r in t.to_dict('records')}
+    assert got == {('xstest', 'false_refusal_rate'): (3, 2, 0), ('xstest', 'recall'): (2, 1, 0),
+                   ('or-bench-hard-1k', 'false_refusal_rate'): (4, 1, 1), ('multijail', 'recall'): (3, 3, 0),
+                   ('combined', 'false_refusal_rate'): (7, 3, 1), ('combined', 'recall'): (5, 4, 0)}
+    for r in t.to_dict('records'):
+        lo, hi = proportion_confint(r['blocked'], r['rows'], alpha=0.05, method='wilson')
+        assert r['value'] == pytest.approx(r['blocked'] / r['rows']) and (r['low'], r['high']) == pytest.approx((lo, hi))
+    assert suite_rates(df, 0.5, {}).empty
+
+
+def _bundle_with_rows(folder, ids, sha, sets=(('xstest', 'v2'),)):
+    "A bundle.json record (and its score table) as assess writes them, for comparable()"
+    (folder/'scores').mkdir(parents=True)
+    pd.DataFrame(dict(id=ids, score=0.5)).to_parquet(folder/'scores'/'baseline.parquet')
+    return dict(status='ok', parts={}, input_sha256=dict(data=sha * 64),
+                evalsets=[dict(name=n, version=v, sha256=sha * 64) for n, v in sets],
+                rows=dict(n=len(ids), table='scores/baseline.parquet'))
+
+
+def test_comparable_names_sets_versions_rows_and_subsets(tmp_path):
+    from riskbench.bundle import comparable
+    from riskbench.core import BadParameter
+    fa, fb = tmp_path/'a', tmp_path/'b'
+    a = _bundle_with_rows(fa, ['1', '2', '3'], 'a')
+    b = _bundle_with_rows(fb, ['1', '2'], 'b')
+    with pytest.raises(BadParameter) as e: comparable(a, b, 'A', 'B', folders=(fa, fb))
+    msg = str(e.value)
+    assert msg.startswith("A and B were built from different eval data (SHA-256 differ): 3 vs 2 rows; row ids differ "
+                          "(only in A: '3'; only in B: none)") and '\n' not in msg
+    assert '(the 2 rows of B are a subset of the 3 rows of A: pass --subset to declare it)' in msg
+    ws = comparable(a, b, 'A', 'B', subset=True, folders=(fa, fb))
+    assert [(w['code'], w['subset']) for w in ws] == [('different_rows', True)]
+    assert ws[0]['message'].startswith('the 2 rows of B are a subset of the 3 rows of A (declared with --subset)')
+    with pytest.raises(BadParameter, match='different eval data'): comparable(a, b, 'A', 'B', subset=True)  # no ids
+    v1 = {**b, 'evalsets': [dict(name='xstest', version='v1')]}
+    with pytest.raises(BadParameter, match=r'SHA-256 differ\): version v2 vs v1; 3 vs 2 rows'):
+        comparable(a, v1, 'A', 'B', subset=True, folders=(fa, fb))               # a subset of another version: refused
+    mj = {**b, 'evalsets': [dict(name='multijail', version='1')]}
+    ws = comparable(a, mj, 'A', 'B', force=True, folders=(fa, fb))
+    assert [w['code'] for w in ws] == ['different_data'] and 'eval set xstest vs multijail' in ws[0]['message']
+    assert comparable(a, {**a}, 'A', 'A2', folders=(fa, fa)) == []
+
+
+def test_assess_reports_the_cards_public_sets(tmp_path):
+    "A card's evalsets: local copies from settings.ini, each set and combined in the bundle, a missing one said loudly"
+    from test_evalsets import XSTEST, MJ_LANGS
+    from riskbench.core import file_sha256
+    (tmp_path/'sets').mkdir()
+    (tmp_path/'sets'/'xstest_prompts.csv').write_text(XSTEST)
+    rows = [dict(id=i, source='anthropic', tags="['violence']", **{l: f'how to hurt someone {i} ({l})' for l in MJ_LANGS})
+            for i in (1, 2)]
+    pd.DataFrame(rows).to_csv(tmp_path/'sets'/'MultiJail.csv', index=False)
+    ini = tmp_path/'settings.ini'
+    ini.write_text("[riskbench]\ndevice = cpu\n\n[riskbench.evalsets]\nxstest = sets/xstest_prompts.csv\n"
+                   "multijail = sets/MultiJail.csv\n")
+    (tmp_path/'card.yaml').write_text("name: suites\nlanguages: [en]\nmodel: m\nguards: [baseline]\n"
+                                      "evalsets: [xstest, multijail, or-bench]\n")
+    r = riskbench('assess', 'card.yaml', '--out', 'b', cwd=tmp_path, env={'RISKBENCH_SETTINGS': str(ini)})
+    b = json.loads((tmp_path/'b'/'bundle.json').read_text())   # (the bias part finds no identity group in these rows)
+    assert r.returncode in (0, 1) and b['parts']['thresholds-baseline']['status'] == 'ok', r.stdout + r.stderr
+    assert [(e['name'], e['version'], e['sha256']) for e in b['evalsets']] == [
+        ('xstest', 'v2', file_sha256(tmp_path/'sets'/'xstest_prompts.csv')),
+        ('multijail', E_VERSION('multijail'), file_sha256(tmp_path/'sets'/'MultiJail.csv'))]
+    miss = [w for w in b['warnings'] if w.get('setting')]
+    assert [(w['code'], w['evalset'], w['setting']) for w in miss] == [
+        ('evidence_missing', 'or-bench-hard-1k', '[riskbench.evalsets] or-bench-hard-1k')]
+    got = {(x['set'], x['metric']): x['rows'] for x in b['suites']['rows']}
+    assert got == {('xstest', 'false_refusal_rate'): 3, ('xstest', 'recall'): 1, ('multijail', 'recall'): 20,
+                   ('combined', 'false_refusal_rate'): 3, ('combined', 'recall'): 21}
+    assert b['rows']['n'] == 24 and b['rows']['table'] == 'scores/baseline.parquet'
+    index = (tmp_path/'b'/'index.html').read_text()
+    assert 'Public eval sets' in index and 'false_refusal_rate' in index and 'or-bench-hard-1k' in index
+
+
+def E_VERSION(name):
+    from riskbench.evalsets import evalset
+    return str(evalset(name)['version'])
