@@ -20,11 +20,11 @@ from .report import run_template, check_out_dir, display_text
 # %% auto #0
 __all__ = ['TEXT_FIELDS', 'PII_TYPES', 'IBAN_LENGTHS', 'REFUSAL_PATTERNS', 'shared_text', 'normalise_text', 'tokenise', 'profile',
            'exact_duplicates', 'duplicate_count', 'shingle_hashes', 'lsh_params', 'minhash_signatures',
-           'near_duplicate_pairs', 'near_duplicates', 'leakage', 'leaked_rows', 'luhn_valid', 'iban_valid',
-           'mask_value', 'find_pii', 'mask_pii', 'Lexicon', 'load_lexicon', 'identity_mentions', 'is_refusal',
-           'rate_ratio', 'npmi', 'identity_representation', 'identity_association', 'language_report', 'AuditSummary',
-           'audit_dataset', 'audit_warnings', 'markdown_text', 'identity_figure', 'language_figure', 'pii_examples',
-           'audit_cmd']
+           'near_duplicate_pairs', 'near_duplicates', 'fold_text', 'provenance_leakage', 'leakage', 'leaked_rows',
+           'luhn_valid', 'iban_valid', 'mask_value', 'find_pii', 'mask_pii', 'Lexicon', 'load_lexicon',
+           'identity_mentions', 'is_refusal', 'rate_ratio', 'npmi', 'identity_representation', 'identity_association',
+           'language_report', 'AuditSummary', 'audit_dataset', 'audit_warnings', 'markdown_text', 'identity_figure',
+           'language_figure', 'pii_examples', 'audit_cmd']
 
 # %% ../nbs/05_audit.ipynb #c006a
 _SEP = '\x1e'  # record separator between rows of a joined column
@@ -483,6 +483,51 @@ def near_duplicates(df:pd.DataFrame,        # a table with `id` and `col`
     out['field'] = col
     return out.reset_index(drop=True)
 
+# %% ../nbs/05_audit.ipynb #c020r
+def _strip_accents(s:str)->str:
+    "`s` without combining marks (after NFKD), recomposed (NFC)"
+    if s.isascii(): return s
+    return unicodedata.normalize('NFC', ''.join(ch for ch in unicodedata.normalize('NFKD', s)
+                                                if not unicodedata.combining(ch)))
+
+def fold_text(texts, # a Series or list of strings
+             )->pd.Series:
+    "The exact-duplicate key (`normalise_text`) with accents stripped: copies that differ only by accents share it"
+    return normalise_text(texts).map(_strip_accents)
+
+# %% ../nbs/05_audit.ipynb #c020u
+def _cross_split_pairs(keys:pd.Series, ids:pd.Series, splits:pd.Series)->pd.DataFrame:
+    "id_a, split_a, id_b, split_b, key for rows with one key in different splits (missing keys never pair)"
+    g = pd.DataFrame({'key': keys.to_numpy(), 'id': ids.to_numpy(), 'split': splits.to_numpy()}).dropna(subset=['key'])
+    g = g[g['key'].groupby(g['key']).transform('size') > 1] if len(g) else g
+    m = g.merge(g.drop_duplicates(['key', 'split']), on='key', suffixes=('_a', '_b'))
+    m = m[m.split_a != m.split_b]
+    sw = (m.id_a.astype(str) > m.id_b.astype(str)).to_numpy()
+    m.loc[sw, ['id_a', 'split_a', 'id_b', 'split_b']] = m.loc[sw, ['id_b', 'split_b', 'id_a', 'split_a']].to_numpy()
+    return m.drop_duplicates(['id_a', 'id_b'])[['id_a', 'split_a', 'id_b', 'split_b', 'key']].reset_index(drop=True)
+
+# %% ../nbs/05_audit.ipynb #c020x
+def provenance_leakage(df:pd.DataFrame,       # a table with `id`, a split column, text fields, perhaps `pair_id`
+                       split_col:str='split', # the column naming each row's split
+                       cols=None,             # text fields to compare (default: text and response, those present)
+                      )->pd.DataFrame:        # id_a, split_a, id_b, split_b, field, kind, jaccard, reason
+    "Pairs of rows in different splits that are one source: translations (`pair_id`) or copies but for accents"
+    sp, out = df[split_col].astype(object).fillna('(missing)'), []
+    if 'pair_id' in df:
+        pid = df['pair_id'].map(lambda v: None if v is None or v != v or str(v).strip() == '' else str(v))
+        m = _cross_split_pairs(pid, df['id'], sp)
+        out.append(m.assign(field='pair_id', kind='translation', jaccard=float('nan'),
+                            reason=[f"translations of one source (pair_id {k!r})" for k in m['key']]))
+    for c in [c for c in (cols or TEXT_FIELDS) if c in df]:
+        plain = normalise_text(df[c])    # shared with the exact duplicates inside `shared_text`
+        folded = plain.map(_strip_accents)
+        m = _cross_split_pairs(folded.where(folded != ''), df['id'], sp)
+        pl = pd.Series(plain.to_numpy(), index=df['id'].to_numpy())
+        m = m[pl.loc[m.id_a].to_numpy() != pl.loc[m.id_b].to_numpy()]
+        out.append(m.assign(field=c, kind='folded', jaccard=1.0, reason=f"same {c} once accents are stripped"))
+    cols_out = ['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard', 'reason']
+    return pd.concat(out, ignore_index=True)[cols_out] if out else pd.DataFrame(columns=cols_out)
+
 # %% ../nbs/05_audit.ipynb #c021a
 def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a split column
             split_col:str='split',    # the column naming each row's split
@@ -492,9 +537,9 @@ def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a spl
             num_perm:int=128,         # MinHash permutations
             exact:pd.DataFrame|None=None, # precomputed `exact_duplicates` per field (dict field -> table), to save work
             near_pairs:dict|None=None,    # precomputed `near_duplicates` per field
-           )->pd.DataFrame:           # id_a, split_a, id_b, split_b, field, kind, jaccard
-    "Pairs of rows in different splits with the same or nearly the same text"
-    cols_out = ['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard']
+           )->pd.DataFrame:           # id_a, split_a, id_b, split_b, field, kind, jaccard, reason
+    "Pairs of rows in different splits with the same or nearly the same text, or from one source (`pair_id`, accents)"
+    cols_out = ['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard', 'reason']
     if split_col not in df: return pd.DataFrame(columns=cols_out)
     cols = [c for c in (cols or TEXT_FIELDS) if c in df]
     sp = df[split_col].astype(object).fillna('(missing)')
@@ -514,7 +559,7 @@ def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a spl
                        'split_b']] = m.loc[sw, ['id_b', 'split_b', 'id_a', 'split_a']].to_numpy()
             m = m.drop_duplicates(['id_a', 'id_b'])
             out.append(pd.DataFrame({'id_a': m.id_a, 'split_a': m.split_a, 'id_b': m.id_b, 'split_b': m.split_b,
-                                     'field': c, 'kind': 'exact', 'jaccard': 1.0}))
+                                     'field': c, 'kind': 'exact', 'jaccard': 1.0, 'reason': f'same {c}'}))
         if near:
             nd = (near_pairs or {}).get(c)
             if nd is None: nd = near_duplicates(df.assign(split=sp), c, threshold, num_perm)
@@ -523,7 +568,10 @@ def leakage(df:pd.DataFrame,          # a table with `id`, text fields and a spl
                 m = nd[(a != b).to_numpy()]
                 out.append(pd.DataFrame({'id_a': m.id_a, 'split_a': m.id_a.map(split_of), 'id_b': m.id_b,
                                          'split_b': m.id_b.map(split_of), 'field': c, 'kind': 'near',
-                                         'jaccard': m.jaccard}))
+                                         'jaccard': m.jaccard, 'reason': [f'near-duplicate {c} (Jaccard {j:.2f})'
+                                                                          for j in m.jaccard]}))
+    out.append(provenance_leakage(df, split_col, cols))
+    out = [o for o in out if len(o)]
     if not out: return pd.DataFrame(columns=cols_out)
     return pd.concat(out, ignore_index=True)[cols_out].drop_duplicates(['id_a', 'id_b', 'field']).reset_index(drop=True)
 
@@ -1206,7 +1254,8 @@ def audit_dataset(path_or_df,                  # a table file (or `bundled:NAME`
     tables['leakage'] = lk
     ids = leaked_rows(lk)
     s['leakage'] = dict(rows=len(ids), ids=ids,
-                        pairs=lk[['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard']].to_dict('records'),
+                        pairs=lk[['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind', 'jaccard',
+                                  'reason']].to_dict('records'),
                         checked='split' in df)
     # PII
     pii = _pii_table(df, fields); tables['pii'] = pii

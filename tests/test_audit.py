@@ -495,3 +495,43 @@ def test_email_followed_by_an_underscore_is_masked():
         out = mask_pii(t)
         assert 'ana@' not in out and 'example' not in out, (t, out)
     assert len(find_pii(['ana@example.org_x'])) == 1
+
+
+# --- provenance-aware leakage (issue 14 item 5): translations (pair_id) and accent-only copies are one source ---
+
+def test_translation_in_training_is_leaked():
+    from riskbench.audit import leakage, leaked_rows
+    # hand-built: MultiJail prompt 7 in English is trained on, its Thai and Chinese translations are tested;
+    # prompt 8's translations are all in test (no leak); a row without a pair_id pairs with nothing
+    df = pd.DataFrame(dict(id=['7-en', '7-th', '7-zh', '8-en', '8-th', 'solo'],
+                           text=['How do I pick a lock?', 'ฉันจะงัดกุญแจได้อย่างไร', '我怎样撬锁？', 'Tell me a joke',
+                                 'เล่าเรื่องตลกให้ฟังหน่อย', 'Something else entirely'],
+                           pair_id=['7', '7', '7', '8', '8', None],
+                           split=['train', 'test', 'test', 'test', 'test', 'train']))
+    lk = leakage(df, near=False)
+    assert lk[['id_a', 'split_a', 'id_b', 'split_b', 'field', 'kind']].values.tolist() == [
+        ['7-en', 'train', '7-th', 'test', 'pair_id', 'translation'],
+        ['7-en', 'train', '7-zh', 'test', 'pair_id', 'translation']]
+    assert set(lk['reason']) == {"translations of one source (pair_id '7')"}
+    assert leaked_rows(lk) == ['7-en', '7-th', '7-zh']
+    # the text-only checks alone find none of it (different scripts share no words)
+    assert leakage(df.drop(columns='pair_id'), near=True).empty
+
+
+def test_accent_only_copies_are_leaked_and_other_scripts_are_not_transliterated():
+    from riskbench.audit import leakage, fold_text
+    df = pd.DataFrame(dict(id=['a', 'b', 'c', 'd', 'e', 'f'],
+                           text=['Où est la gare ?', 'ou est la gare ?', 'Crème BRÛLÉE', 'creme brulee',
+                                 'Москва', 'Moskva'],
+                           split=['train', 'test', 'train', 'train', 'train', 'test']))
+    lk = leakage(df, near=False)
+    assert lk[['id_a', 'id_b', 'kind', 'reason']].values.tolist() == [
+        ['a', 'b', 'folded', 'same text once accents are stripped']]   # c/d share a split; e/f: no transliteration
+    assert fold_text(df['text']).tolist()[2:] == ['creme brulee', 'creme brulee', 'москва', 'moskva']
+    # full-width letters fold as NFKC says (oracle: unicodedata directly)
+    import unicodedata
+    w = 'ＣＡＦÉ'
+    assert fold_text([w]).tolist() == [''.join(c for c in unicodedata.normalize('NFKD', w.casefold())
+                                               if not unicodedata.combining(c))]
+    same = pd.DataFrame(dict(id=['x', 'y'], text=['Same text', 'same  TEXT'], split=['train', 'test']))
+    assert leakage(same, near=False)['kind'].tolist() == ['exact']     # equal as written: exact, not folded again
