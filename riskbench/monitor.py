@@ -106,7 +106,10 @@ def read_logs(path:str|Path,           # interaction logs: CSV/TSV, JSONL, JSON,
         ok = _check_log_columns(raw, rep)
         parts.append(validate_records(ok, rep, mapping, required=('text',), missing_label='keep', seen_ids=seen))
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
-    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', 'text', 'timestamp'])
+    if rep.kept == 0:
+        r = rep.rejects[0]
+        raise BadFile(f"{path}: none of its {rep.read:,} rows could be read (row {r['row']}: {r['reason']})")
+    df = pd.concat(parts, ignore_index=True)
     df['timestamp'] = pd.to_datetime(df['timestamp'], utc=True)
     for c in [c for c in df if c.endswith('_blocked')]: df[c] = df[c].astype('boolean')
     for c in [c for c in df if c.endswith('_score')]: df[c] = df[c].astype(float)
@@ -182,7 +185,8 @@ def p_chart(k,               # events per period
     return pd.DataFrame(dict(p=p, p_bar=pbar, lcl=lcl, ucl=ucl, out_of_control=(p > ucl) | (p < lcl)))
 
 # %% ../nbs/19_monitor.ipynb #m038
-GROUPINGS = dict(category='categories', language='language', version='model_version')
+GROUPINGS = dict(category='categories', language='language', version='model_version',
+                 system_prompt='system_prompt_version')
 
 def _grouped(logs:pd.DataFrame, ind:pd.DataFrame, by:str|None)->pd.DataFrame:
     "The indicators with a `group` column: 'all', or the value of `by` (rows repeated per hazard code)"
@@ -199,7 +203,7 @@ def _grouped(logs:pd.DataFrame, ind:pd.DataFrame, by:str|None)->pd.DataFrame:
 # %% ../nbs/19_monitor.ipynb #m039
 def rates_over_time(logs:pd.DataFrame,  # from `read_logs`
                     period:str='day',   # 'day' or 'week'
-                    by:str|None=None,   # None (all turns), 'category', 'language' or 'version'
+                    by:str|None=None,   # None (all turns), or a key of `GROUPINGS`
                     alpha:float=0.05,   # 1 - confidence of the Wilson intervals
                     min_n:int=30,       # periods with fewer turns are never flagged
                     baseline:int=0,     # leading periods that set the p-chart's centre line (0: all)

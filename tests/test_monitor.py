@@ -48,6 +48,9 @@ def test_logs_need_a_timestamp_and_rows(tmp_path):
     with pytest.raises(BadColumn, match="no column 'timestamp'"): M.read_logs(_jsonl(tmp_path/'a.jsonl', [dict(prompt='x')]))
     (tmp_path/'e.jsonl').write_text('')
     with pytest.raises(BadFile, match='holds no rows'): M.read_logs(tmp_path/'e.jsonl')
+    bad = _jsonl(tmp_path/'b.jsonl', [dict(timestamp='soon', prompt='x')] * 3)
+    with pytest.raises(BadFile, match=r"none of its 3 rows could be read \(row 1: timestamp 'soon' is not an ISO"):
+        M.read_logs(bad)
 
 
 def test_csv_logs_read_the_same(tmp_path, demo):
