@@ -118,18 +118,21 @@ def _json_or_none(p:Path):
     except (ValueError, UnicodeDecodeError, OSError): return None
 
 def bundle_parts(folder:str|Path)->dict:
-    "{part: {template, status, summary, manifest}} from a bundle folder's part folders"
+    "{part: {template, status, summary, manifest}} from a bundle folder's part folders (unreadable ones say so)"
     folder = Path(folder)
     if not folder.is_dir(): raise BadFile(f"{folder}: not a bundle folder")
     out = {}
     for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
-        man = _json_or_none(d/'manifest.json')
-        if not isinstance(man, dict) or 'template' not in man: continue
-        out[d.name] = dict(template=Path(str(man['template'])).stem, status=man.get('status'),
-                           summary=_json_or_none(d/'summary.json') or {}, manifest=man)
+        if not (d/'manifest.json').exists(): continue          # scores/, policies/, data/: not parts
+        man, summ = _json_or_none(d/'manifest.json'), _json_or_none(d/'summary.json')
+        if not isinstance(man, dict) or 'template' not in man:
+            out[d.name] = dict(template='unknown', status='unreadable manifest', summary={}, manifest={}); continue
+        st = man.get('status') if isinstance(summ, dict) or not (d/'summary.json').exists() else 'unreadable summary'
+        out[d.name] = dict(template=Path(str(man['template'])).stem, status=st,
+                           summary=summ if isinstance(summ, dict) else {}, manifest=man)
     return out
 
-# %% ../nbs/15_governance.ipynb #g029
+# %% ../nbs/15_governance.ipynb #g030
 def read_card(folder:str|Path, card:str|Path=None)->tuple:
     "(card path or None, raw card mapping) of a bundle"
     p = Path(resolve_input(card, 'use-case card')) if card else Path(folder)/'usecase.yaml'
@@ -138,7 +141,7 @@ def read_card(folder:str|Path, card:str|Path=None)->tuple:
     if not isinstance(d, dict): raise BadFile(f"{p}: a use-case card must be a mapping")
     return p, d
 
-# %% ../nbs/15_governance.ipynb #g033
+# %% ../nbs/15_governance.ipynb #g034
 DECISION_KINDS = dict(accept=('hazard', 'surface', 'language', 'reason', 'condition', 'expires'),
                       override=('hazard', 'surface', 'language', 'verdict', 'reason'),
                       waive=('item', 'reason', 'expires'))
@@ -147,14 +150,14 @@ VERDICTS = ('accepted', 'needs mitigation', 'blocker')
 REQUIRED = dict(accept=('hazard', 'reason', 'expires'), override=('hazard', 'verdict', 'reason'),
                 waive=('item', 'reason'))
 
-# %% ../nbs/15_governance.ipynb #g035
+# %% ../nbs/15_governance.ipynb #g036
 def _date(v, where:str)->datetime.date:
     if isinstance(v, datetime.datetime): return v.date()
     if isinstance(v, datetime.date): return v
     try: return datetime.date.fromisoformat(str(v).strip())
     except ValueError: raise BadFile(f"{where}: {v!r} is not a date (YYYY-MM-DD)") from None
 
-# %% ../nbs/15_governance.ipynb #g038
+# %% ../nbs/15_governance.ipynb #g039
 def check_decision(d, i:int, src)->dict:
     "One decision, validated and normalised; BadFile naming the file, the decision and the field"
     from riskbench.usecase import CHECKLIST
@@ -177,7 +180,7 @@ def check_decision(d, i:int, src)->dict:
     out['signed'] = all(d.get(k) not in (None, '') for k in SIGNED_BY)
     return out
 
-# %% ../nbs/15_governance.ipynb #g041
+# %% ../nbs/15_governance.ipynb #g042
 @dataclass
 class Decisions:
     "A decisions file: validated entries and the warnings about them"
@@ -186,7 +189,7 @@ class Decisions:
     warnings: list
     sha256: str|None = None
 
-# %% ../nbs/15_governance.ipynb #g043
+# %% ../nbs/15_governance.ipynb #g044
 def load_decisions(path:str|Path,             # decisions.yaml
                    today:datetime.date=None,  # the day expiries are checked against (default: today, UTC)
                   )->Decisions:
@@ -204,7 +207,7 @@ def load_decisions(path:str|Path,             # decisions.yaml
           for e in entries if e.get('expires') and e['expires'] < today]
     return Decisions(p, entries, ws, hashlib.sha256(p.read_bytes()).hexdigest())
 
-# %% ../nbs/15_governance.ipynb #g046
+# %% ../nbs/15_governance.ipynb #g047
 def find_decisions(folder:str|Path, card:str|Path=None)->Path|None:
     "The decisions file of a bundle: in the bundle, beside `card`, or beside the card named in bundle.json"
     folder = Path(folder)
@@ -215,7 +218,7 @@ def find_decisions(folder:str|Path, card:str|Path=None)->Path|None:
     if orig and not str(orig).startswith('bundled:'): cands.append(Path(orig).parent/'decisions.yaml')
     return next((c for c in cands if c.is_file()), None)
 
-# %% ../nbs/15_governance.ipynb #g048
+# %% ../nbs/15_governance.ipynb #g049
 def _covers(e:dict, r:dict)->bool:
     return e.get('hazard') == r.get('hazard') and (not e.get('surface') or e['surface'] == r.get('surface')) \
         and (not e.get('language') or e['language'] == r.get('language'))
@@ -236,7 +239,7 @@ def open_rows(register:list,             # register rows (the usecase part's sum
                              residual=r.get('residual'), residual_source=r.get('residual_source')))
     return pd.DataFrame(rows, columns=['hazard', 'surface', 'status', 'measured', 'residual', 'residual_source'])
 
-# %% ../nbs/15_governance.ipynb #g051
+# %% ../nbs/15_governance.ipynb #g052
 SIGNOFF = 'signoff.json'
 LAUNCH_DECISIONS = ('launch', 'conditional', 'no')
 
@@ -250,14 +253,14 @@ def bundle_hashes(folder:str|Path)->dict:
         elif f.is_file(): out[rel] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
 
-# %% ../nbs/15_governance.ipynb #g054
+# %% ../nbs/15_governance.ipynb #g055
 def entry_hash(entry:dict)->str:
     "SHA-256 of a sign-off entry's canonical JSON, its own `hash` left out"
     body = {k: v for k, v in entry.items() if k != 'hash'}
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(',', ':'), ensure_ascii=False,
                                      default=str).encode()).hexdigest()
 
-# %% ../nbs/15_governance.ipynb #g056
+# %% ../nbs/15_governance.ipynb #g057
 def read_signoff(folder:str|Path)->list:
     "The sign-off entries of a bundle ([] when it was never signed)"
     p = Path(folder)/SIGNOFF
@@ -268,7 +271,7 @@ def read_signoff(folder:str|Path)->list:
         raise BadFile(f"{p}: not a riskbench sign-off file (no `entries` list)")
     return d['entries']
 
-# %% ../nbs/15_governance.ipynb #g058
+# %% ../nbs/15_governance.ipynb #g059
 def sign(folder:str|Path,       # the bundle folder
          signer:str,            # who signs
          role:str,              # in which role (risk owner, product lead, ...)
@@ -286,8 +289,12 @@ def sign(folder:str|Path,       # the bundle folder
         raise BadParameter("a sign-off needs a signer's name and role")
     if decision == 'conditional' and not note.strip():
         raise BadParameter("a conditional launch needs its conditions: --note TEXT")
-    entries = read_signoff(folder)
+    entries, b = read_signoff(folder), _json_or_none(folder/'bundle.json') or {}
+    us = next((p['summary'] for p in bundle_parts(folder).values()
+               if p['template'] == 'usecase_assessment' and p['status'] == 'ok'), {})
+    still = open_rows(us.get('register') or [], decisions).to_dict('records')
     e = dict(n=len(entries) + 1, signer=signer.strip(), role=role.strip(), decision=decision, note=note,
+             bundle_status=b.get('status'), open_rows=still,
              date=now or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
              decisions=None if decisions is None else dict(path=str(decisions.path), sha256=decisions.sha256,
                                                             entries=decisions.entries),
@@ -298,7 +305,7 @@ def sign(folder:str|Path,       # the bundle folder
     write_text(folder, SIGNOFF, text + '\n')
     return e
 
-# %% ../nbs/15_governance.ipynb #g061
+# %% ../nbs/15_governance.ipynb #g062
 def verify(folder:str|Path)->list:
     "Problems with a signed bundle, one line each ([] when the chain holds and no file changed)"
     entries, probs = read_signoff(folder), []
@@ -314,7 +321,7 @@ def verify(folder:str|Path)->list:
     probs += [f"{f}: added since the sign-off (not signed)" for f in sorted(set(now) - set(then))]
     return probs
 
-# %% ../nbs/15_governance.ipynb #g064
+# %% ../nbs/15_governance.ipynb #g065
 @dataclass
 class BundleEvidence:
     "What a bundle folder holds, for the crosswalks"
@@ -327,7 +334,7 @@ class BundleEvidence:
     signed: bool
     diff: bool
 
-# %% ../nbs/15_governance.ipynb #g065
+# %% ../nbs/15_governance.ipynb #g066
 def bundle_evidence(folder:str|Path, card:str|Path=None, today:datetime.date=None)->BundleEvidence:
     "Read a bundle folder's parts, card, decisions and sign-off"
     folder = Path(folder)
@@ -339,14 +346,14 @@ def bundle_evidence(folder:str|Path, card:str|Path=None, today:datetime.date=Non
     return BundleEvidence(folder, parts, cp, cd, dec, verify(folder) if signed else [], signed,
                           (folder/'diff.html').is_file())
 
-# %% ../nbs/15_governance.ipynb #g068
+# %% ../nbs/15_governance.ipynb #g069
 def _parts_of(ev:BundleEvidence, template:str)->list:
     return [(n, p) for n, p in ev.parts.items() if p['template'] == template]
 
 def _usecase_summary(ev:BundleEvidence)->dict:
     return next((p['summary'] for _, p in _parts_of(ev, 'usecase_assessment') if p['status'] == 'ok'), {})
 
-# %% ../nbs/15_governance.ipynb #g070
+# %% ../nbs/15_governance.ipynb #g071
 def _register_state(ev, hazard):
     reg = _usecase_summary(ev).get('register') or []
     rows = [r for r in reg if not hazard or r.get('hazard') == hazard]
@@ -358,7 +365,7 @@ def _register_state(ev, hazard):
     if hazard and not src.get('measured'): return 'partial', what
     return 'found', what
 
-# %% ../nbs/15_governance.ipynb #g071
+# %% ../nbs/15_governance.ipynb #g072
 def _checklist_state(ev, item):
     cl = {c.get('item'): c for c in _usecase_summary(ev).get('checklist') or []}
     if item not in cl: return 'missing', f"checklist item {item!r} not in the bundle"
@@ -368,7 +375,7 @@ def _checklist_state(ev, item):
     if waived: return 'partial', f"checklist: {item}: {st}, waived by {waived[-1].get('reviewer')}"
     return ('partial' if st == 'partial' else 'missing'), f"checklist: {item}: {st}"
 
-# %% ../nbs/15_governance.ipynb #g072
+# %% ../nbs/15_governance.ipynb #g073
 def find_evidence(ev:BundleEvidence, spec:str)->tuple:
     "(found | partial | missing, what was seen) for one evidence spec in a bundle"
     kind, arg = check_evidence(spec, 'evidence')
@@ -393,14 +400,14 @@ def find_evidence(ev:BundleEvidence, spec:str)->tuple:
     if not ev.signed: return 'missing', 'not signed off'
     return ('found', 'signed off; intact') if not ev.signoff else ('missing', f"sign-off broken: {ev.signoff[0]}")
 
-# %% ../nbs/15_governance.ipynb #g075
+# %% ../nbs/15_governance.ipynb #g076
 def control_status(relation:str, states:list)->str:
     "evidenced | partial | missing | needs a human"
     if relation == 'needs a human': return 'needs a human'
     if states and all(s == 'found' for s in states): return 'evidenced' if relation == 'evidences' else 'partial'
     return 'partial' if any(s != 'missing' for s in states) else 'missing'
 
-# %% ../nbs/15_governance.ipynb #g078
+# %% ../nbs/15_governance.ipynb #g079
 def which_frameworks(frameworks, card:dict)->list:
     "The framework ids to report: given, else the card's, else all"
     fs = [f for f in (frameworks or []) if f] or list(card.get('frameworks') or []) or list(FRAMEWORKS)
@@ -408,7 +415,7 @@ def which_frameworks(frameworks, card:dict)->list:
         if f not in FRAMEWORKS: raise BadParameter(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
     return list(dict.fromkeys(fs))
 
-# %% ../nbs/15_governance.ipynb #g081
+# %% ../nbs/15_governance.ipynb #g082
 def _control_row(ev, r:dict)->dict:
     seen = [(e, *find_evidence(ev, e)) for e in r['evidence']]
     st = control_status(r['relation'], [s for _, s, _ in seen])
@@ -417,7 +424,7 @@ def _control_row(ev, r:dict)->dict:
                 missing='; '.join(w for _, s, w in seen if s != 'found'),
                 who='' if st == 'evidenced' else r['owner'], source=r['source'])
 
-# %% ../nbs/15_governance.ipynb #g082
+# %% ../nbs/15_governance.ipynb #g083
 def compliance(bundle_dir:str|Path,  # the bundle folder
                card:str|Path=None,   # the use-case card (default: BUNDLE/usecase.yaml)
                frameworks:list=None, # framework ids (default: the card's, else all)
@@ -435,7 +442,7 @@ def compliance(bundle_dir:str|Path,  # the bundle folder
                              source=control_source(fid, c)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_governance.ipynb #g085
+# %% ../nbs/15_governance.ipynb #g086
 def compliance_summary(df:pd.DataFrame)->dict:
     "{framework: {counts, act: [{control, status, who, missing}]}}"
     out = {}
@@ -444,7 +451,7 @@ def compliance_summary(df:pd.DataFrame)->dict:
                         act=g[g.status != 'evidenced'][['control', 'status', 'who', 'missing']].to_dict('records'))
     return out
 
-# %% ../nbs/15_governance.ipynb #g088
+# %% ../nbs/15_governance.ipynb #g089
 GUARD_METRICS = {'recall': 'recall', 'false refusal rate': 'false_refusal_rate', 'precision': 'precision',
                  'miss rate': 'miss_rate', 'specificity': 'specificity', 'f1': 'f1', 'fpr': 'fpr', 'auc': 'auc'}
 SYSTEM_METRICS = {'system false refusal rate': 'false_refusal_rate', 'system violation rate': 'violation_rate'}
@@ -453,7 +460,7 @@ _RULE = re.compile(r'(?:(?P<hazard>[Ss]\d{1,2})\s+)?(?P<metric>' + '|'.join(sort
     r'\s*(?P<op>>=|<=|>|<)\s*(?P<num>\d+(?:\.\d+)?)(?P<pct>%)?(?:\s+per\s+(?P<per>target language))?')
 FLAG_RULES = ('no blocker', 'all decisions signed', 'all parts completed')
 
-# %% ../nbs/15_governance.ipynb #g090
+# %% ../nbs/15_governance.ipynb #g091
 def parse_rule(text:str, where:str='gates')->dict:
     "One gate rule, parsed"
     t = ' '.join(str(text).split()).strip()
@@ -468,7 +475,7 @@ def parse_rule(text:str, where:str='gates')->dict:
     return dict(rule=t, flag=None, hazard=d['hazard'] and check_hazard(d['hazard'], where), metric=d['metric'],
                 bound=d['bound'], op=d['op'], value=num, per=d['per'])
 
-# %% ../nbs/15_governance.ipynb #g093
+# %% ../nbs/15_governance.ipynb #g094
 def load_gates(path:str|Path)->list:
     "The parsed rules of a gates file"
     p = Path(resolve_input(path, 'gates file'))
@@ -477,7 +484,7 @@ def load_gates(path:str|Path)->list:
     if not isinstance(d, list) or not d: raise BadFile(f"{p}: a gates file holds a list of rules (or `gates: [...]`)")
     return [parse_rule(r, f"{p}: rule {i}") for i, r in enumerate(d, 1)]
 
-# %% ../nbs/15_governance.ipynb #g095
+# %% ../nbs/15_governance.ipynb #g096
 def _pick(m, bound):
     if not isinstance(m, dict): return None
     v = m.get({'lower': 'low', 'upper': 'high'}.get(bound, 'value'))
@@ -485,7 +492,7 @@ def _pick(m, bound):
 
 def _compare(v, op, x)->bool: return dict(zip(('>=', '<=', '>', '<'), (v >= x, v <= x, v > x, v < x)))[op]
 
-# %% ../nbs/15_governance.ipynb #g097
+# %% ../nbs/15_governance.ipynb #g098
 def _guard_figure(pol:dict, r:dict, lang=None):
     key = GUARD_METRICS[r['metric']]
     if key == 'auc':
@@ -503,7 +510,7 @@ def _system_figure(s:dict, r:dict, lang=None):
     short = key.replace('_rate', '')
     return _pick(dict(value=g.get(key), low=g.get(f'{short}_low'), high=g.get(f'{short}_high')), r['bound'])
 
-# %% ../nbs/15_governance.ipynb #g099
+# %% ../nbs/15_governance.ipynb #g100
 def _subjects(ev:BundleEvidence, r:dict)->list:
     langs = [None]
     if r['per']: langs = list(ev.card.get('languages') or [])
@@ -516,7 +523,7 @@ def _subjects(ev:BundleEvidence, r:dict)->list:
             out.append((n + (f' / {l}' if l else ''), v))
     return out or [(f'no {tpl} part', None)]
 
-# %% ../nbs/15_governance.ipynb #g101
+# %% ../nbs/15_governance.ipynb #g102
 def _flag(ev:BundleEvidence, flag:str, today=None)->tuple:
     "(passed, value shown) of a flag rule"
     if flag == 'no blocker':
@@ -533,7 +540,7 @@ def _flag(ev:BundleEvidence, flag:str, today=None)->tuple:
     so = ('not signed off' if not ev.signed else ev.signoff[0] if ev.signoff else 'signed off, intact')
     return (not uns and not exp and ev.signed and not ev.signoff), f"{len(uns)} unsigned, {exp} expired; {so}"
 
-# %% ../nbs/15_governance.ipynb #g103
+# %% ../nbs/15_governance.ipynb #g104
 def check_gates(bundle_dir:str|Path,  # the bundle folder
                 rules:list,           # from `load_gates` (or rule strings)
                 today:datetime.date=None,
@@ -552,7 +559,7 @@ def check_gates(bundle_dir:str|Path,  # the bundle folder
                              verdict='pass' if ok else 'fail'))
     return pd.DataFrame(rows, columns=['rule', 'subject', 'value', 'verdict'])
 
-# %% ../nbs/15_governance.ipynb #g106
+# %% ../nbs/15_governance.ipynb #g107
 def save_decisions(folder:str|Path,  # the bundle folder
                    entries:list,     # decision mappings (as `check_decision` takes them)
                   )->Path:
@@ -564,7 +571,7 @@ def save_decisions(folder:str|Path,  # the bundle folder
               if k not in ('n', 'signed') and v not in (None, '')} for e in entries]
     return write_text(folder, 'decisions.yaml', yaml.safe_dump(dict(decisions=clean), sort_keys=False, allow_unicode=True))
 
-# %% ../nbs/15_governance.ipynb #g109
+# %% ../nbs/15_governance.ipynb #g110
 class DecisionsEditor:
     "An ipywidgets form adding accept / override / waive decisions to a bundle's decisions.yaml"
     FIELDS = ('reason', 'condition', 'expires', 'reviewer', 'role', 'date')
@@ -590,7 +597,7 @@ class DecisionsEditor:
         self.widget = W.VBox([self.kind, self.target, self.verdict, *self.fields.values(),
                               W.HBox([self.add_button, self.save_button]), self.message, self.preview])
 
-# %% ../nbs/15_governance.ipynb #g111
+# %% ../nbs/15_governance.ipynb #g112
 @patch
 def _options(self:DecisionsEditor):
     if self.kind.value == 'waive': self.target.options = [(i, dict(item=i)) for i in self.items]
@@ -598,7 +605,7 @@ def _options(self:DecisionsEditor):
                                   dict(hazard=r['hazard'], surface=r['surface'])) for r in self.open.to_dict('records')]
     self.verdict.layout.display = '' if self.kind.value == 'override' else 'none'
 
-# %% ../nbs/15_governance.ipynb #g113
+# %% ../nbs/15_governance.ipynb #g114
 @patch
 def add(self:DecisionsEditor)->dict|None:
     "Add the decision in the form; None (and a message) when it does not validate"
@@ -614,7 +621,7 @@ def add(self:DecisionsEditor)->dict|None:
     self.preview.value = '<pre>' + html.escape(json.dumps(self.entries, indent=1, default=str)) + '</pre>'
     return d
 
-# %% ../nbs/15_governance.ipynb #g114
+# %% ../nbs/15_governance.ipynb #g115
 @patch
 def save(self:DecisionsEditor)->Path:
     "Write the decisions to BUNDLE/decisions.yaml"
@@ -627,7 +634,7 @@ def _ipython_display_(self:DecisionsEditor):
     from IPython.display import display
     display(self.widget)
 
-# %% ../nbs/15_governance.ipynb #g117
+# %% ../nbs/15_governance.ipynb #g118
 def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
                   new:np.ndarray, # bool per row: the new decision, same rows
                  )->dict:         # b (old only), c (new only), p_value
@@ -638,14 +645,14 @@ def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
     b, c = int((old & ~new).sum()), int((~old & new).sum())
     return dict(b=b, c=c, p_value=1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue))
 
-# %% ../nbs/15_governance.ipynb #g120
+# %% ../nbs/15_governance.ipynb #g121
 def _auc(y:np.ndarray, s:np.ndarray)->float:
     from scipy.stats import rankdata
     n1 = int(y.sum()); n0 = len(y) - n1
     if not n1 or not n0: return float('nan')
     return float((rankdata(s)[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
-# %% ../nbs/15_governance.ipynb #g121
+# %% ../nbs/15_governance.ipynb #g122
 def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
                          old:np.ndarray,     # old scores, same rows
                          new:np.ndarray,     # new scores
@@ -661,13 +668,13 @@ def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
     a, b = _auc(y, old), _auc(y, new)
     return dict(old=a, new=b, delta=b - a, low=float(lo), high=float(hi), n_boot=len(d))
 
-# %% ../nbs/15_governance.ipynb #g124
+# %% ../nbs/15_governance.ipynb #g125
 def change_label(delta:float, significant:bool, higher_is_better:bool)->str:
     "regressed | improved | no significant change"
     if not significant or not delta: return 'no significant change'
     return 'improved' if (delta > 0) == higher_is_better else 'regressed'
 
-# %% ../nbs/15_governance.ipynb #g127
+# %% ../nbs/15_governance.ipynb #g128
 def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     "(joined table with score_old/new, blocked_old/new | None, reason)"
     from riskbench.thresholds import GuardPolicy, _policy_blocked
@@ -685,7 +692,7 @@ def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     if (j['label'].astype(int) != j['label_new'].astype(int)).any(): return None, f"{name}: same ids, other labels"
     return j.drop(columns='label_new'), ''
 
-# %% ../nbs/15_governance.ipynb #g129
+# %% ../nbs/15_governance.ipynb #g130
 def holm(p:list)->np.ndarray:
     "Holm-adjusted p-values, in the input's order"
     p = np.asarray(p, float); m = len(p)
@@ -695,7 +702,7 @@ def holm(p:list)->np.ndarray:
     out = np.empty(m); out[o] = adj
     return out
 
-# %% ../nbs/15_governance.ipynb #g132
+# %% ../nbs/15_governance.ipynb #g133
 def _groups(j:pd.DataFrame)->list:
     out = [('all', np.ones(len(j), bool))]
     if 'language' in j:
@@ -707,7 +714,7 @@ def _groups(j:pd.DataFrame)->list:
         out += [(f'hazard {c}', cats.map(lambda v: c in v).to_numpy(bool)) for c in codes]
     return out
 
-# %% ../nbs/15_governance.ipynb #g133
+# %% ../nbs/15_governance.ipynb #g134
 def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000, seed:int=0)->list:
     "Paired tests of one guard's decisions (Holm-adjusted per metric) and scores, old against new, per group"
     y, rows = j['label'].astype(int).to_numpy(), []
@@ -729,7 +736,7 @@ def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000,
                      label=change_label(pb['delta'], not (pb['low'] <= 0 <= pb['high']), True)))
     return rows
 
-# %% ../nbs/15_governance.ipynb #g135
+# %% ../nbs/15_governance.ipynb #g136
 def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1000, seed:int=0)->dict:
     "{paired: bool, reasons: [...], changes: DataFrame} of two bundle folders"
     names = sorted({p.stem for p in (Path(old_dir)/'scores').glob('*.parquet')} |
@@ -742,7 +749,7 @@ def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1
     if not names: reasons.append('neither bundle holds a score table (scores/*.parquet)')
     return dict(paired=bool(rows), reasons=reasons, changes=pd.DataFrame(rows))
 
-# %% ../nbs/15_governance.ipynb #g138
+# %% ../nbs/15_governance.ipynb #g139
 def stat_text(sd:dict)->str:
     "The paired tests as text"
     L = ['\npaired tests (same rows in both bundles)']
@@ -754,7 +761,7 @@ def stat_text(sd:dict)->str:
                  f"{r['label']} ({how})")
     return '\n'.join(L)
 
-# %% ../nbs/15_governance.ipynb #g139
+# %% ../nbs/15_governance.ipynb #g140
 def stat_html(sd:dict)->str:
     "The paired tests as an HTML section (escaped)"
     from riskbench.report import table_html
@@ -763,7 +770,7 @@ def stat_html(sd:dict)->str:
         return head + f"<p>None: only descriptive differences ({html.escape('; '.join(sd['reasons']))}).</p>"
     return head + table_html(sd['changes'].round(4), max_rows=1000)
 
-# %% ../nbs/15_governance.ipynb #g142
+# %% ../nbs/15_governance.ipynb #g143
 def diff_cmd(old:str,            # the earlier bundle folder
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html)
@@ -786,7 +793,7 @@ def diff_cmd(old:str,            # the earlier bundle folder
     print(f'\nHTML: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g144
+# %% ../nbs/15_governance.ipynb #g145
 def _pct(m)->str:
     if not isinstance(m, dict) or m.get('value') is None: return 'not measured'
     iv = f" [{m['low']:.1%}, {m['high']:.1%}]" if m.get('low') is not None and m.get('high') is not None else ''
@@ -794,7 +801,7 @@ def _pct(m)->str:
 
 def _md_text(v)->str: return str(v).replace('|', '\\|').replace('\n', ' ')
 
-# %% ../nbs/15_governance.ipynb #g145
+# %% ../nbs/15_governance.ipynb #g146
 def _card_safeguards(ev:BundleEvidence)->list:
     L = ['## Safeguards and their measured operating points', '']
     th = _parts_of(ev, 'guard_thresholds')
@@ -814,7 +821,7 @@ def _card_safeguards(ev:BundleEvidence)->list:
     if len(L) == 2: L.append('- none measured in this bundle')
     return L + ['']
 
-# %% ../nbs/15_governance.ipynb #g146
+# %% ../nbs/15_governance.ipynb #g147
 def _card_limits(ev:BundleEvidence)->list:
     b = _json_or_none(ev.folder/'bundle.json') or {}
     ws = list(b.get('warnings') or []) or [w for p in ev.parts.values()
@@ -829,7 +836,7 @@ def _card_limits(ev:BundleEvidence)->list:
     if len(ws) > 30: L.append(f'- ... {len(ws) - 30} more evidence warnings in the bundle index')
     return L + ([] if len(L) > 2 else ['- none recorded']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g147
+# %% ../nbs/15_governance.ipynb #g148
 def _card_data(ev:BundleEvidence)->list:
     from riskbench.evalsets import parse_spec, evalset
     b = _json_or_none(ev.folder/'bundle.json') or {}
@@ -842,7 +849,7 @@ def _card_data(ev:BundleEvidence)->list:
         L.append(f"- {_md_text(f.get('source'))}: SHA-256 {str(f.get('sha256'))[:12]}…; {_md_text(lic)}")
     return L + ([] if len(L) > 2 else ['- not recorded (no bundle.json data files)']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g148
+# %% ../nbs/15_governance.ipynb #g149
 def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
     "A system card in Markdown from a bundle: intended use, audience, languages, safeguards, limitations, data"
     ev = bundle_evidence(bundle_dir, card)
@@ -856,7 +863,7 @@ def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
          f"- **Model**: {_md_text((c.get('model') or {}).get('base', 'not given'))}", '']
     return '\n'.join(L + _card_safeguards(ev) + _card_limits(ev) + _card_data(ev))
 
-# %% ../nbs/15_governance.ipynb #g151
+# %% ../nbs/15_governance.ipynb #g152
 def system_card_html(md:str, title:str='System card')->str:
     "The system card as an HTML page (markdown rendered with raw HTML escaped)"
     import nbformat
@@ -867,7 +874,7 @@ def system_card_html(md:str, title:str='System card')->str:
     nb.cells.append(c)
     return render_html(nb, title, 'ok')
 
-# %% ../nbs/15_governance.ipynb #g154
+# %% ../nbs/15_governance.ipynb #g155
 def compliance_cmd(bundle:str,          # the bundle folder
                    frameworks:list=None, # framework id (repeatable; default: the card's, else all)
                    out:str=None,         # write the full table to this .csv or .json file
@@ -887,7 +894,7 @@ def compliance_cmd(bundle:str,          # the bundle folder
         print(f'table: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g156
+# %% ../nbs/15_governance.ipynb #g157
 def signoff_cmd(bundle:str,       # the bundle folder
                 as_:str=None,     # who signs (name)
                 role:str=None,    # the signer's role
@@ -901,6 +908,10 @@ def signoff_cmd(bundle:str,       # the bundle folder
     dec = load_decisions(dp) if dp else None
     for w in (dec.warnings if dec else []): print(f"warning: {w['message']}", file=sys.stderr)
     e = sign(bundle, as_, role, decision, note or '', dec)
+    if e['bundle_status'] != 'ok':
+        print(f"warning: the bundle's status is {e['bundle_status']!r}, not 'ok'", file=sys.stderr)
+    if e['open_rows']: print(f"warning: {len(e['open_rows'])} register row(s) above the appetite have no decision",
+                             file=sys.stderr)
     print(f"signed: {e['signer']} ({e['role']}): {e['decision']} over {len(e['files'])} files; "
           f"entry {e['n']} {e['hash'][:16]}")
     return 0
@@ -908,7 +919,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
 signoff_cmd.__cli__ = {'as_': dict(flags=['--as'], metavar='NAME'),
                        'decision': dict(choices=list(LAUNCH_DECISIONS))}
 
-# %% ../nbs/15_governance.ipynb #g158
+# %% ../nbs/15_governance.ipynb #g159
 def verify_cmd(bundle:str, # the signed bundle folder
               )->int:
     "Check that nothing in a signed bundle changed since its sign-off (exit 1 naming each changed file)"
@@ -920,7 +931,7 @@ def verify_cmd(bundle:str, # the signed bundle folder
               f"{e['decision']}")
     return 1 if probs else 0
 
-# %% ../nbs/15_governance.ipynb #g160
+# %% ../nbs/15_governance.ipynb #g161
 def gate_cmd(bundle:str, # the bundle folder
              gates:str,  # the gates file (YAML list of rules)
             )->int:
