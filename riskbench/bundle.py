@@ -945,6 +945,7 @@ def assess(usecase:str|Path,                  # use-case card (YAML)
     import riskbench
     t0, out = time.perf_counter(), Path(absolute_path(str(out)))
     parts, guards, inputs = plan(usecase, data, finetune, guards, params, model)  # checks every input, writes nothing
+    for w in plan_warnings(inputs) if progress else []: print(f"warning: {w['message']}", file=sys.stderr, flush=True)
     output_path(out, 'bundle.json')
     set_aside(out, [p.name for p in parts], keep=[inputs['usecase'], *inputs['data'], inputs['finetune']])
     card_name, card_guards, card_model = inputs.pop('name'), inputs.pop('card_guards'), inputs.pop('card_model')

@@ -645,6 +645,8 @@ def test_assess_reports_the_cards_public_sets(tmp_path):
     assert got == {('xstest', 'false_refusal_rate'): 3, ('xstest', 'recall'): 1, ('multijail', 'recall'): 20,
                    ('combined', 'false_refusal_rate'): 3, ('combined', 'recall'): 21}
     assert b['rows']['n'] == 24 and b['rows']['table'] == 'scores/baseline.parquet'
+    assert 'warning: eval set or-bench-hard-1k is named in the card but has no local copy: add `or-bench-hard-1k = ' \
+        'PATH` to the [riskbench.evalsets] section of' in r.stderr                      # said at once, not only in the bundle
     index = (tmp_path/'b'/'index.html').read_text()
     assert 'Public eval sets' in index and 'false_refusal_rate' in index and 'or-bench-hard-1k' in index
 
