@@ -198,6 +198,10 @@ def test_few_rows_and_no_labels_are_said_out_loud():
     assert (rows['label'] == 1).all() and warns[0]['code'] == 'evidence_missing'
     _, w = campaign_summary(rows)
     assert {x['technique'] for x in w} == {'none', 'base64'} and all(x['code'] == 'evidence_missing' for x in w)
+    rows, _, _ = run_campaign(_set(4, 2), _keyword_guard, techniques=['translation'], cache=False)  # no pair_id
+    s, w = campaign_summary(rows, min_rows=1)
+    tr = next(r for r in s['techniques'] if r['technique'] == 'translation')
+    assert tr['n'] == 0 and tr['attack_success_rate']['value'] is None and [x['technique'] for x in w] == ['translation']
 
 
 def test_unscorable_rows_are_accounted_not_dropped():
