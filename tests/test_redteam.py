@@ -176,6 +176,23 @@ def test_asr_against_a_keyword_guard_by_hand():
     assert rec['base64']['attack_success_rate'] == dict(value=1.0, low=pytest.approx(proportion_confint(12, 12, method='wilson')[0]), high=1.0)
 
 
+def test_a_guard_policy_decides_per_hazard(tmp_path):
+    "A policy whose S1 threshold is above every score lets every S1 row through and blocks the S9 rows"
+    from riskbench.thresholds import GuardPolicy
+    from riskbench.redteam import campaign_inputs
+    pol = GuardPolicy(0.5, groups=dict(by='category', min_support=1,
+                                       values={'S1': dict(threshold=1.5, fallback=False, n=6), 'S9': dict(threshold=0.5, fallback=False, n=6)}))
+    pol.save(tmp_path/'pol.json')
+    df = _set(12, 2)
+    df.to_json(tmp_path/'d.jsonl', orient='records', lines=True)
+    inp = campaign_inputs(str(tmp_path/'d.jsonl'), _keyword_guard, str(tmp_path/'pol.json'), 0.9, ['roleplay'], cache=False)
+    rows = inp['rows']
+    u = rows[rows['label'] == 1]
+    s1 = u['categories'].map(lambda c: 'S1' in list(c))
+    assert u.loc[s1, 'success'].all() and not u.loc[~s1, 'success'].any() and inp['threshold'] == 0.5
+    assert inp['loaded'].read == 14 and inp['policy'].groups['by'] == 'category'
+
+
 def test_per_hazard_and_language_rates_match_a_brute_force_count():
     rows, _, _ = run_campaign(_set(14), _keyword_guard, techniques=['zero_width', 'homoglyph'], seed=5, cache=False)
     s, _ = campaign_summary(rows, min_rows=1)
