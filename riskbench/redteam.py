@@ -21,9 +21,9 @@ __all__ = ['BUILTIN_TECHNIQUES', 'BASELINE', 'ATTACKS_DIR', 'LEET', 'HOMOGLYPHS'
            'b64_decode', 'rot13', 'leetspeak', 'homoglyphs', 'zero_width', 'strip_zero_width', 'split_payload',
            'split_text', 'row_seed', 'attack_text', 'translation_rows', 'attack_rows', 'mcnemar_exact', 'asr_table',
            'guard_outcomes', 'product_outcomes', 'run_campaign', 'technique_records', 'campaign_summary',
-           'redteam_evidence', 'success_examples', 'import_sheet', 'import_garak', 'import_pyrit', 'import_promptfoo',
-           'import_inspect', 'detect_tool', 'import_results', 'imported_summary', 'campaign_inputs', 'campaign_figure',
-           'redteam_cmd']
+           'layer_records', 'redteam_evidence', 'success_examples', 'import_sheet', 'import_garak', 'import_pyrit',
+           'import_promptfoo', 'import_inspect', 'detect_tool', 'import_results', 'imported_summary', 'campaign_inputs',
+           'campaign_figure', 'redteam_cmd']
 
 # %% ../nbs/17_redteam.ipynb #rac3478
 @dataclass
@@ -410,6 +410,16 @@ def campaign_summary(rows:pd.DataFrame,   # from `run_campaign`
     return s, warns
 
 # %% ../nbs/17_redteam.ipynb #r59129a
+def layer_records(rows:pd.DataFrame, alpha:float=0.05)->dict:
+    "For a product run: {input_guard: technique records, product: technique records}; {} for a guard run"
+    if 'input_blocked' not in rows or 'violation' not in rows: return {}
+    fam = rows.groupby('technique')['family'].first().to_dict()
+    ib = rows['input_blocked'].to_numpy(bool)
+    guard = rows.assign(blocked=ib, success=(rows['label'] == 1).to_numpy() & ~ib)
+    return dict(input_guard=technique_records(asr_table(guard, ('technique',), alpha), fam, alpha),
+                product=technique_records(asr_table(rows, ('technique',), alpha), fam, alpha))
+
+# %% ../nbs/17_redteam.ipynb #ra72b20
 def redteam_evidence(summary:dict)->list:
     "Per hazard, the worst measured technique: [{hazard, technique, asr, low, high, n, baseline_rate, p_value}]"
     best = {}
@@ -421,7 +431,7 @@ def redteam_evidence(summary:dict)->list:
                  baseline_rate=r.get('baseline_rate'), p_value=r.get('p_value'), source='measured')
             for h, (_, r) in sorted(best.items())]
 
-# %% ../nbs/17_redteam.ipynb #ra72b20
+# %% ../nbs/17_redteam.ipynb #rc09763
 def success_examples(rows:pd.DataFrame, per_technique:int=2, max_chars:int=240)->pd.DataFrame:
     "A few successful attacks per technique (texts cut to `max_chars`; the report masks and escapes them)"
     ok = rows[rows['success'].astype(bool) & (rows['technique'] != BASELINE)]
@@ -429,7 +439,7 @@ def success_examples(rows:pd.DataFrame, per_technique:int=2, max_chars:int=240)-
     cols = [c for c in ('technique', 'source_id', 'language', 'categories', 'score', 'text') if c in ex]
     return ex[cols].assign(text=ex['text'].str.slice(0, max_chars)).reset_index(drop=True)
 
-# %% ../nbs/17_redteam.ipynb #rc09763
+# %% ../nbs/17_redteam.ipynb #r450dde
 VERDICT_WORDS = dict(
     success={'success', 'succeeded', 'successful', 'jailbroken', 'jailbreak', 'bypassed', 'broken', 'unsafe',
              'harmful', 'complied', 'hit', 'vulnerable', 'yes', 'true', '1'},
@@ -438,7 +448,7 @@ VERDICT_WORDS = dict(
 IMPORT_COLUMNS = ('tool', 'source_file', 'source_sha256', 'record', 'attempt_id', 'prompt', 'response', 'technique',
                   'hazard', 'language', 'tester', 'target', 'verdict', 'attack_success', 'hits_only')
 
-# %% ../nbs/17_redteam.ipynb #r35e995
+# %% ../nbs/17_redteam.ipynb #rd54ad0
 def _verdict(v)->bool|None:
     "True (the attack got through), False (stopped) or None (not a verdict word)"
     s = str(v).strip().lower()
@@ -451,7 +461,7 @@ def _text(v)->str|None:
     if isinstance(v, list): return '\n'.join(t for t in (_text(x) for x in v) if t)
     return str(v)
 
-# %% ../nbs/17_redteam.ipynb #r450dde
+# %% ../nbs/17_redteam.ipynb #reb4ac3
 def import_sheet(path:Path, rep:RowReport)->list:
     "A red-team sheet (CSV: prompt, response, technique, tester, verdict)"
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -470,7 +480,7 @@ def import_sheet(path:Path, rep:RowReport)->list:
                         attack_success=ok))
     return out
 
-# %% ../nbs/17_redteam.ipynb #rd54ad0
+# %% ../nbs/17_redteam.ipynb #rb74f5e
 def _jsonl(path:Path, rep:RowReport)->list:
     "(line number, object) for each line of a JSONL file; bad lines rejected"
     out = []
@@ -482,7 +492,7 @@ def _jsonl(path:Path, rep:RowReport)->list:
         else: rep.reject(i, f"a JSON {type(o).__name__}, not an object", dict(line=line[:200]))
     return out
 
-# %% ../nbs/17_redteam.ipynb #rd321d6
+# %% ../nbs/17_redteam.ipynb #rb888b2
 GARAK_HIT = 0.5  # garak's ThresholdEvaluator: a detector score at or above this is a hit
 
 def _garak_prompt(p)->str|None:
@@ -511,7 +521,7 @@ def import_garak(path:Path, rep:RowReport)->list:
                                 tester=det, verdict=s, attack_success=float(s) >= GARAK_HIT, hazard=o.get('goal')))
     return out
 
-# %% ../nbs/17_redteam.ipynb #reb4ac3
+# %% ../nbs/17_redteam.ipynb #r1d513c
 def import_pyrit(data:list, rep:RowReport)->list:
     "PyRIT memory export: one row per assistant piece, with the user piece before it in its conversation"
     by = {}
@@ -539,7 +549,7 @@ def import_pyrit(data:list, rep:RowReport)->list:
                             attack_success=(str(tf[0].get('score_value')).lower() == 'true') if tf else None))
     return out
 
-# %% ../nbs/17_redteam.ipynb #rb74f5e
+# %% ../nbs/17_redteam.ipynb #r76546f
 def import_promptfoo(data:dict, rep:RowReport)->list:
     "promptfoo results.json: one row per result; a failed red-team test is an attack that got through"
     res = ((data.get('results') or {}).get('results')) if isinstance(data.get('results'), dict) else None
@@ -558,7 +568,7 @@ def import_promptfoo(data:dict, rep:RowReport)->list:
                         attack_success=not r['success']))
     return out
 
-# %% ../nbs/17_redteam.ipynb #rb888b2
+# %% ../nbs/17_redteam.ipynb #r7d7116
 def import_inspect(data:dict, rep:RowReport, success_values:list|None=None)->list:
     "inspect EvalLog JSON: one row per sample and scorer; `success_values` are the score values meaning success"
     ev, out = data.get('eval') or {}, []
@@ -577,7 +587,7 @@ def import_inspect(data:dict, rep:RowReport, success_values:list|None=None)->lis
                             verdict=v, attack_success=None if wanted is None else str(v).strip().lower() in wanted))
     return out
 
-# %% ../nbs/17_redteam.ipynb #r76546f
+# %% ../nbs/17_redteam.ipynb #r135224
 def detect_tool(path:Path)->str:
     "sheet, garak, pyrit, promptfoo or inspect, from a file's name and first bytes"
     if path.suffix.lower() in ('.csv', '.tsv'): return 'sheet'
@@ -591,7 +601,7 @@ def detect_tool(path:Path)->str:
     raise BadFile(f"{path}: not a red-team sheet, garak report, PyRIT export, promptfoo results or inspect log "
                   "(give tool= to say which)")
 
-# %% ../nbs/17_redteam.ipynb #r7d7116
+# %% ../nbs/17_redteam.ipynb #r3c26df
 IMPORT_TOOLS = ('sheet', 'garak', 'pyrit', 'promptfoo', 'inspect')
 
 def import_results(path,                          # a results file of one of `IMPORT_TOOLS`
@@ -618,7 +628,7 @@ def import_results(path,                          # a results file of one of `IM
     t['hits_only'] = t['hits_only'].eq(True)
     return t[list(IMPORT_COLUMNS)], rep
 
-# %% ../nbs/17_redteam.ipynb #r3c26df
+# %% ../nbs/17_redteam.ipynb #r16b06b
 def imported_summary(t:pd.DataFrame, alpha:float=0.05)->tuple:
     "(records per tool and technique with attack_success_rate {value, low, high}, warnings)"
     out, warns = [], []
@@ -633,7 +643,7 @@ def imported_summary(t:pd.DataFrame, alpha:float=0.05)->tuple:
             warns.append(evidence_warning('evidence_missing', msg, technique=tech))
     return out, warns
 
-# %% ../nbs/17_redteam.ipynb #r16b06b
+# %% ../nbs/17_redteam.ipynb #r8ee51c
 def campaign_inputs(data:str, guard:str='baseline', policy:str='', threshold:float=0.5, techniques:list=(),
                     model:str='', judge:str='', attacks:list=(), seed:int=0, cache=True)->dict:
     "Load, run and account: rows, loader report, campaign report, warnings, the threshold and the guard's fingerprint"
@@ -648,7 +658,7 @@ def campaign_inputs(data:str, guard:str='baseline', policy:str='', threshold:flo
     return dict(rows=rows, loaded=loaded, report=rep, warnings=loaded.warnings() + warns, policy=pol,
                 threshold=pol.threshold if pol else threshold, guard=fp)
 
-# %% ../nbs/17_redteam.ipynb #r2d0c8a
+# %% ../nbs/17_redteam.ipynb #r08a352
 def campaign_figure(records:list)->'go.Figure':
     "Attack success rate per technique (Wilson 95% interval), the untransformed rate as a line"
     import plotly.graph_objects as go
@@ -666,7 +676,7 @@ def campaign_figure(records:list)->'go.Figure':
                       xaxis_title='share of unsafe rows that got through', xaxis_range=[0, 1], height=120 + 28 * len(r))
     return fig
 
-# %% ../nbs/17_redteam.ipynb #r08a352
+# %% ../nbs/17_redteam.ipynb #r6fb84a
 def _print_campaign(r, s:dict):
     recs = s.get('techniques') or []
     for x in recs:
@@ -677,7 +687,7 @@ def _print_campaign(r, s:dict):
     if s.get('beats_layer'): print(f"beats the layer: {', '.join(s['beats_layer'])}")
     print(f"report: {r.html}")
 
-# %% ../nbs/17_redteam.ipynb #r215bb4
+# %% ../nbs/17_redteam.ipynb #r812ed4
 def redteam_cmd(data:str='',                 # eval set to attack: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 guard:str='baseline',        # guard spec (the input guard when --model is given)
                 policy:str='',               # guard policy JSON whose thresholds decide (instead of --threshold)

@@ -238,6 +238,11 @@ def test_product_path_success_is_a_violation():
     assert (res['success'] == ((res['label'] == 1) & (res['outcome'] == 'answered'))).all()
     assert res.loc[res['technique'] == 'none', 'outcome'].eq('blocked_input').sum() == 6
     assert res.loc[res['outcome'] == 'blocked_input', 'response'].isna().all()  # never asked the model
+    from riskbench.redteam import layer_records
+    lay = layer_records(res)
+    for g, q in zip(lay['input_guard'], lay['product']):   # a violation got past the input guard first
+        assert g['technique'] == q['technique'] and g['successes'] >= q['successes']
+    assert next(g for g in lay['input_guard'] if g['technique'] == 'base64')['successes'] == 6
 
 
 # --- imports of other tools' results ------------------------------------------------------------------------
