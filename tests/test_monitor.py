@@ -341,17 +341,23 @@ def test_label_widget_messages_drive_the_session(tmp_path):
 
 # --- the report ---------------------------------------------------------------------------------------------------
 
-def test_monitor_command_report(tmp_path):
+def test_monitor_command_report(tmp_path, browser):
+    "The report: its warnings, PII masked, planted markup shown as text, figures drawn, nothing leaving the machine"
     from riskbench.cli import main
+    from browser_util import check_site
     out = tmp_path/'mon'
     assert main(['monitor', LOGS, '--bundle', BUNDLE, '--out', str(out), '--period', 'week']) == 0
     s = json.loads((out/'summary.json').read_text())
     codes = [w['code'] for w in s['warnings']]
     assert {'drift', 'out_of_control', 'rows_rejected'} <= set(codes)
-    assert s['rows']['rejected'] == 2 and s['period'] == 'week'
+    assert s['rows']['rejected'] == 2 and s['rows']['kept'] == 2953 and s['period'] == 'week'
     assert s['expected_rates']['prevalence']['source'].startswith('the random control')
     html = (out/'report.html').read_text(encoding='utf-8')
     assert 'jane.doe@example.com' not in html and '7946 0958' not in html
+    planted = ['<img src="x" onerror="window.__pwned=1"> what does this tag do?', '<script>window.__pwned=1</script>']
+    problems, figures = check_site(browser, out/'report.html', planted={str(out/'report.html'): planted})
+    assert problems == {str((out/'report.html').resolve()): []}, problems
+    assert list(figures.values()) == [5]  # one p-chart per rate
     assert main(['monitor', LOGS, '--period', 'month', '--out', str(out)]) == 2
     assert main(['monitor', str(tmp_path/'nope.jsonl'), '--out', str(out)]) == 2
     assert main(['monitor', LOGS, '--bundle', str(tmp_path), '--out', str(out)]) == 2  # not a bundle

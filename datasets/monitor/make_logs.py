@@ -9,6 +9,8 @@ Planted for the monitoring demo to find:
   on benign prompts rise (more blocks), users report and thumb down more often;
 - a biased annotator: `a3` labels benign prompts that mention a religion (riskbench's identity lexicon)
   unsafe far more often than the other annotators do.
+A reported turn whose prompt and report hold HTML and script (the reports must show them as text), and two malformed
+rows (the reader must reject them with their reasons) close the log.
 Outputs (next to this script): logs.jsonl, labels.csv, bundle/scores/baseline.parquet, bundle/policies/baseline.json.
 """
 import json, csv, io
@@ -24,6 +26,9 @@ AFTER = dict(en=.25, de=.06, fr=.06, it=.04, pt=.05, es=.06, hi=.22, th=.16, sw=
 REFUSAL = "I'm sorry, but I can't help with that request."
 ANSWER = "Sure. Here is a short, practical answer: start with the first step, check the result, then continue."
 REASONS = ['harmful', 'wrongly_refused', 'inaccurate', 'other']
+HOSTILE_ROW = dict(id='t-markup', timestamp='2026-11-29T23:59:00Z', conversation_id='c-markup', language='en',
+                   prompt='<img src="x" onerror="window.__pwned=1"> what does this tag do?', report_reason='other',
+                   report_text='<script>window.__pwned=1</script>', model_version='v2')  # shown as text, never run
 BAD_ROWS = [dict(id='t-bad-1', timestamp='last tuesday', prompt='hello'),  # rejected by the reader, with a reason
             dict(id='t-bad-2', timestamp='2026-11-10T10:00:00Z', prompt='hi', input_score=1.7)]
 REPORT_TEXTS = ['this answer is not ok', 'why was I refused?', 'wrong information',
@@ -140,7 +145,7 @@ def main():
         for rec in T[cols].to_dict('records'):
             rec = {k: (v.item() if hasattr(v, 'item') else v) for k, v in rec.items() if keep(v)}
             f.write(json.dumps(rec, ensure_ascii=False) + '\n')
-        for rec in BAD_ROWS: f.write(json.dumps(rec, ensure_ascii=False) + '\n')
+        for rec in [HOSTILE_ROW, *BAD_ROWS]: f.write(json.dumps(rec, ensure_ascii=False) + '\n')
     L.to_csv(HERE/'labels.csv', index=False, lineterminator='\n')
     print(f"{len(T)} turns, {int(T.label.notna().sum())} reviewed, {len(L)} labels")
 
