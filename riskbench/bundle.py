@@ -12,7 +12,7 @@ from concurrent.futures import Future
 import pandas as pd
 
 from .core import *
-from .evalsets import evalset, evalset_record, row_differences
+from .evalsets import evalset, evalset_record, row_differences, ids_sha256
 from .report import run_template, RunResult, to_jsonable, template_names, template_parameters, check_parameters
 
 # %% auto #0
@@ -892,8 +892,7 @@ def eval_rows(out:Path, guards:list)->dict:
         p = Path(out)/'scores'/f'{guard_slug(g)}.parquet'
         if not p.is_file(): continue
         ids = pd.read_parquet(p, columns=['id'])['id'].astype(str)
-        return dict(n=len(ids), ids_sha256=hashlib.sha256('\n'.join(sorted(ids)).encode()).hexdigest(),
-                    table=p.relative_to(out).as_posix())
+        return dict(n=len(ids), ids_sha256=ids_sha256(ids), table=p.relative_to(out).as_posix())
     return {}
 
 # %% ../nbs/09_bundle.ipynb #c014a-2
@@ -1027,7 +1026,7 @@ def _rows_record(b:dict, folder=None)->dict:
     if inside and p.is_file() and not p.is_symlink():
         ids = pd.read_parquet(p, columns=['id'])['id'].astype(str).tolist()
     return dict(evalset=list(b.get('evalsets') or []), data_sha256=(b.get('input_sha256') or {}).get('data'),
-                n_rows=rows.get('n'), ids=ids)
+                n_rows=rows.get('n'), ids=ids, ids_sha256=rows.get('ids_sha256'))
 
 # %% ../nbs/09_bundle.ipynb #c017-3
 _COUNTS = re.compile(r'[\d,]+ vs [\d,]+ rows')

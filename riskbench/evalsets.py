@@ -19,8 +19,8 @@ from .taxonomy import taxonomy_name
 # %% auto #0
 __all__ = ['SET_KEYS', 'ROW_KINDS', 'EVIDENCE', 'MAX_DECOMPRESSED', 'LANGUAGE_NAMES', 'CONTRACT', 'registry', 'set_name',
            'evalset', 'evalsets_table', 'parse_spec', 'EvalSetPath', 'to_contract', 'iter_evalset', 'evalset_info',
-           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'rows_identity', 'row_differences',
-           'same_rows', 'evalset_record', 'evalset_paths', 'suite_inputs']
+           'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'ids_sha256', 'rows_identity',
+           'row_differences', 'same_rows', 'evalset_record', 'evalset_paths', 'suite_inputs']
 
 # %% ../nbs/12_evalsets.ipynb #e006
 SET_KEYS = ('title', 'version', 'licence', 'commercial', 'gated', 'size', 'row', 'languages', 'label', 'evidence',
@@ -440,6 +440,11 @@ def _sets_of(info)->tuple:
     infos = [i for i in (info if isinstance(info, list) else [info]) if isinstance(i, dict) and i.get('name')]
     return tuple(str(i['name']) for i in infos), tuple(str(i.get('version')) for i in infos)
 
+# %% ../nbs/12_evalsets.ipynb #s002b
+def ids_sha256(ids)->str:
+    "One SHA-256 over a set of row ids (sorted, one per line): equal exactly when the ids are"
+    return hashlib.sha256('\n'.join(sorted(map(str, ids))).encode('utf-8')).hexdigest()
+
 # %% ../nbs/12_evalsets.ipynb #s003
 def _table_identity(df:pd.DataFrame, name:str)->dict:
     "What a score table records about its rows"
@@ -453,8 +458,9 @@ def _table_identity(df:pd.DataFrame, name:str)->dict:
             if sets: break
     ev = df.attrs.get('evalset') if isinstance(df.attrs.get('evalset'), dict) else {}
     content = df[[c for c in ('id', 'text', 'label') if c in df]].astype(str)
-    return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df),
-                ids=df['id'].astype(str).tolist(), content=content)
+    ids = df['id'].astype(str).tolist()
+    return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df), ids=ids,
+                ids_sha256=ids_sha256(ids), content=content)
 
 # %% ../nbs/12_evalsets.ipynb #s004
 def _record_identity(d:dict, name:str)->dict:
@@ -467,8 +473,9 @@ def _record_identity(d:dict, name:str)->dict:
     ev = pol.get('evalset') if isinstance(pol.get('evalset'), dict) else {}
     ids = pol.get('ids')
     n = pol.get('n_rows') if pol.get('n_rows') is not None else (len(ids) if ids is not None else None)
-    return dict(name=name, sets=sets, versions=versions, sha256=pol.get('data_sha256') or ev.get('sha256'), n=n,
-                ids=[str(i) for i in ids] if ids is not None else None, content=None)
+    ids = [str(i) for i in ids] if ids is not None else None
+    return dict(name=name, sets=sets, versions=versions, sha256=pol.get('data_sha256') or ev.get('sha256'), n=n, ids=ids,
+                ids_sha256=ids_sha256(ids) if ids is not None else pol.get('ids_sha256'), content=None)
 
 # %% ../nbs/12_evalsets.ipynb #s005
 def rows_identity(x,              # a score table (DataFrame with `id`, or its path), or a policy / summary (or its JSON)
@@ -500,6 +507,9 @@ def _differences(a:dict, b:dict)->list:
     if a['sha256'] and b['sha256'] and a['sha256'] != b['sha256']:
         out.append(f"data SHA-256 {a['sha256'][:12]} vs {b['sha256'][:12]}")
     if a['n'] is not None and b['n'] is not None and a['n'] != b['n']: out.append(f"{a['n']:,} vs {b['n']:,} rows")
+    ha, hb = a['ids_sha256'], b['ids_sha256']
+    if (a['ids'] is None or b['ids'] is None) and ha and hb and ha != hb:
+        out.append(f"row ids differ (SHA-256 of the ids {a['ids_sha256'][:12]} vs {b['ids_sha256'][:12]})")
     if a['ids'] is not None and b['ids'] is not None:
         sa, sb = set(a['ids']), set(b['ids'])
         if sa != sb: out.append(f"row ids differ (only in {na}: {_first_ids(a['ids'], sb)}; "
@@ -560,8 +570,8 @@ def same_rows(a, b,                 # score tables (DataFrames with `id`, or pat
 
 # %% ../nbs/12_evalsets.ipynb #s015
 def _unchecked(a:dict, b:dict)->list:
-    "`not_measured` when either side records no row ids (the rows are then not shown to be the same)"
-    miss = [x['name'] for x in (a, b) if x['ids'] is None]
+    "`not_measured` when either side records neither its row ids nor their SHA-256 (the rows are not shown the same)"
+    miss = [x['name'] for x in (a, b) if x['ids'] is None and not x['ids_sha256']]
     if not miss: return []
     return [evidence_warning('not_measured', f"{' and '.join(miss)} record(s) no row ids: that both were measured "
                              "on the same rows is not checked (only the set, version, SHA-256 and row count are)",

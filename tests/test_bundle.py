@@ -591,7 +591,7 @@ def _bundle_with_rows(folder, ids, sha, sets=(('xstest', 'v2'),)):
     pd.DataFrame(dict(id=ids, score=0.5)).to_parquet(folder/'scores'/'baseline.parquet')
     return dict(status='ok', parts={}, input_sha256=dict(data=sha * 64),
                 evalsets=[dict(name=n, version=v, sha256=sha * 64) for n, v in sets],
-                rows=dict(n=len(ids), table='scores/baseline.parquet'))
+                rows=dict(n=len(ids), ids_sha256=E_IDS(ids), table='scores/baseline.parquet'))
 
 
 def test_comparable_names_sets_versions_rows_and_subsets(tmp_path):
@@ -608,7 +608,8 @@ def test_comparable_names_sets_versions_rows_and_subsets(tmp_path):
     ws = comparable(a, b, 'A', 'B', subset=True, folders=(fa, fb))
     assert [(w['code'], w['subset']) for w in ws] == [('different_rows', True)]
     assert ws[0]['message'].startswith('the 2 rows of B are a subset of the 3 rows of A (declared with --subset)')
-    with pytest.raises(BadParameter, match='different eval data'): comparable(a, b, 'A', 'B', subset=True)  # no ids
+    with pytest.raises(BadParameter, match=r'different eval data \(SHA-256 differ\): 3 vs 2 rows; row ids differ \(SHA-256 of '
+                       r'the ids'): comparable(a, b, 'A', 'B', subset=True)  # no folders: the ids' hashes, no subset
     v1 = {**b, 'evalsets': [dict(name='xstest', version='v1')]}
     with pytest.raises(BadParameter, match=r'SHA-256 differ\): version v2 vs v1; 3 vs 2 rows'):
         comparable(a, v1, 'A', 'B', subset=True, folders=(fa, fb))               # a subset of another version: refused
@@ -654,3 +655,8 @@ def test_assess_reports_the_cards_public_sets(tmp_path):
 def E_VERSION(name):
     from riskbench.evalsets import evalset
     return str(evalset(name)['version'])
+
+
+def E_IDS(ids):
+    from riskbench.evalsets import ids_sha256
+    return ids_sha256(ids)

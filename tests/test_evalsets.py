@@ -566,3 +566,15 @@ def test_evalset_record(tmp_path):
                      licence='CC-BY-4.0', commercial=True, gated=False, evidence='both')
     assert E.evalset_record(resolve_input(f'xstest:{f}')) == r            # an EvalSetPath remembers its set
     assert E.evalset_record(str(f)) is None and E.evalset_record('bundled:demo_prompts.jsonl') is None
+
+
+def test_same_rows_on_recorded_id_hashes(tmp_path):
+    "A policy that records the SHA-256 of its row ids (not the ids) is checked against it, without a not_measured"
+    a, _ = _xs_scores(tmp_path, 'a')
+    ok = dict(threshold=0.5, n_rows=4, ids_sha256=E.ids_sha256(['251', '26', '2', '1']))
+    assert E.same_rows(a, ok) == [] and E.ids_sha256(['1', '2']) == E.ids_sha256(['2', '1'])
+    import hashlib                                              # the definition, by hand: sorted ids, one per line
+    assert E.ids_sha256(['b', 'a']) == hashlib.sha256(b'a\nb').hexdigest()
+    other = dict(ok, ids_sha256=E.ids_sha256(['1', '2', '26', '252']))
+    with pytest.raises(BadParameter, match=r'a and b are not comparable: row ids differ \(SHA-256 of the ids '):
+        E.same_rows(a, other)
