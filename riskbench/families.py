@@ -50,13 +50,17 @@ class GenerativeGuard(Guard):
     "A generative guard read in one forward pass: P(unsafe labels) at each verdict position of its card's output format"
     family, max_messages = 'generative', None
     uses_conversation = True
+    categories, no_categories = False, 'its output names no categories'
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  renormalise:bool=True,      # P over the labels read (as the cards do), else over the vocabulary
                  max_tokens:int|None=None,   # rows longer than this are rejected (default: the model's context)
                  prefix_cache:bool=True,     # compute the policy prefix once and reuse its KV cache
                  batch_tokens:int|None=None, # padded tokens per batch (default: 32k on CUDA, 4k on CPU)
+                 per_category:bool=False,    # per-category columns (families whose output names categories)
                 ):
-        self.model, self.tok, self.device = model, tokenizer, device
+        if per_category and not self.categories:
+            raise BadParameter(f"{self.family}: no per-category scores ({self.no_categories})")
+        self.model, self.tok, self.device, self.per_category = model, tokenizer, device, bool(per_category)
         self.renormalise, self.prefix_cache = bool(renormalise), prefix_cache
         cfg = model.config.get_text_config() if hasattr(model.config, 'get_text_config') else model.config
         self.cfg = cfg
@@ -299,7 +303,7 @@ def category_column(name:str)->str:
 # %% ../nbs/03c_families.ipynb #f051
 class Qwen3Guard(GenerativeGuard):
     "Qwen3Guard-Gen: strict P(Unsafe or Controversial) and loose P(Unsafe) after 'Safety:', one forward pass"
-    family = 'qwen3guard'
+    family, categories = 'qwen3guard', True
     LABELS = (' Safe', ' Unsafe', ' Controversial')
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  controversial:str='unsafe', # which reading is `score`: 'unsafe' (strict) or 'safe' (loose)
@@ -308,8 +312,8 @@ class Qwen3Guard(GenerativeGuard):
         if controversial not in ('unsafe', 'safe'):
             raise BadParameter("qwen3guard controversial: expected 'unsafe' (strict) or 'safe' (loose), got "
                                f"{controversial!r}")
-        self.controversial, self.per_category = controversial, per_category
-        super().__init__(model, tokenizer, device, info, spec, **kw)
+        self.controversial = controversial
+        super().__init__(model, tokenizer, device, info, spec, per_category=per_category, **kw)
 
 # %% ../nbs/03c_families.ipynb #f052
 @patch
@@ -403,7 +407,7 @@ def shieldgemma_prompt(messages:list, policy:str)->str:
 # %% ../nbs/03c_families.ipynb #f068
 class ShieldGemma(GenerativeGuard):
     "ShieldGemma: P(Yes) over Yes/No at the last prompt position, one probe per policy; score = the largest"
-    family, max_messages = 'shieldgemma', 2
+    family, max_messages, categories = 'shieldgemma', 2, True  # per policy, always
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  policies:list|dict|None=None, # SHIELDGEMMA_POLICIES keys, or key -> principle text (default: all)
                  **kw):
@@ -524,7 +528,7 @@ def load(cls:LlamaGuard4, path_or_id:str, device:str|None=None, dtype:str|None=N
 class GraniteGuardian(GenerativeGuard):
     "Granite Guardian 3.x: P(Yes) over every spelling of yes/no at the verdict (3.3: inside <score>), one "
     "probe per risk"
-    family = 'granite-guardian'
+    family, categories = 'granite-guardian', True  # per risk, always
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  risks:list|tuple=('harm',), # risk names of the card (harm, social_bias, jailbreak, violence, ...)
                  **kw):
@@ -603,6 +607,8 @@ def nemoguard_prompt(messages:list)->str:
 class NemoGuard(GenerativeGuard):
     "NemoGuard / Nemotron Safety Guard: P('unsafe') as the JSON value of User Safety (and Response Safety), one pass"
     family, max_messages = 'nemoguard', 2
+    no_categories = ("its category names share first tokens ('Sexual', 'Sexual (minor)'): one pass cannot tell "
+                     "them apart")
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  assume:str='safe', # the User Safety value forced before Response Safety is read
                  **kw):

@@ -347,6 +347,25 @@ def test_rows_that_cannot_be_judged_are_rejected_with_a_reason(wg, qg):
     assert list(rej) == [1] and 'max_tokens' in rej[1]
 
 
+def test_per_category_only_where_the_output_names_categories(wg, ng, sg):
+    for g in (wg, ng):
+        with pytest.raises(BadParameter, match='no per-category scores'): type(g)(g.model, g.tok, per_category=True)
+    assert list(F.ShieldGemma(sg.model, sg.tok, per_category=True, policies=['hate']).columns) == ['score', 'score_hate']
+
+
+def test_cli_scores_with_a_family_and_caches_by_fingerprint(tmp_path, qwen_dir, mistral_dir):
+    import pandas as pd
+    from riskbench.cli import main
+    data = tmp_path/'rows.csv'
+    pd.DataFrame({'id': ['a', 'b', 'c'], 'text': TEXTS[:3], 'label': [0, 1, 0]}).to_csv(data, index=False)
+    assert main(['score', str(data), '--guard', f'qwen3guard:{qwen_dir}', '--out', str(tmp_path/'q.parquet'),
+                 '--per-category']) == 0
+    q = pd.read_parquet(tmp_path/'q.parquet')
+    assert {'score', 'score_strict', 'score_loose', 'score_violent'} <= set(q.columns) and len(q) == 3
+    assert main(['score', str(data), '--guard', f'wildguard:{mistral_dir}', '--out', str(tmp_path/'w.parquet'),
+                 '--per-category']) == 2
+
+
 # ---- specs and loading ----
 def test_specs_load_each_family(qwen_dir, gemma_dir, mistral_dir, granite_dir, llama_dir, gptoss_dir):
     for spec, cls in [(f'qwen3guard:{qwen_dir}', 'Qwen3Guard'), (f'shieldgemma:{gemma_dir}', 'ShieldGemma'),
