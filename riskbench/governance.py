@@ -11,18 +11,19 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from .core import (RiskbenchError, BadFile, BadParameter, read_yaml, read_json, write_text, output_path,
-                            evidence_warning, datasets_dir, resolve_input)
+                            evidence_warning, datasets_dir, resolve_input, file_sha256)
 from .taxonomy import check_hazard, crosswalk
 
 # %% auto #0
 __all__ = ['FRAMEWORKS', 'RELATIONS', 'PART_TEMPLATES', 'EVIDENCE_KINDS', 'DECISION_KINDS', 'SIGNED_BY', 'VERDICTS', 'REQUIRED',
-           'SIGNOFF', 'LAUNCH_DECISIONS', 'GUARD_METRICS', 'SYSTEM_METRICS', 'FLAG_RULES', 'governance_dir',
-           'framework', 'control_source', 'controls_table', 'gai_hazards', 'check_evidence', 'load_mapping',
-           'bundle_parts', 'read_card', 'check_decision', 'Decisions', 'load_decisions', 'find_decisions', 'open_rows',
-           'bundle_hashes', 'entry_hash', 'read_signoff', 'sign', 'verify', 'BundleEvidence', 'bundle_evidence',
-           'find_evidence', 'control_status', 'which_frameworks', 'compliance', 'compliance_summary', 'parse_rule',
-           'load_gates', 'check_gates', 'save_decisions', 'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc',
-           'change_label', 'paired_rows', 'holm', 'paired_changes', 'stat_diff', 'stat_text', 'stat_html', 'diff_cmd',
+           'SIGNOFF', 'LAUNCH_DECISIONS', 'GUARD_METRICS', 'SYSTEM_METRICS', 'FLAG_RULES', 'GUARD_PAIRED',
+           'SYSTEM_PAIRED', 'governance_dir', 'framework', 'control_source', 'controls_table', 'gai_hazards',
+           'check_evidence', 'load_mapping', 'bundle_parts', 'read_card', 'check_decision', 'Decisions',
+           'load_decisions', 'find_decisions', 'open_rows', 'bundle_hashes', 'entry_hash', 'read_signoff', 'sign',
+           'verify', 'BundleEvidence', 'bundle_evidence', 'find_evidence', 'control_status', 'which_frameworks',
+           'compliance', 'compliance_summary', 'parse_rule', 'load_gates', 'check_gates', 'save_decisions',
+           'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc', 'change_label', 'paired_rows', 'holm',
+           'paired_metric_rows', 'paired_changes', 'system_rows', 'stat_diff', 'stat_text', 'stat_html', 'diff_cmd',
            'system_card', 'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
 
 # %% ../nbs/15_governance.ipynb #g005
@@ -250,7 +251,7 @@ def bundle_hashes(folder:str|Path)->dict:
         rel = f.relative_to(folder).as_posix()
         if rel == SIGNOFF or f.name.endswith('.tmp'): continue
         if f.is_symlink(): out[rel] = 'link:' + hashlib.sha256(str(Path(f).readlink()).encode()).hexdigest()
-        elif f.is_file(): out[rel] = hashlib.sha256(f.read_bytes()).hexdigest()
+        elif f.is_file(): out[rel] = file_sha256(f)   # read in chunks: score tables can be large
     return out
 
 # %% ../nbs/15_governance.ipynb #g055
@@ -534,7 +535,7 @@ def _flag(ev:BundleEvidence, flag:str, today=None)->tuple:
         return n == 0, f"{n} open blocker(s)"
     if flag == 'all parts completed':
         bad = [n for n, p in ev.parts.items() if p['status'] != 'ok']
-        return (not bad and bool(ev.parts)), (f"not completed: {', '.join(bad)}" if bad else f"{len(ev.parts)} ok")
+        return (not bad and bool(ev.parts)), (f"not completed: {', '.join(bad)}" if bad else f"{len(ev.parts)} completed")
     uns = [e['n'] for e in (ev.decisions.entries if ev.decisions else []) if not e['signed']]
     exp = len(ev.decisions.warnings) if ev.decisions else 0
     so = ('not signed off' if not ev.signed else ev.signoff[0] if ev.signoff else 'signed off, intact')
@@ -714,29 +715,65 @@ def _groups(j:pd.DataFrame)->list:
         out += [(f'hazard {c}', cats.map(lambda v: c in v).to_numpy(bool)) for c in codes]
     return out
 
-# %% ../nbs/15_governance.ipynb #g134
-def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000, seed:int=0)->list:
-    "Paired tests of one guard's decisions (Holm-adjusted per metric) and scores, old against new, per group"
-    y, rows = j['label'].astype(int).to_numpy(), []
-    for g, m in _groups(j):
-        for metric, cls in (('recall', 1), ('false refusal rate', 0)):
-            if metric == 'false refusal rate' and g.startswith('hazard'): continue
+# %% ../nbs/15_governance.ipynb #g135
+def paired_metric_rows(j:pd.DataFrame, # joined rows: label, COLUMN_old, COLUMN_new, language, categories
+                       name:str,       # what was compared (a guard, or the product)
+                       metrics:list,   # [(metric, class, column, higher_is_better, per_hazard)]
+                       alpha:float=0.05,
+                      )->list:
+    "McNemar per metric and group on paired decisions, Holm-adjusted per metric, each change labelled"
+    y, rows, groups = j['label'].astype(int).to_numpy(), [], _groups(j)
+    for metric, cls, col, better, per_hazard in metrics:
+        fam = []
+        for g, m in groups:
             k = m & (y == cls)
-            if not k.any(): continue
-            o, n = j['blocked_old'].to_numpy()[k], j['blocked_new'].to_numpy()[k]
-            rows.append(dict(guard=guard, metric=metric, group=g, n=int(k.sum()), old=o.mean(), new=n.mean(),
-                             delta=n.mean() - o.mean(), test='McNemar exact', p_value=mcnemar_exact(o, n)['p_value']))
-    for metric, better in (('recall', True), ('false refusal rate', False)):
-        fam = [r for r in rows if r['metric'] == metric]
+            if (g.startswith('hazard') and not per_hazard) or not k.any(): continue
+            o, n = j[f'{col}_old'].to_numpy(bool)[k], j[f'{col}_new'].to_numpy(bool)[k]
+            fam.append(dict(guard=name, metric=metric, group=g, n=int(k.sum()), old=o.mean(), new=n.mean(),
+                            delta=n.mean() - o.mean(), test='McNemar exact', p_value=mcnemar_exact(o, n)['p_value']))
         for r, p in zip(fam, holm([r['p_value'] for r in fam])):
             r.update(p_holm=float(p), low=None, high=None, label=change_label(r['delta'], p < alpha, better))
-    pb = paired_bootstrap_auc(y, j['score_old'], j['score_new'], n_boot, seed, alpha)
+        rows += fam
+    return rows
+
+# %% ../nbs/15_governance.ipynb #g137
+GUARD_PAIRED = [('recall', 1, 'blocked', True, True), ('false refusal rate', 0, 'blocked', False, False)]
+
+def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000, seed:int=0)->list:
+    "Paired tests of one guard's decisions and scores, old against new, per metric and group"
+    rows = paired_metric_rows(j, guard, GUARD_PAIRED, alpha)
+    pb = paired_bootstrap_auc(j['label'].astype(int), j['score_old'], j['score_new'], n_boot, seed, alpha)
     rows.append(dict(guard=guard, metric='auc', group='all', n=len(j), old=pb['old'], new=pb['new'], delta=pb['delta'],
                      test='paired bootstrap', p_value=None, p_holm=None, low=pb['low'], high=pb['high'],
                      label=change_label(pb['delta'], not (pb['low'] <= 0 <= pb['high']), True)))
     return rows
 
-# %% ../nbs/15_governance.ipynb #g136
+# %% ../nbs/15_governance.ipynb #g139
+def _system_table(d:Path)->tuple:
+    p = next((Path(d)/n/'rows.parquet' for n, x in bundle_parts(d).items()
+              if x['template'] == 'system_evaluation' and x['status'] == 'ok'), None)
+    if p is None or not p.is_file(): return None, f"{d}: no completed system part with rows.parquet"
+    t = pd.read_parquet(p)
+    t = t[t['label'].notna() & t['outcome'].notna()]
+    if not t['id'].is_unique: return None, f"{p}: several outcomes per id (system prompt variants): not paired"
+    return t.assign(refused=t['outcome'] != 'answered', violation=t['violation'].fillna(False).astype(bool)), ''
+
+# %% ../nbs/15_governance.ipynb #g140
+def system_rows(old_dir:Path, new_dir:Path)->tuple:
+    "(joined system rows with refused/violation _old/_new | None, reason)"
+    (a, wa), (b, wb) = _system_table(old_dir), _system_table(new_dir)
+    if a is None or b is None: return None, wa or wb
+    if set(a['id']) != set(b['id']): return None, 'the system parts evaluated other rows'
+    keep = ['id', 'label', 'refused', 'violation']
+    j = a.drop(columns=['refused', 'violation']).merge(
+        a[keep].merge(b[keep], on='id', suffixes=('_old', '_new')), on='id')
+    if (j['label_old'].astype(int) != j['label_new'].astype(int)).any(): return None, 'the system rows carry other labels'
+    return j.drop(columns=['label_old', 'label_new']), ''
+
+# %% ../nbs/15_governance.ipynb #g142
+SYSTEM_PAIRED = [('system false refusal rate', 0, 'refused', False, False),
+                 ('system violation rate', 1, 'violation', False, True)]
+
 def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1000, seed:int=0)->dict:
     "{paired: bool, reasons: [...], changes: DataFrame} of two bundle folders"
     names = sorted({p.stem for p in (Path(old_dir)/'scores').glob('*.parquet')} |
@@ -747,9 +784,12 @@ def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1
         if j is None: reasons.append(why); continue
         rows += paired_changes(j, n, alpha, n_boot, seed)
     if not names: reasons.append('neither bundle holds a score table (scores/*.parquet)')
+    j, why = system_rows(Path(old_dir), Path(new_dir))
+    if j is None: reasons.append(why)
+    else: rows += paired_metric_rows(j, 'product', SYSTEM_PAIRED, alpha)
     return dict(paired=bool(rows), reasons=reasons, changes=pd.DataFrame(rows))
 
-# %% ../nbs/15_governance.ipynb #g139
+# %% ../nbs/15_governance.ipynb #g145
 def stat_text(sd:dict)->str:
     "The paired tests as text"
     L = ['\npaired tests (same rows in both bundles)']
@@ -761,7 +801,7 @@ def stat_text(sd:dict)->str:
                  f"{r['label']} ({how})")
     return '\n'.join(L)
 
-# %% ../nbs/15_governance.ipynb #g140
+# %% ../nbs/15_governance.ipynb #g146
 def stat_html(sd:dict)->str:
     "The paired tests as an HTML section (escaped)"
     from riskbench.report import table_html
@@ -770,7 +810,7 @@ def stat_html(sd:dict)->str:
         return head + f"<p>None: only descriptive differences ({html.escape('; '.join(sd['reasons']))}).</p>"
     return head + table_html(sd['changes'].round(4), max_rows=1000)
 
-# %% ../nbs/15_governance.ipynb #g143
+# %% ../nbs/15_governance.ipynb #g149
 def diff_cmd(old:str,            # the earlier bundle folder
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html)
@@ -793,7 +833,7 @@ def diff_cmd(old:str,            # the earlier bundle folder
     print(f'\nHTML: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g145
+# %% ../nbs/15_governance.ipynb #g151
 def _pct(m)->str:
     if not isinstance(m, dict) or m.get('value') is None: return 'not measured'
     iv = f" [{m['low']:.1%}, {m['high']:.1%}]" if m.get('low') is not None and m.get('high') is not None else ''
@@ -801,7 +841,7 @@ def _pct(m)->str:
 
 def _md_text(v)->str: return str(v).replace('|', '\\|').replace('\n', ' ')
 
-# %% ../nbs/15_governance.ipynb #g146
+# %% ../nbs/15_governance.ipynb #g152
 def _card_safeguards(ev:BundleEvidence)->list:
     L = ['## Safeguards and their measured operating points', '']
     th = _parts_of(ev, 'guard_thresholds')
@@ -821,7 +861,7 @@ def _card_safeguards(ev:BundleEvidence)->list:
     if len(L) == 2: L.append('- none measured in this bundle')
     return L + ['']
 
-# %% ../nbs/15_governance.ipynb #g147
+# %% ../nbs/15_governance.ipynb #g153
 def _card_limits(ev:BundleEvidence)->list:
     b = _json_or_none(ev.folder/'bundle.json') or {}
     ws = list(b.get('warnings') or []) or [w for p in ev.parts.values()
@@ -836,7 +876,7 @@ def _card_limits(ev:BundleEvidence)->list:
     if len(ws) > 30: L.append(f'- ... {len(ws) - 30} more evidence warnings in the bundle index')
     return L + ([] if len(L) > 2 else ['- none recorded']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g148
+# %% ../nbs/15_governance.ipynb #g154
 def _card_data(ev:BundleEvidence)->list:
     from riskbench.evalsets import parse_spec, evalset
     b = _json_or_none(ev.folder/'bundle.json') or {}
@@ -849,7 +889,7 @@ def _card_data(ev:BundleEvidence)->list:
         L.append(f"- {_md_text(f.get('source'))}: SHA-256 {str(f.get('sha256'))[:12]}…; {_md_text(lic)}")
     return L + ([] if len(L) > 2 else ['- not recorded (no bundle.json data files)']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g149
+# %% ../nbs/15_governance.ipynb #g155
 def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
     "A system card in Markdown from a bundle: intended use, audience, languages, safeguards, limitations, data"
     ev = bundle_evidence(bundle_dir, card)
@@ -863,7 +903,7 @@ def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
          f"- **Model**: {_md_text((c.get('model') or {}).get('base', 'not given'))}", '']
     return '\n'.join(L + _card_safeguards(ev) + _card_limits(ev) + _card_data(ev))
 
-# %% ../nbs/15_governance.ipynb #g152
+# %% ../nbs/15_governance.ipynb #g158
 def system_card_html(md:str, title:str='System card')->str:
     "The system card as an HTML page (markdown rendered with raw HTML escaped)"
     import nbformat
@@ -874,7 +914,7 @@ def system_card_html(md:str, title:str='System card')->str:
     nb.cells.append(c)
     return render_html(nb, title, 'ok')
 
-# %% ../nbs/15_governance.ipynb #g155
+# %% ../nbs/15_governance.ipynb #g161
 def compliance_cmd(bundle:str,          # the bundle folder
                    frameworks:list=None, # framework id (repeatable; default: the card's, else all)
                    out:str=None,         # write the full table to this .csv or .json file
@@ -884,7 +924,7 @@ def compliance_cmd(bundle:str,          # the bundle folder
     for fid, s in compliance_summary(df).items():
         counts = ', '.join(f'{v} {k}' for k, v in s['counts'].items())
         print(f"{s['name']} ({fid}): {s['controls']} controls: {counts}")
-        for r in s['act'][:12]: print(f"  {r['control']}: {r['status']}; {r['who']}: {r['missing'][:100]}")
+        for r in s['act'][:12]: print(f"  {r['control']}: {r['status']}; {r['who']}: {r['missing'][:100] or 'to judge'}")
         if len(s['act']) > 12: print(f"  ... {len(s['act']) - 12} more (see --out)")
     if out:
         p = Path(out).expanduser().resolve()
@@ -894,7 +934,7 @@ def compliance_cmd(bundle:str,          # the bundle folder
         print(f'table: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g157
+# %% ../nbs/15_governance.ipynb #g163
 def signoff_cmd(bundle:str,       # the bundle folder
                 as_:str=None,     # who signs (name)
                 role:str=None,    # the signer's role
@@ -919,7 +959,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
 signoff_cmd.__cli__ = {'as_': dict(flags=['--as'], metavar='NAME'),
                        'decision': dict(choices=list(LAUNCH_DECISIONS))}
 
-# %% ../nbs/15_governance.ipynb #g159
+# %% ../nbs/15_governance.ipynb #g165
 def verify_cmd(bundle:str, # the signed bundle folder
               )->int:
     "Check that nothing in a signed bundle changed since its sign-off (exit 1 naming each changed file)"
@@ -931,7 +971,7 @@ def verify_cmd(bundle:str, # the signed bundle folder
               f"{e['decision']}")
     return 1 if probs else 0
 
-# %% ../nbs/15_governance.ipynb #g161
+# %% ../nbs/15_governance.ipynb #g167
 def gate_cmd(bundle:str, # the bundle folder
              gates:str,  # the gates file (YAML list of rules)
             )->int:

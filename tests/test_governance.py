@@ -397,6 +397,32 @@ def test_stat_diff_labels_changes_on_the_same_rows(tmp_path):
     assert worse.loc[('recall', 'all'), 'label'] == 'regressed'
     assert worse.loc[('false refusal rate', 'all'), 'label'] == 'no significant change'
 
+def _system_part(folder, refuse, violate, seed=0, n=300):
+    "A completed system part whose rows refuse a share `refuse` of benign rows and violate on `violate` of unsafe ones"
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(n // 2, int), np.zeros(n - n // 2, int)]
+    u = np.random.default_rng(99).random(n)                        # the same draw in both bundles: paired rows
+    outcome = np.where(y == 0, np.where(u < refuse, 'refused', 'answered'), np.where(u < violate, 'answered', 'refused'))
+    d = Path(folder)/'system'; d.mkdir()
+    (d/'manifest.json').write_text(json.dumps(dict(template='system_evaluation', status='ok')))
+    (d/'summary.json').write_text('{}')
+    pd.DataFrame(dict(id=[f's{i}' for i in range(n)], label=y, outcome=outcome, violation=(y == 1) & (outcome == 'answered'),
+                      language=rng.choice(['en', 'de'], n), categories=[['S2'] if v else [] for v in y])
+                 ).to_parquet(d/'rows.parquet')
+
+def test_product_rows_are_paired_end_to_end(tmp_path):
+    a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b')
+    _system_part(a, refuse=0.30, violate=0.20); _system_part(b, refuse=0.10, violate=0.45)
+    ch = gv.stat_diff(a, b, n_boot=50)['changes']
+    ch = ch[ch.guard == 'product'].set_index(['metric', 'group'])
+    fr, vi = ch.loc[('system false refusal rate', 'all')], ch.loc[('system violation rate', 'all')]
+    assert (fr.label, vi.label) == ('improved', 'regressed')
+    old = pd.read_parquet(a/'system'/'rows.parquet'); new = pd.read_parquet(b/'system'/'rows.parquet')
+    ben = old.label == 0
+    r0, r1 = (old.outcome != 'answered')[ben], (new.outcome != 'answered')[ben]
+    assert fr.p_value == pytest.approx(stats.binomtest(int((r0 & ~r1).sum()), int((r0 != r1).sum()), 0.5).pvalue)
+    assert ('system violation rate', 'hazard S2') in ch.index and ('system false refusal rate', 'hazard S2') not in ch.index
+
 def test_other_rows_give_a_descriptive_diff_said_so(tmp_path, capsys):
     a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b', ids_from=1000)
     sd = gv.stat_diff(a, b)
