@@ -367,6 +367,13 @@ def privacy_warnings(r:PrivacyResult, fpr:float=0.01)->list:
     if r.canaries is None:
         w.append(evidence_warning('evidence_missing', 'no canaries given: canary exposure is not measured '
                                   '(plant canaries before fine-tuning to measure it)', measure='canary_exposure'))
+    if (empty := int(r.frame['loss'].isna().sum())):
+        w.append(evidence_warning('evidence_missing', f'{empty} rows have no token to score (empty text): they are '
+                                  'left out of the membership figures', measure='membership'))
+    train = set(r.frame.loc[r.frame['member'] == 1, 'text'])
+    if (both := int(r.frame.loc[r.frame['member'] == 0, 'text'].isin(train).sum())):
+        w.append(evidence_warning('evidence_missing', f'{both} held-out rows are also training rows (same text): in '
+                                  'fact members, they make every attack look weaker', measure='membership'))
     if (cut := int(r.frame['truncated'].sum())):
         w.append(evidence_warning('evidence_missing', f"{cut} rows longer than the model's window were scored on "
                                   'their beginning only', measure='membership'))
@@ -383,6 +390,8 @@ def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
                    )->PrivacyResult:
     "Membership inference, PII extraction and canary exposure against `model`"
     (tr, rtr), (ho, rho) = _read_rows(train, 'train'), _read_rows(heldout, 'heldout')
+    for what, df, rep in (('train', tr, rtr), ('heldout', ho, rho)):
+        if not len(df): raise BadParameter(f"{what} {rep.source}: no rows left to score ({rep.rejected} rejected)")
     reports = dict(train=rtr, heldout=rho)
     if canaries is not None and not isinstance(canaries, pd.DataFrame) and not str(canaries).strip(): canaries = None
     if canaries is not None: cn, reports['canaries'] = load_canaries(canaries)
@@ -418,8 +427,10 @@ def to_dict(self:PrivacyResult, examples:int=20)->dict:
         mean_exposure=float(self.canaries['exposure'].mean()), max_exposure=float(self.canaries['max_exposure'].max()),
         rows=[{k: (v.item() if hasattr(v, 'item') else v) for k, v in r.items()}
               for r in self.canaries.to_dict('records')])
+    best = max(mem, key=lambda k: -1 if mem[k]['auc']['value'] is None else mem[k]['auc']['value'], default=None)
     return dict(model=self.model, base=self.base, rows=dict(members=int(self.frame['member'].sum()),
                 nonmembers=int((self.frame['member'] == 0).sum())), membership=mem,
+                strongest_membership=None if best is None else dict(score=best, **mem[best]),
                 memorisation=dict(targets=len(ex), kinds=extraction_summary(ex) if len(ex) else {}, examples=eg),
                 canaries=can, warnings=list(self.warnings))
 

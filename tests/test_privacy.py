@@ -204,6 +204,23 @@ def test_bad_inputs(tmp_path):
     r = riskbench('privacy', '--model', 'python:m:f', '--train', 'a', '--heldout', 'b', cwd=tmp_path)
     assert r.returncode == 2 and 'expected hf:PATH_OR_ID' in r.stderr, r.stderr
 
+def test_bad_files_exit_2_with_one_line(lab, tmp_path):
+    (tmp_path/'notext.jsonl').write_text('{"prompt_id": 1, "body": "hello"}\n')
+    r = riskbench('privacy', '--model', lab['tuned'], '--train', tmp_path/'notext.jsonl', '--heldout',
+                  lab['dir']/'heldout.jsonl', '--out', tmp_path/'o', cwd=tmp_path)
+    assert r.returncode == 2 and 'notext.jsonl' in r.stderr and 'text' in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'o').exists(), r.stderr
+    r = riskbench('privacy', '--model', lab['tuned'], '--train', tmp_path/'missing.jsonl', '--heldout',
+                  lab['dir']/'heldout.jsonl', '--out', tmp_path/'o', cwd=tmp_path)
+    assert r.returncode == 2 and 'missing.jsonl' in r.stderr, r.stderr
+
+def test_overlap_between_train_and_heldout_is_warned(lab):
+    tr, ho = lab['train'], lab['train'].iloc[:5].assign(id=lambda d: 'h' + d['id'])
+    r = P.privacy_attacks(lab['base'], tr, pd.concat([ho, lab['heldout']]), n_boot=50, samples=0, device='cpu')
+    w = [w for w in r.warnings if 'also training rows' in w['message']]
+    assert len(w) == 1 and w[0]['message'].startswith('5 held-out rows'), r.warnings
+    assert r.to_dict()['memorisation']['targets'] == 16
+
 def test_command_writes_summary_and_report(lab, tmp_path):
     d, out = lab['dir'], tmp_path/'out'
     r = riskbench('privacy', '--model', lab['tuned'], '--train', d/'train.jsonl', '--heldout', d/'heldout.jsonl',
@@ -211,7 +228,7 @@ def test_command_writes_summary_and_report(lab, tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     s = json.loads((out/'summary.json').read_text())
     assert s['membership']['loss']['auc']['value'] > 0.9 and s['canaries']['extracted'] == 3
-    assert 'reference' not in s['membership']
+    assert 'reference' not in s['membership'] and s['strongest_membership']['score'] in s['membership']
     assert [w for w in s['warnings'] if w['code'] == 'evidence_missing' and w.get('measure') == 'membership_reference']
     page = (out/'report.html').read_text()
     assert 'Membership inference' in page and 'Canaries' in page
