@@ -20,11 +20,11 @@ __all__ = ['FRAMEWORKS', 'RELATIONS', 'PART_TEMPLATES', 'EVIDENCE_KINDS', 'DECIS
            'SYSTEM_PAIRED', 'governance_dir', 'framework', 'control_source', 'controls_table', 'gai_hazards',
            'check_evidence', 'load_mapping', 'bundle_parts', 'read_card', 'check_decision', 'Decisions',
            'load_decisions', 'find_decisions', 'open_rows', 'bundle_hashes', 'entry_hash', 'read_signoff', 'sign',
-           'verify', 'BundleEvidence', 'bundle_evidence', 'find_evidence', 'control_status', 'which_frameworks',
-           'compliance', 'compliance_summary', 'parse_rule', 'load_gates', 'check_gates', 'save_decisions',
-           'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc', 'change_label', 'paired_rows', 'holm',
-           'paired_metric_rows', 'paired_changes', 'system_rows', 'stat_diff', 'stat_text', 'stat_html', 'diff_cmd',
-           'system_card', 'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
+           'verify', 'decisions_html', 'BundleEvidence', 'bundle_evidence', 'find_evidence', 'control_status',
+           'which_frameworks', 'compliance', 'compliance_summary', 'parse_rule', 'load_gates', 'check_gates',
+           'save_decisions', 'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc', 'change_label', 'paired_rows',
+           'holm', 'paired_metric_rows', 'paired_changes', 'system_rows', 'stat_diff', 'stat_text', 'stat_html',
+           'diff_cmd', 'system_card', 'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
 
 # %% ../nbs/15_governance.ipynb #g005
 FRAMEWORKS = ('nist-ai-rmf', 'nist-ai-600-1', 'eu-ai-act', 'iso-42001', 'owasp-llm')
@@ -323,6 +323,23 @@ def verify(folder:str|Path)->list:
     return probs
 
 # %% ../nbs/15_governance.ipynb #g065
+def decisions_html(folder:str|Path, today:datetime.date=None)->str:
+    "An HTML block: register rows still open, expired decisions, sign-off state (escaped)"
+    from riskbench.report import table_html
+    folder = Path(folder)
+    us = next((p['summary'] for p in bundle_parts(folder).values()
+               if p['template'] == 'usecase_assessment' and p['status'] == 'ok'), {})
+    dp = find_decisions(folder)
+    dec = load_decisions(dp, today) if dp else None
+    o = open_rows(us.get('register') or [], dec, today)
+    probs = verify(folder) if (folder/SIGNOFF).exists() else ['not signed off']
+    L = [f'<h2>Open decisions ({len(o)})</h2>', table_html(o) if len(o) else '<p>None: every row above the appetite '
+         'has a signed decision.</p>' if us else '<p>No risk register in this bundle.</p>']
+    L += [f'<p class="rb-warning">⚠ {html.escape(w["message"])}</p>' for w in (dec.warnings if dec else [])]
+    L.append(f"<p>Sign-off: {html.escape(probs[0] if probs else 'signed and intact')}</p>")
+    return '\n'.join(L)
+
+# %% ../nbs/15_governance.ipynb #g068
 @dataclass
 class BundleEvidence:
     "What a bundle folder holds, for the crosswalks"
@@ -335,7 +352,7 @@ class BundleEvidence:
     signed: bool
     diff: bool
 
-# %% ../nbs/15_governance.ipynb #g066
+# %% ../nbs/15_governance.ipynb #g069
 def bundle_evidence(folder:str|Path, card:str|Path=None, today:datetime.date=None)->BundleEvidence:
     "Read a bundle folder's parts, card, decisions and sign-off"
     folder = Path(folder)
@@ -347,14 +364,14 @@ def bundle_evidence(folder:str|Path, card:str|Path=None, today:datetime.date=Non
     return BundleEvidence(folder, parts, cp, cd, dec, verify(folder) if signed else [], signed,
                           (folder/'diff.html').is_file())
 
-# %% ../nbs/15_governance.ipynb #g069
+# %% ../nbs/15_governance.ipynb #g072
 def _parts_of(ev:BundleEvidence, template:str)->list:
     return [(n, p) for n, p in ev.parts.items() if p['template'] == template]
 
 def _usecase_summary(ev:BundleEvidence)->dict:
     return next((p['summary'] for _, p in _parts_of(ev, 'usecase_assessment') if p['status'] == 'ok'), {})
 
-# %% ../nbs/15_governance.ipynb #g071
+# %% ../nbs/15_governance.ipynb #g074
 def _register_state(ev, hazard):
     reg = _usecase_summary(ev).get('register') or []
     rows = [r for r in reg if not hazard or r.get('hazard') == hazard]
@@ -366,7 +383,7 @@ def _register_state(ev, hazard):
     if hazard and not src.get('measured'): return 'partial', what
     return 'found', what
 
-# %% ../nbs/15_governance.ipynb #g072
+# %% ../nbs/15_governance.ipynb #g075
 def _checklist_state(ev, item):
     cl = {c.get('item'): c for c in _usecase_summary(ev).get('checklist') or []}
     if item not in cl: return 'missing', f"checklist item {item!r} not in the bundle"
@@ -376,7 +393,7 @@ def _checklist_state(ev, item):
     if waived: return 'partial', f"checklist: {item}: {st}, waived by {waived[-1].get('reviewer')}"
     return ('partial' if st == 'partial' else 'missing'), f"checklist: {item}: {st}"
 
-# %% ../nbs/15_governance.ipynb #g073
+# %% ../nbs/15_governance.ipynb #g076
 def find_evidence(ev:BundleEvidence, spec:str)->tuple:
     "(found | partial | missing, what was seen) for one evidence spec in a bundle"
     kind, arg = check_evidence(spec, 'evidence')
@@ -401,14 +418,14 @@ def find_evidence(ev:BundleEvidence, spec:str)->tuple:
     if not ev.signed: return 'missing', 'not signed off'
     return ('found', 'signed off; intact') if not ev.signoff else ('missing', f"sign-off broken: {ev.signoff[0]}")
 
-# %% ../nbs/15_governance.ipynb #g076
+# %% ../nbs/15_governance.ipynb #g079
 def control_status(relation:str, states:list)->str:
     "evidenced | partial | missing | needs a human"
     if relation == 'needs a human': return 'needs a human'
     if states and all(s == 'found' for s in states): return 'evidenced' if relation == 'evidences' else 'partial'
     return 'partial' if any(s != 'missing' for s in states) else 'missing'
 
-# %% ../nbs/15_governance.ipynb #g079
+# %% ../nbs/15_governance.ipynb #g082
 def which_frameworks(frameworks, card:dict)->list:
     "The framework ids to report: given, else the card's, else all"
     fs = [f for f in (frameworks or []) if f] or list(card.get('frameworks') or []) or list(FRAMEWORKS)
@@ -416,7 +433,7 @@ def which_frameworks(frameworks, card:dict)->list:
         if f not in FRAMEWORKS: raise BadParameter(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
     return list(dict.fromkeys(fs))
 
-# %% ../nbs/15_governance.ipynb #g082
+# %% ../nbs/15_governance.ipynb #g085
 def _control_row(ev, r:dict)->dict:
     seen = [(e, *find_evidence(ev, e)) for e in r['evidence']]
     st = control_status(r['relation'], [s for _, s, _ in seen])
@@ -425,7 +442,7 @@ def _control_row(ev, r:dict)->dict:
                 missing='; '.join(w for _, s, w in seen if s != 'found'),
                 who='' if st == 'evidenced' else r['owner'], source=r['source'])
 
-# %% ../nbs/15_governance.ipynb #g083
+# %% ../nbs/15_governance.ipynb #g086
 def compliance(bundle_dir:str|Path,  # the bundle folder
                card:str|Path=None,   # the use-case card (default: BUNDLE/usecase.yaml)
                frameworks:list=None, # framework ids (default: the card's, else all)
@@ -443,7 +460,7 @@ def compliance(bundle_dir:str|Path,  # the bundle folder
                              source=control_source(fid, c)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_governance.ipynb #g086
+# %% ../nbs/15_governance.ipynb #g089
 def compliance_summary(df:pd.DataFrame)->dict:
     "{framework: {counts, act: [{control, status, who, missing}]}}"
     out = {}
@@ -452,7 +469,7 @@ def compliance_summary(df:pd.DataFrame)->dict:
                         act=g[g.status != 'evidenced'][['control', 'status', 'who', 'missing']].to_dict('records'))
     return out
 
-# %% ../nbs/15_governance.ipynb #g089
+# %% ../nbs/15_governance.ipynb #g092
 GUARD_METRICS = {'recall': 'recall', 'false refusal rate': 'false_refusal_rate', 'precision': 'precision',
                  'miss rate': 'miss_rate', 'specificity': 'specificity', 'f1': 'f1', 'fpr': 'fpr', 'auc': 'auc'}
 SYSTEM_METRICS = {'system false refusal rate': 'false_refusal_rate', 'system violation rate': 'violation_rate'}
@@ -461,7 +478,7 @@ _RULE = re.compile(r'(?:(?P<hazard>[Ss]\d{1,2})\s+)?(?P<metric>' + '|'.join(sort
     r'\s*(?P<op>>=|<=|>|<)\s*(?P<num>\d+(?:\.\d+)?)(?P<pct>%)?(?:\s+per\s+(?P<per>target language))?')
 FLAG_RULES = ('no blocker', 'all decisions signed', 'all parts completed')
 
-# %% ../nbs/15_governance.ipynb #g091
+# %% ../nbs/15_governance.ipynb #g094
 def parse_rule(text:str, where:str='gates')->dict:
     "One gate rule, parsed"
     t = ' '.join(str(text).split()).strip()
@@ -476,7 +493,7 @@ def parse_rule(text:str, where:str='gates')->dict:
     return dict(rule=t, flag=None, hazard=d['hazard'] and check_hazard(d['hazard'], where), metric=d['metric'],
                 bound=d['bound'], op=d['op'], value=num, per=d['per'])
 
-# %% ../nbs/15_governance.ipynb #g094
+# %% ../nbs/15_governance.ipynb #g097
 def load_gates(path:str|Path)->list:
     "The parsed rules of a gates file"
     p = Path(resolve_input(path, 'gates file'))
@@ -485,7 +502,7 @@ def load_gates(path:str|Path)->list:
     if not isinstance(d, list) or not d: raise BadFile(f"{p}: a gates file holds a list of rules (or `gates: [...]`)")
     return [parse_rule(r, f"{p}: rule {i}") for i, r in enumerate(d, 1)]
 
-# %% ../nbs/15_governance.ipynb #g096
+# %% ../nbs/15_governance.ipynb #g099
 def _pick(m, bound):
     if not isinstance(m, dict): return None
     v = m.get({'lower': 'low', 'upper': 'high'}.get(bound, 'value'))
@@ -493,7 +510,7 @@ def _pick(m, bound):
 
 def _compare(v, op, x)->bool: return dict(zip(('>=', '<=', '>', '<'), (v >= x, v <= x, v > x, v < x)))[op]
 
-# %% ../nbs/15_governance.ipynb #g098
+# %% ../nbs/15_governance.ipynb #g101
 def _guard_figure(pol:dict, r:dict, lang=None):
     key = GUARD_METRICS[r['metric']]
     if key == 'auc':
@@ -511,7 +528,7 @@ def _system_figure(s:dict, r:dict, lang=None):
     short = key.replace('_rate', '')
     return _pick(dict(value=g.get(key), low=g.get(f'{short}_low'), high=g.get(f'{short}_high')), r['bound'])
 
-# %% ../nbs/15_governance.ipynb #g100
+# %% ../nbs/15_governance.ipynb #g103
 def _subjects(ev:BundleEvidence, r:dict)->list:
     langs = [None]
     if r['per']: langs = list(ev.card.get('languages') or [])
@@ -524,7 +541,7 @@ def _subjects(ev:BundleEvidence, r:dict)->list:
             out.append((n + (f' / {l}' if l else ''), v))
     return out or [(f'no {tpl} part', None)]
 
-# %% ../nbs/15_governance.ipynb #g102
+# %% ../nbs/15_governance.ipynb #g105
 def _flag(ev:BundleEvidence, flag:str, today=None)->tuple:
     "(passed, value shown) of a flag rule"
     if flag == 'no blocker':
@@ -541,7 +558,7 @@ def _flag(ev:BundleEvidence, flag:str, today=None)->tuple:
     so = ('not signed off' if not ev.signed else ev.signoff[0] if ev.signoff else 'signed off, intact')
     return (not uns and not exp and ev.signed and not ev.signoff), f"{len(uns)} unsigned, {exp} expired; {so}"
 
-# %% ../nbs/15_governance.ipynb #g104
+# %% ../nbs/15_governance.ipynb #g107
 def check_gates(bundle_dir:str|Path,  # the bundle folder
                 rules:list,           # from `load_gates` (or rule strings)
                 today:datetime.date=None,
@@ -560,7 +577,7 @@ def check_gates(bundle_dir:str|Path,  # the bundle folder
                              verdict='pass' if ok else 'fail'))
     return pd.DataFrame(rows, columns=['rule', 'subject', 'value', 'verdict'])
 
-# %% ../nbs/15_governance.ipynb #g107
+# %% ../nbs/15_governance.ipynb #g110
 def save_decisions(folder:str|Path,  # the bundle folder
                    entries:list,     # decision mappings (as `check_decision` takes them)
                   )->Path:
@@ -572,7 +589,7 @@ def save_decisions(folder:str|Path,  # the bundle folder
               if k not in ('n', 'signed') and v not in (None, '')} for e in entries]
     return write_text(folder, 'decisions.yaml', yaml.safe_dump(dict(decisions=clean), sort_keys=False, allow_unicode=True))
 
-# %% ../nbs/15_governance.ipynb #g110
+# %% ../nbs/15_governance.ipynb #g113
 class DecisionsEditor:
     "An ipywidgets form adding accept / override / waive decisions to a bundle's decisions.yaml"
     FIELDS = ('reason', 'condition', 'expires', 'reviewer', 'role', 'date')
@@ -598,7 +615,7 @@ class DecisionsEditor:
         self.widget = W.VBox([self.kind, self.target, self.verdict, *self.fields.values(),
                               W.HBox([self.add_button, self.save_button]), self.message, self.preview])
 
-# %% ../nbs/15_governance.ipynb #g112
+# %% ../nbs/15_governance.ipynb #g115
 @patch
 def _options(self:DecisionsEditor):
     if self.kind.value == 'waive': self.target.options = [(i, dict(item=i)) for i in self.items]
@@ -606,7 +623,7 @@ def _options(self:DecisionsEditor):
                                   dict(hazard=r['hazard'], surface=r['surface'])) for r in self.open.to_dict('records')]
     self.verdict.layout.display = '' if self.kind.value == 'override' else 'none'
 
-# %% ../nbs/15_governance.ipynb #g114
+# %% ../nbs/15_governance.ipynb #g117
 @patch
 def add(self:DecisionsEditor)->dict|None:
     "Add the decision in the form; None (and a message) when it does not validate"
@@ -622,7 +639,7 @@ def add(self:DecisionsEditor)->dict|None:
     self.preview.value = '<pre>' + html.escape(json.dumps(self.entries, indent=1, default=str)) + '</pre>'
     return d
 
-# %% ../nbs/15_governance.ipynb #g115
+# %% ../nbs/15_governance.ipynb #g118
 @patch
 def save(self:DecisionsEditor)->Path:
     "Write the decisions to BUNDLE/decisions.yaml"
@@ -635,7 +652,7 @@ def _ipython_display_(self:DecisionsEditor):
     from IPython.display import display
     display(self.widget)
 
-# %% ../nbs/15_governance.ipynb #g118
+# %% ../nbs/15_governance.ipynb #g121
 def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
                   new:np.ndarray, # bool per row: the new decision, same rows
                  )->dict:         # b (old only), c (new only), p_value
@@ -646,14 +663,14 @@ def mcnemar_exact(old:np.ndarray, # bool per row: the old decision
     b, c = int((old & ~new).sum()), int((~old & new).sum())
     return dict(b=b, c=c, p_value=1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue))
 
-# %% ../nbs/15_governance.ipynb #g121
+# %% ../nbs/15_governance.ipynb #g124
 def _auc(y:np.ndarray, s:np.ndarray)->float:
     from scipy.stats import rankdata
     n1 = int(y.sum()); n0 = len(y) - n1
     if not n1 or not n0: return float('nan')
     return float((rankdata(s)[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
-# %% ../nbs/15_governance.ipynb #g122
+# %% ../nbs/15_governance.ipynb #g125
 def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
                          old:np.ndarray,     # old scores, same rows
                          new:np.ndarray,     # new scores
@@ -669,13 +686,13 @@ def paired_bootstrap_auc(y:np.ndarray,       # 1 = unsafe, 0 = benign
     a, b = _auc(y, old), _auc(y, new)
     return dict(old=a, new=b, delta=b - a, low=float(lo), high=float(hi), n_boot=len(d))
 
-# %% ../nbs/15_governance.ipynb #g125
+# %% ../nbs/15_governance.ipynb #g128
 def change_label(delta:float, significant:bool, higher_is_better:bool)->str:
     "regressed | improved | no significant change"
     if not significant or not delta: return 'no significant change'
     return 'improved' if (delta > 0) == higher_is_better else 'regressed'
 
-# %% ../nbs/15_governance.ipynb #g128
+# %% ../nbs/15_governance.ipynb #g131
 def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     "(joined table with score_old/new, blocked_old/new | None, reason)"
     from riskbench.thresholds import GuardPolicy, _policy_blocked
@@ -693,7 +710,7 @@ def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     if (j['label'].astype(int) != j['label_new'].astype(int)).any(): return None, f"{name}: same ids, other labels"
     return j.drop(columns='label_new'), ''
 
-# %% ../nbs/15_governance.ipynb #g130
+# %% ../nbs/15_governance.ipynb #g133
 def holm(p:list)->np.ndarray:
     "Holm-adjusted p-values, in the input's order"
     p = np.asarray(p, float); m = len(p)
@@ -703,7 +720,7 @@ def holm(p:list)->np.ndarray:
     out = np.empty(m); out[o] = adj
     return out
 
-# %% ../nbs/15_governance.ipynb #g133
+# %% ../nbs/15_governance.ipynb #g136
 def _groups(j:pd.DataFrame)->list:
     out = [('all', np.ones(len(j), bool))]
     if 'language' in j:
@@ -715,7 +732,7 @@ def _groups(j:pd.DataFrame)->list:
         out += [(f'hazard {c}', cats.map(lambda v: c in v).to_numpy(bool)) for c in codes]
     return out
 
-# %% ../nbs/15_governance.ipynb #g135
+# %% ../nbs/15_governance.ipynb #g138
 def paired_metric_rows(j:pd.DataFrame, # joined rows: label, COLUMN_old, COLUMN_new, language, categories
                        name:str,       # what was compared (a guard, or the product)
                        metrics:list,   # [(metric, class, column, higher_is_better, per_hazard)]
@@ -736,7 +753,7 @@ def paired_metric_rows(j:pd.DataFrame, # joined rows: label, COLUMN_old, COLUMN_
         rows += fam
     return rows
 
-# %% ../nbs/15_governance.ipynb #g137
+# %% ../nbs/15_governance.ipynb #g140
 GUARD_PAIRED = [('recall', 1, 'blocked', True, True), ('false refusal rate', 0, 'blocked', False, False)]
 
 def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000, seed:int=0)->list:
@@ -748,7 +765,7 @@ def paired_changes(j:pd.DataFrame, guard:str, alpha:float=0.05, n_boot:int=1000,
                      label=change_label(pb['delta'], not (pb['low'] <= 0 <= pb['high']), True)))
     return rows
 
-# %% ../nbs/15_governance.ipynb #g139
+# %% ../nbs/15_governance.ipynb #g142
 def _system_table(d:Path)->tuple:
     p = next((Path(d)/n/'rows.parquet' for n, x in bundle_parts(d).items()
               if x['template'] == 'system_evaluation' and x['status'] == 'ok'), None)
@@ -758,7 +775,7 @@ def _system_table(d:Path)->tuple:
     if not t['id'].is_unique: return None, f"{p}: several outcomes per id (system prompt variants): not paired"
     return t.assign(refused=t['outcome'] != 'answered', violation=t['violation'].fillna(False).astype(bool)), ''
 
-# %% ../nbs/15_governance.ipynb #g140
+# %% ../nbs/15_governance.ipynb #g143
 def system_rows(old_dir:Path, new_dir:Path)->tuple:
     "(joined system rows with refused/violation _old/_new | None, reason)"
     (a, wa), (b, wb) = _system_table(old_dir), _system_table(new_dir)
@@ -770,7 +787,7 @@ def system_rows(old_dir:Path, new_dir:Path)->tuple:
     if (j['label_old'].astype(int) != j['label_new'].astype(int)).any(): return None, 'the system rows carry other labels'
     return j.drop(columns=['label_old', 'label_new']), ''
 
-# %% ../nbs/15_governance.ipynb #g142
+# %% ../nbs/15_governance.ipynb #g145
 SYSTEM_PAIRED = [('system false refusal rate', 0, 'refused', False, False),
                  ('system violation rate', 1, 'violation', False, True)]
 
@@ -789,7 +806,7 @@ def stat_diff(old_dir:str|Path, new_dir:str|Path, alpha:float=0.05, n_boot:int=1
     else: rows += paired_metric_rows(j, 'product', SYSTEM_PAIRED, alpha)
     return dict(paired=bool(rows), reasons=reasons, changes=pd.DataFrame(rows))
 
-# %% ../nbs/15_governance.ipynb #g145
+# %% ../nbs/15_governance.ipynb #g148
 def stat_text(sd:dict)->str:
     "The paired tests as text"
     L = ['\npaired tests (same rows in both bundles)']
@@ -801,7 +818,7 @@ def stat_text(sd:dict)->str:
                  f"{r['label']} ({how})")
     return '\n'.join(L)
 
-# %% ../nbs/15_governance.ipynb #g146
+# %% ../nbs/15_governance.ipynb #g149
 def stat_html(sd:dict)->str:
     "The paired tests as an HTML section (escaped)"
     from riskbench.report import table_html
@@ -810,7 +827,7 @@ def stat_html(sd:dict)->str:
         return head + f"<p>None: only descriptive differences ({html.escape('; '.join(sd['reasons']))}).</p>"
     return head + table_html(sd['changes'].round(4), max_rows=1000)
 
-# %% ../nbs/15_governance.ipynb #g149
+# %% ../nbs/15_governance.ipynb #g152
 def diff_cmd(old:str,            # the earlier bundle folder
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html)
@@ -833,7 +850,7 @@ def diff_cmd(old:str,            # the earlier bundle folder
     print(f'\nHTML: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g151
+# %% ../nbs/15_governance.ipynb #g154
 def _pct(m)->str:
     if not isinstance(m, dict) or m.get('value') is None: return 'not measured'
     iv = f" [{m['low']:.1%}, {m['high']:.1%}]" if m.get('low') is not None and m.get('high') is not None else ''
@@ -841,7 +858,7 @@ def _pct(m)->str:
 
 def _md_text(v)->str: return str(v).replace('|', '\\|').replace('\n', ' ')
 
-# %% ../nbs/15_governance.ipynb #g152
+# %% ../nbs/15_governance.ipynb #g155
 def _card_safeguards(ev:BundleEvidence)->list:
     L = ['## Safeguards and their measured operating points', '']
     th = _parts_of(ev, 'guard_thresholds')
@@ -861,7 +878,7 @@ def _card_safeguards(ev:BundleEvidence)->list:
     if len(L) == 2: L.append('- none measured in this bundle')
     return L + ['']
 
-# %% ../nbs/15_governance.ipynb #g153
+# %% ../nbs/15_governance.ipynb #g156
 def _card_limits(ev:BundleEvidence)->list:
     b = _json_or_none(ev.folder/'bundle.json') or {}
     ws = list(b.get('warnings') or []) or [w for p in ev.parts.values()
@@ -876,7 +893,7 @@ def _card_limits(ev:BundleEvidence)->list:
     if len(ws) > 30: L.append(f'- ... {len(ws) - 30} more evidence warnings in the bundle index')
     return L + ([] if len(L) > 2 else ['- none recorded']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g154
+# %% ../nbs/15_governance.ipynb #g157
 def _card_data(ev:BundleEvidence)->list:
     from riskbench.evalsets import parse_spec, evalset
     b = _json_or_none(ev.folder/'bundle.json') or {}
@@ -889,7 +906,7 @@ def _card_data(ev:BundleEvidence)->list:
         L.append(f"- {_md_text(f.get('source'))}: SHA-256 {str(f.get('sha256'))[:12]}…; {_md_text(lic)}")
     return L + ([] if len(L) > 2 else ['- not recorded (no bundle.json data files)']) + ['']
 
-# %% ../nbs/15_governance.ipynb #g155
+# %% ../nbs/15_governance.ipynb #g158
 def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
     "A system card in Markdown from a bundle: intended use, audience, languages, safeguards, limitations, data"
     ev = bundle_evidence(bundle_dir, card)
@@ -903,7 +920,7 @@ def system_card(bundle_dir:str|Path, card:str|Path=None)->str:
          f"- **Model**: {_md_text((c.get('model') or {}).get('base', 'not given'))}", '']
     return '\n'.join(L + _card_safeguards(ev) + _card_limits(ev) + _card_data(ev))
 
-# %% ../nbs/15_governance.ipynb #g158
+# %% ../nbs/15_governance.ipynb #g161
 def system_card_html(md:str, title:str='System card')->str:
     "The system card as an HTML page (markdown rendered with raw HTML escaped)"
     import nbformat
@@ -914,7 +931,7 @@ def system_card_html(md:str, title:str='System card')->str:
     nb.cells.append(c)
     return render_html(nb, title, 'ok')
 
-# %% ../nbs/15_governance.ipynb #g161
+# %% ../nbs/15_governance.ipynb #g164
 def compliance_cmd(bundle:str,          # the bundle folder
                    frameworks:list=None, # framework id (repeatable; default: the card's, else all)
                    out:str=None,         # write the full table to this .csv or .json file
@@ -934,7 +951,7 @@ def compliance_cmd(bundle:str,          # the bundle folder
         print(f'table: {p}')
     return 0
 
-# %% ../nbs/15_governance.ipynb #g163
+# %% ../nbs/15_governance.ipynb #g166
 def signoff_cmd(bundle:str,       # the bundle folder
                 as_:str=None,     # who signs (name)
                 role:str=None,    # the signer's role
@@ -959,7 +976,7 @@ def signoff_cmd(bundle:str,       # the bundle folder
 signoff_cmd.__cli__ = {'as_': dict(flags=['--as'], metavar='NAME'),
                        'decision': dict(choices=list(LAUNCH_DECISIONS))}
 
-# %% ../nbs/15_governance.ipynb #g165
+# %% ../nbs/15_governance.ipynb #g168
 def verify_cmd(bundle:str, # the signed bundle folder
               )->int:
     "Check that nothing in a signed bundle changed since its sign-off (exit 1 naming each changed file)"
@@ -971,7 +988,7 @@ def verify_cmd(bundle:str, # the signed bundle folder
               f"{e['decision']}")
     return 1 if probs else 0
 
-# %% ../nbs/15_governance.ipynb #g167
+# %% ../nbs/15_governance.ipynb #g170
 def gate_cmd(bundle:str, # the bundle folder
              gates:str,  # the gates file (YAML list of rules)
             )->int:

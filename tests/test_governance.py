@@ -241,6 +241,14 @@ def test_decisions_editor_adds_validates_and_saves(bundle):
     assert [(e['kind'], e['verdict'], e['signed']) for e in back] == [('override', 'blocker', True)]
     assert gv.check_gates(bundle, ['no blocker'], today=DAY).verdict.tolist() == ['fail']   # the override made a blocker
 
+def test_decisions_block_for_the_index(bundle):
+    reg = gv.bundle_parts(bundle)['usecase']['summary']['register']
+    n = len(gv.open_rows(reg, None, DAY))
+    h = gv.decisions_html(bundle, today=DAY)
+    assert h.startswith(f'<h2>Open decisions ({n})</h2>') and 'Sign-off: not signed off' in h
+    gv.sign(bundle, 'Ana', 'risk owner', 'no')
+    assert 'Sign-off: signed and intact' in gv.decisions_html(bundle, today=DAY)
+
 # ---------------------------------------------------------------------------------------------- sign-off and verify
 def test_signoff_cli_and_verify_detect_a_one_byte_change(bundle, capsys):
     assert main(['signoff', str(bundle), '--as', 'Ana Diaz', '--role', 'risk owner', '--decision', 'launch']) == 0
