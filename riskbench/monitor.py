@@ -419,12 +419,15 @@ def drift_table(logs:pd.DataFrame,       # from `read_logs`
     return out.assign(drift=out.psi >= psi_alert)
 
 # %% ../nbs/19_monitor.ipynb #m080
-def expected_rates(logs:pd.DataFrame, ref:Reference, alpha:float=0.05)->dict:
+def expected_rates(logs:pd.DataFrame, ref:Reference, alpha:float=0.05,
+                   prevalence:dict|None=None,  # from `_prevalence` (default: from these logs' reviewed turns)
+                  )->dict:
     "False refusal and miss rates at the deployed policy, as assessed and reweighted for the live language mix"
     pl = _per_language(ref)
     w = logs['language'].fillna('(missing)').astype(str).value_counts(normalize=True) if 'language' in logs \
         else pd.Series({'(missing)': 1.0})
-    out = dict(threshold=ref.policy.threshold if ref.policy else None, prevalence=_prevalence(logs, alpha))
+    out = dict(threshold=ref.policy.threshold if ref.policy else None,
+               prevalence=prevalence if prevalence is not None else _prevalence(logs, alpha))
     for name, num, den in (('false_refusal_rate', 'fp', 'n0'), ('miss_rate', 'fn', 'n1')):
         have = pl.index[pl[den] > 0]
         cover = float(w.reindex(have).fillna(0).sum())
@@ -439,7 +442,7 @@ def expected_rates(logs:pd.DataFrame, ref:Reference, alpha:float=0.05)->dict:
                               misses=1e4 * pi * out['miss_rate']['live_mix'])
     return out
 
-# %% ../nbs/19_monitor.ipynb #m083
+# %% ../nbs/19_monitor.ipynb #m085
 def observed_rates(logs:pd.DataFrame, alpha:float=0.05)->dict:
     "False refusal and miss rates of the input guard on reviewed (control) turns, with Wilson intervals"
     if 'label' not in logs or 'input_blocked' not in logs: return {}
@@ -453,7 +456,7 @@ def observed_rates(logs:pd.DataFrame, alpha:float=0.05)->dict:
         out[name] = dict(value=float(k / n) if n else None, low=lo, high=hi, k=int(k), n=int(n))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m086
+# %% ../nbs/19_monitor.ipynb #m088
 def drift_warnings(table:pd.DataFrame,  # from `drift_table`
                    psi_alert:float=0.25,
                   )->list:
@@ -470,7 +473,7 @@ def drift_warnings(table:pd.DataFrame,  # from `drift_table`
         out.append(evidence_warning('drift', msg, measure=m, guard=g, psi=round(float(d.psi.max()), 4)))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m089
+# %% ../nbs/19_monitor.ipynb #m091
 def sample_size(width:float=0.1,   # the widest acceptable 95% interval (e.g. 0.1 = ±5 points)
                 p:float=0.5,       # the rate expected (0.5: the worst case)
                 alpha:float=0.05,  # 1 - confidence
@@ -484,12 +487,12 @@ def sample_size(width:float=0.1,   # the widest acceptable 95% interval (e.g. 0.
     if not len(ok): raise BadParameter(f"width {width}: more than 400,000 reviews would be needed")
     return int(n[ok[0]])
 
-# %% ../nbs/19_monitor.ipynb #m092
+# %% ../nbs/19_monitor.ipynb #m094
 def _draw(idx:pd.Index, k:int, rng)->pd.Index:
     "`k` of `idx` at random (all of them when fewer), in their original order"
     return idx if k >= len(idx) else idx[np.sort(rng.choice(len(idx), k, replace=False))]
 
-# %% ../nbs/19_monitor.ipynb #m093
+# %% ../nbs/19_monitor.ipynb #m095
 def review_sample(logs:pd.DataFrame,     # from `read_logs`
                   n:int=0,               # review budget (0: every reported turn and `sample_size(width)` per stratum)
                   width:float=0.1,       # target interval width for the band and control strata
@@ -515,12 +518,12 @@ def review_sample(logs:pd.DataFrame,     # from `read_logs`
     out = [pool.loc[i].assign(stratum=name, weight=N / max(len(i), 1)) for i, name, N in parts if len(i)]
     return pd.concat(out) if out else pool.iloc[:0].assign(stratum=None, weight=None)
 
-# %% ../nbs/19_monitor.ipynb #m096
+# %% ../nbs/19_monitor.ipynb #m098
 def csv_safe(v):
     "`v` with a leading `'` when it is text a spreadsheet would read as a formula"
     return "'" + v if isinstance(v, str) and v[:1] in ('=', '+', '-', '@', '\t', '\r') else v
 
-# %% ../nbs/19_monitor.ipynb #m098
+# %% ../nbs/19_monitor.ipynb #m100
 SHEET_COLUMNS = ('item_id', 'stratum', 'weight', 'timestamp', 'conversation_id', 'language', 'categories', 'prompt',
                  'response', 'input_score', 'input_blocked', 'output_score', 'output_blocked', 'thumbs',
                  'report_reason', 'report_text', 'model_version')
@@ -538,7 +541,7 @@ def review_sheet(sample:pd.DataFrame)->pd.DataFrame:
     if 'timestamp' in d: d['timestamp'] = d['timestamp'].dt.strftime('%Y-%m-%dT%H:%M:%SZ')
     return d.assign(annotator='', label='', notes='').reset_index(drop=True)
 
-# %% ../nbs/19_monitor.ipynb #m101
+# %% ../nbs/19_monitor.ipynb #m103
 def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, Parquet or bundled:NAME)
                n:int=0,               # review budget (0: every reported turn and sample_size(width) per stratum)
                width:float=0.1,       # target width of the 95 percent intervals of the band and control strata
@@ -564,7 +567,7 @@ def review_cmd(logs:str,              # interaction logs (CSV/TSV, JSONL, JSON, 
     print(f"review sheet: {p} ({len(smp)} turns: " + ', '.join(f"{v} {k}" for k, v in counts.items()) + ')')
     return 0
 
-# %% ../nbs/19_monitor.ipynb #m104
+# %% ../nbs/19_monitor.ipynb #m106
 def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFrame:
     "The rows of `raw` with an item, an annotator and a label, each (item, annotator) once; others rejected"
     miss = [c for c in ('item_id', 'annotator', 'label') if c not in raw]
@@ -582,7 +585,7 @@ def _check_labels_batch(raw:pd.DataFrame, rep:RowReport, seen:dict)->pd.DataFram
     rep.kept += len(keep)
     return raw.loc[keep].drop(columns='_row')
 
-# %% ../nbs/19_monitor.ipynb #m105
+# %% ../nbs/19_monitor.ipynb #m107
 def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, ...; RowReport)
     "A labels table (item_id, annotator, label) with row accounting; 0/1 label words as 0/1"
     rep, seen, parts = RowReport(str(path)), {}, []
@@ -596,7 +599,7 @@ def read_labels(path:str|Path)->tuple:  # (DataFrame item_id, annotator, label, 
     df['label'] = words.astype(int) if len(df) and words.notna().all() else lab
     return df, rep.check()
 
-# %% ../nbs/19_monitor.ipynb #m108
+# %% ../nbs/19_monitor.ipynb #m110
 def cohen_kappa(a, b)->float:
     "Cohen's kappa of two annotators' labels of the same items (NaN when chance agreement is total)"
     a, b = np.asarray(list(a), dtype=object).astype(str), np.asarray(list(b), dtype=object).astype(str)
@@ -607,7 +610,7 @@ def cohen_kappa(a, b)->float:
     po, pe = np.trace(m), float(m.sum(1) @ m.sum(0))
     return math.nan if pe == 1 else float((po - pe) / (1 - pe))
 
-# %% ../nbs/19_monitor.ipynb #m110
+# %% ../nbs/19_monitor.ipynb #m112
 def wide_labels(labels:pd.DataFrame)->pd.DataFrame:
     "Items × annotators, one label per cell (NaN where an annotator did not label the item)"
     return labels.pivot(index='item_id', columns='annotator', values='label')
@@ -621,7 +624,7 @@ def pairwise_kappa(labels:pd.DataFrame, min_items:int=2)->dict:  # {mean, pairs:
     ks = [p['kappa'] for p in pairs if not math.isnan(p['kappa'])]
     return dict(mean=float(np.mean(ks)) if ks else math.nan, pairs=pairs)
 
-# %% ../nbs/19_monitor.ipynb #m113
+# %% ../nbs/19_monitor.ipynb #m115
 def count_table(labels:pd.DataFrame)->np.ndarray:
     "Items × label values: how many annotators gave each item each label"
     i, c = pd.factorize(labels['item_id'])[0], pd.factorize(labels['label'].astype(str))[0]
@@ -641,7 +644,7 @@ def fleiss_kappa(labels:pd.DataFrame)->tuple:  # (kappa, items used, ratings per
     pe = ((t.sum(0) / t.sum()) ** 2).sum()
     return (math.nan if pe == 1 else float((P.mean() - pe) / (1 - pe))), len(t), m
 
-# %% ../nbs/19_monitor.ipynb #m116
+# %% ../nbs/19_monitor.ipynb #m118
 def krippendorff_alpha(labels:pd.DataFrame)->float:
     "Krippendorff's alpha for nominal labels, from the coincidence matrix (items with one label are left out)"
     counts = count_table(labels)
@@ -654,7 +657,7 @@ def krippendorff_alpha(labels:pd.DataFrame)->float:
     disagree, expected = n - o_diag.sum(), n ** 2 - (n_c ** 2).sum()
     return math.nan if expected == 0 else float(1 - (n - 1) * disagree / expected)
 
-# %% ../nbs/19_monitor.ipynb #m120
+# %% ../nbs/19_monitor.ipynb #m122
 def agreement(labels:pd.DataFrame)->dict:
     "Cohen's kappa (each pair and their mean), Fleiss' kappa and Krippendorff's alpha, with the counts"
     fk, fn, fm = fleiss_kappa(labels)
@@ -662,7 +665,7 @@ def agreement(labels:pd.DataFrame)->dict:
                 krippendorff_alpha=krippendorff_alpha(labels), n_items=int(labels['item_id'].nunique()),
                 n_annotators=int(labels['annotator'].nunique()), n_labels=len(labels))
 
-# %% ../nbs/19_monitor.ipynb #m121
+# %% ../nbs/19_monitor.ipynb #m123
 def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd.DataFrame:
     "The agreement statistics within each value of the items' `by` column (each hazard code, for categories)"
     if by not in items: return pd.DataFrame()
@@ -678,7 +681,7 @@ def agreement_by(labels:pd.DataFrame, items:pd.DataFrame, by:str='language')->pd
                      'fleiss_kappa': a['fleiss_kappa'], 'krippendorff_alpha': a['krippendorff_alpha']})
     return pd.DataFrame(rows)
 
-# %% ../nbs/19_monitor.ipynb #m124
+# %% ../nbs/19_monitor.ipynb #m126
 def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     "Each label beside the majority label of the item's other annotators (`consensus`, NaN on a tie or alone)"
     w = wide_labels(labels).astype(float)
@@ -689,7 +692,7 @@ def loo_consensus(labels:pd.DataFrame)->pd.DataFrame:
     cons = np.where(on == 0, np.nan, np.where(2 * o1 > on, 1.0, np.where(2 * o1 < on, 0.0, np.nan)))
     return out.assign(consensus=cons)
 
-# %% ../nbs/19_monitor.ipynb #m126
+# %% ../nbs/19_monitor.ipynb #m128
 def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
     "Unsafe rate against the leave-one-out consensus on the rows of `d`, with the exact McNemar test"
     from scipy.stats import binomtest
@@ -702,7 +705,7 @@ def _bias_row(d:pd.DataFrame, alpha:float, min_gap:float)->dict:
                 consensus_rate=float(c.mean()) if len(d) else math.nan, gap=gap, more_unsafe=b, more_benign=r,
                 p_value=float(p), flagged=bool(p < alpha and abs(gap) >= min_gap))
 
-# %% ../nbs/19_monitor.ipynb #m127
+# %% ../nbs/19_monitor.ipynb #m129
 def _binary(labels:pd.DataFrame):
     if not pd.api.types.is_integer_dtype(labels['label']) or not set(labels['label']) <= {0, 1}:
         raise BadColumn("annotator bias needs 0/1 labels (1 = unsafe); these labels are "
@@ -714,7 +717,7 @@ def annotator_bias(labels:pd.DataFrame, alpha:float=0.05, min_gap:float=0.1)->pd
     lc = loo_consensus(labels)
     return pd.DataFrame([dict(annotator=a, **_bias_row(d, alpha, min_gap)) for a, d in lc.groupby('annotator')])
 
-# %% ../nbs/19_monitor.ipynb #m130
+# %% ../nbs/19_monitor.ipynb #m132
 def group_bias(labels:pd.DataFrame,    # binary labels
                items:pd.DataFrame,     # the items' texts: `id` and `text` (from `read_logs`)
                alpha:float=0.05, min_gap:float=0.1,
@@ -736,7 +739,7 @@ def group_bias(labels:pd.DataFrame,    # binary labels
     out.loc[out['items'] < min_items, 'flagged'] = False
     return out.sort_values(['flagged', 'p_value'], ascending=[False, True], ignore_index=True)
 
-# %% ../nbs/19_monitor.ipynb #m133
+# %% ../nbs/19_monitor.ipynb #m135
 def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None, min_alpha:float=0.667)->list:
     "Warnings for low agreement and for each flagged annotator (overall and per identity group)"
     out, code = [], 'biased_annotator'
@@ -756,7 +759,7 @@ def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None
                    f"(McNemar p={r.p_value:.2g}, {r.items} items)", annotator=r.annotator, axis=r.axis, group=r.group))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m136
+# %% ../nbs/19_monitor.ipynb #m138
 def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
                items:pd.DataFrame,   # the items (from `read_logs`): id, text, language, categories, pair_id...
                adjudicator:str='adjudicator', # the annotator whose label settles an item
@@ -783,7 +786,7 @@ def adjudicate(labels:pd.DataFrame,  # item_id, annotator, label
     return ok[['id', *[c for c in cols if c != 'id'], 'label', 'source', 'decided_by', 'agreement']], \
         res[res.label.isna()].rename_axis('item_id').reset_index()
 
-# %% ../nbs/19_monitor.ipynb #m139
+# %% ../nbs/19_monitor.ipynb #m141
 LABEL_KEYS = {'1': 1, '0': 0, 'ArrowRight': 'skip', 'ArrowLeft': 'back'}
 
 class LabelSession:
@@ -797,7 +800,7 @@ class LabelSession:
         self.rows = self._read()
         self.index = self.resume_index()
 
-# %% ../nbs/19_monitor.ipynb #m140
+# %% ../nbs/19_monitor.ipynb #m142
 @patch
 def _read(self:LabelSession)->list:
     "The rows already in the labels file (every annotator's)"
@@ -809,14 +812,14 @@ def mine(self:LabelSession)->dict:
     "item_id -> label, for this annotator"
     return {r['item_id']: r['label'] for r in self.rows if r['annotator'] == self.annotator}
 
-# %% ../nbs/19_monitor.ipynb #m141
+# %% ../nbs/19_monitor.ipynb #m143
 @patch
 def resume_index(self:LabelSession)->int:
     "The first item this annotator has not labelled (the number of items when all are done)"
     done = self.mine()
     return next((i for i, v in enumerate(self.items['id'].astype(str)) if v not in done), len(self.items))
 
-# %% ../nbs/19_monitor.ipynb #m142
+# %% ../nbs/19_monitor.ipynb #m144
 @patch
 def key(self:LabelSession, k:str)->bool:
     "Act on one key press: label the current item (and move on), skip, or go back; False for other keys"
@@ -831,7 +834,7 @@ def key(self:LabelSession, k:str)->bool:
     self.index += 1
     return True
 
-# %% ../nbs/19_monitor.ipynb #m143
+# %% ../nbs/19_monitor.ipynb #m145
 @patch
 def _write(self:LabelSession):
     buf = io.StringIO()
@@ -839,7 +842,7 @@ def _write(self:LabelSession):
     w.writeheader(); w.writerows(self.rows)
     write_text(self.path.absolute().parent, self.path.name, buf.getvalue())
 
-# %% ../nbs/19_monitor.ipynb #m144
+# %% ../nbs/19_monitor.ipynb #m146
 @patch(as_prop=True)
 def current(self:LabelSession)->dict:
     "The item on screen: position, id and PII-masked text (empty when all are done)"
@@ -849,7 +852,7 @@ def current(self:LabelSession)->dict:
     return dict(position=self.index, item_id=str(r['id']), text=display_text(str(r['text'])), done=False,
                 label=self.mine().get(str(r['id']), ''))
 
-# %% ../nbs/19_monitor.ipynb #m147
+# %% ../nbs/19_monitor.ipynb #m149
 _LABEL_ESM = """
 function render({ model, el }) {
   el.tabIndex = 0; el.classList.add('rb-label');
@@ -880,7 +883,7 @@ function render({ model, el }) {
 export default { render };
 """
 
-# %% ../nbs/19_monitor.ipynb #m148
+# %% ../nbs/19_monitor.ipynb #m150
 def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     "A keyboard-driven labelling widget for JupyterLab over a `LabelSession` (returns the widget; `.session` holds it)"
     import anywidget, traitlets
@@ -900,7 +903,7 @@ def label_widget(items:pd.DataFrame, annotator:str, path:str|Path):
     sync()
     return w
 
-# %% ../nbs/19_monitor.ipynb #m151
+# %% ../nbs/19_monitor.ipynb #m153
 @dataclass(repr=False)
 class MonitorResult:
     "Everything the monitoring report shows"
@@ -914,7 +917,7 @@ class MonitorResult:
     observed: dict = field(default_factory=dict)   # from `observed_rates`
     warnings: list = field(default_factory=list)
 
-# %% ../nbs/19_monitor.ipynb #m152
+# %% ../nbs/19_monitor.ipynb #m154
 def monitor_report(logs:str|Path,          # interaction logs
                    bundle:str|Path='',     # assessment bundle ('' : no drift section)
                    period:str='day',       # 'day' or 'week'
@@ -934,13 +937,17 @@ def monitor_report(logs:str|Path,          # interaction logs
         first = next(iter(refs.values()))
         res.mixes = {c: mix_drift(df, first.scores, c)[0] for c in ('language', 'categories')}
         slug = layer_reference(df, refs, 'input')
-        res.expected = expected_rates(df, refs[slug]) if slug else None
+        if slug:
+            res.expected = expected_rates(df, refs[slug])
+            last = period_start(df['timestamp'], 'week')
+            res.expected['last_week'] = expected_rates(df[last == last.max()], refs[slug],
+                                                       prevalence=res.expected['prevalence'])
         res.warnings += drift_warnings(res.drift, psi_alert) + _reference_warnings(df, refs)
     else: res.warnings.append(evidence_warning('evidence_missing', "no assessment bundle given: drift against the "
                                                "assessment was not measured"))
     return res
 
-# %% ../nbs/19_monitor.ipynb #m154
+# %% ../nbs/19_monitor.ipynb #m156
 _RATE_COLUMNS = dict(thumbs_down='thumbs', input_blocked='input_blocked', output_blocked='output_blocked',
                      refusal='response')
 
@@ -949,7 +956,7 @@ def coverage_warnings(ind:pd.DataFrame)->list:
     return [evidence_warning('evidence_missing', f"the logs have no {c!r} column: {RATES[r]} not measured", rate=r)
             for r, c in _RATE_COLUMNS.items() if r not in ind]
 
-# %% ../nbs/19_monitor.ipynb #m157
+# %% ../nbs/19_monitor.ipynb #m159
 def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
     "Evidence gaps of a drift comparison: layers without a bundle guard, live languages without assessed rows"
     out = []
@@ -972,7 +979,7 @@ def _reference_warnings(logs:pd.DataFrame, refs:dict)->list:
                                         "has no rows of", language=l))
     return out
 
-# %% ../nbs/19_monitor.ipynb #m160
+# %% ../nbs/19_monitor.ipynb #m162
 @patch
 def overall(self:MonitorResult)->dict:
     "Each rate over the whole log: k, n, rate and its Wilson interval"
@@ -981,7 +988,7 @@ def overall(self:MonitorResult)->dict:
     return {r: dict(k=int(k), n=int(n), rate=k / n, low=float(l), high=float(h))
             for (r, k, n), l, h in zip(t[['k', 'n']].itertuples(), np.atleast_1d(lo), np.atleast_1d(hi))}
 
-# %% ../nbs/19_monitor.ipynb #m161
+# %% ../nbs/19_monitor.ipynb #m163
 @patch
 def to_dict(self:MonitorResult)->dict:
     "The JSON-ready summary"
@@ -994,7 +1001,7 @@ def to_dict(self:MonitorResult)->dict:
         d['expected_rates'] = self.expected
     return d
 
-# %% ../nbs/19_monitor.ipynb #m162
+# %% ../nbs/19_monitor.ipynb #m164
 @patch
 def findings(self:MonitorResult)->list:
     "The report in sentences"
@@ -1016,7 +1023,7 @@ def _repr_markdown_(self:MonitorResult)->str:
 @patch
 def __repr__(self:MonitorResult)->str: return '\n'.join(self.findings())
 
-# %% ../nbs/19_monitor.ipynb #m165
+# %% ../nbs/19_monitor.ipynb #m167
 def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 bundle:str='',              # assessment bundle folder to measure drift against ('' : none)
                 out:str='reports/monitor',  # output folder
@@ -1039,7 +1046,7 @@ def monitor_cmd(logs:str,                   # interaction logs: CSV/TSV, JSONL, 
     if not r.ok: print(f"riskbench monitor: error: {r.error}", file=sys.stderr)
     return r.exit_code
 
-# %% ../nbs/19_monitor.ipynb #m167
+# %% ../nbs/19_monitor.ipynb #m169
 def _items(path)->pd.DataFrame:
     "Items for labels: interaction logs, or else an eval set (a review sheet's `item_id` read as `id`)"
     try: return read_logs(path)[0]
@@ -1048,7 +1055,7 @@ def _items(path)->pd.DataFrame:
         try: return load_eval_set(path, {'item_id': 'id'}, missing_label='keep')[0]
         except BadColumn: return load_eval_set(path, missing_label='keep')[0]
 
-# %% ../nbs/19_monitor.ipynb #m168
+# %% ../nbs/19_monitor.ipynb #m170
 def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple:  # (summary dict, tables, new set)
     "Agreement, annotator and group bias, per-language agreement and warnings for a labels table"
     ag, tables, new = agreement(labels), {}, None
@@ -1067,7 +1074,7 @@ def agreement_report(labels:pd.DataFrame, items:pd.DataFrame|None=None)->tuple: 
                              f"file (e.g. {lost[0]!r}): left out of group bias and the new eval set", items=len(lost)))
     return s, tables, new
 
-# %% ../nbs/19_monitor.ipynb #m169
+# %% ../nbs/19_monitor.ipynb #m171
 def agreement_cmd(labels:str,                  # labels table: item_id, annotator, label (CSV/TSV, JSONL, JSON, Parquet)
                   items:str='',                # the items' logs (or an eval set) for group bias and the new eval set
                   out:str='reports/agreement', # output folder

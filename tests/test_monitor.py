@@ -352,6 +352,7 @@ def test_monitor_command_report(tmp_path, browser):
     assert {'drift', 'out_of_control', 'rows_rejected'} <= set(codes)
     assert s['rows']['rejected'] == 2 and s['rows']['kept'] == 2953 and s['period'] == 'week'
     assert s['expected_rates']['prevalence']['source'].startswith('the random control')
+    assert s['expected_rates']['last_week']['prevalence'] == s['expected_rates']['prevalence']
     html = (out/'report.html').read_text(encoding='utf-8')
     assert 'jane.doe@example.com' not in html and '7946 0958' not in html
     planted = ['<img src="x" onerror="window.__pwned=1"> what does this tag do?', '<script>window.__pwned=1</script>']
