@@ -14,7 +14,7 @@ __all__ = ['COMMANDS', 'DEMO_CARD', 'build_parser', 'papermill_example', 'templa
 # %% ../nbs/08_cli.ipynb #c006
 COMMANDS = {
     'assess':     ('riskbench.bundle', 'assess_cmd', 'Build a whole assessment bundle from a use-case card'),
-    'diff':       ('riskbench.bundle', 'diff_cmd', 'Compare two assessment bundles'),
+    'diff':       ('riskbench.governance', 'diff_cmd', 'Compare two assessment bundles, with paired tests on the same rows'),
     'usecase':    ('riskbench.usecase', 'usecase_cmd', 'Validate a use-case card and show its risk register'),
     'score':      ('riskbench.guards', 'score_cmd', 'Score an eval set with a guard classifier'),
     'thresholds': ('riskbench.thresholds', 'thresholds_cmd', 'Choose guard thresholds from a score table'),
@@ -117,7 +117,7 @@ def templates_cmd(name:str=None,       # show only this template
         print(json.dumps(d, indent=2, default=str))
         return 0
     print(f"templates folder: {templates_dir()}")
-    print(f"run one with plain papermill: {papermill_example(names[0])}\n")
+    print(f"run one with plain papermill: {papermill_example(names[0] if name else 'dataset_overview')}\n")
     for n in names:
         print(f"{n} — {template_title(n)}")
         for k, s in template_parameters(n).items():

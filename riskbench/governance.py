@@ -202,7 +202,7 @@ def load_decisions(path:str|Path,             # decisions.yaml
     if not isinstance(d, list): raise BadFile(f"{p}: a decisions file holds a list (or `decisions: [...]`)")
     entries = [check_decision(e, i, p) for i, e in enumerate(d, 1)]
     today = today or datetime.datetime.now(datetime.timezone.utc).date()
-    ws = [evidence_warning('evidence_missing', f"decision {e['n']} ({e['kind']} {e.get('hazard') or e.get('item')}) "
+    ws = [evidence_warning('expired_decision', f"decision {e['n']} ({e['kind']} {e.get('hazard') or e.get('item')}) "
                            f"expired on {e['expires']}: the risk is open again until someone decides anew",
                            decision=e['n'], expires=str(e['expires']))
           for e in entries if e.get('expires') and e['expires'] < today]

@@ -192,7 +192,7 @@ def test_an_expired_acceptance_is_a_warning_and_reopens_the_row(bundle):
     (bundle/'decisions.yaml').write_text(DECISIONS)
     late = datetime.date(2026, 7, 1)
     d = gv.load_decisions(bundle/'decisions.yaml', today=late)
-    assert [w['code'] for w in d.warnings] == ['evidence_missing'] and 'expired on 2026-06-30' in d.warnings[0]['message']
+    assert [w['code'] for w in d.warnings] == ['expired_decision'] and 'expired on 2026-06-30' in d.warnings[0]['message']
     reg = gv.bundle_parts(bundle)['usecase']['summary']['register']
     assert 'S1' in set(gv.open_rows(reg, d, late).hazard)
 
