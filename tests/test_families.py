@@ -65,9 +65,13 @@ def tiny_tokenizer(kind:str, template:str|None=None, vocab_size:int=900):
     from transformers import PreTrainedTokenizerFast
     sp = SPECIALS[kind]
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior='isolated'),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
+    if kind == 'mistral':  # SentencePiece style, as Mistral's: a word-start mark, prepended to the first word only
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement='▁', prepend_scheme='first')
+        tok.decoder = decoders.Metaspace(replacement='▁', prepend_scheme='first')
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior='isolated'),
+                                                     pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(CORPUS * 20, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=sp, show_progress=False,
                                                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     pad = {'qwen3': '<|endoftext|>', 'llama4': '<|finetune_right_pad|>', 'gemma2': '<pad>', 'mistral': '<unk>',
@@ -250,6 +254,10 @@ def test_shieldgemma_policies_share_one_prefix(sg):
 
 
 def test_wildguard_three_fields_equal_generate(wg):
+    # SentencePiece: 'Harmful' right after the prompt has no word-start mark; alone it would get one
+    prompt = F.wildguard_prompt('hi')
+    assert wg._enc('Harmful request:') != wg._after(prompt, 'Harmful request:')
+    assert wg._tail('user')[0] == wg._enc(prompt + 'Harmful request:')[len(wg._enc(prompt)):]
     one = _same_as_generate(wg)
     assert one[['score_response_refusal', 'score_harmful_response']].iloc[:-1].isna().all().all()  # prompts alone
     np.testing.assert_allclose(one['score'].iloc[:-1], one['score_harmful_request'].iloc[:-1])
