@@ -19,7 +19,7 @@ from .guards import load_pretrained
 __all__ = ['MEMBERSHIP_SCORES', 'EXTRACTION_OUTCOMES', 'LanguageModel', 'load_lm', 'sequence_scores', 'membership_scores',
            'roc_auc', 'tpr_at_fpr', 'bootstrap_roc', 'membership_metrics', 'edit_similarity', 'pii_targets',
            'extraction_attack', 'extraction_summary', 'load_canaries', 'canary_candidates', 'canary_exposure',
-           'PrivacyResult', 'privacy_warnings', 'privacy_attacks', 'roc_figure', 'privacy_cmd']
+           'PrivacyResult', 'model_texts', 'privacy_warnings', 'privacy_attacks', 'roc_figure', 'privacy_cmd']
 
 # %% ../nbs/18_privacy.ipynb #v008
 class LanguageModel:
@@ -63,7 +63,7 @@ def encode(self:LanguageModel, texts:list, max_tokens:int|None=None, keep:str='s
     enc = self.tok(list(texts), add_special_tokens=True)['input_ids'] if len(texts) else []
     out, cut = [], []
     for ids in enc:
-        if self.bos_id is not None and ids and ids[0] == self.bos_id: ids = ids[1:]
+        while self.bos_id is not None and ids and ids[0] == self.bos_id: ids = ids[1:]  # the template's own BOS
         first = [self.bos_id] if self.bos_id is not None else []
         room = limit - len(first)
         cut.append(len(ids) > room)
@@ -352,6 +352,15 @@ class PrivacyResult:
     warnings: list = field(default_factory=list)
 
 # %% ../nbs/18_privacy.ipynb #v067
+def model_texts(df:pd.DataFrame, lm:LanguageModel)->pd.DataFrame:
+    "`df` with `text` as the model saw it: a conversation rendered through its chat template, else the text"
+    if 'conversation' not in df or not getattr(lm.tok, 'chat_template', None): return df
+    def one(conv, text):
+        if not isinstance(conv, (list, tuple, np.ndarray)) or not len(conv): return text
+        return lm.tok.apply_chat_template([dict(m) for m in conv], tokenize=False, add_generation_prompt=False)
+    return df.assign(text=[one(c, t) for c, t in zip(df['conversation'], df['text'])])
+
+# %% ../nbs/18_privacy.ipynb #v070
 def privacy_warnings(r:PrivacyResult, fpr:float=0.01)->list:
     "Evidence warnings for a `PrivacyResult`"
     w, n0 = [], int((r.frame['member'] == 0).sum())
@@ -380,7 +389,7 @@ def privacy_warnings(r:PrivacyResult, fpr:float=0.01)->list:
     for k, rep in r.reports.items(): w += [dict(x, input=k) for x in rep.warnings()]
     return w
 
-# %% ../nbs/18_privacy.ipynb #v068
+# %% ../nbs/18_privacy.ipynb #v071
 def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
                     train,                 # the rows it was fine-tuned on: a table file or a DataFrame (`id`, `text`)
                     heldout,               # rows from the same source it was not trained on
@@ -397,6 +406,7 @@ def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
     if canaries is not None: cn, reports['canaries'] = load_canaries(canaries)
     lm = load_lm(model, device)
     bm = load_lm(base, device) if base is not None and str(base).strip() else None
+    tr, ho = model_texts(tr, lm), model_texts(ho, lm)
     frame = membership_scores(lm, tr, ho, bm)
     r = PrivacyResult(lm.spec, bm.spec if bm else None, frame, membership_metrics(frame, n_boot=n_boot, seed=seed),
                       extraction_attack(lm, pii_targets(tr), samples, seed),
@@ -406,7 +416,7 @@ def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
     r.warnings = privacy_warnings(r)
     return r
 
-# %% ../nbs/18_privacy.ipynb #v071
+# %% ../nbs/18_privacy.ipynb #v074
 def _interval(v, lo, hi)->dict: return dict(value=None if pd.isna(v) else float(v), low=float(lo), high=float(hi))
 
 @patch
@@ -434,7 +444,7 @@ def to_dict(self:PrivacyResult, examples:int=20)->dict:
                 memorisation=dict(targets=len(ex), kinds=extraction_summary(ex) if len(ex) else {}, examples=eg),
                 canaries=can, warnings=list(self.warnings))
 
-# %% ../nbs/18_privacy.ipynb #v073
+# %% ../nbs/18_privacy.ipynb #v076
 @patch
 def _repr_markdown_(self:PrivacyResult)->str:
     m = self.metrics
@@ -450,7 +460,7 @@ def _repr_markdown_(self:PrivacyResult)->str:
                      f"mean exposure {c['exposure'].mean():.1f} bits")
     return '\n'.join(lines + [f"- ⚠ {w['code']}: {w['message']}" for w in self.warnings])
 
-# %% ../nbs/18_privacy.ipynb #v076
+# %% ../nbs/18_privacy.ipynb #v079
 def roc_figure(frame:pd.DataFrame):
     "Plotly ROC curves of every membership score (log false positive axis), with the chance diagonal"
     import plotly.graph_objects as go
@@ -465,7 +475,7 @@ def roc_figure(frame:pd.DataFrame):
                       title='Membership inference ROC', height=420)
     return fig
 
-# %% ../nbs/18_privacy.ipynb #v079
+# %% ../nbs/18_privacy.ipynb #v082
 def privacy_cmd(model:str='',             # the fine-tuned model (required): hf:PATH_OR_ID
                 train:str='',             # rows it was trained on (required): CSV/TSV, JSONL, JSON, Parquet
                 heldout:str='',           # rows of the same source it was not trained on (required)

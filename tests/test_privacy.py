@@ -221,6 +221,20 @@ def test_overlap_between_train_and_heldout_is_warned(lab):
     assert len(w) == 1 and w[0]['message'].startswith('5 held-out rows'), r.warnings
     assert r.to_dict()['memorisation']['targets'] == 16
 
+def test_conversations_are_attacked_through_the_chat_template(tmp_path):
+    "A fine-tuning set of conversations is scored as the model read it: rendered by its chat template"
+    from tiny_lm import tiny_chat_lm
+    folder = tiny_chat_lm(tmp_path/'chat')
+    conv = lambda i: [dict(role='user', content=f'question {i}'), dict(role='assistant', content=f'answer {i}')]
+    for name, r in (('train', range(6)), ('heldout', range(6, 12))):
+        pd.DataFrame([dict(id=f'{name}{i}', conversation=conv(i)) for i in r]).to_json(
+            tmp_path/f'{name}.jsonl', orient='records', lines=True)
+    res = P.privacy_attacks(f'hf:{folder}', tmp_path/'train.jsonl', tmp_path/'heldout.jsonl', n_boot=20, samples=0,
+                            device='cpu')
+    t = res.frame['text'].tolist()
+    assert len(t) == 12 and all(x.count('<|start_header_id|>') == 2 and x.count('<|begin_of_text|>') == 1 for x in t)
+    assert 'question 0' in t[0] and 'answer 0<|eot_id|>' in t[0] and not t[0].endswith('<|end_header_id|>\n\n')
+
 def test_command_writes_summary_and_report(lab, tmp_path):
     d, out = lab['dir'], tmp_path/'out'
     r = riskbench('privacy', '--model', lab['tuned'], '--train', d/'train.jsonl', '--heldout', d/'heldout.jsonl',
