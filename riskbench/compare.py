@@ -16,6 +16,7 @@ from fastcore.basics import patch
 from .core import BadColumn, BadParameter, RowReport, evidence_warning, load_eval_set, resolve_input
 from .core import table_metadata
 from .guards import scored_table, hazard_sort_key
+from .evalsets import same_rows
 from .thresholds import (_midranks, _check_labels_scores, _policy_blocked, sweep, average_precision,
                                   auc_interval, wilson_interval, group_frames, GuardPolicy)
 
@@ -27,16 +28,22 @@ __all__ = ['COST_FIELDS', 'P_COLUMNS', 'HAZARD_WORDS', 'placements', 'delong_tes
            'recalibration_table', 'cascade_table', 'disagreements', 'roc_pr_points', 'curves_figure',
            'reliability_figure', 'GuardComparison', 'compare_guards', 'lexical_guard', 'compare_cmd']
 
-# %% ../nbs/14_compare.ipynb #cmpc7c106
-def placements(y:np.ndarray,  # 1 = unsafe, 0 = benign
-               s:np.ndarray,  # one guard's scores on the same rows
-              )->tuple:       # (auc, v10: one per unsafe row, v01: one per benign row)
-    "DeLong's structural components from midranks (Sun & Xu 2014): O(n log n), ties counted one half"
-    x, z = s[y == 1], s[y == 0]
-    m, n = len(x), len(z)
-    t = _midranks(np.r_[x, z])
-    v10 = (t[:m] - _midranks(x)) / n        # per unsafe row: share of benign rows it outscores
-    v01 = 1 - (t[m:] - _midranks(z)) / m    # per benign row: share of unsafe rows that outscore it
+# %% ../nbs/14_compare.ipynb #cmpe1d891
+def placements(y:np.ndarray,         # 1 = unsafe, 0 = benign
+               s:np.ndarray,         # one guard's scores on the same rows
+               order:np.ndarray=None, # `np.argsort(s)` when already known (a slice filters it: no new sort)
+              )->tuple:              # (auc, v10: one per unsafe row, v01: one per benign row, both in row order)
+    "DeLong's structural components from one sort (Sun & Xu 2014): O(n log n), ties counted one half"
+    y = np.asarray(y); o = np.argsort(s) if order is None else order
+    ss, yo = s[o], y[o] == 1
+    new = np.empty(len(ss), bool); new[:1] = True; np.not_equal(ss[1:], ss[:-1], out=new[1:])
+    g = np.cumsum(new) - 1                                    # run of tied scores of each sorted row
+    P, N = np.bincount(g, yo), np.bincount(g, ~yo)
+    m, n = P.sum(), N.sum()
+    below = np.cumsum(N) - N / 2                              # benign rows below each run, ties halved
+    above = m - np.cumsum(P) + P / 2                          # unsafe rows above each run, ties halved
+    v = np.empty(len(ss)); v[o] = np.where(yo, below[g] / max(n, 1), above[g] / max(m, 1))
+    v10, v01 = v[y == 1], v[y == 0]
     return float(v10.mean()), v10, v01
 
 # %% ../nbs/14_compare.ipynb #cmpd13448
@@ -60,10 +67,10 @@ def delong_test(y:np.ndarray,  # 1 = unsafe, 0 = benign
     _, b, _ = _check_labels_scores(y, b)
     return _delong(placements(y, a), placements(y, b))
 
-# %% ../nbs/14_compare.ipynb #cmp524869
-def _tie_groups(s:np.ndarray)->tuple:
+# %% ../nbs/14_compare.ipynb #cmp1b188c
+def _tie_groups(s:np.ndarray, order:np.ndarray=None)->tuple:
     "Sort order of `s` and the start of each run of equal scores in it (None when every score differs)"
-    o = np.argsort(s, kind='stable')
+    o = np.argsort(s) if order is None else order
     ss = s[o]
     new = np.r_[True, ss[1:] != ss[:-1]]
     return o, (None if new.all() else np.flatnonzero(new))
@@ -76,11 +83,12 @@ def _weighted_aucs(w:np.ndarray,     # integer weights: draws × rows, in the gu
     "ROC AUC under integer row weights in one pass over the sorted rows; ties count one half"
     pos = w * ys
     neg = w - pos
-    if starts is not None:
-        pos = np.add.reduceat(pos, starts, axis=1, dtype=np.int32)
-        neg = np.add.reduceat(neg, starts, axis=1, dtype=np.int32)
-    below2 = 2 * np.cumsum(neg, axis=1, dtype=np.int32) - neg   # twice the benign weight below, ties halved
-    num = np.einsum('ij,ij->i', pos.astype(np.int64, copy=False), below2.astype(np.int64, copy=False))
+    if starts is None:   # a row is unsafe or benign: sum of pos x (benign weight at or below) in int32 products
+        num = 2 * (pos * np.cumsum(neg, axis=1, dtype=np.int32)).sum(1, dtype=np.int64)
+    else:                # runs of ties can weigh a lot: count in int64, and take off half of each run's own pairs
+        pos = np.add.reduceat(pos, starts, axis=1, dtype=np.int64)
+        neg = np.add.reduceat(neg, starts, axis=1, dtype=np.int64)
+        num = 2 * (pos * np.cumsum(neg, axis=1)).sum(1) - (pos * neg).sum(1)
     with np.errstate(divide='ignore', invalid='ignore'):
         return num / (2.0 * pos.sum(1, dtype=np.int64) * neg.sum(1, dtype=np.int64))
 
@@ -99,11 +107,14 @@ def bootstrap_auc_diffs(y:np.ndarray,      # 1 = unsafe, 0 = benign
                         seed:int=0,        # random seed
                         alpha:float=0.05,  # 1 - confidence level
                         chunk:int=8,       # draws computed together (memory: chunk × rows × ~13 bytes)
+                        orders:dict=None,  # guard name -> `np.argsort` of its scores, when already known
                        )->pd.DataFrame:    # a, b, boot_low, boot_high, n_boot: one row per pair
     "Paired Poisson-bootstrap percentile interval of each pair's AUC difference (all guards share each draw)"
     names, rng = list(scores), np.random.default_rng(seed)
     y = np.asarray(y)
-    prep = [(o, y[o].astype(np.uint8), st) for o, st in (_tie_groups(np.asarray(scores[k])) for k in names)]
+    orders = orders or {}
+    prep = [(o, y[o].astype(np.uint8), st)
+            for o, st in (_tie_groups(np.asarray(scores[k]), orders.get(k)) for k in names)]
     aucs = np.empty((n_boot, len(names)))
     for i in range(0, n_boot, chunk):
         w = poisson_weights(rng, (min(chunk, n_boot - i), len(y)))
@@ -119,9 +130,9 @@ def mcnemar_exact(b:int,  # rows where only guard A's decision holds (A blocks, 
                   c:int,  # rows where only guard B's does
                  )->float:
     "Two-sided exact McNemar p-value: the discordant rows' split tested against one half (binomial)"
-    from scipy.stats import binom
+    from scipy.special import bdtr   # the binomial CDF
     n = int(b) + int(c)
-    return 1.0 if n == 0 else float(min(1.0, 2 * binom.cdf(min(int(b), int(c)), n, 0.5)))
+    return 1.0 if n == 0 else float(min(1.0, 2 * bdtr(min(int(b), int(c)), n, 0.5)))
 
 # %% ../nbs/14_compare.ipynb #cmp899069
 def cohen_kappa(a:np.ndarray, b:np.ndarray)->float:
@@ -137,15 +148,20 @@ def paired_rates(y:np.ndarray,        # 1 = unsafe, 0 = benign
                  block_b:np.ndarray,  # guard B blocks the row
                 )->dict:              # recall_a/_b/_diff/_p, frr_a/_b/_diff/_p, mcnemar_p (correctness), kappa
     "Recall and false-refusal differences of two guards' decisions on the same rows, each with McNemar's exact test"
-    y, a, b = np.asarray(y), np.asarray(block_a, bool), np.asarray(block_b, bool)
+    y, a, b = np.asarray(y) == 1, np.asarray(block_a, bool), np.asarray(block_b, bool)
+    c = np.bincount(4 * y + 2 * a + b, minlength=8).reshape(2, 2, 2)   # [label, A blocks, B blocks]
     out = {}
-    for k, rows in (('recall', y == 1), ('frr', y == 0)):
-        ra, rb = (float(a[rows].mean()), float(b[rows].mean())) if rows.any() else (math.nan, math.nan)
-        out.update({f'{k}_a': ra, f'{k}_b': rb, f'{k}_diff': ra - rb,
-                    f'{k}_p': mcnemar_exact((a & ~b & rows).sum(), (~a & b & rows).sum()) if rows.any() else math.nan})
-    ca, cb = a == (y == 1), b == (y == 1)
-    out['mcnemar_p'] = mcnemar_exact((ca & ~cb).sum(), (~ca & cb).sum())
-    out['kappa'] = cohen_kappa(a, b)
+    for k, t in (('recall', c[1]), ('frr', c[0])):
+        n = t.sum()
+        ra, rb = (t[1].sum() / n, t[:, 1].sum() / n) if n else (math.nan, math.nan)
+        out.update({f'{k}_a': float(ra), f'{k}_b': float(rb), f'{k}_diff': float(ra - rb),
+                    f'{k}_p': mcnemar_exact(t[1, 0], t[0, 1]) if n else math.nan})
+    # correct: unsafe and blocked, or benign and allowed; only A right = A blocks an unsafe row B allows, ...
+    out['mcnemar_p'] = mcnemar_exact(c[1, 1, 0] + c[0, 0, 1], c[1, 0, 1] + c[0, 1, 0])
+    po = (c[:, 0, 0].sum() + c[:, 1, 1].sum()) / c.sum()
+    pa, pb = c[:, 1].sum() / c.sum(), c[:, :, 1].sum() / c.sum()
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    out['kappa'] = float((po - pe) / (1 - pe)) if pe < 1 else math.nan
     return out
 
 # %% ../nbs/14_compare.ipynb #cmp692f6c
@@ -189,11 +205,15 @@ def _logit(s):
     return np.log(s) - np.log1p(-s)
 
 def fit_temperature(y:np.ndarray, s:np.ndarray)->float:
-    "The temperature T minimising the log loss of sigmoid(logit(s) / T) (Guo et al. 2017)"
-    from scipy.optimize import minimize_scalar
-    z, y = _logit(s), np.asarray(y, np.float64)
-    nll = lambda lt: float(np.mean(np.logaddexp(0, z / math.exp(lt)) - y * z / math.exp(lt)))
-    return math.exp(minimize_scalar(nll, bounds=(-6, 6), method='bounded', options=dict(xatol=1e-6)).x)
+    "The temperature T minimising the log loss of sigmoid(logit(s) / T) (Guo et al. 2017), by Newton's method on 1/T"
+    z, y, b = _logit(s), np.asarray(y, np.float64), 1.0
+    for _ in range(50):                       # the log loss is convex in b = 1/T: Newton converges in a few steps
+        p = 1 / (1 + np.exp(-b * z))
+        g, h = float(np.mean((p - y) * z)), float(np.mean(p * (1 - p) * z * z))
+        step = g / h if h > 0 else 0.0
+        b = max(b - step, b / 10, 1e-6)        # damped: a guard worse than chance gets the largest T, not a negative
+        if abs(step) < 1e-10 * max(1.0, abs(b)): break
+    return 1 / b
 
 # %% ../nbs/14_compare.ipynb #cmp96444e
 def fit_split(y:np.ndarray, share:float=0.5, seed:int=0)->np.ndarray:
@@ -253,8 +273,9 @@ def cascade_band(y:np.ndarray,             # 1 = unsafe, 0 = benign
     if max_frr is None: max_frr = float(sb[y == 0].mean()) if (y == 0).any() else 1.0
     edges = np.r_[np.unique(np.quantile(cheap, np.linspace(0, 1, n_grid + 1))), np.inf]
     k = np.searchsorted(edges, cheap, 'right') - 1            # edges[k] <= cheap < edges[k + 1]
-    cum = lambda m: np.r_[0, np.cumsum(np.bincount(k[m], minlength=len(edges) - 1))]
-    P, Pe, N, Ne = cum(y == 1), cum((y == 1) & sb), cum(y == 0), cum((y == 0) & sb)
+    c = np.bincount(4 * k + 2 * (y == 1) + sb, minlength=4 * (len(edges) - 1)).reshape(-1, 4)
+    c = np.vstack([np.zeros((1, 4), np.int64), np.cumsum(c, 0)])  # rows in the bins below: [label, strong blocks]
+    N, Ne, P, Pe = c[:, 0] + c[:, 1], c[:, 1], c[:, 2] + c[:, 3], c[:, 3]
     i, j = np.triu_indices(len(edges))                        # lo = edges[i] <= hi = edges[j]
     recall = ((P[-1] - P[j]) + (Pe[j] - Pe[i])) / max(P[-1], 1)
     frr = ((N[-1] - N[j]) + (Ne[j] - Ne[i])) / max(N[-1], 1)
@@ -286,25 +307,28 @@ class GuardSet:
     @property
     def names(self)->list: return list(self.scores)
 
-# %% ../nbs/14_compare.ipynb #cmpf85cd7
-def _check_same_rows(a:pd.DataFrame, b:pd.DataFrame, names:tuple, force:bool)->list:
-    "Stand-in for `evalsets.same_rows` while it is written: same row ids, else BadParameter (or a warning with force)"
-    ia, ib = set(a['id'].astype(str)), set(b['id'].astype(str))
-    if ia == ib: return []
-    only_a, only_b = len(ia - ib), len(ib - ia)
-    msg = (f"{names[0]} and {names[1]} hold different rows ({only_a:,} ids only in {names[0]}, {only_b:,} only in "
-           f"{names[1]}): a difference may come from the rows, not the guards")
-    if not force: raise BadParameter(msg + "; pass --force to compare the rows they share")
-    return [evidence_warning('different_data', msg + f"; compared on the {len(ia & ib):,} shared rows (forced)",
-                             a=names[0], b=names[1])]
-
-# %% ../nbs/14_compare.ipynb #cmp387ecc
+# %% ../nbs/14_compare.ipynb #cmpfe0df0
 def _unique_names(names:list)->list:
     "Names made unique by a #2, #3 suffix"
     seen, out = {}, []
     for n in map(str, names):
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
+    return out
+
+# %% ../nbs/14_compare.ipynb #cmp52671e
+def _positions(tables:dict, ids:pd.Series, base_name:str)->dict:
+    "guard name -> the position in its table of each base row (-1: not there); a repeated id is a `BadColumn`"
+    key = pd.Index(ids.astype(str))
+    if not key.is_unique: raise BadColumn(f"{base_name}: id {key[key.duplicated()][0]!r} appears more than once")
+    out = {}
+    for n, t in tables.items():
+        tid = t['id'].astype(str)
+        if len(tid) == len(key) and (tid.to_numpy() == key.to_numpy()).all():
+            out[n] = np.arange(len(key)); continue                  # the same ids in the same order
+        ix = pd.Index(tid)
+        if not ix.is_unique: raise BadColumn(f"{n}: id {ix[ix.duplicated()][0]!r} appears more than once")
+        out[n] = ix.get_indexer(key)
     return out
 
 # %% ../nbs/14_compare.ipynb #cmpd3c2f1
@@ -318,24 +342,24 @@ def guard_set(tables:dict,                   # guard name -> score table (DataFr
     names = list(tables)
     for n, t in tables.items():
         if 'id' not in t: raise BadColumn(f"{n}: the score table has no 'id' column: rows cannot be paired")
-        d = t['id'].astype(str).duplicated()
-        if d.any(): raise BadColumn(f"{n}: id {t['id'].astype(str)[d].iat[0]!r} appears more than once")
+    given = base is not None
     base = (tables[names[0]] if base is None else base).drop(columns=['score'], errors='ignore')
     base = base[[c for c in base.columns if not str(c).startswith('score_')]]
-    ws = []
-    for n in names: ws += _check_same_rows(base, tables[n], ('the eval set' if n == names[0] else names[0], n), force)
-    ids = set(base['id'].astype(str)).intersection(*(set(t['id'].astype(str)) for t in tables.values()))
-    keep = base['id'].astype(str).isin(ids).to_numpy()
     if 'label' not in base: raise BadColumn("the rows have no 'label' column: comparing guards needs labelled rows")
+    pos = _positions(tables, base['id'], 'the eval set' if given else names[0])
+    ws = []
+    for i, n in enumerate(names):
+        ref = 'the eval set' if given else names[0]
+        if given or i: ws += same_rows(base if given else tables[names[0]], tables[n], (ref, n), force)
+    keep = np.logical_and.reduce([p >= 0 for p in pos.values()])
     lab = pd.to_numeric(base['label'], errors='coerce')
     unl = keep & lab.isna().to_numpy()
     if unl.any(): ws.append(evidence_warning('evidence_missing', f"{int(unl.sum()):,} rows without a label are left "
                                              "out of the comparison", rows=int(unl.sum())))
-    df = base.loc[keep & ~unl].reset_index(drop=True)
-    df['label'] = lab[keep & ~unl].astype(int).to_numpy()
-    key = df['id'].astype(str)
-    scores = {n: t.set_index(t['id'].astype(str))['score'].astype(np.float64).reindex(key).to_numpy()
-              for n, t in tables.items()}
+    rows = keep & ~unl
+    df = base.loc[rows].reset_index(drop=True)
+    df['label'] = lab[rows].astype(int).to_numpy()
+    scores = {n: t['score'].to_numpy(np.float64)[pos[n][rows]] for n, t in tables.items()}
     get = lambda k: {n: (info.get(k) or {}).get(n) for n in names}
     return GuardSet(df, scores, get('fingerprints'), get('rows'), get('sources'), ws,
                     {n: v or {} for n, v in get('metadata').items()})
@@ -451,12 +475,21 @@ def cost_table(gs:GuardSet,          # the guards
         c = (measured or {}).get(n) or gs.metadata.get(n, {}).get('cost')
         src = 'measured here' if (measured or {}).get(n) else ('score table metadata' if c else 'not measured')
         if not c:
-            ws.append(evidence_warning('evidence_missing', f"{n}: cost not measured (its score table records no "
+            ws.append(evidence_warning('not_measured', f"{n}: cost not measured (its score table records no "
                                        "timing): latency, throughput and memory are not compared", guard=n))
         rows.append(dict(guard=n, source=src, **{k: (c or {}).get(k, 'not measured') for k in COST_FIELDS}))
     return pd.DataFrame(rows), ws
 
-# %% ../nbs/14_compare.ipynb #cmp1bf06f
+# %% ../nbs/14_compare.ipynb #cmp6b5a92
+def _average_precision(y:np.ndarray, s:np.ndarray, order:np.ndarray)->float:
+    "Average precision (step-wise area under the precision-recall curve) from a known sort order: no new sort"
+    o = order[::-1]; ss, yo = s[o], y[o] == 1
+    last = np.r_[ss[1:] != ss[:-1], True]                     # the last row of each run of tied scores
+    tp = np.cumsum(yo)[last]; fp = np.cumsum(~yo)[last]
+    recall, precision = tp / max(tp[-1], 1), tp / (tp + fp)
+    return float(np.sum(np.diff(np.r_[0, recall]) * precision))
+
+# %% ../nbs/14_compare.ipynb #cmpaa1d2b
 def _auc_ci(p:tuple, alpha:float)->tuple:
     "(auc, low, high): DeLong's normal interval from one guard's `placements`, clipped to [0, 1]"
     auc, x, z = p
@@ -464,15 +497,15 @@ def _auc_ci(p:tuple, alpha:float)->tuple:
     h = NormalDist().inv_cdf(1 - alpha / 2) * math.sqrt(np.var(x, ddof=1) / len(x) + np.var(z, ddof=1) / len(z))
     return auc, max(0.0, auc - h), min(1.0, auc + h)
 
-# %% ../nbs/14_compare.ipynb #cmp618a0a
+# %% ../nbs/14_compare.ipynb #cmpaa852b
 def _rate_iv(k, n, alpha)->tuple:
     "(k / n, Wilson low, high), NaN when n = 0"
     lo, hi = wilson_interval(int(k), int(n), alpha)
     return (k / n if n else math.nan), lo, hi
 
-def guard_table(gs:GuardSet, ops:dict, pl:dict, alpha:float=0.05, n_bins:int=10)->pd.DataFrame:
+def guard_table(gs:GuardSet, ops:dict, pl:dict, alpha:float=0.05, n_bins:int=10, orders:dict=None)->pd.DataFrame:
     "One row per guard: AUC (DeLong interval), AP, ECE, Brier, and recall / FRR at its operating point (Wilson)"
-    y, rows = gs.df['label'].to_numpy(), []
+    y, rows, o = gs.df['label'].to_numpy(), [], orders
     for n in gs.names:
         s, b = gs.scores[n], ops[n]['block']
         auc, lo, hi = _auc_ci(pl[n], alpha)
@@ -480,50 +513,63 @@ def guard_table(gs:GuardSet, ops:dict, pl:dict, alpha:float=0.05, n_bins:int=10)
         f, fl, fh = _rate_iv(b[y == 0].sum(), (y == 0).sum(), alpha)
         spec = (gs.fingerprints.get(n) or {}).get('spec')
         rows.append(dict(name=n, spec=spec, n=len(y), n_unsafe=int((y == 1).sum()),
-                         auc=auc, auc_low=lo, auc_high=hi, ap=average_precision(y, s), ece=ece(y, s, n_bins),
+                         auc=auc, auc_low=lo, auc_high=hi, ap=_average_precision(y, s, o[n] if o else np.argsort(s)),
+                         ece=ece(y, s, n_bins),
                          brier=brier(y, s), threshold=ops[n]['threshold'], threshold_source=ops[n]['source'],
                          recall=r, recall_low=rl, recall_high=rh, frr=f, frr_low=fl, frr_high=fh))
     return pd.DataFrame(rows)
 
-# %% ../nbs/14_compare.ipynb #cmp8e5462
-def pair_table(gs:GuardSet, ops:dict, pl:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05)->pd.DataFrame:
+# %% ../nbs/14_compare.ipynb #cmp2ecfb6
+def pair_table(gs:GuardSet, ops:dict, pl:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05,
+               orders:dict=None)->pd.DataFrame:
     "One row per pair of guards: DeLong, the paired bootstrap interval, McNemar's tests and Cohen's kappa"
     y = gs.df['label'].to_numpy()
     rows = [dict(a=a, b=b, **_delong(pl[a], pl[b]), **paired_rates(y, ops[a]['block'], ops[b]['block']))
             for a, b in itertools.combinations(gs.names, 2)]
-    bt = bootstrap_auc_diffs(y, gs.scores, n_boot, seed, alpha)
+    bt = bootstrap_auc_diffs(y, gs.scores, n_boot, seed, alpha, orders=orders)
     return pd.DataFrame(rows).merge(bt, on=['a', 'b'], how='left')
 
-# %% ../nbs/14_compare.ipynb #cmp2443ce
+# %% ../nbs/14_compare.ipynb #cmp5fd0c8
 def _slices(df:pd.DataFrame, by:list)->list:
-    "(by, group, row positions) for each slice; a grouping the rows lack is left out"
-    out = []
+    "(by, group, row mask) per slice: a category's unsafe rows with every benign row, or a column's values"
+    out, benign = [], df['label'].to_numpy() == 0
     for k in by:
-        if (k == 'category' and 'categories' not in df) or (k != 'category' and k not in df): continue
-        try: frames = group_frames(df, k)
-        except BadColumn: continue   # no unsafe row has a category
-        out += [(k, g, f.index.to_numpy()) for g, f in frames.items()]
+        if k == 'category':
+            if 'categories' not in df: continue
+            ex = df['categories'].explode()                      # one entry per (row, category)
+            ex = ex[ex.notna() & ~benign[ex.index.to_numpy()]].astype(str)
+            for c in sorted(ex.unique(), key=hazard_sort_key):
+                m = benign.copy(); m[ex.index.to_numpy()[(ex == c).to_numpy()]] = True
+                out.append((k, c, m))
+        elif k in df:
+            v = df[k].astype(object).where(df[k].notna(), None).map(lambda x: None if x is None else str(x))
+            codes, groups = pd.factorize(v.str.lower() if k == 'language' else v, sort=True)
+            out += [(k, g, codes == j) for j, g in enumerate(groups)]
     return out
 
-# %% ../nbs/14_compare.ipynb #cmpa41b4d
-def slice_table(gs:GuardSet, ops:dict, by:list=('category', 'language'))->pd.DataFrame:
+# %% ../nbs/14_compare.ipynb #cmp8f8940
+def slice_table(gs:GuardSet, ops:dict, by:list=('category', 'language'), orders:dict=None)->pd.DataFrame:
     "Pairwise AUC (DeLong) and recall / false-refusal (McNemar) differences per category, language and group"
     y, rows = gs.df['label'].to_numpy(), []
-    for k, g, ix in _slices(gs.df, list(by)):
+    orders = orders or {n: np.argsort(s) for n, s in gs.scores.items()}
+    nan4 = dict.fromkeys(('auc_a', 'auc_b', 'auc_diff', 'delong_p'), math.nan)
+    for k, g, mask in _slices(gs.df, list(by)):
+        ix, at = np.flatnonzero(mask), np.cumsum(mask) - 1       # slice rows; a row's position in the slice
         yy = y[ix]
         both = (yy == 1).sum() > 0 and (yy == 0).sum() > 0
-        pl = {n: placements(yy, gs.scores[n][ix]) for n in gs.names} if both else {}
+        pl = {n: placements(yy, gs.scores[n][ix], at[o[mask[o]]]) for n, o in orders.items()} if both else {}
+        blk = {n: ops[n]['block'][ix] for n in gs.names}
         for a, b in itertools.combinations(gs.names, 2):
-            r = paired_rates(yy, ops[a]['block'][ix], ops[b]['block'][ix])
+            r = paired_rates(yy, blk[a], blk[b])
             if k == 'category': r.update(frr_a=math.nan, frr_b=math.nan, frr_diff=math.nan, frr_p=math.nan)
-            d = _delong(pl[a], pl[b]) if both else dict.fromkeys(('auc_a', 'auc_b', 'auc_diff', 'delong_p'), math.nan)
+            d = _delong(pl[a], pl[b]) if both else nan4
             rows.append(dict(by=k, group=g, a=a, b=b, n=len(ix), n_unsafe=int((yy == 1).sum()),
-                             **{c: d[c] for c in ('auc_a', 'auc_b', 'auc_diff', 'delong_p')},
+                             **{c: d[c] for c in nan4},
                              **{c: r[c] for c in ('recall_a', 'recall_b', 'recall_diff', 'recall_p', 'frr_a', 'frr_b',
                                                   'frr_diff', 'frr_p')}))
     return pd.DataFrame(rows)
 
-# %% ../nbs/14_compare.ipynb #cmp1ee859
+# %% ../nbs/14_compare.ipynb #cmp2a67ef
 P_COLUMNS = ('delong_p', 'mcnemar_p', 'recall_p', 'frr_p')
 
 def holm_family(*tables:pd.DataFrame)->int:
@@ -536,14 +582,14 @@ def holm_family(*tables:pd.DataFrame)->int:
             if c in t: t[f'{c}_holm'] = adj[i:i + len(t)]; i += len(t)
     return int((~np.isnan(np.concatenate(ps))).sum())
 
-# %% ../nbs/14_compare.ipynb #cmp7366ed
+# %% ../nbs/14_compare.ipynb #cmp6a1735
 def recalibration_table(gs:GuardSet, ops:dict, fit:np.ndarray, n_bins:int=10)->pd.DataFrame:
     "Temperature scaling and isotonic regression per guard: fitted on `fit`, ECE / Brier measured on the other rows"
     y = gs.df['label'].to_numpy()
     return pd.DataFrame([dict(guard=n, **recalibrate(y, gs.scores[n], fit, m, ops[n]['threshold'], n_bins))
                          for n in gs.names for m in ('temperature', 'isotonic')])
 
-# %% ../nbs/14_compare.ipynb #cmpfb14a5
+# %% ../nbs/14_compare.ipynb #cmpa19f4e
 def _row_cost(ct:pd.DataFrame, n:str):
     v = ct.set_index('guard').at[n, 'latency_row_p50_ms'] if len(ct) else 'not measured'
     return None if isinstance(v, str) or v is None else float(v)
@@ -552,27 +598,28 @@ def cascade_table(gs:GuardSet, ops:dict, fit:np.ndarray, costs:pd.DataFrame, tar
                   alpha:float=0.05)->pd.DataFrame:
     "The cheapest band meeting `target_recall` per ordered pair: chosen on `fit`, measured on the other rows"
     y, ev, rows = gs.df['label'].to_numpy(), ~fit, []
+    yf, ye = y[fit], y[ev]
+    part = {n: dict(sf=gs.scores[n][fit], se=gs.scores[n][ev], bf=ops[n]['block'][fit], be=ops[n]['block'][ev])
+            for n in gs.names}
+    alone = {n: dict(recall=p['be'][ye == 1].mean(), frr=p['be'][ye == 0].mean()) for n, p in part.items()}
     for c, s in itertools.permutations(gs.names, 2):
         cc, cs = _row_cost(costs, c), _row_cost(costs, s)
         if cc is not None and cs is not None and cc > cs: continue   # measured: the cheaper guard goes first
-        unit = 'ms per row (p50)' if cc is not None and cs is not None else 'share of rows sent to the strong guard'
-        band = cascade_band(y[fit], gs.scores[c][fit], ops[s]['block'][fit], target_recall,
-                            None, *((cc, cs) if unit.startswith('ms') else (0.0, 1.0)))
-        blk = cascade_blocks(gs.scores[c][ev], ops[s]['block'][ev], band['lo'], band['hi'])
-        ye, inb = y[ev], (gs.scores[c][ev] >= band['lo']) & (gs.scores[c][ev] < band['hi'])
+        ms = cc is not None and cs is not None
+        band = cascade_band(yf, part[c]['sf'], part[s]['bf'], target_recall, None, *((cc, cs) if ms else (0.0, 1.0)))
+        blk = cascade_blocks(part[c]['se'], part[s]['be'], band['lo'], band['hi'])
+        share = float(((part[c]['se'] >= band['lo']) & (part[c]['se'] < band['hi'])).mean())
         r, rl, rh = _rate_iv(blk[ye == 1].sum(), (ye == 1).sum(), alpha)
         f, fl, fh = _rate_iv(blk[ye == 0].sum(), (ye == 0).sum(), alpha)
-        share = float(inb.mean())
-        alone = {f'{k}_{m}': ops[g]['block'][ev][ye == (1 if m == 'recall' else 0)].mean()
-                 for k, g in (('cheap', c), ('strong', s)) for m in ('recall', 'frr')}
         rows.append(dict(cheap=c, strong=s, target_recall=target_recall, lo=band['lo'], hi=band['hi'],
-                         feasible=band['feasible'], share_strong=share,
-                         expected_cost=(cc + cs * share) if unit.startswith('ms') else share, cost_unit=unit,
+                         feasible=band['feasible'], share_strong=share, expected_cost=cc + cs * share if ms else share,
+                         cost_unit='ms per row (p50)' if ms else 'share of rows sent to the strong guard',
                          recall=r, recall_low=rl, recall_high=rh, frr=f, frr_low=fl, frr_high=fh, n_eval=int(ev.sum()),
-                         **alone))
+                         cheap_recall=alone[c]['recall'], cheap_frr=alone[c]['frr'],
+                         strong_recall=alone[s]['recall'], strong_frr=alone[s]['frr']))
     return pd.DataFrame(rows)
 
-# %% ../nbs/14_compare.ipynb #cmpa4a6cc
+# %% ../nbs/14_compare.ipynb #cmpf7cbc4
 def disagreements(gs:GuardSet, ops:dict, per_pair:int=10)->pd.DataFrame:
     "Rows where two guards' decisions differ, most different scores first, text masked (`report.display_text`)"
     from riskbench.report import display_text
@@ -587,7 +634,7 @@ def disagreements(gs:GuardSet, ops:dict, per_pair:int=10)->pd.DataFrame:
                              blocked_by=a if ops[a]['block'][i] else b))
     return pd.DataFrame(rows, columns=['a', 'b', 'id', 'label', 'text', 'score_a', 'score_b', 'blocked_by'])
 
-# %% ../nbs/14_compare.ipynb #cmp210fcb
+# %% ../nbs/14_compare.ipynb #cmp750f32
 def roc_pr_points(y:np.ndarray, s:np.ndarray, max_points:int|None=None)->pd.DataFrame:
     "fpr, tpr (= recall), precision, threshold at every distinct threshold, from (0, 0) on; thinned to `max_points`"
     sw = sweep(y, s).iloc[::-1]
@@ -597,7 +644,7 @@ def roc_pr_points(y:np.ndarray, s:np.ndarray, max_points:int|None=None)->pd.Data
         out = out.iloc[np.unique(np.linspace(0, len(out) - 1, max_points).round().astype(int))]
     return out.reset_index(drop=True)
 
-# %% ../nbs/14_compare.ipynb #cmp848f0c
+# %% ../nbs/14_compare.ipynb #cmpa060c8
 def curves_figure(gs:GuardSet, max_points:int=1500):
     "ROC and precision–recall curves of every guard, overlaid (plotly)"
     import plotly.graph_objects as go
@@ -613,7 +660,7 @@ def curves_figure(gs:GuardSet, max_points:int=1500):
     fig.update_xaxes(title_text='recall', row=1, col=2); fig.update_yaxes(title_text='precision', row=1, col=2)
     return fig.update_layout(height=420, margin=dict(t=40, b=40))
 
-# %% ../nbs/14_compare.ipynb #cmpd95f39
+# %% ../nbs/14_compare.ipynb #cmp7793f7
 def reliability_figure(gs:GuardSet, n_bins:int=10):
     "Reliability diagram of every guard: share of unsafe rows against mean score per bin (plotly)"
     import plotly.graph_objects as go
@@ -626,7 +673,7 @@ def reliability_figure(gs:GuardSet, n_bins:int=10):
                                  customdata=r.n, hovertemplate='score %{x:.3f}: %{y:.3f} unsafe (%{customdata} rows)'))
     return fig.update_layout(xaxis_title='mean score in bin', yaxis_title='share unsafe', height=420)
 
-# %% ../nbs/14_compare.ipynb #cmpad1dd0
+# %% ../nbs/14_compare.ipynb #cmpdbb1c9
 @dataclass
 class GuardComparison:
     "Guards compared on the same rows: metrics, paired tests (Holm-adjusted), slices, calibration, cost, cascades"
@@ -641,7 +688,7 @@ class GuardComparison:
     warnings: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
-# %% ../nbs/14_compare.ipynb #cmp685fca
+# %% ../nbs/14_compare.ipynb #cmp83a5cb
 def compare_guards(gs:GuardSet,              # the guards on the same rows
                    policies:dict=None,       # guard name -> GuardPolicy / policy path / threshold (default 0.5)
                    target_recall:float=0.9,  # the cascades' recall target
@@ -651,6 +698,7 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
                    seed:int=0,               # bootstrap and split seed
                    fit_share:float=0.5,      # share of rows the calibration maps and cascade bands are fitted on
                    alpha:float=0.05,         # 1 - confidence level
+                   max_boot_work:float=1e8,  # draws x rows at most (at least 100 draws): said in `info`
                   )->GuardComparison:
     "Compare guards on the same rows: AUC (DeLong, bootstrap), McNemar, slices, Holm, calibration, cost, cascades"
     y = gs.df['label'].to_numpy()
@@ -658,8 +706,11 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
         raise BadColumn(f"comparing guards needs at least two unsafe and two benign rows; the rows hold "
                         f"{int((y == 1).sum())} unsafe and {int((y == 0).sum())} benign")
     ops = operating_points(gs, policies)
-    pl = {n: placements(y, gs.scores[n]) for n in gs.names}
-    gt, pt, sl = guard_table(gs, ops, pl, alpha), pair_table(gs, ops, pl, n_boot, seed, alpha), slice_table(gs, ops, by)
+    orders = {n: np.argsort(s) for n, s in gs.scores.items()}     # one sort per guard serves every slice and draw
+    pl = {n: placements(y, gs.scores[n], orders[n]) for n in gs.names}
+    used = min(n_boot, max(100, int(max_boot_work // len(y)))) if n_boot else 0
+    gt, pt = guard_table(gs, ops, pl, alpha, orders=orders), pair_table(gs, ops, pl, used, seed, alpha, orders)
+    sl = slice_table(gs, ops, by, orders)
     n_tests = holm_family(pt, sl)
     ct, ws = cost_table(gs, costs)
     fit = fit_split(y, fit_share, seed)
@@ -668,10 +719,10 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
                                    for n in gs.names if ops[n]['source'].startswith('default')]
     return GuardComparison(gt, pt, sl, recalibration_table(gs, ops, fit), ct,
                            cascade_table(gs, ops, fit, ct, target_recall, alpha), disagreements(gs, ops), n_tests, ws,
-                           dict(n_rows=len(y), n_unsafe=int((y == 1).sum()), n_boot=n_boot, seed=seed,
-                                fit_share=fit_share, alpha=alpha, target_recall=target_recall))
+                           dict(n_rows=len(y), n_unsafe=int((y == 1).sum()), n_boot=used, n_boot_asked=n_boot,
+                                seed=seed, fit_share=fit_share, alpha=alpha, target_recall=target_recall))
 
-# %% ../nbs/14_compare.ipynb #cmpf9a836
+# %% ../nbs/14_compare.ipynb #cmp74fee7
 @patch
 def summary(self:GuardComparison)->dict:
     "What summary.json records: guards, pairs, slices, calibration, costs, cascades, the Holm family, warnings"
@@ -683,7 +734,11 @@ def summary(self:GuardComparison)->dict:
                                           family='DeLong and McNemar tests of every pair, overall and per slice'),
                 n_disagreements=len(self.disagreements), warnings=list(self.warnings), **self.info)
 
-# %% ../nbs/14_compare.ipynb #cmp460ddc
+# %% ../nbs/14_compare.ipynb #cmpbdf2a0
+def _p(p:float)->str:
+    "A p-value for prose: `= ` and 3 significant digits, or `< 1e-300` where it underflows"
+    return '= NaN' if p != p else ('< 1e-300' if p == 0 else f"= {p:.3g}")
+
 @patch
 def findings(self:GuardComparison)->list:
     "One line per pair: which guard has the higher AUC, and whether it holds after Holm"
@@ -692,9 +747,9 @@ def findings(self:GuardComparison)->list:
         hi, lo = (r.a, r.b) if r.auc_diff >= 0 else (r.b, r.a)
         sig = 'significant' if r.delong_p_holm < .05 else 'not significant'
         out.append(f"{hi} vs {lo}: AUC {max(r.auc_a, r.auc_b):.3f} vs {min(r.auc_a, r.auc_b):.3f} "
-                   f"(DeLong p = {r.delong_p:.3g}, Holm {r.delong_p_holm:.3g} over {self.n_tests} tests: {sig}); "
+                   f"(DeLong p {_p(r.delong_p)}, Holm {_p(r.delong_p_holm)} over {self.n_tests} tests: {sig}); "
                    f"recall {r.recall_a:.1%} vs {r.recall_b:.1%} at the operating points "
-                   f"(McNemar p = {r.recall_p:.3g})")
+                   f"(McNemar p {_p(r.recall_p)})")
     return out
 
 @patch
@@ -705,7 +760,7 @@ def __repr__(self:GuardComparison)->str:
     return (f"GuardComparison of {len(self.guards)} guards on {self.info.get('n_rows', 0):,} rows: {len(self.pairs)} "
             f"pairs, {self.n_tests} tests in the Holm family, {len(self.warnings)} warnings")
 
-# %% ../nbs/14_compare.ipynb #cmpba18dc
+# %% ../nbs/14_compare.ipynb #cmp22e95a
 HAZARD_WORDS = ('kill', 'bomb', 'weapon', 'gun', 'poison', 'hack', 'steal', 'drug', 'explosive', 'hurt', 'attack',
                 'murder', 'malware', 'password', 'suicide', 'fraud', 'launder', 'meth', 'terror', 'abuse')
 
@@ -715,7 +770,7 @@ def lexical_guard(texts:list)->list:
     pat = re.compile(r'\b(' + '|'.join(HAZARD_WORDS) + r')\w*', re.I)
     return [1 - 0.5 ** len(pat.findall(t or '')) for t in texts]
 
-# %% ../nbs/14_compare.ipynb #cmpf4bb14
+# %% ../nbs/14_compare.ipynb #cmpf69c7a
 def _abs(p)->str:
     return '' if not p or not str(p).strip() else (str(p) if str(p).startswith('bundled:')
                                                    else str(Path(p).expanduser().resolve()))

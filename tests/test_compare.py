@@ -192,16 +192,16 @@ def _tables(n=400, seed=0):
 
 def test_guard_set_comparability():
     base, t1, t2 = _tables()
-    with pytest.raises(BadParameter, match='different rows'): C.guard_set({'a': t1, 'b': t2.iloc[10:]})
+    with pytest.raises(BadParameter, match='not comparable'): C.guard_set({'a': t1, 'b': t2.iloc[10:]})
     gs = C.guard_set({'a': t1, 'b': t2.iloc[10:]}, force=True)
-    assert len(gs.df) == 390 and gs.warnings[0]['code'] == 'different_data'
+    assert len(gs.df) == 390 and gs.warnings[0]['code'] == 'different_rows'
     with pytest.raises(BadParameter, match='at least two'): C.guard_set({'a': t1})
     with pytest.raises(BadColumn, match='more than once'): C.guard_set({'a': t1, 'b': pd.concat([t2, t2.iloc[:1]])})
     t3 = t2.sample(frac=1, random_state=0)                              # another row order: aligned by id
     gs = C.guard_set({'a': t1, 'b': t3})
     np.testing.assert_allclose(gs.scores['b'], t2.score.to_numpy())
     nolab = base.assign(label=base.label.astype(float)); nolab.loc[:4, 'label'] = np.nan
-    gs = C.guard_set({'a': t1, 'b': t2}, nolab)
+    gs = C.guard_set({'a': t1.drop(columns='label'), 'b': t2.drop(columns='label')}, nolab)  # labels from the set
     assert len(gs.df) == 395 and any(w['code'] == 'evidence_missing' for w in gs.warnings)
 
 
@@ -275,10 +275,29 @@ def test_compare_command(tmp_path):
                '--policy', '', '--names', 'A', '--names', 'B', '--force', '--out', str(out)])
     assert rc == 0
     s = json.loads((out / 'summary.json').read_text())
-    assert s['n_rows'] == 395 and any(w['code'] == 'different_data' for w in s['warnings'])
+    assert s['n_rows'] == 395 and any(w['code'] == 'different_rows' for w in s['warnings'])
     assert [g['name'] for g in s['guards']] == ['A', 'B'] and s['guards'][0]['threshold'] == .6
     assert s['pairs'][0]['a'] == 'A' and 0 <= s['pairs'][0]['delong_p'] <= 1
     assert any(w['code'] == 'evidence_missing' and w.get('guard') == 'B' for w in s['warnings'])
     page = (out / 'report.html').read_text()
     assert '<script>alert(1)' not in page and 'a0@example.com' not in page and 'Holm' in page and 'Forced' in page
     assert main(['compare', str(tmp_path / 'a.parquet'), '--out', str(tmp_path / 'y')]) == 2
+
+
+def test_slices_match_group_frames_and_reuse_the_sort():
+    from riskbench.thresholds import group_frames
+    base, t1, t2 = _tables(300, 3)
+    base['topic'] = np.where(np.arange(300) % 3, 'a', None)
+    sl = C._slices(base, ['category', 'language', 'topic', 'nosuch'])
+    for by in ('category', 'language', 'topic'):
+        want = group_frames(base, by)
+        got = {g: m for k, g, m in sl if k == by}
+        assert list(got) == list(want)
+        for g, f in want.items(): assert np.flatnonzero(got[g]).tolist() == f.index.tolist()
+    y, s = base.label.to_numpy(), t1.score.to_numpy()
+    o = np.argsort(s)
+    _, g, m = sl[0]
+    at = np.cumsum(m) - 1
+    a1, x1, z1 = C.placements(y[m], s[m], at[o[m[o]]])
+    a2, x2, z2 = C.placements(y[m], s[m])
+    assert a1 == a2 and np.array_equal(x1, x2) and np.array_equal(z1, z2)
