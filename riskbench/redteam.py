@@ -17,13 +17,13 @@ from .thresholds import wilson_interval, GuardPolicy
 
 # %% auto #0
 __all__ = ['BUILTIN_TECHNIQUES', 'BASELINE', 'ATTACKS_DIR', 'LEET', 'HOMOGLYPHS', 'UNHOMOGLYPH', 'ZERO_WIDTH', 'VERDICT_WORDS',
-           'IMPORT_COLUMNS', 'GARAK_HIT', 'IMPORT_TOOLS', 'Technique', 'load_attacks', 'techniques_table', 'b64_encode',
-           'b64_decode', 'rot13', 'leetspeak', 'homoglyphs', 'zero_width', 'strip_zero_width', 'split_payload',
-           'split_text', 'row_seed', 'attack_text', 'translation_rows', 'attack_rows', 'mcnemar_exact', 'asr_table',
-           'guard_outcomes', 'product_outcomes', 'run_campaign', 'technique_records', 'campaign_summary',
-           'layer_records', 'redteam_evidence', 'success_examples', 'import_sheet', 'import_garak', 'import_pyrit',
-           'import_promptfoo', 'import_inspect', 'detect_tool', 'import_results', 'imported_summary', 'campaign_inputs',
-           'campaign_figure', 'redteam_cmd']
+           'IMPORT_COLUMNS', 'GARAK_HIT', 'INSPECT_MAX_BYTES', 'IMPORT_TOOLS', 'Technique', 'load_attacks',
+           'techniques_table', 'b64_encode', 'b64_decode', 'rot13', 'leetspeak', 'homoglyphs', 'zero_width',
+           'strip_zero_width', 'split_payload', 'split_text', 'row_seed', 'attack_text', 'translation_rows',
+           'attack_rows', 'mcnemar_exact', 'asr_table', 'guard_outcomes', 'product_outcomes', 'run_campaign',
+           'technique_records', 'campaign_summary', 'layer_records', 'redteam_evidence', 'success_examples',
+           'import_sheet', 'import_garak', 'import_pyrit', 'import_promptfoo', 'import_inspect', 'read_inspect_log',
+           'detect_tool', 'import_results', 'imported_summary', 'campaign_inputs', 'campaign_figure', 'redteam_cmd']
 
 # %% ../nbs/17_redteam.ipynb #rac3478
 @dataclass
@@ -588,9 +588,29 @@ def import_inspect(data:dict, rep:RowReport, success_values:list|None=None)->lis
     return out
 
 # %% ../nbs/17_redteam.ipynb #r135224
+INSPECT_MAX_BYTES = 1 << 30  # most uncompressed bytes read from an inspect .eval archive
+
+def read_inspect_log(p:Path)->dict:
+    "An inspect eval log as a dict with its `samples`: a JSON log, or a `.eval` zip archive"
+    import zipfile
+    if not zipfile.is_zipfile(p): return read_json(p, 'inspect log')
+    with zipfile.ZipFile(p) as z:
+        keep = [i for i in z.infolist() if i.filename == 'header.json'
+                or (i.filename.startswith('samples/') and i.filename.endswith('.json'))]
+        if 'header.json' not in {i.filename for i in keep}: raise BadFile(f"{p}: an inspect .eval archive without header.json")
+        if sum(i.file_size for i in keep) > INSPECT_MAX_BYTES:
+            raise BadFile(f"{p}: unpacks to more than {INSPECT_MAX_BYTES:,} bytes (a zip bomb?)")
+        try:
+            d = json.loads(z.read('header.json'))
+            d['samples'] = [json.loads(z.read(i)) for i in sorted(keep, key=lambda i: i.filename) if i.filename != 'header.json']
+        except ValueError as e: raise BadFile(f"{p}: an inspect .eval archive with a file that is not JSON ({e})") from None
+    return d
+
+# %% ../nbs/17_redteam.ipynb #re62d7f
 def detect_tool(path:Path)->str:
     "sheet, garak, pyrit, promptfoo or inspect, from a file's name and first bytes"
     if path.suffix.lower() in ('.csv', '.tsv'): return 'sheet'
+    if path.suffix.lower() == '.eval': return 'inspect'
     head = path.read_bytes()[:4096].decode('utf-8', 'replace').lstrip()
     if path.suffix.lower() in ('.jsonl', '.ndjson') or head.startswith('{"entry_type"') or 'hitlog' in path.name:
         return 'garak'
@@ -601,7 +621,7 @@ def detect_tool(path:Path)->str:
     raise BadFile(f"{path}: not a red-team sheet, garak report, PyRIT export, promptfoo results or inspect log "
                   "(give tool= to say which)")
 
-# %% ../nbs/17_redteam.ipynb #r3c26df
+# %% ../nbs/17_redteam.ipynb #rb37f6d
 IMPORT_TOOLS = ('sheet', 'garak', 'pyrit', 'promptfoo', 'inspect')
 
 def import_results(path,                          # a results file of one of `IMPORT_TOOLS`
@@ -616,7 +636,7 @@ def import_results(path,                          # a results file of one of `IM
     if tool == 'sheet': recs = import_sheet(p, rep)
     elif tool == 'garak': recs = import_garak(p, rep)
     else:
-        d = read_json(p, f'{tool} results')
+        d = read_inspect_log(p) if tool == 'inspect' else read_json(p, f'{tool} results')
         if tool == 'pyrit' and not isinstance(d, list): raise BadFile(f"{p}: a PyRIT export is a JSON list of pieces")
         if tool != 'pyrit' and not isinstance(d, dict): raise BadFile(f"{p}: a {tool} file is a JSON object")
         recs = {'pyrit': import_pyrit, 'promptfoo': import_promptfoo}[tool](d, rep) if tool != 'inspect' \
@@ -628,7 +648,7 @@ def import_results(path,                          # a results file of one of `IM
     t['hits_only'] = t['hits_only'].eq(True)
     return t[list(IMPORT_COLUMNS)], rep
 
-# %% ../nbs/17_redteam.ipynb #r16b06b
+# %% ../nbs/17_redteam.ipynb #r4cd66d
 def imported_summary(t:pd.DataFrame, alpha:float=0.05)->tuple:
     "(records per tool and technique with attack_success_rate {value, low, high}, warnings)"
     out, warns = [], []
@@ -643,7 +663,7 @@ def imported_summary(t:pd.DataFrame, alpha:float=0.05)->tuple:
             warns.append(evidence_warning('evidence_missing', msg, technique=tech))
     return out, warns
 
-# %% ../nbs/17_redteam.ipynb #r8ee51c
+# %% ../nbs/17_redteam.ipynb #r215bb4
 def campaign_inputs(data:str, guard:str='baseline', policy:str='', threshold:float=0.5, techniques:list=(),
                     model:str='', judge:str='', attacks:list=(), seed:int=0, cache=True)->dict:
     "Load, run and account: rows, loader report, campaign report, warnings, the threshold and the guard's fingerprint"
@@ -658,7 +678,7 @@ def campaign_inputs(data:str, guard:str='baseline', policy:str='', threshold:flo
     return dict(rows=rows, loaded=loaded, report=rep, warnings=loaded.warnings() + warns, policy=pol,
                 threshold=pol.threshold if pol else threshold, guard=fp)
 
-# %% ../nbs/17_redteam.ipynb #r08a352
+# %% ../nbs/17_redteam.ipynb #r8e63fd
 def campaign_figure(records:list)->'go.Figure':
     "Attack success rate per technique (Wilson 95% interval), the untransformed rate as a line"
     import plotly.graph_objects as go
@@ -676,7 +696,7 @@ def campaign_figure(records:list)->'go.Figure':
                       xaxis_title='share of unsafe rows that got through', xaxis_range=[0, 1], height=120 + 28 * len(r))
     return fig
 
-# %% ../nbs/17_redteam.ipynb #r6fb84a
+# %% ../nbs/17_redteam.ipynb #r31bd9b
 def _print_campaign(r, s:dict):
     recs = s.get('techniques') or []
     for x in recs:
@@ -687,7 +707,7 @@ def _print_campaign(r, s:dict):
     if s.get('beats_layer'): print(f"beats the layer: {', '.join(s['beats_layer'])}")
     print(f"report: {r.html}")
 
-# %% ../nbs/17_redteam.ipynb #r812ed4
+# %% ../nbs/17_redteam.ipynb #r9a79be
 def redteam_cmd(data:str='',                 # eval set to attack: CSV/TSV, JSONL, JSON, Parquet or bundled:NAME
                 guard:str='baseline',        # guard spec (the input guard when --model is given)
                 policy:str='',               # guard policy JSON whose thresholds decide (instead of --threshold)

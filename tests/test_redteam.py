@@ -331,6 +331,14 @@ def test_import_inspect_eval_log(tmp_path):
     assert imported_summary(t)[1]  # no success values: no rate, a warning
     t, _ = import_results(f, success_values=['C'])
     assert t['attack_success'].tolist() == [True, False] and t['target'].iloc[0] == 'openai/gpt-4o'
+    import zipfile   # the default .eval form: a zip of header.json and samples/<id>_epoch_<n>.json
+    with zipfile.ZipFile(tmp_path/'log.eval', 'w') as z:
+        z.writestr('header.json', json.dumps({k: v for k, v in data.items() if k != 'samples'}))
+        for smp in data['samples']: z.writestr(f"samples/{smp['id']}_epoch_1.json", json.dumps(smp))
+        z.writestr('summaries.json', '[]')
+    assert detect_tool(tmp_path/'log.eval') == 'inspect'
+    z, _ = import_results(tmp_path/'log.eval', success_values=['C'])
+    assert z.drop(columns=['source_file', 'source_sha256']).equals(t.drop(columns=['source_file', 'source_sha256']))
 
 
 def test_import_sheet_rejects_unknown_verdicts_by_row(tmp_path):
