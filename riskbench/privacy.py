@@ -498,3 +498,7 @@ def privacy_cmd(model:str='',             # the fine-tuned model (required): hf:
     print(f"riskbench privacy: {r.status}\n  report:  {r.html}\n  summary: {r.out/'summary.json'}")
     if not r.ok: print(f"riskbench privacy: error: {r.error}", file=sys.stderr)
     return r.exit_code
+
+privacy_cmd.__cli__ = {'model': dict(required=True, metavar='SPEC'), 'train': dict(required=True, metavar='DATA'),
+                       'heldout': dict(required=True, metavar='DATA'), 'base': dict(metavar='SPEC'),
+                       'canaries': dict(metavar='FILE'), 'out': dict(metavar='DIR')}

@@ -203,6 +203,8 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(BadParameter, match='--heldout is required'): P.privacy_cmd(model='hf:x', train='t.jsonl')
     r = riskbench('privacy', '--model', 'python:m:f', '--train', 'a', '--heldout', 'b', cwd=tmp_path)
     assert r.returncode == 2 and 'expected hf:PATH_OR_ID' in r.stderr, r.stderr
+    r = riskbench('privacy', '--model', 'hf:x', cwd=tmp_path)
+    assert r.returncode == 2 and 'required: --train, --heldout' in r.stderr, r.stderr
 
 def test_bad_files_exit_2_with_one_line(lab, tmp_path):
     (tmp_path/'notext.jsonl').write_text('{"prompt_id": 1, "body": "hello"}\n')
