@@ -781,6 +781,9 @@ def compare_cmd(scores:list,              # score tables (Parquet from `riskbenc
                 data:str=None,            # eval set with labels, categories, languages, groups (default: the tables')
                 force:bool=False,         # compare tables of different rows on the rows they share (the report says so)
                 out:str='reports/compare', # output folder
+                by:str='',                # more group columns for the slices, comma-separated (category, language always)
+                target_recall:float=0.9,  # the cascades' recall target
+                n_boot:int=1000,          # paired bootstrap draws for the AUC differences
                )->int:
     "Compare guards on the same rows: DeLong, McNemar, calibration, cost, cascades: summary.json and report.html"
     import sys
@@ -794,9 +797,15 @@ def compare_cmd(scores:list,              # score tables (Parquet from `riskbenc
     for p in pol:
         if str(p).strip(): GuardPolicy.load(p)
     gs = read_guards([_abs(p) for p in scores], names, _abs(data), force)   # fails here, in one line, if not comparable
+    if not 0 < target_recall <= 1: raise BadParameter(f"--target-recall {target_recall:g}: expected a rate in (0, 1]")
+    if n_boot < 0: raise BadParameter(f"--n-boot {n_boot}: expected 0 or more draws")
+    for c in (c.strip() for c in str(by or '').split(',')):
+        if c and c not in gs.df: raise BadColumn(f"--by {c}: the rows have no column {c!r}; columns are: "
+                                                 f"{', '.join(map(str, gs.df.columns))}")
     check_out_dir(out)
     params = dict(data=_abs(data), scores=[_abs(p) for p in scores], guards=list(gs.names),
-                  policies=[_abs(p) for p in pol] or [''] * len(scores), target_recall=0.9, force=bool(force))
+                  policies=[_abs(p) for p in pol] or [''] * len(scores), target_recall=float(target_recall),
+                  force=bool(force), by=str(by or ''), n_boot=int(n_boot))
     r = run_template('guard_comparison', params, out, progress=sys.stderr.isatty())
     for line in (r.summary or {}).get('findings', []): print(line)
     if not r.ok: print(f"riskbench compare: error: {r.error}", file=sys.stderr)

@@ -282,6 +282,12 @@ def test_compare_command(tmp_path):
     page = (out / 'report.html').read_text()
     assert '<script>alert(1)' not in page and 'a0@example.com' not in page and 'Holm' in page and 'Forced' in page
     assert main(['compare', str(tmp_path / 'a.parquet'), '--out', str(tmp_path / 'y')]) == 2
+    two = [str(tmp_path / 'a.parquet'), str(tmp_path / 'b.parquet')]
+    assert main(['compare', *two, '--by', 'nosuch', '--out', str(tmp_path / 'z')]) == 2
+    assert main(['compare', *two, '--target-recall', '1.5', '--out', str(tmp_path / 'z')]) == 2
+    save_table(t2.assign(score=t2.score * 100), tmp_path / 'pct.parquet')      # percentages, not probabilities
+    assert main(['compare', two[0], str(tmp_path / 'pct.parquet'), '--out', str(tmp_path / 'z')]) == 2
+    assert not (tmp_path / 'z').exists() and not (tmp_path / 'x').exists()
 
 
 def test_slices_match_group_frames_and_reuse_the_sort():
