@@ -394,6 +394,7 @@ WARNING_CODES = dict(
     not_measured='a cost or property a result does not record, reported as not measured',
     drift='live traffic that has drifted from the eval set the thresholds were chosen on: re-assess',
     out_of_control='a monitored rate outside its control limits in a period',
+    low_agreement="inter-annotator agreement (Krippendorff's alpha) below 0.667: the labels are not reliable enough to be ground truth",
     biased_annotator='an annotator whose labels depart from the consensus, overall or for one identity group',
     expired_decision='a risk acceptance or waiver past its expiry date',
     open_decision='a register row, verdict or checklist item that still needs a signed human decision',

@@ -745,7 +745,7 @@ def agreement_warnings(ag:dict, bias:pd.DataFrame, groups:pd.DataFrame|None=None
     out, code = [], 'biased_annotator'
     a = ag['krippendorff_alpha']
     if not math.isnan(a) and a < min_alpha:
-        out.append(evidence_warning('low_agreement' if 'low_agreement' in WARNING_CODES else 'evidence_missing',
+        out.append(evidence_warning('low_agreement',
                    f"Krippendorff's alpha {a:.2f} < "
                    f"{min_alpha}: the labels are not reliable enough to be ground truth; adjudicate before use",
                    alert='low_agreement', krippendorff_alpha=round(a, 4)))
