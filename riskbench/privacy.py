@@ -350,6 +350,7 @@ class PrivacyResult:
     reports: dict = field(default_factory=dict)      # train / heldout / canaries -> RowReport
     fingerprints: dict = field(default_factory=dict) # model / base -> fingerprint
     warnings: list = field(default_factory=list)
+    pii_found: int = 0                  # PII values the audit scan found (more than were attacked when sampled)
 
 # %% ../nbs/18_privacy.ipynb #v067
 def model_texts(df:pd.DataFrame, lm:LanguageModel)->pd.DataFrame:
@@ -373,6 +374,9 @@ def privacy_warnings(r:PrivacyResult, fpr:float=0.01)->list:
     if r.extraction.empty:
         w.append(evidence_warning('evidence_missing', 'no PII found in the training rows by the audit scan: PII '
                                   'extraction is not measured', measure='pii_extraction'))
+    if r.pii_found > len(r.extraction):
+        w.append(evidence_warning('evidence_missing', f'{len(r.extraction):,} of the {r.pii_found:,} PII values found '
+                                  'were attacked (a seeded sample): the counts are of the sample', measure='pii_extraction'))
     if r.canaries is None:
         w.append(evidence_warning('evidence_missing', 'no canaries given: canary exposure is not measured '
                                   '(plant canaries before fine-tuning to measure it)', measure='canary_exposure'))
@@ -396,6 +400,7 @@ def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
                     base=None,             # the model before fine-tuning (None: no calibrated scores)
                     canaries=None,         # canaries planted in the training data: a table with `text`, `secret`
                     n_boot:int=1000, samples:int=5, n_candidates:int=1000, seed:int=0, device:str|None=None,
+                    max_targets:int=2000,  # at most this many PII values are attacked (a seeded sample of them)
                    )->PrivacyResult:
     "Membership inference, PII extraction and canary exposure against `model`"
     (tr, rtr), (ho, rho) = _read_rows(train, 'train'), _read_rows(heldout, 'heldout')
@@ -407,12 +412,13 @@ def privacy_attacks(model,                 # hf:PATH_OR_ID, or a LanguageModel
     lm = load_lm(model, device)
     bm = load_lm(base, device) if base is not None and str(base).strip() else None
     tr, ho = model_texts(tr, lm), model_texts(ho, lm)
-    frame = membership_scores(lm, tr, ho, bm)
+    frame, found = membership_scores(lm, tr, ho, bm), pii_targets(tr)
+    targets = found if len(found) <= max_targets else found.sample(max_targets, random_state=seed).sort_index()
     r = PrivacyResult(lm.spec, bm.spec if bm else None, frame, membership_metrics(frame, n_boot=n_boot, seed=seed),
-                      extraction_attack(lm, pii_targets(tr), samples, seed),
+                      extraction_attack(lm, targets, samples, seed),
                       canary_exposure(lm, cn, n_candidates, seed, samples) if canaries is not None else None,
                       reports,
-                      dict(model=lm.fingerprint, **({'base': bm.fingerprint} if bm else {})))
+                      dict(model=lm.fingerprint, **({'base': bm.fingerprint} if bm else {})), pii_found=len(found))
     r.warnings = privacy_warnings(r)
     return r
 
@@ -441,7 +447,8 @@ def to_dict(self:PrivacyResult, examples:int=20)->dict:
     return dict(model=self.model, base=self.base, rows=dict(members=int(self.frame['member'].sum()),
                 nonmembers=int((self.frame['member'] == 0).sum())), membership=mem,
                 strongest_membership=None if best is None else dict(score=best, **mem[best]),
-                memorisation=dict(targets=len(ex), kinds=extraction_summary(ex) if len(ex) else {}, examples=eg),
+                memorisation=dict(found=self.pii_found, targets=len(ex), examples=eg,
+                                  kinds=extraction_summary(ex) if len(ex) else {}),
                 canaries=can, warnings=list(self.warnings))
 
 # %% ../nbs/18_privacy.ipynb #v076

@@ -218,10 +218,13 @@ def test_bad_files_exit_2_with_one_line(lab, tmp_path):
 
 def test_overlap_between_train_and_heldout_is_warned(lab):
     tr, ho = lab['train'], lab['train'].iloc[:5].assign(id=lambda d: 'h' + d['id'])
-    r = P.privacy_attacks(lab['base'], tr, pd.concat([ho, lab['heldout']]), n_boot=50, samples=0, device='cpu')
+    r = P.privacy_attacks(lab['base'], tr, pd.concat([ho, lab['heldout']]), n_boot=50, samples=0, device='cpu',
+                          max_targets=5)
     w = [w for w in r.warnings if 'also training rows' in w['message']]
     assert len(w) == 1 and w[0]['message'].startswith('5 held-out rows'), r.warnings
-    assert r.to_dict()['memorisation']['targets'] == 16
+    m = r.to_dict()['memorisation']
+    assert (m['found'], m['targets'], sum(k['n'] for k in m['kinds'].values())) == (16, 5, 5), m
+    assert [w for w in r.warnings if w['message'].startswith('5 of the 16 PII values found were attacked')]
 
 def test_conversations_are_attacked_through_the_chat_template(tmp_path):
     "A fine-tuning set of conversations is scored as the model read it: rendered by its chat template"
