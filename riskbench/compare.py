@@ -17,7 +17,7 @@ from .core import BadColumn, BadParameter, RowReport, evidence_warning, load_eva
 from .core import table_metadata
 from .guards import scored_table, hazard_sort_key
 from .evalsets import same_rows
-from .thresholds import (_midranks, _check_labels_scores, _policy_blocked, sweep, average_precision,
+from .thresholds import (_check_labels_scores, _policy_blocked, sweep, average_precision,
                                   auc_interval, wilson_interval, group_frames, GuardPolicy)
 
 # %% auto #0
