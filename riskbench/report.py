@@ -105,6 +105,8 @@ def record_input(name:str, path:str|Path, row_report:RowReport|None=None):
     p = resolve_input(path, name)
     files = [p] if p.is_file() else p.rglob('*')
     item = dict(path=str(p), sha256=file_sha256(p), bytes=sum(f.stat().st_size for f in files if f.is_file()))
+    from riskbench.evalsets import evalset_record
+    if rec := evalset_record(path): item['evalset'] = rec
     if row_report is not None:
         item.update(rows_read=row_report.read, rows_kept=row_report.kept, rows_rejected=row_report.rejected,
                     rows_flagged=len(row_report.flags))
@@ -398,6 +400,12 @@ def _coerce(name, value, spec, template):
     return value
 
 # %% ../nbs/07_report.ipynb #c017s0
+def _absolute_input(v:str, what:str)->str:
+    "An input path made absolute; a public set's `NAME:PATH` keeps its name, so the template reads its schema"
+    p = resolve_input(v, what)
+    es = getattr(p, 'evalset', None)
+    return f'{es}:{Path(p).resolve()}' if es else str(Path(p).resolve())
+
 def check_parameters(template:str|Path,           # template name or path
                      params:dict|None=None,        # values given by the user
                     )->dict:
@@ -413,9 +421,9 @@ def check_parameters(template:str|Path,           # template name or path
     for k, s in specs.items():
         v = out.get(k, s['default'])
         if s['input_path'] and isinstance(v, str) and v.strip():
-            out[k] = str(resolve_input(v, f"template {name}: parameter {k!r}").resolve())
+            out[k] = _absolute_input(v, f"template {name}: parameter {k!r}")
         elif s['input_path'] and isinstance(v, list):
-            out[k] = [str(resolve_input(x, f"template {name}: parameter {k!r}").resolve()) for x in v]
+            out[k] = [_absolute_input(x, f"template {name}: parameter {k!r}") for x in v]
     return out
 
 # %% ../nbs/07_report.ipynb #c019
@@ -583,13 +591,21 @@ def check_out_file(path:str|Path,    # the file a command will write
 # %% ../nbs/07_report.ipynb #c021h
 _OUTPUTS = ('summary.json', '.provenance.json', 'report.html', 'report.ipynb', 'manifest.json')
 
+def _evalsets_of(v, p:Path)->dict:
+    "The public sets an input is, or (for a score table) was scored on: name, version, SHA-256, licence"
+    from riskbench.evalsets import evalset_record
+    if rec := evalset_record(v): return dict(evalset=rec)
+    if p.suffix == '.parquet' and (src := table_metadata(p).get('sources')):
+        return dict(evalsets=[s['evalset'] for s in src if isinstance(s, dict) and s.get('evalset')])
+    return {}
+
 def _manifest(src, specs, checked, prov, started, seconds, status, error)->dict:
     inputs = prov.get('inputs', {})
     for k, s in specs.items():
         v = checked.get(k, s['default'])
         if s['input_path'] and isinstance(v, str) and v.strip() and k not in inputs:
             p = resolve_input(v, k)
-            inputs[k] = dict(path=str(p), sha256=file_sha256(p))
+            inputs[k] = dict(path=str(p), sha256=file_sha256(p), **_evalsets_of(v, p))
     import riskbench
     return dict(riskbench=riskbench.__version__, template=src.stem, template_sha256=file_sha256(src),
                 parameters={k: checked.get(k, s['default']) for k, s in specs.items()},

@@ -1005,8 +1005,10 @@ def from_table(cls:GuardPolicy, df:pd.DataFrame, objective:Objective|str|None=No
         pol.info['warnings'].append(evidence_warning(
             'unscored_rows', f"{n_unscored:,} labelled row(s) the guard could not score are left out: counted neither "
             "as misses nor as catches (see the rejected rows)", column='score'))
+    from riskbench.evalsets import ids_sha256  # what rows it was measured on, for `evalsets.same_rows`
     pol.info.update(unscored=n_unscored, input_sha256=input_sha256, guard=guard,
-                    rows=rows.summary() if rows is not None else None)
+                    rows=rows.summary() if rows is not None else None, evalset=df.attrs.get('evalset'),
+                    ids_sha256=ids_sha256(df['id']) if 'id' in df else None)
     return pol
 
 # %% ../nbs/04_thresholds.ipynb #c045

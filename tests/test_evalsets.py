@@ -578,3 +578,14 @@ def test_same_rows_on_recorded_id_hashes(tmp_path):
     other = dict(ok, ids_sha256=E.ids_sha256(['1', '2', '26', '252']))
     with pytest.raises(BadParameter, match=r'a and b are not comparable: row ids differ \(SHA-256 of the ids '):
         E.same_rows(a, other)
+
+
+def test_a_report_manifest_records_the_public_set_it_read(tmp_path):
+    "manifest.json names the set, its version and its file's SHA-256 when a template reads NAME:PATH"
+    from riskbench.report import run_template
+    from riskbench.core import file_sha256
+    f = tmp_path / 'xstest_prompts.csv'; f.write_text(XSTEST)
+    r = run_template('dataset_overview', dict(data=f'xstest:{f}'), tmp_path/'out')
+    m = json.loads((r.out/'manifest.json').read_text())
+    rec = m['inputs']['data']['evalset']
+    assert (rec['name'], rec['version'], rec['sha256']) == ('xstest', 'v2', file_sha256(f)), rec
