@@ -1184,20 +1184,32 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
                cache=True,                   # score cache (True = settings cache_dir)
                progress:bool=True,           # show a progress bar
                max_chars:int|None=None,      # most characters a guard sees of a text (default: `max_score_chars`)
+               engine:str='local',           # local, or ray (Ray Data: `riskbench.distributed`)
+               ray_address:str|None=None,    # engine ray: cluster address (auto, HOST:PORT); None = a local cluster
+               replicas:int=1,               # engine ray: guard actors
+               gpus_per_replica:float=0,     # engine ray: GPUs per actor (0 = CPU)
                **guard_kw,                   # options for the guard family
               )->tuple:
     "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport); nothing is written when no row scores"
     check_batch_tokens(batch_tokens); device = check_device(device); limit = max_score_chars(max_chars)
     p = resolve_input(data_path, 'data')
     if out is not None: out = check_score_out(out, p)
+    if engine not in ('local', 'ray'): raise BadParameter(f"--engine: expected local or ray, got {engine!r}")
     check_guard_spec(guard_spec)
+    if engine == 'ray':  # the install line before any reading
+        from riskbench.distributed import require_ray; require_ray()
     df, rep = load_eval_set(p, missing_label='keep')
-    g = load_guard(guard_spec, device=device, **guard_kw)
-    scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep,
-                              max_chars=limit)
+    if engine == 'ray':
+        from riskbench.distributed import score_table_ray
+        scored, rep = score_table_ray(df, guard_spec, rep, batch_tokens, cache, limit, ray_address, replicas,
+                                      gpus_per_replica, **({'device': device} if device else {}), **guard_kw)
+    else:
+        g = load_guard(guard_spec, device=device, **guard_kw)
+        scored, rep = score_table(df, g, batch_tokens=batch_tokens, cache=cache, progress=progress, report=rep,
+                                  max_chars=limit)
     if out is not None and len(scored):
-        write_score_table(scored, out, metadata={'guard': g.fingerprint, 'rows': rep.summary(), 'source': str(p),
-                                                 'max_score_chars': limit})
+        write_score_table(scored, out, metadata={'guard': scored.attrs['guard'], 'rows': rep.summary(),
+                                                 'source': str(p), 'max_score_chars': limit})
         scored.attrs['out'] = str(out)
     return scored, rep
 
@@ -1212,6 +1224,10 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
               allow_pickle:bool=False,   # allow pickle weights (can run code when loaded)
               trust_remote_code:bool=False, # allow a model's own code (auto_map)
               max_score_chars:int=None,  # most characters a guard sees of a text (default: the max_score_chars setting, 20000)
+              engine:str='local',        # local, or ray (Ray Data; needs `pip install 'riskbench[ray]'`)
+              ray_address:str=None,      # engine ray: cluster to join (auto, HOST:PORT); none = start a local cluster
+              replicas:int=1,            # engine ray: guard actors (one per GPU or CPU slot)
+              gpus_per_replica:float=0,  # engine ray: GPUs per actor (0 = CPU)
              )->int:
     "Score an eval set with a guard and write a score table with the guard's fingerprint"
     t0 = time.perf_counter()
@@ -1222,7 +1238,8 @@ def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parqu
         if allow_pickle: kw['allow_pickle'] = True
         if trust_remote_code: kw['trust_remote_code'] = True
     df, rep = score_file(data, guard, out=out, batch_tokens=batch_tokens, device=device, cache=not no_cache,
-                         progress=sys.stderr.isatty(), max_chars=max_score_chars, **kw)
+                         progress=sys.stderr.isatty(), max_chars=max_score_chars, engine=engine,
+                         ray_address=ray_address, replicas=replicas, gpus_per_replica=gpus_per_replica, **kw)
     dt = time.perf_counter() - t0
     print(f"{rep}")
     print(f"scored {len(df):,} rows with {guard} in {dt:.1f}s -> {df.attrs.get('out', '(nothing written)')}")
