@@ -126,6 +126,23 @@ def tiny_family(folder, kind:str, template:str|None='default', seed:int=0, scale
     return folder
 
 
+def tiny_llama_guard_4_multimodal(folder, seed:int=0)->Path:
+    "A tiny random `Llama4ForConditionalGeneration` (the shape of the Llama Guard 4 checkpoint: vision + text)"
+    import torch, transformers as T
+    T.utils.logging.disable_progress_bar()
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    tok = tiny_tokenizer('llama4', LG4_TEMPLATE)
+    _, text = tiny_config('llama4', tok)
+    vision = T.Llama4VisionConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                  image_size=28, patch_size=14, vision_output_dim=32, projector_input_dim=32,
+                                  projector_output_dim=32)
+    torch.manual_seed(seed)
+    m = T.Llama4ForConditionalGeneration(T.Llama4Config(text_config=text.to_dict(), vision_config=vision.to_dict()))
+    with torch.no_grad(): m.get_output_embeddings().weight.mul_(20.0)
+    m.save_pretrained(folder, safe_serialization=True); tok.save_pretrained(folder)
+    return folder
+
+
 # ---- fixtures: each tiny model built once per module ----
 from riskbench.core import BadParameter, MissingModel
 from riskbench import guards as G
@@ -329,6 +346,19 @@ def test_gpt_oss_safeguard_vote_counts_parsed_answers_only(og, monkeypatch):
     assert voted.score(['hi'])[0] == pytest.approx(2 / 3)  # 2 of the 3 parsed answers say 1; the unparsed one is left out
     answers[:] = ['<|channel|>analysis<|message|>no answer'] * 4
     assert np.isnan(voted.score(['hi'])[0])
+
+
+def test_llama_guard_4_multimodal_checkpoint_loads_its_text_path(tmp_path):
+    import json
+    from safetensors.torch import load_file
+    d = tiny_llama_guard_4_multimodal(tmp_path/'lg4mm')
+    assert json.loads((d/'config.json').read_text())['architectures'] == ['Llama4ForConditionalGeneration']
+    g = G.load_guard(f'llama-guard:{d}', device='cpu')
+    assert type(g).__name__ == 'LlamaGuard4' and type(g.model).__name__ == 'Llama4ForCausalLM'
+    saved = load_file(d/'model.safetensors')
+    for k, v in g.model.state_dict().items():  # every text weight is the checkpoint's, none left random
+        assert any(kk.endswith(k) and sv.shape == v.shape and (sv == v).all() for kk, sv in saved.items()), k
+    np.testing.assert_allclose(g.score(INPUTS), g.generate_verdicts(INPUTS, max_new_tokens=2)['score'], atol=1e-4)
 
 
 # ---- the engine: batches, padding and the shared prefix change nothing ----
