@@ -20,7 +20,7 @@ from .taxonomy import taxonomy_name
 __all__ = ['SET_KEYS', 'ROW_KINDS', 'EVIDENCE', 'MAX_DECOMPRESSED', 'LANGUAGE_NAMES', 'CONTRACT', 'registry', 'set_name',
            'evalset', 'evalsets_table', 'parse_spec', 'EvalSetPath', 'to_contract', 'iter_evalset', 'evalset_info',
            'resolve_evalset', 'load_evalset', 'evalset_flags', 'datasets_cmd', 'ids_sha256', 'rows_identity',
-           'row_differences', 'same_rows', 'evalset_record', 'evalset_paths', 'suite_inputs']
+           'same_values', 'row_differences', 'same_rows', 'evalset_record', 'evalset_paths', 'suite_inputs']
 
 # %% ../nbs/12_evalsets.ipynb #e006
 SET_KEYS = ('title', 'version', 'licence', 'commercial', 'gated', 'size', 'row', 'languages', 'label', 'evidence',
@@ -453,12 +453,12 @@ def _table_identity(df:pd.DataFrame, name:str)->dict:
     sets, versions = _sets_of(df.attrs.get('evalset'))
     if not sets:
         for c in ('source', 'original_source'):
-            found = [n for n in dict.fromkeys(df[c].dropna().astype(str)) if n in registry()['sets']] if c in df else []
+            found = [n for n in pd.unique(df[c].dropna().astype(str)) if n in registry()['sets']] if c in df else []
             sets, versions = tuple(found), tuple(str(evalset(n)['version']) for n in found)
             if sets: break
     ev = df.attrs.get('evalset') if isinstance(df.attrs.get('evalset'), dict) else {}
-    content = df[[c for c in ('id', 'text', 'label') if c in df]].astype(str)
     ids = df['id'].astype(str).tolist()
+    content = df[[c for c in ('text', 'label') if c in df]].assign(id=ids)
     return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df), ids=ids,
                 ids_sha256=ids_sha256(ids), content=content)
 
@@ -511,19 +511,31 @@ def _differences(a:dict, b:dict)->list:
     if (a['ids'] is None or b['ids'] is None) and ha and hb and ha != hb:
         out.append(f"row ids differ (SHA-256 of the ids {a['ids_sha256'][:12]} vs {b['ids_sha256'][:12]})")
     if a['ids'] is not None and b['ids'] is not None:
+        if a['ids'] == b['ids']:  # the common case, same rows in the same order: no sets to build
+            return out + (_changed_rows(a['content'], b['content']) if a['content'] is not None and b['content'] is not None else [])
         sa, sb = set(a['ids']), set(b['ids'])
         if sa != sb: out.append(f"row ids differ (only in {na}: {_first_ids(a['ids'], sb)}; "
                                 f"only in {nb}: {_first_ids(b['ids'], sa)})")
         elif a['content'] is not None and b['content'] is not None: out += _changed_rows(a['content'], b['content'])
     return out
 
+# %% ../nbs/12_evalsets.ipynb #s009w
+def same_values(x:pd.Series, y:pd.Series)->np.ndarray:
+    "Row by row: equal values, numbers compared as numbers (1 == 1.0), missing equal to missing"
+    nx, ny = x.isna().to_numpy(bool), y.isna().to_numpy(bool)
+    try: eq = pd.to_numeric(x).to_numpy(float) == pd.to_numeric(y).to_numpy(float)
+    except (ValueError, TypeError): eq = x.astype(str).to_numpy() == y.astype(str).to_numpy()
+    return (nx & ny) | (~nx & ~ny & eq)
+
 # %% ../nbs/12_evalsets.ipynb #s010
 def _changed_rows(ca:pd.DataFrame, cb:pd.DataFrame)->list:
     "For two tables on the same ids: the first ids whose text or label differ"
     cols = [c for c in ('text', 'label') if c in ca and c in cb]
     if not cols: return []
-    m = ca.drop_duplicates('id').merge(cb.drop_duplicates('id'), on='id', suffixes=('_a', '_b'))
-    bad = m[np.any([m[f'{c}_a'].to_numpy() != m[f'{c}_b'].to_numpy() for c in cols], axis=0)]
+    if len(ca) == len(cb) and (ca['id'].to_numpy() == cb['id'].to_numpy()).all(): m = ca.join(cb, rsuffix='_b', lsuffix='_a')
+    else: m = ca.drop_duplicates('id').merge(cb.drop_duplicates('id'), on='id', suffixes=('_a', '_b'))
+    bad = m[~np.all([same_values(m[f'{c}_a'], m[f'{c}_b']) for c in cols], axis=0)]
+    bad = bad.rename(columns={'id_a': 'id'}) if 'id_a' in bad else bad
     if bad.empty: return []
     first = _first_ids(bad['id'].tolist(), set())
     return [f"same ids but different {' or '.join(cols)} in {len(bad):,} row(s) (first: {first})"]
@@ -531,7 +543,7 @@ def _changed_rows(ca:pd.DataFrame, cb:pd.DataFrame)->list:
 # %% ../nbs/12_evalsets.ipynb #s013
 def _subset(a:dict, b:dict)->str|None:
     "A sentence when the row ids of one identity are a proper subset of the other's, else None"
-    if a['ids'] is None or b['ids'] is None: return None
+    if a['ids'] is None or b['ids'] is None or a['ids'] == b['ids']: return None
     sa, sb = set(a['ids']), set(b['ids'])
     for x, y, sx, sy in ((a, b, sa, sb), (b, a, sb, sa)):
         if sx < sy: return f"the {len(sx):,} rows of {x['name']} are a subset of the {len(sy):,} rows of {y['name']}"
