@@ -714,7 +714,7 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
     n_tests = holm_family(pt, sl)
     ct, ws = cost_table(gs, costs)
     fit = fit_split(y, fit_share, seed)
-    ws = list(gs.warnings) + ws + [evidence_warning('evidence_missing', f"{n}: no policy, so it is compared at the "
+    ws = list(gs.warnings) + ws + [evidence_warning('untuned_threshold', f"{n}: no policy, so it is compared at the "
                                                     "default threshold 0.5, not at a tuned operating point", guard=n)
                                    for n in gs.names if ops[n]['source'].startswith('default')]
     return GuardComparison(gt, pt, sl, recalibration_table(gs, ops, fit), ct,

@@ -385,7 +385,7 @@ def privacy_warnings(r:PrivacyResult, fpr:float=0.01)->list:
                                   'left out of the membership figures', measure='membership'))
     train = set(r.frame.loc[r.frame['member'] == 1, 'text'])
     if (both := int(r.frame.loc[r.frame['member'] == 0, 'text'].isin(train).sum())):
-        w.append(evidence_warning('evidence_missing', f'{both} held-out rows are also training rows (same text): in '
+        w.append(evidence_warning('heldout_overlap', f'{both} held-out rows are also training rows (same text): in '
                                   'fact members, they make every attack look weaker', measure='membership'))
     if (cut := int(r.frame['truncated'].sum())):
         w.append(evidence_warning('evidence_missing', f"{cut} rows longer than the model's window were scored on "

@@ -278,7 +278,7 @@ def test_compare_command(tmp_path):
     assert s['n_rows'] == 395 and any(w['code'] == 'different_rows' for w in s['warnings'])
     assert [g['name'] for g in s['guards']] == ['A', 'B'] and s['guards'][0]['threshold'] == .6
     assert s['pairs'][0]['a'] == 'A' and 0 <= s['pairs'][0]['delong_p'] <= 1
-    assert any(w['code'] == 'evidence_missing' and w.get('guard') == 'B' for w in s['warnings'])
+    assert any(w['code'] == 'untuned_threshold' and w.get('guard') == 'B' for w in s['warnings'])
     page = (out / 'report.html').read_text()
     assert '<script>alert(1)' not in page and 'a0@example.com' not in page and 'Holm' in page and 'Forced' in page
     assert main(['compare', str(tmp_path / 'a.parquet'), '--out', str(tmp_path / 'y')]) == 2

@@ -221,7 +221,7 @@ def test_overlap_between_train_and_heldout_is_warned(lab):
     r = P.privacy_attacks(lab['base'], tr, pd.concat([ho, lab['heldout']]), n_boot=50, samples=0, device='cpu',
                           max_targets=5)
     w = [w for w in r.warnings if 'also training rows' in w['message']]
-    assert len(w) == 1 and w[0]['message'].startswith('5 held-out rows'), r.warnings
+    assert len(w) == 1 and w[0]['code'] == 'heldout_overlap' and w[0]['message'].startswith('5 held-out rows'), r.warnings
     m = r.to_dict()['memorisation']
     assert (m['found'], m['targets'], sum(k['n'] for k in m['kinds'].values())) == (16, 5, 5), m
     assert [w for w in r.warnings if w['message'].startswith('5 of the 16 PII values found were attacked')]
