@@ -460,7 +460,7 @@ def _table_identity(df:pd.DataFrame, name:str)->dict:
     ids = df['id'].astype(str).tolist()
     content = df[[c for c in ('text', 'label') if c in df]].assign(id=ids)
     return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df), ids=ids,
-                ids_sha256=ids_sha256(ids), content=content)
+                ids_sha256=None, content=content)   # the ids are there: their SHA-256 is computed only if asked for
 
 # %% ../nbs/12_evalsets.ipynb #s004
 def _record_identity(d:dict, name:str)->dict:
@@ -507,9 +507,9 @@ def _differences(a:dict, b:dict)->list:
     if a['sha256'] and b['sha256'] and a['sha256'] != b['sha256']:
         out.append(f"data SHA-256 {a['sha256'][:12]} vs {b['sha256'][:12]}")
     if a['n'] is not None and b['n'] is not None and a['n'] != b['n']: out.append(f"{a['n']:,} vs {b['n']:,} rows")
-    ha, hb = a['ids_sha256'], b['ids_sha256']
-    if (a['ids'] is None or b['ids'] is None) and ha and hb and ha != hb:
-        out.append(f"row ids differ (SHA-256 of the ids {a['ids_sha256'][:12]} vs {b['ids_sha256'][:12]})")
+    if a['ids'] is None or b['ids'] is None:
+        ha, hb = (x['ids_sha256'] or (ids_sha256(x['ids']) if x['ids'] is not None else None) for x in (a, b))
+        if ha and hb and ha != hb: out.append(f"row ids differ (SHA-256 of the ids {ha[:12]} vs {hb[:12]})")
     if a['ids'] is not None and b['ids'] is not None:
         if a['ids'] == b['ids']:  # the common case, same rows in the same order: no sets to build
             return out + (_changed_rows(a['content'], b['content']) if a['content'] is not None and b['content'] is not None else [])
