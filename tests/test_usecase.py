@@ -1167,3 +1167,31 @@ def test_monitoring_notes_observed_rates_and_carries_drift(tmp_path):
     assert notes[1].startswith(f"monitoring: observed miss rate 25.0% [{mlo:.1%}, {mhi:.1%}] (3 of 12)")
     assert [w['code'] for w in a.warnings if w['code'] in ('drift', 'out_of_control')] == ['drift']
     assert a.to_dict()['notes'] == a.notes
+
+
+def test_template_takes_redteam_privacy_and_monitoring_summaries(tmp_path):
+    from riskbench.report import run_template
+    cardp = tmp_path / 'card.yaml'
+    cardp.write_text(yaml.safe_dump(dict(name='t', languages=['en'], model='meta-llama/Llama-3.1-8B-Instruct',
+                                         guards=[dict(spec=LG3, stage='input')])))
+    (tmp_path / 'pol').mkdir(); policy_file(tmp_path / 'pol' / 'lg.json', LG3, 0.08)
+    ins = {}
+    for name, d in (('redteam', redteam_summary()), ('privacy', privacy_summary()),
+                    ('monitoring', dict(observed_rates=dict(miss_rate=dict(value=0.25, low=0.1, high=0.5, k=3, n=12)),
+                                        warnings=[dict(code='drift', message='drifted', measure='language')]))):
+        (tmp_path / name).mkdir(); (tmp_path / name / 'summary.json').write_text(json.dumps(d))
+        ins[f'{name}_summary'] = str(tmp_path / name)
+    r = run_template('usecase_assessment', dict(usecase=str(cardp), policy_dir=str(tmp_path / 'pol'), **ins),
+                     tmp_path / 'out')
+    assert r.ok, r.error
+    s = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    ev = {(x['hazard'], x['surface']): x['evidence'] for x in s['register']}
+    assert 'redteam: leetspeak gets through 24.6%' in ev[('S1', 'user_input')]
+    assert 'privacy: 1 of 5 canaries extracted' in ev[('S7', 'model_output')]
+    assert {'memorisation', 'drift'} <= {w['code'] for w in s['warnings']}
+    assert any(n.startswith('monitoring: observed miss rate 25.0%') for n in s['notes'])
+    ck = {x['item']: x for x in s['checklist']}
+    assert ck['Red teaming']['status'] == 'done'
+    man = json.loads((tmp_path / 'out' / 'manifest.json').read_text())
+    assert {'redteam_summary', 'privacy_summary', 'monitoring_summary'} <= set(man['inputs'])
+    assert man['inputs']['redteam_summary']['sha256']
