@@ -117,7 +117,8 @@ def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0)->dict:
 # %% ../nbs/16_distributed.ipynb #d022
 class RemoteScores(G.Guard):
     "A guard's description plus the scores its Ray replicas computed, keyed by input hash (for `score_table`)"
-    max_batch_rows, default_batch_tokens = 1 << 30, 1 << 62
+    # small batches: the engine's token count per batch is quadratic in its rows, and a lookup costs nothing
+    max_batch_rows, default_batch_tokens = 256, 1 << 62
     def __init__(self, info:dict):
         for k, v in info.items(): setattr(self, k, tuple(v) if k == 'columns' else v)
         self.values, self.reasons = {}, {}
@@ -169,6 +170,7 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
         todo = _todo(df, rs, limit, cache)
         if len(todo):
             root = _cache_root(cache) if cache is not False else None
+            batch_rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
             # no task before the actors (they hold the CPUs): blocks go straight to the pool
             ds = to_dataset(todo, batch_rows, positions=False).map_batches(
                 GuardActor, batch_size=batch_rows, batch_format='pandas',
