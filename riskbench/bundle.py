@@ -158,11 +158,14 @@ def system_params(model:str, guard:str)->dict:
 # %% ../nbs/09_bundle.ipynb #c009f-7
 def usecase_params(have:set,         # the template names there are
                    model:str|None,   # the product model evaluated end to end, if any
+                   planned=(),       # the names of the parts planned before it
                   )->dict:
-    "The use-case part's placeholders: card, policies, failed parts, system summary"
+    "The use-case part's placeholders: card, policies, failed parts, the system, red-team and privacy summaries"
     takes = lambda k: 'usecase_assessment' in have and k in template_parameters('usecase_assessment')
     told = {'failed_parts': '@failed'} if takes('failed_parts') else {}
     if model and takes('system_summary'): told['system_summary'] = '@summary:system'
+    for part in ('redteam', 'privacy'):
+        if part in planned and takes(f'{part}_summary'): told[f'{part}_summary'] = f'@summary:{part}'
     return dict(usecase='@card', policy_dir='@policies', **told)
 
 # %% ../nbs/09_bundle.ipynb #c009f-9
@@ -247,10 +250,11 @@ def plan(usecase:str|Path,          # use-case card (YAML)
     if model:
         add('system', 'system_evaluation', [f'thresholds-{guard_slug(guards[0])}'], **system_params(model, guards[0]))
     for name, template, needs, kw in card_parts(card, guards, model, not_planned): add(name, template, needs, **kw)
-    if card.frameworks:
+    before = [p.name for p in parts]
+    add('usecase', 'usecase_assessment', before, **usecase_params(have, model, set(before)))
+    if card.frameworks:   # it reads the register: after every part, the use case included
         add('compliance', 'compliance', [p.name for p in parts], bundle='@bundle', usecase='@card',
             frameworks=list(card.frameworks))
-    add('usecase', 'usecase_assessment', [p.name for p in parts], **usecase_params(have, model))
     inputs = dict(usecase=str(card_path), data=data, finetune=finetune, model=model, card_guards=c_guards,
                   card_model=c_model, name=getattr(card, 'name', None),
                   not_planned=[x for x in not_planned if x['part'] != 'usecase'], suites=suites,
@@ -768,22 +772,36 @@ def _overview_suites(bundle:dict, md, raw):
     cols = ['guard', 'set', 'metric', 'rows', 'blocked', 'value', 'unscored']
     raw(table_html(t[cols], caption='Public eval sets at the chosen threshold (Wilson 95% intervals)'))
 
+# %% ../nbs/09_bundle.ipynb #c013g-d2
+def _overview_decisions(out:str|Path|None, raw):
+    "The bundle's open decisions, expired ones and sign-off state, when it has decisions or a sign-off"
+    if out is None or not any((Path(out)/f).is_file() for f in ('decisions.yaml', 'signoff.json')): return
+    from riskbench.governance import decisions_html
+    try: raw(decisions_html(out))
+    except RiskbenchError as e:   # a damaged decisions or sign-off file is said first; it never stops the index
+        raw(f'<h2>Open decisions</h2><p class="rb-warning">⚠ not read: {html.escape(str(e))}</p>')
+
 # %% ../nbs/09_bundle.ipynb #c013h
-def overview_cells(bundle:dict)->list:
+def overview_cells(bundle:dict,     # bundle.json's content
+                   out:str|Path|None=None, # the bundle folder: its decisions and sign-off come first
+                  )->list:
     "The overview's content as (markdown, html) blocks"
     blocks = []
     md, raw = (lambda s: blocks.append(('md', s))), (lambda s: blocks.append(('html', s)))
+    _overview_decisions(out, raw)
     for f in (_overview_head, _overview_register, _overview_system, _overview_suites,
               _overview_measures): f(bundle, md, raw)
     return blocks
 
 # %% ../nbs/09_bundle.ipynb #c013h-1
-def overview_html(bundle:dict)->str:
+def overview_html(bundle:dict,            # bundle.json's content
+                  out:str|Path|None=None, # the bundle folder (its decisions and sign-off come first)
+                 )->str:
     "Render the overview page"
     from riskbench.report import render_html
     import nbformat
     nb = nbformat.v4.new_notebook()
-    for kind, content in overview_cells(bundle):
+    for kind, content in overview_cells(bundle, out):
         if kind == 'md': nb.cells.append(nbformat.v4.new_markdown_cell(content))
         else:
             c = nbformat.v4.new_code_cell('')
@@ -906,7 +924,7 @@ def _conclude(bundle:dict, parts:list, scoring:dict, out:Path, status:str|None, 
                   ended=_now(),
                   seconds=round(time.perf_counter() - t0, 2))
     _write_bundle(out, bundle)
-    write_text(out, 'index.html', overview_html(bundle))
+    write_text(out, 'index.html', overview_html(bundle, out))
     return bundle
 
 # %% ../nbs/09_bundle.ipynb #c014a2

@@ -499,7 +499,7 @@ def test_plan_wires_the_card_parts(monkeypatch, tmp_path):
     parts, guards, inputs = _plan_with(monkeypatch, tmp_path, FULL, templates)
     P = {p.name: p for p in parts}
     names = [p.name for p in parts]
-    assert names[-6:] == ['system', 'guard_comparison', 'redteam', 'privacy', 'compliance', 'usecase']
+    assert names[-6:] == ['system', 'guard_comparison', 'redteam', 'privacy', 'usecase', 'compliance']
     s0, s1 = 'baseline', 'llama-guard-meta-llama-llama-guard-3-8b'
     assert P['guard_comparison'].params == dict(data='@data', scores=[f'@scores:{s0}', f'@scores:{s1}'],
                                                guards=['baseline', 'llama-guard:meta-llama/Llama-Guard-3-8B'],
@@ -511,8 +511,11 @@ def test_plan_wires_the_card_parts(monkeypatch, tmp_path):
     assert P['privacy'].params == dict(model='python:riskbench.system:demo_model', train=str(tmp_path/'ft.jsonl'),
                                        heldout=str(tmp_path/'ho.jsonl'), base='hf:b') and P['privacy'].needs == ()
     assert P['compliance'].params == dict(bundle='@bundle', usecase='@card', frameworks=['eu-ai-act', 'owasp-llm'])
-    assert set(P['compliance'].needs) == set(names) - {'compliance', 'usecase'}       # every other part but usecase
-    assert set(P['usecase'].needs) == set(names) - {'usecase'} and inputs['not_planned'] == []
+    assert set(P['compliance'].needs) == set(names) - {'compliance'}      # it reads the register: usecase included
+    assert set(P['usecase'].needs) == set(names) - {'usecase', 'compliance'} and inputs['not_planned'] == []
+    # the use case reads the red-team and privacy summaries (and the system's) of this bundle
+    assert {k: P['usecase'].params.get(k) for k in ('system_summary', 'redteam_summary', 'privacy_summary')} == \
+        dict(system_summary='@summary:system', redteam_summary='@summary:redteam', privacy_summary='@summary:privacy')
 
 
 def test_plan_card_parts_absent_or_not_installed(monkeypatch, tmp_path):
@@ -520,6 +523,7 @@ def test_plan_card_parts_absent_or_not_installed(monkeypatch, tmp_path):
     parts, _, inputs = _plan_with(monkeypatch, tmp_path, FULL, BASE_TEMPLATES)   # the four templates are not there
     assert not {'guard_comparison', 'redteam', 'privacy', 'compliance'} & {p.name for p in parts}
     assert [x['part'] for x in inputs['not_planned']] == ['guard_comparison', 'redteam', 'privacy', 'compliance']
+    assert not {'redteam_summary', 'privacy_summary'} & set(next(p for p in parts if p.name == 'usecase').params)
     ws = B.plan_warnings(inputs)
     assert [w['code'] for w in ws] == ['evidence_missing'] * 4
     assert ws[1]['message'] == 'part redteam was not run: its template redteam is not installed; nothing it would measure is credited'
@@ -660,3 +664,21 @@ def E_VERSION(name):
 def E_IDS(ids):
     from riskbench.evalsets import ids_sha256
     return ids_sha256(ids)
+
+
+def test_index_shows_open_decisions_first(tmp_path):
+    "With a decisions.yaml or signoff.json in the bundle folder, governance's decisions block opens the index"
+    from riskbench.bundle import overview_cells, overview_html
+    b = dict(riskbench='0', status='ok', usecase=dict(name='t'), started='2026-01-01T00:00:00', ended=None,
+             seconds=1, parts={}, scoring={}, warnings=[])
+    plain = overview_html(b, tmp_path)
+    assert 'Open decisions' not in plain and overview_cells(b, tmp_path) == overview_cells(b)
+    (tmp_path/'decisions.yaml').write_text('decisions: []\n')
+    page = overview_html(b, tmp_path)
+    assert 'Open decisions (0)' in page and 'Sign-off: not signed off' in page
+    assert page.index('Open decisions') < page.index('Every part of the bundle')
+    kinds = overview_cells(b, tmp_path)
+    assert kinds[0][0] == 'html' and kinds[0][1].startswith('<h2>Open decisions')
+    (tmp_path/'decisions.yaml').unlink(); (tmp_path/'signoff.json').write_text('{"entries": "<b>x</b>"}')
+    first = overview_cells(b, tmp_path)[0][1]   # a damaged sign-off is said first, escaped, and the index is still written
+    assert first.startswith('<h2>Open decisions') and 'not a riskbench sign-off file' in first and '<b>x' not in first
