@@ -220,7 +220,7 @@ def run_engine(guard:Guard, inputs:list, batch_tokens:int|None=None, sort:bool=T
                     left[it.row] -= 1
                     if left[it.row] == 0:
                         out[it.row] = acc.pop(it.row); done_rows.append(it.row); done_vals.append(out[it.row])
-                toks += sum(pad8(max(it.n for it in b)) for _ in b)
+                toks += len(b) * pad8(max(it.n for it in b))
                 if on_rows and done_rows: on_rows(done_rows, np.array(done_vals))
                 if bar is not None:
                     bar.update(len(done_rows))
@@ -895,8 +895,9 @@ def check_device(device:str|None)->str|None:
 def family_class(family:str, arg:str=''):
     "The guard class for a spec's family (imported on first use); Llama Guard 4 by its folder's config"
     cls = GUARD_FAMILIES[family]
-    if family == 'llama-guard' and (Path(arg).expanduser()/'config.json').is_file():
-        cfg = json.loads((Path(arg).expanduser()/'config.json').read_text())
+    if family == 'llama-guard' and arg:  # a hub id is fetched (or found in the cache) to read its config
+        folder = Path(arg).expanduser() if Path(arg).expanduser().is_dir() else resolve_model(arg, family)
+        cfg = json.loads((folder/'config.json').read_text()) if (folder/'config.json').is_file() else {}
         if str(cfg.get('model_type', '')).startswith('llama4'): cls = 'riskbench.families:LlamaGuard4'
     if isinstance(cls, str):
         mod, _, name = cls.partition(':')
