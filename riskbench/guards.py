@@ -1216,11 +1216,11 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
 
 # %% ../nbs/03_guards.ipynb #c062d
 def score_cmd(data:str,                  # eval set: CSV/TSV, JSONL, JSON, Parquet or datasets folder (or bundled:NAME)
-              guard:str='baseline',      # guard spec: baseline, llama-guard:PATH_OR_ID, prompt-guard:PATH_OR_ID, hf:PATH_OR_ID, python:module:function, or an alias
+              guard:str='baseline',      # guard spec: baseline, FAMILY:PATH_OR_ID (llama-guard, prompt-guard, hf, shieldgemma, wildguard, granite-guardian, qwen3guard, nemoguard, gpt-oss-safeguard), python:module:function, or an alias
               out:str='scores.parquet',  # where to write the score table (.parquet, .jsonl or .csv)
               device:str=None,           # auto|cpu|cuda|mps (default from settings)
               batch_tokens:int=None,     # padded tokens per batch (default: 32k on CUDA, 4k on CPU for Llama Guard)
-              per_category:bool=False,   # add score_<category> columns (Llama Guard, baseline)
+              per_category:bool=False,   # add score_<category> columns (Llama Guard, Qwen3Guard, baseline; ShieldGemma and Granite Guardian give theirs always)
               no_cache:bool=False,       # neither read nor write the score cache
               allow_pickle:bool=False,   # allow pickle weights (can run code when loaded)
               trust_remote_code:bool=False, # allow a model's own code (auto_map)
