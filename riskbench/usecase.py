@@ -1501,6 +1501,8 @@ class _Evidence:
     system_failed: str|None = None # its failed part
     redteam: dict|None = None      # the campaign on the card's guard or product (`load_redteam_summary`)
     redteam_failed: str|None = None # its failed part
+    privacy: dict|None = None      # the privacy part's summary (`load_privacy_summary`)
+    privacy_missing: str|None = None # why it is missing, when the card asks for it or its part failed
 
 # %% ../nbs/02_usecase.ipynb #q005-1
 @check_rule
@@ -1682,6 +1684,18 @@ def _red_teaming(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     miss = [l for l in dict.fromkeys(re.split(r'[-_]', l)[0].lower() for l in uc.languages) if l not in rt['languages']]
     return ('partial', f"{what}; not attacked in {', '.join(miss)}") if miss else ('done', what)
 
+# %% ../nbs/02_usecase.ipynb #pv031
+@check_rule
+def _privacy_attacks(uc:UseCase, ev:_Evidence, it:dict)->tuple:
+    "Done when a privacy part measured the model; not done when it failed or is missing; declared ones are assumed"
+    if ev.privacy:
+        text, leaks = _privacy_findings(ev.privacy)
+        return 'done', text + ('; it leaks training data: see the memorisation warning' if leaks else '')
+    if ev.privacy_missing: return 'missing', f"privacy: {ev.privacy_missing}"
+    st, txt = _mit_state(uc, *it['mitigations'])
+    return st, (f"no privacy summary; {txt}" if st == 'missing' else
+                f"assumed, not measured (no privacy summary given): {txt}")
+
 # %% ../nbs/02_usecase.ipynb #q011-1
 def load_checklist(path:str|Path='bundled:rules/checklist.yaml', # the checklist table (YAML)
                   )->list:                                      # one dict per item, in the table's order
@@ -1732,6 +1746,7 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         failed_parts:list|tuple=(),   # names of failed parts: their guards count as not measured
                         system:dict|str|Path|None=None, # a system part's summary.json (as for `risk_register`)
                         redteam:dict|str|Path|None=None, # a redteam part's summary.json (as for `risk_register`)
+                        privacy:dict|str|Path|None=None, # a privacy part's summary.json (as for `risk_register`)
                        )->pd.DataFrame:               # stage, item, section, status, evidence
     "The readiness checklist over the guide's stages"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
@@ -1741,7 +1756,8 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     fg = {s: guard_floor_gaps(uc, s, p) for s, p in pols.items()}
     sysm, sys_failed, _ = _system_for(uc, system, failed_parts)
     rt, rt_failed, _ = _redteam_for(uc, redteam, failed_parts)
-    ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg, sysm, sys_failed, rt, rt_failed)
+    ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg, sysm, sys_failed, rt, rt_failed,
+                   *_privacy_for(uc, privacy, failed_parts))
     df = pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
                             **dict(zip(('status', 'evidence'), _item_status(uc, ev, i)))) for i in CHECKLIST])
     df.attrs['warnings'] = [w for s in ev.measured for w in fg[s]]
@@ -1808,7 +1824,7 @@ def card_assessment(usecase:UseCase|str|Path,         # a use-case card, or its 
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pd_ = policy_dir if policy_dir and str(policy_dir).strip() else None
     reg = risk_register(uc, pd_, failed_parts, system, redteam, privacy, monitoring)
-    ck = readiness_checklist(uc, pd_, failed_parts, system, redteam)
+    ck = readiness_checklist(uc, pd_, failed_parts, system, redteam, privacy)
     return Assessment(uc, reg, ck, gaps(reg, ck, uc), reg.attrs.get('notes', []),
                       reg.attrs.get('warnings', []) + ck.attrs.get('warnings', []), tuple(failed_parts))
 

@@ -1195,3 +1195,20 @@ def test_template_takes_redteam_privacy_and_monitoring_summaries(tmp_path):
     man = json.loads((tmp_path / 'out' / 'manifest.json').read_text())
     assert {'redteam_summary', 'privacy_summary', 'monitoring_summary'} <= set(man['inputs'])
     assert man['inputs']['redteam_summary']['sha256']
+
+
+def test_privacy_checklist_item_follows_the_privacy_part():
+    item = 'Privacy adversarial attack tests'
+    fine = dict(model=dict(base='meta-llama/Llama-3.1-8B-Instruct', fine_tuned=True),
+                data=dict(personal_data=True, description='support chats'))
+    st = lambda uc, **kw: U.readiness_checklist(uc, **kw).set_index('item').loc[item]
+    assert st(_input_card()).status == 'not applicable'        # no fine-tuning on personal data
+    uc = _input_card(**fine)
+    done = st(uc, privacy=privacy_summary())
+    assert done.status == 'done' and done.evidence.startswith('privacy: 1 of 5 canaries extracted')
+    assert 'it leaks training data' in done.evidence
+    assert st(uc, privacy=privacy_summary(), failed_parts=['privacy']).status == 'missing'
+    asked = _input_card(privacy={'train': '/abs/t.jsonl', 'heldout': '/abs/h.jsonl'}, **fine)
+    assert st(asked).status == 'missing'
+    declared = st(_input_card(mitigations=[dict(id='privacy_attack_tests', status='in_place')], **fine))
+    assert declared.status == 'done' and declared.evidence.startswith('assumed, not measured')
