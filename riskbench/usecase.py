@@ -1931,9 +1931,12 @@ def usecase_cmd(card:str,                # use-case card (YAML), or bundled:usec
                 policy_dir:str=None,     # threshold policy files (a folder of *.json from `riskbench thresholds`)
                 out:str=None,            # write the assessment (register, checklist, gaps) as JSON here
                 fail_on_blocker:bool=False, # exit 1 when any register row is a blocker
+                redteam:str=None,        # a redteam part's summary.json or folder (`riskbench redteam`)
+                privacy:str=None,        # a privacy part's summary.json or folder (`riskbench privacy`)
+                monitoring:str=None,     # a monitoring summary.json or folder (`riskbench monitor`)
                )->int:
     "Validate a use-case card and show its risk register"
-    res = card_assessment(card, policy_dir)
+    res = card_assessment(card, policy_dir, redteam=redteam, privacy=privacy, monitoring=monitoring)
     uc, reg, ck = res.usecase, res.register, res.checklist
     cnt = reg.status.value_counts()
     print(f"{uc.name}: card valid ({uc.path})")

@@ -1212,3 +1212,17 @@ def test_privacy_checklist_item_follows_the_privacy_part():
     assert st(asked).status == 'missing'
     declared = st(_input_card(mitigations=[dict(id='privacy_attack_tests', status='in_place')], **fine))
     assert declared.status == 'done' and declared.evidence.startswith('assumed, not measured')
+
+
+def test_cli_takes_redteam_evidence(tmp_path, cli):
+    cardp = tmp_path / 'card.yaml'
+    cardp.write_text(yaml.safe_dump(dict(name='t', languages=['en', 'de'], model='meta-llama/Llama-3.1-8B-Instruct',
+                                         guards=[dict(spec=LG3, stage='input')])))
+    (tmp_path / 'rt').mkdir(); (tmp_path / 'rt' / 'summary.json').write_text(json.dumps(redteam_summary()))
+    r = cli('usecase', cardp, '--redteam', tmp_path / 'rt', '--out', tmp_path / 'a.json')
+    assert r.returncode == 0, r.stderr
+    ck = {x['item']: x for x in json.loads((tmp_path / 'a.json').read_text())['checklist']}
+    assert ck['Red teaming']['status'] == 'partial' and ck['Red teaming']['evidence'].endswith('not attacked in de')
+    (tmp_path / 'bad.json').write_text('{"techniques": 3}')
+    r = cli('usecase', cardp, '--redteam', tmp_path / 'bad.json')
+    assert r.returncode == 2 and 'bad.json: not a red-team summary' in r.stderr and 'Traceback' not in r.stderr
