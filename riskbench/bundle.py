@@ -177,7 +177,8 @@ def card_parts(card,                 # the UseCase
     "The guard comparison (two guards or more), red-team and privacy parts, as the card's fields ask"
     slugs, out = [guard_slug(g) for g in guards], []
     if len(guards) >= 2:
-        out.append(('guard_comparison', 'guard_comparison', [f'thresholds-{s}' for s in slugs],
+        reads = [f'scores:{s}' for s in slugs] + [f'thresholds-{s}' for s in slugs]  # every guard's scores
+        out.append(('guard_comparison', 'guard_comparison', reads,
                     dict(data='@data', scores=[f'@scores:{s}' for s in slugs], guards=list(guards),
                          policies=[f'@policy:{s}' for s in slugs])))
     if card.redteam is not None:

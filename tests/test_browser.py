@@ -61,7 +61,7 @@ def test_bundle_opens_cleanly(browser, bundle):
     out, b = bundle
     slug = guard_slug(PLANTED_GUARD)
     not_ok = {n: p.get('error') for n, p in b['parts'].items() if p['status'] != 'ok'}
-    assert set(not_ok) == {f'thresholds-{slug}', f'bias-{slug}', f'languages-{slug}'}, f'bundle parts failed: {not_ok}'
+    assert set(not_ok) == {f'thresholds-{slug}', f'bias-{slug}', f'languages-{slug}', 'guard_comparison'}, f'bundle parts failed: {not_ok}'
     missing = {w['part'] for w in b['warnings'] if w['code'] == 'evidence_missing'}
     assert b['status'] == 'failed' and missing >= set(not_ok) | {f'scores:{slug}'}, missing
     reports = [out/n/'report.html' for n in b['parts'] if n not in not_ok]

@@ -504,7 +504,7 @@ def test_plan_wires_the_card_parts(monkeypatch, tmp_path):
     assert P['guard_comparison'].params == dict(data='@data', scores=[f'@scores:{s0}', f'@scores:{s1}'],
                                                guards=['baseline', 'llama-guard:meta-llama/Llama-Guard-3-8B'],
                                                policies=[f'@policy:{s0}', f'@policy:{s1}'])
-    assert P['guard_comparison'].needs == (f'thresholds-{s0}', f'thresholds-{s1}')
+    assert P['guard_comparison'].needs == (f'scores:{s0}', f'scores:{s1}', f'thresholds-{s0}', f'thresholds-{s1}')
     assert P['redteam'].params == dict(data='@data', guard='baseline', policy='@policy:baseline',
                                        techniques=['base64', 'roleplay'])
     assert P['redteam'].needs == ('thresholds-baseline',)
