@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .core import (BadFile, BadColumn, BadParameter, RowReport, WARNING_CODES, evidence_warning,
+from .core import (BadFile, BadColumn, BadParameter, RowReport, evidence_warning,
                             iter_records, validate_records, per_distinct, resolve_input, write_text, datasets_dir, LABEL_WORDS)
 from .thresholds import wilson_interval, GuardPolicy
 
