@@ -17,10 +17,11 @@ from .guards import (Guard, Item, LlamaGuard, ENGINE_VERSION, pad8, check_conver
 
 # %% auto #0
 __all__ = ['ARCHITECTURE_SINCE', 'QWEN3GUARD_CATEGORIES', 'SHIELDGEMMA_POLICIES', 'NEMOGUARD_CATEGORIES', 'HARMONY_FINAL',
-           'check_architecture', 'Probe', 'GenerativeGuard', 'right_pad', 'hidden_after_prefix', 'load_family',
-           'category_column', 'Qwen3Guard', 'shieldgemma_policy', 'shieldgemma_prompt', 'ShieldGemma',
-           'wildguard_prompt', 'WildGuard', 'LlamaGuard4', 'GraniteGuardian', 'nemoguard_prompt', 'NemoGuard',
-           'default_safeguard_policy', 'harmony_final_label', 'GptOssSafeguard']
+           'check_architecture', 'Probe', 'GenerativeGuard', 'shared_start', 'right_pad', 'decoder_of',
+           'hidden_after_prefix', 'hidden_of_branches', 'load_family', 'category_column', 'Qwen3Guard',
+           'shieldgemma_policy', 'shieldgemma_prompt', 'ShieldGemma', 'wildguard_prompt', 'WildGuard', 'LlamaGuard4',
+           'GraniteGuardian', 'nemoguard_prompt', 'NemoGuard', 'default_safeguard_policy', 'harmony_final_label',
+           'GptOssSafeguard']
 
 # %% ../nbs/03c_families.ipynb #f006
 ARCHITECTURE_SINCE = {'LlamaForCausalLM': '4.43', 'MistralForCausalLM': '4.34', 'Gemma2ForCausalLM': '4.42',
@@ -44,6 +45,7 @@ def check_architecture(name:str|None, # the class in config.json `architectures`
 class Probe(Item):
     "An engine item with its verdict reads: ((tokens from the end, column index, unsafe ids, label ids), ...)"
     reads: tuple = ()
+    branches: tuple = ()  # ((token ids after `ids`, reads), ...): probes that share `ids` as their start
 
 # %% ../nbs/03c_families.ipynb #f012
 class GenerativeGuard(Guard):
@@ -51,6 +53,7 @@ class GenerativeGuard(Guard):
     family, max_messages = 'generative', None
     uses_conversation = True
     categories, no_categories = False, 'its output names no categories'
+    branch_probes = True  # a row's probes that start alike share the KV of that start (with `prefix_cache`)
     def __init__(self, model, tokenizer, device:str='cpu', info:dict|None=None, spec:str|None=None,
                  renormalise:bool=True,      # P over the labels read (as the cards do), else over the vocabulary
                  max_tokens:int|None=None,   # rows longer than this are rejected (default: the model's context)
@@ -183,7 +186,7 @@ def _prefix_ids(self:GenerativeGuard, pk)->list:
 # %% ../nbs/03c_families.ipynb #f034
 @patch
 def encode(self:GenerativeGuard, inputs:list)->tuple:
-    items, rejects, work = [], {}, []
+    items, rejects, work, rows = [], {}, [], {}
     for i, x in enumerate(inputs):
         msgs, why = self._messages(x)
         if why: rejects[i] = why; continue
@@ -194,12 +197,37 @@ def encode(self:GenerativeGuard, inputs:list)->tuple:
         full = list(t) + tail
         if len(full) > self.max_tokens:
             rejects[i] = f"prompt has {len(full):,} tokens, over the guard's limit of {self.max_tokens:,} (max_tokens)"
-            continue
-        pre = self._prefix_ids(pk) if self.prefix_cache else []
-        if pre and len(full) > len(pre) and full[:len(pre)] == pre:
-            items.append(Probe(i, len(full) - len(pre), ids=full[len(pre):], group=('prefix', pk), reads=reads))
-        else: items.append(Probe(i, len(full), ids=full, reads=reads))
+        rows.setdefault(i, []).append((pk, full, reads))
+    for i, probes in rows.items():
+        if i in rejects: continue
+        it = self._branched(i, probes) if self.prefix_cache and self.branch_probes and len(probes) > 1 else None
+        if it: items.append(it); continue
+        for pk, full, reads in probes:
+            pre = self._prefix_ids(pk) if self.prefix_cache else []
+            if pre and len(full) > len(pre) and full[:len(pre)] == pre:
+                items.append(Probe(i, len(full) - len(pre), ids=full[len(pre):], group=('prefix', pk), reads=reads))
+            else: items.append(Probe(i, len(full), ids=full, reads=reads))
     return items, rejects
+
+# %% ../nbs/03c_families.ipynb #f034b
+def shared_start(seqs:list, # token id lists
+                 keep:list, # for each, how many of its last tokens must stay outside the shared start
+                )->int:
+    "How many leading tokens all `seqs` share, leaving each at least its `keep` last tokens"
+    n = min(len(s) - k for s, k in zip(seqs, keep))
+    i = 0
+    while i < n and all(s[i] == seqs[0][i] for s in seqs[1:]): i += 1
+    return i
+
+# %% ../nbs/03c_families.ipynb #f034e
+@patch
+def _branched(self:GenerativeGuard, i:int, probes:list)->Probe|None:
+    "One item for row `i`'s probes [(prefix key, token ids, reads)], branched after their shared start, or None"
+    seqs = [f for _, f, _ in probes]
+    n = shared_start(seqs, [max(r[0] for r in reads) for _, _, reads in probes])
+    if (len(seqs) - 1) * n <= sum(len(self._prefix_ids(pk)) for pk, _, _ in probes): return None
+    br = tuple((f[n:], reads) for f, (_, _, reads) in zip(seqs, probes))
+    return Probe(i, n + sum(len(s) for s, _ in br), ids=seqs[0][:n], group=('branch',), branches=br)
 
 # %% ../nbs/03c_families.ipynb #f036
 def right_pad(items:list, pad_id:int)->np.ndarray:
@@ -209,21 +237,45 @@ def right_pad(items:list, pad_id:int)->np.ndarray:
     return a
 
 # %% ../nbs/03c_families.ipynb #f038
+def decoder_of(model)->tuple:
+    "(the decoder stack of a causal LM, the name its forward gives the KV cache argument)"
+    dec = model.get_decoder()
+    if dec is model: dec = model.model  # Llama4ForCausalLM names itself as its decoder
+    return dec, 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'  # 5.x name
+
 def hidden_after_prefix(model, ids:np.ndarray, prefix:list|None=None, store:dict|None=None, key=None,
                         device:str='cpu'):
     "Last hidden states (B, L, H) of right-padded `ids`, run after the KV cache of `prefix` (computed once "
     "into `store[key]`)"
     import torch
-    dec = model.get_decoder()
-    if dec is model: dec = model.model  # Llama4ForCausalLM names itself as its decoder
+    dec, name = decoder_of(model)
     x = torch.from_numpy(np.asarray(ids, dtype=np.int64)).to(device)
     if not prefix: return dec(input_ids=x, use_cache=False).last_hidden_state
     if key not in store:
         store[key] = dec(input_ids=torch.tensor([prefix], device=device), use_cache=True).past_key_values
     cache = copy.deepcopy(store[key])
     cache.batch_repeat_interleave(x.shape[0])
-    name = 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'  # renamed in 5.x
     return dec(input_ids=x, use_cache=True, **{name: cache}).last_hidden_state
+
+# %% ../nbs/03c_families.ipynb #f038b
+def hidden_of_branches(model, items:list, pad_id:int, device:str='cpu'):
+    "Last hidden states (branches, L, H) of every branch of `items`, run after its item's shared start (run once)"
+    import torch
+    dec, name = decoder_of(model)
+    n = [len(it.ids) for it in items]
+    L = pad8(max(n))
+    x, m = np.full((len(items), L), pad_id, dtype=np.int64), np.zeros((len(items), L), dtype=np.int64)
+    for j, it in enumerate(items): x[j, L - n[j]:], m[j, L - n[j]:] = it.ids, 1
+    m = torch.from_numpy(m).to(device)
+    cache = dec(input_ids=torch.from_numpy(x).to(device), attention_mask=m, position_ids=(m.cumsum(1) - 1).clamp(min=0),
+                use_cache=True).past_key_values
+    row = torch.tensor([j for j, it in enumerate(items) for _ in it.branches], device=device)
+    cache.batch_select_indices(row)
+    rest = [Item(0, len(s), ids=s) for it in items for s, _ in it.branches]
+    y = torch.from_numpy(right_pad(rest, pad_id)).to(device)
+    mask = torch.cat([m[row], torch.ones_like(y)], 1)
+    pos = torch.tensor(n, device=device)[row][:, None] + torch.arange(y.shape[1], device=device)
+    return dec(input_ids=y, attention_mask=mask, position_ids=pos, use_cache=True, **{name: cache}).last_hidden_state
 
 # %% ../nbs/03c_families.ipynb #f040
 @patch
@@ -239,15 +291,22 @@ def _logits(self:GenerativeGuard, h):
 @patch
 def forward(self:GenerativeGuard, items:list)->np.ndarray:
     import torch
-    a, g = right_pad(items, self.pad_id), items[0].group
-    reads = [(j, len(it.ids) - back, col, uns, lab) for j, it in enumerate(items) for back, col, uns, lab in it.reads]
+    g = items[0].group
+    branched = bool(g) and g[0] == 'branch'
+    probes = ([(j, s, rd) for j, it in enumerate(items) for s, rd in it.branches] if branched else
+              [(j, it.ids, it.reads) for j, it in enumerate(items)])
+    reads = [(b, len(s) - back, col, uns, lab) for b, (_, s, rd) in enumerate(probes) for back, col, uns, lab in rd]
     with torch.inference_mode():
-        h = hidden_after_prefix(self.model, a, self._prefix[g[1]] if g else None, self._kv, g and g[1], self.device)
+        if branched: h = hidden_of_branches(self.model, items, self.pad_id, self.device)
+        else: h = hidden_after_prefix(self.model, right_pad(items, self.pad_id), self._prefix[g[1]] if g else None,
+                                      self._kv, g and g[1], self.device)
         hs = h[torch.tensor([r[0] for r in reads]), torch.tensor([r[1] for r in reads])]
         p = torch.softmax(self._logits(hs).float(), -1).double().cpu().numpy()
+    per = np.full((len(probes), len(self.columns)), np.nan)
+    for (b, _, col, uns, lab), pr in zip(reads, p):
+        per[b, col] = pr[uns].sum() / (pr[lab].sum() if self.renormalise else 1.0)
     out = np.full((len(items), len(self.columns)), np.nan)
-    for (j, _, col, uns, lab), pr in zip(reads, p):
-        out[j, col] = pr[uns].sum() / (pr[lab].sum() if self.renormalise else 1.0)
+    for (j, _, _), v in zip(probes, per): out[j] = np.fmax(out[j], v)  # a row's probes: the largest, as the engine does
     return self.combine(out)
 
 # %% ../nbs/03c_families.ipynb #f043

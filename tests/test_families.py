@@ -261,13 +261,49 @@ def test_shieldgemma_one_pass_equals_generate_and_the_cards_own_code(sg):
 
 
 def test_shieldgemma_policies_share_one_prefix(sg):
-    items, rej = sg.encode(INPUTS)
+    plain = F.ShieldGemma(sg.model, sg.tok, policies=['dangerous', 'hate'])
+    plain.branch_probes = False  # one probe per policy, each after the cached policy prefix
+    items, rej = plain.encode(INPUTS)
     assert rej == {} and len(items) == len(INPUTS) * 2
     assert {it.group for it in items} == {('prefix', 'user'), ('prefix', 'assistant')}
+    np.testing.assert_allclose(plain.score_frame(INPUTS).to_numpy(), sg.score_frame(INPUTS).to_numpy(), atol=1e-6)
     own = F.ShieldGemma(sg.model, sg.tok, policies={'spam': '* "No Spam": The prompt shall not advertise.'})
     assert list(own.columns) == ['score', 'score_spam']
     _same_as_generate(own)
     with pytest.raises(BadParameter, match='unknown'): F.ShieldGemma(sg.model, sg.tok, policies=['violence'])
+
+
+LONG = 'the door lock ' * 120  # far past the tiny Gemma 2's 16-token sliding window
+
+
+def test_shieldgemma_row_text_runs_once_for_all_policies(sg):
+    "The card's four policies: one item per row, the row's text in the shared start, each policy only in its branch"
+    sg4 = F.ShieldGemma(sg.model, sg.tok)
+    inputs = INPUTS + [LONG]
+    items, rej = sg4.encode(inputs)
+    assert rej == {} and [it.row for it in items] == list(range(len(inputs)))
+    assert all(it.group == ('branch',) and len(it.branches) == 4 and not it.reads for it in items)
+    for it, x in zip(items, inputs):
+        shared, last = sg4.tok.decode(it.ids), x if isinstance(x, str) else x[-1]['content']
+        assert last.strip() in shared and not any(n in shared for n, _ in F.SHIELDGEMMA_POLICIES.values())
+        prompts = [sg4._enc(t) for *_, t in sg4.probes(sg4._messages(x)[0])]
+        assert [it.ids + s for s, _ in it.branches] == prompts  # exactly the card's prompts (ShieldGemma: no tail)
+    one = sg4.score_frame(inputs)
+    np.testing.assert_allclose(one.to_numpy(), sg4.generate_reference(inputs).to_numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(one['score'], one.filter(like='score_').max(axis=1))
+    one_by_one = sg4.score_frame(inputs, batch_tokens=1)  # every row its own batch: no padding at all
+    np.testing.assert_allclose(one_by_one.to_numpy(), one.to_numpy(), atol=1e-6, rtol=0)
+
+
+def test_branching_only_where_it_saves_tokens(sg):
+    "Two policies and a short row: per probe after the cached prefix is cheaper, and kept; a long row branches"
+    items, _ = sg.encode(['hi', LONG])
+    by_row = {r: [it for it in items if it.row == r] for r in (0, 1)}
+    assert [it.group for it in by_row[0]] == [('prefix', 'user')] * 2
+    assert [len(it.branches) for it in by_row[1]] == [2]
+    pre = len(sg._prefix_ids('user'))
+    (it,) = by_row[1]
+    assert it.n == len(it.ids) + sum(len(s) for s, _ in it.branches) and len(it.ids) > 2 * pre
 
 
 def test_wildguard_three_fields_equal_generate(wg):
@@ -304,6 +340,15 @@ def test_granite_guardian_3x_counts_every_spelling_and_equals_generate(gg):
     spelled = {gg.tok.decode([i]).strip().lower() for i in lab}
     assert spelled == {'yes', 'no'} and len(uns) >= 2  # 'Yes', ' yes', ... all count
     assert not gg.v33 and gg._tail('harm')[0] == []   # 3.x: the answer is the first token
+
+
+def test_granite_guardian_risks_branch_after_the_row(gg):
+    "Granite Guardian's risk comes after the row's text too: three risks, one item per row, scores as generate()"
+    g3 = F.GraniteGuardian(gg.model, gg.tok, risks=['harm', 'jailbreak', 'violence'])
+    items, _ = g3.encode(INPUTS + [LONG])
+    assert all(it.group == ('branch',) and len(it.branches) == 3 for it in items)
+    one = g3.score_frame(INPUTS + [LONG])
+    np.testing.assert_allclose(one.to_numpy(), g3.generate_reference(INPUTS + [LONG]).to_numpy(), atol=1e-6, rtol=0)
 
 
 def test_granite_guardian_3_3_reads_inside_score(gg):
