@@ -23,10 +23,11 @@ from .thresholds import (_check_labels_scores, _policy_blocked, sweep, average_p
 # %% auto #0
 __all__ = ['COST_FIELDS', 'P_COLUMNS', 'HAZARD_WORDS', 'placements', 'delong_test', 'poisson_weights', 'bootstrap_auc_diffs',
            'mcnemar_exact', 'cohen_kappa', 'paired_rates', 'holm', 'reliability', 'ece', 'brier', 'fit_temperature',
-           'fit_split', 'recalibrate', 'cascade_blocks', 'cascade_band', 'GuardSet', 'guard_set', 'read_guards',
-           'operating_points', 'measure_cost', 'cost_table', 'guard_table', 'pair_table', 'slice_table', 'holm_family',
-           'recalibration_table', 'cascade_table', 'disagreements', 'roc_pr_points', 'curves_figure',
-           'reliability_figure', 'GuardComparison', 'compare_guards', 'lexical_guard', 'compare_cmd']
+           'fit_split', 'fit_isotonic', 'CalibrationMap', 'recalibrate', 'cascade_blocks', 'cascade_band', 'GuardSet',
+           'guard_set', 'read_guards', 'operating_points', 'measure_cost', 'cost_table', 'guard_table', 'pair_table',
+           'group_placements', 'slice_table', 'holm_family', 'recalibration_table', 'cascade_table', 'disagreements',
+           'roc_pr_points', 'curves_figure', 'reliability_figure', 'GuardComparison', 'compare_guards', 'lexical_guard',
+           'compare_cmd']
 
 # %% ../nbs/14_compare.ipynb #cmpe1d891
 def placements(y:np.ndarray,         # 1 = unsafe, 0 = benign
@@ -47,15 +48,23 @@ def placements(y:np.ndarray,         # 1 = unsafe, 0 = benign
     return float(v10.mean()), v10, v01
 
 # %% ../nbs/14_compare.ipynb #cmpd13448
-def _delong(pa:tuple, pb:tuple)->dict:
-    "DeLong's paired test from two guards' `placements` on the same rows"
-    (auc_a, xa, za), (auc_b, xb, zb) = pa, pb
-    m, n, d = len(xa), len(za), auc_a - auc_b
-    se = math.sqrt(np.var(xa - xb, ddof=1) / m + np.var(za - zb, ddof=1) / n) if m > 1 and n > 1 else math.nan
+def _delong_stats(auc_a:float, auc_b:float, var10:float, var01:float, m:int, n:int)->dict:
+    "DeLong's paired z and p from the variances of the two guards' component differences (unsafe, benign rows)"
+    d = auc_a - auc_b
+    se = math.sqrt(var10 / m + var01 / n) if m > 1 and n > 1 else math.nan
     if math.isnan(se): z = p = math.nan
     elif se == 0: z, p = (0.0, 1.0) if d == 0 else (math.copysign(math.inf, d), 0.0)
     else: z = d / se; p = 2 * NormalDist().cdf(-abs(z))
     return dict(auc_a=auc_a, auc_b=auc_b, auc_diff=d, auc_diff_se=se, delong_z=z, delong_p=p)
+
+# %% ../nbs/14_compare.ipynb #cmpd13441
+def _delong(pa:tuple, pb:tuple)->dict:
+    "DeLong's paired test from two guards' `placements` on the same rows"
+    (auc_a, xa, za), (auc_b, xb, zb) = pa, pb
+    m, n = len(xa), len(za)
+    v10 = float(np.var(xa - xb, ddof=1)) if m > 1 else math.nan
+    v01 = float(np.var(za - zb, ddof=1)) if n > 1 else math.nan
+    return _delong_stats(auc_a, auc_b, v10, v01, m, n)
 
 # %% ../nbs/14_compare.ipynb #cmp7a3c0a
 def delong_test(y:np.ndarray,  # 1 = unsafe, 0 = benign
@@ -143,13 +152,8 @@ def cohen_kappa(a:np.ndarray, b:np.ndarray)->float:
     return (po - pe) / (1 - pe) if pe < 1 else math.nan
 
 # %% ../nbs/14_compare.ipynb #cmp107b9e
-def paired_rates(y:np.ndarray,        # 1 = unsafe, 0 = benign
-                 block_a:np.ndarray,  # guard A blocks the row
-                 block_b:np.ndarray,  # guard B blocks the row
-                )->dict:              # recall_a/_b/_diff/_p, frr_a/_b/_diff/_p, mcnemar_p (correctness), kappa
-    "Recall and false-refusal differences of two guards' decisions on the same rows, each with McNemar's exact test"
-    y, a, b = np.asarray(y) == 1, np.asarray(block_a, bool), np.asarray(block_b, bool)
-    c = np.bincount(4 * y + 2 * a + b, minlength=8).reshape(2, 2, 2)   # [label, A blocks, B blocks]
+def _rates_from_counts(c:np.ndarray)->dict:
+    "`paired_rates` from the counts c[label, A blocks, B blocks] (a 2 x 2 x 2 array)"
     out = {}
     for k, t in (('recall', c[1]), ('frr', c[0])):
         n = t.sum()
@@ -158,11 +162,21 @@ def paired_rates(y:np.ndarray,        # 1 = unsafe, 0 = benign
                     f'{k}_p': mcnemar_exact(t[1, 0], t[0, 1]) if n else math.nan})
     # correct: unsafe and blocked, or benign and allowed; only A right = A blocks an unsafe row B allows, ...
     out['mcnemar_p'] = mcnemar_exact(c[1, 1, 0] + c[0, 0, 1], c[1, 0, 1] + c[0, 1, 0])
-    po = (c[:, 0, 0].sum() + c[:, 1, 1].sum()) / c.sum()
-    pa, pb = c[:, 1].sum() / c.sum(), c[:, :, 1].sum() / c.sum()
+    tot = max(c.sum(), 1)
+    po = (c[:, 0, 0].sum() + c[:, 1, 1].sum()) / tot
+    pa, pb = c[:, 1].sum() / tot, c[:, :, 1].sum() / tot
     pe = pa * pb + (1 - pa) * (1 - pb)
     out['kappa'] = float((po - pe) / (1 - pe)) if pe < 1 else math.nan
     return out
+
+# %% ../nbs/14_compare.ipynb #cmp107b91
+def paired_rates(y:np.ndarray,        # 1 = unsafe, 0 = benign
+                 block_a:np.ndarray,  # guard A blocks the row
+                 block_b:np.ndarray,  # guard B blocks the row
+                )->dict:              # recall_a/_b/_diff/_p, frr_a/_b/_diff/_p, mcnemar_p (correctness), kappa
+    "Recall and false-refusal differences of two guards' decisions on the same rows, each with McNemar's exact test"
+    y, a, b = np.asarray(y) == 1, np.asarray(block_a, bool), np.asarray(block_b, bool)
+    return _rates_from_counts(np.bincount(4 * y + 2 * a + b, minlength=8).reshape(2, 2, 2))
 
 # %% ../nbs/14_compare.ipynb #cmp692f6c
 def holm(p)->np.ndarray:
@@ -176,25 +190,41 @@ def holm(p)->np.ndarray:
     return out
 
 # %% ../nbs/14_compare.ipynb #cmpf6f497
-def reliability(y:np.ndarray,     # 1 = unsafe, 0 = benign
-                s:np.ndarray,     # scores in [0, 1]
-                n_bins:int=10,    # uniform bins over [0, 1]
-               )->pd.DataFrame:   # bin_low, bin_high, n, mean_score, frac_unsafe (empty bins left out)
-    "Reliability table: per uniform score bin, its rows, mean score and share of unsafe rows"
+def _bins_sorted(ys:np.ndarray, ss:np.ndarray, n_bins:int)->tuple:
+    "(edges, rows, score sum, unsafe rows) per right-closed uniform bin, from labels and scores sorted by score"
     edges = np.linspace(0, 1, n_bins + 1)
-    ids = np.searchsorted(edges[1:-1], s, side='left')   # right-closed bins, as scikit-learn's calibration_curve
-    n = np.bincount(ids, minlength=n_bins)
-    ss, ys = np.bincount(ids, s, n_bins), np.bincount(ids, y, n_bins)
+    b = np.r_[0, np.searchsorted(ss, edges[1:-1], 'right'), len(ss)]  # bin i: edges[i] < s <= edges[i + 1]
+    cs, cy = np.r_[0, np.cumsum(ss)], np.r_[0, np.cumsum(ys, dtype=np.int64)]
+    return edges, np.diff(b), cs[b[1:]] - cs[b[:-1]], np.diff(cy[b])
+
+# %% ../nbs/14_compare.ipynb #cmpf6f491
+def reliability(y:np.ndarray,          # 1 = unsafe, 0 = benign
+                s:np.ndarray,          # scores in [0, 1]
+                n_bins:int=10,         # uniform bins over [0, 1]
+                order:np.ndarray=None, # `np.argsort(s)` when already known
+               )->pd.DataFrame:        # bin_low, bin_high, n, mean_score, frac_unsafe (empty bins left out)
+    "Reliability table: per uniform score bin, its rows, mean score and share of unsafe rows"
+    s, y = np.asarray(s, np.float64), np.asarray(y)
+    o = np.argsort(s) if order is None else order
+    edges, n, ss, ys = _bins_sorted(y[o], s[o], n_bins)   # right-closed bins, as scikit-learn's calibration_curve
     k = n > 0
     return pd.DataFrame(dict(bin_low=edges[:-1][k], bin_high=edges[1:][k], n=n[k], mean_score=ss[k] / n[k],
                              frac_unsafe=ys[k] / n[k]))
 
 # %% ../nbs/14_compare.ipynb #cmpa96a44
-def ece(y:np.ndarray, s:np.ndarray, n_bins:int=10)->float:
-    "Expected calibration error: the row-weighted mean |share unsafe - mean score| over uniform bins"
-    r = reliability(y, s, n_bins)
-    return float((r.n * (r.frac_unsafe - r.mean_score).abs()).sum() / r.n.sum())
+def _ece_sorted(ys:np.ndarray, ss:np.ndarray, n_bins:int=10)->float:
+    "ECE from labels and scores sorted by score"
+    _, n, s, y = _bins_sorted(ys, ss, n_bins)
+    return float(np.abs(y - s).sum() / max(n.sum(), 1))
 
+# %% ../nbs/14_compare.ipynb #cmpa96a41
+def ece(y:np.ndarray, s:np.ndarray, n_bins:int=10, order:np.ndarray=None)->float:
+    "Expected calibration error: the row-weighted mean |share unsafe - mean score| over uniform bins"
+    s, y = np.asarray(s, np.float64), np.asarray(y)
+    o = np.argsort(s) if order is None else order
+    return _ece_sorted(y[o], s[o], n_bins)
+
+# %% ../nbs/14_compare.ipynb #cmpa96a42
 def brier(y:np.ndarray, s:np.ndarray)->float:
     "Brier score: the mean squared error of the scores as probabilities of unsafe"
     return float(np.mean((np.asarray(s, np.float64) - y) ** 2))
@@ -226,26 +256,53 @@ def fit_split(y:np.ndarray, share:float=0.5, seed:int=0)->np.ndarray:
     return fit
 
 # %% ../nbs/14_compare.ipynb #cmp2cafb8
+def fit_isotonic(y:np.ndarray,          # 1 = unsafe, 0 = benign
+                 s:np.ndarray,          # scores
+                 order:np.ndarray=None, # `np.argsort(s)` when already known
+                )->tuple:               # (distinct scores, fitted value at each)
+    "The isotonic regression of `y` on `s` from one sort: pool-adjacent-violators (scipy) on the distinct scores"
+    from scipy.optimize import isotonic_regression
+    s = np.asarray(s, np.float64)
+    o = np.argsort(s) if order is None else order
+    ss, ys = s[o], np.asarray(y, np.float64)[o]
+    new = np.r_[True, ss[1:] != ss[:-1]]
+    g = np.cumsum(new) - 1
+    w = np.bincount(g).astype(np.float64)
+    return ss[new], np.clip(isotonic_regression(np.bincount(g, ys) / w, weights=w).x, 0, 1)
+
+# %% ../nbs/14_compare.ipynb #cmpcalmap1
+class CalibrationMap:
+    "A fitted monotone map from scores to calibrated probabilities of unsafe: temperature scaling or isotonic"
+    def __init__(self, y:np.ndarray, s:np.ndarray, method:str='temperature', order:np.ndarray=None):
+        s = np.asarray(s, np.float64)
+        if method == 'temperature': self.temperature = fit_temperature(y, s)
+        elif method == 'isotonic': self.knots, self.values = fit_isotonic(y, s, order)
+        else: raise BadParameter(f"recalibration method {method!r}: use 'temperature' or 'isotonic'")
+        self.method = method
+    def __call__(self, v:np.ndarray)->np.ndarray:
+        v = np.asarray(v, np.float64)
+        if self.method == 'temperature': return 1 / (1 + np.exp(-_logit(v) / self.temperature))
+        return np.interp(v, self.knots, self.values)   # linear between knots, clipped outside: as scikit-learn
+
+# %% ../nbs/14_compare.ipynb #cmprecal01
 def recalibrate(y:np.ndarray,           # 1 = unsafe, 0 = benign
                 s:np.ndarray,           # scores
                 fit:np.ndarray,         # rows to fit on (`fit_split`); measured on the others
                 method:str='temperature', # temperature | isotonic
                 threshold:float=0.5,    # the guard's threshold, carried through the map
                 n_bins:int=10,          # ECE bins
+                order:np.ndarray=None,  # `np.argsort(s)` when already known (both maps keep the order)
                )->dict:
     "Fit a calibration map on the `fit` rows; ECE and Brier on the other rows before and after; the threshold carried"
     y, s, fit = np.asarray(y), np.asarray(s, np.float64), np.asarray(fit, bool)
-    ev, extra = ~fit, {}
-    if method == 'temperature':
-        T = extra['temperature'] = fit_temperature(y[fit], s[fit])
-        f = lambda v: 1 / (1 + np.exp(-_logit(v) / T))
-    elif method == 'isotonic':
-        from sklearn.isotonic import IsotonicRegression
-        f = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(s[fit], y[fit]).predict
-    else: raise BadParameter(f"recalibration method {method!r}: use 'temperature' or 'isotonic'")
-    c = f(s[ev])
-    return dict(method=method, n_fit=int(fit.sum()), n_eval=int(ev.sum()), ece_before=ece(y[ev], s[ev], n_bins),
-                ece_after=ece(y[ev], c, n_bins), brier_before=brier(y[ev], s[ev]), brier_after=brier(y[ev], c),
+    o = np.argsort(s) if order is None else order
+    of, oe = o[fit[o]], o[~fit[o]]                    # both parts sorted by score: the maps keep that order
+    extra, f = {}, CalibrationMap(y[of], s[of], method, np.arange(len(of)))
+    if method == 'temperature': extra['temperature'] = f.temperature
+    ys, ss = y[oe], s[oe]
+    c = f(ss)
+    return dict(method=method, n_fit=int(fit.sum()), n_eval=len(oe), ece_before=_ece_sorted(ys, ss, n_bins),
+                ece_after=_ece_sorted(ys, c, n_bins), brier_before=brier(ys, ss), brier_after=brier(ys, c),
                 threshold=float(threshold), threshold_calibrated=float(f(np.array([threshold], np.float64))[0]),
                 **extra)
 
@@ -259,6 +316,12 @@ def cascade_blocks(cheap:np.ndarray,        # the cheap guard's scores
     return (cheap >= hi) | ((cheap >= lo) & (cheap < hi) & np.asarray(strong_block, bool))
 
 # %% ../nbs/14_compare.ipynb #cmpfc3e21
+def _band_grid(cheap:np.ndarray, n_grid:int)->tuple:
+    "(band edges: quantiles of the cheap guard's scores and inf; each row's bin, edges[k] <= cheap < edges[k + 1])"
+    edges = np.r_[np.unique(np.quantile(cheap, np.linspace(0, 1, n_grid + 1))), np.inf]
+    return edges, np.searchsorted(edges, cheap, 'right') - 1
+
+# %% ../nbs/14_compare.ipynb #cmpfc3e22
 def cascade_band(y:np.ndarray,             # 1 = unsafe, 0 = benign
                  cheap:np.ndarray,         # the cheap guard's scores
                  strong_block:np.ndarray,  # the strong guard's decisions at its operating point
@@ -271,8 +334,12 @@ def cascade_band(y:np.ndarray,             # 1 = unsafe, 0 = benign
     "The band of the cheap guard's score sent to the strong guard that meets the targets at least expected cost"
     y, cheap, sb = np.asarray(y), np.asarray(cheap, np.float64), np.asarray(strong_block, bool)
     if max_frr is None: max_frr = float(sb[y == 0].mean()) if (y == 0).any() else 1.0
-    edges = np.r_[np.unique(np.quantile(cheap, np.linspace(0, 1, n_grid + 1))), np.inf]
-    k = np.searchsorted(edges, cheap, 'right') - 1            # edges[k] <= cheap < edges[k + 1]
+    edges, k = _band_grid(cheap, n_grid)
+    return _best_band(y, k, edges, sb, target_recall, max_frr, cost_cheap, cost_strong)
+
+# %% ../nbs/14_compare.ipynb #cmpfc3x21
+def _best_band(y, k, edges, sb, target_recall, max_frr, cost_cheap, cost_strong)->dict:
+    "The cheapest band over the grid `edges` (rows binned in `k`) meeting the targets, from one count per bin"
     c = np.bincount(4 * k + 2 * (y == 1) + sb, minlength=4 * (len(edges) - 1)).reshape(-1, 4)
     c = np.vstack([np.zeros((1, 4), np.int64), np.cumsum(c, 0)])  # rows in the bins below: [label, strong blocks]
     N, Ne, P, Pe = c[:, 0] + c[:, 1], c[:, 1], c[:, 2] + c[:, 3], c[:, 3]
@@ -319,16 +386,21 @@ def _unique_names(names:list)->list:
 # %% ../nbs/14_compare.ipynb #cmp52671e
 def _positions(tables:dict, ids:pd.Series, base_name:str)->dict:
     "guard name -> the position in its table of each base row (-1: not there); a repeated id is a `BadColumn`"
-    key = pd.Index(ids.astype(str))
+    key = pd.Index(ids.astype(str))                          # one hash table of the base ids serves every table
     if not key.is_unique: raise BadColumn(f"{base_name}: id {key[key.duplicated()][0]!r} appears more than once")
-    out = {}
+    kv, out = key.array, {}
     for n, t in tables.items():
         tid = t['id'].astype(str)
-        if len(tid) == len(key) and (tid.to_numpy() == key.to_numpy()).all():
-            out[n] = np.arange(len(key)); continue                  # the same ids in the same order
-        ix = pd.Index(tid)
-        if not ix.is_unique: raise BadColumn(f"{n}: id {ix[ix.duplicated()][0]!r} appears more than once")
-        out[n] = ix.get_indexer(key)
+        if len(tid) == len(key) and bool((tid.array == kv).all()):
+            out[n] = np.arange(len(key)); continue               # the same ids in the same order
+        at = key.get_indexer(tid)                                # each table row's base row (-1: not in the base)
+        seen = np.bincount(at[at >= 0], minlength=len(key))
+        miss = tid[at < 0]
+        if (seen > 1).any() or not miss.is_unique:
+            dup = key[np.flatnonzero(seen > 1)[0]] if (seen > 1).any() else miss[miss.duplicated()].iat[0]
+            raise BadColumn(f"{n}: id {dup!r} appears more than once")
+        pos = np.full(len(key), -1); pos[at[at >= 0]] = np.flatnonzero(at >= 0)
+        out[n] = pos
     return out
 
 # %% ../nbs/14_compare.ipynb #cmpd3c2f1
@@ -514,7 +586,7 @@ def guard_table(gs:GuardSet, ops:dict, pl:dict, alpha:float=0.05, n_bins:int=10,
         spec = (gs.fingerprints.get(n) or {}).get('spec')
         rows.append(dict(name=n, spec=spec, n=len(y), n_unsafe=int((y == 1).sum()),
                          auc=auc, auc_low=lo, auc_high=hi, ap=_average_precision(y, s, o[n] if o else np.argsort(s)),
-                         ece=ece(y, s, n_bins),
+                         ece=ece(y, s, n_bins, o[n] if o else None),
                          brier=brier(y, s), threshold=ops[n]['threshold'], threshold_source=ops[n]['source'],
                          recall=r, recall_low=rl, recall_high=rh, frr=f, frr_low=fl, frr_high=fh))
     return pd.DataFrame(rows)
@@ -530,43 +602,132 @@ def pair_table(gs:GuardSet, ops:dict, pl:dict, n_boot:int=1000, seed:int=0, alph
     return pd.DataFrame(rows).merge(bt, on=['a', 'b'], how='left')
 
 # %% ../nbs/14_compare.ipynb #cmp5fd0c8
-def _slices(df:pd.DataFrame, by:list)->list:
-    "(by, group, row mask) per slice: a category's unsafe rows with every benign row, or a column's values"
-    out, benign = [], df['label'].to_numpy() == 0
-    for k in by:
-        if k == 'category':
-            if 'categories' not in df: continue
-            ex = df['categories'].explode()                      # one entry per (row, category)
-            ex = ex[ex.notna() & ~benign[ex.index.to_numpy()]].astype(str)
-            for c in sorted(ex.unique(), key=hazard_sort_key):
-                m = benign.copy(); m[ex.index.to_numpy()[(ex == c).to_numpy()]] = True
-                out.append((k, c, m))
-        elif k in df:
-            v = df[k].astype(object).where(df[k].notna(), None).map(lambda x: None if x is None else str(x))
-            codes, groups = pd.factorize(v.str.lower() if k == 'language' else v, sort=True)
-            out += [(k, g, codes == j) for j, g in enumerate(groups)]
-    return out
+def _column_codes(df:pd.DataFrame, k:str)->tuple:
+    "(code per row, -1 where missing; the groups, sorted) of column `k` as text (a language lower-cased)"
+    v = df[k]
+    t = v.astype(str).where(v.notna().to_numpy(), None)
+    codes, groups = pd.factorize(t.str.lower() if k == 'language' else t, sort=True)
+    return codes, [str(g) for g in groups]
+
+# %% ../nbs/14_compare.ipynb #cmp5fd0c1
+def _category_codes(df:pd.DataFrame, unsafe:np.ndarray)->tuple:
+    "(row, category code) of every unsafe row's hazard category (each pair once; the categories in hazard order)"
+    ex = df['categories'][unsafe].explode()
+    ex = ex[ex.notna().to_numpy()].astype(str)
+    cats = sorted(pd.unique(ex), key=hazard_sort_key)
+    code = pd.Index(cats).get_indexer(ex)
+    key = np.unique(ex.index.to_numpy().astype(np.int64) * max(len(cats), 1) + code)   # a category listed twice counts once
+    return key // max(len(cats), 1), key % max(len(cats), 1), cats
+
+# %% ../nbs/14_compare.ipynb #cmpgrpl01
+def group_placements(y:np.ndarray,      # 1 = unsafe, 0 = benign
+                     s:np.ndarray,      # one guard's scores
+                     order:np.ndarray,  # `np.argsort(s)`
+                     codes:np.ndarray,  # group of each row, 0 .. n_groups - 1 (-1: in no group)
+                     n_groups:int,      # number of groups
+                    )->tuple:           # (component of each row within its group, NaN outside; unsafe, benign per group)
+    "Every row's DeLong component within its own group from the guard's one sort and a stable sort of group codes"
+    codes = np.asarray(codes).astype(np.int8 if n_groups < 127 else np.int32)   # small codes: a radix sort
+    o = order[codes[order] >= 0]
+    o = o[np.argsort(codes[o], kind='stable')]               # by group, by score within the group
+    ss, cs, yo = s[o], codes[o], y[o] == 1
+    new = np.empty(len(o), bool); new[:1] = True
+    np.not_equal(ss[1:], ss[:-1], out=new[1:]); new[1:] |= cs[1:] != cs[:-1]
+    g = np.cumsum(new) - 1                                   # run of tied scores within a group
+    P, N = np.bincount(g, yo), np.bincount(g, ~yo)
+    rc = cs[new]                                             # the group of each run
+    m, n = np.bincount(rc, P, n_groups), np.bincount(rc, N, n_groups)
+    below = np.cumsum(N) - (np.cumsum(n) - n)[rc] - N / 2    # benign rows of the group below the run, ties halved
+    above = m[rc] - (np.cumsum(P) - (np.cumsum(m) - m)[rc]) + P / 2
+    v = np.full(len(s), np.nan)
+    v[o] = np.where(yo, below[g] / np.maximum(n, 1)[cs], above[g] / np.maximum(m, 1)[cs])
+    return v, m.astype(int), n.astype(int)
 
 # %% ../nbs/14_compare.ipynb #cmp8f8940
-def slice_table(gs:GuardSet, ops:dict, by:list=('category', 'language'), orders:dict=None)->pd.DataFrame:
-    "Pairwise AUC (DeLong) and recall / false-refusal (McNemar) differences per category, language and group"
-    y, rows = gs.df['label'].to_numpy(), []
-    orders = orders or {n: np.argsort(s) for n, s in gs.scores.items()}
-    nan4 = dict.fromkeys(('auc_a', 'auc_b', 'auc_diff', 'delong_p'), math.nan)
-    for k, g, mask in _slices(gs.df, list(by)):
-        ix, at = np.flatnonzero(mask), np.cumsum(mask) - 1       # slice rows; a row's position in the slice
-        yy = y[ix]
-        both = (yy == 1).sum() > 0 and (yy == 0).sum() > 0
-        pl = {n: placements(yy, gs.scores[n][ix], at[o[mask[o]]]) for n, o in orders.items()} if both else {}
-        blk = {n: ops[n]['block'][ix] for n in gs.names}
-        for a, b in itertools.combinations(gs.names, 2):
-            r = paired_rates(yy, blk[a], blk[b])
+_SLICE_RATES = ('recall_a', 'recall_b', 'recall_diff', 'recall_p', 'frr_a', 'frr_b', 'frr_diff', 'frr_p')
+
+# %% ../nbs/14_compare.ipynb #cmp8f8941
+def _slice_rows(k, groups, m, nb, auc, var, counts, names)->list:
+    "One row per (group, pair): DeLong from per-group AUCs and component variances, McNemar from per-group counts"
+    rows, nan4 = [], dict.fromkeys(('auc_a', 'auc_b', 'auc_diff', 'delong_p'), math.nan)
+    for j, g in enumerate(groups):
+        for a, b in itertools.combinations(names, 2):
+            r = _rates_from_counts(counts[a, b][j])
             if k == 'category': r.update(frr_a=math.nan, frr_b=math.nan, frr_diff=math.nan, frr_p=math.nan)
-            d = _delong(pl[a], pl[b]) if both else nan4
-            rows.append(dict(by=k, group=g, a=a, b=b, n=len(ix), n_unsafe=int((yy == 1).sum()),
-                             **{c: d[c] for c in nan4},
-                             **{c: r[c] for c in ('recall_a', 'recall_b', 'recall_diff', 'recall_p', 'frr_a', 'frr_b',
-                                                  'frr_diff', 'frr_p')}))
+            d = (_delong_stats(auc[a][j], auc[b][j], var[a, b][0][j], var[a, b][1][j], m[j], nb[j])
+                 if m[j] > 0 and nb[j] > 0 else nan4)
+            rows.append(dict(by=k, group=g, a=a, b=b, n=int(m[j] + nb[j]), n_unsafe=int(m[j]),
+                             **{c: d[c] for c in nan4}, **{c: r[c] for c in _SLICE_RATES}))
+    return rows
+
+# %% ../nbs/14_compare.ipynb #cmp8f8942
+def _group_var(codes:np.ndarray, d:np.ndarray, k:int, G:int)->np.ndarray:
+    "Per-group sample variance (ddof 1) of `d` over `k` rows each (NaN where k < 2), in two passes"
+    with np.errstate(invalid='ignore', divide='ignore'):
+        mu = np.bincount(codes, d, G) / k
+        return np.where(k > 1, np.bincount(codes, (d - mu[codes]) ** 2, G) / (k - 1), math.nan)
+
+# %% ../nbs/14_compare.ipynb #cmpslc001
+def _column_slices(gs:GuardSet, k:str, y:np.ndarray, orders:dict, keys:dict)->list:
+    "Slice rows of every group of column `k`: one pass per guard for DeLong, one count per pair for McNemar"
+    codes, groups = _column_codes(gs.df, k)
+    G, ok = len(groups), codes >= 0
+    if not G: return []
+    v, mu = {}, {}
+    for n in gs.names: v[n], m, nb = group_placements(y, gs.scores[n], orders[n], codes, G)
+    u, b = ok & (y == 1), ok & (y == 0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        auc = {n: np.bincount(codes[u], v[n][u], G) / m for n in gs.names}
+    var, counts = {}, {}
+    for a, bb in itertools.combinations(gs.names, 2):
+        var[a, bb] = (_group_var(codes[u], v[a][u] - v[bb][u], m, G), _group_var(codes[b], v[a][b] - v[bb][b], nb, G))
+        counts[a, bb] = np.bincount(8 * codes[ok] + keys[a, bb][ok], minlength=8 * G).reshape(G, 2, 2, 2)
+    return _slice_rows(k, groups, m, nb, auc, var, counts, gs.names)
+
+# %% ../nbs/14_compare.ipynb #cmpslcx01
+def _category_slices(gs:GuardSet, y:np.ndarray, orders:dict, keys:dict, pl:dict)->list:
+    "Slice rows per hazard category: its unsafe rows (whole-set components) against every benign row"
+    if 'categories' not in gs.df: return []
+    unsafe, benign = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    rows, codes, cats = _category_codes(gs.df, unsafe)
+    G = len(cats)
+    if not G: return []
+    m, nb = np.bincount(codes, minlength=G), np.full(G, len(benign))
+    at = np.full(len(y), -1); at[unsafe] = np.arange(len(unsafe))      # a row's place among the unsafe rows
+    v10 = {n: pl[n][1][at[rows]] for n in gs.names}                      # an unsafe row's component, per (row, category)
+    runs, rb = {}, {}
+    for n, o in orders.items():
+        ss = gs.scores[n][o]; r = np.empty(len(y), np.int64)
+        r[o] = np.cumsum(np.r_[True, ss[1:] != ss[:-1]]) - 1              # run of tied scores of each row
+        runs[n], rb[n] = r, r[benign]
+    auc, var, counts = {n: np.bincount(codes, v10[n], G) / m for n in gs.names}, {}, {}
+    v01 = {n: [] for n in gs.names}
+    for j in range(G):
+        mine = rows[codes == j]
+        for n in gs.names:                # a benign row: this category's unsafe rows above it, ties halved
+            P = np.bincount(runs[n][mine], minlength=len(y))
+            v01[n].append((m[j] - np.cumsum(P) + P / 2)[rb[n]] / m[j])
+    for a, b in itertools.combinations(gs.names, 2):
+        v1 = _group_var(codes, v10[a] - v10[b], m, G)
+        v0 = np.array([np.var(v01[a][j] - v01[b][j], ddof=1) if len(benign) > 1 else math.nan for j in range(G)])
+        cu = np.bincount(4 * codes + keys[a, b][rows] - 4, minlength=4 * G).reshape(G, 1, 2, 2)  # unsafe: key 4..7
+        cb = np.bincount(keys[a, b][benign], minlength=4)[:4].reshape(1, 1, 2, 2).repeat(G, 0)
+        var[a, b], counts[a, b] = (v1, v0), np.concatenate([cb, cu], axis=1)
+    return _slice_rows('category', cats, m, nb, auc, var, counts, gs.names)
+
+# %% ../nbs/14_compare.ipynb #cmpslc002
+def slice_table(gs:GuardSet, ops:dict, by:list=('category', 'language'), orders:dict=None,
+                pl:dict=None)->pd.DataFrame:
+    "Pairwise AUC (DeLong) and recall / false-refusal (McNemar) differences per category, language and group"
+    y = gs.df['label'].to_numpy()
+    orders = orders or {n: np.argsort(s) for n, s in gs.scores.items()}
+    pl = pl or {n: placements(y, gs.scores[n], orders[n]) for n in gs.names}
+    keys = {(a, b): (4 * (y == 1) + 2 * ops[a]['block'] + ops[b]['block']).astype(np.int64)
+            for a, b in itertools.combinations(gs.names, 2)}   # label, A blocks, B blocks: 0 .. 7
+    rows = []
+    for k in by:
+        if k == 'category': rows += _category_slices(gs, y, orders, keys, pl)
+        elif k in gs.df: rows += _column_slices(gs, k, y, orders, keys)
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_compare.ipynb #cmp2a67ef
@@ -583,10 +744,10 @@ def holm_family(*tables:pd.DataFrame)->int:
     return int((~np.isnan(np.concatenate(ps))).sum())
 
 # %% ../nbs/14_compare.ipynb #cmp6a1735
-def recalibration_table(gs:GuardSet, ops:dict, fit:np.ndarray, n_bins:int=10)->pd.DataFrame:
+def recalibration_table(gs:GuardSet, ops:dict, fit:np.ndarray, n_bins:int=10, orders:dict=None)->pd.DataFrame:
     "Temperature scaling and isotonic regression per guard: fitted on `fit`, ECE / Brier measured on the other rows"
-    y = gs.df['label'].to_numpy()
-    return pd.DataFrame([dict(guard=n, **recalibrate(y, gs.scores[n], fit, m, ops[n]['threshold'], n_bins))
+    y, o = gs.df['label'].to_numpy(), orders or {}
+    return pd.DataFrame([dict(guard=n, **recalibrate(y, gs.scores[n], fit, m, ops[n]['threshold'], n_bins, o.get(n)))
                          for n in gs.names for m in ('temperature', 'isotonic')])
 
 # %% ../nbs/14_compare.ipynb #cmpa19f4e
@@ -602,11 +763,14 @@ def cascade_table(gs:GuardSet, ops:dict, fit:np.ndarray, costs:pd.DataFrame, tar
     part = {n: dict(sf=gs.scores[n][fit], se=gs.scores[n][ev], bf=ops[n]['block'][fit], be=ops[n]['block'][ev])
             for n in gs.names}
     alone = {n: dict(recall=p['be'][ye == 1].mean(), frr=p['be'][ye == 0].mean()) for n, p in part.items()}
+    grid = {n: _band_grid(p['sf'], 100) for n, p in part.items()}           # one grid per cheap guard
+    frr_f = {n: float(p['bf'][yf == 0].mean()) if (yf == 0).any() else 1.0 for n, p in part.items()}
     for c, s in itertools.permutations(gs.names, 2):
         cc, cs = _row_cost(costs, c), _row_cost(costs, s)
         if cc is not None and cs is not None and cc > cs: continue   # measured: the cheaper guard goes first
         ms = cc is not None and cs is not None
-        band = cascade_band(yf, part[c]['sf'], part[s]['bf'], target_recall, None, *((cc, cs) if ms else (0.0, 1.0)))
+        band = _best_band(yf, grid[c][1], grid[c][0], part[s]['bf'], target_recall, frr_f[s],
+                          *((cc, cs) if ms else (0.0, 1.0)))
         blk = cascade_blocks(part[c]['se'], part[s]['be'], band['lo'], band['hi'])
         share = float(((part[c]['se'] >= band['lo']) & (part[c]['se'] < band['hi'])).mean())
         r, rl, rh = _rate_iv(blk[ye == 1].sum(), (ye == 1).sum(), alpha)
@@ -620,6 +784,14 @@ def cascade_table(gs:GuardSet, ops:dict, fit:np.ndarray, costs:pd.DataFrame, tar
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_compare.ipynb #cmpf7cbc4
+def _top(gap:np.ndarray, k:int)->np.ndarray:
+    "Positions of the `k` largest values, largest first, ties in position order (a stable sort of -gap, cut at k)"
+    if len(gap) <= k: return np.argsort(-gap, kind='stable')
+    t = np.partition(gap, len(gap) - k)[len(gap) - k]          # the k-th largest value
+    ix = np.r_[np.flatnonzero(gap > t), np.flatnonzero(gap == t)][:k] if (gap > t).sum() < k else np.flatnonzero(gap > t)
+    return ix[np.argsort(-gap[ix], kind='stable')]
+
+# %% ../nbs/14_compare.ipynb #cmpf7cbc1
 def disagreements(gs:GuardSet, ops:dict, per_pair:int=10)->pd.DataFrame:
     "Rows where two guards' decisions differ, most different scores first, text masked (`report.display_text`)"
     from riskbench.report import display_text
@@ -627,8 +799,7 @@ def disagreements(gs:GuardSet, ops:dict, per_pair:int=10)->pd.DataFrame:
     text = gs.df['text'] if 'text' in gs.df else pd.Series([''] * len(y))
     for a, b in itertools.combinations(gs.names, 2):
         d = np.flatnonzero(ops[a]['block'] != ops[b]['block'])
-        gap = np.abs(gs.scores[a][d] - gs.scores[b][d])
-        for i in d[np.argsort(-gap, kind='stable')][:per_pair]:
+        for i in d[_top(np.abs(gs.scores[a][d] - gs.scores[b][d]), per_pair)]:
             rows.append(dict(a=a, b=b, id=str(gs.df['id'].iat[i]), label=int(y[i]), text=display_text(str(text.iat[i])),
                              score_a=float(gs.scores[a][i]), score_b=float(gs.scores[b][i]),
                              blocked_by=a if ops[a]['block'][i] else b))
@@ -710,14 +881,14 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
     pl = {n: placements(y, gs.scores[n], orders[n]) for n in gs.names}
     used = min(n_boot, max(100, int(max_boot_work // len(y)))) if n_boot else 0
     gt, pt = guard_table(gs, ops, pl, alpha, orders=orders), pair_table(gs, ops, pl, used, seed, alpha, orders)
-    sl = slice_table(gs, ops, by, orders)
+    sl = slice_table(gs, ops, by, orders, pl)
     n_tests = holm_family(pt, sl)
     ct, ws = cost_table(gs, costs)
     fit = fit_split(y, fit_share, seed)
     ws = list(gs.warnings) + ws + [evidence_warning('untuned_threshold', f"{n}: no policy, so it is compared at the "
                                                     "default threshold 0.5, not at a tuned operating point", guard=n)
                                    for n in gs.names if ops[n]['source'].startswith('default')]
-    return GuardComparison(gt, pt, sl, recalibration_table(gs, ops, fit), ct,
+    return GuardComparison(gt, pt, sl, recalibration_table(gs, ops, fit, orders=orders), ct,
                            cascade_table(gs, ops, fit, ct, target_recall, alpha), disagreements(gs, ops), n_tests, ws,
                            dict(n_rows=len(y), n_unsafe=int((y == 1).sum()), n_boot=used, n_boot_asked=n_boot,
                                 seed=seed, fit_share=fit_share, alpha=alpha, target_recall=target_recall))

@@ -290,20 +290,50 @@ def test_compare_command(tmp_path):
     assert not (tmp_path / 'z').exists() and not (tmp_path / 'x').exists()
 
 
-def test_slices_match_group_frames_and_reuse_the_sort():
+def test_slices_match_group_frames_and_brute_force():
+    "Each slice's rows are the tuner's groups; its DeLong and McNemar figures are those of its rows taken alone"
     from riskbench.thresholds import group_frames
     base, t1, t2 = _tables(300, 3)
     base['topic'] = np.where(np.arange(300) % 3, 'a', None)
-    sl = C._slices(base, ['category', 'language', 'topic', 'nosuch'])
+    rng = np.random.default_rng(3)
+    t3 = base.assign(score=np.round(rng.random(300), 1))                          # ties
+    base['categories'] = [c + ['S9', 'S9'] if v and i % 5 == 0 else c            # a category listed twice
+                          for i, (c, v) in enumerate(zip(base.categories, base.label))]
+    gs = C.guard_set({'a': t1.assign(categories=base.categories), 'b': t2, 'c': t3}, base)
+    ops = C.operating_points(gs, {'a': .5, 'b': .45, 'c': .6})
+    sl = C.slice_table(gs, ops, ['category', 'language', 'topic', 'nosuch'])
+    y = gs.df.label.to_numpy()
     for by in ('category', 'language', 'topic'):
         want = group_frames(base, by)
-        got = {g: m for k, g, m in sl if k == by}
-        assert list(got) == list(want)
-        for g, f in want.items(): assert np.flatnonzero(got[g]).tolist() == f.index.tolist()
-    y, s = base.label.to_numpy(), t1.score.to_numpy()
-    o = np.argsort(s)
-    _, g, m = sl[0]
-    at = np.cumsum(m) - 1
-    a1, x1, z1 = C.placements(y[m], s[m], at[o[m[o]]])
-    a2, x2, z2 = C.placements(y[m], s[m])
-    assert a1 == a2 and np.array_equal(x1, x2) and np.array_equal(z1, z2)
+        got = sl[sl.by == by]
+        assert list(dict.fromkeys(got.group)) == list(want)
+        for g, f in want.items():
+            m = np.zeros(len(y), bool); m[f.index] = True
+            for r in got[got.group == g].itertuples():
+                d = C.delong_test(y[m], gs.scores[r.a][m], gs.scores[r.b][m])
+                A, B, se, p = brute_delong(y[m], gs.scores[r.a][m], gs.scores[r.b][m])
+                assert (r.n, r.n_unsafe) == (m.sum(), y[m].sum())
+                assert r.auc_a == pytest.approx(A, abs=1e-12) and r.auc_b == pytest.approx(B, abs=1e-12)
+                assert r.delong_p == pytest.approx(d['delong_p'], rel=1e-9, abs=1e-15)
+                assert r.delong_p == pytest.approx(p, rel=1e-7)
+                pr = C.paired_rates(y[m], ops[r.a]['block'][m], ops[r.b]['block'][m])
+                assert (r.recall_diff, r.recall_p) == pytest.approx((pr['recall_diff'], pr['recall_p']))
+                if by == 'category': assert math.isnan(r.frr_p)
+                else: assert (r.frr_diff, r.frr_p) == pytest.approx((pr['frr_diff'], pr['frr_p']))
+    assert 'nosuch' not in set(sl.by)
+
+
+def test_isotonic_against_sklearn():
+    from sklearn.isotonic import IsotonicRegression
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 2, 3000)
+    s = np.round(np.clip(.3 + .3 * y + rng.normal(0, .25, 3000), 0, 1), 2)      # ties and clipped ends
+    fit = C.fit_split(y, .5, 1)
+    f = C.CalibrationMap(y[fit], s[fit], 'isotonic')
+    sk = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(s[fit], y[fit])
+    q = np.r_[s[~fit], rng.random(200), -1, 2]
+    np.testing.assert_allclose(f(q), sk.predict(q), atol=1e-12)
+    r = C.recalibrate(y, s, fit, 'isotonic', threshold=.6)
+    c = sk.predict(s[~fit])
+    assert r['ece_after'] == pytest.approx(C.ece(y[~fit], c)) and r['brier_after'] == pytest.approx(brier_score_loss(y[~fit], c))
+    assert r['threshold_calibrated'] == pytest.approx(float(sk.predict([.6])[0]))
