@@ -4,12 +4,13 @@
 
 # %% ../nbs/06_multilingual.ipynb #c002
 from __future__ import annotations
-import re, os, sys, json, html, math, functools, unicodedata
+import re, os, io, sys, json, lzma, html, math, functools, hashlib, unicodedata
 from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fastcore.basics import patch
 
@@ -48,9 +49,28 @@ SCRIPTS = ['Zyyy', 'Zzzz', *dict.fromkeys(_SCRIPT_WORDS.values()), 'Jpan']
 _WIDE = {'Hani', 'Hira', 'Kana', 'Hang'}  # one character carries about a word
 _TABLE_SIZE = 0x30000
 
-# %% ../nbs/06_multilingual.ipynb #c005b
+# %% ../nbs/06_multilingual.ipynb #c005p
+_PACKED = 'detector.npz'  # in datasets/langid: the script table and py3langid's model, precomputed
+
 @functools.lru_cache(maxsize=1)
-def _script_table()->np.ndarray:
+def _packed()->dict:
+    "The arrays of the precomputed file and its `meta` (what each part was built from); {} if missing or unreadable"
+    p = datasets_dir()/'langid'/_PACKED
+    try:
+        with np.load(p, allow_pickle=False) as z: d = {k: z[k] for k in z.files}
+        d['meta'] = json.loads(str(d['meta']))
+    except (OSError, ValueError, KeyError, EOFError): return {}  # built from the sources instead (same result, slower)
+    return d
+
+# %% ../nbs/06_multilingual.ipynb #c005p3
+def _unpack(d:dict, name:str)->np.ndarray:
+    "Array `name` of the precomputed file `d`, zstd-decompressed"
+    dtype, shape = d['meta']['arrays'][name]
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer(pa.decompress(d[name], decompressed_size=size, codec='zstd'), dtype).reshape(shape)
+
+# %% ../nbs/06_multilingual.ipynb #c005b
+def _build_script_table()->np.ndarray:
     "Script index (into `SCRIPTS`) of every code point below U+30000; 0 for non-letters"
     idx = {s: i for i, s in enumerate(SCRIPTS)}
     t = np.zeros(_TABLE_SIZE, np.uint8)
@@ -66,6 +86,19 @@ def _script_table()->np.ndarray:
             s = 'Zzzz'
         t[cp] = idx[s]
     return t
+
+def _script_key()->str:
+    "SHA-256 of what the script table is built from: this Python's Unicode version and the script names"
+    return hashlib.sha256(json.dumps([unicodedata.unidata_version, SCRIPTS, _SCRIPT_WORDS, _TABLE_SIZE]).encode()).hexdigest()
+
+# %% ../nbs/06_multilingual.ipynb #c005r
+@functools.lru_cache(maxsize=1)
+def _script_table()->np.ndarray:
+    "The script table: from the precomputed file when built from this Unicode version and these scripts, else built"
+    d = _packed()
+    if d.get('meta', {}).get('scripts') != _script_key(): return _build_script_table()
+    starts = d['script_starts'].astype(np.int64)
+    return np.repeat(d['script_values'], np.diff(starts, append=_TABLE_SIZE))
 
 # %% ../nbs/06_multilingual.ipynb #c006
 def script_counts(texts:list)->tuple:
@@ -145,13 +178,55 @@ def normalize_language(code)->str|None:
     if len(base) == 2: return base
     return _lingua_codes().get(base, base)
 
+# %% ../nbs/06_multilingual.ipynb #c017a1
+_LANGID_ARRAYS = ('ptc', 'pc', 'nextmove', 'nextmove_row', 'out_feat')  # py3langid's arrays, zstd-compressed
+
+def _langid_source()->Path:
+    "py3langid's model file (npz inside LZMA)"
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+    return Path(MODEL_DIR)/MODEL_FILE
+
+def _sha256(path)->str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def _langid_model(packed:bool=True)->tuple:
+    "py3langid's model as its loader returns it: (ptc, pc, classes, nextmove, nextmove_row, out_feat)"
+    from py3langid.modelio import load_model, _to_array
+    src, d = _langid_source(), _packed() if packed else {}
+    if d.get('meta', {}).get('langid') != _sha256(src): return load_model(src)
+    a = {k: _unpack(d, k) for k in _LANGID_ARRAYS}
+    return (a['ptc'], a['pc'], d['classes'].tolist(), _to_array(a['nextmove']), _to_array(a['nextmove_row']),
+            a['out_feat'].tolist())
+
 # %% ../nbs/06_multilingual.ipynb #c017b
-@functools.lru_cache(maxsize=1)
-def _langid()->tuple:
+@functools.lru_cache(maxsize=2)
+def _langid(packed:bool=True)->tuple:
     "py3langid's identifier (normalised probabilities) and its labels as riskbench codes, one per column"
-    from py3langid.langid import LanguageIdentifier, MODEL_FILE
-    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from py3langid.langid import LanguageIdentifier
+    ptc, pc, classes, nextmove, row, out = _langid_model(packed)
+    ident = LanguageIdentifier(np.asarray(ptc), np.asarray(pc), classes, nextmove, out, norm_probs=True, tk_row=row)
     return ident, np.array([None if l == 'zxx' else normalize_language(l) for l in ident.nb_classes], object)
+
+# %% ../nbs/06_multilingual.ipynb #c017b5
+def _pack_detector(path:str|Path|None=None, # where to write (None: the bundled datasets/langid/detector.npz)
+                   level:int=19,             # zstd level
+                  )->Path:
+    "Write the precomputed script table and py3langid model, with the hashes of what they were built from"
+    import py3langid
+    p = Path(path) if path else datasets_dir()/'langid'/_PACKED
+    t = _build_script_table()
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    src = _langid_source()
+    with lzma.open(src) as f, np.load(io.BytesIO(f.read()), allow_pickle=False) as z: m = {k: z[k] for k in z.files}
+    codec = pa.Codec('zstd', compression_level=level)
+    arrays = {k: np.frombuffer(codec.compress(np.ascontiguousarray(m[k]), asbytes=True), np.uint8) for k in _LANGID_ARRAYS}
+    meta = dict(scripts=_script_key(), unicode=unicodedata.unidata_version, langid=_sha256(src),
+                py3langid=py3langid.__version__, zstd_level=level,
+                arrays={k: [m[k].dtype.str, list(m[k].shape)] for k in _LANGID_ARRAYS})
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, 'wb') as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), script_starts=starts.astype(np.uint32), script_values=t[starts],
+                 classes=m['classes'], **arrays)
+    return p
 
 # %% ../nbs/06_multilingual.ipynb #c016
 @functools.lru_cache(maxsize=16)

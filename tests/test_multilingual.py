@@ -497,3 +497,43 @@ def test_coverage_inputs_account_for_every_row(tmp_path):
     none = tmp_path/'unscored.jsonl'; none.write_text(''.join(json.dumps(dict(x, score=None)) + '\n' for x in rows))
     with pytest.raises(BadFile, match=r'every one of its 6 row\(s\) was rejected \(6 × score missing is not a number'):
         coverage_inputs(scores=str(none))
+
+# ---- issue 19 item 5: start-up. The script table and py3langid's model come from datasets/langid/detector.npz
+def test_import_riskbench_pays_nothing_for_language_id():
+    code = ("import sys, riskbench; a = sorted(m for m in ('riskbench.multilingual', 'py3langid', 'lingua') if m in sys.modules)\n"
+            "import riskbench.multilingual as m; print(a, [f.cache_info().currsize for f in (m._packed, m._langid, m._script_table)])")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == '[] [0, 0, 0]'  # nothing imported, nothing read or built until the first detection
+
+def test_packed_detector_is_fresh_and_small():
+    "Fails when the installed py3langid or this Python's Unicode version no longer matches: rerun `_pack_detector()`"
+    import riskbench.multilingual as m
+    p = ROOT/'datasets'/'langid'/'detector.npz'
+    assert p.stat().st_size < 6e6
+    meta = m._packed()['meta']
+    assert meta['langid'] == m._sha256(m._langid_source()), 'py3langid model changed: rerun _pack_detector()'
+    assert meta['scripts'] == m._script_key(), 'Unicode version or scripts changed: rerun _pack_detector()'
+
+def test_packed_detector_detects_exactly_as_the_built_one(short, langid, monkeypatch):
+    import riskbench.multilingual as m
+    fast, _ = m._langid()
+    built = m._langid(packed=False)  # py3langid's own loader
+    fresh = built[0]
+    assert fast is not fresh and fast.tk_nextmove == fresh.tk_nextmove and fast.tk_row == fresh.tk_row
+    assert fast.tk_output == fresh.tk_output and fast.nb_classes == fresh.nb_classes
+    assert np.array_equal(fast.nb_ptc, fresh.nb_ptc) and fast.nb_ptc.dtype == fresh.nb_ptc.dtype
+    texts = short.text.tolist() + langid.text.tolist() + ['', '12345', 'ALL CAPS TEXT HERE', 'mixed 日本語 and English']
+    assert np.stack([fast._decide(t) for t in texts]).tobytes() == np.stack([fresh._decide(t) for t in texts]).tobytes()
+    assert np.array_equal(m._script_table(), m._build_script_table())
+    got = detect_languages(texts, prefer=['en', 'hr'])
+    monkeypatch.setattr(m, '_langid', lambda packed=True: built)
+    monkeypatch.setattr(m, '_script_table', m._build_script_table)
+    pd.testing.assert_frame_equal(got, detect_languages(texts, prefer=['en', 'hr']))
+
+def test_a_missing_packed_file_falls_back(tmp_path, monkeypatch):
+    import riskbench.multilingual as m
+    monkeypatch.setattr(m, 'datasets_dir', lambda: tmp_path)
+    assert m._packed.__wrapped__() == {}
+    (tmp_path/'langid').mkdir(); (tmp_path/'langid'/'detector.npz').write_bytes(b'not a zip')
+    assert m._packed.__wrapped__() == {}
