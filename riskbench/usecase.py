@@ -1475,6 +1475,11 @@ def _mit_state(uc:UseCase, *ids)->tuple:
     if pl: return 'partial', '; '.join(said(m, 'planned') for m in pl)
     return 'missing', f"no {' / '.join(ids)} on the card"
 
+def _declared_state(uc:UseCase, *ids)->tuple:
+    "(status, evidence text, basis) of catalog ids: what the card declares, never measured"
+    st, txt = _mit_state(uc, *ids)
+    return st, txt, 'none' if st == 'missing' else 'declared'
+
 # %% ../nbs/02_usecase.ipynb #q002
 APPLIES_WHEN = dict(**{cap: (lambda cap: lambda uc: uc.has(cap))(cap) for cap in CAPABILITIES},
                     fine_tuned=lambda uc: uc.model['fine_tuned'],
@@ -1510,24 +1515,24 @@ def _described(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done with a description; the audience and languages are said either way"
     who = f"audience {uc.audience['type']}{', minors present' if uc.minors_present else ''}; "
     who += f"languages {', '.join(uc.languages)}" + ('' if uc.description else '; no description')
-    return ('done' if uc.description else 'partial'), who
+    return ('done' if uc.description else 'partial'), who, 'documented'
 
 # %% ../nbs/02_usecase.ipynb #q005-3
 @check_rule
 def _content_policy_defined(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done with a content policy, said by its disallowed and custom categories"
     cp = uc.content_policy
-    if not cp: return 'missing', 'no content_policy on the card'
+    if not cp: return 'missing', 'no content_policy on the card', 'none'
     n_dis = sum(v['decision'] == 'disallowed' for v in cp.categories.values())
-    return 'done', f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom"
+    return 'done', f"{cp.name}: {n_dis} categories disallowed, {len(cp.custom)} custom", 'documented'
 
 # %% ../nbs/02_usecase.ipynb #q005-5
 @check_rule
 def _agent_policy_defined(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done with an agent-use policy, said by its tools and default"
     ap = uc.agent_policy
-    return ('done', f"{ap.name}: {len(ap.tools)} tools, default {ap.default}") if ap else \
-        ('missing', 'no agent_policy on the card')
+    return ('done', f"{ap.name}: {len(ap.tools)} tools, default {ap.default}", 'documented') if ap else \
+        ('missing', 'no agent_policy on the card', 'none')
 
 # %% ../nbs/02_usecase.ipynb #q005-7
 @check_rule
@@ -1536,8 +1541,8 @@ def _age_appropriate(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     cp = uc.content_policy
     ok = (cp is not None and all(cp.decision(c) == 'disallowed' for c in ('S4', 'S12'))
           and cp.decision('S11') != 'allowed')
-    return ('done', 'S4 and S12 disallowed, S11 not allowed') if ok else \
-        ('missing', 'minors present: the content policy must disallow S4 and S12 and not allow S11')
+    return ('done', 'S4 and S12 disallowed, S11 not allowed', 'documented') if ok else \
+        ('missing', 'minors present: the content policy must disallow S4 and S12 and not allow S11', 'none')
 
 # %% ../nbs/02_usecase.ipynb #q005-10
 @check_rule
@@ -1545,22 +1550,24 @@ def _tradeoff_measured(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done when every guard has a usable threshold policy, partial when some do"
     m = ev.measured
     text = f"threshold policies for {len(m)} of {len(uc.guards)} guards" + (f": {', '.join(m)}" if m else '')
-    return ('missing' if not m else ('done' if len(m) == len(uc.guards) else 'partial')), text
+    st = 'missing' if not m else ('done' if len(m) == len(uc.guards) else 'partial')
+    return st, text, 'measured' if m else 'none'
 
 # %% ../nbs/02_usecase.ipynb #q006-1
 @check_rule
 def _safety_tuning(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "The card's safety fine-tuning where it fine-tunes, else the base model's safety tuning"
-    if uc.model['fine_tuned']: return _mit_state(uc, *it['mitigations'])
-    if uc.model['safety_tuned']: return 'done', f"relies on the safety tuning of {uc.model['base']}"
-    return 'missing', 'a model without safety tuning, and no safety fine-tuning'
+    if uc.model['fine_tuned']: return _declared_state(uc, *it['mitigations'])
+    if uc.model['safety_tuned']: return 'done', f"relies on the safety tuning of {uc.model['base']}", 'declared'
+    return 'missing', 'a model without safety tuning, and no safety fine-tuning', 'none'
 
 # %% ../nbs/02_usecase.ipynb #q006-3
 @check_rule
 def _safety_evaluation(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "The safety-evaluation mitigation; guard evaluations alone are partial"
-    st = _mit_state(uc, *it['mitigations'])
-    if st[0] == 'missing' and ev.measured: return 'partial', f"guard evaluations only: {', '.join(ev.measured)}"
+    st = _declared_state(uc, *it['mitigations'])
+    if st[0] == 'missing' and ev.measured:
+        return 'partial', f"guard evaluations only: {', '.join(ev.measured)}", 'measured'
     return st
 
 # %% ../nbs/02_usecase.ipynb #q007-1
@@ -1570,23 +1577,24 @@ def _output_guards(uc:UseCase)->list:
             if g['stage'] in ('output', 'both') and _guard_info(g['spec'])['kind'] != 'prompt']
 
 # %% ../nbs/02_usecase.ipynb #q007-3
-def _safeguards_on(uc:UseCase, it:dict, guards:list, where:str)->tuple:
-    "Done when guards run at `where`, else the state of the item's filters"
-    st = _mit_state(uc, *it['mitigations'])
+def _safeguards_on(uc:UseCase, ev:_Evidence, it:dict, guards:list, where:str)->tuple:
+    "Done when guards run at `where` (measured when every one of them was), else the state of the item's filters"
+    st = _declared_state(uc, *it['mitigations'])
     if not guards: return st
-    return 'done', f"guards on {where}: {', '.join(guards)}" + ('; ' + st[1] if st[0] != 'missing' else '')
+    return ('done', f"guards on {where}: {', '.join(guards)}" + ('; ' + st[1] if st[0] != 'missing' else ''),
+            'measured' if all(g in ev.pols for g in guards) else 'declared')
 
 # %% ../nbs/02_usecase.ipynb #q007-4
 @check_rule
 def _input_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Guards on input, or input filters"
-    return _safeguards_on(uc, it, [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')], 'input')
+    return _safeguards_on(uc, ev, it, [g['spec'] for g in uc.guards if g['stage'] in ('input', 'both')], 'input')
 
 # %% ../nbs/02_usecase.ipynb #q007-5
 @check_rule
 def _output_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Content guards on output, or output filters"
-    return _safeguards_on(uc, it, _output_guards(uc), 'output')
+    return _safeguards_on(uc, ev, it, _output_guards(uc), 'output')
 
 # %% ../nbs/02_usecase.ipynb #q008-1
 @check_rule
@@ -1600,20 +1608,23 @@ def _safeguards_evaluated(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     st = 'missing' if not uc.guards or not ev.measured else ('done' if len(meets) == len(uc.guards) else 'partial')
     text = ('no guards' if not uc.guards else f"meet the appetite's floors: {', '.join(meets) or 'none'}; "
             f"short of them: {', '.join(below) or 'none'}; not measured: {', '.join(unmeasured) or 'none'}")
-    return st, text
+    return st, text, 'none' if st == 'missing' else 'measured'
 
 # %% ../nbs/02_usecase.ipynb #q008-4
 @check_rule
 def _evaluated_end_to_end(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done when the card's product model was measured end to end (a system summary of it, its part not failed)"
     if not uc.product_model:
-        return 'missing', "the card names no product model (model.spec): the product was not evaluated end to end"
-    if ev.system_failed: return 'missing', f"the system part {ev.system_failed} failed: nothing measured end to end"
-    if not ev.system: return 'missing', f"no system evaluation of {uc.product_model} (riskbench system, or assess)"
+        return ('missing', "the card names no product model (model.spec): the product was not evaluated end to end",
+                'none')
+    if ev.system_failed:
+        return 'missing', f"the system part {ev.system_failed} failed: nothing measured end to end", 'none'
+    if not ev.system:
+        return 'missing', f"no system evaluation of {uc.product_model} (riskbench system, or assess)", 'none'
     hz = [h for h, e in ev.system['evidence'].items() if e['n'] >= MIN_UNSAFE_ROWS]
     said = f"{len(hz)} hazard{'s' * (len(hz) != 1)} on at least {MIN_UNSAFE_ROWS} unsafe rows"
     return 'done', (f"{uc.product_model} measured end to end: {said}"
-                    + ('' if ev.system['judged'] else '; violations not judged (upper bounds)'))
+                    + ('' if ev.system['judged'] else '; violations not judged (upper bounds)')), 'measured'
 
 # %% ../nbs/02_usecase.ipynb #q009-1
 @check_rule
@@ -1626,7 +1637,7 @@ def _languages_tested(uc:UseCase, ev:_Evidence, it:dict)->tuple:
             f"unknown support: {', '.join(unknown)}" if unknown else '',
             f"not measured: {', '.join(not_meas)}" if not_meas else 'measured in every language']
     st = 'missing' if missing or unknown else ('done' if not not_meas else 'partial')
-    return st, '; '.join(x for x in said if x)
+    return st, '; '.join(x for x in said if x), 'none' if st == 'missing' else 'measured'
 
 # %% ../nbs/02_usecase.ipynb #q010-1
 @check_rule
@@ -1635,7 +1646,7 @@ def _image_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     mm = [g['spec'] for g in uc.guards if _guard_info(g['spec'])['images'] and g['stage'] in ('input', 'both')]
     f = _mit_state(uc, *it['mitigations'])
     st = ['missing', 'partial', 'done'][(f[0] == 'done') + bool(mm)]
-    return st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}"
+    return st, f"{f[1]}; multimodal guard: {', '.join(mm) or 'none'}", 'none' if st == 'missing' else 'declared'
 
 # %% ../nbs/02_usecase.ipynb #q010-3
 @check_rule
@@ -1645,7 +1656,8 @@ def _tool_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     gout, tt = _output_guards(uc), _mit_state(uc, *it['mitigations'])
     n = bool(pg) + bool(gout) + (tt[0] == 'done')
     return (['missing', 'partial', 'partial', 'done'][n],
-            f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}")
+            f"prompt guard: {', '.join(pg) or 'none'}; output guard: {', '.join(gout) or 'none'}; {tt[1]}",
+            'declared' if n else 'none')
 
 # %% ../nbs/02_usecase.ipynb #q010-5
 @check_rule
@@ -1655,7 +1667,7 @@ def _code_safeguards(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     cyber = any('cyberseceval' in json.dumps(m['settings']).lower() + m['evidence'].lower()
                 for m in uc.in_place() if m['id'] == 'safety_evaluation')
     st = ['missing', 'partial', 'done'][(f[0] == 'done') + cyber]
-    return st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}"
+    return st, f"{f[1]}; CyberSecEval {'run' if cyber else 'not recorded'}", 'none' if st == 'missing' else 'declared'
 
 # %% ../nbs/02_usecase.ipynb #q010-7
 @check_rule
@@ -1663,26 +1675,28 @@ def _languages_supported(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done when the base model and every guard support every language; a language filter makes the rest partial"
     missing, unknown = _language_gaps(uc)
     if not (missing or unknown):
-        return 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard"
+        return 'done', f"all of {', '.join(uc.languages)} supported by the base model and every guard", 'documented'
     lf = _mit_state(uc, *it['mitigations'])
     return ('partial' if lf[0] == 'done' else 'missing',
-            f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}")
+            f"unsupported: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}; {lf[1]}",
+            'declared' if lf[0] == 'done' else 'none')
 
 # %% ../nbs/02_usecase.ipynb #rt031
 @check_rule
 def _red_teaming(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done when a campaign covers every deployment language; partial when some are missing; declared ones are assumed"
-    if ev.redteam_failed: return 'missing', f"the red-team part {ev.redteam_failed} failed: no campaign evidence"
+    if ev.redteam_failed:
+        return 'missing', f"the red-team part {ev.redteam_failed} failed: no campaign evidence", 'none'
     if ev.redteam is None:
-        st, txt = _mit_state(uc, *it['mitigations'])
+        st, txt, basis = _declared_state(uc, *it['mitigations'])
         return st, (f"no red-team campaign summary; {txt}" if st == 'missing' else
-                    f"assumed, not measured (no red-team campaign summary given): {txt}")
+                    f"assumed, not measured (no red-team campaign summary given): {txt}"), basis
     rt = ev.redteam
     target = rt['model'] if rt['layer'] == 'product' else rt['guard']
     what = (f"campaign ({rt['source']}): {len(rt['techniques'])} techniques against the {rt['layer']} {target}, "
             f"languages {', '.join(rt['languages']) or 'none'}")
     miss = [l for l in dict.fromkeys(re.split(r'[-_]', l)[0].lower() for l in uc.languages) if l not in rt['languages']]
-    return ('partial', f"{what}; not attacked in {', '.join(miss)}") if miss else ('done', what)
+    return ('partial', f"{what}; not attacked in {', '.join(miss)}", 'measured') if miss else ('done', what, 'measured')
 
 # %% ../nbs/02_usecase.ipynb #pv031
 @check_rule
@@ -1690,11 +1704,11 @@ def _privacy_attacks(uc:UseCase, ev:_Evidence, it:dict)->tuple:
     "Done when a privacy part measured the model; not done when it failed or is missing; declared ones are assumed"
     if ev.privacy:
         text, leaks = _privacy_findings(ev.privacy)
-        return 'done', text + ('; it leaks training data: see the memorisation warning' if leaks else '')
-    if ev.privacy_missing: return 'missing', f"privacy: {ev.privacy_missing}"
-    st, txt = _mit_state(uc, *it['mitigations'])
+        return 'done', text + ('; it leaks training data: see the memorisation warning' if leaks else ''), 'measured'
+    if ev.privacy_missing: return 'missing', f"privacy: {ev.privacy_missing}", 'none'
+    st, txt, basis = _declared_state(uc, *it['mitigations'])
     return st, (f"no privacy summary; {txt}" if st == 'missing' else
-                f"assumed, not measured (no privacy summary given): {txt}")
+                f"assumed, not measured (no privacy summary given): {txt}"), basis
 
 # %% ../nbs/02_usecase.ipynb #q011-1
 def load_checklist(path:str|Path='bundled:rules/checklist.yaml', # the checklist table (YAML)
@@ -1726,11 +1740,11 @@ CHECKLIST = load_checklist()
 
 # %% ../nbs/02_usecase.ipynb #q012-1
 def _item_status(uc:UseCase, ev:_Evidence, it:dict)->tuple:
-    "(status, evidence) of one checklist item"
+    "(status, evidence, basis) of one checklist item"
     if it['applies_when'] and not any(APPLIES_WHEN[a](uc) for a in it['applies_when']):
-        return _NA, it['not_applicable']
-    if it['rule']: return CHECK_RULES[it['rule']](uc, ev, it)
-    return _mit_state(uc, *it['mitigations'])
+        return _NA, it['not_applicable'], 'documented'
+    st, text, basis = CHECK_RULES[it['rule']](uc, ev, it) if it['rule'] else _declared_state(uc, *it['mitigations'])
+    return st, text, 'none' if st == 'missing' else basis
 
 # %% ../nbs/02_usecase.ipynb #q012-3
 def checklist_table()->pd.DataFrame:
@@ -1747,7 +1761,7 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
                         system:dict|str|Path|None=None, # a system part's summary.json (as for `risk_register`)
                         redteam:dict|str|Path|None=None, # a redteam part's summary.json (as for `risk_register`)
                         privacy:dict|str|Path|None=None, # a privacy part's summary.json (as for `risk_register`)
-                       )->pd.DataFrame:               # stage, item, section, status, evidence
+                       )->pd.DataFrame:               # stage, item, section, status, evidence, basis
     "The readiness checklist over the guide's stages"
     uc = usecase if isinstance(usecase, UseCase) else load_usecase(usecase)
     pols, _ = match_policies(uc, evidence)
@@ -1759,7 +1773,7 @@ def readiness_checklist(usecase:UseCase|str|Path,     # a card or its path
     ev = _Evidence([g['spec'] for g in uc.guards if g['spec'] in pols], pols, failed, fg, sysm, sys_failed, rt, rt_failed,
                    *_privacy_for(uc, privacy, failed_parts))
     df = pd.DataFrame([dict(stage=i['stage'], item=i['item'], section=i['section'],
-                            **dict(zip(('status', 'evidence'), _item_status(uc, ev, i)))) for i in CHECKLIST])
+                            **dict(zip(('status', 'evidence', 'basis'), _item_status(uc, ev, i)))) for i in CHECKLIST])
     df.attrs['warnings'] = [w for s in ev.measured for w in fg[s]]
     return df
 

@@ -721,7 +721,7 @@ def test_checklist_follows_its_table(name):
     uc = U.load_usecase(f'bundled:usecases/{name}.yaml')
     ck = U.readiness_checklist(uc)
     table = yaml.safe_load((ROOT / 'datasets' / 'rules' / 'checklist.yaml').read_text(encoding='utf-8'))
-    assert list(ck.columns) == ['stage', 'item', 'section', 'status', 'evidence']
+    assert list(ck.columns) == ['stage', 'item', 'section', 'status', 'evidence', 'basis']
     assert ck[['stage', 'item', 'section']].to_dict('records') == [{k: t[k] for k in ('stage', 'item', 'section')} for t in table]
     assert ''.join(dict(done='D', partial='P', missing='M').get(s, '-') for s in ck.status) == DEMO_CHECKLISTS[name]
     facts = dict(fine_tuned=uc.model['fine_tuned'], reasoning=uc.model['reasoning'], minors_present=uc.minors_present,
@@ -733,6 +733,7 @@ def test_checklist_follows_its_table(name):
         elif not t.get('rule'):   # a regular item: the state of its mitigations on the card, worked out here
             got = {m['status'] for m in uc.mitigations if m['id'] in t['mitigations']}
             assert r.status == ('done' if 'in_place' in got else 'partial' if got else 'missing'), t['item']
+            assert r.basis == ('declared' if got else 'none'), t['item']   # the card says so; nothing measured it
 
 
 def test_bad_checklist_table_names_item_and_field(tmp_path):
@@ -1226,3 +1227,29 @@ def test_cli_takes_redteam_evidence(tmp_path, cli):
     (tmp_path / 'bad.json').write_text('{"techniques": 3}')
     r = cli('usecase', cardp, '--redteam', tmp_path / 'bad.json')
     assert r.returncode == 2 and 'bad.json: not a red-team summary' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_checklist_items_say_how_they_are_known():
+    "A declared item is done with basis 'declared', a measured one 'measured', a card's own policy 'documented'"
+    ck = lambda uc, **kw: U.readiness_checklist(uc, **kw).set_index('item')
+    fine = dict(model=dict(base='meta-llama/Llama-3.1-8B-Instruct', fine_tuned=True),
+                data=dict(personal_data=True, description='support chats'))
+    uc = _input_card(mitigations=[dict(id='red_teaming', status='in_place'),
+                                  dict(id='privacy_attack_tests', status='in_place'),
+                                  dict(id='feedback_reporting', status='planned')], languages=['en'], **fine)
+    declared = ck(uc)
+    for item in ('Red teaming', 'Privacy adversarial attack tests'):
+        assert tuple(declared.loc[item, ['status', 'basis']]) == ('done', 'declared')
+        assert declared.loc[item, 'evidence'].startswith('assumed, not measured')      # the report's wording is kept
+    assert tuple(declared.loc['Feedback and reporting', ['status', 'basis']]) == ('partial', 'declared')
+    measured = ck(uc, redteam=redteam_summary(languages=['en']), privacy=privacy_summary())
+    assert tuple(measured.loc['Red teaming', ['status', 'basis']]) == ('done', 'measured')
+    assert tuple(measured.loc['Privacy adversarial attack tests', ['status', 'basis']]) == ('done', 'measured')
+    demo = ck(U.load_usecase('bundled:usecases/customer_support.yaml'))
+    assert demo.loc['Content policy defined', 'basis'] == 'documented'
+    assert set(demo.basis) <= {'measured', 'declared', 'documented', 'none'}
+    assert (demo[demo.status == 'missing'].basis == 'none').all()
+    assert (demo[demo.basis == 'none'].status == 'missing').all()
+    assert (demo[demo.status == 'not applicable'].basis == 'documented').all()
+    s = U.card_assessment(uc).summary()
+    assert {c['item']: c['basis'] for c in s['checklist']}['Red teaming'] == 'declared'   # the bundle's usecase part
