@@ -14,18 +14,19 @@ from fastcore.basics import patch
 
 from .core import (BadFile, BadColumn, BadParameter, RowReport, evidence_warning,
                             iter_records, validate_records, per_distinct, resolve_input, write_text, datasets_dir, LABEL_WORDS)
+from .core import file_sha256
 from .thresholds import wilson_interval, GuardPolicy
 
 # %% auto #0
 __all__ = ['LOG_COLUMNS', 'LAYERS', 'RATES', 'PERIODS', 'GROUPINGS', 'SHEET_COLUMNS', 'LABEL_KEYS', 'read_logs',
            'rate_indicators', 'period_start', 'aggregate', 'p_chart', 'rates_over_time', 'rate_figure',
            'control_warnings', 'psi_counts', 'psi', 'ks_2sample', 'Reference', 'bundle_references', 'layer_reference',
-           'mix_drift', 'prevalence_weights', 'drift_table', 'expected_rates', 'observed_rates', 'drift_warnings',
-           'sample_size', 'review_sample', 'csv_safe', 'review_sheet', 'review_cmd', 'read_labels', 'cohen_kappa',
-           'wide_labels', 'pairwise_kappa', 'count_table', 'fleiss_kappa', 'krippendorff_alpha', 'agreement',
-           'agreement_by', 'loo_consensus', 'annotator_bias', 'group_bias', 'agreement_warnings', 'adjudicate',
-           'LabelSession', 'label_widget', 'MonitorResult', 'monitor_report', 'coverage_warnings', 'monitor_cmd',
-           'agreement_report', 'agreement_cmd']
+           'reference_record', 'mix_drift', 'mix_counts', 'prevalence_weights', 'drift_table', 'expected_rates',
+           'observed_rates', 'drift_warnings', 'sample_size', 'review_sample', 'csv_safe', 'review_sheet', 'review_cmd',
+           'read_labels', 'cohen_kappa', 'wide_labels', 'pairwise_kappa', 'count_table', 'fleiss_kappa',
+           'krippendorff_alpha', 'agreement', 'agreement_by', 'loo_consensus', 'annotator_bias', 'group_bias',
+           'agreement_warnings', 'adjudicate', 'LabelSession', 'label_widget', 'MonitorResult', 'monitor_report',
+           'coverage_warnings', 'monitor_cmd', 'agreement_report', 'agreement_cmd']
 
 # %% ../nbs/19_monitor.ipynb #m006
 LOG_COLUMNS = dict(
@@ -336,6 +337,19 @@ def layer_reference(logs:pd.DataFrame, refs:dict, layer:str='input')->str|None:
         return slug if slug in refs else None
     return next(iter(refs)) if layer == 'input' and len(refs) == 1 else None
 
+# %% ../nbs/19_monitor.ipynb #m064b
+def reference_record(bundle:str|Path,   # the assessment bundle the logs were compared with
+                     refs:dict,         # from `bundle_references`
+                     logs:pd.DataFrame, # from `read_logs`
+                    )->dict:            # bundle, layers {layer: slug|None}, guards {slug: {scores_, policy_sha256}}
+    "Which bundle, guards and files a monitoring run compared the logs with"
+    b = resolve_input(bundle, 'bundle')
+    sha = lambda p: file_sha256(p) if p.is_file() else None
+    layers = {l: layer_reference(logs, refs, l) for l in LAYERS
+              if f'{l}_score' in logs and logs[f'{l}_score'].notna().any()}
+    return dict(bundle=str(b), layers=layers, guards={s: dict(scores_sha256=sha(b/'scores'/f'{s}.parquet'),
+                                                          policy_sha256=sha(b/'policies'/f'{s}.json')) for s in refs})
+
 # %% ../nbs/19_monitor.ipynb #m066
 def _values(df:pd.DataFrame, col:str)->pd.Series:
     v = df[col]
@@ -350,6 +364,14 @@ def mix_drift(logs:pd.DataFrame, assessed:pd.DataFrame, column:str='language')->
     t = t.assign(assessed_share=t.assessed / max(t.assessed.sum(), 1), live_share=t.live / max(t.live.sum(), 1))
     t = t.rename_axis(column).reset_index().sort_values('live', ascending=False, ignore_index=True)
     return t, psi_counts(t.assessed, t.live)
+
+# %% ../nbs/19_monitor.ipynb #m067b
+def mix_counts(df:pd.DataFrame, column:str='language')->dict|None: # {n, counts: {value: rows}} (None: no column)
+    "Rows holding each value of `column`, out of the rows that hold any"
+    if column not in df: return None
+    v = _values(df, column)
+    rows = v.groupby(level=0).unique().explode() if column == 'categories' else v  # a row counts once per code
+    return dict(n=int(rows.index.nunique()), counts={str(k): int(c) for k, c in rows.value_counts().items()})
 
 # %% ../nbs/19_monitor.ipynb #m069
 def _per_language(ref:Reference)->pd.DataFrame:
@@ -916,6 +938,8 @@ class MonitorResult:
     expected: dict|None = None                     # from `expected_rates`
     observed: dict = field(default_factory=dict)   # from `observed_rates`
     warnings: list = field(default_factory=list)
+    live_mix: dict = field(default_factory=dict)   # column -> `mix_counts` of the logs
+    reference: dict|None = None                    # from `reference_record`
 
 # %% ../nbs/19_monitor.ipynb #m154
 def monitor_report(logs:str|Path,          # interaction logs
@@ -929,10 +953,12 @@ def monitor_report(logs:str|Path,          # interaction logs
     ind = rate_indicators(df)
     rates = rates_over_time(df, period, ind=ind)
     by = {b: rates_over_time(df, 'week', by=b, ind=ind) for b, c in GROUPINGS.items() if c in df}
-    res = MonitorResult(rep, period, rates, by, observed=observed_rates(df))
+    res = MonitorResult(rep, period, rates, by, observed=observed_rates(df),
+                        live_mix={c: mix_counts(df, c) for c in ('language', 'categories') if c in df})
     res.warnings = [*rep.warnings(), *coverage_warnings(ind), *control_warnings(rates)]
     if str(bundle).strip():
         refs = bundle_references(bundle)
+        res.reference = reference_record(bundle, refs, df)
         res.drift = drift_table(df, refs, psi_alert, 'week')  # a day holds too few turns for a score distribution
         first = next(iter(refs.values()))
         res.mixes = {c: mix_drift(df, first.scores, c)[0] for c in ('language', 'categories')}
@@ -995,10 +1021,11 @@ def to_dict(self:MonitorResult)->dict:
     ooc = self.rates[self.rates.out_of_control]
     ooc = ooc.assign(period=ooc.period.dt.strftime('%Y-%m-%d'))[['rate', 'group', 'period', 'k', 'n', 'p', 'lcl', 'ucl']]
     d = dict(rows=self.rows.summary(), period=self.period, rates=self.overall(), out_of_control=ooc.to_dict('records'),
-             observed_rates=self.observed, warnings=self.warnings)
+             observed_rates=self.observed, live_mix=self.live_mix, warnings=self.warnings)
     if self.drift is not None:
         d['drift'] = self.drift.to_dict('records')
         d['expected_rates'] = self.expected
+    if self.reference is not None: d['reference'] = self.reference
     return d
 
 # %% ../nbs/19_monitor.ipynb #m164

@@ -454,3 +454,20 @@ def test_review_sheet_cells_are_not_formulas(tmp_path):
     cells = [v for c in ('prompt', 'response', 'report_reason') for v in sheet[c].dropna()]
     assert cells and all(not v.startswith(('=', '+', '-', '@')) for v in cells), cells
     assert "'=HYPERLINK" in ''.join(cells)
+
+
+def test_the_summary_records_its_reference_and_live_mix(demo):
+    "What `riskbench diff` needs from a monitoring run: the bundle files it read (by hash) and the live mixes as counts"
+    import hashlib
+    logs = demo[0]
+    s = M.monitor_report(LOGS, BUNDLE, 'week').to_dict()
+    b = M.resolve_input(BUNDLE)
+    sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    assert s['reference']['guards'] == {'baseline': dict(scores_sha256=sha(b/'scores'/'baseline.parquet'),
+                                                         policy_sha256=sha(b/'policies'/'baseline.json'))}
+    assert s['reference']['layers'] == {'input': 'baseline', 'output': None}      # the output guard is not in the bundle
+    assert s['live_mix']['language'] == dict(n=len(logs), counts=logs.language.fillna('(missing)').value_counts().to_dict())
+    cats = logs.categories
+    assert s['live_mix']['categories']['n'] == int(cats.map(len).gt(0).sum())
+    assert s['live_mix']['categories']['counts']['S1'] == int(cats.map(lambda c: 'S1' in c).sum())
+    assert 'reference' not in M.monitor_report(LOGS).to_dict()
