@@ -24,7 +24,9 @@ __all__ = ['FRAMEWORKS', 'RELATIONS', 'PART_TEMPLATES', 'EVIDENCE_KINDS', 'DECIS
            'which_frameworks', 'compliance', 'compliance_summary', 'parse_rule', 'load_gates', 'check_gates',
            'save_decisions', 'DecisionsEditor', 'mcnemar_exact', 'paired_bootstrap_auc', 'change_label', 'paired_rows',
            'holm', 'paired_metric_rows', 'paired_changes', 'system_rows', 'stat_diff', 'stat_text', 'stat_html',
-           'diff_cmd', 'system_card', 'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
+           'proportion_difference', 'monitor_output', 'monitor_mismatch', 'monitoring_diff', 'monitoring_tables',
+           'monitoring_diff_text', 'monitoring_diff_html', 'monitoring_diff_cmd', 'diff_cmd', 'system_card',
+           'system_card_html', 'compliance_cmd', 'signoff_cmd', 'verify_cmd', 'gate_cmd']
 
 # %% ../nbs/15_governance.ipynb #g005
 FRAMEWORKS = ('nist-ai-rmf', 'nist-ai-600-1', 'eu-ai-act', 'iso-42001', 'owasp-llm')
@@ -387,9 +389,13 @@ def _register_state(ev, hazard):
 def _checklist_state(ev, item):
     cl = {c.get('item'): c for c in _usecase_summary(ev).get('checklist') or []}
     if item not in cl: return 'missing', f"checklist item {item!r} not in the bundle"
-    st = cl[item].get('status')
+    st, basis = cl[item].get('status'), cl[item].get('basis')
     waived = [e for e in (ev.decisions.entries if ev.decisions else []) if e['kind'] == 'waive' and e['item'] == item]
-    if st in ('done', 'not applicable'): return 'found', f"checklist: {item}: {st}"
+    if st == 'not applicable' or (st == 'done' and basis in ('measured', 'documented')):
+        return 'found', f"checklist: {item}: {st}"
+    if st == 'done':  # declared on the card only, or a bundle from before the checklist said how an item is known
+        why = 'declared, not measured' if basis == 'declared' else 'how it is known not recorded, so not credited'
+        return 'partial', f"checklist: {item}: done, {why}"
     if waived: return 'partial', f"checklist: {item}: {st}, waived by {waived[-1].get('reviewer')}"
     return ('partial' if st == 'partial' else 'missing'), f"checklist: {item}: {st}"
 
@@ -827,15 +833,321 @@ def stat_html(sd:dict)->str:
         return head + f"<p>None: only descriptive differences ({html.escape('; '.join(sd['reasons']))}).</p>"
     return head + table_html(sd['changes'].round(4), max_rows=1000)
 
+# %% ../nbs/15_governance.ipynb #gm01
+def proportion_difference(k1, n1,          # events and trials of the first sample (the assessment)
+                          k2, n2,          # of the second (live traffic)
+                          alpha:float=0.05,
+                         )->dict:          # delta (p2 - p1), low, high, p_value; None where a side has no trials
+    "p2 - p1 of two independent proportions: Newcombe's hybrid score interval and the pooled two-proportion z-test"
+    from scipy.stats import norm
+    from riskbench.thresholds import wilson_interval
+    if not n1 or not n2: return dict(delta=None, low=None, high=None, p_value=None)
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson_interval(k1, n1, alpha), wilson_interval(k2, n2, alpha)
+    d, pool = p2 - p1, (k1 + k2) / (n1 + n2)
+    se = (pool * (1 - pool) * (1 / n1 + 1 / n2)) ** 0.5
+    low, high = d - ((p2 - l2) ** 2 + (u1 - p1) ** 2) ** 0.5, d + ((u2 - p2) ** 2 + (p1 - l1) ** 2) ** 0.5
+    return dict(delta=d, low=low, high=high, p_value=1.0 if se == 0 else float(2 * norm.sf(abs(d) / se)))
+
+# %% ../nbs/15_governance.ipynb #gm04
+def monitor_output(folder)->tuple|None:  # (summary, manifest) of a `riskbench monitor` output; None: not one
+    "The summary and manifest of a monitoring output folder (BadFile when the run did not complete)"
+    p = Path(folder)
+    man = _json_or_none(p/'manifest.json') if p.is_dir() else None
+    if not isinstance(man, dict) or Path(str(man.get('template', ''))).stem != 'monitoring': return None
+    s = _json_or_none(p/'summary.json')
+    if man.get('status') != 'ok' or not isinstance(s, dict):
+        raise BadFile(f"{p}: the monitoring run did not complete (status {man.get('status')!r}): "
+                      "run riskbench monitor again")
+    return s, man
+
+# %% ../nbs/15_governance.ipynb #gm06
+def monitor_mismatch(bundle:Path,    # the assessment bundle folder
+                     summary:dict,   # the monitoring output's summary.json
+                     manifest:dict,  # and its manifest.json
+                    )->list:         # what does not match ([]: the run read this bundle)
+    "Why a monitoring output was not measured against `bundle`, from the hashes the run recorded"
+    ref, sha = summary.get('reference'), lambda p: file_sha256(p) if p.is_file() else None
+    if ref:
+        now = {p.stem for p in (bundle/'scores').glob('*.parquet')}
+        out = [f"the bundle has no scores/{s}.parquet" for s in ref['guards'] if s not in now]
+        out += [f"the run compared with no guard {s!r}, which this bundle scored"
+                for s in sorted(now - set(ref['guards']))]
+        for s, h in ref['guards'].items():
+            for key, f in (('scores_sha256', bundle/'scores'/f'{s}.parquet'),
+                           ('policy_sha256', bundle/'policies'/f'{s}.json')):
+                if s in now and sha(f) != h.get(key):
+                    out.append(f"{f.parent.name}/{f.name}: SHA-256 {str(sha(f))[:12]} here, "
+                               f"{str(h.get(key))[:12]} in the run")
+        return out
+    b = (manifest.get('inputs') or {}).get('bundle')
+    if not b: return ['the run compared the logs with no bundle (riskbench monitor without --bundle)']
+    return [] if file_sha256(bundle) == b.get('sha256') else [f"the run read the bundle {b.get('path')} (SHA-256 "
+                                                               f"{str(b.get('sha256'))[:12]}), not this one"]
+
+# %% ../nbs/15_governance.ipynb #gm08
+def _count(k, n, alpha:float=0.05)->dict|None:
+    from riskbench.thresholds import wilson_interval
+    if not n: return None
+    lo, hi = wilson_interval(k, n, alpha)
+    return dict(k=int(k), n=int(n), value=k / n, low=float(lo), high=float(hi))
+
+def _compared(subject, layer, measure, a, b, alpha, why_a='', why_b='', note='')->dict:
+    "One row: the assessed and live figures, and their difference tested where both give counts"
+    t = proportion_difference(a['k'], a['n'], b['k'], b['n'], alpha) if a and b and 'k' in a and 'k' in b else {}
+    return dict(subject=subject, layer=layer, measure=measure, assessed=a, live=b, assessed_missing='' if a else why_a,
+                live_missing='' if b else why_b, **{k: t.get(k) for k in ('delta', 'low', 'high', 'p_value')},
+                test='two-proportion z-test, Newcombe interval' if t else '', note=note)
+
+# %% ../nbs/15_governance.ipynb #gm09
+def _assessed(ref, alpha:float=0.05)->dict:
+    "Block, false refusal and miss counts of one bundle guard at its deployed policy, on the assessed rows"
+    from riskbench.monitor import _per_language
+    t = _per_language(ref).sum()
+    n0, n1, fp, fn = (int(t[c]) for c in ('n0', 'n1', 'fp', 'fn'))
+    return dict(block_rate=_count(fp + n1 - fn, n0 + n1, alpha), false_refusal_rate=_count(fp, n0, alpha),
+                miss_rate=_count(fn, n1, alpha), prevalence=_count(n1, n0 + n1, alpha))
+
+# %% ../nbs/15_governance.ipynb #gm11
+def _live_errors(s:dict, layer:str, alpha:float)->tuple:
+    "(false refusal, miss) counts on reviewed turns, and why they are missing"
+    o = s.get('observed_rates') or {}
+    if layer != 'input': return {}, 'reviewed turns are compared with the input guard only'
+    if not o: return {}, 'no reviewed turns with labels in the logs'
+    errs = {m: _count(o[m]['k'], o[m]['n'], alpha) for m in ('false_refusal_rate', 'miss_rate')}
+    return errs, 'no reviewed turns of that class'
+
+# %% ../nbs/15_governance.ipynb #gm12
+def _guard_rows(refs:dict, s:dict, layers:dict, alpha:float, recorded:bool=True)->list:
+    "Per layer of the logs and guard of the bundle: block, false refusal and miss rates, assessed against live"
+    from riskbench.monitor import LAYERS
+    rates, exp, rows = s.get('rates') or {}, s.get('expected_rates') or {}, []
+    served = {v for v in layers.values() if v}
+    for layer in LAYERS:
+        slug = layers.get(layer)
+        a = _assessed(refs[slug], alpha) if slug in refs else {}
+        why_a = (f"no guard of the bundle matches the {layer} guard of the logs" if layer in layers else
+                 f"the logs hold no {layer} guard scores" if recorded else
+                 f"the monitoring run did not record which bundle guard served the {layer} layer (an older run)")
+        live = rates.get(f'{layer}_blocked')
+        lb = _count(live['k'], live['n'], alpha) if live else None
+        rows.append(_compared(slug or f'({layer} guard)', layer, 'block rate', a.get('block_rate'), lb, alpha, why_a,
+                              f"the logs have no {layer}_blocked column",
+                              'assessed on the eval set, whose share of unsafe rows differs from traffic' if a else ''))
+        errs, why = _live_errors(s, layer, alpha)
+        for m in ('false_refusal_rate', 'miss_rate'):
+            r = _compared(slug or f'({layer} guard)', layer, m.replace('_', ' '), a.get(m), errs.get(m), alpha,
+                          why_a, why)
+            if layer == 'input' and exp.get(m):
+                r['assessed_at_live_mix'] = exp[m].get('live_mix')
+                r['note'] = 'assessed rows reweighted to the live language mix: ' + (
+                    f"{exp[m]['live_mix']:.1%}" if exp[m].get('live_mix') is not None else 'not measured')
+            rows.append(r)
+    for slug in sorted(set(refs) - served):
+        rows.append(_compared(slug, '', 'block rate', _assessed(refs[slug], alpha)['block_rate'], None, alpha,
+                              why_b=f"guard {slug} of the bundle served no layer of the logs"))
+    return rows
+
+# %% ../nbs/15_governance.ipynb #gm14
+def _product_rows(bundle:Path, refs:dict, s:dict, alpha:float)->list:
+    "Prevalence, refusal, report and thumbs-down rates of the product, assessed against live"
+    rates, rows = s.get('rates') or {}, []
+    live = lambda r: _count(rates[r]['k'], rates[r]['n'], alpha) if r in rates else None
+    p = (s.get('expected_rates') or {}).get('prevalence') or {}
+    lp = _count(p['unsafe'], p['n'], alpha) if p.get('n') else None
+    ap = _assessed(next(iter(refs.values())), alpha)['prevalence']
+    rows.append(_compared('product', '', 'share of unsafe turns', ap, lp, alpha, '',
+                          'no reviewed turns: the live prevalence is unknown', p.get('source', '')))
+    t, why = _system_table(bundle)
+    a = None
+    if t is not None:
+        reach = t[t['outcome'] != 'blocked_input']
+        a = _count(int((reach['outcome'] == 'refused').sum()), len(reach), alpha)
+    rows.append(_compared('product', '', 'refusal rate', a, live('refusal'), alpha, why,
+                          "the logs have no 'response' column"))
+    for r, m in (('report', 'report rate'), ('thumbs_down', 'thumbs-down rate')):
+        rows.append(_compared('product', '', m, None, live(r), alpha, 'an assessment has no users',
+                              f"the logs have no {'thumbs' if r == 'thumbs_down' else 'report'} column"))
+    return rows
+
+# %% ../nbs/15_governance.ipynb #gm16
+def _mix_rows(ref, s:dict, alpha:float)->list:
+    "Per language and hazard: its share of the assessed eval set against its share of live traffic, Holm-adjusted"
+    from riskbench.monitor import mix_counts
+    rows = []
+    for col, name in (('language', 'language'), ('categories', 'hazard')):
+        a, b = mix_counts(ref.scores, col), (s.get('live_mix') or {}).get(col)
+        if not a or not b:
+            rows.append(dict(mix=name, value='(all)', assessed=a, live=b, delta=None, low=None, high=None, p_value=None,
+                             p_holm=None, assessed_missing='' if a else f"the eval set has no {col} column",
+                             live_missing='' if b else f"no live {col} counts (logs without it, or an older run)"))
+            continue
+        fam = []
+        for v in sorted(set(a['counts']) | set(b['counts']), key=lambda v: -b['counts'].get(v, 0)):
+            x, y = _count(a['counts'].get(v, 0), a['n'], alpha), _count(b['counts'].get(v, 0), b['n'], alpha)
+            fam.append(dict(mix=name, value=v, assessed=x, live=y, assessed_missing='', live_missing='',
+                            **proportion_difference(x['k'], x['n'], y['k'], y['n'], alpha)))
+        for r, p in zip(fam, holm([r['p_value'] for r in fam])): r['p_holm'] = float(p)
+        rows += fam
+    return rows
+
+# %% ../nbs/15_governance.ipynb #gm17
+def _drift_rows(s:dict, layers:dict)->list:
+    "Per measure and guard: PSI and KS over the whole log, the worst period, and whether it drifted"
+    d = pd.DataFrame(s.get('drift') or [])
+    if d.empty: return [dict(measure='drift', guard=None, missing='the monitoring run was not compared with a bundle')]
+    d['guard'] = d['guard'].where(d['guard'].notna(), None)
+    rows = []
+    for (m, g), x in d.groupby(['measure', d['guard'].fillna('')], sort=False):
+        whole, per = x[x.window == 'all'], x[x.window != 'all']
+        w = per.loc[per.psi.idxmax()] if len(per) and per.psi.notna().any() else None
+        num = lambda v: None if v is None or pd.isna(v) else float(v)
+        rows.append(dict(measure=m, guard=g or None, psi=num(whole.psi.iat[0]) if len(whole) else None,
+                         ks_d=num(whole.ks_d.iat[0]) if len(whole) and 'ks_d' in x else None,
+                         ks_p=num(whole.ks_p.iat[0]) if len(whole) and 'ks_p' in x else None,
+                         worst_window=None if w is None else w.window, worst_psi=None if w is None else num(w.psi),
+                         drift=bool(x.drift.any()), missing=''))
+    for layer, slug in layers.items():
+        if slug is None: rows.append(dict(measure=f'{layer} score', guard=None, missing=f"no guard of the bundle "
+                                          f"matches the {layer} guard of the logs: its drift was not measured"))
+    return rows
+
+# %% ../nbs/15_governance.ipynb #gm19
+def monitoring_diff(bundle:str|Path,   # the assessment bundle folder (or bundled:NAME)
+                    monitor:str|Path,  # a `riskbench monitor` output folder
+                    force:bool=False,  # compare even when the run was measured against another bundle
+                    alpha:float=0.05,  # 1 - confidence of the intervals, and the tests' level
+                   )->dict:            # bundle, monitor, warnings, rates, mix, drift, monitoring_warnings
+    "A monitoring period against its assessment: rates at the deployed thresholds, mixes, drift, warnings"
+    from riskbench.monitor import bundle_references
+    b, m = resolve_input(bundle, 'bundle'), resolve_input(monitor, 'monitoring output')
+    got = monitor_output(m)
+    if got is None: raise BadFile(f"{m}: not a riskbench monitor output (no manifest.json of the monitoring template)")
+    s, man = got
+    ws = []
+    if bad := monitor_mismatch(b, s, man):
+        msg = f"{m} was not measured against {b}: {'; '.join(bad)}"
+        if not force: raise BadParameter(msg + "; pass --force to compare anyway")
+        ws.append(evidence_warning('different_data', msg + ' (compared with --force: differences may come from the '
+                                   'bundle, not from traffic)', bundle=str(b), monitor=str(m)))
+    st = (_json_or_none(b/'bundle.json') or {}).get('status', 'ok')
+    if st != 'ok':
+        if not force:
+            raise BadParameter(f"{b}: the bundle's status is {st!r}, not 'ok'; pass --force to compare anyway")
+        ws.append(evidence_warning('incomplete_bundle', f"{b} has status {st!r}: its figures may be incomplete"))
+    refs, ref = bundle_references(b), s.get('reference') or {}
+    layers = ref.get('layers') or ({'input': next(iter(refs))} if len(refs) == 1 else {})
+    rows = _guard_rows(refs, s, layers, alpha, bool(ref.get('layers'))) + _product_rows(b, refs, s, alpha)
+    return dict(bundle=str(b), monitor=str(m), logs=(s.get('rows') or {}).get('source'), warnings=ws, rates=rows,
+                mix=_mix_rows(next(iter(refs.values())), s, alpha), drift=_drift_rows(s, layers),
+                monitoring_warnings=list(s.get('warnings') or []), alpha=alpha)
+
+# %% ../nbs/15_governance.ipynb #gm23
+def _fig(c:dict|None, why:str='')->str:
+    "A proportion as text, '4.5% (19/420) [2.9%, 7.0%]', or 'not measured' and why"
+    if not c: return f"not measured ({why})" if why else 'not measured'
+    return f"{c['value']:.1%} ({c['k']:,}/{c['n']:,}) [{c['low']:.1%}, {c['high']:.1%}]"
+
+def _change(r:dict)->str:
+    if r.get('delta') is None: return 'not tested: a side is not measured'
+    holm_p = f", Holm {r['p_holm']:.3g}" if r.get('p_holm') is not None else ''
+    return (f"{100 * r['delta']:+.1f} points [{100 * r['low']:+.1f}, {100 * r['high']:+.1f}], "
+            f"p = {r['p_value']:.3g}{holm_p}")
+
+def _drift_text(r:dict)->str:
+    name = r['measure'] + (f" ({r['guard']})" if r.get('guard') else '')
+    if r.get('missing'): return f"{name}: not measured ({r['missing']})"
+    num = lambda v, f: 'not measured' if v is None else format(v, f)
+    ks = f", KS D {num(r['ks_d'], '.3f')} (p {num(r['ks_p'], '.2g')})" if r.get('ks_d') is not None else ''
+    worst = f"; worst period {r['worst_window']}: PSI {r['worst_psi']:.2f}" if r.get('worst_psi') is not None else ''
+    return f"{name}: whole log PSI {num(r['psi'], '.3f')}{ks}{worst}: {'drift' if r['drift'] else 'no drift'}"
+
+# %% ../nbs/15_governance.ipynb #gm24
+def monitoring_tables(d:dict)->dict:
+    "The comparison's rates, mixes and drift as display tables: every figure in words, 'not measured' said"
+    fig = lambda r: dict(assessed=_fig(r['assessed'], r['assessed_missing']), live=_fig(r['live'], r['live_missing']),
+                         difference=_change(r))
+    rates = pd.DataFrame([dict(subject=r['subject'], layer=r['layer'], measure=r['measure'], **fig(r), note=r['note'])
+                          for r in d['rates']])
+    mix = pd.DataFrame([dict(mix=r['mix'], value=r['value'], **fig(r)) for r in d['mix']])
+    drift = pd.DataFrame([dict(measure=r['measure'], guard=r.get('guard') or '', finding=_drift_text(r))
+                          for r in d['drift']])
+    return dict(rates=rates, mix=mix, drift=drift)
+
+# %% ../nbs/15_governance.ipynb #gm26
+def monitoring_diff_text(d:dict)->str:
+    "The comparison for the terminal: warnings first, then rates, mixes, drift and the monitoring run's warnings"
+    L = [f"riskbench diff: assessment {d['bundle']} -> monitoring {d['monitor']} (logs {d['logs']})"]
+    L += [f"warning: {w['code']}: {w['message']}" for w in d['warnings']]
+    L.append(f"\nrates at the deployed thresholds: assessed -> live; live - assessed with its {1 - d['alpha']:.0%} "
+             "Newcombe interval and the two-proportion z-test")
+    L += [f"  {r['subject']}{' ' + r['layer'] if r['layer'] else ''} {r['measure']}: "
+          f"{_fig(r['assessed'], r['assessed_missing'])} -> {_fig(r['live'], r['live_missing'])}: {_change(r)}"
+          + (f" ({r['note']})" if r['note'] else '') for r in d['rates']]
+    for name, what in (('language', 'share of rows'), ('hazard', 'share of the rows with a hazard code')):
+        rows = [r for r in d['mix'] if r['mix'] == name]
+        L.append(f"\n{name} mix, eval set -> live traffic ({what}; Holm-adjusted over the values)")
+        L += [f"  {r['value']}: {_fig(r['assessed'], r['assessed_missing'])} -> {_fig(r['live'], r['live_missing'])}: "
+              f"{_change(r)}"
+              for r in rows[:40]]
+        if len(rows) > 40: L.append(f"  ... {len(rows) - 40} more on the page")
+    L.append('\ndrift against the assessment (from the monitoring run)')
+    L += [f"  {_drift_text(r)}" for r in d['drift']]
+    L.append(f"\nmonitoring warnings ({len(d['monitoring_warnings'])})")
+    L += [f"  {w.get('code')}: {w.get('message')}" for w in d['monitoring_warnings']]
+    return '\n'.join(L)
+
+# %% ../nbs/15_governance.ipynb #gm27
+def monitoring_diff_html(d:dict)->str:
+    "The comparison as a self-contained page, every value escaped (`report.table_html`), warnings first"
+    from riskbench.report import render_html, table_html
+    from riskbench.bundle import warnings_html
+    import nbformat
+    nb, t = nbformat.v4.new_notebook(), monitoring_tables(d)
+    def raw(s):
+        c = nbformat.v4.new_code_cell('')
+        c.outputs = [nbformat.v4.new_output('display_data', data={'text/html': s})]
+        nb.cells.append(c)
+    md = lambda s: nb.cells.append(nbformat.v4.new_markdown_cell(s))
+    md(f"# The monitoring period against its assessment\n\n`{html.escape(d['bundle'])}` → "
+       f"`{html.escape(d['monitor'])}`")
+    if d['warnings']: md(f"## Warnings ({len(d['warnings'])})"); raw(warnings_html(d['warnings']))
+    md('## Rates at the deployed thresholds\n\nLive minus assessed, with its Newcombe interval and the two-proportion '
+       'z-test where both sides give counts; a figure a side does not have is *not measured*, and says why.')
+    raw(table_html(t['rates'], max_rows=200, max_chars=400))
+    md('## Language and hazard mix: eval set against live traffic'); raw(table_html(t['mix'], max_rows=400))
+    md('## Drift (PSI and KS per guard, from the monitoring run)')
+    raw(table_html(t['drift'], max_rows=200, max_chars=400))
+    md(f"## Warnings of the monitoring run ({len(d['monitoring_warnings'])})")
+    if d['monitoring_warnings']: raw(warnings_html(d['monitoring_warnings']))
+    return render_html(nb, 'riskbench diff', 'ok', None, {'assessment': d['bundle'], 'monitoring': d['monitor']})
+
+# %% ../nbs/15_governance.ipynb #gm29
+def monitoring_diff_cmd(bundle:str, monitor:str, out:str=None, force:bool=False, alpha:float=0.05)->int:
+    "`riskbench diff BUNDLE MONITOR_OUT`: the text, the page (default MONITOR_OUT/diff.html) and its JSON beside it"
+    from riskbench.bundle import absolute_path
+    from riskbench.report import to_jsonable
+    d = monitoring_diff(bundle, monitor, force, alpha)
+    print(monitoring_diff_text(d))
+    p = Path(absolute_path(out)) if out else Path(d['monitor'])/'diff.html'
+    write_text(p.parent, p.name, monitoring_diff_html(d))
+    write_text(p.parent, p.with_suffix('.json').name, json.dumps(to_jsonable(d), indent=1, ensure_ascii=False) + '\n')
+    print(f"\nHTML: {p}\nJSON: {p.with_suffix('.json')}")
+    return 0
+
 # %% ../nbs/15_governance.ipynb #g152
-def diff_cmd(old:str,            # the earlier bundle folder
+def diff_cmd(old:str,            # the earlier bundle folder (or: a bundle and a `riskbench monitor` output, any order)
              new:str,            # the later bundle folder
-             out:str=None,       # HTML page to write (default: NEW/diff.html)
-             force:bool=False,   # compare bundles that did not complete, or were built from different data
-             alpha:float=0.05,   # significance level of the paired tests
+             out:str=None,       # HTML page to write (default: NEW/diff.html; with a monitor output: its diff.html)
+             force:bool=False,   # compare unfinished bundles, other data, or a monitor output of another bundle
+             alpha:float=0.05,   # significance level of the tests
              n_boot:int=1000,    # bootstrap resamples for the AUC
             )->int:
-    "Compare two assessment bundles: thresholds, metrics, risk levels, gaps, and paired tests on the same rows"
+    "Compare two assessment bundles (paired tests on the same rows), or a monitoring period with its assessment"
+    folder = lambda x: resolve_input(x, 'folder') if str(x).startswith('bundled:') else Path(x)
+    mon = [x for x in (old, new) if monitor_output(folder(x)) is not None]
+    if len(mon) == 2: raise BadParameter(f"{old} and {new} are both monitoring outputs: compare each with its bundle")
+    if mon: return monitoring_diff_cmd(new if mon[0] == old else old, mon[0], out, force, alpha)
     from riskbench.bundle import load_bundle, comparable, diff_bundles, diff_text, diff_html, absolute_path
     a, b = load_bundle(old), load_bundle(new)
     d = diff_bundles(a, b)
@@ -889,6 +1201,8 @@ def _card_limits(ev:BundleEvidence)->list:
           f"{r['residual_source']})" for r in open_rows(us.get('register') or [], ev.decisions).to_dict('records')]
     L += [f"- {_md_text(c['item'])}: {c['status']}" for c in us.get('checklist') or []
           if c.get('status') in ('missing', 'partial')]
+    L += [f"- {_md_text(c['item'])}: done, declared, not measured" for c in us.get('checklist') or []
+          if c.get('status') == 'done' and c.get('basis') == 'declared']
     L += [f"- {_md_text(w.get('code'))}: {_md_text(w.get('message'))}" for w in ws[:30]]
     if len(ws) > 30: L.append(f'- ... {len(ws) - 30} more evidence warnings in the bundle index')
     return L + ([] if len(L) > 2 else ['- none recorded']) + ['']

@@ -477,3 +477,180 @@ def test_ci_workflow_gates_a_bundle(ci_bundle, capsys, monkeypatch):
     assert 'FAIL  S1 recall lower bound >= 0.9' in out and 'PASS  all parts completed' in out
     assert main(['signoff', str(ci_bundle), '--as', 'CI', '--role', 'pipeline', '--decision', 'no']) == 0
     assert main(['verify', str(ci_bundle)]) == 0
+
+
+# ---------------------------------------------------------------------------------------------- checklist basis
+def test_a_declared_checklist_item_is_not_credited(bundle):
+    "The demo card declares a red-team exercise that nothing measured: partial, never found; a measured one is found"
+    ev = gv.bundle_evidence(bundle, today=DAY)
+    declared = ('partial', 'checklist: Red teaming: done, declared, not measured')
+    assert gv.find_evidence(ev, 'checklist:Red teaming') == declared
+    policy = ('found', 'checklist: Content policy defined: done')
+    assert gv.find_evidence(ev, 'checklist:Content policy defined') == policy
+    r = gv.compliance(bundle, today=DAY).set_index(['framework', 'control'])
+    assert 'checklist: Red teaming: done, declared, not measured' in r.loc[('nist-ai-rmf', 'MEASURE 2.7'), 'missing']
+    assert '- Red teaming: done, declared, not measured' in gv.system_card(bundle)
+    p = bundle/'usecase'/'summary.json'
+    us = json.loads(p.read_text())
+    ck = {c['item']: c for c in us['checklist']}
+    ck['Red teaming']['basis'] = 'measured'                          # as when a campaign summary was given
+    for c in us['checklist']:
+        if c['item'] == 'Content policy defined': c.pop('basis')   # a bundle from before checklist bases
+    p.write_text(json.dumps(us))
+    ev = gv.bundle_evidence(bundle, today=DAY)
+    assert gv.find_evidence(ev, 'checklist:Red teaming') == ('found', 'checklist: Red teaming: done')
+    st, what = gv.find_evidence(ev, 'checklist:Content policy defined')
+    assert st == 'partial' and what.endswith('how it is known not recorded, so not credited')
+
+
+# ---------------------------------------------------------------------------------------------- monitoring diff
+def test_proportion_difference_agrees_with_statsmodels_and_scipy():
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        n1, n2 = rng.integers(5, 800, 2)
+        k1, k2 = rng.integers(0, n1 + 1), rng.integers(0, n2 + 1)
+        d = gv.proportion_difference(k1, n1, k2, n2)
+        lo, hi = confint_proportions_2indep(k2, n2, k1, n1, method='newcomb', compare='diff')
+        assert d['delta'] == pytest.approx(k2 / n2 - k1 / n1)
+        assert (d['low'], d['high']) == pytest.approx((lo, hi), abs=1e-9)
+        if 0 < k1 + k2 < n1 + n2:
+            assert d['p_value'] == pytest.approx(proportions_ztest([k2, k1], [n2, n1])[1], rel=1e-9)
+            chi = stats.chi2_contingency([[k1, n1 - k1], [k2, n2 - k2]], correction=False).pvalue
+            assert d['p_value'] == pytest.approx(chi, rel=1e-9)
+    assert gv.proportion_difference(3, 0, 4, 10)['delta'] is None
+
+
+def _scored_bundle(folder, seed=0, n=300, threshold=0.5):
+    "A bundle with one guard `g`: a labelled score table (en/de/fr, S1/S2 on unsafe rows) and its policy"
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.4).astype(int)
+    s = np.clip(np.where(y == 1, rng.beta(5, 2, n), rng.beta(2, 5, n)), 0, 1)
+    folder = Path(folder); (folder/'scores').mkdir(parents=True); (folder/'policies').mkdir()
+    t = pd.DataFrame(dict(id=[f'r{i}' for i in range(n)], text=[f'prompt {i}' for i in range(n)], label=y, score=s,
+                          language=rng.choice(['en', 'de', 'fr'], n, p=[0.6, 0.2, 0.2]),
+                          categories=[[rng.choice(['S1', 'S2'])] if v else [] for v in y]))
+    t.to_parquet(folder/'scores'/'g.parquet')
+    (folder/'policies'/'g.json').write_text(json.dumps(dict(schema='riskbench.guard_policy/1', threshold=threshold)))
+    return folder
+
+def _logs(path, n=400, seed=1):
+    "Two weeks of logs served by guard `g` on input (and an unknown output guard), 80 reviewed control turns"
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        y = int(rng.random() < 0.2)
+        sc = float(np.clip(rng.beta(5, 2) if y else rng.beta(2, 4), 0, 1))
+        r = dict(timestamp=f"2026-11-{2 + i * 14 // n:02d}T10:00:00Z", prompt=f'turn {i}', input_guard='g',
+                 input_score=round(sc, 4), input_blocked=sc >= 0.5, language=str(rng.choice(['en', 'de', 'hi'])),
+                 categories=[str(rng.choice(['S1', 'S2']))] if y else [], output_guard='other-guard',
+                 output_score=0.1, output_blocked=bool(i % 50 == 0), response=None if sc >= 0.5 else 'an answer')
+        if i % 5 == 0: r.update(label=y, review_stratum='control')
+        if i % 7 == 0: r['thumbs'] = 'down' if i % 3 == 0 else 'up'
+        if i % 20 == 0: r.update(report_reason='harmful', report_text='bad')
+        rows.append(r)
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+def _monitor_folder(folder, logs, bundle):
+    "What `riskbench monitor` writes, from the library (the CLI's own output is tested below)"
+    from riskbench.monitor import monitor_report
+    from riskbench.report import to_jsonable
+    folder.mkdir()
+    (folder/'summary.json').write_text(json.dumps(to_jsonable(monitor_report(logs, bundle, 'week').to_dict())))
+    (folder/'manifest.json').write_text(json.dumps(dict(template='monitoring', status='ok')))
+    return folder
+
+def test_monitoring_diff_by_hand(tmp_path):
+    from statsmodels.stats.proportion import confint_proportions_2indep
+    b = _scored_bundle(tmp_path/'b')
+    logs = _logs(tmp_path/'logs.jsonl')
+    d = gv.monitoring_diff(b, _monitor_folder(tmp_path/'mon', logs, b))
+    rows = {(r['subject'], r['measure']): r for r in d['rates']}
+    t = pd.read_parquet(b/'scores'/'g.parquet')
+    live = pd.read_json(logs, lines=True)
+    blk = rows[('g', 'block rate')]
+    assert (blk['assessed']['k'], blk['assessed']['n']) == (int((t.score >= 0.5).sum()), len(t))
+    assert (blk['live']['k'], blk['live']['n']) == (int(live.input_blocked.sum()), len(live))
+    lo, hi = confint_proportions_2indep(blk['live']['k'], blk['live']['n'], blk['assessed']['k'], blk['assessed']['n'],
+                                        method='newcomb', compare='diff')
+    assert (blk['low'], blk['high']) == pytest.approx((lo, hi))
+    fr = rows[('g', 'false refusal rate')]
+    ben = t[t.label == 0]
+    rev = live[live.review_stratum.eq('control') & live.label.eq(0)]
+    assert (fr['assessed']['k'], fr['assessed']['n']) == (int((ben.score >= 0.5).sum()), len(ben))
+    assert (fr['live']['k'], fr['live']['n']) == (int(rev.input_blocked.sum()), len(rev))
+    ms = rows[('g', 'miss rate')]
+    uns = t[t.label == 1]
+    assert ms['assessed']['k'] == int((uns.score < 0.5).sum()) and ms['p_value'] is not None
+    rep = rows[('product', 'report rate')]
+    assert rep['assessed'] is None and rep['p_value'] is None
+    assert rep['assessed_missing'] == 'an assessment has no users'
+    assert (rep['live']['k'], rep['live']['n']) == (int(live.report_reason.notna().sum()), len(live))
+    out = rows[('(output guard)', 'block rate')]
+    assert out['assessed'] is None and 'no guard of the bundle matches the output guard' in out['assessed_missing']
+    assert out['live']['k'] == int(live.output_blocked.sum())
+    unsafe = rows[('product', 'share of unsafe turns')]
+    assert (unsafe['assessed']['k'], unsafe['assessed']['n']) == (int(t.label.sum()), len(t))
+    ctl = live[live.review_stratum.eq('control')]
+    assert (unsafe['live']['k'], unsafe['live']['n']) == (int(ctl.label.sum()), len(ctl))
+    mix = {(r['mix'], r['value']): r for r in d['mix']}
+    hi = mix[('language', 'hi')]                                     # a live language the eval set has no rows of
+    assert (hi['assessed']['k'], hi['live']['k']) == (0, int((live.language == 'hi').sum()))
+    assert mix[('language', 'en')]['assessed']['k'] == int((t.language == 'en').sum())
+    s1 = mix[('hazard', 'S1')]
+    tagged = live.categories.map(len).gt(0)
+    assert s1['live']['k'] == int(live.categories.map(lambda c: 'S1' in c).sum())
+    assert s1['live']['n'] == int(tagged.sum())
+    lang = [r for r in d['mix'] if r['mix'] == 'language']
+    assert np.allclose([r['p_holm'] for r in lang], gv.holm([r['p_value'] for r in lang]))
+    text = gv.monitoring_diff_text(d)
+    assert 'product report rate: not measured (an assessment has no users)' in text
+    page = gv.monitoring_diff_html(d)
+    assert page.count('</body>') == 1 and 'not measured (an assessment has no users)' in page
+
+@pytest.fixture(scope='module')
+def demo_monitor(tmp_path_factory):
+    "The bundled demo logs monitored against the bundled demo bundle by the real `riskbench monitor` command"
+    out = tmp_path_factory.mktemp('mon')/'mon'
+    assert main(['monitor', 'bundled:monitor/logs.jsonl', '--bundle', 'bundled:monitor/bundle', '--out', str(out),
+                 '--period', 'week']) == 0
+    return out
+
+def test_diff_of_the_demo_monitoring_shows_the_planted_drift(demo_monitor, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(['diff', 'bundled:monitor/bundle', str(demo_monitor), '--out', str(tmp_path/'d.html')]) == 0
+    out = capsys.readouterr().out
+    assert 'input score (baseline): whole log PSI' in out and 'worst period 2026-11-23' in out
+    line = next(l for l in out.splitlines() if l.strip().startswith('input score (baseline)'))
+    assert line.endswith(': drift')
+    assert 'output score: not measured (no guard of the bundle matches the output guard' in out
+    d = json.loads((tmp_path/'d.json').read_text())
+    assert {w['code'] for w in d['monitoring_warnings']} >= {'drift', 'out_of_control'} and d['warnings'] == []
+    hi = next(r for r in d['mix'] if r['mix'] == 'language' and r['value'] == 'hi')
+    assert hi['live']['k'] > 0 and hi['delta'] > 0                    # more Hindi traffic than in the eval set
+    page = (tmp_path/'d.html').read_text()
+    assert page.count('</body>') == 1 and 'Drift (PSI and KS per guard' in page
+    assert main(['diff', str(demo_monitor), 'bundled:monitor/bundle']) == 0   # either order; default page in the output
+    assert (demo_monitor/'diff.html').is_file() and (demo_monitor/'diff.json').is_file()
+
+def test_a_monitoring_output_of_another_bundle_is_refused(demo_monitor, tmp_path, capsys):
+    other = _scored_bundle(tmp_path/'other')
+    capsys.readouterr()
+    assert main(['diff', str(other), str(demo_monitor), '--out', str(tmp_path/'x.html')]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'was not measured against' in err and '--force' in err
+    assert not (tmp_path/'x.html').exists()
+    assert main(['diff', str(other), str(demo_monitor), '--out', str(tmp_path/'x.html'), '--force']) == 0
+    assert 'warning: different_data:' in capsys.readouterr().out
+    assert main(['diff', str(demo_monitor), str(demo_monitor)]) == 2
+    assert 'both monitoring outputs' in capsys.readouterr().err
+    unbound = _monitor_folder(tmp_path/'unbound', 'bundled:monitor/logs.jsonl', '')
+    with pytest.raises(BadParameter, match='compared the logs with no bundle'):
+        gv.monitoring_diff('bundled:monitor/bundle', unbound)
+    d = gv.monitoring_diff('bundled:monitor/bundle', unbound, force=True)
+    assert d['drift'][0]['missing'] == 'the monitoring run was not compared with a bundle'
+    failed = tmp_path/'failed'; failed.mkdir()
+    (failed/'manifest.json').write_text(json.dumps(dict(template='monitoring', status='failed')))
+    assert main(['diff', 'bundled:monitor/bundle', str(failed)]) == 2
+    assert 'did not complete' in capsys.readouterr().err
