@@ -14,10 +14,12 @@ from fastcore.basics import patch
 from .core import RiskbenchError, BadParameter, BadColumn, text_hash
 from . import guards as G
 from . import audit as A
+from . import products as P
 
 # %% auto #0
-__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MissingRay', 'require_ray', 'start_local', 'ray_session', 'to_dataset',
-           'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed', 'exact_duplicates_ray',
+__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'MissingRay', 'require_ray', 'start_local', 'connect', 'ray_session',
+           'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed',
+           'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray',
            'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
@@ -47,24 +49,30 @@ def start_local(num_cpus:int|None=None, # CPUs of the cluster (default: all of t
             ray.shutdown()
 
 # %% ../nbs/16_distributed.ipynb #d010
+def connect(address:str|None=None, # cluster address: auto, HOST:PORT or ray://HOST:PORT; None = a local cluster
+            num_cpus:int|None=None, # CPUs of a local cluster (default: all of this machine's)
+           )->bool:                 # True when this call initialised Ray (False: a session was open)
+    "Ray initialised: joined at `address`, or a local cluster started; one already open is reused"
+    ray = require_ray()
+    if ray.is_initialized(): return False
+    if address:
+        try: ray.init(address=address, log_to_driver=False, logging_level='ERROR')
+        except ConnectionError as e:
+            raise BadParameter(f"--ray-address {address}: no Ray cluster there ({e})") from None
+    else: start_local(num_cpus)
+    import ray.data
+    ray.data.DataContext.get_current().enable_progress_bars = sys.stderr.isatty()
+    return True
+
 @contextlib.contextmanager
 def ray_session(address:str|None=None, # cluster address: auto, HOST:PORT or ray://HOST:PORT; None = a local cluster
                 num_cpus:int|None=None, # CPUs of a local cluster (default: all of this machine's)
                ):
-    "Ray initialised for the block: joined at `address`, or a local cluster; one already open is reused"
-    ray = require_ray()
-    own = not ray.is_initialized()
-    if own and address:
-        try: ray.init(address=address, log_to_driver=False, logging_level='ERROR')
-        except ConnectionError as e:
-            raise BadParameter(f"--ray-address {address}: no Ray cluster there ({e})") from None
-    elif own: start_local(num_cpus)
-    import ray.data
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = sys.stderr.isatty()
-    try: yield ray
+    "Ray initialised for the block (`connect`), shut down after it when the block started it"
+    own = connect(address, num_cpus)
+    try: yield require_ray()
     finally:
-        if own: ray.shutdown()
+        if own: require_ray().shutdown()
 
 # %% ../nbs/16_distributed.ipynb #d014
 POS = '_pos'
@@ -183,12 +191,15 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
     return scored, rep
 
 # %% ../nbs/16_distributed.ipynb #d029
-def _check_fits(ray, replicas:int, gpus:float):
-    "`BadParameter` when the cluster cannot hold `replicas` actors at once (the pool would wait for ever)"
-    kind, each = ('GPU', gpus) if gpus else ('CPU', 1)
-    have = ray.cluster_resources().get(kind, 0)
-    if replicas * each > have:
-        raise BadParameter(f"--replicas {replicas}: needs {replicas * each:g} {kind}s, the cluster has {have:g}")
+def _check_fits(ray, replicas:int, gpus:float, cpus:float|None=1)->float:
+    "CPUs per replica (`cpus`; None: the cluster's shared out); `BadParameter` when `replicas` actors cannot all start"
+    have = ray.cluster_resources()
+    if cpus is None: cpus = 0 if gpus else max(1, int(have.get('CPU', 0) // replicas))
+    kind, each = ('GPU', gpus) if gpus else ('CPU', cpus)
+    if replicas * each > have.get(kind, 0):  # the pool would wait for ever
+        raise BadParameter(f"--replicas {replicas}: needs {replicas * each:g} {kind}s, the cluster has "
+                           f"{have.get(kind, 0):g}")
+    return 0 if gpus else cpus
 
 def _retry_args()->dict:
     warnings.filterwarnings('ignore', message='.*ray_remote_args.*deprecated')
@@ -212,6 +223,188 @@ def score_distributed(data,                      # eval set: a table file or dat
     "Load, score on Ray Data and (optionally) save an eval set: (score table, RowReport), equal to `score_file`'s"
     return G.score_file(data, guard, out=out, batch_tokens=batch_tokens, engine='ray', ray_address=address,
                         replicas=replicas, gpus_per_replica=gpus_per_replica, progress=False, **kw)
+
+# %% ../nbs/16_distributed.ipynb #g002
+class ModelActor:
+    "A product model loaded once per Ray actor: it plans the local engine's batches and generates one batch a call"
+    def __init__(self, spec:str, opts:dict, crash_once:tuple|None=None):
+        self.model, self.crash_once = P.load_model(spec, **opts), crash_once
+
+# %% ../nbs/16_distributed.ipynb #g004
+MODEL_INFO = ('spec', 'kind', 'fingerprint', 'cacheable', 'chunk_rows', 'max_new_tokens')
+
+@patch
+def info(self:ModelActor)->dict:
+    "What the driver needs of the model: spec, kind, fingerprint, cacheable, chunk_rows, max_new_tokens"
+    return {k: getattr(self.model, k) for k in MODEL_INFO}
+
+# %% ../nbs/16_distributed.ipynb #g006
+@patch
+def plan(self:ModelActor, convs:list)->tuple:
+    "({position: reason}, batches as lists of positions): the local engine's length-sorted token-budget batches"
+    items, bad = self.model.encode(convs)
+    return bad, [[it.row for it in b] for b in P.make_batches(items, self.model.batch_tokens, self.model.max_batch_rows)]
+
+# %% ../nbs/16_distributed.ipynb #g007
+@patch
+def generate(self:ModelActor, convs:list)->list:
+    "Responses (or `ResponseError`s) to one planned batch, generated as one padded batch in the order given"
+    if self.crash_once and not os.path.exists(self.crash_once[0]) and any(
+            m['content'] == self.crash_once[1] for c in convs for m in c):
+        Path(self.crash_once[0]).touch(); os._exit(1)  # tests: the replica dies in the middle of its batch
+    m = self.model
+    items, bad = m.encode(convs)
+    if bad: raise RuntimeError(f"planned conversations that no longer encode: {bad}")  # a bug, not bad input
+    return [t if isinstance(t, P.ResponseError) else m.tok.decode(t, skip_special_tokens=True)
+            for t in m._generate_safely(items)]
+
+# %% ../nbs/16_distributed.ipynb #g009
+class RayModel(P.ProductModel):
+    "A product model answered on Ray: `hf:` by one `ModelActor` per replica, `openai:` by paced tasks"
+    def __init__(self, info:dict):
+        for k, v in info.items(): setattr(self, k, v)
+        self.actors, self.endpoint, self.limiter, self.concurrency = [], None, None, 1
+    def __repr__(self): return f"RayModel({self.spec!r})"
+
+# %% ../nbs/16_distributed.ipynb #g010
+def _hf_model(spec:str, opts:dict, replicas:int, gpus:float, cpus:float|None=None, crash_once=None)->RayModel:
+    "A `RayModel` with `replicas` model actors (each `gpus` GPUs, or `cpus` CPUs); Ray restarts one that dies"
+    ray = require_ray()
+    cpus = _check_fits(ray, replicas, gpus, cpus)
+    opts = {**opts, 'device': opts.get('device') or ('cuda' if gpus else 'cpu')}
+    cls = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=-1)(ModelActor)
+    actors = [cls.remote(spec, opts, crash_once) for _ in range(replicas)]
+    m = RayModel(ray.get(actors[0].info.remote()))
+    m.actors = actors
+    return m
+
+# %% ../nbs/16_distributed.ipynb #g012
+@patch
+def _generate(self:RayModel, convs:list, on_result=None)->list:
+    "Responses of one chunk: planned by one replica as the local engine would, its batches spread over the replicas"
+    ray = require_ray()
+    bad, batches = ray.get(self.actors[0].plan.remote(convs))
+    out = [P.ResponseError(bad[i]) if i in bad else None for i in range(len(convs))]
+    busy, waiting, free = {}, list(range(len(batches)))[::-1], [a for a in self.actors for _ in range(2)]
+    while waiting or busy:
+        while waiting and free:
+            b = waiting.pop(); a = free.pop(0)
+            busy[a.generate.remote([convs[i] for i in batches[b]])] = (b, a)
+        done, _ = ray.wait(list(busy), num_returns=1)
+        b, a = busy.pop(done[0]); free.append(a)
+        for i, r in zip(batches[b], ray.get(done[0])):
+            out[i] = r
+            if on_result: on_result(i, r)
+    return out
+
+# %% ../nbs/16_distributed.ipynb #g014
+class RateLimiter:
+    "When each request may start, across the cluster: starts spaced `1/per_second` apart (asked before every try)"
+    def __init__(self, per_second:float): self.gap, self.next = 1 / per_second, 0.0
+    def wait(self)->float:
+        "Seconds the caller waits before sending"
+        now = time.time(); t = max(now, self.next); self.next = t + self.gap
+        return t - now
+
+# %% ../nbs/16_distributed.ipynb #g017
+def _endpoint_rows(state:dict, convs:list, limiter)->tuple:
+    "(responses in order, the `EndpointError` that stopped them or None): one request at a time, every try paced"
+    m = P.OpenAIModel(state['name'], state['base_url'])
+    m.__dict__.update(state)
+    if limiter is not None:
+        ray, post = require_ray(), m._post
+        def paced(body): time.sleep(ray.get(limiter.wait.remote())); return post(body)
+        m._post = paced
+    out = []
+    for c in convs:
+        try: out.append(m._request(c))
+        except P.EndpointError as e: return out, e
+    return out, None
+
+# %% ../nbs/16_distributed.ipynb #g019
+def _endpoint_model(m, per_second:float|None)->RayModel:
+    ray = require_ray()
+    r = RayModel({k: getattr(m, k) for k in MODEL_INFO})
+    r.endpoint, r.concurrency = {k: v for k, v in vars(m).items() if k != '_opener'}, m.concurrency
+    if per_second: r.limiter = ray.remote(num_cpus=0)(RateLimiter).remote(float(per_second))
+    return r
+
+def _key_env()->dict|None:
+    key = P._api_key()
+    return {'env_vars': {'RISKBENCH_API_KEY': key}} if key else None
+
+# %% ../nbs/16_distributed.ipynb #g020
+@patch
+def _ask(self:RayModel, convs:list, on_result=None)->list:
+    "Responses from the endpoint: at most `concurrency` tasks in flight, each asking its rows one at a time"
+    ray, n = require_ray(), len(convs)
+    size = max(1, min(32, -(-n // (4 * self.concurrency))))  # small groups: answers come back (and are cached) soon
+    groups = [range(i, min(i + size, n)) for i in range(0, n, size)][::-1]
+    task = ray.remote(num_cpus=0, max_retries=3, runtime_env=_key_env())(_endpoint_rows)
+    state, out, busy, err = ray.put(self.endpoint), [None] * n, {}, None
+    try:
+        while (groups and err is None) or busy:
+            while groups and err is None and len(busy) < self.concurrency:
+                g = groups.pop(); busy[task.remote(state, [convs[i] for i in g], self.limiter)] = g
+            done, _ = ray.wait(list(busy), num_returns=1)
+            got, e = ray.get(done[0])
+            for i, r in zip(busy.pop(done[0]), got):
+                out[i] = r
+                if on_result: on_result(i, r)
+            err = err or e
+    finally:
+        for ref in busy: ray.cancel(ref)
+    if err is not None: raise err
+    return out
+
+# %% ../nbs/16_distributed.ipynb #g021
+@patch
+def respond(self:RayModel, conversations:list, on_result=None)->list:
+    "Responses from the replicas (`hf:`) or from the paced endpoint tasks (`openai:`)"
+    return (self._generate if self.actors else self._ask)(conversations, on_result)
+
+@patch
+def close(self:RayModel):
+    "Release the replicas and the rate limiter"
+    ray = require_ray()
+    for a in self.actors + ([self.limiter] if self.limiter is not None else []): ray.kill(a)
+    self.actors, self.limiter = [], None
+
+# %% ../nbs/16_distributed.ipynb #g023
+def ray_model(model,                       # model spec, loaded `OpenAIModel`, or what `products.load_model` takes
+              address:str|None=None,       # Ray cluster (auto, HOST:PORT, ray://...); None = the open or a local one
+              replicas:int=1,              # hf: model actors
+              gpus_per_replica:float=0,    # hf: GPUs per actor (0 = CPU)
+              requests_per_second:float|None=None, # openai: request starts per second across the cluster (None: no pace)
+              cpus_per_replica:float|None=None, # hf on CPU: CPUs per actor (default: the cluster's, shared out)
+              crash_once:tuple|None=None,  # tests: (marker file, text) kills the replica that meets text, once
+              **opts,                      # `products.load_model`'s options: max_new_tokens, concurrency, retries, ...
+             )->P.ProductModel:
+    "`model` answered on Ray: `hf:` by replica actors, `openai:` by paced tasks; other kinds on the driver"
+    if int(replicas) < 1: raise BadParameter(f"--replicas: expected at least 1, got {replicas!r}")
+    if requests_per_second is not None and not requests_per_second >= 0:
+        raise BadParameter(f"--requests-per-second: expected a number >= 0, got {requests_per_second!r}")
+    if isinstance(model, P.HFModel):
+        raise BadParameter(f"engine ray: give the model as its spec ({model.spec}), not loaded: each replica loads it")
+    kind = str(model).strip().partition(':')[0] if isinstance(model, str) else None
+    if kind not in ('hf', 'openai') and not isinstance(model, P.OpenAIModel): return P.load_model(model, **opts)
+    connect(address)
+    if kind == 'hf': return _hf_model(model.strip(), opts, int(replicas), gpus_per_replica, cpus_per_replica, crash_once)
+    return _endpoint_model(model if isinstance(model, P.OpenAIModel) else P.load_model(model, **opts),
+                           requests_per_second)
+
+# %% ../nbs/16_distributed.ipynb #g027
+def collect_responses_ray(model, df:pd.DataFrame, *, address:str|None=None, replicas:int=1,
+                          gpus_per_replica:float=0, requests_per_second:float|None=None, system_prompt=None,
+                          cache_dir=None, report=None, **opts)->tuple:
+    "`products.collect_responses` with the model answered on Ray: (responses table, RowReport), equal to the local"
+    with ray_session(address):
+        m = ray_model(model, replicas=replicas, gpus_per_replica=gpus_per_replica,
+                      requests_per_second=requests_per_second, **opts)
+        try: return P.collect_responses(m, df, system_prompt=system_prompt, cache_dir=cache_dir, progress=False,
+                                        report=report)
+        finally:
+            if isinstance(m, RayModel): m.close()
 
 # %% ../nbs/16_distributed.ipynb #d035
 def _partitions()->int:

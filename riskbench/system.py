@@ -731,14 +731,19 @@ def _thresholds(policy:str, input_threshold:float, output_threshold:float)->tupl
 def system_inputs(data:str, model:str, input_guard:str='', input_threshold:float=0.5, output_guard:str='',
                   output_threshold:float=0.5, policy:str='', judge:str='', judge_threshold:float=0.5,
                   system_prompts:list=(), max_new_tokens:int=256, concurrency:int=8, refusal_judge:str='',
-                  cache_dir=None)->dict:
+                  cache_dir=None, engine:str='local', ray_address:str|None=None, replicas:int=1,
+                  gpus_per_replica:float=0, requests_per_second:float=0)->dict:
     "Load, run and account: rows (system table), reports, loader rows, prompts, thresholds, model fingerprint"
     from riskbench.products import load_model
     df, loaded = load_eval_set(resolve_input(data, 'data'))
     if not len(df):
         raise BadFile(f"{loaded.source}: every one of its {loaded.read:,} row(s) was rejected: nothing to measure")
     pin, ti, to = _thresholds(policy, input_threshold, output_threshold)
-    m = load_model(model, max_new_tokens=max_new_tokens, concurrency=concurrency)
+    if engine == 'ray':  # the model on Ray (replica actors, paced endpoint tasks); the rest as below
+        from riskbench.distributed import ray_model
+        m = ray_model(model, ray_address or None, replicas, gpus_per_replica, requests_per_second or None,
+                      max_new_tokens=max_new_tokens, concurrency=concurrency)
+    else: m = load_model(model, max_new_tokens=max_new_tokens, concurrency=concurrency)
     prompts = list(system_prompts) or [None]
     kw = dict(input_guard=input_guard or None, input_threshold=ti, input_policy=pin, output_guard=output_guard or None,
               output_threshold=to, judge=judge or None, judge_threshold=judge_threshold,
@@ -855,11 +860,18 @@ def system_cmd(data:str,                    # eval set: CSV/TSV, JSONL, JSON, Pa
                by:str='',                   # more group columns for per-group rates (comma-separated)
                max_false_refusal_rate:float=0.1, # ceiling on system false refusals when choosing the joint thresholds
                refusal_judge:str='',        # guard spec scoring P(refusal) of a response ('' : lexical patterns only)
+               engine:str='local',          # local, or ray: the model on Ray (needs `pip install 'riskbench[ray]'`)
+               ray_address:str=None,        # engine ray: cluster to join (auto, HOST:PORT); none = a local cluster
+               replicas:int=1,              # engine ray: hf: model actors (one per GPU or CPU slot)
+               gpus_per_replica:float=0,    # engine ray: GPUs per hf: actor (0 = CPU)
+               requests_per_second:float=0, # engine ray: openai: request starts per second, cluster-wide (0: no pace)
                out:str='reports/system',    # output folder
               )->int:
     "Evaluate the layered product end to end: rows.parquet, summary.json, report.html"
     from riskbench.report import run_template, check_out_dir
     from riskbench.guards import check_guard_spec
+    if engine not in ('local', 'ray'): raise BadParameter(f"--engine: expected local or ray, got {engine!r}")
+    if engine == 'ray': from riskbench.distributed import require_ray; require_ray()  # the install line first
     check_eval_set(data, 'data')
     _check_system_args(model, input_threshold, output_threshold, judge_threshold, max_new_tokens, concurrency,
                        max_false_refusal_rate)
@@ -875,6 +887,9 @@ def system_cmd(data:str,                    # eval set: CSV/TSV, JSONL, JSON, Pa
                   system_prompts=[_prompt_text(p) for p in system_prompt or []], max_new_tokens=max_new_tokens,
                   concurrency=concurrency, by=by, max_false_refusal_rate=float(max_false_refusal_rate),
                   refusal_judge=refusal_judge)
+    if engine == 'ray': params.update(engine=engine, ray_address=ray_address or '', replicas=replicas,
+                                      gpus_per_replica=float(gpus_per_replica),
+                                      requests_per_second=float(requests_per_second))
     r = run_template('system_evaluation', params, out, progress=__import__('sys').stderr.isatty())
     _print_system(r, r.summary)
     if not r.ok: print(f"riskbench system: error: {r.error}", file=__import__('sys').stderr)

@@ -1,5 +1,5 @@
 "distributed: Ray Data scoring and audits equal the local path (scores, row accounting, duplicate pairs, PII, identity), also after a replica is killed; a real two-node cluster; Ray stays optional"
-import itertools, json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import itertools, json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
@@ -251,3 +251,122 @@ print(json.dumps(dict(nodes=len([n for n in ray.nodes() if n['Alive']]), cpus=ra
     finally:
         _kill_tree(sorted(set(pids + _ray_processes(tmp))))
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- product generation and system evaluation on Ray ----
+from tiny_lm import tiny_chat_lm
+from openai_server import OpenAIServer
+from riskbench import products as P, system as S
+
+
+@pytest.fixture(scope='module')
+def chat_lm(tmp_path_factory): return tiny_chat_lm(tmp_path_factory.mktemp('chat'), seed=3)
+
+
+@pytest.fixture(scope='module')
+def prompts():
+    "Demo prompts (unsafe and benign), a repeated one, an empty text and a conversation the chat template rejects"
+    rows = [json.loads(l) for l in (ROOT/'datasets/demo_prompts.jsonl').read_text().splitlines() if l.strip()]
+    df = pd.DataFrame(rows[:36])[['id', 'text', 'label']]
+    extra = pd.DataFrame(dict(id=['again', 'empty', 'tool'], text=[df['text'][4], '  ', 'x'], label=[1, 0, 0]))
+    df = pd.concat([df, extra], ignore_index=True)
+    df['conversation'] = [None] * (len(df) - 1) + [[{'role': 'tool', 'content': 'b'}]]
+    return df
+
+
+def same_system(a:pd.DataFrame, ra, b:pd.DataFrame, rb):
+    "Same system table (rows, columns, values, attrs) and the same row accounting"
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs == b.attrs and ra.summary() == rb.summary() and ra.rejects == rb.rejects
+
+
+def test_hf_system_equals_local_and_shares_the_cache(cluster, tmp_path, chat_lm, prompts):
+    "Two replicas of the tiny chat LM: the local system table and accounting; one replica killed mid-run changes nothing"
+    spec, local = f'hf:{chat_lm}', P.load_model(f'hf:{chat_lm}', max_new_tokens=6)
+    first, _ = S.evaluate_system(prompts, local, output_guard='baseline', output_threshold=2, cache_dir=tmp_path/'l')
+    kw = dict(output_guard='baseline', output_threshold=float(first['output_score'].median()))  # blocks about half
+    loc, lrep = S.evaluate_system(prompts, local, cache_dir=tmp_path/'l', **kw)
+    m = D.ray_model(spec, replicas=2, max_new_tokens=6, crash_once=(str(tmp_path/'crashed'), prompts['text'][20]))
+    assert m.cacheable and len(m.actors) == 2
+    dis, drep = S.evaluate_system(prompts, m, cache_dir=tmp_path/'c', **kw)
+    assert (tmp_path/'crashed').exists()       # the replica did die, and Ray ran its batch again
+    same_system(dis, drep, loc, lrep)
+    why = list(drep.reasons())
+    assert why == ['text is empty or white space', 'the chat template rejects this conversation']
+    assert dis['outcome'].nunique() >= 2 and dis['response'].notna().sum() >= 20
+    # the Ray run filled the local cache: the local path now generates nothing
+    calls = []
+    m.close()
+    orig = local.generate_batch
+    local.generate_batch = lambda b: calls.append(len(b)) or orig(b)
+    again, _ = S.evaluate_system(prompts, local, cache_dir=tmp_path/'c', **kw)
+    assert calls == [] and again['response'].tolist() == loc['response'].tolist()
+
+
+def _reply(messages): return S.demo_model([messages])[0]
+
+
+def test_endpoint_system_equals_local_with_failing_rows(cluster, tmp_path, prompts):
+    "429s retried, a row that always gets 500 and one the server answers empty: per-row errors, as the local path"
+    rows = prompts.iloc[:-1]  # no conversation column needed
+    passed = S.input_decisions(rows.iloc[:-1], 'baseline').query('~input_blocked')['text'].tolist()
+    fail = lambda n, b: (('status', 500) if b['messages'][-1]['content'] == passed[3] else
+                         ('content', '') if b['messages'][-1]['content'] == passed[5] else
+                         ('status', 429, {'Retry-After': '0'}) if n % 10 == 3 else None)
+    kw = dict(input_guard='baseline', output_guard='baseline', judge='baseline', cache_dir=False)
+    with OpenAIServer(_reply, script=fail) as srv:
+        m = P.load_model(f'openai:demo@{srv.url}', retries=2, concurrency=4); m.backoff = 0.01
+        loc, lrep = S.evaluate_system(rows, m, **kw)
+        dis, drep = S.evaluate_system(rows, D.ray_model(m, requests_per_second=200), **kw)
+    same_system(dis, drep, loc, lrep)
+    assert {'HTTP 500 after 3 tries', 'empty response'} <= set(drep.reasons())
+    assert dis['outcome'].nunique() >= 3 and dis['judge_score'].notna().any()  # verdicts of every layer
+
+
+def test_system_inputs_engine_ray(cluster, tmp_path, data):
+    "`system_inputs(engine='ray')`: the file-to-table path of `riskbench system`, equal to the local one"
+    with OpenAIServer(_reply) as srv:
+        args = (str(data), f'openai:demo@{srv.url}', 'baseline')
+        loc = S.system_inputs(*args, cache_dir=False, concurrency=4)
+        dis = S.system_inputs(*args, cache_dir=False, concurrency=4, engine='ray', requests_per_second=500)
+    pd.testing.assert_frame_equal(dis['rows'], loc['rows'])
+    assert [r.summary() for r in dis['reports']] == [r.summary() for r in loc['reports']] and dis['model'] == loc['model']
+
+
+def test_endpoint_paced_and_bounded(cluster):
+    "At most `concurrency` requests in flight and starts `1/requests_per_second` apart, across the Ray tasks"
+    import threading
+    live, peak, starts, lock = [0], [0], [], threading.Lock()
+    def slow(messages):
+        with lock: live[0] += 1; peak[0] = max(peak[0], live[0]); starts.append(time.monotonic())
+        time.sleep(0.15)
+        with lock: live[0] -= 1
+        return 'ok'
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(16)], text=[f'question {i}' for i in range(16)]))
+    with OpenAIServer(slow) as srv:
+        res, rep = D.collect_responses_ray(f'openai:t@{srv.url}', df, requests_per_second=25, concurrency=3,
+                                           cache_dir=False)
+    assert rep.kept == 16 and 2 <= peak[0] <= 3
+    starts.sort()
+    assert starts[-1] - starts[0] >= 15 / 25 * 0.9   # 16 starts spaced 40 ms: at least 0.54 s
+
+
+def test_endpoint_interrupted_then_resumed(cluster, tmp_path):
+    "The server stops after 5 answers: one-line error, answers cached; the re-run asks only for the rest"
+    df = pd.DataFrame(dict(id=[f'r{i}' for i in range(12)], text=[f'question {i}' for i in range(12)]))
+    srv, stopper = OpenAIServer(_reply, latency=0.01).start(), {}
+    def script(n, body):
+        if n == 6: stopper['t'] = threading.Thread(target=srv.stop); stopper['t'].start()
+        return ('status', 503) if n >= 6 else None
+    srv.script = script
+    m = P.load_model(f'openai:demo@{srv.url}', concurrency=1, retries=2); m.backoff = 0.01
+    with pytest.raises(P.EndpointError, match='cannot reach') as e:
+        D.collect_responses_ray(m, df, cache_dir=tmp_path/'c')
+    assert '\n' not in str(e.value)
+    stopper['t'].join()
+    with OpenAIServer(_reply) as srv2:
+        m2 = P.load_model(f'openai:demo@{srv2.url}', concurrency=2); m2.fingerprint = m.fingerprint
+        res, rep = D.collect_responses_ray(m2, df, cache_dir=tmp_path/'c')
+        assert srv2.requests == 12 - 5
+    loc, lrep = P.collect_responses(S.demo_model, df, cache_dir=False, progress=False)
+    assert res['response'].tolist() == loc['response'].tolist() and rep.summary()['kept'] == 12
