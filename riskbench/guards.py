@@ -18,7 +18,7 @@ from .core import (RiskbenchError, BadFile, BadColumn, BadParameter, MissingMode
                             save_table, output_path, atomic_output, write_bytes, write_text, table_metadata,
                             DEVICES)
 from .cuda import (_is_oom, _kv_pairs, _prefix_attention_name, _PREFIX_LOCK, _has_triton,
-                            _compile_llama_blocks)
+                            _compile_llama_blocks, _llama_plan, _llama_cpu)
 
 # %% auto #0
 __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'PROMPT_CATEGORIES',
@@ -540,11 +540,13 @@ class LlamaGuard(Guard):
                  prefix_cache:bool=True,         # compute the policy prefix once and reuse its KV cache
                  batch_tokens:int|None=None,     # padded tokens per batch (default: 32k on CUDA, 4k on CPU)
                  compile:bool|None=None,         # CUDA: fuse RMSNorm and SwiGLU with torch.compile (None: when Triton is installed)
+                 fast:bool=True,                 # CPU: riskbench's own Llama forward pass when the model allows
                 ):
         if score not in ('unsafe', 'renormalised'):
             raise BadParameter(f"llama-guard score: expected 'unsafe' or 'renormalised', got {score!r}")
         self.model, self.tok, self.device, self.score_kind = model, tokenizer, device, score
         self.per_category, self.prefix_cache = per_category, prefix_cache
+        self.fast, self._plan = fast, None
         if compile is None: compile = device == 'cuda' and _has_triton()
         self.compiled = bool(compile) and device == 'cuda' and _compile_llama_blocks(model)
         if isinstance(categories, (list, tuple)):
@@ -697,17 +699,41 @@ def _hidden(self:LlamaGuard, items:list):
         try: return decoder(input_ids=ids, position_ids=pos, use_cache=False, riskbench_prefix_kv=kv).last_hidden_state
         finally: cfg._attn_implementation = impl
 
+# %% ../nbs/03_guards.ipynb #c026hxp7e
+@patch
+def _cpu_plan(self:LlamaGuard)->dict|None:
+    "The plan of riskbench's CPU forward pass for this guard's model, or None (transformers' forward pass is used)"
+    if not self.fast or self.device != 'cpu' or type(self)._hidden is not LlamaGuard._hidden: return None
+    if self._plan is None: self._plan = _llama_plan(self.model) or False
+    return self._plan or None
+
+# %% ../nbs/03_guards.ipynb #c026hxp7f
+@patch
+def _cpu_hidden(self:LlamaGuard, plan:dict, items:list, pos):
+    "Final hidden states (B, k, H) at positions `pos` (B, k) of a batch, right-padded, by the CPU forward pass"
+    import torch
+    a = np.full((len(items), max(len(it.ids) for it in items)), self.pad_id, dtype=np.int64)
+    for j, it in enumerate(items): a[j, :len(it.ids)] = it.ids
+    g, kv = items[0].group, None
+    if g is not None:
+        if ('cpu', g[1]) not in self._kv:
+            self._kv[('cpu', g[1])] = _llama_cpu(plan, torch.tensor([self._prefix[g[1]]]))[1]
+        kv = self._kv[('cpu', g[1])]
+    return _llama_cpu(plan, torch.from_numpy(a), kv, pos)[0]
+
 # %% ../nbs/03_guards.ipynb #c026hxp8
 @patch
 def forward(self:LlamaGuard, items:list)->np.ndarray:
     import torch
     with torch.inference_mode():
-        h = self._hidden(items)
         ntail = len(self._tail())
-        v = torch.tensor([len(it.ids) - ntail + len(self.nl2) - 1 for it in items], device=h.device)
-        pos = [v] if not self.per_category else [v, v + 1 + len(self.nl), v + 2 + len(self.nl)]
-        rows = torch.arange(len(items), device=h.device)
-        hs = torch.stack([h[rows, p] for p in pos], 1)                     # (B, 1 or 3, H)
+        v = torch.tensor([len(it.ids) - ntail + len(self.nl2) - 1 for it in items])
+        pos = torch.stack([v] if not self.per_category else [v, v + 1 + len(self.nl), v + 2 + len(self.nl)], 1)
+        plan = self._cpu_plan()
+        if plan is not None: hs = self._cpu_hidden(plan, items, pos)      # (B, 1 or 3, H)
+        else:
+            h = self._hidden(items)
+            hs = h[torch.arange(len(items), device=h.device)[:, None], pos.to(h.device)]
         probs = torch.softmax(self.model.get_output_embeddings()(hs).float(), -1)
         pu, ps = probs[:, 0, self.unsafe_id], probs[:, 0, self.safe_id]
         verdict = pu if self.score_kind == 'unsafe' else pu / (pu + ps)

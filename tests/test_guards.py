@@ -586,3 +586,30 @@ def test_scored_table_on_a_dataframe_extends_the_loaders_report(tmp_path):
     pre = G.scored_table(df=r.df, guard=None)                             # already scored: taken as it is
     assert pre.df['score'].tolist() == [0.2] and pre.rows.kept == 1
     assert own._repr_markdown_().startswith('**1 scored row** from a DataFrame by ') and str(own).endswith('3 read, 1 kept, 2 rejected')
+
+
+# ---- Llama Guard: riskbench's own CPU forward pass ----
+def test_cpu_forward_equals_transformers_and_generate(lg):
+    "The CPU pass (RoPE in pairs, last layer at the verdict positions only) gives transformers' scores to 1e-6"
+    inputs = TEXTS * 2 + [CONV, CONV[:1]]
+    for kw in (dict(per_category=True), dict(per_category=True, prefix_cache=False), dict(score='renormalised')):
+        fast, slow = G.LlamaGuard(lg.model, lg.tok, **kw), G.LlamaGuard(lg.model, lg.tok, fast=False, **kw)
+        assert fast._cpu_plan() is not None and slow._cpu_plan() is None
+        a, _ = G.run_engine(fast, inputs, batch_tokens=160)
+        b, _ = G.run_engine(slow, inputs, batch_tokens=160)
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    ref = lg.generate_verdicts(TEXTS + [CONV], max_new_tokens=2)
+    np.testing.assert_allclose(lg.score(TEXTS + [CONV]), ref['score'].to_numpy(), atol=1e-6, rtol=0)
+
+
+def test_cpu_forward_only_for_models_it_covers(lg):
+    "bf16, another architecture or a subclass with its own `_hidden` keep transformers' forward pass"
+    import copy, torch
+    from riskbench.cuda import _llama_plan
+    assert _llama_plan(copy.deepcopy(lg.model).to(torch.bfloat16)) is None
+    assert _llama_plan(torch.nn.Linear(2, 2)) is None
+    class Own(G.LlamaGuard):
+        def _hidden(self, items): return G.LlamaGuard._hidden(self, items)
+    own = Own(lg.model, lg.tok)
+    assert own._cpu_plan() is None
+    np.testing.assert_allclose(own.score(TEXTS), lg.score(TEXTS), atol=1e-6, rtol=0)
