@@ -251,45 +251,85 @@ def _mix64(x:np.ndarray)->np.ndarray:
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
+# %% ../nbs/05_audit.ipynb #c015a_i
+def _mix64_(x:np.ndarray, t:np.ndarray)->np.ndarray:
+    "`_mix64` of `x` in place (`t`, as long as `x`, is scratch): no fresh memory"
+    with np.errstate(over='ignore'):
+        np.right_shift(x, np.uint64(30), out=t); x ^= t; x *= np.uint64(0xBF58476D1CE4E5B9)
+        np.right_shift(x, np.uint64(27), out=t); x ^= t; x *= np.uint64(0x94D049BB133111EB)
+        np.right_shift(x, np.uint64(31), out=t); x ^= t
+    return x
+
 # %% ../nbs/05_audit.ipynb #c015b_r
 def _repeated(key:np.ndarray)->np.ndarray:
     "True where the value occurs more than once in `key`"
     s = np.sort(key)
     v = np.unique(s[1:][s[1:] == s[:-1]])
     if not len(v): return np.zeros(len(key), bool)
-    return v[np.minimum(np.searchsorted(v, key), len(v) - 1)] == key
+    out = np.zeros(len(key), bool)
+    if key.dtype == np.uint64:  # a table of the repeated values' high bits lets through ~1/16 of the others
+        bits = max(10, min(len(v).bit_length() + 4, 30)); shift = np.uint64(64 - bits)
+        table = np.zeros(1 << bits, bool); table[v >> shift] = True
+        cand = np.flatnonzero(table[key >> shift])
+    else: cand = np.arange(len(key))
+    kc = key[cand]
+    out[cand] = v[np.minimum(np.searchsorted(v, kc), len(v) - 1)] == kc
+    return out
+
+# %% ../nbs/05_audit.ipynb #c015b_t
+_HASH_KEY = 'riskbench0000000'  # the 16-byte SipHash key: fixed, so hashes are the same everywhere
+
+def _text_hashes(strings)->np.ndarray:
+    "SipHash-2-4 (keyed with `_HASH_KEY`) of each string's UTF-8 bytes: `uint64`, the same in every process"
+    if not len(strings): return np.array([], np.uint64)
+    return pd.util.hash_array(np.asarray(strings, dtype=object), hash_key=_HASH_KEY, categorize=False)
 
 # %% ../nbs/05_audit.ipynb #c015b
-def shingle_hashes(texts, k:int=3)->tuple:
-    "Word k-shingle hashes: `(hashes, offsets)`, text i's distinct hashes in `hashes[offsets[i]:offsets[i+1]]`"
-    tok, _, row = _token_codes(texts)
-    n, N = len(texts), len(tok)
+def shingle_hashes(texts,                # a Series or list of strings
+                   k:int=3,              # words per shingle
+                   block:int=1 << 16,    # about this many tokens at a time (whole texts, in the CPU cache)
+                  )->tuple:              # `(hashes, offsets)`: text i's in `hashes[offsets[i]:offsets[i+1]]`
+    "Word k-shingle hashes (`uint64`) of each text, from its words' text alone: the same in every process and batch"
+    codes, vocab, row = _token_codes(texts)
+    n, N = len(texts), len(codes)
     counts = np.bincount(row, minlength=n) if N else np.zeros(n, np.int64)
-    h = _mix64(tok.astype(np.uint64) + np.uint64(1))
-    hv, hr = [], []
+    first = np.cumsum(counts) - counts  # each text's first token
+    th = _text_hashes(vocab)
+    short = np.flatnonzero((counts > 0) & (counts < k))  # one shingle for the whole text, at its first token
+    acc = np.zeros(len(short), np.uint64)
     with np.errstate(over='ignore'):
-        if N >= k:
-            g = h[:N-k+1].copy()
-            for j in range(1, k): g = _mix64(g * np.uint64(31) + h[j:N-k+1+j])
-            full = row[:N-k+1] == row[k-1:]  # the shingle ends in the row it starts in
-            hv.append(g[full]); hr.append(row[:N-k+1][full]); del g, full
-        short = np.flatnonzero((counts > 0) & (counts < k))  # one shingle for the whole text
-        if len(short):
-            start = np.concatenate([[0], np.cumsum(counts)])[short]
-            acc = np.zeros(len(short), np.uint64)
-            for j in range(k - 1):
-                m = j < counts[short]
-                acc[m] = _mix64(acc[m] * np.uint64(31) + h[start[m] + j])
-            hv.append(acc); hr.append(short.astype(row.dtype))
-    del h
-    hv = np.concatenate(hv) if hv else np.array([], np.uint64)
-    hr = np.concatenate(hr) if hr else np.array([], np.int32)
-    o = np.argsort(hr, kind='stable'); hv, hr = hv[o], hr[o]; del o  # rows in order (the short texts' shingles)
-    with np.errstate(over='ignore'):
-        key = _mix64(hv ^ _mix64(hr.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)))  # (row, hash) in 64 bits
-    keep = np.ones(len(key), bool); dup = np.flatnonzero(_repeated(key))
-    keep[dup] = ~pd.Series(key[dup]).duplicated().to_numpy(); del key
-    return hv[keep], np.concatenate([[0], np.cumsum(np.bincount(hr[keep], minlength=n))])
+        for j in range(k - 1):
+            m = j < counts[short]
+            acc[m] = _mix64(acc[m] * np.uint64(31) + th[codes[first[short[m]] + j]])
+    cuts = np.unique(np.concatenate([np.searchsorted(first, np.arange(0, N, block)), [n]]))  # texts per block
+    out, per_text = [], np.zeros(n, np.int64)
+    buf = np.empty(2 * block + k, np.uint64), np.empty(2 * block + k, np.uint64)
+    for t0, t1 in zip(cuts[:-1], cuts[1:]):
+        s, e = first[t0], first[t1] if t1 < n else N
+        L = e - s
+        if not L: continue
+        x, tt = (buf[0][:L], buf[1][:L]) if L <= len(buf[0]) else (np.empty(L, np.uint64), np.empty(L, np.uint64))
+        hb = th[codes[s:e]]
+        if k > 1: hb = np.concatenate([hb, np.zeros(k - 1, np.uint64)])
+        rb = row[s:e]
+        x[:] = hb[:L]
+        with np.errstate(over='ignore'):
+            for j in range(1, k): x *= np.uint64(31); x += hb[j:j + L]; _mix64_(x, tt)
+        v = np.zeros(L, bool)
+        if L >= k: v[:L-k+1] = rb[:L-k+1] == rb[k-1:]  # the shingle ends in the text it starts in
+        a, b = np.searchsorted(short, [t0, t1])
+        if b > a: p = first[short[a:b]] - s; x[p] = acc[a:b]; v[p] = True
+        hv, hr = x[v], rb[v]
+        key = hr.astype(np.uint64)  # (text, hash) in 64 bits: repeats inside a text
+        with np.errstate(over='ignore'):
+            key += np.uint64(0x9E3779B97F4A7C15); _mix64_(key, tt[:len(key)]); key ^= hv; _mix64_(key, tt[:len(key)])
+        dup = np.flatnonzero(_repeated(key))
+        if len(dup):  # keep the first of each
+            keep = np.ones(len(hv), bool); keep[dup] = ~pd.Series(key[dup]).duplicated().to_numpy()
+            hv, hr = hv[keep], hr[keep]
+        out.append(hv); per_text[t0:t1] = np.bincount(hr - t0, minlength=t1 - t0)
+    hv = np.concatenate(out) if out else np.array([], np.uint64)
+    return hv, np.concatenate([[0], np.cumsum(per_text)])
 
 # %% ../nbs/05_audit.ipynb #c015c
 def lsh_params(threshold:float, num_perm:int, recall:float=0.98)->tuple:
@@ -357,24 +397,46 @@ def _bucket_pairs(keys:np.ndarray, max_bucket:int)->np.ndarray:
     return np.sort(p, axis=1)
 
 # %% ../nbs/05_audit.ipynb #c015f
-def _jaccard_pairs(hashes, offsets, pairs)->np.ndarray:
-    "Exact Jaccard similarity of the shingle sets of each pair"
+def _jaccard_pairs(hashes:np.ndarray, offsets:np.ndarray, pairs, chunk:int=1 << 21)->np.ndarray:
+    "Exact Jaccard similarity of the shingle sets (distinct hashes) of each pair of texts"
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    size = np.diff(offsets)
     out = np.empty(len(pairs))
-    for t, (i, j) in enumerate(pairs):
-        a, b = hashes[offsets[i]:offsets[i+1]], hashes[offsets[j]:offsets[j+1]]
-        inter = len(np.intersect1d(a, b, assume_unique=True))
-        union = len(a) + len(b) - inter
-        out[t] = inter / union if union else 1.0
+    la, lb = size[pairs[:, 0]], size[pairs[:, 1]]
+    ends = np.cumsum(la + lb)
+    total = int(ends[-1]) if len(ends) else 0
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(ends, np.arange(chunk, total, chunk)), [len(pairs)]]))
+    for c0, c1 in zip(cuts[:-1], cuts[1:]):  # about `chunk` hashes at a time
+        P = c1 - c0
+        seg = np.concatenate([offsets[pairs[c0:c1, 0]], offsets[pairs[c0:c1, 1]]])
+        ln = np.concatenate([la[c0:c1], lb[c0:c1]])
+        pid = np.repeat(np.concatenate([np.arange(P), np.arange(P)]), ln)
+        pos = np.arange(len(pid)) + np.repeat(seg - (np.cumsum(ln) - ln), ln)
+        with np.errstate(over='ignore'):  # bijective per pair: equal keys in one pair are equal hashes
+            key = hashes[pos] ^ _mix64(pid.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+        key = _mix64(key)
+        o = np.argsort(key); sk, sp = key[o], pid[o]
+        eq = (sk[1:] == sk[:-1]) & (sp[1:] == sp[:-1])
+        inter = np.bincount(sp[1:][eq], minlength=P)
+        union = la[c0:c1] + lb[c0:c1] - inter
+        out[c0:c1] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
 
 # %% ../nbs/05_audit.ipynb #c015g_s
-def _same_sets(hashes:np.ndarray, offsets:np.ndarray)->tuple:
+def _same_sets(hashes:np.ndarray, offsets:np.ndarray, block:int=1 << 16)->tuple:
     "`(idx, group)`: the texts with shingles, and for each the group of texts with the same shingle set"
     idx = np.flatnonzero(np.diff(offsets) > 0)
     if not len(idx): return idx, np.array([], np.int64)
-    with np.errstate(over='ignore'):
-        fp = np.add.reduceat(_mix64(hashes ^ np.uint64(0x5851F42D4C957F2D)), offsets[idx])
-        fp = _mix64(fp + np.diff(offsets)[idx].astype(np.uint64))
+    st, fp = offsets[idx], np.empty(len(idx), np.uint64)
+    cuts = np.unique(np.concatenate([np.searchsorted(st, np.arange(0, len(hashes), block)), [len(idx)]]))
+    buf = np.empty(2 * block, np.uint64), np.empty(2 * block, np.uint64)
+    for t0, t1 in zip(cuts[:-1], cuts[1:]):  # whole texts, about `block` hashes at a time
+        lo, hi = st[t0], offsets[idx[t1 - 1] + 1]
+        L = hi - lo
+        x, t = (buf[0][:L], buf[1][:L]) if L <= len(buf[0]) else (np.empty(L, np.uint64), np.empty(L, np.uint64))
+        np.bitwise_xor(hashes[lo:hi], np.uint64(0x5851F42D4C957F2D), out=x)
+        fp[t0:t1] = np.add.reduceat(_mix64_(x, t), st[t0:t1] - lo)
+    with np.errstate(over='ignore'): fp = _mix64(fp + np.diff(offsets)[idx].astype(np.uint64))
     _, group = np.unique(fp, return_inverse=True)
     return idx, group.ravel().astype(np.int64)
 
@@ -427,12 +489,15 @@ def _expand_groups(hashes, offsets, idx, group, pairs, sim, threshold:float, max
         if len(ma) * len(mb) > max_bucket: ma, mb = ma[:1], mb[:1]
         x, y = np.meshgrid(ma, mb, indexing='ij')
         out.append((x.ravel(), y.ravel(), np.full(x.size, sim[t])))
-    for g in np.flatnonzero(size > 1):
+    two = np.flatnonzero(size == 2)  # most groups: one pair each, all at once
+    sub = [np.stack([idx[order[bounds[two]]], idx[order[bounds[two] + 1]]], 1)]
+    for g in np.flatnonzero(size > 2):
         mem = members(g)
-        sub = (np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]]) if len(mem) <= max_group
-               else np.stack([np.full(len(mem) - 1, mem[0]), mem[1:]], 1))
-        s2 = _jaccard_pairs(hashes, offsets, sub)  # identical shingle sets give 1.0
-        out.append((sub[s2 >= threshold, 0], sub[s2 >= threshold, 1], s2[s2 >= threshold]))
+        sub.append(np.array([(x, y) for t, x in enumerate(mem) for y in mem[t+1:]]) if len(mem) <= max_group
+                   else np.stack([np.full(len(mem) - 1, mem[0]), mem[1:]], 1))
+    sub = np.concatenate(sub).astype(np.int64)
+    s2 = _jaccard_pairs(hashes, offsets, sub)  # identical shingle sets give 1.0
+    out.append((sub[s2 >= threshold, 0], sub[s2 >= threshold, 1], s2[s2 >= threshold]))
     return tuple(np.concatenate([o[k] for o in out]) for k in range(3))
 
 # %% ../nbs/05_audit.ipynb #c015g
@@ -447,7 +512,8 @@ def near_duplicate_pairs(texts, threshold:float=0.5, num_perm:int=128, k:int=3, 
     rep[group[::-1]] = idx[::-1]
     rep = np.sort(rep)  # the first text of each group, in row order
     lens = np.diff(offsets)[rep]
-    sel = np.repeat(np.isin(np.arange(len(offsets) - 1), rep), np.diff(offsets))
+    is_rep = np.zeros(len(offsets) - 1, bool); is_rep[rep] = True
+    sel = np.repeat(is_rep, np.diff(offsets))
     b, r = lsh_params(threshold, num_perm)
     cand = (_band_candidates(hashes[sel], np.concatenate([[0], np.cumsum(lens)[:-1]]), b, r, seed, max_bucket)
             if len(rep) > 1 else np.empty((0, 2), np.int64))

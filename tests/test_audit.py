@@ -316,6 +316,52 @@ def test_large_bucket_stays_linear():
     # 3,000 copies are linked as a star to the first (not 4.5 million pairs); the 5 copies pairwise
     assert len(p) == 2999 + 10 and (p.jaccard == 1).all()
 
+SHINGLE_TEXTS = ['the cat sat on the mat the cat sat', 'Straße  über Ｃａｆé', 'two words', 'one', '', 'महिलाएं आईं ok',
+                 'a b a b a b a b', 'x y z x y z']
+
+def _shingle_oracle(text, k=3):
+    "Plain Python: the shingle hash set of one text, from its tokens' SipHash and the fold of `shingle_hashes`"
+    tok, _ = A.tokenise([text])
+    h = [int(v) for v in A._text_hashes(tok)]
+    m = lambda x: int(A._mix64(np.array([x % 2**64], np.uint64))[0])
+    if 0 < len(h) < k:
+        acc = 0
+        for v in h: acc = m(acc * 31 + v)
+        return {acc}
+    out = set()
+    for p in range(len(h) - k + 1):
+        g = h[p]
+        for j in range(1, k): g = m(g * 31 + h[p + j])
+        out.add(g)
+    return out
+
+def test_shingle_hashes_against_plain_python_and_batch_independent():
+    hs, off = A.shingle_hashes(SHINGLE_TEXTS)
+    for i, t in enumerate(SHINGLE_TEXTS):
+        got = hs[off[i]:off[i+1]].tolist()
+        assert len(got) == len(set(got)) and set(got) == _shingle_oracle(t), t   # distinct, and the oracle's set
+        alone, o1 = A.shingle_hashes([t])
+        assert alone.tolist() == got, t             # a text's hashes do not depend on the batch around it
+    small, o2 = A.shingle_hashes(SHINGLE_TEXTS, block=3)  # hashed 3 tokens at a time: the same
+    assert small.tolist() == hs.tolist() and o2.tolist() == off.tolist()
+
+def test_shingle_hashes_same_in_every_process():
+    import subprocess, sys, os
+    code = ("import json, sys; from riskbench import audit as A; h, o = A.shingle_hashes(json.loads(sys.argv[1])); "
+            "print(json.dumps([h.tolist(), o.tolist()]))")
+    hs, off = A.shingle_hashes(SHINGLE_TEXTS)
+    for seed in ('0', '12345', 'random'):
+        r = subprocess.run([sys.executable, '-c', code, json.dumps(SHINGLE_TEXTS)], capture_output=True, text=True,
+                           env={**os.environ, 'PYTHONHASHSEED': seed}, check=True)
+        assert json.loads(r.stdout) == [hs.tolist(), off.tolist()], seed
+
+def test_repeated_against_pandas():
+    rng = np.random.default_rng(3)
+    for key in (rng.integers(0, 50, 2000).astype(np.uint64),            # small values: high bits all zero
+                A._mix64(rng.integers(0, 30_000, 40_000).astype(np.uint64)),   # well mixed, many repeats
+                rng.integers(-5, 5, 100)):                              # int64
+        assert (A._repeated(key) == pd.Series(key).duplicated(keep=False).to_numpy()).all()
+
 def test_exact_duplicates_normalisation():
     df = pd.DataFrame(dict(id=list('abcd'), text=['Ｃａｆé  au LAIT', 'café au lait', 'Straße', 'STRASSE'], response=['x', 'x', 'y', 'z']))
     d = A.exact_duplicates(df, ['text'])
