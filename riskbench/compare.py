@@ -24,10 +24,10 @@ from .thresholds import (_check_labels_scores, _policy_blocked, sweep, average_p
 __all__ = ['COST_FIELDS', 'P_COLUMNS', 'HAZARD_WORDS', 'placements', 'delong_test', 'poisson_weights', 'bootstrap_auc_diffs',
            'mcnemar_exact', 'cohen_kappa', 'paired_rates', 'holm', 'reliability', 'ece', 'brier', 'fit_temperature',
            'fit_split', 'fit_isotonic', 'CalibrationMap', 'recalibrate', 'cascade_blocks', 'cascade_band', 'GuardSet',
-           'guard_set', 'read_guards', 'operating_points', 'measure_cost', 'cost_table', 'guard_table', 'pair_table',
-           'group_placements', 'slice_table', 'holm_family', 'recalibration_table', 'cascade_table', 'disagreements',
-           'roc_pr_points', 'curves_figure', 'reliability_figure', 'GuardComparison', 'compare_guards', 'lexical_guard',
-           'compare_cmd']
+           'guard_set', 'read_guards', 'operating_points', 'measure_cost', 'cost_table', 'guard_costs', 'guard_table',
+           'pair_table', 'group_placements', 'slice_table', 'holm_family', 'recalibration_table', 'carry_thresholds',
+           'cascade_table', 'disagreements', 'roc_pr_points', 'curves_figure', 'reliability_figure', 'GuardComparison',
+           'compare_guards', 'lexical_guard', 'compare_cmd']
 
 # %% ../nbs/14_compare.ipynb #cmpe1d891
 def placements(y:np.ndarray,         # 1 = unsafe, 0 = benign
@@ -437,25 +437,26 @@ def guard_set(tables:dict,                   # guard name -> score table (DataFr
                     {n: v or {} for n, v in get('metadata').items()})
 
 # %% ../nbs/14_compare.ipynb #cmp1a5628
-def _read_one(path, spec, data):
+def _read_one(path, spec, data, device=None):
     "One guard's ScoredTable: its score table, or `data` scored here with `spec` when no table is given"
     if str(path or '').strip(): return scored_table(scores=path, missing_label='keep')
     if not spec or not str(data or '').strip():
         raise BadParameter("an empty score table entry needs the eval set (data) and a guard spec to score it with")
-    return scored_table(data, '', spec, missing_label='keep')
+    return scored_table(data, '', spec, missing_label='keep', device=device)
 
 def read_guards(scores:list,          # score table paths, one per guard ('' : score `data` with that guard's spec)
                 names:list=None,      # a name per guard (default: `guards`, else its spec in the table, else the file)
                 data:str='',          # eval set with labels, categories, languages and groups (default: the tables')
                 force:bool=False,     # compare tables of different rows on the rows they share (stated in the report)
                 guards:list=None,     # guard specs, same order: names, and what scores an empty entry
+                device:str|None=None, # device for the model guards that score `data` here
                )->GuardSet:
     "Read several guards' score tables (and the eval set) and align them on the same rows"
     scores, guards = list(scores or []), list(guards or [])
     for what, v in (('names', names), ('guards', guards)):
         if v and len(v) != len(scores):
             raise BadParameter(f"{len(v)} {what} for {len(scores)} score tables: give one per score table")
-    read = [_read_one(p, (guards or [None] * len(scores))[i], data) for i, p in enumerate(scores)]
+    read = [_read_one(p, (guards or [None] * len(scores))[i], data, device) for i, p in enumerate(scores)]
     auto = [(r.fingerprint or {}).get('spec') or Path(str(r.source)).stem for r in read]
     nm = _unique_names([n or a for n, a in zip(names or guards or auto, auto)])
     base, ws = None, []
@@ -529,17 +530,22 @@ def measure_cost(guard,               # a Guard, or a guard spec / alias
     mem, what = _peak_memory_mb(dev)
     model = getattr(g, 'model', None)
     params = int(sum(p.numel() for p in model.parameters())) if hasattr(model, 'parameters') else None
+    import os, platform
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    if dev.startswith('cuda'):
+        import torch; machine += f", {torch.cuda.get_device_name(torch.device(dev))}"
     return dict(latency_row_p50_ms=1e3 * float(np.median(one)), latency_row_p95_ms=1e3 * float(np.quantile(one, .95)),
                 latency_batch_p50_ms=1e3 * float(np.median(bt)), latency_batch_p95_ms=1e3 * float(np.quantile(bt, .95)),
                 batch_size=batch_size, rows_per_s=sum(map(len, batches)) / sum(bt), peak_memory_mb=mem,
-                peak_memory_kind=what, parameters=params, device=dev, measured='here')
+                peak_memory_kind=what, parameters=params, device=dev, machine=machine, measured='here')
 
 # %% ../nbs/14_compare.ipynb #cmp8ee8d4
 COST_FIELDS = ('latency_row_p50_ms', 'latency_row_p95_ms', 'latency_batch_p50_ms', 'latency_batch_p95_ms', 'batch_size',
-               'rows_per_s', 'peak_memory_mb', 'peak_memory_kind', 'parameters', 'device')
+               'rows_per_s', 'peak_memory_mb', 'peak_memory_kind', 'parameters', 'device', 'machine')
 
 def cost_table(gs:GuardSet,          # the guards
                measured:dict=None,   # guard name -> `measure_cost` result
+               reasons:dict=None,    # guard name -> why its cost could not be measured here
               )->tuple:              # (one row per guard, warnings)
     "Each guard's cost: measured here, read from its score table's metadata (`cost`), or 'not measured'"
     rows, ws = [], []
@@ -547,10 +553,29 @@ def cost_table(gs:GuardSet,          # the guards
         c = (measured or {}).get(n) or gs.metadata.get(n, {}).get('cost')
         src = 'measured here' if (measured or {}).get(n) else ('score table metadata' if c else 'not measured')
         if not c:
-            ws.append(evidence_warning('not_measured', f"{n}: cost not measured (its score table records no "
-                                       "timing): latency, throughput and memory are not compared", guard=n))
+            why = (reasons or {}).get(n) or "its score table records no timing and it was not timed here"
+            ws.append(evidence_warning('not_measured', f"{n}: cost not measured ({why}): latency, throughput and "
+                                       "memory are not compared", guard=n))
         rows.append(dict(guard=n, source=src, **{k: (c or {}).get(k, 'not measured') for k in COST_FIELDS}))
     return pd.DataFrame(rows), ws
+
+# %% ../nbs/14_compare.ipynb #cmpgcost1
+def guard_costs(specs:dict,          # guard name -> guard spec ('' or None: not timed)
+                texts:list,          # rows to time (the eval set's texts)
+                device:str|None=None, # device for model guards
+                batch_size:int=16,   # rows per batch
+               )->tuple:             # ({name: `measure_cost` result}, {name: why it was not measured})
+    "Measure the cost of each named guard on this machine; a guard that cannot be loaded or timed keeps a reason"
+    from riskbench.core import RiskbenchError
+    costs, why = {}, {}
+    texts = [t for t in texts if isinstance(t, str)]
+    for n, spec in specs.items():
+        if not str(spec or '').strip(): why[n] = "no guard spec to load it by"; continue
+        if not texts: why[n] = "the rows hold no text to time it on"; continue
+        try: costs[n] = measure_cost(spec, texts, batch_size=batch_size, n_single=min(16, len(texts)), device=device)
+        except (RiskbenchError, OSError, ImportError, ValueError) as x:
+            why[n] = f"{spec!r} could not be loaded or run here: {type(x).__name__}: {str(x).splitlines()[0][:200]}"
+    return costs, why
 
 # %% ../nbs/14_compare.ipynb #cmp6b5a92
 def _average_precision(y:np.ndarray, s:np.ndarray, order:np.ndarray)->float:
@@ -750,6 +775,43 @@ def recalibration_table(gs:GuardSet, ops:dict, fit:np.ndarray, n_bins:int=10, or
     return pd.DataFrame([dict(guard=n, **recalibrate(y, gs.scores[n], fit, m, ops[n]['threshold'], n_bins, o.get(n)))
                          for n in gs.names for m in ('temperature', 'isotonic')])
 
+# %% ../nbs/14_compare.ipynb #cmpcarry1
+def _at_rule(y:np.ndarray, c:np.ndarray, target_recall:float)->float:
+    "The threshold the tuner picks on these rows: the fewest false refusals at recall >= `target_recall`"
+    from riskbench.thresholds import choose_threshold
+    return choose_threshold(sweep(y, c), 'min-fpr-at-recall', target_recall=target_recall).threshold
+
+# %% ../nbs/14_compare.ipynb #cmpcarry2
+def carry_thresholds(a:GuardSet,              # set A: the thresholds and calibration maps are fitted here
+                     b:GuardSet,              # set B: the same guards (by name) on another eval set
+                     target_recall:float=0.9, # the operating point's recall target on A
+                     alpha:float=0.05,        # 1 - confidence level of the Wilson intervals
+                     n_bins:int=10,           # ECE bins
+                     methods:tuple=('none', 'temperature', 'isotonic'), # calibration maps fitted on A
+                    )->pd.DataFrame:          # one row per guard and method
+    "Fit calibration and choose the threshold on set A, carry both to set B: B's recall and FRR at it, and at B's own"
+    missing = [n for n in a.names if n not in b.scores]
+    if missing: raise BadParameter(f"set B has no scores for {', '.join(map(repr, missing))}: score it with the same "
+                                   f"guards (B holds {', '.join(map(repr, b.names))})")
+    ya, yb, rows = a.df['label'].to_numpy(), b.df['label'].to_numpy(), []
+    for n in a.names:
+        for m in methods:
+            f = (lambda v: np.asarray(v, np.float64)) if m == 'none' else CalibrationMap(ya, a.scores[n], m)
+            ca, cb = f(a.scores[n]), f(b.scores[n])
+            t, tb = _at_rule(ya, ca, target_recall), _at_rule(yb, cb, target_recall)
+            r = dict(guard=n, method=m, target_recall=target_recall, threshold_a=t, n_a=len(ya),
+                     recall_a=float((ca[ya == 1] >= t).mean()), frr_a=float((ca[ya == 0] >= t).mean()), n_b=len(yb))
+            for k, th in (('b', t), ('b_own', tb)):
+                blk = cb >= th
+                r.update(zip((f'recall_{k}', f'recall_{k}_low', f'recall_{k}_high'),
+                             _rate_iv(blk[yb == 1].sum(), (yb == 1).sum(), alpha)))
+                r.update(zip((f'frr_{k}', f'frr_{k}_low', f'frr_{k}_high'),
+                             _rate_iv(blk[yb == 0].sum(), (yb == 0).sum(), alpha)))
+            r.update(threshold_b_own=tb, target_met_b=bool(r['recall_b'] >= target_recall - 1e-12),
+                     ece_b=ece(yb, cb, n_bins), brier_b=brier(yb, cb))
+            rows.append(r)
+    return pd.DataFrame(rows)
+
 # %% ../nbs/14_compare.ipynb #cmpa19f4e
 def _row_cost(ct:pd.DataFrame, n:str):
     v = ct.set_index('guard').at[n, 'latency_row_p50_ms'] if len(ct) else 'not measured'
@@ -856,6 +918,7 @@ class GuardComparison:
     cascades: pd.DataFrame        # cheapest band per ordered pair meeting the target recall
     disagreements: pd.DataFrame   # rows where two guards decide differently (masked)
     n_tests: int = 0              # size of the Holm family
+    carried: pd.DataFrame = None  # thresholds chosen (after calibration) on these rows, carried to set B
     warnings: list = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
@@ -870,6 +933,8 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
                    fit_share:float=0.5,      # share of rows the calibration maps and cascade bands are fitted on
                    alpha:float=0.05,         # 1 - confidence level
                    max_boot_work:float=1e8,  # draws x rows at most (at least 100 draws): said in `info`
+                   carry_to:GuardSet=None,   # set B: thresholds chosen here after calibration, carried there
+                   cost_reasons:dict=None,   # guard name -> why its cost was not measured
                   )->GuardComparison:
     "Compare guards on the same rows: AUC (DeLong, bootstrap), McNemar, slices, Holm, calibration, cost, cascades"
     y = gs.df['label'].to_numpy()
@@ -883,15 +948,21 @@ def compare_guards(gs:GuardSet,              # the guards on the same rows
     gt, pt = guard_table(gs, ops, pl, alpha, orders=orders), pair_table(gs, ops, pl, used, seed, alpha, orders)
     sl = slice_table(gs, ops, by, orders, pl)
     n_tests = holm_family(pt, sl)
-    ct, ws = cost_table(gs, costs)
+    ct, ws = cost_table(gs, costs, cost_reasons)
     fit = fit_split(y, fit_share, seed)
     ws = list(gs.warnings) + ws + [evidence_warning('untuned_threshold', f"{n}: no policy, so it is compared at the "
                                                     "default threshold 0.5, not at a tuned operating point", guard=n)
                                    for n in gs.names if ops[n]['source'].startswith('default')]
+    shared = 0 if carry_to is None else len(pd.Index(gs.df['id'].astype(str)).intersection(carry_to.df['id'].astype(str)))
+    if shared: ws.append(evidence_warning('heldout_overlap', f"set B shares {shared:,} of its {len(carry_to.df):,} rows "
+                                          "(by id) with this set, where the thresholds and calibration maps were fitted: "
+                                          "the carried figures are not measured on unseen rows", rows=shared))
     return GuardComparison(gt, pt, sl, recalibration_table(gs, ops, fit, orders=orders), ct,
-                           cascade_table(gs, ops, fit, ct, target_recall, alpha), disagreements(gs, ops), n_tests, ws,
+                           cascade_table(gs, ops, fit, ct, target_recall, alpha), disagreements(gs, ops), n_tests,
+                           None if carry_to is None else carry_thresholds(gs, carry_to, target_recall, alpha), ws,
                            dict(n_rows=len(y), n_unsafe=int((y == 1).sum()), n_boot=used, n_boot_asked=n_boot,
-                                seed=seed, fit_share=fit_share, alpha=alpha, target_recall=target_recall))
+                                seed=seed, fit_share=fit_share, alpha=alpha, target_recall=target_recall,
+                                n_rows_b=None if carry_to is None else len(carry_to.df)))
 
 # %% ../nbs/14_compare.ipynb #cmp74fee7
 @patch
@@ -900,7 +971,11 @@ def summary(self:GuardComparison)->dict:
     recs = lambda t: t.replace({np.nan: None}).to_dict('records')
     g = self.guards.merge(self.costs.rename(columns={'guard': 'name', 'source': 'cost_source'}), on='name', how='left')
     return dict(guards=recs(g), pairs=recs(self.pairs), slices=recs(self.slices),
-                calibration=recs(self.recalibration), cascades=recs(self.cascades),
+                calibration=recs(self.recalibration), cascades=recs(self.cascades), costs=recs(self.costs),
+                thresholds_carried=None if self.carried is None else dict(
+                    rule='calibration fitted and threshold chosen on set A (fewest false refusals at recall >= '
+                         f"{self.info.get('target_recall')}), applied to set B; B's own threshold by the same rule",
+                    rows=recs(self.carried)),
                 multiple_comparisons=dict(method='holm', n_tests=self.n_tests,
                                           family='DeLong and McNemar tests of every pair, overall and per slice'),
                 n_disagreements=len(self.disagreements), warnings=list(self.warnings), **self.info)
@@ -946,39 +1021,55 @@ def _abs(p)->str:
     return '' if not p or not str(p).strip() else (str(p) if str(p).startswith('bundled:')
                                                    else str(Path(p).expanduser().resolve()))
 
-def compare_cmd(scores:list,              # score tables (Parquet from `riskbench score`), one per guard: two or more
-                policy:list=None,         # guard policy JSON per score table, in the same order ('' : threshold 0.5)
-                names:list=None,          # a name per guard (default: the spec in each table, else the file name)
+# %% ../nbs/14_compare.ipynb #cmpcmd001
+def compare_cmd(scores:list=None,         # score tables (Parquet from `riskbench score`), one per guard
+                guard:list=None,          # guard spec to score --data with here and time on this machine (repeatable)
+                policy:list=None,         # guard policy JSON per guard, tables first, then --guard ('' : threshold 0.5)
+                names:list=None,          # a name per guard, same order (default: the spec, else the table's file name)
                 data:str=None,            # eval set with labels, categories, languages, groups (default: the tables')
                 force:bool=False,         # compare tables of different rows on the rows they share (the report says so)
                 out:str='reports/compare', # output folder
                 by:str='',                # more group columns for the slices, comma-separated (category, language always)
-                target_recall:float=0.9,  # the cascades' recall target
+                target_recall:float=0.9,  # recall target of the cascades and of the thresholds carried to set B
                 n_boot:int=1000,          # paired bootstrap draws for the AUC differences
+                cost:bool=False,          # also time the score tables' guards here (from the spec each table records)
+                device:str=None,          # device for model guards: auto|cpu|cuda|mps (default: the settings')
+                carry_to:list=None,       # set B's score table per guard, same order ('' : score --carry-data with it)
+                carry_data:str=None,      # set B's eval set: thresholds chosen here after calibration are carried there
                )->int:
     "Compare guards on the same rows: DeLong, McNemar, calibration, cost, cascades: summary.json and report.html"
     import sys
     from riskbench.report import run_template, check_out_dir
-    scores = list(scores or [])
-    if len(scores) < 2: raise BadParameter(f"compare needs two or more score tables, got {len(scores)}")
-    pol = list(policy or [])
-    if pol and len(pol) != len(scores):
-        raise BadParameter(f"{len(pol)} --policy for {len(scores)} score tables: give one per table ('' for none)")
+    scores, specs = list(scores or []), list(guard or [])
+    if specs and not str(data or '').strip(): raise BadParameter("--guard scores --data here: give --data EVALSET")
+    k = len(scores) + len(specs)
+    if k < 2: raise BadParameter(f"compare needs two or more guards (score tables or --guard), got {k}")
+    pol, cto = list(policy or []), list(carry_to or [])
+    for what, v in (('--policy', pol), ('--names', list(names or [])), ('--carry-to', cto)):
+        if v and len(v) != k: raise BadParameter(f"{len(v)} {what} for {k} guards: give one per guard, score tables "
+                                                 "first, then --guard ('' for none)")
     for p in scores: resolve_input(p, 'score table')
     for p in pol:
         if str(p).strip(): GuardPolicy.load(p)
-    gs = read_guards([_abs(p) for p in scores], names, _abs(data), force)   # fails here, in one line, if not comparable
+    tabs, gspec = [_abs(p) for p in scores] + [''] * len(specs), [''] * len(scores) + specs
+    gs = read_guards(tabs, names, _abs(data), force, gspec, device)   # fails here, in one line, if not comparable
     if not 0 < target_recall <= 1: raise BadParameter(f"--target-recall {target_recall:g}: expected a rate in (0, 1]")
     if n_boot < 0: raise BadParameter(f"--n-boot {n_boot}: expected 0 or more draws")
     for c in (c.strip() for c in str(by or '').split(',')):
         if c and c not in gs.df: raise BadColumn(f"--by {c}: the rows have no column {c!r}; columns are: "
                                                  f"{', '.join(map(str, gs.df.columns))}")
+    if cto or str(carry_data or '').strip():
+        bspec = [g or (gs.fingerprints.get(n) or {}).get('spec') or '' for g, n in zip(gspec, gs.names)]
+        read_guards([_abs(p) for p in cto] or [''] * k, gs.names, _abs(carry_data), force, bspec, device)
     check_out_dir(out)
-    params = dict(data=_abs(data), scores=[_abs(p) for p in scores], guards=list(gs.names),
-                  policies=[_abs(p) for p in pol] or [''] * len(scores), target_recall=float(target_recall),
-                  force=bool(force), by=str(by or ''), n_boot=int(n_boot))
+    params = dict(data=_abs(data), scores=tabs, guards=gspec, names=list(gs.names),
+                  policies=[_abs(p) for p in pol] or [''] * k, target_recall=float(target_recall), force=bool(force),
+                  by=str(by or ''), n_boot=int(n_boot), cost=bool(cost), device=str(device or ''),
+                  carry_data=_abs(carry_data), carry_scores=[_abs(p) for p in cto])
     r = run_template('guard_comparison', params, out, progress=sys.stderr.isatty())
     for line in (r.summary or {}).get('findings', []): print(line)
     if not r.ok: print(f"riskbench compare: error: {r.error}", file=sys.stderr)
     else: print(f"report: {r.html}")
     return r.exit_code
+
+compare_cmd.__cli__ = {'scores': dict(flags=['scores'], nargs='*')}

@@ -337,3 +337,74 @@ def test_isotonic_against_sklearn():
     c = sk.predict(s[~fit])
     assert r['ece_after'] == pytest.approx(C.ece(y[~fit], c)) and r['brier_after'] == pytest.approx(brier_score_loss(y[~fit], c))
     assert r['threshold_calibrated'] == pytest.approx(float(sk.predict([.6])[0]))
+
+
+def test_carry_thresholds_against_a_hand_computation():
+    from statsmodels.stats.proportion import proportion_confint
+    mk = lambda ids, y, s: pd.DataFrame(dict(id=list(ids), label=y, score=s))
+    ya, yb = [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 1]
+    a = C.guard_set({'g': mk('abcdef', ya, [.9, .8, .4, .5, .2, .1]), 'h': mk('abcdef', ya, [.7, .6, .5, .4, .3, .2])})
+    b = C.guard_set({'g': mk('uvwxyz', yb, [.95, .3, .6, .45, .1, .5]), 'h': mk('uvwxyz', yb, [.9, .1, .2, .3, .4, .8])})
+    ct = C.carry_thresholds(a, b, target_recall=2 / 3)
+    g = ct[(ct.guard == 'g') & (ct.method == 'none')].iloc[0]
+    # on A, recall 2/3 with no false refusal first holds at 0.8; on B, 0.8 blocks only u (recall 1/3, FRR 0)
+    assert (g.threshold_a, g.recall_a, g.frr_a) == (.8, 2 / 3, 0)
+    assert (g.recall_b, g.frr_b, bool(g.target_met_b)) == (pytest.approx(1 / 3), 0, False)
+    lo, hi = proportion_confint(1, 3, alpha=.05, method='wilson')
+    assert (g.recall_b_low, g.recall_b_high) == (pytest.approx(lo), pytest.approx(hi))
+    # B's own threshold: u and z are needed for recall 2/3, so 0.5, which also blocks the benign w (0.6)
+    assert (g.threshold_b_own, g.recall_b_own, g.frr_b_own) == (.5, pytest.approx(2 / 3), pytest.approx(1 / 3))
+    h = ct[(ct.guard == 'h') & (ct.method == 'none')].iloc[0]   # h ranks A perfectly: no false refusal at 0.6 or 0.5,
+    assert (h.threshold_a, h.recall_a, h.recall_b, h.frr_b) == (.5, 1, pytest.approx(2 / 3), 0)  # the higher recall wins
+    # temperature scaling is strictly monotone: the carried threshold blocks the same rows of B
+    t = ct[(ct.guard == 'g') & (ct.method == 'temperature')].iloc[0]
+    T = C.fit_temperature(np.array(ya), np.array([.9, .8, .4, .5, .2, .1]))
+    assert t.threshold_a == pytest.approx(1 / (1 + np.exp(-C._logit(.8) / T)))
+    assert (t.recall_b, t.frr_b, t.recall_b_own, t.frr_b_own) == (g.recall_b, g.frr_b, g.recall_b_own, g.frr_b_own)
+    assert t.ece_b == pytest.approx(C.ece(np.array(yb), 1 / (1 + np.exp(-C._logit(b.scores['g']) / T))))
+    with pytest.raises(BadParameter, match="no scores for 'h'"):
+        C.carry_thresholds(a, C.guard_set({'g': b.df.assign(score=b.scores['g']), 'k': b.df.assign(score=.5)}))
+    cmp = C.compare_guards(a, n_boot=0, target_recall=2 / 3, carry_to=a)         # B = A: said, not hidden
+    assert any(w['code'] == 'heldout_overlap' and w['rows'] == 6 for w in cmp.warnings)
+    assert cmp.summary()['thresholds_carried']['rows'][0]['threshold_a'] == .8
+
+
+def test_compare_command_times_guards_and_carries_thresholds(tmp_path):
+    "--guard scores --data here and times it (the embedded baseline and a tiny HF classifier); --cost times tables' guards"
+    from riskbench.cli import main
+    from tiny_models import tiny_prompt_guard
+    base, _, _ = _tables(240, 5)
+    base.iloc[:120].to_json(tmp_path / 'a.jsonl', orient='records', lines=True)
+    base.iloc[120:].to_json(tmp_path / 'b.jsonl', orient='records', lines=True)
+    pg = f"prompt-guard:{tiny_prompt_guard(tmp_path / 'pg', seed=1)}"
+    out = tmp_path / 'rep'
+    rc = main(['compare', '--guard', 'baseline', '--guard', pg, '--data', str(tmp_path / 'a.jsonl'),
+               '--carry-data', str(tmp_path / 'b.jsonl'), '--n-boot', '50', '--device', 'cpu', '--out', str(out)])
+    assert rc == 0
+    s = json.loads((out / 'summary.json').read_text())
+    cost = {c['guard']: c for c in s['costs']}
+    assert set(cost) == {'baseline', pg} and all(c['source'] == 'measured here' for c in cost.values())
+    assert cost[pg]['device'] == 'cpu' and cost[pg]['parameters'] > 1000 and cost['baseline']['parameters'] is None
+    assert all(c['latency_row_p95_ms'] >= c['latency_row_p50_ms'] > 0 and c['rows_per_s'] > 0 for c in cost.values())
+    assert s['n_rows'] == 120 and s['n_rows_b'] == 120
+    rows = s['thresholds_carried']['rows']
+    assert {(r['guard'], r['method']) for r in rows} == {(g, m) for g in cost for m in ('none', 'temperature', 'isotonic')}
+    assert not any(w['code'] == 'heldout_overlap' for w in s['warnings'])
+    page = (out / 'report.html').read_text()
+    assert 'Thresholds carried to another set' in page and 'measured here' in page
+    # score tables: cost not measured unless --cost, which loads each table's guard again from its recorded spec
+    assert main(['score', str(tmp_path / 'a.jsonl'), '--guard', 'baseline', '--out', str(tmp_path / 'sa.parquet')]) == 0
+    assert main(['score', str(tmp_path / 'a.jsonl'), '--guard', pg, '--out', str(tmp_path / 'sb.parquet')]) == 0
+    two = [str(tmp_path / 'sa.parquet'), str(tmp_path / 'sb.parquet')]
+    assert main(['compare', *two, '--n-boot', '0', '--out', str(tmp_path / 'r2')]) == 0
+    s2 = json.loads((tmp_path / 'r2' / 'summary.json').read_text())
+    assert [c['source'] for c in s2['costs']] == ['not measured'] * 2 and s2['thresholds_carried'] is None
+    assert sum(w['code'] == 'not_measured' and '--cost' in w['message'] for w in s2['warnings']) == 2
+    assert main(['compare', *two, '--cost', '--n-boot', '0', '--out', str(tmp_path / 'r3')]) == 0
+    s3 = json.loads((tmp_path / 'r3' / 'summary.json').read_text())
+    assert [c['source'] for c in s3['costs']] == ['measured here'] * 2
+    # bad input: one line, exit 2, nothing written
+    assert main(['compare', '--guard', 'baseline', '--guard', pg, '--out', str(tmp_path / 'z')]) == 2      # no --data
+    assert main(['compare', two[0], '--out', str(tmp_path / 'z')]) == 2                                  # one guard
+    assert main(['compare', *two, '--carry-to', two[0], '--out', str(tmp_path / 'z')]) == 2               # 1 for 2
+    assert not (tmp_path / 'z').exists()
