@@ -1140,6 +1140,7 @@ def diff_cmd(old:str,            # the earlier bundle folder (or: a bundle and a
              new:str,            # the later bundle folder
              out:str=None,       # HTML page to write (default: NEW/diff.html; with a monitor output: its diff.html)
              force:bool=False,   # compare unfinished bundles, other data, or a monitor output of another bundle
+             subset:bool=False,  # the eval rows of one bundle are a subset of the other's (said in a warning)
              alpha:float=0.05,   # significance level of the tests
              n_boot:int=1000,    # bootstrap resamples for the AUC
             )->int:
@@ -1151,8 +1152,8 @@ def diff_cmd(old:str,            # the earlier bundle folder (or: a bundle and a
     from riskbench.bundle import load_bundle, comparable, diff_bundles, diff_text, diff_html, absolute_path
     a, b = load_bundle(old), load_bundle(new)
     d = diff_bundles(a, b)
-    d['warnings'] = comparable(a, b, old, new, force)
     od, nd = (Path(x) if Path(x).is_dir() else Path(x).parent for x in (old, new))
+    d['warnings'] = comparable(a, b, old, new, force, subset, (od, nd))
     sd = stat_diff(od, nd, alpha, n_boot)
     print(diff_text(d, old, new) + stat_text(sd))
     page = diff_html(d, old, new)

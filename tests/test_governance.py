@@ -440,6 +440,21 @@ def test_other_rows_give_a_descriptive_diff_said_so(tmp_path, capsys):
     assert 'riskbench diff:' in out and 'none: only descriptive differences' in out
     assert 'Paired tests' in (b/'diff.html').read_text()
 
+def test_diff_reads_the_row_ids_and_takes_subset(tmp_path, capsys):
+    "`riskbench diff` names the rows that differ and accepts the --subset its own message suggests"
+    from riskbench.evalsets import ids_sha256
+    a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b', n=300)
+    for f, n, sha in ((a, 400, 'd0'), (b, 300, 'd1')):
+        rec = json.loads((f/'bundle.json').read_text())
+        ids = pd.read_parquet(f/'scores'/'g.parquet').id.tolist()
+        rec.update(input_sha256=dict(data=sha), rows=dict(n=n, ids_sha256=ids_sha256(ids), table='scores/g.parquet'))
+        (f/'bundle.json').write_text(json.dumps(rec))
+    assert main(['diff', str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "only in " in err and 'are a subset of' in err and 'pass --subset to declare it' in err
+    assert main(['diff', str(a), str(b), '--subset', '--n-boot', '50']) == 0
+    assert 'different_rows' in capsys.readouterr().out
+
 def test_diff_cmd_adds_the_paired_tests_to_the_page(tmp_path, capsys):
     a, b = tiny_bundle(tmp_path/'a'), tiny_bundle(tmp_path/'b', shift=0.2)
     assert gv.diff_cmd(str(a), str(b), n_boot=100) == 0
