@@ -14,7 +14,8 @@ __all__ = ['COMMANDS', 'DEMO_CARD', 'build_parser', 'papermill_example', 'templa
 # %% ../nbs/08_cli.ipynb #c006
 COMMANDS = {
     'assess':     ('riskbench.bundle', 'assess_cmd', 'Build a whole assessment bundle from a use-case card'),
-    'diff':       ('riskbench.governance', 'diff_cmd', 'Compare two assessment bundles, with paired tests on the same rows'),
+    'diff':       ('riskbench.governance', 'diff_cmd', 'Compare two assessment bundles (paired tests on the same rows), '
+                   'or a monitoring period with its assessment'),
     'usecase':    ('riskbench.usecase', 'usecase_cmd', 'Validate a use-case card and show its risk register'),
     'score':      ('riskbench.guards', 'score_cmd', 'Score an eval set with a guard classifier'),
     'thresholds': ('riskbench.thresholds', 'thresholds_cmd', 'Choose guard thresholds from a score table'),
