@@ -9,10 +9,13 @@
   verification. Both report their recall on the planted near copies.
 
 Each side runs in its own process (so that peak memory, VmHWM over the process's resident set after the data is
-built, is its own), sides alternate (riskbench, alternative, riskbench, ...) so that load from other jobs falls on
-both, and the best of `--repeat` runs is kept. At two sizes the growth exponent log(t2/t1)/log(n2/n1) is printed.
+built, is its own). Runs are interleaved: each repeat runs every size and, at each size, riskbench then the
+alternative, so that load from other jobs falls on both sides and both sizes. The median of `--repeat` runs is
+reported, CPU seconds (`time.process_time`, which load inflates far less than wall time) next to wall seconds, with
+the load average during the runs. At two sizes the growth (t2/t1 for n2/n1 rows) and the growth exponent
+log(t2/t1)/log(n2/n1) are printed, from the median CPU and wall seconds (1.00 is linear).
 
-    python benchmarks/audit.py [--rows 100000 1000000] [--repeat 2] [--only identity|near]
+    python benchmarks/audit.py [--rows 100000 1000000] [--repeat 3] [--only identity|near]
 
 pyahocorasick and rensa are benchmark-only dependencies (the Makefile's BENCH_ALTERNATIVES), not riskbench's.
 """
@@ -148,42 +151,50 @@ def run_side(what, side, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rows', type=int, nargs='+', default=[100_000, 1_000_000])
-    ap.add_argument('--repeat', type=int, default=2)
+    ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--only', choices=list(SIDES))
     ap.add_argument('--worker', nargs=3)
     a = ap.parse_args()
     if a.worker: return worker(a.worker[0], int(a.worker[1]), int(a.worker[2]))
     print(f'# riskbench audit benchmark: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, '
-          f'load average {os.getloadavg()[0]:.1f}')
+          f'load average {os.getloadavg()[0]:.1f}; median of {a.repeat} interleaved runs per side and size')
     names = {'identity': ('riskbench identity_mentions', 'pyahocorasick'), 'near': ('riskbench near_duplicate_pairs', 'rensa')}
-    best = {}
+    med = lambda rs, k: float(np.median([r[k] for r in rs]))
+    cpus = lambda rs: [r['cpu'] for r in rs]
     for what in ([a.only] if a.only else list(SIDES)):
+        runs = {(n, s): [] for n in a.rows for s in (0, 1)}
+        for _ in range(a.repeat):
+            for n in a.rows:
+                for side in (0, 1):
+                    load = os.getloadavg()[0]
+                    r = run_side(what, side, n); r['load'] = (load + os.getloadavg()[0]) / 2
+                    runs[n, side].append(r)
         for n in a.rows:
-            runs = {0: [], 1: []}
-            for _ in range(a.repeat):
-                for side in (0, 1): runs[side].append(run_side(what, side, n))
-            b = {s: min(rs, key=lambda r: r['seconds']) for s, rs in runs.items()}
-            best[what, n] = b
-            r0, r1 = b[0], b[1]
-            line = (f"{what} {n:,} rows: {names[what][0]} {r0['seconds']:.2f}s (CPU {r0['cpu']:.2f}s, peak "
-                    f"{r0['peak'] / 2**20:,.0f} MiB); {names[what][1]} {r1['seconds']:.2f}s (CPU {r1['cpu']:.2f}s, peak "
-                    f"{r1['peak'] / 2**20:,.0f} MiB); riskbench speed ratio {r1['seconds'] / r0['seconds']:.2f}x "
-                    f"(CPU {r1['cpu'] / r0['cpu']:.2f}x)")
+            r0, r1 = runs[n, 0], runs[n, 1]
+            t0, t1, c0, c1 = med(r0, 'seconds'), med(r1, 'seconds'), med(r0, 'cpu'), med(r1, 'cpu')
+            line = (f"{what} {n:,} rows: {names[what][0]} {t0:.2f}s (CPU {c0:.2f}s, peak {med(r0, 'peak') / 2**20:,.0f} MiB); "
+                    f"{names[what][1]} {t1:.2f}s (CPU {c1:.2f}s, peak {med(r1, 'peak') / 2**20:,.0f} MiB); "
+                    f"riskbench speed ratio {t1 / t0:.2f}x (CPU {c1 / c0:.2f}x; per-run CPU ratios "
+                    f"{', '.join(f'{y_cpu / x_cpu:.2f}' for x_cpu, y_cpu in zip(cpus(r0), cpus(r1)))}); "
+                    f"load average {med(r0 + r1, 'load'):.1f}")
             if what == 'identity':
-                assert r0['counts'] == r1['counts'], ('match counts per term differ', r0['counts'], r1['counts'])
-                line += f"; same matches per term ({sum(r0['counts'].values()):,} in {len(r0['counts'])} terms)"
+                for x, y in zip(r0, r1):
+                    assert x['counts'] == y['counts'], ('match counts per term differ', x['counts'], y['counts'])
+                line += f"; same matches per term ({sum(r0[0]['counts'].values()):,} in {len(r0[0]['counts'])} terms)"
             else:
-                line += (f"; planted near copies found: riskbench {r0['planted_found']}/{r0['planted']}, "
-                         f"rensa {r1['planted_found']}/{r1['planted']}; verified pairs {r0['pairs']:,} / {r1['pairs']:,}")
+                line += (f"; planted near copies found: riskbench {r0[0]['planted_found']}/{r0[0]['planted']}, "
+                         f"rensa {r1[0]['planted_found']}/{r1[0]['planted']}; verified pairs {r0[0]['pairs']:,} / "
+                         f"{r1[0]['pairs']:,}")
             print(line, flush=True)
         if len(a.rows) == 2:
             n1, n2 = a.rows
             for s in (0, 1):
-                t1, t2 = best[what, n1][s]['seconds'], best[what, n2][s]['seconds']
-                c1, c2 = best[what, n1][s]['cpu'], best[what, n2][s]['cpu']
+                t1, t2 = med(runs[n1, s], 'seconds'), med(runs[n2, s], 'seconds')
+                c1, c2 = med(runs[n1, s], 'cpu'), med(runs[n2, s], 'cpu')
                 g = lambda a, b: math.log(b / a) / math.log(n2 / n1)
                 print(f'  {names[what][s]}: {n2 / n1:.0f}x the rows took {t2 / t1:.1f}x the time, {c2 / c1:.1f}x the CPU '
-                      f'(growth exponent {g(t1, t2):.2f}, CPU {g(c1, c2):.2f})')
+                      f'(growth exponent {g(t1, t2):.2f}, CPU {g(c1, c2):.2f}; per-repeat CPU growth '
+                      f"{', '.join(f'{y / x:.1f}x' for x, y in zip(cpus(runs[n1, s]), cpus(runs[n2, s])))})")
     print(f'# load average at the end {os.getloadavg()[0]:.1f}')
 
 if __name__ == '__main__':
