@@ -258,8 +258,8 @@ def hidden_after_prefix(model, ids:np.ndarray, prefix:list|None=None, store:dict
     return dec(input_ids=x, use_cache=True, **{name: cache}).last_hidden_state
 
 # %% ../nbs/03c_families.ipynb #f038b
-def hidden_of_branches(model, items:list, pad_id:int, device:str='cpu'):
-    "Last hidden states (branches, L, H) of every branch of `items`, run after its item's shared start (run once)"
+def hidden_of_branches(model, items:list, pad_id:int, device:str='cpu')->list:
+    "Last hidden states (L, H) of every branch of `items`, in order, run after its item's shared start (run once)"
     import torch
     dec, name = decoder_of(model)
     n = [len(it.ids) for it in items]
@@ -269,13 +269,17 @@ def hidden_of_branches(model, items:list, pad_id:int, device:str='cpu'):
     m = torch.from_numpy(m).to(device)
     cache = dec(input_ids=torch.from_numpy(x).to(device), attention_mask=m, position_ids=(m.cumsum(1) - 1).clamp(min=0),
                 use_cache=True).past_key_values
-    row = torch.tensor([j for j, it in enumerate(items) for _ in it.branches], device=device)
-    cache.batch_select_indices(row)
-    rest = [Item(0, len(s), ids=s) for it in items for s, _ in it.branches]
-    y = torch.from_numpy(right_pad(rest, pad_id)).to(device)
-    mask = torch.cat([m[row], torch.ones_like(y)], 1)
-    pos = torch.tensor(n, device=device)[row][:, None] + torch.arange(y.shape[1], device=device)
-    return dec(input_ids=y, attention_mask=mask, position_ids=pos, use_cache=True, **{name: cache}).last_hidden_state
+    K, out = max(len(it.branches) for it in items), {}
+    for k in range(K):
+        js = [j for j, it in enumerate(items) if k < len(it.branches)]
+        sel, c = torch.tensor(js, device=device), cache if k == K - 1 else copy.deepcopy(cache)
+        if len(js) < len(items): c.batch_select_indices(sel)
+        y = torch.from_numpy(right_pad([Item(j, 0, ids=items[j].branches[k][0]) for j in js], pad_id)).to(device)
+        pos = torch.tensor(n, device=device)[sel][:, None] + torch.arange(y.shape[1], device=device)
+        h = dec(input_ids=y, attention_mask=torch.cat([m[sel], torch.ones_like(y)], 1), position_ids=pos,
+                use_cache=True, **{name: c}).last_hidden_state
+        out.update({(j, k): h[i] for i, j in enumerate(js)})
+    return [out[j, k] for j, it in enumerate(items) for k in range(len(it.branches))]
 
 # %% ../nbs/03c_families.ipynb #f040
 @patch
@@ -300,7 +304,7 @@ def forward(self:GenerativeGuard, items:list)->np.ndarray:
         if branched: h = hidden_of_branches(self.model, items, self.pad_id, self.device)
         else: h = hidden_after_prefix(self.model, right_pad(items, self.pad_id), self._prefix[g[1]] if g else None,
                                       self._kv, g and g[1], self.device)
-        hs = h[torch.tensor([r[0] for r in reads]), torch.tensor([r[1] for r in reads])]
+        hs = torch.stack([h[b][i] for b, i, *_ in reads])
         p = torch.softmax(self._logits(hs).float(), -1).double().cpu().numpy()
     per = np.full((len(probes), len(self.columns)), np.nan)
     for (b, _, col, uns, lab), pr in zip(reads, p):
