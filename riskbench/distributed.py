@@ -20,7 +20,8 @@ from . import products as P
 __all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'MissingRay', 'require_ray', 'start_local', 'connect', 'ray_session',
            'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed',
            'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray',
-           'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray']
+           'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts',
+           'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -561,3 +562,100 @@ def identity_mentions_ray(df:pd.DataFrame, lexicon=None, fields=None, block_rows
             _identity_batch, batch_format='pandas', fn_kwargs=dict(lexicon=lex, fields=fields)).to_pandas()
     if not len(m): return A.identity_mentions(df.head(0), lex, fields)
     return m.sort_values(['row', 'field'], kind='stable').reset_index(drop=True)
+
+# %% ../nbs/16_distributed.ipynb #f002
+def _key(v)->str: return json.dumps(v.item() if hasattr(v, 'item') else v)
+
+def _pairs(what:str, a, b, unit:str='', v=None)->list:
+    "(what, a, b, unit, v, n) count rows of the pairs (a[i], b[i]) (or of (b[i], v[i]) per `a`, for lengths)"
+    t = pd.DataFrame({'a': a, 'b': b}) if v is None else pd.DataFrame({'b': b, 'v': np.asarray(v, np.int64)})
+    if v is None: return [(what, x, y, unit, 0, int(n)) for (x, y), n in t.value_counts().items()]
+    return [(what, a, y, unit, int(x), int(n)) for (y, x), n in t.value_counts().items()]
+
+# %% ../nbs/16_distributed.ipynb #f003
+def _profile_counts(batch:pd.DataFrame, cols:list, objs:list, fields:list)->pd.DataFrame:
+    "One batch's counts as (what, a, b, c, v, n) rows: summed over the batches they give `audit.profile`"
+    rows = [('rows', '', '', '', 0, len(batch))]
+    for c in cols:
+        rows.append(('missing', _key(c), '', '', 0, int(batch[c].isna().sum())))
+        if c in objs:  # the audit counts empty strings in object columns only
+            rows.append(('empty', _key(c), '', '', 0, int(batch[c].map(lambda v: isinstance(v, str) and not v.strip())
+                                                               .sum())))
+    sp = (batch['split'].astype(object).fillna('(missing)') if 'split' in batch
+          else pd.Series('all', index=batch.index)).map(_key).to_numpy(object)
+    if 'split' in batch: rows += _pairs('split', sp, sp)
+    for f in fields:
+        for unit, x in zip(('characters', 'tokens'), A._lengths(batch[f])): rows += _pairs('length', f, sp, unit, x)
+    if 'label' in batch:
+        lab = batch['label'].astype(object).map({0: 'benign', 1: 'unsafe'}).fillna('unlabelled').map(_key)
+        rows += _pairs('label', lab.to_numpy(object), sp)
+    if 'categories' in batch:
+        ex = pd.DataFrame({'c': batch['categories'].to_numpy(object), 'b': sp}).explode('c').dropna()
+        rows += _pairs('category', ex['c'].map(_key).to_numpy(object), ex['b'].to_numpy(object))
+    return pd.DataFrame(rows, columns=['what', 'a', 'b', 'c', 'v', 'n'])
+
+# %% ../nbs/16_distributed.ipynb #f005
+def quantiles_of_counts(values:np.ndarray, # distinct values, sorted
+                        counts:np.ndarray, # how often each occurs
+                        qs=(.5, .9, .99),  # quantiles
+                       )->np.ndarray:      # `np.quantile(x, qs)` (linear) of the array `x` these counts describe
+    "Quantiles of the array holding each `values[i]` `counts[i]` times, from the counts alone"
+    n, cum = int(counts.sum()), np.cumsum(counts)
+    v = (n - 1) * np.asarray(qs, float)
+    lo = np.floor(v).astype(np.int64); hi = np.minimum(lo + 1, n - 1)
+    a, b = (values[np.searchsorted(cum, k, side='right')] for k in (lo, hi))
+    t, d = v - lo, b - a
+    return np.where(t >= 0.5, b - d * (1 - t), a + d * t)
+
+# %% ../nbs/16_distributed.ipynb #f007
+def _dist_of_counts(g:pd.Series)->dict:
+    "`audit._dist` of the lengths counted in `g` (length -> rows)"
+    g = g[g > 0].sort_index()
+    if not len(g): return A._dist(np.array([], np.int64))
+    v, c = g.index.to_numpy(np.int64), g.to_numpy(np.int64)
+    q = quantiles_of_counts(v, c)
+    return dict(mean=float((v * c).sum() / c.sum()), median=float(q[0]), p90=float(q[1]), p99=float(q[2]),
+                min=int(v[0]), max=int(v[-1]))
+
+def _crosstab(t:pd.DataFrame, name:str)->pd.DataFrame:
+    "The audit's crosstab (`name` by split) from count rows"
+    x = pd.DataFrame({name: [json.loads(a) for a in t['a']], 'split': [json.loads(b) for b in t['b']]})
+    return (pd.crosstab(x[name], x['split'], values=t['n'].to_numpy(), aggfunc='sum').fillna(0).astype(np.int64)
+            .rename_axis(index=name, columns='split'))
+
+# %% ../nbs/16_distributed.ipynb #f008
+def _profile_of(c:pd.DataFrame, cols:list, objs:list, fields:list, has:set)->dict:
+    "`audit.profile`'s dict from the summed counts (`has`: which of split, label, categories the table has)"
+    of = {w: g for w, g in c.groupby('what')}
+    tot = lambda w: of.get(w, c.head(0)).groupby('a')['n'].sum()
+    miss, empty = tot('missing'), tot('empty')
+    out = dict(rows=int(of['rows']['n'].sum()) if 'rows' in of else 0)
+    out['values'] = pd.DataFrame([dict(column=k, missing=int(miss.get(_key(k), 0)),
+                                       empty=int(empty.get(_key(k), 0)) if k in objs else 0) for k in cols])
+    L = of.get('length', c.head(0))
+    splits = sorted({json.loads(b) for b in L['b']} - {'all'})
+    rows = []
+    for f in fields:
+        for s in ['all', *splits]:
+            for unit in ('characters', 'tokens'):
+                g = L[(L['a'] == f) & (L['c'] == unit) & ((L['b'] == _key(s)) if s != 'all' else True)]
+                g = g.groupby('v')['n'].sum()
+                rows.append(dict(field=f, split=s, unit=unit, rows=int(g.sum()), **_dist_of_counts(g)))
+    out['lengths'] = pd.DataFrame(rows)
+    if 'label' in has: out['labels'] = _crosstab(of['label'], 'label')
+    if 'categories' in has: out['categories'] = _crosstab(of['category'], 'category') if 'category' in of else pd.DataFrame()
+    if 'split' in has:
+        n = of['split'].groupby('a')['n'].sum().sort_values(ascending=False, kind='stable')
+        out['splits'] = {json.loads(k): int(v) for k, v in n.items()}
+    return out
+
+# %% ../nbs/16_distributed.ipynb #f009
+def profile_ray(df:pd.DataFrame, block_rows:int=8192)->dict:
+    "`audit.profile` on Ray Data: counts per batch in `map_batches`, merged on the driver; equal to the local profile"
+    cols, objs, fields = list(df.columns), [c for c in df.columns if df[c].dtype == object], A._fields(df)
+    with ray_session():
+        c = (to_dataset(df, block_rows, positions=False)
+             .map_batches(_profile_counts, batch_format='pandas', fn_kwargs=dict(cols=cols, objs=objs, fields=fields))
+             .to_pandas())
+    c = c.groupby(['what', 'a', 'b', 'c', 'v'], as_index=False, sort=False)['n'].sum()
+    return _profile_of(c, cols, objs, fields, {k for k in ('split', 'label', 'categories') if k in df})

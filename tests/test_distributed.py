@@ -370,3 +370,14 @@ def test_endpoint_interrupted_then_resumed(cluster, tmp_path):
         assert srv2.requests == 12 - 5
     loc, lrep = P.collect_responses(S.demo_model, df, cache_dir=False, progress=False)
     assert res['response'].tolist() == loc['response'].tolist() and rep.summary()['kept'] == 12
+
+
+def test_profile_equals_local(cluster, data):
+    "Every table of `audit.profile` (quantiles included, from the counts) on the prompts with splits, one missing"
+    df, _ = load_eval_set(data, missing_label='keep')
+    df['split'] = pd.Series(np.where(np.arange(len(df)) % 3, 'train', 'test'), dtype=object)
+    df.loc[5, 'split'] = None
+    p, q = D.profile_ray(df, block_rows=97), A.profile(df)
+    assert list(p) == list(q) == ['rows', 'values', 'lengths', 'labels', 'categories', 'splits']
+    for k in ('values', 'lengths', 'labels', 'categories'): pd.testing.assert_frame_equal(p[k], q[k])
+    assert p['rows'] == q['rows'] == 750 and p['splits'] == q['splits'] and '(missing)' in p['splits']
