@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_multilingual.ipynb #c002
 from __future__ import annotations
-import re, os, io, sys, json, lzma, html, math, functools, hashlib, unicodedata
+import re, os, io, sys, json, lzma, html, math, functools, hashlib, zipfile, unicodedata
 from pathlib import Path
 from dataclasses import dataclass, field
 
@@ -54,12 +54,12 @@ _PACKED = 'detector.npz'  # in datasets/langid: the script table and py3langid's
 
 @functools.lru_cache(maxsize=1)
 def _packed()->dict:
-    "The arrays of the precomputed file and its `meta` (what each part was built from); {} if missing or unreadable"
+    "The arrays of the precomputed file and its `meta` (what each part was built from); {} if missing or damaged"
     p = datasets_dir()/'langid'/_PACKED
     try:
         with np.load(p, allow_pickle=False) as z: d = {k: z[k] for k in z.files}
         d['meta'] = json.loads(str(d['meta']))
-    except (OSError, ValueError, KeyError, EOFError): return {}  # built from the sources instead (same result, slower)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile): return {}  # built instead: same, slower
     return d
 
 # %% ../nbs/06_multilingual.ipynb #c005p3
@@ -89,7 +89,8 @@ def _build_script_table()->np.ndarray:
 
 def _script_key()->str:
     "SHA-256 of what the script table is built from: this Python's Unicode version and the script names"
-    return hashlib.sha256(json.dumps([unicodedata.unidata_version, SCRIPTS, _SCRIPT_WORDS, _TABLE_SIZE]).encode()).hexdigest()
+    key = [unicodedata.unidata_version, SCRIPTS, _SCRIPT_WORDS, _TABLE_SIZE]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 # %% ../nbs/06_multilingual.ipynb #c005r
 @functools.lru_cache(maxsize=1)
@@ -193,7 +194,8 @@ def _langid_model(packed:bool=True)->tuple:
     from py3langid.modelio import load_model, _to_array
     src, d = _langid_source(), _packed() if packed else {}
     if d.get('meta', {}).get('langid') != _sha256(src): return load_model(src)
-    a = {k: _unpack(d, k) for k in _LANGID_ARRAYS}
+    try: a = {k: _unpack(d, k) for k in _LANGID_ARRAYS}
+    except (pa.ArrowException, OSError, ValueError, KeyError): return load_model(src)  # damaged: py3langid's file
     return (a['ptc'], a['pc'], d['classes'].tolist(), _to_array(a['nextmove']), _to_array(a['nextmove_row']),
             a['out_feat'].tolist())
 
@@ -218,7 +220,8 @@ def _pack_detector(path:str|Path|None=None, # where to write (None: the bundled 
     src = _langid_source()
     with lzma.open(src) as f, np.load(io.BytesIO(f.read()), allow_pickle=False) as z: m = {k: z[k] for k in z.files}
     codec = pa.Codec('zstd', compression_level=level)
-    arrays = {k: np.frombuffer(codec.compress(np.ascontiguousarray(m[k]), asbytes=True), np.uint8) for k in _LANGID_ARRAYS}
+    arrays = {k: np.frombuffer(codec.compress(np.ascontiguousarray(m[k]), asbytes=True), np.uint8)
+              for k in _LANGID_ARRAYS}
     meta = dict(scripts=_script_key(), unicode=unicodedata.unidata_version, langid=_sha256(src),
                 py3langid=py3langid.__version__, zstd_level=level,
                 arrays={k: [m[k].dtype.str, list(m[k].shape)] for k in _LANGID_ARRAYS})

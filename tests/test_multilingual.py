@@ -500,8 +500,10 @@ def test_coverage_inputs_account_for_every_row(tmp_path):
 
 # ---- issue 19 item 5: start-up. The script table and py3langid's model come from datasets/langid/detector.npz
 def test_import_riskbench_pays_nothing_for_language_id():
-    code = ("import sys, riskbench; a = sorted(m for m in ('riskbench.multilingual', 'py3langid', 'lingua') if m in sys.modules)\n"
-            "import riskbench.multilingual as m; print(a, [f.cache_info().currsize for f in (m._packed, m._langid, m._script_table)])")
+    code = ("import sys, riskbench\n"
+            "a = sorted(m for m in ('riskbench.multilingual', 'py3langid', 'lingua') if m in sys.modules)\n"
+            "import riskbench.multilingual as m\n"
+            "print(a, [f.cache_info().currsize for f in (m._packed, m._langid, m._script_table)])")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == '[] [0, 0, 0]'  # nothing imported, nothing read or built until the first detection
@@ -523,7 +525,7 @@ def test_packed_detector_detects_exactly_as_the_built_one(short, langid, monkeyp
     assert fast is not fresh and fast.tk_nextmove == fresh.tk_nextmove and fast.tk_row == fresh.tk_row
     assert fast.tk_output == fresh.tk_output and fast.nb_classes == fresh.nb_classes
     assert np.array_equal(fast.nb_ptc, fresh.nb_ptc) and fast.nb_ptc.dtype == fresh.nb_ptc.dtype
-    texts = short.text.tolist() + langid.text.tolist() + ['', '12345', 'ALL CAPS TEXT HERE', 'mixed 日本語 and English']
+    texts = short.text.tolist() + langid.text.tolist() + ['', '12345', 'ALL CAPS TEXT', 'mixed 日本語 and English']
     assert np.stack([fast._decide(t) for t in texts]).tobytes() == np.stack([fresh._decide(t) for t in texts]).tobytes()
     assert np.array_equal(m._script_table(), m._build_script_table())
     got = detect_languages(texts, prefer=['en', 'hr'])
@@ -537,3 +539,11 @@ def test_a_missing_packed_file_falls_back(tmp_path, monkeypatch):
     assert m._packed.__wrapped__() == {}
     (tmp_path/'langid').mkdir(); (tmp_path/'langid'/'detector.npz').write_bytes(b'not a zip')
     assert m._packed.__wrapped__() == {}
+    whole = (ROOT/'datasets'/'langid'/'detector.npz').read_bytes()
+    (tmp_path/'langid'/'detector.npz').write_bytes(whole[:len(whole) // 2])  # truncated
+    assert m._packed.__wrapped__() == {}
+    d = m._packed()  # a damaged compressed part: py3langid's own loader, the same model
+    bad = dict(d, ptc=d['ptc'][:1000])
+    monkeypatch.setattr(m, '_packed', lambda: bad)
+    ptc = m._langid_model()[0]
+    assert np.array_equal(ptc, m._langid(packed=False)[0].nb_ptc)
