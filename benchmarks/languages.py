@@ -10,6 +10,14 @@ languages, the accuracy in each of them and how many texts of other languages we
 Throughput: N texts drawn from the same set (each with a row number appended so that no two are alike), every
 detector on the same texts, interleaved chunk by chunk; CPU time next to wall time (Lingua runs on every core).
 Start-up: a fresh process that imports the detector, builds it and labels the first 100 texts of the set.
+
+    .venv/bin/python benchmarks/languages.py --startup [--runs 5]
+
+Start-up only (no alternatives needed): riskbench's default detector in fresh processes, with the precomputed
+`datasets/langid/detector.npz` and without it (py3langid's own LZMA loader and the script table built from Unicode
+names), interleaved run by run, on ten rows of `datasets/demo_prompts.jsonl` and on 100 texts of the short-text set.
+Start-up = CPU of the first `detect_languages` call minus a second call on the same texts; the import of
+riskbench.multilingual is reported apart, and `import riskbench` is checked to load no language ID at all.
 """
 import argparse, json, os, random, subprocess, sys, time
 from pathlib import Path
@@ -57,8 +65,60 @@ def startup(name):
     if r.returncode: raise SystemExit(f"{name}: {r.stderr[-500:]}")
     return [float(x) for x in r.stdout.split()[-2:]]
 
+CHILD = """import json, os, sys, time
+def clock(): return time.perf_counter(), time.process_time()
+w0, c0 = clock()
+import riskbench.multilingual as m
+w1, c1 = clock()
+if {unpacked}: m._packed = lambda: {{}}  # py3langid's own loader, the script table built from Unicode names
+texts = {texts!r}
+m.detect_languages(texts, progress=False)
+w2, c2 = clock()
+m.detect_languages(texts, progress=False)
+w3, c3 = clock()
+print(json.dumps(dict(import_cpu=c1 - c0, first_cpu=c2 - c1, warm_cpu=c3 - c2, first_wall=w2 - w1,
+                      warm_wall=w3 - w2, lingua_sets=m._detector.cache_info().currsize, load=os.getloadavg()[0])))
+"""
+
+def startup_study(runs):
+    "Start-up of the default detector with and without the precomputed file, `runs` fresh processes each, interleaved"
+    import statistics
+    demo = [json.loads(l)['text'] for l in open(ROOT/'datasets'/'demo_prompts.jsonl', encoding='utf-8')][:10]
+    short = [json.loads(l)['text'] for l in open(SET, encoding='utf-8')][::4][:100]
+    env = dict(os.environ, IN_TEST='1')
+    code = ("import sys, riskbench\n"
+            "print(sorted(m for m in ('riskbench.multilingual', 'py3langid', 'lingua') if m in sys.modules))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, env=env)
+    print(f"import riskbench loads: {r.stdout.strip()} (expected [])")
+    print(f"machine: {os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f} at the start")
+    res = {}
+    for k in range(runs):
+        for unpacked in ((False, True) if k % 2 == 0 else (True, False)):
+            for name, texts in (('10 demo rows', demo), ('100 short texts', short)):
+                p = subprocess.run([sys.executable, '-c', CHILD.format(unpacked=unpacked, texts=texts)],
+                                   capture_output=True, text=True, cwd=ROOT, env=env)
+                if p.returncode: raise SystemExit(p.stderr[-800:])
+                res.setdefault((name, unpacked), []).append(json.loads(p.stdout.strip().splitlines()[-1]))
+    up = lambda x: x['first_cpu'] - x['warm_cpu']
+    med = lambda rs, f: statistics.median(f(x) for x in rs)
+    for (name, unpacked), rs in res.items():
+        how = 'built (before)' if unpacked else 'precomputed'
+        print(f"  {name:16s} {how:15s} start-up CPU median {med(rs, up):.3f}s (runs "
+              f"{', '.join(f'{up(x):.3f}' for x in rs)}); "
+              f"first call wall median {med(rs, lambda x: x['first_wall']):.2f}s; "
+              f"import riskbench.multilingual CPU {med(rs, lambda x: x['import_cpu']):.2f}s; Lingua candidate sets "
+              f"{rs[0]['lingua_sets']}; load average {min(x['load'] for x in rs):.1f}-{max(x['load'] for x in rs):.1f}")
+    for name in ('10 demo rows', '100 short texts'):
+        a, b = med(res[(name, True)], up), med(res[(name, False)], up)
+        print(f"  {name}: start-up CPU {a:.3f}s -> {b:.3f}s ({a / b:.1f}x less; "
+              f"target <= 0.3s: {'met' if b <= 0.3 else 'missed'})")
+
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, default=10_000); a = ap.parse_args()
+    ap = argparse.ArgumentParser(); ap.add_argument('--n', type=int, default=10_000)
+    ap.add_argument('--startup', action='store_true', help='only the start-up study (no alternatives needed)')
+    ap.add_argument('--runs', type=int, default=3, help='fresh processes per configuration in the start-up study')
+    a = ap.parse_args()
+    if a.startup: return startup_study(a.runs)
     sys.path.insert(0, str(ROOT))
     import numpy as np, pandas as pd
     from riskbench.multilingual import detect_languages
