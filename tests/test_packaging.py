@@ -79,3 +79,13 @@ def test_wheel_metadata_as_a_user_meets_it(tmp_path):
                 if not owners & declared: missing.add((py.name, top))
     optional = {'presidio_analyzer', 'ray', 'triton', 'nbdev', 'pytest', 'playwright', 'datasets'}  # extras, or dev-only
     assert not {m for m in missing if m[1] not in optional}, sorted(missing)
+
+def test_wheel_carries_every_bundled_file(tmp_path):
+    "Each file under datasets/ reaches the wheel (the generators and their sources stay in the checkout)"
+    import zipfile
+    names = set(zipfile.ZipFile(_wheel(tmp_path)).namelist())
+    src = ROOT/'datasets'
+    files = [p.relative_to(src).as_posix() for p in src.rglob('*') if p.is_file() and '__pycache__' not in p.parts]
+    kept = [f for f in files if not f.startswith('src/') and not (f.rsplit('/', 1)[-1].startswith('make_') and f.endswith('.py'))]
+    assert 'langid/detector.npz' in kept
+    assert [f for f in kept if f'riskbench/bundled/{f}' not in names] == []
