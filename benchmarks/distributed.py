@@ -4,7 +4,8 @@
       (target: Ray <= 1.25x the local time), timed without the cluster's start (a joined cluster is already up; the
       start is printed on its own), cache off;
   (2) scaling: 1 vs 2 CPU replicas (baseline guard), and a tiny transformer guard (a random-weight Prompt Guard of
-      the real architecture class, tests/tiny_models.py) local vs 1 replica in rows/s (target: within 10%);
+      the real architecture class, tests/tiny_models.py) local vs 1 replica in rows/s (target: within 10%), end to
+      end and marginal (--tiny-rows more rows: the start-up, guard_info and actor start cancel out);
   (3) near duplicates on --near-rows synthetic rows (1% planted near copies): `near_duplicates_ray` time and the
       peak RSS of each Ray worker process (sampled every 0.2 s with psutil), against the local
       `audit.near_duplicates` (time and peak RSS of its process) on the same rows when --near-local is given.
@@ -71,6 +72,7 @@ def main():
     ap.add_argument('--near-rows', type=int, default=200_000); ap.add_argument('--near-local', action='store_true')
     ap.add_argument('--skip-scoring', action='store_true')
     a = ap.parse_args()
+    if 2 * a.tiny_rows > a.rows: ap.error('--tiny-rows: at most half of --rows')
     from riskbench import guards as G, audit as A, distributed as D
     from riskbench.core import load_eval_set
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
@@ -89,15 +91,24 @@ def main():
               f"= {t_r1/t_loc:.2f}x local (target <= 1.25x); Ray 2 replicas {t_r2:.1f}s = {t_r1/t_r2:.2f}x 1 replica")
         from tiny_models import tiny_prompt_guard, PG1_LABELS
         spec = f"prompt-guard:{tiny_prompt_guard(tmp/'pg', PG1_LABELS, seed=3)}"
-        df, _ = load_eval_set(data, missing_label='keep'); df = df.iloc[:a.tiny_rows].reset_index(drop=True)
+        full, _ = load_eval_set(data, missing_label='keep')
+        df, df2 = (full.iloc[:k].reset_index(drop=True) for k in (a.tiny_rows, 2 * a.tiny_rows))
         G.load_guard(spec)
+        t_info, _ = timed(lambda: D.guard_info(spec, {}))  # the driver's look at the guard: a worker loads it once
         t_tl, (tl, _) = timed(lambda: G.score_table(df, spec, cache=False, progress=False))
         t_tr, (tr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=1))
-        t_tr2, (tr2, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=2))
+        t_tl2, _ = timed(lambda: G.score_table(df2, spec, cache=False, progress=False))
+        t_tr2, _ = timed(lambda: D.score_table_ray(df2, spec, cache=False, replicas=1))
+        t_trr, (trr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=2))
         np.testing.assert_allclose(tr['score'], tl['score'], atol=1e-6)
-        print(f"tiny transformer, {len(df):,} rows: local {len(df)/t_tl:,.0f} rows/s; Ray 1 replica {len(df)/t_tr:,.0f} "
-              f"rows/s ({t_tl/t_tr:.2f}x local's rate, target >= 0.90x, model load included); "
-              f"2 replicas {len(df)/t_tr2:,.0f} rows/s ({t_tr/t_tr2:.2f}x 1 replica)")
+        np.testing.assert_allclose(trr['score'], tl['score'], atol=1e-6)
+        n = len(df)
+        print(f"tiny transformer, {n:,} rows: local {n/t_tl:,.0f} rows/s; Ray 1 replica {n/t_tr:,.0f} rows/s end to end "
+              f"({t_tl/t_tr:.2f}x local's rate; guard_info alone {t_info:.1f}s); 2 replicas {n/t_trr:,.0f} rows/s")
+        print(f"  marginal rate ({n:,} more rows, start-up cancelled): local {n/(t_tl2 - t_tl):,.0f} rows/s, "
+              f"Ray 1 replica {n/(t_tr2 - t_tr):,.0f} rows/s = {(t_tl2 - t_tl)/(t_tr2 - t_tr):.2f}x (target >= 0.90x); "
+              f"fixed cost of a Ray job {2 * t_tr - t_tr2:.1f}s (local: {2 * t_tl - t_tl2:.1f}s); load "
+              f"{os.getloadavg()[0]:.1f}")
     if a.near_rows:
         nd = synthetic_texts(a.near_rows)
         mon = PeakRSS(); mon.start()

@@ -168,13 +168,14 @@ def _cache_root(cache)->str:
 # %% ../nbs/16_distributed.ipynb #d027
 def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=None, cache=True,
                     max_chars:int|None=None, address:str|None=None, replicas:int=1, gpus_per_replica:float=0,
-                    batch_rows:int=4096, crash_once:tuple|None=None, **guard_kw)->tuple:
+                    batch_rows:int=4096, crash_once:tuple|None=None, cpus_per_replica:float|None=None,
+                    **guard_kw)->tuple:
     "`score_table` on Ray Data: (score table, RowReport) equal to the local engine's; `attrs['ray_scored']`: inputs mapped"
     G.check_batch_tokens(batch_tokens); limit = G.max_score_chars(max_chars)
     if int(replicas) < 1: raise BadParameter(f"--replicas: expected at least 1, got {replicas!r}")
     if gpus_per_replica < 0: raise BadParameter(f"--gpus-per-replica: expected >= 0, got {gpus_per_replica!r}")
     with ray_session(address) as ray:
-        _check_fits(ray, int(replicas), gpus_per_replica)
+        cpus = _check_fits(ray, int(replicas), gpus_per_replica, cpus_per_replica)
         rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica))
         todo = _todo(df, rs, limit, cache)
         if len(todo):
@@ -185,7 +186,7 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
                 GuardActor, batch_size=batch_rows, batch_format='pandas',
                 compute=ray.data.ActorPoolStrategy(size=int(replicas)),
                 fn_constructor_args=(guard, guard_kw, batch_tokens, limit, root, crash_once),
-                num_cpus=0 if gpus_per_replica else 1, num_gpus=gpus_per_replica or None, **_retry_args())
+                num_cpus=cpus, num_gpus=gpus_per_replica or None, **_retry_args())
             for b in ds.iter_batches(batch_size=None, batch_format='pandas'): _collect(rs, b)
     scored, rep = G.score_table(df, rs, cache=cache, progress=False, report=report, max_chars=limit)
     scored.attrs['ray_scored'] = len(todo)

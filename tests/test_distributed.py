@@ -161,14 +161,14 @@ def brute_near_pairs(texts, threshold:float)->set:
 
 
 def test_exact_duplicates_equal_local(cluster, finetune):
-    d = D.exact_duplicates_ray(finetune, block_rows=50)
+    d = D.exact_duplicates_ray(finetune, block_rows=160)  # two blocks: the groupby still crosses them
     pd.testing.assert_frame_equal(d, A.exact_duplicates(finetune))
     assert {'ft-0006-copy', 'ft-0041-copy', 'ft-0078-copy'} <= set(d['id'])
 
 
 def test_near_duplicates_equal_local_and_brute_force(cluster, finetune):
     "Pairs and Jaccard values of the local audit, and the pairs of a brute-force Jaccard over all pairs"
-    d = D.near_duplicates_ray(finetune, 'text', block_rows=40)
+    d = D.near_duplicates_ray(finetune, 'text', block_rows=160)
     pd.testing.assert_frame_equal(d, A.near_duplicates(finetune, 'text'), check_exact=False, atol=1e-12)
     pos = {v: i for i, v in enumerate(finetune['id'])}
     assert {(pos[a], pos[b]) for a, b in zip(d['id_a'], d['id_b'])} == brute_near_pairs(finetune['text'], 0.5)
