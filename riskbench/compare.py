@@ -17,7 +17,7 @@ from .core import BadColumn, BadParameter, RowReport, evidence_warning, load_eva
 from .core import table_metadata
 from .guards import scored_table, hazard_sort_key
 from .evalsets import same_rows
-from .thresholds import (_check_labels_scores, _policy_blocked, sweep, average_precision,
+from .thresholds import (check_labels_scores, policy_blocked, sweep, average_precision,
                                   auc_interval, wilson_interval, group_frames, GuardPolicy)
 
 # %% auto #0
@@ -72,8 +72,8 @@ def delong_test(y:np.ndarray,  # 1 = unsafe, 0 = benign
                 b:np.ndarray,  # guard B's scores on the same rows
                )->dict:        # auc_a, auc_b, auc_diff, auc_diff_se, delong_z, delong_p (two-sided)
     "DeLong's paired test that two guards scored on the same rows have equal ROC AUC"
-    y, a, _ = _check_labels_scores(y, a)
-    _, b, _ = _check_labels_scores(y, b)
+    y, a, _ = check_labels_scores(y, a)
+    _, b, _ = check_labels_scores(y, b)
     return _delong(placements(y, a), placements(y, b))
 
 # %% ../nbs/14_compare.ipynb #cmp1b188c
@@ -486,7 +486,7 @@ def operating_points(gs:GuardSet,          # the guards
         if isinstance(p, (str, Path)) and str(p).strip(): p = GuardPolicy.load(p)
         if isinstance(p, GuardPolicy):
             src = 'policy' + (f" (per {p.groups['by']})" if p.groups else '')
-            out[n] = dict(block=_policy_blocked(p, gs.df, s), threshold=float(p.threshold), source=src)
+            out[n] = dict(block=policy_blocked(p, gs.df, s), threshold=float(p.threshold), source=src)
         elif p is None or (isinstance(p, str) and not p.strip()):
             out[n] = dict(block=s >= .5, threshold=.5, source='default 0.5 (no policy)')
         else:

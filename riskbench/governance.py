@@ -701,14 +701,14 @@ def change_label(delta:float, significant:bool, higher_is_better:bool)->str:
 # %% ../nbs/15_governance.ipynb #g131
 def paired_rows(old_dir:Path, new_dir:Path, name:str)->tuple:
     "(joined table with score_old/new, blocked_old/new | None, reason)"
-    from riskbench.thresholds import GuardPolicy, _policy_blocked
+    from riskbench.thresholds import GuardPolicy, policy_blocked
     t = {}
     for k, d in (('old', old_dir), ('new', new_dir)):
         sp, pp = Path(d)/'scores'/f'{name}.parquet', Path(d)/'policies'/f'{name}.json'
         if not sp.is_file() or not pp.is_file(): return None, f"{d}: no score table and policy for {name}"
         df = pd.read_parquet(sp)
         df = df[df['label'].notna() & df['score'].notna()].reset_index(drop=True)
-        df[f'blocked_{k}'] = _policy_blocked(GuardPolicy.load(pp), df, df['score'].to_numpy(float))
+        df[f'blocked_{k}'] = policy_blocked(GuardPolicy.load(pp), df, df['score'].to_numpy(float))
         t[k] = df.rename(columns={'score': f'score_{k}'})
     a, b = t['old'], t['new']
     if set(a['id']) != set(b['id']): return None, f"{name}: the bundles scored other rows ({len(a)}, {len(b)} ids)"

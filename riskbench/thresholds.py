@@ -20,18 +20,22 @@ from .taxonomy import align_categories
 from .report import out_dir, display_text, show_figure, show_table, note
 
 # %% auto #0
-__all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'DEGENERATE_FRR', 'sweep', 'auc_roc', 'average_precision',
-           'auc_interval', 'at_prevalence', 'Objective', 'as_objective', 'OperatingPoint', 'choose_threshold',
-           'wilson_interval', 'bootstrap_metrics', 'group_frames', 'group_thresholds', 'GuardPolicy', 'validate_scores',
-           'load_scores', 'degenerate_warnings', 'group_degenerate_warnings', 'prevalence_warnings', 'chance_warnings',
-           'align_for_evidence', 'tune_file', 'thresholds_cmd', 'scores_for_report', 'policy_tables', 'run_folder',
-           'save_policy_outputs', 'show_policy_tables']
+__all__ = ['SWEEP_COLUMNS', 'OBJECTIVES', 'POLICY_SCHEMA', 'DEGENERATE_FRR', 'check_labels_scores', 'sweep', 'auc_roc',
+           'average_precision', 'auc_interval', 'at_prevalence', 'Objective', 'as_objective', 'OperatingPoint',
+           'choose_threshold', 'wilson_interval', 'bootstrap_metrics', 'group_frames', 'group_thresholds',
+           'GuardPolicy', 'validate_scores', 'load_scores', 'degenerate_warnings', 'group_degenerate_warnings',
+           'prevalence_warnings', 'chance_warnings', 'align_for_evidence', 'policy_blocked', 'tune_file',
+           'thresholds_cmd', 'scores_for_report', 'policy_tables', 'run_folder', 'save_policy_outputs',
+           'show_policy_tables']
 
 # %% ../nbs/04_thresholds.ipynb #c004_2
 SWEEP_COLUMNS = ('threshold', 'tp', 'fp', 'tn', 'fn', 'recall', 'fpr', 'precision', 'f1', 'specificity', 'miss_rate')
 
 # %% ../nbs/04_thresholds.ipynb #c004_6
-def _check_labels_scores(y, scores, sample_weight=None):
+def check_labels_scores(y,                  # labels, 1 = unsafe, 0 = benign
+                        scores,             # guard scores, higher = more unsafe
+                        sample_weight=None, # optional non-negative row weights
+                       )->tuple:            # (labels, scores, weights) as arrays
     "Validated arrays: labels 0/1, finite scores, non-negative weights (zero-weight rows dropped)"
     y, s = np.asarray(y), np.asarray(scores)
     if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
@@ -95,7 +99,7 @@ def sweep(y:np.ndarray,                  # 1 = unsafe, 0 = benign
           sample_weight:np.ndarray=None, # optional non-negative weight per row
          )->pd.DataFrame:                # one row per distinct threshold (ascending), then `inf`
     "Confusion counts and rates at every threshold, positive (blocked) when score >= threshold"
-    y, s, w = _check_labels_scores(y, scores, sample_weight)
+    y, s, w = check_labels_scores(y, scores, sample_weight)
     u, tp, fp = _counts_at_thresholds(y, s, w)
     zero = tp.dtype.type(0)
     u = np.r_[u.astype(np.float64), np.inf]; tp = np.r_[tp, zero]; fp = np.r_[fp, zero]
@@ -139,7 +143,7 @@ def auc_interval(y:np.ndarray,       # 1 = unsafe, 0 = benign
                  alpha:float=0.05,   # 1 - confidence level
                 )->tuple:            # (auc, low, high); low/high NaN with fewer than 2 rows of a class
     "ROC AUC with DeLong's variance and a normal interval clipped to [0, 1]"
-    y, s, _ = _check_labels_scores(y, scores)
+    y, s, _ = check_labels_scores(y, scores)
     x, z = s[y == 1], s[y == 0]; m, n = len(x), len(z)
     t = _midranks(np.r_[x, z])
     v10 = (t[:m] - _midranks(x)) / n          # per unsafe row: share of benign rows it outscores
@@ -499,7 +503,7 @@ def bootstrap_metrics(y:np.ndarray,          # 1 = unsafe, 0 = benign
                       **targets,             # target_fpr=, ...: on top of `objective` (`as_objective`)
                      )->pd.DataFrame:        # value, low, high, std per metric
     "Percentile bootstrap intervals for every metric at `threshold` (and for the chosen threshold itself)"
-    y, s, _ = _check_labels_scores(y, scores)
+    y, s, _ = check_labels_scores(y, scores)
     if n_boot < 10: raise BadParameter(f"n_boot: expected at least 10 replicates, got {n_boot}")
     rng = np.random.default_rng(seed)
     hit = s >= threshold
@@ -849,7 +853,10 @@ def _per_group_evidence(df, blocked, alpha):
     return per_cat, per_lang
 
 # %% ../nbs/04_thresholds.ipynb #c044_139
-def _policy_blocked(pol, df:pd.DataFrame, s:np.ndarray)->np.ndarray:
+def policy_blocked(pol,             # a `GuardPolicy`
+                   df:pd.DataFrame, # its rows (with the columns its groups are by)
+                   s:np.ndarray,    # the rows' scores
+                  )->np.ndarray:    # True where the policy blocks the row
     "Which rows `pol` blocks: its per-group thresholds (the strictest of a row's groups), else the global one"
     if not pol.groups: return s >= pol.threshold
     by = pol.groups.get('by')
@@ -872,7 +879,7 @@ def _one_class_policy(cls, df, threshold, source, policy, default_threshold, alp
     kind, measured = ('unsafe', 'recall') if N == 0 else ('benign', 'false refusal rate')
     if threshold is None: threshold, source = float(default_threshold), 'guard-default'
     pol = cls(float(threshold), source, '', {}, policy.groups if policy is not None else None)
-    blocked = _policy_blocked(pol, df, s)
+    blocked = policy_blocked(pol, df, s)
     m = _with_intervals(int(blocked[y == 1].sum()), int(blocked[y == 0].sum()), P, N, alpha)
     m['precision'] = m['f1'] = dict(value=None, low=None, high=None)
     pol.metrics = {k: m[k] for k in _METRICS}
@@ -937,7 +944,7 @@ def _tuned_policy(cls, df, y, s, objective, targets, by, min_support, alpha, n_b
                                   global_threshold=op.threshold, alpha=alpha, **targets)
         _set_group_values(df, groups, group_values or {}, alpha)
     pol = cls(op.threshold, op.objective, op.constraint, {}, groups)
-    blocked = _policy_blocked(pol, df, s)
+    blocked = policy_blocked(pol, df, s)
     tp, fp = int(blocked[y == 1].sum()), int(blocked[y == 0].sum())
     metrics = _with_intervals(tp, fp, P, N, alpha)
     boot = dict(n_boot=n_boot, seed=seed, alpha=alpha)
