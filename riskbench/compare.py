@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .core import BadColumn, BadParameter, RowReport, evidence_warning, load_eval_set, resolve_input
 from .core import table_metadata
 from .guards import scored_table, hazard_sort_key
-from .evalsets import same_rows
+from .evalsets import same_rows, rows_identity
 from .thresholds import (check_labels_scores, policy_blocked, sweep, average_precision,
                                   auc_interval, wilson_interval, group_frames, GuardPolicy)
 
@@ -420,9 +420,10 @@ def guard_set(tables:dict,                   # guard name -> score table (DataFr
     if 'label' not in base: raise BadColumn("the rows have no 'label' column: comparing guards needs labelled rows")
     pos = _positions(tables, base['id'], 'the eval set' if given else names[0])
     ws = []
+    ref = 'the eval set' if given else names[0]
+    ref_rows = rows_identity(base if given else tables[names[0]], ref)   # built once, reused for every guard
     for i, n in enumerate(names):
-        ref = 'the eval set' if given else names[0]
-        if given or i: ws += same_rows(base if given else tables[names[0]], tables[n], (ref, n), force)
+        if given or i: ws += same_rows(ref_rows, tables[n], (ref, n), force)
     keep = np.logical_and.reduce([p >= 0 for p in pos.values()])
     lab = pd.to_numeric(base['label'], errors='coerce')
     unl = keep & lab.isna().to_numpy()

@@ -457,8 +457,9 @@ def _table_identity(df:pd.DataFrame, name:str)->dict:
             sets, versions = tuple(found), tuple(str(evalset(n)['version']) for n in found)
             if sets: break
     ev = df.attrs.get('evalset') if isinstance(df.attrs.get('evalset'), dict) else {}
-    ids = df['id'].astype(str).tolist()
-    content = df[[c for c in ('text', 'label') if c in df]].assign(id=ids)
+    sid = df['id'].astype(str)
+    ids = sid.tolist()
+    content = df[[c for c in ('text', 'label') if c in df]].assign(id=sid.to_numpy())
     return dict(name=name, sets=sets, versions=versions, sha256=ev.get('sha256'), n=len(df), ids=ids,
                 ids_sha256=None, content=content)   # the ids are there: their SHA-256 is computed only if asked for
 
@@ -565,7 +566,8 @@ def same_rows(a, b,                 # score tables (DataFrames with `id`, or pat
               subset:bool=False,    # accept the rows of one being a subset of the other's (said in a warning)
              )->list:               # evidence warnings for the report to state ([] when the rows are the same)
     "Refuse to compare two results unless they were measured on the same set, version and rows"
-    ia, ib = rows_identity(a, names[0]), rows_identity(b, names[1])
+    ia = a if isinstance(a, dict) and 'content' in a else rows_identity(a, names[0])   # an identity is reused
+    ib = b if isinstance(b, dict) and 'content' in b else rows_identity(b, names[1])
     diff, sub = row_differences(ia, ib)
     if subset and sub:
         diff = [d for d in diff if not d.startswith(('row ids differ', f"{ia['n']:,} vs"))]
