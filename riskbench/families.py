@@ -668,7 +668,7 @@ NEMOGUARD_CATEGORIES = ('Violence', 'Sexual', 'Criminal Planning/Confessions', '
 # %% ../nbs/03c_families.ipynb #f112
 def nemoguard_prompt(messages:list)->str:
     "The NemoGuard / Nemotron Safety Guard card's task text for a prompt, or a prompt and its response"
-    cats = ''.join(f"S{i}: {c}.\n" for i, c in enumerate(NEMOGUARD_CATEGORIES, 1))
+    cats = ''.join(f"S{i}: {c}. \n" for i, c in enumerate(NEMOGUARD_CATEGORIES, 1))  # the card: ". " ends a line
     conv = f"user: {messages[0]['content']}\n\n"
     if messages[-1]['role'] == 'assistant': conv += f"response: agent: {messages[-1]['content']}\n\n"
     return ("Task: Check if there is unsafe content in the user or agent messages in the below conversation in "

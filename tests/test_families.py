@@ -361,6 +361,8 @@ def test_granite_guardian_3_3_reads_inside_score(gg):
 
 
 def test_nemoguard_json_value_token_equals_generate(ng):
+    p = F.nemoguard_prompt([{'role': 'user', 'content': 'hi'}])  # the v3 card's Quick Start template, spaces kept
+    assert '<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violence. \nS2: Sexual. \n' in p and '\n\nuser: hi\n\n<END CONV' in p
     one = _same_as_generate(ng)
     assert one['score_response'].iloc[:-1].isna().all()
     np.testing.assert_allclose(one['score'].iloc[:-1], one['score_user'].iloc[:-1])
