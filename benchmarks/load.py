@@ -11,9 +11,15 @@ ratio riskbench / polars in CPU (target <= 1.0x), peak memory over the baseline 
 (target <= 3x), and the growth exponent of riskbench's time from the smaller to the larger size. Each reader
 runs in its own process, interleaved, best of `--repeat`.
 
-    python benchmarks/load.py [--rows 100000 1000000] [--repeat 3]
+    python benchmarks/load.py [--rows 100000 1000000] [--repeat 3] [--pandas]
+
+`--same-output` checks instead that the Arrow-side checks (`core._ARROW_CHECKS`, the fast path) give what the
+pandas path (`validate_records` on every block) gives: the same frame, dtypes, read and kept counts, rejects with
+their reasons and records, flags and mapping, or the same error, on every bundled, example and hostile file and on
+files built to reach each branch, each read in one block and in blocks of a few rows, under several settings.
 """
 import argparse, json, math, os, subprocess, sys, time, random
+import numpy as np, pandas as pd
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -70,14 +76,14 @@ def measure(kind, path):
     n, dt, cpu, mem = r.stdout.split()
     return int(n), float(dt), float(cpu), int(mem)
 
-def one_size(rows:int, repeat:int)->dict:
+def one_size(rows:int, repeat:int, pandas:bool=False)->dict:
     data = HERE/'_data'; data.mkdir(exist_ok=True)
     path = data/f'eval_{rows}.jsonl'
     if not path.exists():
         t0 = time.perf_counter(); make_file(path, rows); print(f'wrote {path} in {time.perf_counter()-t0:.1f}s')
     size = path.stat().st_size
     print(f'file: {rows:,} rows, {size/2**20:.1f} MiB; cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}')
-    runs = {k: [] for k in ('pandas', 'polars', 'riskbench')}
+    runs = {k: [] for k in (('pandas',) if pandas else ()) + ('polars', 'riskbench')}
     for _ in range(repeat):  # interleaved, so that a change in machine load hits every reader alike
         for kind in runs: runs[kind].append(measure(kind, path))
     best = {}
@@ -86,7 +92,7 @@ def one_size(rows:int, repeat:int)->dict:
         mem = max(r[3] for r in rs)
         best[kind] = dict(n=n, wall=dt, cpu=cpu, mem=mem / size)
         print(f'{kind:>10}: {n:,} rows kept; {cpu:.2f} s CPU, {dt:.2f} s wall = {n/dt:,.0f} rows/s; '
-              f'peak memory {mem/size:.2f}x file size')
+              f'peak memory {mem/size:.2f}x file size; every run (CPU s): {" ".join(f"{r[2]:.2f}" for r in rs)}')
     assert best['polars']['n'] == best['riskbench']['n'], 'the two readers disagree on the rows kept'
     ratio = best['riskbench']['cpu'] / best['polars']['cpu']
     print(f'riskbench / polars + the same checks, CPU: {ratio:.2f}x (target <= 1.0x) -> {"PASS" if ratio <= 1 else "MISS"}; '
@@ -95,12 +101,159 @@ def one_size(rows:int, repeat:int)->dict:
           f'{"PASS" if best["riskbench"]["mem"] <= 3 else "MISS"}')
     return best
 
+# --- the same output from both paths ---
+
+def _base(n, rng):
+    langs = ['en', 'de', 'FR', 'pt_BR', 'en-US']
+    for i in range(n):
+        u = rng.random() < 0.4
+        yield dict(id=f'r{i}', text=f'text {i} ' + 'w' * rng.randint(1, 30), label=int(u), categories=['S1'] if u else [],
+                   language=rng.choice(langs), taxonomy=' mlc ', source='syn', extra=i)
+
+def variants(n:int=300, seed:int=0)->dict:
+    "name -> list of JSON lines (bytes)"
+    rng = random.Random(seed)
+    base = list(_base(n, rng))
+    enc = lambda recs: [json.dumps(r, ensure_ascii=False).encode() for r in recs]
+    def mod(f):
+        out = []
+        for i, r in enumerate(base):
+            r = dict(r); f(i, r); out.append(r)
+        return out
+    def drop(k): return lambda i, r: r.pop(k)
+    V = {}
+    V['clean'] = enc(base)
+    V['no_id'] = enc(mod(drop('id')))
+    V['no_id_repeated_texts'] = enc(mod(lambda i, r: (r.pop('id'), r.update(text=f't{i % 50}')))) 
+    V['int_ids'] = enc(mod(lambda i, r: r.update(id=i)))
+    V['int_ids_null'] = enc(mod(lambda i, r: r.update(id=None if i == 7 else i)))
+    V['some_ids_missing'] = enc(mod(lambda i, r: r.pop('id') if i % 9 == 0 else None))
+    V['dup_id_same_block'] = enc(mod(lambda i, r: r.update(id='r0') if i == 3 else None))
+    V['dup_id_later_block'] = enc(mod(lambda i, r: r.update(id='r1') if i == n - 2 else None))
+    V['dup_ids_every_block'] = enc(mod(lambda i, r: r.update(id=f'r{i % 40}')))
+    V['label_words'] = enc(mod(lambda i, r: r.update(label=rng.choice(['safe', 'Unsafe', ' YES ', 'no', 'harmful', 'true']))))
+    V['label_bool'] = enc(mod(lambda i, r: r.update(label=bool(r['label']))))
+    V['label_float'] = enc(mod(lambda i, r: r.update(label=float(r['label']))))
+    V['label_null'] = enc(mod(lambda i, r: r.update(label=None) if i % 17 == 0 else None))
+    V['label_all_null'] = enc(mod(lambda i, r: r.update(label=None)))
+    V['label_unknown'] = enc(mod(lambda i, r: r.update(label=2) if i == 100 else None))
+    V['label_unknown_word'] = enc(mod(lambda i, r: r.update(label='maybe') if i == 5 else None))
+    V['label_int_null_unknown'] = enc(mod(lambda i, r: r.update(label=None if i == 1 else 3 if i == 2 else r['label'])))
+    V['no_label'] = enc(mod(drop('label')))
+    V['cats_string'] = enc(mod(lambda i, r: r.update(categories=rng.choice(['S1, s2', 's3;S4', '', '["S1"]', ' S9 ']))))
+    V['cats_odd'] = enc(mod(lambda i, r: r.update(categories=rng.choice([[' s1 ', '"S2"', ''], ["'x'"], [], ['S1', 'S1']]))))
+    V['cats_null_elem'] = enc(mod(lambda i, r: r.update(categories=['S1', None]) if i == 4 else None))
+    V['cats_sep'] = enc(mod(lambda i, r: r.update(categories=['a\x1fb']) if i == 4 else None))
+    V['cats_all_empty'] = enc(mod(lambda i, r: r.update(categories=[])))
+    V['cats_null'] = enc(mod(lambda i, r: r.update(categories=None) if i % 3 else None))
+    V['cats_ints'] = enc(mod(lambda i, r: r.update(categories=[1, 2])))
+    V['lang_bad'] = enc(mod(lambda i, r: r.update(language='English') if i == 8 else None))
+    V['lang_null_empty'] = enc(mod(lambda i, r: r.update(language=rng.choice([None, '', ' ', 'EN']))))
+    V['lang_all_null'] = enc(mod(lambda i, r: r.update(language=None)))
+    V['text_blank'] = enc(mod(lambda i, r: r.update(text=rng.choice(['', ' ', '\u3000', '\x1c', 'ok'])) if i % 11 == 0 else None))
+    V['text_null'] = enc(mod(lambda i, r: r.update(text=None) if i == 6 else None))
+    V['text_int'] = enc(mod(lambda i, r: r.update(text=5) if i == 6 else None))
+    V['text_long'] = enc(mod(lambda i, r: r.update(text='é' * 120) if i == 9 else None))
+    V['text_unicode'] = enc(mod(lambda i, r: r.update(text=rng.choice(['ça va', 'नमस्ते', 'こんにちは', '🙂 ok']))))
+    V['prompt_synonym'] = enc(mod(lambda i, r: (r.update(prompt=r.pop('text'), is_unsafe=r.pop('label')))))
+    V['two_text_synonyms'] = enc(mod(lambda i, r: r.update(prompt=r.pop('text'), question='q')))
+    V['text_and_prompt'] = enc(mod(lambda i, r: r.update(prompt='p')))
+    V['conversation'] = enc(mod(lambda i, r: r.update(conversation=[{'role': 'user', 'content': r['text']}])))
+    V['row_column'] = enc(mod(lambda i, r: r.update(_row=i)))
+    V['taxonomy_odd'] = enc(mod(lambda i, r: r.update(taxonomy=rng.choice([' ', None, 'x ', 'MLC']))))
+    V['taxonomy_int'] = enc(mod(lambda i, r: r.update(taxonomy=3)))
+    V['struct_extra'] = enc(mod(lambda i, r: r.update(meta={'a': i, 'b': [1, 2]}, empty=None)))
+    V['date_text'] = enc(mod(lambda i, r: r.update(text='2024-01-01') if i % 2 else None))
+    V['date_ids'] = enc(mod(lambda i, r: r.update(id=f'2024-01-{1 + i % 28:02d}T00:00:{i % 60:02d}')))
+    V['no_text'] = enc(mod(drop('text')))
+    lines = enc(base)
+    V['blank_lines'] = lines[:50] + [b''] + lines[50:]
+    V['bad_json_line'] = lines[:50] + [b'{"id": "x", "text": '] + lines[50:]
+    V['bad_utf8'] = lines[:50] + [b'{"id": "x", "text": "a\xff"}'] + lines[50:]
+    V['not_object'] = lines[:50] + [b'[1, 2]'] + lines[50:]
+    V['crlf'] = [l + b'\r' for l in lines]
+    V['bom'] = [b'\xef\xbb\xbf' + lines[0]] + lines[1:]
+    return V
+
+def write_variants(folder:Path, n:int=300)->list:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, lines in variants(n).items():
+        p = folder/f'{name}.jsonl'; p.write_bytes(b'\n'.join(lines) + b'\n'); out.append(p)
+    return out
+
+
+def canon(v):
+    if isinstance(v, np.ndarray): return ('nd', str(v.dtype), [canon(x) for x in v.tolist()])
+    if isinstance(v, (list, tuple)): return (type(v).__name__, [canon(x) for x in v])
+    if isinstance(v, dict): return ('d', sorted((k, canon(x)) for k, x in v.items()))
+    if v is pd.NA: return 'NA'
+    if isinstance(v, float) and math.isnan(v): return ('nan', type(v).__name__)
+    return (type(v).__name__, v)
+
+def run(mod, path, batch_bytes, **kw):
+    rep = mod.RowReport(str(path))
+    try:
+        parts = list(mod.iter_eval_set(path, report=rep, batch_bytes=batch_bytes, **kw))
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', *kw.get('required', ('text',))])
+        if 'label' in df: df['label'] = df['label'].astype('Int8')
+    except Exception as e: return ('error', type(e).__name__, str(e))
+    return df, dict(read=rep.read, kept=rep.kept, rejects=canon(rep.rejects), flags=canon(rep.flags), mapping=rep.mapping)
+
+def same(a, b)->str|None:
+    "None when the two results are identical, else what differs"
+    err = lambda r: isinstance(r[0], str)
+    if err(a) or err(b):
+        return None if err(a) and err(b) and a == b else f'errors differ: {str(a)[:300]} / {str(b)[:300]}'
+    (da, ra), (db, rb) = a, b
+    if list(da.columns) != list(db.columns): return f'columns {list(da.columns)} / {list(db.columns)}'
+    if not da.dtypes.equals(db.dtypes): return f'dtypes {dict(da.dtypes)} / {dict(db.dtypes)}'
+    if not da.index.equals(db.index): return 'index'
+    for c in da.columns:
+        if canon(da[c].tolist()) != canon(db[c].tolist()): return f'values of {c}'
+    for k in ra:
+        if ra[k] != rb[k]: return f'report {k}: {str(ra[k])[:300]} / {str(rb[k])[:300]}'
+    return None
+
+def compare(mod_a, mod_b, paths, combos)->list:
+    bad = []
+    for p in paths:
+        for bb, kw in combos:
+            d = same(run(mod_a, p, bb, **kw), run(mod_b, p, bb, **kw))
+            if d: bad.append((str(p), bb, kw, d))
+    return bad
+
+COMBOS = [(8<<20, {}), (1500, {}), (1500, dict(missing_label='keep')), (1500, dict(max_chars=50)),
+          (1500, dict(mapping={'extra': 'source'})), (3000, dict(required=('text', 'label')))]
+
+class _Path:
+    "riskbench.core with the Arrow checks on or off"
+    def __init__(self, on): import riskbench.core as c; self.c, self.on = c, on
+    def __getattr__(self, k): return getattr(self.c, k)
+    def iter_eval_set(self, *a, **k):
+        old, self.c._ARROW_CHECKS = self.c._ARROW_CHECKS, self.on
+        try: yield from self.c.iter_eval_set(*a, **k)
+        finally: self.c._ARROW_CHECKS = old
+
+def same_output(folder:Path, files:list|None=None, combos:list=COMBOS, n:int=300)->list:
+    "Differences between the two paths (empty when none) on `files` (default: the repo's JSON-lines files) and the variants"
+    root = HERE.parent
+    if files is None: files = sorted(p for d in ('datasets', 'tests/data', 'examples') for p in (root/d).rglob('*.jsonl'))
+    return compare(_Path(False), _Path(True), write_variants(folder, n) + list(files), combos)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--rows', type=int, nargs='+', default=[100_000, 1_000_000])
     ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--pandas', action='store_true', help="also time pandas' unvalidated read_json (history)")
+    ap.add_argument('--same-output', action='store_true', help='compare the Arrow-side checks with the pandas path')
     a = ap.parse_args()
-    res = {n: one_size(n, a.repeat) for n in a.rows}
+    if a.same_output:
+        import tempfile
+        with tempfile.TemporaryDirectory() as d: bad = same_output(Path(d))
+        for b in bad: print(b)
+        print(f'{len(bad)} differences'); sys.exit(1 if bad else 0)
+    res = {n: one_size(n, a.repeat, a.pandas) for n in a.rows}
     if len(res) > 1:
         (n0, r0), (n1, r1) = list(res.items())[0], list(res.items())[-1]
         for kind in ('polars', 'riskbench'):

@@ -594,27 +594,31 @@ def _undo_inference(t, ids:set, texts:set, body:bytes, ropts):
     return t
 
 # %% ../nbs/00_core.ipynb #234dbe3d
-def _arrow_parse(body:bytes, ropts):
-    "Arrow's JSON parse of `body` in 1 MiB blocks on all cores; as one block when a line is longer than a block"
+def _arrow_parse(body, ropts):
+    "Arrow's JSON parse of `body` (bytes or a memoryview: not copied) in 1 MiB blocks on all cores, or as one block"
     import pyarrow as pa, pyarrow.json as pj
+    buf = pa.py_buffer(body)
     if len(body) > 2<<20:
-        try: return pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=1<<20, use_threads=True))
+        try: return pj.read_json(pa.BufferReader(buf), read_options=pj.ReadOptions(block_size=1<<20, use_threads=True))
         except pa.ArrowInvalid: pass  # a line straddles blocks: parse the whole block at once
-    return pj.read_json(io.BytesIO(body), read_options=ropts)
+    return pj.read_json(pa.BufferReader(buf), read_options=ropts)
 
 # %% ../nbs/00_core.ipynb #c030cb
-def _arrow_block(body:bytes, nlines:int, written:dict)->pd.DataFrame|None:
-    "A block of JSON lines parsed by Arrow, or None when it must be read line by line"
+def _arrow_table(body,                # a block of JSON lines (bytes or a memoryview)
+                 nlines:int,          # the lines it holds
+                 written:dict,        # {'id': names, 'text': names} read as written
+                 ascii:bool=False,    # known to be ASCII (no UTF-8 check needed)
+                ):
+    "A block of JSON lines parsed by Arrow with ids and texts as written, or None when it must be read line by line"
     import pyarrow as pa, pyarrow.json as pj
-    if not body.isascii():
-        try: body.decode('utf-8')
+    if not ascii:
+        try: str(body, 'utf-8')
         except UnicodeDecodeError: return None
     ropts = pj.ReadOptions(block_size=max(1<<20, len(body)+1))
     try:
         t = _arrow_parse(body, ropts)
-        if t.num_rows != nlines: return None
-        t = _undo_inference(t, written['id'], written['text'], body, ropts)
-        return None if t is None else t.to_pandas()
+        if t.num_rows != nlines: return None  # a blank line, or an object over several lines
+        return _undo_inference(t, written['id'], written['text'], body, ropts)
     except pa.ArrowException: return None
 
 # %% ../nbs/00_core.ipynb #c030f
@@ -627,38 +631,49 @@ def _check_utf8_head(path:Path, head:bytes):
                       f"(e.g. iconv -f UTF-16 -t UTF-8)")
 
 # %% ../nbs/00_core.ipynb #c030h
-def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
+def _jsonl_parts(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Iterator[tuple]:
+    "(first row, Arrow table) for each block Arrow parsed, (None, DataFrame with `_row`) for each read line by line"
     row0, first = 1, True
-    ids = written['id']
     with open(path, 'rb') as f:
         _check_utf8_head(path, f.read(4096)); f.seek(0)
         carry = b''
         while True:
             chunk = f.read(batch_bytes)
-            data = carry + chunk
+            data = carry + chunk if carry else chunk
             if not data: break
-            if chunk:
-                cut = data.rfind(b'\n')
-                if cut < 0: carry = data; continue
-                block, carry = data[:cut], data[cut+1:]
-            else: block, carry = data, b''
-            nlines = block.count(b'\n') + 1
-            df = None
-            body = block[3:] if first and block.startswith(b'\xef\xbb\xbf') else block
-            if b'\n\n' not in body and not body.startswith(b'\n') and b'\r' not in body:
-                df = _arrow_block(body, nlines, written)
-                if df is not None: df.insert(0, '_row', np.arange(row0, row0+nlines))
-            if df is None:
+            cut = data.rfind(b'\n') if chunk else len(data)
+            if cut < 0: carry = data; continue
+            carry = data[cut+1:]
+            start = 3 if first and data.startswith(b'\xef\xbb\xbf') else 0
+            nlines = int(np.count_nonzero(np.frombuffer(data, np.uint8, cut) == 10)) + 1
+            t = None
+            if data.find(b'\r', 0, cut) < 0 and not data.startswith(b'\n', start):
+                t = _arrow_table(memoryview(data)[start:cut], nlines, written, data.isascii())
+            if t is not None: part, n = (row0, t), t.num_rows
+            else:
                 r0 = rep.rejected
-                pairs = _decode_lines(block, row0, rep, first, ids)
+                pairs = _decode_lines(data[:cut], row0, rep, first, written['id'])
                 rep.read += rep.rejected - r0
                 df = pd.DataFrame([r for _,r in pairs])
                 df.insert(0, '_row', [r for r,_ in pairs])
+                part, n = (None, df), len(df)
             first = False
             row0 += nlines
-            rep.read += len(df)
-            if len(df): yield df
+            rep.read += n
+            if n: yield part
             if not chunk: break
+
+# %% ../nbs/00_core.ipynb #c030h1
+def _block_frame(t, row0:int)->pd.DataFrame:
+    "An Arrow block as raw records: its DataFrame with `_row` numbered from `row0`"
+    df = t.to_pandas()
+    df.insert(0, '_row', np.arange(row0, row0+len(df)))
+    return df
+
+# %% ../nbs/00_core.ipynb #c030h2
+def _iter_jsonl(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Iterator[pd.DataFrame]:
+    for row0, part in _jsonl_parts(path, batch_bytes, rep, written):
+        yield part if row0 is None else _block_frame(part, row0)
 
 # %% ../nbs/00_core.ipynb #c031
 def _physical_lines(text:str)->list:
@@ -904,6 +919,16 @@ LABEL_WORDS = {'0':0, '1':1, 'false':0, 'true':1, 'safe':0, 'unsafe':1, 'no':0, 
 # %% ../nbs/00_core.ipynb #c037pg
 def _isna(v)->bool: return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
 
+# %% ../nbs/00_core.ipynb #c037pj
+@contextlib.contextmanager
+def _no_gc():
+    "No cyclic garbage collection inside: building a million small lists would set it off again and again"
+    import gc
+    was = gc.isenabled(); gc.disable()
+    try: yield
+    finally:
+        if was: gc.enable()
+
 # %% ../nbs/00_core.ipynb #c037ph
 def _hashables(values:list)->list:
     "Each list or array as a tuple (so that it can be counted as a value), anything else as it is"
@@ -928,11 +953,14 @@ def per_distinct(values:pd.Series, # any column; NA values are passed to `f` as 
     return res[codes]
 
 # %% ../nbs/00_core.ipynb #c038a
+def _label_word(v)->int|None:
+    "0 or 1 for a label value (None for NA or a value not in `LABEL_WORDS`)"
+    return None if v is None else LABEL_WORDS.get(str(v).strip().lower())
+
 def normalise_labels(values:pd.Series)->tuple:
     "Labels as 0/1 (`Int8`, <NA> where not understood) and a boolean mask of missing labels"
     missing = values.isna().to_numpy(bool)
-    word = lambda v: None if v is None else LABEL_WORDS.get(str(v).strip().lower())
-    lab = pd.Series(per_distinct(values, word), index=values.index).astype('Int8')
+    lab = pd.Series(per_distinct(values, _label_word), index=values.index).astype('Int8')
     return lab, missing
 
 # %% ../nbs/00_core.ipynb #c039aa
@@ -953,13 +981,15 @@ def normalise_categories(v)->list:
 LANGUAGE_CODE = re.compile(r'[a-z]{2,3}(-[a-z0-9]{1,8})*')
 
 # %% ../nbs/00_core.ipynb #c039cb
+def _language_code(v)->tuple:
+    "(the code, or None) and whether `v` was given but is not a code"
+    if v is None: return (None, False)
+    s = str(v).strip().lower().replace('_', '-')
+    return (s, False) if LANGUAGE_CODE.fullmatch(s) else (None, s != '')
+
 def normalise_languages(values:pd.Series)->tuple:
     "Codes lower-cased with `_` as `-` (NA where missing or not a code), and a mask of the values that are not codes"
-    def norm(v):
-        if v is None: return (None, False)
-        s = str(v).strip().lower().replace('_', '-')
-        return (s, False) if LANGUAGE_CODE.fullmatch(s) else (None, s != '')
-    res = per_distinct(values, norm)
+    res = per_distinct(values, _language_code)
     codes = pd.Series([r[0] for r in res] if len(res) else [], index=values.index, dtype='str')
     bad = np.fromiter((r[1] for r in res), bool, len(res))
     return codes, bad
@@ -1126,7 +1156,9 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
     if 'conversation' in df: _check_conversations(df, bad)
     if 'text' in df: _check_texts(df, bad)
     if 'label' in df: _check_labels(df, bad, missing_label)
-    if 'categories' in df: df['categories'] = list(map(list.copy, per_distinct(df['categories'], normalise_categories).tolist()))
+    if 'categories' in df:
+        cats = per_distinct(df['categories'], normalise_categories).tolist()
+        with _no_gc(): df['categories'] = list(map(list.copy, cats))
     if 'taxonomy' in df: df['taxonomy'] = per_distinct(df['taxonomy'], lambda v: None if v is None else (str(v).strip() or None))
     badlang, raw_lang = np.zeros(len(df), bool), None
     if 'language' in df:
@@ -1134,6 +1166,132 @@ def validate_records(df:pd.DataFrame,           # raw records with a `_row` colu
         df['language'], badlang = normalise_languages(raw_lang)
     _assign_ids(df, bad, seen_ids)
     return _keep_rows(df, bad, badlang, raw_lang, report, max_chars)
+
+# %% ../nbs/00_core.ipynb #c041za
+def _distinct(col, f)->tuple:
+    "(`f` of each distinct value, a code per row: its position there, -1 for null) for an Arrow column"
+    import pyarrow as pa, pyarrow.compute as pc
+    d = pc.dictionary_encode(col)
+    if isinstance(d, pa.ChunkedArray): d = d.combine_chunks()
+    codes = d.indices.fill_null(-1).to_numpy() if d.null_count else d.indices.to_numpy()
+    return [f(v) for v in d.dictionary.to_pylist()], codes
+
+def _spread(res:list, codes:np.ndarray, na)->np.ndarray:
+    "An object array of `res[code]` per row, `na` where the code is -1"
+    out = np.empty(len(res) + 1, dtype=object)
+    out[:-1] = res; out[-1] = na
+    return out[codes]
+
+# %% ../nbs/00_core.ipynb #c041zc
+def _list_keys(c):
+    "A string per list of strings that tells different lists apart (null for a null list); None if none can be made"
+    import pyarrow as pa, pyarrow.compute as pc
+    n = pc.cast(pc.list_value_length(c), pa.string())
+    if pa.types.is_null(c.type.value_type): return None if len(pc.list_flatten(c)) else n
+    if not pa.types.is_string(c.type.value_type): return None
+    flat = pc.list_flatten(c)
+    if flat.null_count or pc.any(pc.match_substring(flat, '\x1f')).as_py(): return None  # the separator is in a value
+    return pc.binary_join_element_wise(n, pc.binary_join(c, '\x1f'), '\x1e')
+
+# %% ../nbs/00_core.ipynb #c041ze
+def _categories_arrow(c)->list|None:
+    "`normalise_categories` of each row of an Arrow column (a list per row), or None when the column needs pandas"
+    import pyarrow as pa
+    ty = c.type
+    if pa.types.is_null(ty): res, codes = [], np.full(len(c), -1)
+    elif pa.types.is_string(ty): res, codes = _distinct(c, normalise_categories)
+    elif pa.types.is_list(ty):
+        keys = _list_keys(c)
+        if keys is None: return None
+        _, codes = _distinct(keys, lambda v: v)
+        firsts, seen = np.zeros(codes.max(initial=-1) + 1, int), codes >= 0
+        firsts[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]  # the first row of each list
+        res = [normalise_categories(v) for v in c.take(pa.array(firsts)).to_pylist()]
+    else: return None
+    with _no_gc(): return list(map(list.copy, _spread(res, codes, []).tolist()))
+
+# %% ../nbs/00_core.ipynb #c041zg
+class _Ids:
+    "The ids kept so far: a set, and the arrays it was built from (so that a failed `add_new` can be undone)"
+    def __init__(self): self.set, self.parts, self.careful = set(), [], False
+    def kept(self, ids:np.ndarray): self.parts.append(ids)  # ids that `validate_records` added to `set`
+    def add_new(self, ids:np.ndarray)->bool:
+        "Add `ids` if none is here yet and none repeats (True); else leave the set as it was (False)"
+        s, k = self.set, len(self.set)
+        if self.careful and not s.isdisjoint(ids): return False
+        s.update(ids)
+        if len(s) - k == len(ids): self.parts.append(ids); return True
+        if self.careful: s.difference_update(ids)  # none of them was here before
+        else:  # rebuild once, then look before adding: a file whose blocks repeat ids pays for one rebuild
+            self.careful = True; s.clear()
+            for p in self.parts: s.update(p)
+        return False
+
+# %% ../nbs/00_core.ipynb #c041zi
+def _validate_arrow(t,                         # an Arrow block from `_jsonl_parts`
+                    report:RowReport,          # accounting to fill in
+                    mapping:dict|None=None,    # source column -> contract column
+                    required:tuple=('text',),  # contract columns that must exist
+                    missing_label:str='reject',# 'reject' or 'keep' rows whose label is missing
+                    max_chars:int=MAX_CHARS,   # texts longer than this are kept and flagged
+                    seen:_Ids|None=None,       # ids from earlier batches
+                   )->pd.DataFrame|None:
+    "`validate_records` of a block in which every row passes, checked in Arrow: the same frame; else None, nothing done"
+    import pyarrow as pa, pyarrow.compute as pc
+    names, seen = t.column_names, seen if seen is not None else _Ids()
+    if missing_label not in ('reject', 'keep') or '_row' in names: return None
+    m = infer_mapping(names, mapping)
+    new = [m.get(c, c) for c in names]
+    if len(set(new)) < len(new) or 'conversation' in new or any(c not in new for c in ('text', *required)): return None
+    t = t.rename_columns(new)
+    n, text, done = t.num_rows, t.column('text'), {}
+    if not pa.types.is_string(text.type) or text.null_count: return None
+    if pc.any(pc.or_(pc.equal(pc.binary_length(text), 0), pc.utf8_is_space(text))).as_py(): return None  # blank
+    if max_chars and pc.max(pc.binary_length(text)).as_py() > max_chars \
+       and pc.max(pc.utf8_length(text)).as_py() > max_chars: return None  # a long text is flagged
+    if 'label' in new:
+        lab = t.column('label')
+        if lab.null_count and missing_label == 'reject': return None
+        if pa.types.is_null(lab.type): done['label'] = pd.Series(pd.array([None]*n, dtype='Int8'))
+        elif any(f(lab.type) for f in (pa.types.is_integer, pa.types.is_boolean, pa.types.is_floating,
+                                       pa.types.is_string)):
+            res, codes = _distinct(lab, _label_word)
+            if None in res: return None
+            done['label'] = pd.Series(pd.arrays.IntegerArray(np.array(res + [0], np.int8)[codes], codes < 0))
+        else: return None
+    if 'categories' in new:
+        if (cats := _categories_arrow(t.column('categories'))) is None: return None
+        done['categories'] = cats
+    if 'taxonomy' in new:
+        tx = t.column('taxonomy')
+        if pa.types.is_null(tx.type): done['taxonomy'] = np.full(n, None, dtype=object)
+        elif pa.types.is_string(tx.type):
+            done['taxonomy'] = _spread(*_distinct(tx, lambda v: str(v).strip() or None), None)
+        else: return None
+    if 'language' in new:
+        lg = t.column('language')
+        if pa.types.is_null(lg.type): res, codes = [], np.full(n, -1)
+        elif pa.types.is_string(lg.type): res, codes = _distinct(lg, _language_code)
+        else: return None
+        if any(bad for _, bad in res): return None  # a value that is not a code is flagged
+        codes = pa.array([s for s, _ in res] + [None], pa.string()).take(np.where(codes < 0, len(res), codes))
+        done['language'] = pa.table({'language': codes}).to_pandas()['language']
+    if 'id' in new:
+        ic = t.column('id')
+        if not pa.types.is_string(ic.type) or ic.null_count: return None
+        ids = ic.to_numpy()
+    else: ids = ('h' + text_hash(text.to_pandas())).to_numpy(object)
+    if not seen.add_new(ids): return None  # a repeated id is rejected, a repeated generated one gets a suffix
+    df = t.select([c for c in new if c not in done and c != 'id']).to_pandas()
+    for k in ('label', 'categories', 'taxonomy', 'language'):
+        if k in done: df[k] = done[k]
+    df['id'] = pd.Series(ids, dtype=object)
+    for k, v in m.items(): report.mapping.setdefault(k, v)
+    report.kept += n
+    return df[['id'] + [c for c in EVAL_COLUMNS[1:] if c in df] + [c for c in df.columns if c not in EVAL_COLUMNS]]
+
+# %% ../nbs/00_core.ipynb #c041zk
+_ARROW_CHECKS = True  # check Arrow blocks of JSON lines in Arrow first (False: every block through `validate_records`)
 
 # %% ../nbs/00_core.ipynb #c043
 def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
@@ -1145,10 +1303,20 @@ def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',
         from riskbench.evalsets import iter_evalset
         yield from iter_evalset(*es, mapping, required, missing_label, max_chars, rep, batch_rows, batch_bytes)
         return
-    seen = set()
-    written = text_columns(mapping)
-    for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
-        yield validate_records(raw, rep, mapping, required, missing_label, max_chars, seen)
+    written, seen = text_columns(mapping), _Ids()
+    p = resolve_input(path, 'table')
+    if not (_ARROW_CHECKS and table_format(p) == 'jsonl'):
+        for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
+            yield validate_records(raw, rep, mapping, required, missing_label, max_chars, seen.set)
+        return
+    w = {k: {str(c).lower() for c in written[k]} for k in ('id', 'text')}
+    for row0, part in _jsonl_parts(p, batch_bytes, rep, w):
+        if row0 is not None:
+            out = _validate_arrow(part, rep, mapping, required, missing_label, max_chars, seen)
+            if out is not None: yield out; continue
+            part = _block_frame(part, row0)
+        out = validate_records(part, rep, mapping, required, missing_label, max_chars, seen.set)
+        seen.kept(out['id'].to_numpy()); yield out
 
 # %% ../nbs/00_core.ipynb #c043b
 def load_eval_set(path:str|Path,              # a table file, `datasets` folder, or a public set's NAME:PATH

@@ -324,3 +324,28 @@ def test_conversations_mixed_with_plain_texts(tmp_path):
     rows = [dict(id='a', text='plain'), dict(id='b', text='own', conversation=conv), dict(id='c', conversation=conv)]
     df, rep = load_eval_set(write_jsonl(tmp_path/'t.jsonl', rows))
     assert rep.rejected == 0 and df.set_index('id').text.to_dict() == {'a': 'plain', 'b': 'own', 'c': 'last'}
+
+# --- issue 19: clean JSON-lines blocks are checked in Arrow; the output must be what the pandas path gives ---
+def _load_bench():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('load_bench', ROOT/'benchmarks'/'load.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); return m
+
+def test_arrow_checks_give_the_pandas_paths_output(tmp_path):
+    lb = _load_bench()
+    hostile = sorted((ROOT/'tests'/'data'/'hostile').glob('*.jsonl'))
+    combos = [(8<<20, {}), (700, {}), (700, dict(missing_label='keep', max_chars=30))]
+    bad = lb.same_output(tmp_path, hostile, combos, n=40)
+    assert bad == []
+
+def test_arrow_checks_take_clean_blocks_and_hand_on_the_rest(tmp_path, monkeypatch):
+    import riskbench.core as c
+    calls = []
+    monkeypatch.setattr(c, 'validate_records', lambda df, *a, **k: calls.append(len(df)) or df.iloc[:0])
+    rows = [dict(id=f'r{i}', text=f't{i}', label=i % 2, categories=['s1'] if i % 2 else [], language='EN')
+            for i in range(40)]
+    rows[30]['text'] = ' '
+    p = write_jsonl(tmp_path/'a.jsonl', rows)
+    rep = RowReport(str(p))
+    kept = sum(len(b) for b in iter_eval_set(p, report=rep, batch_bytes=600))
+    assert calls and sum(calls) < 40 and kept + sum(calls) == 40  # only the block with the blank text went to pandas
