@@ -471,3 +471,17 @@ def test_a_rerun_asks_the_model_nothing(tmp_path, monkeypatch):
     assert asked() == 12 and again['response'].tolist() == first['response'].tolist()
     S.evaluate_system(df, 'python:counted_model:respond', cache_dir=tmp_path/'c', system_prompt='Be thorough.')
     assert asked() == 24                                  # another system prompt is another conversation
+
+def test_system_cmd_engine_ray_parameters_are_the_templates(monkeypatch, tmp_path):
+    "Every parameter `riskbench system --engine ray` passes is one the system_evaluation template declares"
+    import riskbench.report as rp
+    from riskbench.system import system_cmd
+    seen = {}
+    class Done(Exception): pass
+    def fake(name, params, out, **kw):
+        seen.update(rp.check_parameters(name, params)); raise Done
+    monkeypatch.setattr(rp, 'run_template', fake)
+    with pytest.raises(Done):
+        system_cmd('bundled:demo_prompts.jsonl', 'python:riskbench.system:demo_model', engine='ray', replicas=2,
+                   requests_per_second=5, out=str(tmp_path/'out'))
+    assert (seen['engine'], seen['replicas'], seen['requests_per_second']) == ('ray', 2, 5.0)
