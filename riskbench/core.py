@@ -395,7 +395,8 @@ WARNING_CODES = dict(
     drift='live traffic that has drifted from the eval set the thresholds were chosen on: re-assess',
     out_of_control='a monitored rate outside its control limits in a period',
     untuned_threshold='a guard compared or measured at the default threshold 0.5 because no policy was given',
-    heldout_overlap='held-out rows that are also training rows: members in fact, so every attack looks weaker',
+    heldout_overlap='held-out rows that are also fitting rows (training rows in a privacy attack, threshold-choosing '
+                    'rows in a carried threshold): the held-out figure is not out of sample',
     low_agreement="inter-annotator agreement (Krippendorff's alpha) below 0.667: the labels are not reliable enough to be ground truth",
     biased_annotator='an annotator whose labels depart from the consensus, overall or for one identity group',
     expired_decision='a risk acceptance or waiver past its expiry date',
