@@ -180,7 +180,8 @@ def card_parts(card,                 # the UseCase
         reads = [f'scores:{s}' for s in slugs] + [f'thresholds-{s}' for s in slugs]  # every guard's scores
         out.append(('guard_comparison', 'guard_comparison', reads,
                     dict(data='@data', scores=[f'@scores:{s}' for s in slugs], guards=list(guards),
-                         policies=[f'@policy:{s}' for s in slugs])))
+                         policies=[f'@policy:{s}' for s in slugs],
+                         cost=True)))  # each guard timed on this machine, so the cost table is measured
     if card.redteam is not None:
         out.append(('redteam', 'redteam', [f'thresholds-{slugs[0]}'],
                     dict(data='@data', guard=guards[0], policy=f'@policy:{slugs[0]}',

@@ -503,7 +503,7 @@ def test_plan_wires_the_card_parts(monkeypatch, tmp_path):
     s0, s1 = 'baseline', 'llama-guard-meta-llama-llama-guard-3-8b'
     assert P['guard_comparison'].params == dict(data='@data', scores=[f'@scores:{s0}', f'@scores:{s1}'],
                                                guards=['baseline', 'llama-guard:meta-llama/Llama-Guard-3-8B'],
-                                               policies=[f'@policy:{s0}', f'@policy:{s1}'])
+                                               policies=[f'@policy:{s0}', f'@policy:{s1}'], cost=True)
     assert P['guard_comparison'].needs == (f'scores:{s0}', f'scores:{s1}', f'thresholds-{s0}', f'thresholds-{s1}')
     assert P['redteam'].params == dict(data='@data', guard='baseline', policy='@policy:baseline',
                                        techniques=['base64', 'roleplay'])
