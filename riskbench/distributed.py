@@ -413,6 +413,15 @@ def _partitions()->int:
     "Hash partitions of a groupby: one per CPU of the cluster (Ray's default, 200, is for large clusters)"
     return max(1, int(require_ray().cluster_resources().get('CPU', 1)))
 
+@contextlib.contextmanager
+def _sort_shuffle():
+    "Ray Data's sort-based shuffle for the groupbys of the block (the hash shuffle's aggregator actors cost seconds)"
+    ctx = require_ray().data.DataContext.get_current()
+    old = ctx.shuffle_strategy
+    ctx.shuffle_strategy = type(old)('sort_shuffle_pull_based')
+    try: yield
+    finally: ctx.shuffle_strategy = old
+
 def _repeated_keys(ds, col:str)->np.ndarray:
     "The values of `col` that occur more than once in `ds` (a groupby count across the cluster)"
     c = ds.groupby(col, num_partitions=_partitions()).count().map_batches(lambda b: b[b['count()'] > 1],
@@ -444,7 +453,7 @@ def exact_duplicates_ray(df:pd.DataFrame, # a table with an `id` column
     "`audit.exact_duplicates` on Ray Data: hashes grouped across the cluster, the duplicated rows grouped locally"
     cols = [cols] if isinstance(cols, str) else list(cols)
     A._key(df.head(0), cols)  # the audit's error for a missing column
-    with ray_session():
+    with ray_session(), _sort_shuffle():
         pos = _repeated_rows(to_dataset(df[[c for c in dict.fromkeys(['id', *cols, 'split']) if c in df]], block_rows),
                              cols)
     return A.exact_duplicates(df.iloc[pos].reset_index(drop=True), cols)
@@ -477,7 +486,8 @@ def _band_rows(batch:pd.DataFrame, col:str, num_perm:int, b:int, r:int, k:int, s
     pos = batch[POS].to_numpy(np.int64)[has]
     keys = [pd.util.hash_pandas_object(pd.DataFrame(sig[:, i*r:(i+1)*r]).assign(band=i), index=False).to_numpy()
             for i in range(b)]
-    return pd.DataFrame({'key': np.concatenate(keys) if keys else np.array([], np.uint64), POS: np.tile(pos, b)})
+    key = np.concatenate(keys) if keys else np.array([], np.uint64)
+    return pd.DataFrame({'key': key.view(np.int64), POS: np.tile(pos, b)})
 
 # %% ../nbs/16_distributed.ipynb #d045
 def _pairs_of_bucket(g:pd.DataFrame, max_bucket:int)->pd.DataFrame:
@@ -511,7 +521,7 @@ def near_duplicates_ray(df:pd.DataFrame, col:str='text', threshold:float=0.5, nu
     if col not in df: raise BadColumn(f"no column {col!r}; columns are: {', '.join(map(str, df.columns))}")
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     b, r = A.lsh_params(threshold, num_perm)
-    with ray_session() as ray:
+    with ray_session() as ray, _sort_shuffle():
         ds = to_dataset(df[[col]], block_rows)
         bands = ds.map_batches(_band_rows, batch_format='pandas', batch_size=block_rows,
                                fn_kwargs=dict(col=col, num_perm=num_perm, b=b, r=r, k=k, seed=seed)).materialize()
