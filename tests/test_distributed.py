@@ -78,66 +78,52 @@ sys.exit(main(['score', {str(data)!r}, '--engine', 'ray', '--out', {str(tmp_path
     assert not (tmp_path/'s.parquet').exists()
 
 
-def test_baseline_scores_equal_local(cluster, tmp_path, data):
-    "Two replicas: the same table, row accounting, file and fingerprint as the local engine"
+def test_cli_engine_ray_scores_equal_local(cluster, tmp_path, data, capsys):
+    "`riskbench score --engine ray --replicas 2`: the local engine's file, fingerprint, row accounting and rejects"
+    from riskbench.cli import main
     loc, lrep = G.score_file(data, 'baseline', out=tmp_path/'local.parquet', cache=tmp_path/'c1', progress=False)
-    dis, drep = D.score_distributed(data, 'baseline', out=tmp_path/'ray.parquet', replicas=2, cache=tmp_path/'c2')
-    same_table(dis, loc, eps=1e-9)
-    assert drep.summary() == lrep.summary() and drep.read == 752 and drep.rejected == 2
-    assert sorted(drep.rejected_rows()['id']) == ['empty', 'number']
+    assert main(['score', str(data), '--engine', 'ray', '--replicas', '2', '--out', str(tmp_path/'ray.parquet')]) == 0
+    out = capsys.readouterr().out
+    assert 'scored 750 rows' in out and str(lrep) in out and lrep.read == 752 and lrep.rejected == 2
+    assert "(id 'empty')" in out and "(id 'number')" in out
     same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
     assert table_metadata(tmp_path/'ray.parquet')['guard'] == table_metadata(tmp_path/'local.parquet')['guard']
-    assert dis.attrs['ray_scored'] == 749  # distinct scorable inputs: 'again-3' repeats row 3
+    # the replicas scored (and cached, under RISKBENCH_CACHE_DIR) each distinct input once: 'again-3' repeats row 3
+    assert len(G.ScoreCache(tmp_path/'cache', loc.attrs['guard'], ('score',)).load()) == 749
+    assert main(['score', str(data), '--engine', 'spark', '--out', str(tmp_path/'x.parquet')]) == 2
+    assert main(['score', str(data), '--engine', 'ray', '--replicas', '3', '--out', str(tmp_path/'x.parquet')]) == 2
+    assert 'needs 3 CPUs, the cluster has 2' in capsys.readouterr().err and not (tmp_path/'x.parquet').exists()
 
 
 def test_tiny_transformer_scores_equal_local(cluster, tmp_path, data):
     "A tiny random-weight Prompt Guard (the real architecture class): scores to 1e-6"
     spec = f"prompt-guard:{tiny_prompt_guard(tmp_path/'pg', PG1_LABELS, seed=3)}"
     df, rep = load_eval_set(data, missing_label='keep')
-    df = df.iloc[::5].reset_index(drop=True)
+    df = df.iloc[::12].reset_index(drop=True)  # 63 rows
     loc, _ = G.score_table(df, spec, cache=False, progress=False)
     dis, _ = D.score_table_ray(df, spec, cache=False, replicas=1, batch_rows=64)
     same_table(dis, loc, eps=1e-6)
     assert loc['score'].std() > 0  # the scores vary, so equality says something
 
 
-def test_cache_shared_with_local_and_resumed(cluster, tmp_path, data):
-    "Rows the local engine cached are not mapped; a second run maps nothing and gives the same table"
+def test_cache_shared_replica_killed_and_resumed(cluster, tmp_path, data):
+    """Rows the local engine cached are not mapped; a replica dies (os._exit) on a marked batch and Ray retries it:
+    the table is exact, no row lost or duplicated; a second run maps nothing and gives the same table"""
     df, _ = load_eval_set(data, missing_label='keep')
     G.score_table(df.iloc[:300], 'baseline', cache=tmp_path/'c', progress=False)
-    first, _ = D.score_table_ray(df, 'baseline', cache=tmp_path/'c')
-    assert first.attrs['ray_scored'] == 749 - 300
-    again, _ = D.score_table_ray(df, 'baseline', cache=tmp_path/'c')
-    assert again.attrs['ray_scored'] == 0
-    same_table(again, first, eps=0)
-    same_table(first, G.score_table(df, 'baseline', cache=False, progress=False)[0], eps=1e-9)
-
-
-def test_replica_killed_mid_run_loses_and_duplicates_nothing(cluster, tmp_path, data):
-    "A replica kills its process (os._exit) on a marked batch: Ray restarts it, retries the batch, the table is exact"
-    df, _ = load_eval_set(data, missing_label='keep')
-    key = D._input_hashes([df['text'][400]])[0]
+    key = D._input_hashes([df['text'][400]])[0]  # not cached: the crash is in the map
     marker = tmp_path/'crashed'
     dis, rep = D.score_table_ray(df, 'baseline', cache=tmp_path/'c', batch_rows=100, crash_once=(str(marker), key))
     assert marker.exists()  # the replica did die
+    assert dis.attrs['ray_scored'] == 749 - 300
     loc, lrep = G.score_table(df, 'baseline', cache=False, progress=False)
     same_table(dis, loc, eps=1e-9)
     assert dis['id'].is_unique and set(dis['id']) == set(loc['id']) and rep.summary() == lrep.summary()
     cached = G.ScoreCache(tmp_path/'c', dis.attrs['guard'], ('score',)).load()
     assert len(cached) == 749  # batches finished before the crash were kept, the retried one written once more
-
-
-def test_cli_engine_ray(cluster, tmp_path, data, capsys):
-    "`riskbench score --engine ray --replicas 2` writes the local path's table"
-    from riskbench.cli import main
-    assert main(['score', str(data), '--engine', 'ray', '--replicas', '2', '--no-cache',
-                 '--out', str(tmp_path/'ray.parquet')]) == 0
-    assert 'scored 750 rows' in capsys.readouterr().out
-    G.score_file(data, 'baseline', out=tmp_path/'local.parquet', cache=False, progress=False)
-    same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
-    assert main(['score', str(data), '--engine', 'spark', '--out', str(tmp_path/'x.parquet')]) == 2
-    assert main(['score', str(data), '--engine', 'ray', '--replicas', '3', '--out', str(tmp_path/'x.parquet')]) == 2
-    assert 'needs 3 CPUs, the cluster has 2' in capsys.readouterr().err and not (tmp_path/'x.parquet').exists()
+    again, _ = D.score_table_ray(df, 'baseline', cache=tmp_path/'c')
+    assert again.attrs['ray_scored'] == 0
+    same_table(again, dis, eps=0)
 
 
 @pytest.fixture(scope='module')
