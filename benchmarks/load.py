@@ -16,7 +16,8 @@ runs in its own process, interleaved, best of `--repeat`.
 `--same-output` checks instead that the Arrow-side checks (`core._ARROW_CHECKS`, the fast path) give what the
 pandas path (`validate_records` on every block) gives: the same frame, dtypes, read and kept counts, rejects with
 their reasons and records, flags and mapping, or the same error, on every bundled, example and hostile file and on
-files built to reach each branch, each read in one block and in blocks of a few rows, under several settings.
+files built to reach each branch, each read in one block and in blocks of a few rows, under several settings;
+and the same for `load_eval_set`, whose fast path checks ids once at the end (`core._DEFER_IDS`).
 """
 import argparse, json, math, os, subprocess, sys, time, random
 import numpy as np, pandas as pd
@@ -166,6 +167,11 @@ def variants(n:int=300, seed:int=0)->dict:
     V['date_text'] = enc(mod(lambda i, r: r.update(text='2024-01-01') if i % 2 else None))
     V['date_ids'] = enc(mod(lambda i, r: r.update(id=f'2024-01-{1 + i % 28:02d}T00:00:{i % 60:02d}')))
     V['no_text'] = enc(mod(drop('text')))
+    V['dup_id_bad_block'] = enc(mod(lambda i, r: r.update(id='r1') if i == n - 2 else r.update(text=' ') if i == n - 3 else None))
+    V['dup_id_blocks_apart'] = enc(mod(lambda i, r: r.update(id=f'r{i - n // 2}') if i >= n - 3 else None))
+    from riskbench.core import text_hash
+    h = 'h' + text_hash(pd.Series([base[2]['text']]))[0]
+    V['given_id_of_generated'] = enc(mod(lambda i, r: r.pop('id') if i == 2 else r.update(id=h) if i == n - 2 else None))
     lines = enc(base)
     V['blank_lines'] = lines[:50] + [b''] + lines[50:]
     V['bad_json_line'] = lines[:50] + [b'{"id": "x", "text": '] + lines[50:]
@@ -215,25 +221,38 @@ def same(a, b)->str|None:
         if ra[k] != rb[k]: return f'report {k}: {str(ra[k])[:300]} / {str(rb[k])[:300]}'
     return None
 
+def run_load(mod, path, batch_bytes, **kw):
+    "`load_eval_set` in blocks of `batch_bytes`, as `run` gives it"
+    try: df, rep = mod.load_eval_set(path, batch_bytes, **kw)
+    except Exception as e: return ('error', type(e).__name__, str(e))
+    return df, dict(read=rep.read, kept=rep.kept, rejects=canon(rep.rejects), flags=canon(rep.flags), mapping=rep.mapping)
+
 def compare(mod_a, mod_b, paths, combos)->list:
     bad = []
     for p in paths:
         for bb, kw in combos:
-            d = same(run(mod_a, p, bb, **kw), run(mod_b, p, bb, **kw))
-            if d: bad.append((str(p), bb, kw, d))
+            for f in (run, run_load):
+                d = same(f(mod_a, p, bb, **kw), f(mod_b, p, bb, **kw))
+                if d: bad.append((f.__name__, str(p), bb, kw, d))
     return bad
 
 COMBOS = [(8<<20, {}), (1500, {}), (1500, dict(missing_label='keep')), (1500, dict(max_chars=50)),
           (1500, dict(mapping={'extra': 'source'})), (3000, dict(required=('text', 'label')))]
 
 class _Path:
-    "riskbench.core with the Arrow checks on or off"
+    "riskbench.core with the Arrow checks (and `load_eval_set`'s deferred id check) on or off"
     def __init__(self, on): import riskbench.core as c; self.c, self.on = c, on
     def __getattr__(self, k): return getattr(self.c, k)
     def iter_eval_set(self, *a, **k):
         old, self.c._ARROW_CHECKS = self.c._ARROW_CHECKS, self.on
         try: yield from self.c.iter_eval_set(*a, **k)
         finally: self.c._ARROW_CHECKS = old
+    def load_eval_set(self, path, batch_bytes, **k):
+        c = self.c
+        old, (c._ARROW_CHECKS, c._DEFER_IDS, c._LOAD_BYTES) = (c._ARROW_CHECKS, c._DEFER_IDS, c._LOAD_BYTES), \
+            (self.on, self.on, batch_bytes)
+        try: return c.load_eval_set(path, **k)
+        finally: c._ARROW_CHECKS, c._DEFER_IDS, c._LOAD_BYTES = old
 
 def same_output(folder:Path, files:list|None=None, combos:list=COMBOS, n:int=300)->list:
     "Differences between the two paths (empty when none) on `files` (default: the repo's JSON-lines files) and the variants"

@@ -637,23 +637,25 @@ def _jsonl_parts(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Itera
     row0, first = 1, True
     with open(path, 'rb') as f:
         _check_utf8_head(path, f.read(4096)); f.seek(0)
-        carry = b''
+        buf, k = bytearray(batch_bytes), 0  # one buffer, read into again and again (Arrow copies what it parses)
         while True:
-            chunk = f.read(batch_bytes)
-            data = carry + chunk if carry else chunk
-            if not data: break
-            cut = data.rfind(b'\n') if chunk else len(data)
-            if cut < 0: carry = data; continue
-            carry = data[cut+1:]
-            start = 3 if first and data.startswith(b'\xef\xbb\xbf') else 0
-            nlines = int(np.count_nonzero(np.frombuffer(data, np.uint8, cut) == 10)) + 1
+            if k + batch_bytes > len(buf): buf = buf[:k] + bytearray(batch_bytes)  # a line longer than the buffer
+            got = f.readinto(memoryview(buf)[k:k+batch_bytes])
+            end = k + got
+            if not end: break
+            cut = buf.rfind(b'\n', 0, end) if got else end
+            if cut < 0: k = end; continue
+            start = 3 if first and buf.startswith(b'\xef\xbb\xbf', 0, end) else 0
+            head = np.frombuffer(buf, np.uint8, cut)
+            nlines = int(np.count_nonzero(head == 10)) + 1
             t = None
-            if data.find(b'\r', 0, cut) < 0 and not data.startswith(b'\n', start):
-                t = _arrow_table(memoryview(data)[start:cut], nlines, written, data.isascii())
+            if buf.find(b'\r', 0, cut) < 0 and not buf.startswith(b'\n', start, end):
+                t = _arrow_table(memoryview(buf)[start:cut], nlines, written, not cut or int(head.max()) < 128)
+            del head
             if t is not None: part, n = (row0, t), t.num_rows
             else:
                 r0 = rep.rejected
-                pairs = _decode_lines(data[:cut], row0, rep, first, written['id'])
+                pairs = _decode_lines(bytes(memoryview(buf)[:cut]), row0, rep, first, written['id'])
                 rep.read += rep.rejected - r0
                 df = pd.DataFrame([r for _,r in pairs])
                 df.insert(0, '_row', [r for r,_ in pairs])
@@ -661,8 +663,11 @@ def _jsonl_parts(path:Path, batch_bytes:int, rep:RowReport, written:dict)->Itera
             first = False
             row0 += nlines
             rep.read += n
+            k = max(end - cut - 1, 0)
+            buf[:k] = buf[cut+1:end]  # the unfinished line goes first
             if n: yield part
-            if not chunk: break
+            if not got: break
+
 
 # %% ../nbs/00_core.ipynb #c030h1
 def _block_frame(t, row0:int)->pd.DataFrame:
@@ -1211,13 +1216,30 @@ def _categories_arrow(c)->list|None:
     else: return None
     with _no_gc(): return list(map(list.copy, _spread(res, codes, []).tolist()))
 
+# %% ../nbs/00_core.ipynb #c041zg1
+def _id_hashes(a)->np.ndarray:
+    "A 64-bit hash of each string of an Arrow string array, from its buffers: equal strings, equal hashes"
+    off = np.frombuffer(a.buffers()[1], np.int32)[a.offset:a.offset+len(a)+1].astype(np.int64)
+    b = a.buffers()[2]
+    data = np.frombuffer(b, np.uint8)[off[0]:off[-1]] if b is not None else np.zeros(0, np.uint8)
+    L = np.diff(off)
+    pos = np.arange(len(data)) - np.repeat(off[:-1] - off[0], L)  # each byte's place in its string
+    pw = np.cumprod(np.full(int(L.max(initial=0)) + 1, 0x100000001B3, np.uint64))
+    cs = np.concatenate([[np.uint64(0)], np.cumsum((data.astype(np.uint64) + np.uint64(1)) * pw[pos])])
+    h = (cs[off[1:] - off[0]] - cs[off[:-1] - off[0]]) ^ (L.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    for m in (0xBF58476D1CE4E5B9, 0x94D049BB133111EB): h = (h ^ (h >> np.uint64(31))) * np.uint64(m)  # mixed
+    return h
+
+
 # %% ../nbs/00_core.ipynb #c041zg
 class _Ids:
     "The ids kept so far: a set, and the arrays it was built from (so that a failed `add_new` can be undone)"
-    def __init__(self): self.set, self.parts, self.careful = set(), [], False
+    def __init__(self, defer:bool=False): # hash Arrow blocks' ids, look for repeats once at the end (`unique`)
+        self.set, self.parts, self.careful, self.defer, self.hashes = set(), [], False, defer, []
     def kept(self, ids:np.ndarray): self.parts.append(ids)  # ids that `validate_records` added to `set`
-    def add_new(self, ids:np.ndarray)->bool:
+    def add_new(self, ids:np.ndarray, arrow=None)->bool:
         "Add `ids` if none is here yet and none repeats (True); else leave the set as it was (False)"
+        if self.defer and arrow is not None: self.hashes += [_id_hashes(a) for a in arrow.chunks]; return True
         s, k = self.set, len(self.set)
         if self.careful and not s.isdisjoint(ids): return False
         s.update(ids)
@@ -1227,6 +1249,20 @@ class _Ids:
             self.careful = True; s.clear()
             for p in self.parts: s.update(p)
         return False
+
+# %% ../nbs/00_core.ipynb #c041zg4
+@patch
+def unique(self:_Ids)->bool:
+    "Whether no id was kept twice; deferred ids by their hashes, so two that share a hash count as a repeat"
+    import pyarrow as pa
+    hs = list(self.hashes)
+    if not hs: return True  # every id went through the set
+    for p in self.parts:
+        try: hs.append(_id_hashes(pa.array(p, pa.string())))
+        except Exception: return False  # not all strings, or not UTF-8: look again without deferring
+    h = np.sort(np.concatenate(hs))
+    return not (h[1:] == h[:-1]).any()
+
 
 # %% ../nbs/00_core.ipynb #c041zi
 def _validate_arrow(t,                         # an Arrow block from `_jsonl_parts`
@@ -1281,8 +1317,8 @@ def _validate_arrow(t,                         # an Arrow block from `_jsonl_par
         ic = t.column('id')
         if not pa.types.is_string(ic.type) or ic.null_count: return None
         ids = ic.to_numpy()
-    else: ids = ('h' + text_hash(text.to_pandas())).to_numpy(object)
-    if not seen.add_new(ids): return None  # a repeated id is rejected, a repeated generated one gets a suffix
+    else: ids, ic = ('h' + text_hash(text.to_pandas())).to_numpy(object), None
+    if not seen.add_new(ids, ic): return None  # a repeated id is rejected, a repeated generated one gets a suffix
     df = t.select([c for c in new if c not in done and c != 'id']).to_pandas()
     for k in ('label', 'categories', 'taxonomy', 'language'):
         if k in done: df[k] = done[k]
@@ -1295,16 +1331,14 @@ def _validate_arrow(t,                         # an Arrow block from `_jsonl_par
 _ARROW_CHECKS = True  # check Arrow blocks of JSON lines in Arrow first (False: every block through `validate_records`)
 
 # %% ../nbs/00_core.ipynb #c043
-def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
-                  max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=8<<20,
-                 )->Iterator[pd.DataFrame]:
-    "Validated eval-set batches from `path` (a public set's `NAME:PATH` in its published schema) into `report`"
-    rep = report if report is not None else RowReport(str(path))
+def _eval_batches(path, mapping, required, missing_label, max_chars, rep:RowReport, batch_rows:int, batch_bytes:int,
+                  seen:_Ids)->Iterator[pd.DataFrame]:
+    "`iter_eval_set` with the ids kept in `seen`"
     if es := _evalset_spec(path):
         from riskbench.evalsets import iter_evalset
         yield from iter_evalset(*es, mapping, required, missing_label, max_chars, rep, batch_rows, batch_bytes)
         return
-    written, seen = text_columns(mapping), _Ids()
+    written = text_columns(mapping)
     p = resolve_input(path, 'table')
     if not (_ARROW_CHECKS and table_format(p) == 'jsonl'):
         for raw in iter_records(path, rep, batch_rows=batch_rows, batch_bytes=batch_bytes, as_written=written):
@@ -1318,8 +1352,17 @@ def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',
             part = _block_frame(part, row0)
         out = validate_records(part, rep, mapping, required, missing_label, max_chars, seen.set)
         seen.kept(out['id'].to_numpy()); yield out
+def iter_eval_set(path:str|Path, mapping:dict|None=None, required:tuple=('text',), missing_label:str='reject',
+                  max_chars:int=MAX_CHARS, report:RowReport|None=None, batch_rows:int=200_000, batch_bytes:int=8<<20,
+                 )->Iterator[pd.DataFrame]:
+    "Validated eval-set batches from `path` (a public set's `NAME:PATH` in its published schema) into `report`"
+    rep = report if report is not None else RowReport(str(path))
+    yield from _eval_batches(path, mapping, required, missing_label, max_chars, rep, batch_rows, batch_bytes, _Ids())
+
 
 # %% ../nbs/00_core.ipynb #c043b
+_DEFER_IDS, _LOAD_BYTES = True, 8<<20  # load_eval_set: ids checked once at the end; block size
+
 def load_eval_set(path:str|Path,              # a table file, `datasets` folder, or a public set's NAME:PATH
                   mapping:dict|None=None,     # source column -> contract column, e.g. {'prompt': 'text'}
                   required:tuple=('text',),   # contract columns that must be present
@@ -1327,8 +1370,11 @@ def load_eval_set(path:str|Path,              # a table file, `datasets` folder,
                   max_chars:int=MAX_CHARS,    # texts longer than this are kept and flagged
                  )->tuple:
     "Load and validate an eval set: `(DataFrame, RowReport)`; a public set's provenance in `df.attrs['evalset']`"
-    rep = RowReport(str(path))
-    parts = list(iter_eval_set(path, mapping, required, missing_label, max_chars, rep))
+    rep, seen = RowReport(str(path)), _Ids(defer=_DEFER_IDS)
+    parts = list(_eval_batches(path, mapping, required, missing_label, max_chars, rep, 200_000, _LOAD_BYTES, seen))
+    if not seen.unique():  # an id kept twice: again, each block's ids checked against the earlier ones
+        rep = RowReport(str(path))
+        parts = list(_eval_batches(path, mapping, required, missing_label, max_chars, rep, 200_000, _LOAD_BYTES, _Ids()))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', *required])
     if 'label' in df: df['label'] = df['label'].astype('Int8')
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")

@@ -349,3 +349,18 @@ def test_arrow_checks_take_clean_blocks_and_hand_on_the_rest(tmp_path, monkeypat
     rep = RowReport(str(p))
     kept = sum(len(b) for b in iter_eval_set(p, report=rep, batch_bytes=600))
     assert calls and sum(calls) < 40 and kept + sum(calls) == 40  # only the block with the blank text went to pandas
+
+def test_load_checks_ids_once_and_reads_again_only_on_a_repeat(tmp_path, monkeypatch):
+    import riskbench.core as c
+    passes = []
+    real = c._eval_batches
+    monkeypatch.setattr(c, '_eval_batches', lambda *a: passes.append(a[-1].defer) or real(*a))
+    monkeypatch.setattr(c, '_LOAD_BYTES', 300)
+    rows = [dict(id=f'r{i}', text=f'text {i}', label=i % 2) for i in range(60)]
+    df, rep = load_eval_set(write_jsonl(tmp_path/'a.jsonl', rows))
+    assert passes == [True] and df.id.tolist() == [f'r{i}' for i in range(60)] and rep.rejected == 0
+    rows[55]['id'], rows[57]['id'] = 'r3', 'r55'  # a repeat three blocks on; 'r55' is then new
+    passes.clear(); df, rep = load_eval_set(write_jsonl(tmp_path/'b.jsonl', rows))
+    assert passes == [True, False]  # the repeat found at the end: read again, each block checked against the earlier
+    assert [(r['row'], r['reason']) for r in rep.rejects] == [(56, "duplicate id 'r3'")]
+    assert len(df) == 59 and df.id.is_unique and 'r55' in set(df.id)
