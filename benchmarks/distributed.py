@@ -8,10 +8,14 @@
       end and marginal (--tiny-rows more rows: the start-up, guard_info and actor start cancel out);
   (3) near duplicates on --near-rows synthetic rows (1% planted near copies): `near_duplicates_ray` time and the
       peak RSS of each Ray worker process (sampled every 0.2 s with psutil), against the local
-      `audit.near_duplicates` (time and peak RSS of its process) on the same rows when --near-local is given.
+      `audit.near_duplicates` (time and peak RSS of its process) on the same rows when --near-local is given;
+      --near-hash runs it with Ray Data's sort shuffle and with its hash shuffle (the module takes the sort up to
+      SORT_SHUFFLE_ROWS rows; interleaved: sort, hash, sort, hash; the driver's CPU seconds next to wall time;
+      the same pairs);
 Every distributed result is checked against the local one (scores to 1e-6, the same pairs).
 
 Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--tiny-rows 2000] [--near-rows 200000] [--near-local]
+     [--near-hash] [--skip-scoring]
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, threading, time
 from pathlib import Path
@@ -70,6 +74,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rows', type=int, default=100_000); ap.add_argument('--tiny-rows', type=int, default=2000)
     ap.add_argument('--near-rows', type=int, default=200_000); ap.add_argument('--near-local', action='store_true')
+    ap.add_argument('--near-hash', action='store_true')
     ap.add_argument('--skip-scoring', action='store_true')
     a = ap.parse_args()
     if 2 * a.tiny_rows > a.rows: ap.error('--tiny-rows: at most half of --rows')
@@ -123,6 +128,18 @@ def main():
             same = pl[['id_a', 'id_b']].equals(pr[['id_a', 'id_b']])
             print(f"  local audit.near_duplicates: {t_nl:.1f}s, {len(pl):,} pairs (same pairs: {same}); "
                   f"this process's peak RSS {rss:.2f} GB (driver + local run)")
+        if a.near_hash:
+            limit, res = D.SORT_SHUFFLE_ROWS, {}
+            for side in ('sort', 'hash', 'sort', 'hash'):
+                D.SORT_SHUFFLE_ROWS = float('inf') if side == 'sort' else -1
+                c0 = time.process_time(); t, p = timed(lambda: D.near_duplicates_ray(nd))
+                res.setdefault(side, []).append((t, time.process_time() - c0, os.getloadavg()[0]))
+                assert p[['id_a', 'id_b']].equals(pr[['id_a', 'id_b']])
+            D.SORT_SHUFFLE_ROWS = limit
+            f = lambda side: ', '.join(f"{t:.1f}s (driver CPU {c:.1f}s, load {l:.1f})" for t, c, l in res[side])
+            print(f"  shuffle, {len(nd):,} rows: sort {f('sort')}; hash {f('hash')}; hash/sort wall "
+                  f"{np.median([t for t, _, _ in res['hash']]) / np.median([t for t, _, _ in res['sort']]):.2f}x; "
+                  f"same pairs")
     import ray; ray.shutdown()
 
 

@@ -17,11 +17,11 @@ from . import audit as A
 from . import products as P
 
 # %% auto #0
-__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'MissingRay', 'require_ray', 'start_local', 'connect', 'ray_session',
-           'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed',
-           'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray',
-           'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts',
-           'profile_ray']
+__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'MissingRay', 'require_ray', 'start_local',
+           'connect', 'ray_session', 'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray',
+           'score_distributed', 'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray',
+           'exact_duplicates_ray', 'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray',
+           'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -413,9 +413,12 @@ def _partitions()->int:
     "Hash partitions of a groupby: one per CPU of the cluster (Ray's default, 200, is for large clusters)"
     return max(1, int(require_ray().cluster_resources().get('CPU', 1)))
 
+SORT_SHUFFLE_ROWS = 8192
+
 @contextlib.contextmanager
-def _sort_shuffle():
-    "Ray Data's sort-based shuffle for the groupbys of the block (the hash shuffle's aggregator actors cost seconds)"
+def _sort_shuffle(rows:int):
+    "Ray Data's sort-based shuffle for the block's groupbys when `rows` <= `SORT_SHUFFLE_ROWS` (else Ray's default)"
+    if rows > SORT_SHUFFLE_ROWS: yield; return
     ctx = require_ray().data.DataContext.get_current()
     old = ctx.shuffle_strategy
     ctx.shuffle_strategy = type(old)('sort_shuffle_pull_based')
@@ -453,7 +456,7 @@ def exact_duplicates_ray(df:pd.DataFrame, # a table with an `id` column
     "`audit.exact_duplicates` on Ray Data: hashes grouped across the cluster, the duplicated rows grouped locally"
     cols = [cols] if isinstance(cols, str) else list(cols)
     A._key(df.head(0), cols)  # the audit's error for a missing column
-    with ray_session(), _sort_shuffle():
+    with ray_session(), _sort_shuffle(len(df)):
         pos = _repeated_rows(to_dataset(df[[c for c in dict.fromkeys(['id', *cols, 'split']) if c in df]], block_rows),
                              cols)
     return A.exact_duplicates(df.iloc[pos].reset_index(drop=True), cols)
@@ -521,7 +524,7 @@ def near_duplicates_ray(df:pd.DataFrame, col:str='text', threshold:float=0.5, nu
     if col not in df: raise BadColumn(f"no column {col!r}; columns are: {', '.join(map(str, df.columns))}")
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     b, r = A.lsh_params(threshold, num_perm)
-    with ray_session() as ray, _sort_shuffle():
+    with ray_session() as ray, _sort_shuffle(len(df)):
         ds = to_dataset(df[[col]], block_rows)
         bands = ds.map_batches(_band_rows, batch_format='pandas', batch_size=block_rows,
                                fn_kwargs=dict(col=col, num_perm=num_perm, b=b, r=r, k=k, seed=seed)).materialize()
