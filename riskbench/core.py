@@ -1371,10 +1371,12 @@ def load_eval_set(path:str|Path,              # a table file, `datasets` folder,
                  )->tuple:
     "Load and validate an eval set: `(DataFrame, RowReport)`; a public set's provenance in `df.attrs['evalset']`"
     rep, seen = RowReport(str(path)), _Ids(defer=_DEFER_IDS)
-    parts = list(_eval_batches(path, mapping, required, missing_label, max_chars, rep, 200_000, _LOAD_BYTES, seen))
-    if not seen.unique():  # an id kept twice: again, each block's ids checked against the earlier ones
-        rep = RowReport(str(path))
-        parts = list(_eval_batches(path, mapping, required, missing_label, max_chars, rep, 200_000, _LOAD_BYTES, _Ids()))
+    args = (path, mapping, required, missing_label, max_chars)
+    with _no_gc():  # one collection at the end, not one per block of new category lists
+        parts = list(_eval_batches(*args, rep, 200_000, _LOAD_BYTES, seen))
+        if not seen.unique():  # an id kept twice: again, each block's ids checked against the earlier ones
+            rep, seen = RowReport(str(path)), _Ids()
+            parts = list(_eval_batches(*args, rep, 200_000, _LOAD_BYTES, seen))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', *required])
     if 'label' in df: df['label'] = df['label'].astype('Int8')
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
