@@ -20,8 +20,8 @@ from . import products as P
 __all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'MissingRay', 'require_ray', 'start_local',
            'connect', 'ray_session', 'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray',
            'score_distributed', 'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray',
-           'exact_duplicates_ray', 'stable_shingles', 'near_duplicates_ray', 'pii_findings_ray',
-           'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
+           'exact_duplicates_ray', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray',
+           'quantiles_of_counts', 'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -461,29 +461,10 @@ def exact_duplicates_ray(df:pd.DataFrame, # a table with an `id` column
                              cols)
     return A.exact_duplicates(df.iloc[pos].reset_index(drop=True), cols)
 
-# %% ../nbs/16_distributed.ipynb #d040
-def stable_shingles(texts, k:int=3)->tuple:
-    "Word k-shingle hashes that do not depend on the batch: `(hashes, offsets)` as `audit.shingle_hashes`"
-    tok, row = A.tokenise(texts)
-    n = len(texts)
-    h = pd.util.hash_array(np.asarray(tok, dtype=object), hash_key='riskbench0000000') if len(tok) else tok
-    counts = np.bincount(row, minlength=n) if len(tok) else np.zeros(n, np.int64)
-    start = np.concatenate([[0], np.cumsum(counts)])
-    m = np.maximum(counts - k + 1, np.minimum(counts, 1))  # shingles per text (one when shorter than k)
-    srow = np.repeat(np.arange(n), m)
-    first = start[srow] + (np.arange(len(srow)) - np.repeat(np.cumsum(m) - m, m))
-    acc = np.zeros(len(srow), np.uint64)
-    with np.errstate(over='ignore'):
-        for j in range(k):
-            inside = j < counts[srow]
-            acc[inside] = A._mix64(acc[inside] * np.uint64(31) + h[np.minimum(first + j, len(h) - 1)][inside])
-    u = pd.DataFrame({'r': srow, 'h': acc}).drop_duplicates()
-    return u['h'].to_numpy(np.uint64), np.concatenate([[0], np.cumsum(np.bincount(u['r'], minlength=n))])
-
 # %% ../nbs/16_distributed.ipynb #d043
 def _band_rows(batch:pd.DataFrame, col:str, num_perm:int, b:int, r:int, k:int, seed:int)->pd.DataFrame:
     "One row per (text with shingles, band): `key`, `_pos`"
-    h, off = stable_shingles(batch[col], k)
+    h, off = A.shingle_hashes(batch[col], k)
     has = np.diff(off) > 0
     sig = A.minhash_signatures(h, off, num_perm, seed)[has]
     pos = batch[POS].to_numpy(np.int64)[has]
@@ -510,7 +491,7 @@ def _candidates(bands, max_bucket:int)->np.ndarray:
 # %% ../nbs/16_distributed.ipynb #d047
 def _verify(batch:pd.DataFrame, threshold:float, k:int, exclude_exact:bool)->pd.DataFrame:
     n = len(batch)
-    h, off = stable_shingles(pd.concat([batch['a'], batch['b']], ignore_index=True), k)
+    h, off = A.shingle_hashes(pd.concat([batch['a'], batch['b']], ignore_index=True), k)
     sim = A._jaccard_pairs(h, off, np.stack([np.arange(n), np.arange(n) + n], 1))
     keep = sim >= threshold
     if exclude_exact: keep &= (A.normalise_text(batch['a']).to_numpy() != A.normalise_text(batch['b']).to_numpy())
