@@ -365,6 +365,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'riskbench.core._jsonl_parts': ('core.html#_jsonl_parts', 'riskbench/core.py'),
                                 'riskbench.core._keep_rows': ('core.html#_keep_rows', 'riskbench/core.py'),
                                 'riskbench.core._label_word': ('core.html#_label_word', 'riskbench/core.py'),
+                                'riskbench.core._labels_arrow': ('core.html#_labels_arrow', 'riskbench/core.py'),
                                 'riskbench.core._language_code': ('core.html#_language_code', 'riskbench/core.py'),
                                 'riskbench.core._list_keys': ('core.html#_list_keys', 'riskbench/core.py'),
                                 'riskbench.core._mark': ('core.html#_mark', 'riskbench/core.py'),

@@ -1264,6 +1264,21 @@ def unique(self:_Ids)->bool:
     return not (h[1:] == h[:-1]).any()
 
 
+# %% ../nbs/00_core.ipynb #c041zl
+def _labels_arrow(lab,                # a block's label column (Arrow)
+                  n:int,              # the block's rows
+                  missing_label:str,  # 'reject' or 'keep' rows whose label is missing
+                 )->pd.Series|None:   # nullable Int8 labels, or None when some row needs the pandas path
+    "A block's labels as `validate_records` makes them, read once per distinct value"
+    import pyarrow as pa
+    if lab.null_count and missing_label == 'reject': return None
+    if pa.types.is_null(lab.type): return pd.Series(pd.array([None] * n, dtype='Int8'))
+    if not any(f(lab.type) for f in (pa.types.is_integer, pa.types.is_boolean, pa.types.is_floating,
+                                     pa.types.is_string)): return None
+    res, codes = _distinct(lab, _label_word)
+    if None in res: return None
+    return pd.Series(pd.arrays.IntegerArray(np.array(res + [0], np.int8)[codes], codes < 0))
+
 # %% ../nbs/00_core.ipynb #c041zi
 def _validate_arrow(t,                         # an Arrow block from `_jsonl_parts`
                     report:RowReport,          # accounting to fill in
@@ -1287,15 +1302,8 @@ def _validate_arrow(t,                         # an Arrow block from `_jsonl_par
     if max_chars and pc.max(pc.binary_length(text)).as_py() > max_chars \
        and pc.max(pc.utf8_length(text)).as_py() > max_chars: return None  # a long text is flagged
     if 'label' in new:
-        lab = t.column('label')
-        if lab.null_count and missing_label == 'reject': return None
-        if pa.types.is_null(lab.type): done['label'] = pd.Series(pd.array([None]*n, dtype='Int8'))
-        elif any(f(lab.type) for f in (pa.types.is_integer, pa.types.is_boolean, pa.types.is_floating,
-                                       pa.types.is_string)):
-            res, codes = _distinct(lab, _label_word)
-            if None in res: return None
-            done['label'] = pd.Series(pd.arrays.IntegerArray(np.array(res + [0], np.int8)[codes], codes < 0))
-        else: return None
+        if (lab := _labels_arrow(t.column('label'), n, missing_label)) is None: return None
+        done['label'] = lab
     if 'categories' in new:
         if (cats := _categories_arrow(t.column('categories'))) is None: return None
         done['categories'] = cats
