@@ -887,10 +887,9 @@ def monitor_mismatch(bundle:Path,    # the assessment bundle folder
 
 # %% ../nbs/15_governance.ipynb #gm08
 def _count(k, n, alpha:float=0.05)->dict|None:
-    from riskbench.thresholds import wilson_interval
-    if not n: return None
-    lo, hi = wilson_interval(k, n, alpha)
-    return dict(k=int(k), n=int(n), value=k / n, low=float(lo), high=float(hi))
+    "`system.rate` of k in n (value, Wilson interval, k, n), None when there are no trials"
+    from riskbench.system import rate
+    return rate(k, n, alpha) if n else None
 
 def _compared(subject, layer, measure, a, b, alpha, why_a='', why_b='', note='')->dict:
     "One row: the assessed and live figures, and their difference tested where both give counts"
