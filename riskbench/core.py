@@ -1386,6 +1386,8 @@ def load_eval_set(path:str|Path,              # a table file, `datasets` folder,
             rep, seen = RowReport(str(path)), _Ids()
             parts = list(_eval_batches(*args, rep, 200_000, _LOAD_BYTES, seen))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['id', *required])
+    if 'categories' in df and len(parts) > 1:  # a block without the key: its rows have none, as in one block
+        df['categories'] = [v if isinstance(v, list) else [] for v in df['categories']]
     if 'label' in df: df['label'] = df['label'].astype('Int8')
     if rep.read == 0: raise BadFile(f"{path}: the file holds no rows")
     if getattr(rep, 'evalset', None): df.attrs['evalset'] = rep.evalset

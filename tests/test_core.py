@@ -364,3 +364,14 @@ def test_load_checks_ids_once_and_reads_again_only_on_a_repeat(tmp_path, monkeyp
     assert passes == [True, False]  # the repeat found at the end: read again, each block checked against the earlier
     assert [(r['row'], r['reason']) for r in rep.rejects] == [(56, "duplicate id 'r3'")]
     assert len(df) == 59 and df.id.is_unique and 'r55' in set(df.id)
+
+def test_a_block_without_categories_loads_as_one_block(tmp_path, monkeypatch):
+    "Rows in a block that has no `categories` key get [] (no categories), as they do when the file is one block"
+    import riskbench.core as c
+    rows = [dict(id=f'a{i}', text='hello there ' * 20, label=0) for i in range(30)]
+    rows += [dict(id=f'b{i}', text='x', label=1, categories=['S1']) for i in range(3)]
+    p = write_jsonl(tmp_path/'a.jsonl', rows)
+    whole, _ = load_eval_set(p)
+    monkeypatch.setattr(c, '_LOAD_BYTES', 1024)
+    blocks, _ = load_eval_set(p)
+    assert whole['categories'].tolist() == blocks['categories'].tolist() == [[]] * 30 + [['S1']] * 3
