@@ -2,10 +2,12 @@
 
   (1) overhead: `score_file` (local engine) vs `score_distributed` with 1 replica, baseline guard, --rows rows
       (target: Ray <= 1.25x the local time), timed without the cluster's start (a joined cluster is already up; the
-      start is printed on its own), cache off;
+      start is printed on its own), cache off; once from a table in memory, once streamed (file in, Parquet out,
+      against the local engine writing the same file);
   (2) scaling: 1 vs 2 CPU replicas (baseline guard), and a tiny transformer guard (a random-weight Prompt Guard of
       the real architecture class, tests/tiny_models.py) local vs 1 replica in rows/s (target: within 10%), end to
-      end and marginal (--tiny-rows more rows: the start-up, guard_info and actor start cancel out);
+      end and steady (rows/s between the first and the last scored batch reaching the driver, --tiny-batch rows a
+      batch: the replica's start and model load are outside it);
   (3) near duplicates on --near-rows synthetic rows (1% planted near copies): `near_duplicates_ray` time and the
       peak RSS of each Ray worker process (sampled every 0.2 s with psutil), against the local
       `audit.near_duplicates` (time and peak RSS of its process) on the same rows when --near-local is given;
@@ -14,8 +16,8 @@
       the same pairs);
 Every distributed result is checked against the local one (scores to 1e-6, the same pairs).
 
-Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--tiny-rows 2000] [--near-rows 200000] [--near-local]
-     [--near-hash] [--skip-scoring]
+Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--tiny-rows 50000] [--tiny-batch 4096] [--near-rows 200000] [--near-local]
+     [--near-hash] [--skip-scoring] [--near-stream 10000000]
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, threading, time
 from pathlib import Path
@@ -54,10 +56,36 @@ def synthetic_texts(n:int, seed:int=0)->pd.DataFrame:
     return pd.DataFrame({'id': [f'n{i}' for i in range(n)], 'text': texts})
 
 
+def synthetic_file(path:str, start:int, n:int, seed:int)->np.ndarray:
+    """Rows start..start+n-1 of the synthetic table (as `synthetic_texts`, copies inside the file) as one Parquet file;
+    returns the planted pairs (original, copy) as global positions"""
+    r = np.random.default_rng(seed)
+    vocab = np.array([f'w{i}' for i in range(20000)], dtype=object)
+    lens = r.integers(20, 61, n)
+    words = vocab[r.integers(0, len(vocab), int(lens.sum()))]
+    cuts = np.concatenate([[0], np.cumsum(lens)])
+    texts = [' '.join(words[cuts[i]:cuts[i + 1]]) for i in range(n)]
+    copies = np.sort(r.choice(np.arange(1, n), n // 100, replace=False))
+    src = np.array([int(r.integers(0, i)) for i in copies], np.int64)
+    for i, j in zip(copies, src):
+        w = texts[j].split(); w[int(r.integers(len(w)))] = 'changed'; texts[i] = ' '.join(w)
+    pd.DataFrame({'id': [f'n{start + i}' for i in range(n)], 'text': texts}).to_parquet(path, row_group_size=n)
+    differ = np.array([texts[i] != texts[j] for i, j in zip(copies, src)], bool)  # a copy of a copy can equal it
+    return np.stack([src + start, copies + start], 1)[differ]
+
+
+def anonymous(pid:int)->int:
+    "Bytes of a process's anonymous memory (its heap: not the object store's shared pages, which RSS also counts)"
+    with open(f'/proc/{pid}/smaps_rollup') as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith('Anonymous:'))
+
+
 class PeakRSS(threading.Thread):
-    "Peak resident memory of each Ray worker process (ray::... command lines), sampled until stopped"
-    def __init__(self, every:float=0.2):
+    """Peak resident memory of each Ray worker process (ray::... command lines), sampled until stopped; `uss`: also
+    the peak of its anonymous memory (RSS less the object store's shared pages it wrote or read)"""
+    def __init__(self, every:float=0.2, uss:bool=False):
         super().__init__(daemon=True); self.every, self.peak, self.stop = every, {}, threading.Event()
+        self.uss, self.peak_uss, self.names = uss, {}, {}
     def run(self):
         import psutil
         while not self.stop.is_set():
@@ -65,19 +93,24 @@ class PeakRSS(threading.Thread):
                 try:
                     name = ' '.join(p.info['cmdline'] or [])[:60]
                     if name.startswith('ray::') and p.info['memory_info']:
+                        if p.info['memory_info'].rss > self.peak.get(p.info['pid'], 0): self.names[p.pid] = name
                         self.peak[p.info['pid']] = max(self.peak.get(p.info['pid'], 0), p.info['memory_info'].rss)
+                        if self.uss:
+                            self.peak_uss[p.pid] = max(self.peak_uss.get(p.pid, 0), anonymous(p.pid))
                 except Exception: pass
             self.stop.wait(self.every)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--rows', type=int, default=100_000); ap.add_argument('--tiny-rows', type=int, default=2000)
+    ap.add_argument('--rows', type=int, default=100_000); ap.add_argument('--tiny-rows', type=int, default=50_000)
+    ap.add_argument('--tiny-batch', type=int, default=4096)
     ap.add_argument('--near-rows', type=int, default=200_000); ap.add_argument('--near-local', action='store_true')
     ap.add_argument('--near-hash', action='store_true')
     ap.add_argument('--skip-scoring', action='store_true')
+    ap.add_argument('--near-stream', type=int, default=0); ap.add_argument('--files', type=int, default=64)
     a = ap.parse_args()
-    if 2 * a.tiny_rows > a.rows: ap.error('--tiny-rows: at most half of --rows')
+    if a.tiny_rows > a.rows: ap.error('--tiny-rows: at most --rows')
     from riskbench import guards as G, audit as A, distributed as D
     from riskbench.core import load_eval_set
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
@@ -87,32 +120,45 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     if not a.skip_scoring:
         data = eval_file(a.rows, tmp)
-        G.load_guard('baseline')  # the fitted baseline is cached per process: fit it once outside the timings
-        t_loc, (loc, _) = timed(lambda: G.score_file(data, 'baseline', cache=False, progress=False))
+        # each side loads (fits) the baseline in its own timing, as a fresh run does: the replica fits it in its process
+        refit = lambda f: (G._BASELINE_FITS.clear(), f())[1]
+        t_loc, (loc, _) = timed(lambda: refit(lambda: G.score_file(data, 'baseline', cache=False, progress=False)))
         t_r1, (r1, _) = timed(lambda: D.score_distributed(data, 'baseline', cache=False, replicas=1))
         t_r2, (r2, _) = timed(lambda: D.score_distributed(data, 'baseline', cache=False, replicas=2))
         for r in (r1, r2): np.testing.assert_allclose(r['score'], loc['score'], atol=1e-6)
         print(f"baseline, {len(loc):,} rows: local {t_loc:.1f}s ({len(loc)/t_loc:,.0f} rows/s); Ray 1 replica {t_r1:.1f}s "
               f"= {t_r1/t_loc:.2f}x local (target <= 1.25x); Ray 2 replicas {t_r2:.1f}s = {t_r1/t_r2:.2f}x 1 replica")
+        # streamed: file in, Parquet table out, against the local engine writing the same table
+        t_lw, _ = timed(lambda: refit(lambda: G.score_file(data, 'baseline', out=tmp/'local.parquet', cache=False,
+                                                           progress=False)))
+        t_s1, _ = timed(lambda: D.score_distributed(data, 'baseline', out=tmp/'s1.parquet', cache=False, replicas=1))
+        t_s2, _ = timed(lambda: D.score_distributed(data, 'baseline', out=tmp/'s2.parquet', cache=False, replicas=2))
+        for f in ('s1', 's2'):
+            assert pd.read_parquet(tmp/f'{f}.parquet').drop(columns='score').equals(
+                pd.read_parquet(tmp/'local.parquet').drop(columns='score'))
+        print(f"  streamed (file -> Parquet table): local {t_lw:.1f}s; Ray 1 replica {t_s1:.1f}s = {t_s1/t_lw:.2f}x local; "
+              f"2 replicas {t_s2:.1f}s = {t_s1/t_s2:.2f}x 1 replica; same tables; load {os.getloadavg()[0]:.1f}")
         from tiny_models import tiny_prompt_guard, PG1_LABELS
         spec = f"prompt-guard:{tiny_prompt_guard(tmp/'pg', PG1_LABELS, seed=3)}"
         full, _ = load_eval_set(data, missing_label='keep')
-        df, df2 = (full.iloc[:k].reset_index(drop=True) for k in (a.tiny_rows, 2 * a.tiny_rows))
+        df = full.iloc[:a.tiny_rows].reset_index(drop=True)
         G.load_guard(spec)
         t_info, _ = timed(lambda: D.guard_info(spec, {}))  # the driver's look at the guard: a worker loads it once
         t_tl, (tl, _) = timed(lambda: G.score_table(df, spec, cache=False, progress=False))
-        t_tr, (tr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=1))
-        t_tl2, _ = timed(lambda: G.score_table(df2, spec, cache=False, progress=False))
-        t_tr2, _ = timed(lambda: D.score_table_ray(df2, spec, cache=False, replicas=1))
+        seen, collect = [], D._collect  # when each scored batch reaches the driver: the steady rate between them
+        D._collect = lambda rs, b: (seen.append((time.perf_counter(), len(b))), collect(rs, b))
+        t_tr, (tr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=1, batch_rows=a.tiny_batch))
+        D._collect = collect
         t_trr, (trr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=2))
         np.testing.assert_allclose(tr['score'], tl['score'], atol=1e-6)
         np.testing.assert_allclose(trr['score'], tl['score'], atol=1e-6)
         n = len(df)
+        steady = sum(k for _, k in seen[1:]) / (seen[-1][0] - seen[0][0]) if len(seen) > 2 else float('nan')
         print(f"tiny transformer, {n:,} rows: local {n/t_tl:,.0f} rows/s; Ray 1 replica {n/t_tr:,.0f} rows/s end to end "
               f"({t_tl/t_tr:.2f}x local's rate; guard_info alone {t_info:.1f}s); 2 replicas {n/t_trr:,.0f} rows/s")
-        print(f"  marginal rate ({n:,} more rows, start-up cancelled): local {n/(t_tl2 - t_tl):,.0f} rows/s, "
-              f"Ray 1 replica {n/(t_tr2 - t_tr):,.0f} rows/s = {(t_tl2 - t_tl)/(t_tr2 - t_tr):.2f}x (target >= 0.90x); "
-              f"fixed cost of a Ray job {2 * t_tr - t_tr2:.1f}s (local: {2 * t_tl - t_tl2:.1f}s); load "
+        print(f"  steady rate on Ray, 1 replica (batches of {a.tiny_batch:,} rows, from the first scored batch to the last, "
+              f"{len(seen)} batches): {steady:,.0f} rows/s = {steady/(n/t_tl):.2f}x local (target >= 0.90x); the rest "
+              f"of the job ({t_tr - (seen[-1][0] - seen[0][0]):.1f}s) is the replica's start and its first batch; load "
               f"{os.getloadavg()[0]:.1f}")
     if a.near_rows:
         nd = synthetic_texts(a.near_rows)
@@ -140,7 +186,36 @@ def main():
             print(f"  shuffle, {len(nd):,} rows: sort {f('sort')}; hash {f('hash')}; hash/sort wall "
                   f"{np.median([t for t, _, _ in res['hash']]) / np.median([t for t, _, _ in res['sort']]):.2f}x; "
                   f"same pairs")
+    if a.near_stream: near_stream(a.near_stream, a.files, tmp)
     import ray; ray.shutdown()
+
+
+def near_stream(rows:int, files:int, tmp:Path):
+    "(4): `near_duplicates_ray` on a Parquet folder of `rows` synthetic rows written by Ray tasks"
+    import ray
+    from riskbench import distributed as D
+    folder = tmp/'near_stream'; folder.mkdir()
+    each = -(-rows // files)
+    task = ray.remote(synthetic_file)
+    t_gen, planted = timed(lambda: ray.get([task.remote(str(folder/f'part-{f:03d}.parquet'), f * each,
+                                                        min(each, rows - f * each), f) for f in range(files)
+                                            if f * each < rows]))
+    planted = {tuple(p) for x in planted for p in x.tolist()}
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    print(f"near duplicates, streamed: {rows:,} rows written as {files} Parquet files ({size/2**30:.2f} GiB) by Ray "
+          f"tasks in {t_gen:.1f}s (not counted); load {os.getloadavg()[0]:.1f}")
+    mon = PeakRSS(uss=True); mon.start()
+    c0 = time.thread_time(); t, pr = timed(lambda: D.near_duplicates_ray(str(folder)))
+    cpu = time.thread_time() - c0  # the driver's own thread: not the sampler's, not Ray's
+    mon.stop.set(); mon.join()
+    peaks = sorted(mon.peak.values(), reverse=True)
+    top = max(mon.peak, key=mon.peak.get)
+    found = {(int(x[1:]), int(y[1:])) for x, y in zip(pr['id_a'], pr['id_b'])}
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"  near_duplicates_ray({folder.name}/): {t:.1f}s wall (driver thread CPU {cpu:.1f}s), {len(pr):,} pairs; planted "
+          f"pairs found {len(planted & found):,}/{len(planted):,}; pairs not planted {len(found - planted):,}; peak RSS "
+          f"per worker process max {peaks[0]/2**30:.2f} GB, median {np.median(peaks)/2**30:.2f} GB over {len(peaks)} "
+          f"workers (anonymous memory: max {max(mon.peak_uss.values())/2**30:.2f} GB; the largest RSS was {mon.names[top].strip()!r} at its peak); driver peak RSS {rss:.2f} GB; load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == '__main__':

@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 
 from fastcore.basics import patch
-from .core import RiskbenchError, BadParameter, BadColumn, text_hash
+from .core import (RiskbenchError, BadParameter, BadColumn, BadFile, RowReport, text_hash, iter_eval_set,
+                            resolve_input, save_table, output_path, atomic_output, write_text)
 from . import guards as G
 from . import audit as A
 from . import products as P
 
 # %% auto #0
-__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'MissingRay', 'require_ray', 'start_local',
-           'connect', 'ray_session', 'to_dataset', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray',
-           'score_distributed', 'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray',
-           'exact_duplicates_ray', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray',
-           'quantiles_of_counts', 'profile_ray']
+__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'KEY_POS', 'PART_KEYS', 'MissingRay',
+           'require_ray', 'start_local', 'connect', 'ray_session', 'to_dataset', 'GuardActor', 'guard_info',
+           'RemoteScores', 'score_table_ray', 'score_distributed', 'score_stream_ray', 'ModelActor', 'RayModel',
+           'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray', 'near_duplicates_ray',
+           'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -118,10 +119,30 @@ def _info(spec, guard_kw:dict)->dict:
     g = G.load_guard(spec, **guard_kw)
     return {k: getattr(g, k, None) for k in INFO_FIELDS}
 
-def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0)->dict:
+def _info_key(spec, guard_kw:dict)->str|None:
+    "A key for the description of a guard in a local model folder (its files' names, sizes and times); else None"
+    fam, _, path = spec.partition(':') if isinstance(spec, str) else ('', '', '')
+    p = Path(path).expanduser()
+    if fam in ('', 'python') or not path or not p.is_dir(): return None
+    files = sorted((str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns) for f in p.rglob('*') if f.is_file())
+    return text_hash(pd.Series([json.dumps([spec, guard_kw, files, G.ENGINE_VERSION], default=str)])).iloc[0]
+
+def _weightless(spec)->bool:
+    "A guard with no model weights to load (the baseline, a `python:` function, a Guard or callable already loaded)"
+    return not isinstance(spec, str) or spec == 'baseline' or spec.startswith('python:')
+
+def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0, cache_dir:str|None=None)->dict:
     "What the driver needs of a guard (name, columns, fingerprint, ...), loaded on a worker with a replica's resources"
-    ray = require_ray()
-    return ray.get(ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(_info).remote(spec, guard_kw or {}))
+    ray, guard_kw = require_ray(), guard_kw or {}
+    if _weightless(spec): return {**(i := _info(spec, guard_kw)), 'columns': list(i['columns'])}  # on the driver
+    key = _info_key(spec, guard_kw) if cache_dir else None
+    kept = Path(cache_dir)/'guard-info'/f'{key}.json' if key else None
+    if kept is not None and kept.is_file(): return json.loads(kept.read_text())
+    info = ray.get(ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(_info).remote(spec, guard_kw))
+    info['columns'] = list(info['columns'])
+    if kept is not None and json.loads(json.dumps(info)) == info:  # only what JSON gives back unchanged
+        write_text(cache_dir, f'guard-info/{key}.json', json.dumps(info))
+    return info
 
 # %% ../nbs/16_distributed.ipynb #d022
 class RemoteScores(G.Guard):
@@ -168,7 +189,7 @@ def _cache_root(cache)->str:
 # %% ../nbs/16_distributed.ipynb #d027
 def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=None, cache=True,
                     max_chars:int|None=None, address:str|None=None, replicas:int=1, gpus_per_replica:float=0,
-                    batch_rows:int=4096, crash_once:tuple|None=None, cpus_per_replica:float|None=None,
+                    batch_rows:int=16384, crash_once:tuple|None=None, cpus_per_replica:float|None=None,
                     **guard_kw)->tuple:
     "`score_table` on Ray Data: (score table, RowReport) equal to the local engine's; `attrs['ray_scored']`: inputs mapped"
     G.check_batch_tokens(batch_tokens); limit = G.max_score_chars(max_chars)
@@ -176,18 +197,13 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
     if gpus_per_replica < 0: raise BadParameter(f"--gpus-per-replica: expected >= 0, got {gpus_per_replica!r}")
     with ray_session(address) as ray:
         cpus = _check_fits(ray, int(replicas), gpus_per_replica, cpus_per_replica)
-        rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica))
+        root = _cache_root(cache) if cache is not False else None
+        rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica, root))
         todo = _todo(df, rs, limit, cache)
         if len(todo):
-            root = _cache_root(cache) if cache is not False else None
-            batch_rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
-            # no task before the actors (they hold the CPUs): blocks go straight to the pool
-            ds = to_dataset(todo, batch_rows, positions=False).map_batches(
-                GuardActor, batch_size=batch_rows, batch_format='pandas',
-                compute=ray.data.ActorPoolStrategy(size=int(replicas)),
-                fn_constructor_args=(guard, guard_kw, batch_tokens, limit, root, crash_once),
-                num_cpus=cpus, num_gpus=gpus_per_replica or None, **_retry_args())
-            for b in ds.iter_batches(batch_size=None, batch_format='pandas'): _collect(rs, b)
+            rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
+            _map_scores(to_dataset(todo, rows, positions=False), rs, rows,
+                        (guard, guard_kw, batch_tokens, limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
     scored, rep = G.score_table(df, rs, cache=cache, progress=False, report=report, max_chars=limit)
     scored.attrs['ray_scored'] = len(todo)
     return scored, rep
@@ -207,6 +223,14 @@ def _retry_args()->dict:
     warnings.filterwarnings('ignore', message='.*ray_remote_args.*deprecated')
     return dict(max_restarts=-1, max_task_retries=-1)
 
+def _map_scores(ds, rs:RemoteScores, batch_rows:int, actor_args:tuple, replicas:int, cpus:float, gpus:float):
+    "Map `ds` (key, input, conv) through a pool of `replicas` guard actors; the scores go into `rs`"
+    # no task before the actors (they hold the CPUs): blocks go straight to the pool
+    out = ds.map_batches(GuardActor, batch_size=batch_rows, batch_format='pandas', fn_constructor_args=actor_args,
+                         compute=require_ray().data.ActorPoolStrategy(size=replicas), num_cpus=cpus,
+                         num_gpus=gpus or None, **_retry_args())
+    for b in out.iter_batches(batch_size=None, batch_format='pandas'): _collect(rs, b)
+
 def _collect(rs:RemoteScores, b:pd.DataFrame):
     bad = b['reason'].notna().to_numpy()
     rs.reasons.update(zip(b['key'][bad], b['reason'][bad]))
@@ -222,9 +246,96 @@ def score_distributed(data,                      # eval set: a table file or dat
                       batch_tokens:int|None=None, # padded tokens per batch inside each actor
                       **kw,                      # cache, max_chars, device and guard options, as `score_file`
                      )->tuple:
-    "Load, score on Ray Data and (optionally) save an eval set: (score table, RowReport), equal to `score_file`'s"
+    """Load, score on Ray Data and (optionally) save an eval set: (score table, RowReport), equal to `score_file`'s;
+    a Parquet `out` is streamed (`score_stream_ray`) and the table returned holds `id` and the scores"""
     return G.score_file(data, guard, out=out, batch_tokens=batch_tokens, engine='ray', ray_address=address,
                         replicas=replicas, gpus_per_replica=gpus_per_replica, progress=False, **kw)
+
+# %% ../nbs/16_distributed.ipynb #s002
+def _block_todo(b:pd.DataFrame, rs:RemoteScores, limit:int, have:dict, sent:set)->pd.DataFrame:
+    "(key, input, conv) of `b`'s distinct inputs neither cached (`have`, copied into `rs`) nor `sent` before"
+    _, inputs, reasons = G._table_inputs(b, rs)
+    inputs, _ = G.bound_inputs(inputs, limit)
+    ok = [x for i, x in enumerate(inputs) if i not in reasons]
+    todo = pd.DataFrame({'key': _input_hashes(ok), 'input': [G._input_key(x) for x in ok],
+                         'conv': [not isinstance(x, str) for x in ok]}).drop_duplicates('key')
+    cached = todo['key'].isin(have.keys()).to_numpy() if have else np.zeros(len(todo), bool)
+    rs.values.update((k, have[k]) for k in todo['key'][cached])
+    todo = todo[~cached & ~todo['key'].isin(sent).to_numpy()].reset_index(drop=True)
+    sent.update(todo['key'])
+    return todo
+
+# %% ../nbs/16_distributed.ipynb #s003
+def _shard_rows(b:pd.DataFrame, rs:RemoteScores, rep, offset:int, limit:int)->pd.DataFrame:
+    "One block's score table (the local `score_table` over the looked-up values), its rejects and flags in `rep`"
+    sub = RowReport(rep.source, read=len(b), kept=len(b))
+    s, sub = G.score_table(b, rs, cache=False, progress=False, report=sub, max_chars=limit)
+    for r in sub.rejects: rep.reject(r['row'] + offset, r['reason'], r['record'], r['id'])
+    rep.flags += [dict(f, row=f['row'] + offset) for f in sub.flags]
+    rep.kept -= sub.rejected
+    return s
+
+def _merge_shards(shards:list, out:Path, metadata:dict):
+    "The Parquet `shards` as one table at `out` (one shard in memory at a time), `metadata` in its schema"
+    import pyarrow as pa, pyarrow.parquet as pq
+    schema = pa.unify_schemas([pq.read_schema(s) for s in shards], promote_options='permissive')
+    md = {**(pq.read_schema(shards[0]).metadata or {}), b'riskbench': json.dumps(metadata, default=str).encode()}
+    schema = schema.with_metadata(md)
+    with atomic_output(out.parent, out.name) as tmp, pq.ParquetWriter(tmp, schema) as w:
+        for s in shards:
+            t = pq.read_table(s)
+            for f in schema:  # a block without the key: no categories (as in one block), else missing values
+                if f.name not in t.column_names:
+                    t = t.append_column(f.name, pa.array([[]] * len(t), f.type) if f.name == 'categories' else
+                                        pa.nulls(len(t), f.type))
+            w.write_table(t.select(schema.names).cast(schema))
+
+# %% ../nbs/16_distributed.ipynb #s005
+def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:int|None=None, cache=True,
+                     max_chars:int|None=None, address:str|None=None, replicas:int=1, gpus_per_replica:float=0,
+                     batch_rows:int=16384, block_bytes:int=8 << 20, crash_once:tuple|None=None,
+                     cpus_per_replica:float|None=None, **guard_kw)->tuple:
+    "Score an eval set file on Ray, streamed: the local engine's Parquet table at `out`; (id and scores, RowReport)"
+    G.check_batch_tokens(batch_tokens); limit = G.max_score_chars(max_chars)
+    p = resolve_input(data, 'data'); out = G.check_score_out(out, p)
+    if out.suffix.lower() not in ('.parquet', '.pq'): raise BadParameter(f"{out}: a streamed table is Parquet")
+    if int(replicas) < 1: raise BadParameter(f"--replicas: expected at least 1, got {replicas!r}")
+    rep, blocks, work, sent = RowReport(str(p)), [], [], set()
+    with ray_session(address) as ray:
+        cpus = _check_fits(ray, int(replicas), gpus_per_replica, cpus_per_replica)
+        root = _cache_root(cache) if cache is not False else None
+        rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica, root))
+        have = G.ScoreCache(root, rs.fingerprint, rs.columns).load() if root and rs.cacheable else {}
+        for b in iter_eval_set(p, missing_label='keep', report=rep, batch_bytes=block_bytes):  # 1. read
+            if 'label' in b: b['label'] = b['label'].astype('Int8')
+            t = _block_todo(b, rs, limit, have, sent)
+            blocks.append((ray.put(b), len(b)))
+            each = max(1, min(batch_rows, -(-len(t) // int(replicas))))  # a small file still feeds every replica
+            work += [ray.put(t.iloc[i:i + each]) for i in range(0, len(t), each)]
+        if rep.read == 0: raise BadFile(f"{p}: the file holds no rows")
+        del have
+        if work:  # 2. map, in batches that give every replica work
+            _map_scores(ray.data.from_pandas_refs(work), rs, max(1, min(batch_rows, -(-len(sent) // int(replicas)))),
+                        (guard, guard_kw, batch_tokens, limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
+        return _write_stream(ray, blocks, rs, rep, out, limit, p, len(sent))
+
+# %% ../nbs/16_distributed.ipynb #s006
+def _write_stream(ray, blocks:list, rs:RemoteScores, rep, out:Path, limit:int, source:Path, mapped:int)->tuple:
+    "3. write: each block's score table as a shard, the shards merged at `out`; (id and scores, RowReport)"
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix='.shards-', dir=output_path(out.parent, '.')) as tmp:
+        shards, offset = [], 0
+        for i, (ref, n) in enumerate(blocks):
+            s = _shard_rows(ray.get(ref), rs, rep, offset, limit); offset += n
+            if len(s): shards.append(save_table(s, Path(tmp)/f'shard-{i:06d}.parquet'))
+        rep.check()
+        if shards: _merge_shards(shards, out, {'guard': rs.fingerprint, 'rows': rep.summary(), 'source': str(source),
+                                                'max_score_chars': limit})
+    light = (pd.read_parquet(out, columns=['id', *rs.columns, 'truncated_for_scoring']) if shards else
+             pd.DataFrame(columns=['id', *rs.columns, 'truncated_for_scoring']))
+    light.attrs.update(guard=rs.fingerprint, max_score_chars=limit, ray_scored=mapped)
+    if shards: light.attrs['out'] = str(out)
+    return light, rep
 
 # %% ../nbs/16_distributed.ipynb #g002
 class ModelActor:
@@ -461,34 +572,94 @@ def exact_duplicates_ray(df:pd.DataFrame, # a table with an `id` column
                              cols)
     return A.exact_duplicates(df.iloc[pos].reset_index(drop=True), cols)
 
+# %% ../nbs/16_distributed.ipynb #d043a
+def _columns_of(data, want:list)->list:
+    "The columns of `want` that `data` (DataFrame, Ray Dataset or file) has; `BadColumn` for a missing required one"
+    ray = require_ray()
+    if isinstance(data, pd.DataFrame): have = list(data.columns)
+    elif isinstance(data, ray.data.Dataset): have = list(data.schema().names)
+    else: have = list(_read(data).schema().names)
+    for c in want[:2]:
+        if c not in have: raise BadColumn(f"no column {c!r}; columns are: {', '.join(map(str, have))}")
+    return [c for c in want if c in have]
+
+def _read(path):
+    "A Ray Dataset read from a Parquet or JSON Lines file or folder (streamed by the workers)"
+    ray, p = require_ray(), Path(path).expanduser()
+    if not p.exists(): raise BadFile(f"{p}: no such file or folder")
+    files = sorted(p.rglob('*')) if p.is_dir() else [p]
+    kinds = {f.suffix.lower() for f in files if f.is_file() and not f.name.startswith(('.', '_'))}
+    if kinds <= {'.parquet'} and kinds: return ray.data.read_parquet(str(p))
+    if kinds <= {'.jsonl', '.json'} and kinds: return ray.data.read_json(str(p), lines=True)
+    raise BadFile(f"{p}: expected Parquet or JSON Lines files, found {', '.join(sorted(kinds)) or 'none'}")
+
+@contextlib.contextmanager
+def _in_order():
+    "Ray Data keeps the blocks in the order they were read (positions follow the file) for the block"
+    opts = require_ray().data.DataContext.get_current().execution_options
+    old, opts.preserve_order = opts.preserve_order, True
+    try: yield
+    finally: opts.preserve_order = old
+
+def _as_dataset(data, cols:list, block_rows:int=8192):
+    "`data` (DataFrame, Ray Dataset or Parquet/JSONL path) as a Ray Dataset of `cols` (to run inside `_in_order`)"
+    ray = require_ray()
+    if isinstance(data, pd.DataFrame): return to_dataset(data[cols], block_rows, positions=False)
+    ds = data if isinstance(data, ray.data.Dataset) else _read(data)
+    return ds.select_columns(cols).repartition(target_num_rows_per_block=block_rows)  # a read task's rows, cut
+
 # %% ../nbs/16_distributed.ipynb #d043
-def _band_rows(batch:pd.DataFrame, col:str, num_perm:int, b:int, r:int, k:int, seed:int)->pd.DataFrame:
-    "One row per (text with shingles, band): `key`, `_pos`"
-    h, off = A.shingle_hashes(batch[col], k)
-    has = np.diff(off) > 0
-    sig = A.minhash_signatures(h, off, num_perm, seed)[has]
-    pos = batch[POS].to_numpy(np.int64)[has]
-    keys = [pd.util.hash_pandas_object(pd.DataFrame(sig[:, i*r:(i+1)*r]).assign(band=i), index=False).to_numpy()
-            for i in range(b)]
-    key = np.concatenate(keys) if keys else np.array([], np.uint64)
-    return pd.DataFrame({'key': key.view(np.int64), POS: np.tile(pos, b)})
+def _band_parts(t, offset:int, col:str, b:int, r:int, k:int, seed:int, parts:int)->list:
+    "One block's band keys, split into `parts` partitions by key: per partition (key, position) rows"
+    texts = t.column(col).to_pandas() if hasattr(t, 'column') else t[col]
+    h, off = A.shingle_hashes(texts, k)
+    has = np.flatnonzero(np.diff(off) > 0)
+    keys = A._band_keys(h, off[:-1][has], b, r, seed)  # (b, texts with shingles), the local audit's keys
+    with np.errstate(over='ignore'):  # one key space for all bands: the band number mixed in
+        keys ^= A._mix64(np.arange(1, b + 1, dtype=np.uint64))[:, None]
+    rows = np.empty(keys.size, KEY_POS)
+    rows['k'], rows['p'] = keys.ravel(), np.tile(has + offset, b)
+    rows = rows[np.argsort(rows['k'] % np.uint64(parts), kind='stable')]
+    cut = np.searchsorted(rows['k'] % np.uint64(parts), np.arange(1, parts), side='left') if len(rows) else []
+    return np.split(rows, cut) if parts > 1 else [rows]
+
+KEY_POS = np.dtype([('k', np.uint64), ('p', np.int64)])
+
+def _band_part(*a, **kw)->np.ndarray: return _band_parts(*a, **kw)[0]  # one partition: one object, not a list
 
 # %% ../nbs/16_distributed.ipynb #d045
-def _pairs_of_bucket(g:pd.DataFrame, max_bucket:int)->pd.DataFrame:
-    p = np.sort(g[POS].to_numpy(np.int64))
-    ij = p[A._bucket_pairs(np.zeros(len(p), np.uint64), max_bucket)] if len(p) > 1 else np.empty((0, 2), np.int64)
-    return pd.DataFrame({'i': ij[:, 0], 'j': ij[:, 1]})
+PART_KEYS = 1 << 22  # band keys per partition task: about 64 MiB with their positions
 
-def _candidates(bands, max_bucket:int)->np.ndarray:
-    "Distinct candidate pairs (i < j) of positions sharing a band key"
-    rep = _repeated_keys(bands, 'key')
-    if not len(rep): return np.empty((0, 2), np.int64)
-    shared = _rows_with(bands, 'key', rep)
-    pairs = shared.groupby('key', num_partitions=_partitions()).map_groups(
-        _pairs_of_bucket, fn_kwargs=dict(max_bucket=max_bucket), batch_format='pandas').to_pandas()
-    return np.unique(pairs[['i', 'j']].to_numpy(np.int64), axis=0) if len(pairs) else np.empty((0, 2), np.int64)
+def _bucket_pairs_of(max_bucket:int, n:int, *parts)->np.ndarray:
+    "One partition's candidate pairs, as codes i * n + j (i < j)"
+    rows = np.concatenate(parts) if parts else np.empty(0, KEY_POS)
+    rows = rows[A._repeated(rows['k'])] if len(rows) else rows
+    if len(rows) < 2: return np.empty(0, np.int64)
+    rows = rows[np.lexsort((rows['p'], rows['k']))]  # in each bucket by position: the star's centre is the first
+    ij = rows['p'][A._bucket_pairs(rows['k'], max_bucket)]
+    ij = ij[ij[:, 0] != ij[:, 1]]
+    return np.unique(ij[:, 0] * np.int64(n) + ij[:, 1])
+
+def _candidates(refs:list, offsets:np.ndarray, n:int, kw:dict, max_bucket:int)->np.ndarray:
+    "Distinct candidate pairs (i < j) of positions sharing a band key, over the blocks `refs`"
+    ray = require_ray()
+    parts = max(_partitions(), -(-n * kw['b'] // PART_KEYS))
+    band = ray.remote(num_returns=parts, max_retries=3)(_band_parts if parts > 1 else _band_part)
+    out = [band.remote(t, int(o), parts=parts, **kw) for t, o in zip(refs, offsets)]
+    out = [x if isinstance(x, list) else [x] for x in out]
+    red = ray.remote(max_retries=3)(_bucket_pairs_of)
+    codes = ray.get([red.remote(max_bucket, n, *[o[p] for o in out]) for p in range(parts)])
+    u = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    return np.stack([u // n, u % n], 1)
 
 # %% ../nbs/16_distributed.ipynb #d047
+def _rows_at(t, offset:int, want:np.ndarray, cols:list)->pd.DataFrame:
+    "The rows of one block at the (sorted) positions `want`, with their position in `_pos`"
+    n = t.num_rows if hasattr(t, 'num_rows') else len(t)
+    sel = want[(want >= offset) & (want < offset + n)] - offset
+    d = (t.take(sel).to_pandas() if hasattr(t, 'take') else t.iloc[sel].reset_index(drop=True))[cols]
+    return d.assign(**{POS: sel + offset})
+
 def _verify(batch:pd.DataFrame, threshold:float, k:int, exclude_exact:bool)->pd.DataFrame:
     n = len(batch)
     h, off = A.shingle_hashes(pd.concat([batch['a'], batch['b']], ignore_index=True), k)
@@ -498,33 +669,39 @@ def _verify(batch:pd.DataFrame, threshold:float, k:int, exclude_exact:bool)->pd.
     return pd.DataFrame({'i': batch['i'][keep], 'j': batch['j'][keep], 'jaccard': sim[keep]})
 
 # %% ../nbs/16_distributed.ipynb #d048
-def near_duplicates_ray(df:pd.DataFrame, col:str='text', threshold:float=0.5, num_perm:int=128,
-                        exclude_exact:bool=True, k:int=3, seed:int=1, max_bucket:int=200, block_rows:int=8192,
+def near_duplicates_ray(data,                  # a table with `id` and `col`: DataFrame, Ray Dataset, or Parquet/JSONL path
+                        col:str='text', threshold:float=0.5, num_perm:int=128, exclude_exact:bool=True, k:int=3,
+                        seed:int=1, max_bucket:int=200, block_rows:int=1 << 16,
                        )->pd.DataFrame:  # as `audit.near_duplicates`: id_a, id_b, jaccard, (split_a, split_b), field
-    "`audit.near_duplicates` on Ray Data: MinHash bands in `map_batches`, buckets by groupby, pairs verified in a map"
-    if col not in df: raise BadColumn(f"no column {col!r}; columns are: {', '.join(map(str, df.columns))}")
+    "`audit.near_duplicates` on Ray: band keys per block, partitioned by key, pairs verified in a map"
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     b, r = A.lsh_params(threshold, num_perm)
-    with ray_session() as ray, _sort_shuffle(len(df)):
-        ds = to_dataset(df[[col]], block_rows)
-        bands = ds.map_batches(_band_rows, batch_format='pandas', batch_size=block_rows,
-                               fn_kwargs=dict(col=col, num_perm=num_perm, b=b, r=r, k=k, seed=seed)).materialize()
-        cand = _candidates(bands, max_bucket)
-        texts = df[col].to_numpy(object)
-        pairs = pd.DataFrame({'i': cand[:, 0], 'j': cand[:, 1], 'a': texts[cand[:, 0]], 'b': texts[cand[:, 1]]})
-        v = (ray.data.from_pandas(pairs).map_batches(_verify, batch_format='pandas', fn_kwargs=dict(
+    with ray_session() as ray:
+        cols = _columns_of(data, ['id', col, 'split'])
+        with _in_order(): refs = _as_dataset(data, cols, block_rows).to_arrow_refs()  # they stay in the object store
+        lens = np.array(ray.get([ray.remote(lambda t: t.num_rows).remote(t) for t in refs]), np.int64)
+        offsets, n = np.concatenate([[0], np.cumsum(lens)[:-1]]), int(lens.sum())
+        cand = _candidates(refs, offsets, n, dict(col=col, b=b, r=r, k=k, seed=seed), max_bucket)
+        want = np.unique(cand)
+        take = ray.remote(_rows_at)
+        rows = pd.concat(ray.get([take.remote(t, int(o), want, cols) for t, o in zip(refs, offsets)]),
+                         ignore_index=True).set_index(POS) if len(want) else pd.DataFrame(columns=cols)
+        pairs = pd.DataFrame({'i': cand[:, 0], 'j': cand[:, 1], 'a': rows[col].reindex(cand[:, 0]).to_numpy(),
+                              'b': rows[col].reindex(cand[:, 1]).to_numpy()})
+        v = (to_dataset(pairs, 1 << 14, positions=False).map_batches(_verify, batch_format='pandas', fn_kwargs=dict(
              threshold=threshold, k=k, exclude_exact=exclude_exact)).to_pandas() if len(pairs) else pairs)
-    return _pair_table(df, v, col)
+    return _pair_table(rows, v, col)
 
 # %% ../nbs/16_distributed.ipynb #d050
-def _pair_table(df:pd.DataFrame, v:pd.DataFrame, col:str)->pd.DataFrame:
+def _pair_table(rows:pd.DataFrame, v:pd.DataFrame, col:str)->pd.DataFrame:
+    "`audit.near_duplicates`' table of verified pairs `v` (i, j, jaccard) with `rows` (id, split) indexed by position"
     v = v.sort_values(['i', 'j']) if len(v) else pd.DataFrame({'i': [], 'j': [], 'jaccard': []})
     i, j = v['i'].to_numpy(np.int64), v['j'].to_numpy(np.int64)
-    ids = df['id'].to_numpy()
-    out = pd.DataFrame({'id_a': ids[i], 'id_b': ids[j], 'jaccard': v['jaccard'].to_numpy(float)})
-    if 'split' in df:
-        sp = df['split'].astype(object).to_numpy()
-        out['split_a'], out['split_b'] = sp[i], sp[j]
+    out = pd.DataFrame({'id_a': rows['id'].reindex(i).to_numpy(), 'id_b': rows['id'].reindex(j).to_numpy(),
+                        'jaccard': v['jaccard'].to_numpy(float)})
+    if 'split' in rows:
+        sp = rows['split'].astype(object)
+        out['split_a'], out['split_b'] = sp.reindex(i).to_numpy(), sp.reindex(j).to_numpy()
     out['field'] = col
     return out.reset_index(drop=True)
 

@@ -1217,14 +1217,18 @@ def score_file(data_path,                    # eval set: CSV/TSV, JSONL, JSON, P
                gpus_per_replica:float=0,     # engine ray: GPUs per actor (0 = CPU)
                **guard_kw,                   # options for the guard family
               )->tuple:
-    "Load, score and (optionally) save an eval set: (scored DataFrame, RowReport); nothing is written when no row scores"
+    """Load, score and (optionally) save an eval set: (scored DataFrame, RowReport); nothing is written when no row scores
+    (engine ray with a Parquet `out`: streamed through the cluster, and the DataFrame holds `id` and the scores)"""
     check_batch_tokens(batch_tokens); device = check_device(device); limit = max_score_chars(max_chars)
     p = resolve_input(data_path, 'data')
     if out is not None: out = check_score_out(out, p)
     if engine not in ('local', 'ray'): raise BadParameter(f"--engine: expected local or ray, got {engine!r}")
     check_guard_spec(guard_spec)
     if engine == 'ray':  # the install line before any reading
-        from riskbench.distributed import require_ray; require_ray()
+        from riskbench.distributed import require_ray, score_stream_ray; require_ray()
+        if out is not None and out.suffix.lower() in ('.parquet', '.pq'):  # streamed: id and scores come back
+            return score_stream_ray(p, guard_spec, out, batch_tokens, cache, limit, ray_address, replicas,
+                                    gpus_per_replica, **({'device': device} if device else {}), **guard_kw)
     df, rep = load_eval_set(p, missing_label='keep')
     if engine == 'ray':
         from riskbench.distributed import score_table_ray

@@ -126,6 +126,32 @@ def test_cache_shared_replica_killed_and_resumed(cluster, tmp_path, data):
     same_table(again, dis, eps=0)
 
 
+def test_streamed_file_equals_local_with_hostile_rows(cluster, tmp_path, data):
+    """`score_stream_ray` over a JSONL read in ~4 KB blocks (so rows, rejects and a repeated id cross blocks): the
+    local engine's file, metadata and row accounting (each reject's row and reason); each distinct input mapped once,
+    cached, and a second run maps nothing"""
+    lines = data.read_text().splitlines()
+    lines[5:5] = ['{"id": "broken", "text": ', json.dumps(dict(id='over', text='x y ' * 15000, label=1))]
+    lines += [json.dumps(dict(json.loads(lines[400]), text='a repeated id'))]  # the id of a row many blocks earlier
+    p = tmp_path/'hostile.jsonl'; p.write_text('\n'.join(lines) + '\n')
+    loc, lrep = G.score_file(p, 'baseline', out=tmp_path/'local.parquet', cache=False, progress=False)
+    got, rep = D.score_stream_ray(p, 'baseline', out=tmp_path/'ray.parquet', cache=tmp_path/'c', replicas=2,
+                                  block_bytes=4096, batch_rows=64)
+    same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
+    assert table_metadata(tmp_path/'ray.parquet') == table_metadata(tmp_path/'local.parquet')
+    pd.testing.assert_frame_equal(rep.rejected_rows(), lrep.rejected_rows())
+    pd.testing.assert_frame_equal(rep.flagged_rows(), lrep.flagged_rows())
+    assert rep.summary() == lrep.summary() and lrep.rejected == 4  # broken JSON, repeated id, empty, a number
+    assert list(got.columns) == ['id', 'score', 'truncated_for_scoring'] and got['truncated_for_scoring'].sum() == 1
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path/'local.parquet', columns=list(got.columns)))
+    assert got.attrs['ray_scored'] == loc['text'].nunique() == len(G.ScoreCache(tmp_path/'c', got.attrs['guard'],
+                                                                                ('score',)).load())
+    again, _ = D.score_stream_ray(p, 'baseline', out=tmp_path/'again.parquet', cache=tmp_path/'c', block_bytes=4096)
+    assert again.attrs['ray_scored'] == 0
+    same_table(pd.read_parquet(tmp_path/'again.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
+    assert not list(tmp_path.glob('.shards-*'))  # the shards are gone once merged
+
+
 @pytest.fixture(scope='module')
 def finetune():
     "The bundled fine-tuning set (planted exact and near duplicates, PII, identity terms) and planted copies"
@@ -159,6 +185,36 @@ def test_near_duplicates_equal_local_and_brute_force(cluster, finetune):
     pos = {v: i for i, v in enumerate(finetune['id'])}
     assert {(pos[a], pos[b]) for a, b in zip(d['id_a'], d['id_b'])} == brute_near_pairs(finetune['text'], 0.5)
     assert len(d) >= 5 and (d['split_a'] != d['split_b']).any()  # planted pairs, some across splits (leakage)
+
+
+def test_near_duplicates_from_files_equal_local(cluster, tmp_path, finetune, monkeypatch):
+    """A Parquet folder (three files, read by the workers in blocks of 64 rows) and a JSONL file: the local audit's pairs,
+    with one key partition (a one-CPU cluster) as with two"""
+    t = finetune[['id', 'text', 'split']]
+    (tmp_path/'pq').mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(t)), 3)): t.iloc[part].to_parquet(tmp_path/f'pq/{i}.parquet')
+    t.to_json(tmp_path/'ft.jsonl', orient='records', lines=True)
+    want = A.near_duplicates(finetune, 'text')
+    for src in (tmp_path/'pq', tmp_path/'ft.jsonl'):
+        pd.testing.assert_frame_equal(D.near_duplicates_ray(src, block_rows=64), want, check_exact=False, atol=1e-12)
+    monkeypatch.setattr(D, '_partitions', lambda: 1)
+    pd.testing.assert_frame_equal(D.near_duplicates_ray(tmp_path/'pq', block_rows=64), want, check_exact=False, atol=1e-12)
+    with pytest.raises(D.BadFile, match='no such file'): D.near_duplicates_ray(tmp_path/'nothing.parquet')
+    with pytest.raises(D.BadColumn, match="no column 'response'"): D.near_duplicates_ray(tmp_path/'pq', 'response')
+
+
+def test_guard_info_kept_for_a_model_folder(cluster, tmp_path, monkeypatch):
+    "A second job reads a local model's description from the cache folder (no load); a changed file loads it again"
+    folder = tiny_prompt_guard(tmp_path/'pg', PG1_LABELS, seed=3)
+    spec, cache = f"prompt-guard:{folder}", str(tmp_path/'c')
+    info = D.guard_info(spec, {}, 0, cache)
+    assert info['fingerprint'] == G.load_guard(spec).fingerprint and len(list((tmp_path/'c/guard-info').iterdir())) == 1
+    monkeypatch.setattr(D, '_info', None)  # a load now fails
+    assert D.guard_info(spec, {}, 0, cache) == info
+    with pytest.raises(AttributeError): D.guard_info(spec, {'max_length': 64}, 0, cache)  # other options: a new key
+    f = next(Path(folder).glob('config.json')); os.utime(f, ns=(0, 0))
+    with pytest.raises(AttributeError): D.guard_info(spec, {}, 0, cache)
+    assert D._info_key('baseline', {}) is None and D._info_key('prompt-guard:meta-llama/Prompt-Guard-86M', {}) is None
 
 
 def test_pii_findings_equal_local(cluster, finetune):
