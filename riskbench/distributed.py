@@ -323,7 +323,8 @@ def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:
 def _write_stream(ray, blocks:list, rs:RemoteScores, rep, out:Path, limit:int, source:Path, mapped:int)->tuple:
     "3. write: each block's score table as a shard, the shards merged at `out`; (id and scores, RowReport)"
     import tempfile
-    with tempfile.TemporaryDirectory(prefix='.shards-', dir=output_path(out.parent, '.')) as tmp:
+    folder = output_path(out.parent, out.name).parent  # created when missing; a link there refused
+    with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp:
         shards, offset = [], 0
         for i, (ref, n) in enumerate(blocks):
             s = _shard_rows(ray.get(ref), rs, rep, offset, limit); offset += n

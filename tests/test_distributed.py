@@ -146,9 +146,10 @@ def test_streamed_file_equals_local_with_hostile_rows(cluster, tmp_path, data):
     pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path/'local.parquet', columns=list(got.columns)))
     assert got.attrs['ray_scored'] == loc['text'].nunique() == len(G.ScoreCache(tmp_path/'c', got.attrs['guard'],
                                                                                 ('score',)).load())
-    again, _ = D.score_stream_ray(p, 'baseline', out=tmp_path/'again.parquet', cache=tmp_path/'c', block_bytes=4096)
+    again, _ = D.score_stream_ray(p, 'baseline', out=tmp_path/'new/again.parquet', cache=tmp_path/'c',
+                                  block_bytes=4096)  # into a folder not there yet
     assert again.attrs['ray_scored'] == 0
-    same_table(pd.read_parquet(tmp_path/'again.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
+    same_table(pd.read_parquet(tmp_path/'new/again.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
     assert not list(tmp_path.glob('.shards-*'))  # the shards are gone once merged
 
 
