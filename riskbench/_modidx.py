@@ -483,6 +483,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'riskbench.distributed._crosstab': ('distributed.html#_crosstab', 'riskbench/distributed.py'),
                                        'riskbench.distributed._dist_of_counts': ( 'distributed.html#_dist_of_counts',
                                                                                   'riskbench/distributed.py'),
+                                       'riskbench.distributed._distinct_inputs': ( 'distributed.html#_distinct_inputs',
+                                                                                   'riskbench/distributed.py'),
                                        'riskbench.distributed._dup_hash': ('distributed.html#_dup_hash', 'riskbench/distributed.py'),
                                        'riskbench.distributed._endpoint_model': ( 'distributed.html#_endpoint_model',
                                                                                   'riskbench/distributed.py'),

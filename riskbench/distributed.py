@@ -171,13 +171,17 @@ def forward(self:RemoteScores, items:list)->np.ndarray:
     return np.array([self.values[it.text] for it in items], float).reshape(len(items), len(self.columns))
 
 # %% ../nbs/16_distributed.ipynb #d025
-def _todo(df:pd.DataFrame, rs:RemoteScores, limit:int, cache)->pd.DataFrame:
-    "(key, input, conv) of each distinct input of `df` not in the score cache"
+def _distinct_inputs(df:pd.DataFrame, rs:RemoteScores, limit:int)->pd.DataFrame:
+    "(key, input, conv) of each distinct input of `df` that the guard can be given"
     _, inputs, reasons = G._table_inputs(df, rs)
     inputs, _ = G.bound_inputs(inputs, limit)
     ok = [x for i, x in enumerate(inputs) if i not in reasons]
-    todo = pd.DataFrame({'key': _input_hashes(ok), 'input': [G._input_key(x) for x in ok],
+    return pd.DataFrame({'key': _input_hashes(ok), 'input': [G._input_key(x) for x in ok],
                          'conv': [not isinstance(x, str) for x in ok]}).drop_duplicates('key')
+
+def _todo(df:pd.DataFrame, rs:RemoteScores, limit:int, cache)->pd.DataFrame:
+    "(key, input, conv) of each distinct input of `df` not in the score cache"
+    todo = _distinct_inputs(df, rs, limit)
     if cache is not False and rs.cacheable and len(todo):
         have = G.ScoreCache(_cache_root(cache), rs.fingerprint, rs.columns).load()
         todo = todo[~todo['key'].isin(have.keys())]
@@ -254,11 +258,7 @@ def score_distributed(data,                      # eval set: a table file or dat
 # %% ../nbs/16_distributed.ipynb #s002
 def _block_todo(b:pd.DataFrame, rs:RemoteScores, limit:int, have:dict, sent:set)->pd.DataFrame:
     "(key, input, conv) of `b`'s distinct inputs neither cached (`have`, copied into `rs`) nor `sent` before"
-    _, inputs, reasons = G._table_inputs(b, rs)
-    inputs, _ = G.bound_inputs(inputs, limit)
-    ok = [x for i, x in enumerate(inputs) if i not in reasons]
-    todo = pd.DataFrame({'key': _input_hashes(ok), 'input': [G._input_key(x) for x in ok],
-                         'conv': [not isinstance(x, str) for x in ok]}).drop_duplicates('key')
+    todo = _distinct_inputs(b, rs, limit)
     cached = todo['key'].isin(have.keys()).to_numpy() if have else np.zeros(len(todo), bool)
     rs.values.update((k, have[k]) for k in todo['key'][cached])
     todo = todo[~cached & ~todo['key'].isin(sent).to_numpy()].reset_index(drop=True)
