@@ -575,11 +575,8 @@ def exact_duplicates_ray(df:pd.DataFrame, # a table with an `id` column
 
 # %% ../nbs/16_distributed.ipynb #d043a
 def _columns_of(data, want:list)->list:
-    "The columns of `want` that `data` (DataFrame, Ray Dataset or file) has; `BadColumn` for a missing required one"
-    ray = require_ray()
-    if isinstance(data, pd.DataFrame): have = list(data.columns)
-    elif isinstance(data, ray.data.Dataset): have = list(data.schema().names)
-    else: have = list(_read(data).schema().names)
+    "The columns of `want` that `data` (DataFrame or Ray Dataset) has; `BadColumn` for a missing required one"
+    have = list(data.columns) if isinstance(data, pd.DataFrame) else list(data.schema().names)
     for c in want[:2]:
         if c not in have: raise BadColumn(f"no column {c!r}; columns are: {', '.join(map(str, have))}")
     return [c for c in want if c in have]
@@ -603,11 +600,9 @@ def _in_order():
     finally: opts.preserve_order = old
 
 def _as_dataset(data, cols:list, block_rows:int=8192):
-    "`data` (DataFrame, Ray Dataset or Parquet/JSONL path) as a Ray Dataset of `cols` (to run inside `_in_order`)"
-    ray = require_ray()
+    "`data` (DataFrame or Ray Dataset) as a Ray Dataset of `cols` (to run inside `_in_order`)"
     if isinstance(data, pd.DataFrame): return to_dataset(data[cols], block_rows, positions=False)
-    ds = data if isinstance(data, ray.data.Dataset) else _read(data)
-    return ds.select_columns(cols).repartition(target_num_rows_per_block=block_rows)  # a read task's rows, cut
+    return data.select_columns(cols).repartition(target_num_rows_per_block=block_rows)  # a read task's rows, cut
 
 # %% ../nbs/16_distributed.ipynb #d043
 def _band_parts(t, offset:int, col:str, b:int, r:int, k:int, seed:int, parts:int)->list:
@@ -677,9 +672,10 @@ def near_duplicates_ray(data,                  # a table with `id` and `col`: Da
     "`audit.near_duplicates` on Ray: band keys per block, partitioned by key, pairs verified in a map"
     if not 0 < threshold <= 1: raise BadParameter(f"near-duplicate threshold must be in (0, 1], got {threshold!r}")
     b, r = A.lsh_params(threshold, num_perm)
-    with ray_session() as ray:
+    with ray_session() as ray, _in_order():  # a dataset keeps the context it was made in: read inside it
+        if not isinstance(data, (pd.DataFrame, ray.data.Dataset)): data = _read(data)  # read once, by the workers
         cols = _columns_of(data, ['id', col, 'split'])
-        with _in_order(): refs = _as_dataset(data, cols, block_rows).to_arrow_refs()  # they stay in the object store
+        refs = _as_dataset(data, cols, block_rows).to_arrow_refs()  # the blocks stay in the object store
         lens = np.array(ray.get([ray.remote(lambda t: t.num_rows).remote(t) for t in refs]), np.int64)
         offsets, n = np.concatenate([[0], np.cumsum(lens)[:-1]]), int(lens.sum())
         cand = _candidates(refs, offsets, n, dict(col=col, b=b, r=r, k=k, seed=seed), max_bucket)
