@@ -4,7 +4,8 @@
 
 # %% ../nbs/16_distributed.ipynb #d003
 from __future__ import annotations
-import os, sys, json, math, time, warnings, contextlib
+import os, sys, json, math, time, warnings, contextlib, threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,8 @@ def to_dataset(df:pd.DataFrame, block_rows:int=8192, positions:bool=True):
     ray = require_ray()
     d = df.reset_index(drop=True)
     if positions: d[POS] = np.arange(len(df), dtype=np.int64)
-    return ray.data.from_pandas([d.iloc[i:i + block_rows] for i in range(0, max(len(d), 1), block_rows)])
+    blocks = [d.iloc[i:i + block_rows] for i in range(0, max(len(d), 1), block_rows)]
+    return getattr(ray.data, 'from_blocks', ray.data.from_pandas)(blocks)  # from_blocks: Ray 2.3x on
 
 # %% ../nbs/16_distributed.ipynb #d016
 class GuardActor:
@@ -151,15 +153,40 @@ class RemoteScores(G.Guard):
     max_batch_rows, default_batch_tokens = 256, 1 << 62
     def __init__(self, info:dict):
         for k, v in info.items(): setattr(self, k, tuple(v) if k == 'columns' else v)
-        self.values, self.reasons = {}, {}
+        self.values, self.reasons, self.keys = {}, {}, {}  # keys: input -> hash, where the work list computed it
+        self.arrived, self.mapping = threading.Condition(), False  # mapping: lookups wait for scores still to come
+
+@patch
+def open(self:RemoteScores): self.mapping = True
+
+@patch
+def close(self:RemoteScores):
+    "The map has ended: wake every waiting lookup (what is still missing will not come)"
+    with self.arrived: self.mapping = False; self.arrived.notify_all()
+
+@patch
+def _wait(self:RemoteScores, keys:list):
+    "Block until each of `keys` has a score or a reason, or the map ends"
+    with self.arrived:
+        todo = [k for k in keys if k not in self.values and k not in self.reasons]
+        while todo and self.mapping:
+            self.arrived.wait()
+            todo = [k for k in todo if k not in self.values and k not in self.reasons]
 
 def _input_hashes(inputs:list)->list:
-    return text_hash(pd.Series([G._input_key(x) for x in inputs], dtype=object)).tolist() if inputs else []
+    return _hashes([G._input_key(x) for x in inputs])
+
+def _hashes(keys:list)->list:
+    return text_hash(pd.Series(keys, dtype=object)).tolist() if keys else []
 
 # %% ../nbs/16_distributed.ipynb #d023
 @patch
 def encode(self:RemoteScores, inputs:list)->tuple:
-    keys, items, rej = _input_hashes(inputs), [], {}
+    texts = [G._input_key(x) for x in inputs]
+    keys, items, rej = [self.keys.get(t) for t in texts], [], {}
+    miss = [i for i, k in enumerate(keys) if k is None]
+    for i, k in zip(miss, _hashes([texts[i] for i in miss])): keys[i] = k  # hashed once: the work list's, else here
+    if self.mapping: self._wait(keys)
     for i, k in enumerate(keys):
         if k in self.reasons: rej[i] = self.reasons[k]
         elif k in self.values: items.append(G.Item(i, 1, text=k))
@@ -171,17 +198,20 @@ def forward(self:RemoteScores, items:list)->np.ndarray:
     return np.array([self.values[it.text] for it in items], float).reshape(len(items), len(self.columns))
 
 # %% ../nbs/16_distributed.ipynb #d025
-def _distinct_inputs(df:pd.DataFrame, rs:RemoteScores, limit:int)->pd.DataFrame:
-    "(key, input, conv) of each distinct input of `df` that the guard can be given"
+def _distinct_inputs(df:pd.DataFrame, rs:RemoteScores, limit:int, keep:bool=False)->pd.DataFrame:
+    "(key, input, conv) of each distinct input of `df` that the guard can be given; `keep`: their keys in `rs.keys`"
     _, inputs, reasons = G._table_inputs(df, rs)
     inputs, _ = G.bound_inputs(inputs, limit)
     ok = [x for i, x in enumerate(inputs) if i not in reasons]
-    return pd.DataFrame({'key': _input_hashes(ok), 'input': [G._input_key(x) for x in ok],
-                         'conv': [not isinstance(x, str) for x in ok]}).drop_duplicates('key')
+    texts = [G._input_key(x) for x in ok]
+    t = pd.DataFrame({'key': _hashes(texts), 'input': texts, 'conv': [not isinstance(x, str) for x in ok]})
+    t = t.drop_duplicates('key')
+    if keep: rs.keys.update(zip(t['input'], t['key']))
+    return t
 
 def _todo(df:pd.DataFrame, rs:RemoteScores, limit:int, cache)->pd.DataFrame:
     "(key, input, conv) of each distinct input of `df` not in the score cache"
-    todo = _distinct_inputs(df, rs, limit)
+    todo = _distinct_inputs(df, rs, limit, keep=True)  # the table's keys: hashed here, looked up by the table
     if cache is not False and rs.cacheable and len(todo):
         have = G.ScoreCache(_cache_root(cache), rs.fingerprint, rs.columns).load()
         todo = todo[~todo['key'].isin(have.keys())]
@@ -204,11 +234,16 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
         root = _cache_root(cache) if cache is not False else None
         rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica, root))
         todo = _todo(df, rs, limit, cache)
-        if len(todo):
-            rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
-            _map_scores(to_dataset(todo, rows, positions=False), rs, rows,
-                        (guard, guard_kw, batch_tokens, limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
-    scored, rep = G.score_table(df, rs, cache=cache, progress=False, report=report, max_chars=limit)
+        with ThreadPoolExecutor(1) as ex:  # the table is built as the scores come back
+            rs.open()
+            table = ex.submit(G.score_table, df, rs, cache=cache, progress=False, report=report, max_chars=limit)
+            try:
+                if len(todo):
+                    rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
+                    _map_scores(to_dataset(todo, rows, positions=False), rs, rows, (guard, guard_kw, batch_tokens,
+                                limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
+            finally: rs.close()
+            scored, rep = table.result()
     scored.attrs['ray_scored'] = len(todo)
     return scored, rep
 
@@ -237,8 +272,10 @@ def _map_scores(ds, rs:RemoteScores, batch_rows:int, actor_args:tuple, replicas:
 
 def _collect(rs:RemoteScores, b:pd.DataFrame):
     bad = b['reason'].notna().to_numpy()
-    rs.reasons.update(zip(b['key'][bad], b['reason'][bad]))
-    rs.values.update(zip(b['key'][~bad], b[list(rs.columns)][~bad].itertuples(index=False, name=None)))
+    reasons = dict(zip(b['key'][bad], b['reason'][bad]))
+    values = dict(zip(b['key'][~bad], b[list(rs.columns)][~bad].itertuples(index=False, name=None)))
+    with rs.arrived:
+        rs.reasons.update(reasons); rs.values.update(values); rs.arrived.notify_all()
 
 # %% ../nbs/16_distributed.ipynb #d032
 def score_distributed(data,                      # eval set: a table file or datasets folder (or bundled:NAME)

@@ -106,6 +106,30 @@ def test_tiny_transformer_scores_equal_local(cluster, tmp_path, data):
     assert loc['score'].std() > 0  # the scores vary, so equality says something
 
 
+def test_table_built_while_scores_come_back(cluster, data, monkeypatch):
+    """The driver's table lookups wait for scores still to come (here: sent from another thread after a pause); when
+    the map ends with a score missing the lookup says so; a failing map raises its own error, not the lookup's"""
+    df, _ = load_eval_set(data, missing_label='keep')
+    rs = D.RemoteScores(D.guard_info('baseline', {}))
+    todo = D._todo(df, rs, G.max_score_chars(None), False)
+    loc, lrep = G.score_table(df, 'baseline', cache=False, progress=False)
+    vals = dict(zip(loc['text'], loc['score']))
+    batch = pd.DataFrame({'key': todo['key'], 'score': [vals[t] for t in todo['input']], 'reason': None})
+    def send():
+        time.sleep(0.5)
+        for i in range(0, len(batch), 100): D._collect(rs, batch.iloc[i:i + 100])
+        rs.close()
+    rs.open(); threading.Thread(target=send).start()
+    t0 = time.perf_counter(); got, rep = G.score_table(df, rs, cache=False, progress=False)
+    assert time.perf_counter() - t0 >= 0.5  # it waited for the scores
+    same_table(got, loc, eps=1e-12); assert rep.summary() == lrep.summary()
+    rs2 = D.RemoteScores(D.guard_info('baseline', {})); rs2.open(); rs2.close()
+    with pytest.raises(RuntimeError, match='no score came back'): G.score_table(df, rs2, cache=False, progress=False)
+    def broken(*a, **k): raise D.BadParameter('the map failed')
+    monkeypatch.setattr(D, '_map_scores', broken)
+    with pytest.raises(D.BadParameter, match='the map failed'): D.score_table_ray(df, 'baseline', cache=False)
+
+
 def test_cache_shared_replica_killed_and_resumed(cluster, tmp_path, data):
     """Rows the local engine cached are not mapped; a replica dies (os._exit) on a marked batch and Ray retries it:
     the table is exact, no row lost or duplicated; a second run maps nothing and gives the same table"""
