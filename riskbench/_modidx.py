@@ -503,8 +503,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'riskbench.distributed._in_order': ('distributed.html#_in_order', 'riskbench/distributed.py'),
                                        'riskbench.distributed._info': ('distributed.html#_info', 'riskbench/distributed.py'),
                                        'riskbench.distributed._info_key': ('distributed.html#_info_key', 'riskbench/distributed.py'),
-                                       'riskbench.distributed._input_hashes': ( 'distributed.html#_input_hashes',
-                                                                                'riskbench/distributed.py'),
                                        'riskbench.distributed._key': ('distributed.html#_key', 'riskbench/distributed.py'),
                                        'riskbench.distributed._key_env': ('distributed.html#_key_env', 'riskbench/distributed.py'),
                                        'riskbench.distributed._map_scores': ('distributed.html#_map_scores', 'riskbench/distributed.py'),

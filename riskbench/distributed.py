@@ -173,9 +173,6 @@ def _wait(self:RemoteScores, keys:list):
             self.arrived.wait()
             todo = [k for k in todo if k not in self.values and k not in self.reasons]
 
-def _input_hashes(inputs:list)->list:
-    return _hashes([G._input_key(x) for x in inputs])
-
 def _hashes(keys:list)->list:
     return text_hash(pd.Series(keys, dtype=object)).tolist() if keys else []
 

@@ -135,7 +135,7 @@ def test_cache_shared_replica_killed_and_resumed(cluster, tmp_path, data):
     the table is exact, no row lost or duplicated; a second run maps nothing and gives the same table"""
     df, _ = load_eval_set(data, missing_label='keep')
     G.score_table(df.iloc[:300], 'baseline', cache=tmp_path/'c', progress=False)
-    key = D._input_hashes([df['text'][400]])[0]  # not cached: the crash is in the map
+    key = D._hashes([df['text'][400]])[0]  # not cached: the crash is in the map
     marker = tmp_path/'crashed'
     dis, rep = D.score_table_ray(df, 'baseline', cache=tmp_path/'c', batch_rows=100, crash_once=(str(marker), key))
     assert marker.exists()  # the replica did die
