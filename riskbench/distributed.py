@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_distributed.ipynb #d003
 from __future__ import annotations
-import os, sys, json, math, time, warnings, contextlib, threading
+import os, sys, json, math, time, warnings, contextlib, threading, tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -131,7 +131,7 @@ def _info_key(spec, guard_kw:dict)->str|None:
 
 def _weightless(spec)->bool:
     "A guard with no model weights to load (the baseline, a `python:` function, a Guard or callable already loaded)"
-    return not isinstance(spec, str) or spec == 'baseline' or spec.startswith('python:')
+    return not isinstance(spec, str) or spec == 'baseline' or spec.startswith(('baseline:', 'python:'))
 
 def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0, cache_dir:str|None=None)->dict:
     "What the driver needs of a guard (name, columns, fingerprint, ...), loaded on a worker with a replica's resources"
@@ -146,11 +146,19 @@ def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0, cache_dir:str|No
         write_text(cache_dir, f'guard-info/{key}.json', json.dumps(info))
     return info
 
+def _remote_guard(spec, guard_kw:dict, num_gpus:float, cache_dir:str|None)->tuple:
+    """(RemoteScores, spec and options for the replicas): a guard without weights is loaded once, here, and the
+    replicas get it loaded (the baseline is not fitted again in each of them); a model is loaded by each replica"""
+    if not _weightless(spec): return RemoteScores(guard_info(spec, guard_kw, num_gpus, cache_dir)), spec, guard_kw
+    g = G.load_guard(spec, **guard_kw)
+    return RemoteScores({**{k: getattr(g, k, None) for k in INFO_FIELDS}, 'columns': list(g.columns)}), g, {}
+
 # %% ../nbs/16_distributed.ipynb #d022
 class RemoteScores(G.Guard):
     "A guard's description plus the scores its Ray replicas computed, keyed by input hash (for `score_table`)"
-    # small batches: the engine's token count per batch is quadratic in its rows, and a lookup costs nothing
-    max_batch_rows, default_batch_tokens = 256, 1 << 62
+    # small batches: the engine's token count per batch is quadratic in its rows, and a lookup costs nothing;
+    # chunks: the table takes each chunk's scores as they come back, not all of them after the last batch
+    max_batch_rows, default_batch_tokens, encode_chunk = 256, 1 << 62, 8192
     def __init__(self, info:dict):
         for k, v in info.items(): setattr(self, k, tuple(v) if k == 'columns' else v)
         self.values, self.reasons, self.keys = {}, {}, {}  # keys: input -> hash, where the work list computed it
@@ -229,7 +237,7 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
     with ray_session(address) as ray:
         cpus = _check_fits(ray, int(replicas), gpus_per_replica, cpus_per_replica)
         root = _cache_root(cache) if cache is not False else None
-        rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica, root))
+        rs, spec, kw = _remote_guard(guard, guard_kw, gpus_per_replica, root)
         todo = _todo(df, rs, limit, cache)
         with ThreadPoolExecutor(1) as ex:  # the table is built as the scores come back
             rs.open()
@@ -237,8 +245,8 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
             try:
                 if len(todo):
                     rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
-                    _map_scores(to_dataset(todo, rows, positions=False), rs, rows, (guard, guard_kw, batch_tokens,
-                                limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
+                    _map_scores(to_dataset(todo, rows, positions=False), rs, rows, (spec, kw, batch_tokens, limit,
+                                root, crash_once), int(replicas), cpus, gpus_per_replica)
             finally: rs.close()
             scored, rep = table.result()
     scored.attrs['ray_scored'] = len(todo)
@@ -265,7 +273,8 @@ def _map_scores(ds, rs:RemoteScores, batch_rows:int, actor_args:tuple, replicas:
     out = ds.map_batches(GuardActor, batch_size=batch_rows, batch_format='pandas', fn_constructor_args=actor_args,
                          compute=require_ray().data.ActorPoolStrategy(size=replicas), num_cpus=cpus,
                          num_gpus=gpus or None, **_retry_args())
-    for b in out.iter_batches(batch_size=None, batch_format='pandas'): _collect(rs, b)
+    # no prefetch: each batch reaches the table as its replica finishes it, not when the next one is done
+    for b in out.iter_batches(batch_size=None, batch_format='pandas', prefetch_batches=0): _collect(rs, b)
 
 def _collect(rs:RemoteScores, b:pd.DataFrame):
     bad = b['reason'].notna().to_numpy()
@@ -338,7 +347,7 @@ def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:
     with ray_session(address) as ray:
         cpus = _check_fits(ray, int(replicas), gpus_per_replica, cpus_per_replica)
         root = _cache_root(cache) if cache is not False else None
-        rs = RemoteScores(guard_info(guard, guard_kw, gpus_per_replica, root))
+        rs, spec, kw = _remote_guard(guard, guard_kw, gpus_per_replica, root)
         have = G.ScoreCache(root, rs.fingerprint, rs.columns).load() if root and rs.cacheable else {}
         for b in iter_eval_set(p, missing_label='keep', report=rep, batch_bytes=block_bytes):  # 1. read
             if 'label' in b: b['label'] = b['label'].astype('Int8')
@@ -348,24 +357,32 @@ def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:
             work += [ray.put(t.iloc[i:i + each]) for i in range(0, len(t), each)]
         if rep.read == 0: raise BadFile(f"{p}: the file holds no rows")
         del have
-        if work:  # 2. map, in batches that give every replica work
-            _map_scores(ray.data.from_pandas_refs(work), rs, max(1, min(batch_rows, -(-len(sent) // int(replicas)))),
-                        (guard, guard_kw, batch_tokens, limit, root, crash_once), int(replicas), cpus, gpus_per_replica)
-        return _write_stream(ray, blocks, rs, rep, out, limit, p, len(sent))
+        folder = output_path(out.parent, out.name).parent  # created when missing; a link there refused
+        with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp, ThreadPoolExecutor(1) as ex:
+            rs.open()  # 3. the shards are written as the scores come back
+            shards = ex.submit(_write_shards, ray, blocks, rs, rep, Path(tmp), limit)
+            try:
+                if work:  # 2. map, in batches that give every replica work
+                    rows = max(1, min(batch_rows, -(-len(sent) // int(replicas))))
+                    _map_scores(ray.data.from_pandas_refs(work), rs, rows, (spec, kw, batch_tokens, limit, root,
+                                crash_once), int(replicas), cpus, gpus_per_replica)
+            finally: rs.close()
+            return _finish_stream(shards.result(), rs, rep, out, limit, p, len(sent))
 
 # %% ../nbs/16_distributed.ipynb #s006
-def _write_stream(ray, blocks:list, rs:RemoteScores, rep, out:Path, limit:int, source:Path, mapped:int)->tuple:
-    "3. write: each block's score table as a shard, the shards merged at `out`; (id and scores, RowReport)"
-    import tempfile
-    folder = output_path(out.parent, out.name).parent  # created when missing; a link there refused
-    with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp:
-        shards, offset = [], 0
-        for i, (ref, n) in enumerate(blocks):
-            s = _shard_rows(ray.get(ref), rs, rep, offset, limit); offset += n
-            if len(s): shards.append(save_table(s, Path(tmp)/f'shard-{i:06d}.parquet'))
-        rep.check()
-        if shards: _merge_shards(shards, out, {'guard': rs.fingerprint, 'rows': rep.summary(), 'source': str(source),
-                                                'max_score_chars': limit})
+def _write_shards(ray, blocks:list, rs:RemoteScores, rep, tmp:Path, limit:int)->list:
+    "3. write (in a driver thread while the map runs): each block's score table as a shard, once its scores are back"
+    shards, offset = [], 0
+    for i, (ref, n) in enumerate(blocks):
+        s = _shard_rows(ray.get(ref), rs, rep, offset, limit); offset += n
+        if len(s): shards.append(save_table(s, tmp/f'shard-{i:06d}.parquet'))
+    return shards
+
+def _finish_stream(shards:list, rs:RemoteScores, rep, out:Path, limit:int, source:Path, mapped:int)->tuple:
+    "The shards merged at `out`, once the map has ended well; (id and scores, RowReport)"
+    rep.check()
+    if shards: _merge_shards(shards, out, {'guard': rs.fingerprint, 'rows': rep.summary(), 'source': str(source),
+                                            'max_score_chars': limit})
     light = (pd.read_parquet(out, columns=['id', *rs.columns, 'truncated_for_scoring']) if shards else
              pd.DataFrame(columns=['id', *rs.columns, 'truncated_for_scoring']))
     light.attrs.update(guard=rs.fingerprint, max_score_chars=limit, ray_scored=mapped)

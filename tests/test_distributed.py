@@ -177,6 +177,29 @@ def test_streamed_file_equals_local_with_hostile_rows(cluster, tmp_path, data):
     assert not list(tmp_path.glob('.shards-*'))  # the shards are gone once merged
 
 
+def test_stream_shards_written_while_scores_come_back(cluster, tmp_path, data, monkeypatch):
+    """The streamed writer writes each block's shard once its scores are back, before the map ends (here: a map that
+    sends the local scores in small batches); the file equals the local one; a failed map leaves no table at `out`"""
+    loc, _ = G.score_file(data, 'baseline', out=tmp_path/'local.parquet', cache=False, progress=False)
+    vals, seen = dict(zip(loc['text'], loc['score'])), []
+    def slow_map(ds, rs, *a):
+        b = ds.to_pandas()
+        for i in range(0, len(b), 100):
+            part = b.iloc[i:i + 100]
+            D._collect(rs, pd.DataFrame({'key': part['key'], 'score': [vals[t] for t in part['input']], 'reason': None}))
+            time.sleep(0.1)
+            seen.append(len(list(tmp_path.glob('.shards-*/shard-*.parquet'))))
+    monkeypatch.setattr(D, '_map_scores', slow_map)
+    got, rep = D.score_stream_ray(data, 'baseline', out=tmp_path/'ray.parquet', cache=False, block_bytes=4096)
+    assert len(seen) > 2 and seen[-2] > 0  # shards were on disk while scores were still to come
+    same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-12)
+    def broken(*a, **k): raise D.BadParameter('the map failed')
+    monkeypatch.setattr(D, '_map_scores', broken)
+    with pytest.raises(D.BadParameter, match='the map failed'):
+        D.score_stream_ray(data, 'baseline', out=tmp_path/'failed.parquet', cache=False, block_bytes=4096)
+    assert not (tmp_path/'failed.parquet').exists() and not list(tmp_path.glob('.shards-*'))
+
+
 @pytest.fixture(scope='module')
 def finetune():
     "The bundled fine-tuning set (planted exact and near duplicates, PII, identity terms) and planted copies"
