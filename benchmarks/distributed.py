@@ -2,8 +2,9 @@
 
   (1) overhead: `score_file` (local engine) vs `score_distributed` with 1 replica, baseline guard, --rows rows
       (target: Ray <= 1.25x the local time), timed without the cluster's start (a joined cluster is already up; the
-      start is printed on its own), cache off; once from a table in memory, once streamed (file in, Parquet out,
-      against the local engine writing the same file);
+      start is printed on its own), cache off, each side fitting the baseline in its timing; once from a table in
+      memory, once streamed (file in, Parquet out, against the local engine writing the same file); --repeats runs of
+      each, interleaved, and their medians compared;
   (2) scaling: 1 vs 2 CPU replicas (baseline guard), and a tiny transformer guard (a random-weight Prompt Guard of
       the real architecture class, tests/tiny_models.py) local vs 1 replica in rows/s (target: within 10%), end to
       end and steady (rows/s between the first and the last scored batch reaching the driver, --tiny-batch rows a
@@ -16,7 +17,7 @@
       the same pairs);
 Every distributed result is checked against the local one (scores to 1e-6, the same pairs).
 
-Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--tiny-rows 50000] [--tiny-batch 4096] [--near-rows 200000] [--near-local]
+Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--repeats 3] [--tiny-rows 50000] [--tiny-batch 4096] [--near-rows 200000] [--near-local]
      [--near-hash] [--skip-scoring] [--near-stream 10000000]
 """
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, threading, time
@@ -118,6 +119,7 @@ def main():
     ap.add_argument('--tiny-batch', type=int, default=4096)
     ap.add_argument('--near-rows', type=int, default=200_000); ap.add_argument('--near-local', action='store_true')
     ap.add_argument('--near-hash', action='store_true')
+    ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--skip-scoring', action='store_true'); ap.add_argument('--skip-tiny', action='store_true')
     ap.add_argument('--near-stream', type=int, default=0); ap.add_argument('--files', type=int, default=64)
     a = ap.parse_args()
@@ -136,26 +138,39 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     if not a.skip_scoring:
         data = eval_file(a.rows, tmp)
-        # each side loads (fits) the baseline in its own timing, as a fresh run does: the replica fits it in its process
+        # each side loads (fits) the baseline in its own timing, as a fresh run does (on Ray: the driver fits it once
+        # and sends it to the replicas); the sides are interleaved, --repeats times, and medians compared, so that a
+        # slow minute of the machine falls on every side
         refit = lambda f: (G._BASELINE_FITS.clear(), f())[1]
-        t_loc, (loc, _) = timed(lambda: refit(lambda: G.score_file(data, 'baseline', cache=False, progress=False)))
-        t_r1, (r1, _), st1 = steady(D, lambda: D.score_distributed(data, 'baseline', cache=False, replicas=1))
-        t_r2, (r2, _), st2 = steady(D, lambda: D.score_distributed(data, 'baseline', cache=False, replicas=2))
-        for r in (r1, r2): np.testing.assert_allclose(r['score'], loc['score'], atol=1e-6)
-        print(f"baseline, {len(loc):,} rows: local {t_loc:.1f}s ({len(loc)/t_loc:,.0f} rows/s); Ray 1 replica {t_r1:.1f}s "
-              f"= {t_r1/t_loc:.2f}x local (target <= 1.25x); Ray 2 replicas {t_r2:.1f}s = {t_r1/t_r2:.2f}x 1 replica")
-        print(f"  steady rate (scored batches reaching the driver): 1 replica {st1:,.0f} rows/s, 2 replicas {st2:,.0f} "
-              f"rows/s = {st2/st1:.2f}x; load {os.getloadavg()[0]:.1f}")
-        # streamed: file in, Parquet table out, against the local engine writing the same table
-        t_lw, _ = timed(lambda: refit(lambda: G.score_file(data, 'baseline', out=tmp/'local.parquet', cache=False,
-                                                           progress=False)))
-        t_s1, _ = timed(lambda: D.score_distributed(data, 'baseline', out=tmp/'s1.parquet', cache=False, replicas=1))
-        t_s2, _ = timed(lambda: D.score_distributed(data, 'baseline', out=tmp/'s2.parquet', cache=False, replicas=2))
-        for f in ('s1', 's2'):
-            assert pd.read_parquet(tmp/f'{f}.parquet').drop(columns='score').equals(
-                pd.read_parquet(tmp/'local.parquet').drop(columns='score'))
-        print(f"  streamed (file -> Parquet table): local {t_lw:.1f}s; Ray 1 replica {t_s1:.1f}s = {t_s1/t_lw:.2f}x local; "
-              f"2 replicas {t_s2:.1f}s = {t_s1/t_s2:.2f}x 1 replica; same tables; load {os.getloadavg()[0]:.1f}")
+        runs, rates = {k: [] for k in ('local', 'r1', 'r2', 'lw', 's1', 's2')}, {'r1': [], 'r2': []}
+        for _ in range(a.repeats):
+            t, (loc, _) = timed(lambda: refit(lambda: G.score_file(data, 'baseline', cache=False, progress=False)))
+            runs['local'].append(t)
+            for k, n in (('r1', 1), ('r2', 2)):
+                t, (r, _), st = steady(D, lambda: refit(lambda: D.score_distributed(data, 'baseline', cache=False,
+                                                                                    replicas=n)))
+                np.testing.assert_allclose(r['score'], loc['score'], atol=1e-6)
+                runs[k].append(t); rates[k].append(st)
+        for _ in range(a.repeats):  # streamed: file in, Parquet table out, against the local engine writing the same
+            runs['lw'].append(timed(lambda: refit(lambda: G.score_file(data, 'baseline', out=tmp/'local.parquet',
+                                                                       cache=False, progress=False)))[0])
+            for k, n in (('s1', 1), ('s2', 2)):
+                runs[k].append(timed(lambda: refit(lambda: D.score_distributed(data, 'baseline', out=tmp/f'{k}.parquet',
+                                                                               cache=False, replicas=n)))[0])
+                assert pd.read_parquet(tmp/f'{k}.parquet').drop(columns='score').equals(
+                    pd.read_parquet(tmp/'local.parquet').drop(columns='score'))
+        m = {k: float(np.median(v)) for k, v in runs.items()}
+        each = lambda k: ', '.join(f'{t:.1f}' for t in runs[k])
+        print(f"baseline, {len(loc):,} rows, medians of {a.repeats} interleaved runs: local {m['local']:.1f}s "
+              f"({each('local')}; {len(loc)/m['local']:,.0f} rows/s); Ray 1 replica {m['r1']:.1f}s ({each('r1')}) = "
+              f"{m['r1']/m['local']:.2f}x local (target <= 1.25x); Ray 2 replicas {m['r2']:.1f}s ({each('r2')}) = "
+              f"{m['r1']/m['r2']:.2f}x 1 replica")
+        print(f"  steady rate (scored batches reaching the driver): 1 replica {np.median(rates['r1']):,.0f} rows/s, "
+              f"2 replicas {np.median(rates['r2']):,.0f} rows/s = {np.median(rates['r2'])/np.median(rates['r1']):.2f}x; "
+              f"load {os.getloadavg()[0]:.1f}")
+        print(f"  streamed (file -> Parquet table): local {m['lw']:.1f}s ({each('lw')}); Ray 1 replica {m['s1']:.1f}s "
+              f"({each('s1')}) = {m['s1']/m['lw']:.2f}x local; 2 replicas {m['s2']:.1f}s ({each('s2')}) = "
+              f"{m['s1']/m['s2']:.2f}x 1 replica; same tables; load {os.getloadavg()[0]:.1f}")
     if not a.skip_scoring and not a.skip_tiny:
         from tiny_models import tiny_prompt_guard, PG1_LABELS
         spec = f"prompt-guard:{tiny_prompt_guard(tmp/'pg', PG1_LABELS, seed=3)}"
