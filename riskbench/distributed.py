@@ -117,9 +117,10 @@ def __call__(self:GuardActor, batch:pd.DataFrame)->pd.DataFrame:
 # %% ../nbs/16_distributed.ipynb #d020
 INFO_FIELDS = ('name', 'columns', 'fingerprint', 'cacheable', 'uses_conversation', 'classify')
 
-def _info(spec, guard_kw:dict)->dict:
-    g = G.load_guard(spec, **guard_kw)
-    return {k: getattr(g, k, None) for k in INFO_FIELDS}
+def _describe(g:G.Guard)->dict:
+    return {**{k: getattr(g, k, None) for k in INFO_FIELDS}, 'columns': list(g.columns)}
+
+def _info(spec, guard_kw:dict)->dict: return _describe(G.load_guard(spec, **guard_kw))
 
 def _info_key(spec, guard_kw:dict)->str|None:
     "A key for the description of a guard in a local model folder (its files' names, sizes and times); else None"
@@ -136,12 +137,11 @@ def _weightless(spec)->bool:
 def guard_info(spec, guard_kw:dict|None=None, num_gpus:float=0, cache_dir:str|None=None)->dict:
     "What the driver needs of a guard (name, columns, fingerprint, ...), loaded on a worker with a replica's resources"
     ray, guard_kw = require_ray(), guard_kw or {}
-    if _weightless(spec): return {**(i := _info(spec, guard_kw)), 'columns': list(i['columns'])}  # on the driver
+    if _weightless(spec): return _info(spec, guard_kw)  # on the driver
     key = _info_key(spec, guard_kw) if cache_dir else None
     kept = Path(cache_dir)/'guard-info'/f'{key}.json' if key else None
     if kept is not None and kept.is_file(): return json.loads(kept.read_text())
     info = ray.get(ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=0)(_info).remote(spec, guard_kw))
-    info['columns'] = list(info['columns'])
     if kept is not None and json.loads(json.dumps(info)) == info:  # only what JSON gives back unchanged
         write_text(cache_dir, f'guard-info/{key}.json', json.dumps(info))
     return info
@@ -151,7 +151,7 @@ def _remote_guard(spec, guard_kw:dict, num_gpus:float, cache_dir:str|None)->tupl
     replicas get it loaded (the baseline is not fitted again in each of them); a model is loaded by each replica"""
     if not _weightless(spec): return RemoteScores(guard_info(spec, guard_kw, num_gpus, cache_dir)), spec, guard_kw
     g = G.load_guard(spec, **guard_kw)
-    return RemoteScores({**{k: getattr(g, k, None) for k in INFO_FIELDS}, 'columns': list(g.columns)}), g, {}
+    return RemoteScores(_describe(g)), g, {}
 
 # %% ../nbs/16_distributed.ipynb #d022
 class RemoteScores(G.Guard):
@@ -239,16 +239,11 @@ def score_table_ray(df:pd.DataFrame, guard, report=None, batch_tokens:int|None=N
         root = _cache_root(cache) if cache is not False else None
         rs, spec, kw = _remote_guard(guard, guard_kw, gpus_per_replica, root)
         todo = _todo(df, rs, limit, cache)
-        with ThreadPoolExecutor(1) as ex:  # the table is built as the scores come back
-            rs.open()
-            table = ex.submit(G.score_table, df, rs, cache=cache, progress=False, report=report, max_chars=limit)
-            try:
-                if len(todo):
-                    rows = max(1, min(batch_rows, -(-len(todo) // int(replicas))))  # work for every replica
-                    _map_scores(to_dataset(todo, rows, positions=False), rs, rows, (spec, kw, batch_tokens, limit,
-                                root, crash_once), int(replicas), cpus, gpus_per_replica)
-            finally: rs.close()
-            scored, rep = table.result()
+        rows = _batch_rows(batch_rows, len(todo), replicas)
+        ds = to_dataset(todo, rows, positions=False) if len(todo) else None
+        table = lambda: G.score_table(df, rs, cache=cache, progress=False, report=report, max_chars=limit)
+        scored, rep = _while_mapping(rs, table, ds, rows, (spec, kw, batch_tokens, limit, root, crash_once),
+                                     int(replicas), cpus, gpus_per_replica)  # the table, as the scores come back
     scored.attrs['ray_scored'] = len(todo)
     return scored, rep
 
@@ -262,6 +257,19 @@ def _check_fits(ray, replicas:int, gpus:float, cpus:float|None=1)->float:
         raise BadParameter(f"--replicas {replicas}: needs {replicas * each:g} {kind}s, the cluster has "
                            f"{have.get(kind, 0):g}")
     return 0 if gpus else cpus
+
+def _batch_rows(batch_rows:int, n:int, replicas:int)->int:
+    "Rows per batch: `batch_rows` at most, fewer where `n` rows would otherwise leave a replica without work"
+    return max(1, min(batch_rows, -(-n // int(replicas))))
+
+def _while_mapping(rs:RemoteScores, consume, ds, *map_args):
+    "`consume()` in a driver thread, its lookups waiting on `rs`, while `ds` (None: no work) is mapped into `rs`"
+    with ThreadPoolExecutor(1) as ex:
+        rs.open(); out = ex.submit(consume)
+        try:
+            if ds is not None: _map_scores(ds, rs, *map_args)
+        finally: rs.close()  # a failed map: the waiting lookups end, and the map's own error is raised
+        return out.result()
 
 def _retry_args()->dict:
     warnings.filterwarnings('ignore', message='.*ray_remote_args.*deprecated')
@@ -353,21 +361,17 @@ def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:
             if 'label' in b: b['label'] = b['label'].astype('Int8')
             t = _block_todo(b, rs, limit, have, sent)
             blocks.append((ray.put(b), len(b)))
-            each = max(1, min(batch_rows, -(-len(t) // int(replicas))))  # a small file still feeds every replica
+            each = _batch_rows(batch_rows, len(t), replicas)  # a small file still feeds every replica
             work += [ray.put(t.iloc[i:i + each]) for i in range(0, len(t), each)]
         if rep.read == 0: raise BadFile(f"{p}: the file holds no rows")
         del have
         folder = output_path(out.parent, out.name).parent  # created when missing; a link there refused
-        with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp, ThreadPoolExecutor(1) as ex:
-            rs.open()  # 3. the shards are written as the scores come back
-            shards = ex.submit(_write_shards, ray, blocks, rs, rep, Path(tmp), limit)
-            try:
-                if work:  # 2. map, in batches that give every replica work
-                    rows = max(1, min(batch_rows, -(-len(sent) // int(replicas))))
-                    _map_scores(ray.data.from_pandas_refs(work), rs, rows, (spec, kw, batch_tokens, limit, root,
-                                crash_once), int(replicas), cpus, gpus_per_replica)
-            finally: rs.close()
-            return _finish_stream(shards.result(), rs, rep, out, limit, p, len(sent))
+        rows, ds = _batch_rows(batch_rows, len(sent), replicas), ray.data.from_pandas_refs(work) if work else None
+        with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp:  # 2. map; 3. shards, as scores come
+            write = lambda: _write_shards(ray, blocks, rs, rep, Path(tmp), limit)
+            shards = _while_mapping(rs, write, ds, rows, (spec, kw, batch_tokens, limit, root, crash_once),
+                                    int(replicas), cpus, gpus_per_replica)
+            return _finish_stream(shards, rs, rep, out, limit, p, len(sent))
 
 # %% ../nbs/16_distributed.ipynb #s006
 def _write_shards(ray, blocks:list, rs:RemoteScores, rep, tmp:Path, limit:int)->list:
