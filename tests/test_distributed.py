@@ -328,13 +328,16 @@ ray.init(address={addr!r}, log_to_driver=False, logging_level='ERROR')
 n2 = ray.get(ray.remote(num_cpus=0, resources={{'riskbench_node2': 1}})(
     lambda: ray.get_runtime_context().get_node_id()).remote())
 s, rep = D.score_distributed({str(data)!r}, 'baseline', out={str(tmp_path/'ray.parquet')!r}, replicas=2, cache=False)
-print(json.dumps(dict(nodes=len([n for n in ray.nodes() if n['Alive']]), cpus=ray.cluster_resources()['CPU'],
+print('RESULT', json.dumps(dict(nodes=len([n for n in ray.nodes() if n['Alive']]), cpus=ray.cluster_resources()['CPU'],
                       node2=bool(n2), rows=len(s))))
 """
         r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=300)
         pids += _ray_processes(tmp)
         assert r.returncode == 0, r.stderr[-3000:]
-        got = json.loads(r.stdout.strip().splitlines()[-1])
+        # Ray's raylet may print to stdout too (a worker killed at shutdown, say): read only the line the script marked
+        marked = [l[len('RESULT '):] for l in r.stdout.splitlines() if l.startswith('RESULT ')]
+        assert len(marked) == 1, r.stdout[-3000:]
+        got = json.loads(marked[0])
         assert got == dict(nodes=2, cpus=2.0, node2=True, rows=750)  # 2 one-CPU actors: one on each node
         G.score_file(data, 'baseline', out=tmp_path/'local.parquet', cache=False, progress=False)
         same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
