@@ -46,7 +46,7 @@ def main():
     n_total = a.rows * (len(tech) + 1)
     t0 = time.perf_counter(); rows = attack_rows(df, tech, seed=0); t_tr = time.perf_counter() - t0
     texts = rows['text'].tolist()
-    t0 = time.perf_counter(); ref = g.fit['lr'].predict_proba(g.fit['vec'].transform(texts))[:, 1]
+    t0 = time.perf_counter(); ref = g.fit['sk']['lr'].predict_proba(g.fit['sk']['vec'].transform(texts))[:, 1]
     t_plain = time.perf_counter() - t0
     t0 = time.perf_counter(); res, rep = score_table(rows, g, progress=False, cache=False); t_sc = time.perf_counter() - t0
     res['blocked'] = res['score'].to_numpy() >= 0.5

@@ -24,12 +24,12 @@ from .cuda import (_is_oom, _kv_pairs, _prefix_attention_name, _PREFIX_LOCK, _ha
 __all__ = ['ENGINE_VERSION', 'MAX_SCORE_CHARS', 'TRUNCATED', 'BASELINE_TRAIN', 'PICKLE_SUFFIXES', 'PROMPT_CATEGORIES',
            'UNSAFE_WORDS', 'SAFE_WORDS', 'GUARD_FAMILIES', 'SCORE_SUFFIXES', 'Item', 'fingerprint_id', 'Guard', 'pad8',
            'make_batches', 'forward_safely', 'max_score_chars', 'bound_input', 'bound_inputs', 'check_batch_tokens',
-           'run_engine', 'hazard_sort_key', 'BaselineGuard', 'CallableGuard', 'import_callable', 'python_guard',
-           'UnsafeWeights', 'is_offline', 'resolve_model', 'weight_files', 'weights_sha256', 'load_pretrained',
-           'llama_guard_prompt', 'check_conversation', 'LlamaGuard', 'default_unsafe_labels', 'HFClassifier',
-           'PromptGuard', 'check_device', 'family_class', 'load_guard', 'check_guard_spec', 'ScoreCache', 'score_table',
-           'score_batch', 'check_score_out', 'write_score_table', 'score_file', 'score_cmd', 'ScoredTable',
-           'check_scores', 'scored_table']
+           'run_engine', 'hazard_sort_key', 'TfidfLR', 'BaselineGuard', 'CallableGuard', 'import_callable',
+           'python_guard', 'UnsafeWeights', 'is_offline', 'resolve_model', 'weight_files', 'weights_sha256',
+           'load_pretrained', 'llama_guard_prompt', 'check_conversation', 'LlamaGuard', 'default_unsafe_labels',
+           'HFClassifier', 'PromptGuard', 'check_device', 'family_class', 'load_guard', 'check_guard_spec',
+           'ScoreCache', 'score_table', 'score_batch', 'check_score_out', 'write_score_table', 'score_file',
+           'score_cmd', 'ScoredTable', 'check_scores', 'scored_table']
 
 # %% ../nbs/03_guards.ipynb #c006
 ENGINE_VERSION = 1  # bump when a change alters scores, so that old cache entries are not reused
@@ -250,6 +250,83 @@ def hazard_sort_key(code)->tuple:
     "Sort key for hazard codes in natural order: S1, S2, ..., S10, S14 (digit runs compared as numbers)"
     return tuple((0, int(p), '') if p.isdigit() else (1, 0, p.lower()) for p in re.findall(r'\d+|\D+', str(code)))
 
+# %% ../nbs/03_guards.ipynb #c013s2
+class TfidfLR:
+    "A fitted `char_wb` TfidfVectorizer and logistic regressions as arrays: P(positive) per model, in numpy"
+    def __init__(self, vec, models:list):
+        self.lo, self.hi = vec.ngram_range
+        self.idf = np.asarray(vec.idf_, np.float64)
+        self.W = np.column_stack([m.coef_[0] for m in models]).astype(np.float64)
+        self.b = np.array([m.intercept_[0] for m in models], np.float64)
+        terms, cols = list(vec.vocabulary_), np.fromiter(vec.vocabulary_.values(), np.int64, len(vec.vocabulary_))
+        self.chars = np.array(sorted({ord(ch) for t in terms for ch in t}), np.int64)
+        self.base = len(self.chars) + 1  # digit 0: a character no term holds
+        self.vocab = self.keys = None
+        if self.base ** self.hi >= 2 ** 62: self.vocab = dict(vec.vocabulary_)  # codes would overflow: by name
+        else:
+            k = np.array([self._code(self._digits(t)) for t in terms], np.int64); o = np.argsort(k)
+            self.keys, self.cols = k[o], cols[o]
+
+    def _digits(self, s:str)->np.ndarray:
+        "Each character's digit: 1.. for a character of the vocabulary, 0 for any other"
+        cp = np.frombuffer(s.encode('utf-32-le', 'surrogatepass'), np.uint32).astype(np.int64)
+        i = np.minimum(np.searchsorted(self.chars, cp), len(self.chars) - 1)
+        return np.where(self.chars[i] == cp, i + 1, 0)
+
+    def _code(self, d)->int:
+        k = 0
+        for x in d: k = k * self.base + int(x)
+        return k
+
+# %% ../nbs/03_guards.ipynb #c013s3
+@patch
+def _pairs(self:TfidfLR, words:list)->tuple:
+    "(text, column) of every n-gram of the vocabulary in `words` (each text's list of words), repeats included"
+    flat = [w for ws in words for w in ws]
+    if not flat: return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lens = np.fromiter(map(len, flat), np.int64, len(flat)) + 2          # each word padded with a space each side
+    text_of = np.repeat(np.arange(len(words)), [len(ws) for ws in words])
+    if self.keys is None: return self._pairs_by_name(flat, text_of)
+    d, word = self._digits(''.join([f' {w} ' for w in flat])), np.repeat(np.arange(len(flat)), lens)
+    starts, key, ok, texts, cols = np.cumsum(lens) - lens, np.zeros(len(d), np.int64), np.ones(len(d), bool), [], []
+    for n in range(1, self.hi + 1):                  # key: the n characters from each position, as one integer
+        m = len(d) - n + 1
+        if m <= 0: break
+        key, ok = key[:m] * self.base + d[n - 1:], ok[:m] & (d[n - 1:] > 0)
+        at = starts[lens == n] if n < self.lo else np.flatnonzero(word[:m] == word[n - 1:])  # (a short word: whole)
+        at = at[ok[at]]
+        j = np.minimum(np.searchsorted(self.keys, key[at]), len(self.keys) - 1)
+        hit = self.keys[j] == key[at]
+        texts.append(text_of[word[at[hit]]]); cols.append(self.cols[j[hit]])
+    return np.concatenate(texts), np.concatenate(cols)
+
+@patch
+def _pairs_by_name(self:TfidfLR, flat:list, text_of:np.ndarray)->tuple:
+    "`_pairs` with each n-gram looked up by name (when the integer codes would not fit in 64 bits)"
+    texts, cols = [], []
+    for t, w in zip(text_of.tolist(), flat):
+        w = f' {w} '
+        for n in range(self.lo, self.hi + 1):
+            grams = [w] if n >= len(w) else [w[i:i + n] for i in range(len(w) - n + 1)]
+            js = [j for j in map(self.vocab.get, grams) if j is not None]
+            texts += [t] * len(js); cols += js
+            if n >= len(w): break
+    return np.array(texts, np.int64), np.array(cols, np.int64)
+
+@patch
+def __call__(self:TfidfLR, texts:list)->np.ndarray:
+    "P(positive) of each text under each regression, shape (texts, regressions): scikit-learn's `predict_proba`"
+    from scipy.sparse import csr_matrix
+    n = len(texts)
+    t, c = self._pairs([s.lower().split() for s in texts])
+    X = csr_matrix((np.ones(len(t)), (t, c)), shape=(n, len(self.idf))); X.sum_duplicates()  # counts
+    v = (np.log(X.data) + 1) * self.idf[X.indices]                          # sublinear tf x idf
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    norm = np.sqrt(np.bincount(rows, weights=v * v, minlength=n))
+    X.data = v / norm[rows]                                                 # L2 (a text with no known n-gram: zero)
+    z = X @ self.W + self.b
+    return np.exp(-np.logaddexp(0, -z))                                     # the logistic function, no overflow
+
 # %% ../nbs/03_guards.ipynb #c014
 _BASELINE_FITS, _BASELINE_LOCK = {}, threading.Lock()
 BASELINE_TRAIN = 'bundled:guard_train.jsonl'
@@ -277,7 +354,8 @@ def _fit_baseline(path:str, per_category:bool, ngram:tuple, C:float)->dict:
                 yc = df['categories'].map(lambda cs: c in cs).to_numpy(int)
                 if yc.sum() >= 5:
                     cats[c] = LogisticRegression(C=C, solver='liblinear', random_state=0, max_iter=1000).fit(X, yc)
-        fit = dict(vec=vec, lr=lr, cats=cats, sha256=key[1], rows=len(df), path=p.name, sklearn=sklearn.__version__)
+        fit = dict(scorer=TfidfLR(vec, [lr, *cats.values()]), cats=list(cats), sha256=key[1], rows=len(df), path=p.name,
+                   sklearn=sklearn.__version__, sk=dict(vec=vec, lr=lr, cats=cats))  # sk: the estimators themselves
         _BASELINE_FITS[key] = fit
         return fit
 
@@ -302,10 +380,12 @@ class BaselineGuard(Guard):
 
 # %% ../nbs/03_guards.ipynb #c014axp0
 @patch
-def forward(self:BaselineGuard, items):
-    X = self.fit['vec'].transform([it.text for it in items])
-    cols = [self.fit['lr'].predict_proba(X)[:, 1]] + [m.predict_proba(X)[:, 1] for m in self.fit['cats'].values()]
-    return np.column_stack(cols)
+def forward(self:BaselineGuard, items): return self.fit['scorer']([it.text for it in items])
+
+@patch
+def __getstate__(self:BaselineGuard):
+    "Pickled without the scikit-learn estimators: a process that unpickles the guard (a Ray replica) only scores"
+    return {**self.__dict__, 'fit': {k: v for k, v in self.fit.items() if k != 'sk'}}
 
 # %% ../nbs/03_guards.ipynb #c016
 class CallableGuard(Guard):

@@ -342,8 +342,8 @@ def test_baseline_and_prompt_guard_score_the_bounded_text(pg_dir, monkeypatch):
     long = 'How do I bake bread? ' * 5_000
     cut = long[:2_000] + long[-2_000:]
     base = G.load_guard('baseline')
-    lens, orig = [], base.fit['vec'].transform
-    monkeypatch.setattr(base.fit['vec'], 'transform', lambda xs: (lens.extend(map(len, xs)), orig(xs))[1])
+    lens, orig = [], base.fit['scorer']
+    monkeypatch.setitem(base.fit, 'scorer', lambda xs: (lens.extend(map(len, xs)), orig(xs))[1])
     s, _ = G.score_table(pd.DataFrame({'text': [long]}), base, cache=False, progress=False, max_chars=4_000)
     assert lens == [4_000]
     assert s['score'].iloc[0] == pytest.approx(float(base.score([cut])[0]), abs=1e-12)
