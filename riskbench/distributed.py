@@ -20,10 +20,10 @@ from . import products as P
 
 # %% auto #0
 __all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'KEY_POS', 'PART_KEYS', 'MissingRay',
-           'require_ray', 'start_local', 'connect', 'ray_session', 'to_dataset', 'GuardActor', 'guard_info',
-           'RemoteScores', 'score_table_ray', 'score_distributed', 'score_stream_ray', 'ModelActor', 'RayModel',
-           'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray', 'near_duplicates_ray',
-           'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
+           'require_ray', 'start_local', 'connect', 'ray_session', 'to_dataset', 'put_block', 'from_refs', 'GuardActor',
+           'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed', 'score_stream_ray', 'ModelActor',
+           'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray',
+           'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -87,6 +87,24 @@ def to_dataset(df:pd.DataFrame, block_rows:int=8192, positions:bool=True):
     if positions: d[POS] = np.arange(len(df), dtype=np.int64)
     blocks = [d.iloc[i:i + block_rows] for i in range(0, max(len(d), 1), block_rows)]
     return getattr(ray.data, 'from_blocks', ray.data.from_pandas)(blocks)  # from_blocks: Ray 2.3x on
+
+def put_block(b:pd.DataFrame)->tuple:
+    "(object ref, metadata) of a pandas block put in the object store, the metadata taken here (no Ray task)"
+    from ray.data.block import BlockMetadataWithSchema
+    return require_ray().put(b), BlockMetadataWithSchema.from_block(b)
+
+def from_refs(blocks:list):
+    "A Ray Dataset of `put_block`'s (ref, metadata) pairs: `from_blocks` for blocks already in the object store"
+    ray = require_ray()
+    try:
+        from ray.data._internal.logical.operators import FromBlocks
+        from ray.data._internal.logical.interfaces import LogicalPlan
+        from ray.data._internal.stats import DatasetStats
+    except ImportError: return ray.data.from_pandas_refs([r for r, _ in blocks])  # another Ray: one task per block
+    refs, meta = [r for r, _ in blocks], [m for _, m in blocks]
+    ctx = ray.data.DataContext.get_current().copy()
+    return ray.data.dataset.MaterializedDataset(LogicalPlan(FromBlocks(refs, meta), ctx), ctx,
+                                                DatasetStats(metadata={'FromBlocks': meta}, parent=None))
 
 # %% ../nbs/16_distributed.ipynb #d016
 class GuardActor:
@@ -362,11 +380,11 @@ def score_stream_ray(data, guard='baseline', out='scores.parquet', batch_tokens:
             t = _block_todo(b, rs, limit, have, sent)
             blocks.append((ray.put(b), len(b)))
             each = _batch_rows(batch_rows, len(t), replicas)  # a small file still feeds every replica
-            work += [ray.put(t.iloc[i:i + each]) for i in range(0, len(t), each)]
+            work += [put_block(t.iloc[i:i + each]) for i in range(0, len(t), each)]
         if rep.read == 0: raise BadFile(f"{p}: the file holds no rows")
         del have
         folder = output_path(out.parent, out.name).parent  # created when missing; a link there refused
-        rows, ds = _batch_rows(batch_rows, len(sent), replicas), ray.data.from_pandas_refs(work) if work else None
+        rows, ds = _batch_rows(batch_rows, len(sent), replicas), from_refs(work) if work else None
         with tempfile.TemporaryDirectory(prefix='.shards-', dir=folder) as tmp:  # 2. map; 3. shards, as scores come
             write = lambda: _write_shards(ray, blocks, rs, rep, Path(tmp), limit)
             shards = _while_mapping(rs, write, ds, rows, (spec, kw, batch_tokens, limit, root, crash_once),

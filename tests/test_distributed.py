@@ -177,6 +177,16 @@ def test_streamed_file_equals_local_with_hostile_rows(cluster, tmp_path, data):
     assert not list(tmp_path.glob('.shards-*'))  # the shards are gone once merged
 
 
+def test_from_refs_keeps_the_blocks_and_their_metadata(cluster, monkeypatch):
+    "`from_refs`: the blocks put as read, in order, one block each, metadata from the driver (not `from_pandas_refs`)"
+    monkeypatch.setattr(ray.data, 'from_pandas_refs', lambda *a, **k: pytest.fail('one Ray task per block'))
+    parts = [pd.DataFrame({'key': [f'k{i}{j}' for j in range(n)], 'input': ['x' * j for j in range(n)]})
+             for i, n in enumerate((5, 1, 3))]
+    ds = D.from_refs([D.put_block(b) for b in parts])
+    assert ds.num_blocks() == 3 and ds.count() == 9
+    pd.testing.assert_frame_equal(ds.to_pandas().reset_index(drop=True), pd.concat(parts, ignore_index=True))
+
+
 def test_stream_shards_written_while_scores_come_back(cluster, tmp_path, data, monkeypatch):
     """The streamed writer writes each block's shard once its scores are back, before the map ends (here: a map that
     sends the local scores in small batches); the file equals the local one; a failed map leaves no table at `out`"""
