@@ -82,11 +82,10 @@ POS = '_pos'
 
 def to_dataset(df:pd.DataFrame, block_rows:int=8192, positions:bool=True):
     "A Ray Dataset of `df`'s rows in pandas blocks of `block_rows`, with each row's position in `_pos`"
-    ray = require_ray()
     d = df.reset_index(drop=True)
     if positions: d[POS] = np.arange(len(df), dtype=np.int64)
     blocks = [d.iloc[i:i + block_rows] for i in range(0, max(len(d), 1), block_rows)]
-    return getattr(ray.data, 'from_blocks', ray.data.from_pandas)(blocks)  # from_blocks: Ray 2.3x on
+    return from_refs([put_block(b) for b in blocks])
 
 def put_block(b:pd.DataFrame)->tuple:
     "(object ref, metadata) of a pandas block put in the object store, the metadata taken here (no Ray task)"
