@@ -316,6 +316,15 @@ def _pairs_by_name(self:TfidfLR, flat:list, text_of:np.ndarray)->tuple:
 @patch
 def __call__(self:TfidfLR, texts:list)->np.ndarray:
     "P(positive) of each text under each regression, shape (texts, regressions): scikit-learn's `predict_proba`"
+    # in chunks: each chunk's arrays stay in the CPU's caches and reuse memory already touched (16,384 texts at once
+    # took 15% longer, and their first call in a new process, a Ray replica's, 50% longer)
+    parts = [self._proba(texts[i:i + self.chunk_rows]) for i in range(0, len(texts), self.chunk_rows)]
+    return np.concatenate(parts) if parts else np.zeros((0, len(self.b)))
+
+TfidfLR.chunk_rows = 1024
+
+@patch
+def _proba(self:TfidfLR, texts:list)->np.ndarray:
     from scipy.sparse import csr_matrix
     n = len(texts)
     t, c = self._pairs([s.lower().split() for s in texts])
