@@ -15,12 +15,14 @@
       --near-hash runs it with Ray Data's sort shuffle and with its hash shuffle (the module takes the sort up to
       SORT_SHUFFLE_ROWS rows; interleaved: sort, hash, sort, hash; the driver's CPU seconds next to wall time;
       the same pairs);
+--full-workers: the local cluster's workers import jsonschema's optional IRI checker (`start_local(lean=False)`); by
+default they do without it, as `start_local` starts them.
 Every distributed result is checked against the local one (scores to 1e-6, the same pairs).
 
-Run: .venv/bin/python benchmarks/distributed.py [--rows 100000] [--repeats 3] [--tiny-rows 50000] [--tiny-batch 4096] [--near-rows 200000] [--near-local]
+Run: .venv/bin/python benchmarks/distributed.py [--full-workers] [--rows 100000] [--repeats 3] [--tiny-rows 50000] [--tiny-batch 4096] [--near-rows 200000] [--near-local]
      [--near-hash] [--skip-scoring] [--near-stream 10000000]
 """
-import argparse, json, os, platform, resource, subprocess, sys, tempfile, threading, time
+import argparse, contextlib, json, os, platform, resource, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import numpy as np, pandas as pd
 
@@ -113,6 +115,14 @@ class PeakRSS(threading.Thread):
             self.stop.wait(self.every)
 
 
+def worker_import_ray(lean:bool)->float:
+    "Seconds a fresh Python takes to import ray, in the environment of the local cluster's workers (`lean` or not)"
+    from riskbench import distributed as D
+    code = "import time; t = time.perf_counter(); import ray; print(time.perf_counter() - t)"
+    with D.env_path(D.lean_path()) if lean else contextlib.nullcontext():
+        return float(subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rows', type=int, default=100_000); ap.add_argument('--tiny-rows', type=int, default=50_000)
@@ -122,14 +132,21 @@ def main():
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--skip-scoring', action='store_true'); ap.add_argument('--skip-tiny', action='store_true')
     ap.add_argument('--near-stream', type=int, default=0); ap.add_argument('--files', type=int, default=64)
+    ap.add_argument('--full-workers', action='store_true')
     a = ap.parse_args()
     if a.tiny_rows > a.rows: ap.error('--tiny-rows: at most --rows')
     from riskbench import guards as G, audit as A, distributed as D
     from riskbench.core import load_eval_set
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    t_start, _ = timed(lambda: D.start_local(num_cpus=2))
+    t_start, _ = timed(lambda: D.start_local(num_cpus=2, lean=not a.full_workers))
     print(f"local Ray cluster (2 CPUs) started in {t_start:.1f}s (not counted below)")
+    ray = D.require_ray()
+    loaded = ray.get(ray.remote(lambda: 'rfc3987_syntax' in sys.modules).remote())
+    assert loaded == a.full_workers, f'rfc3987-syntax loaded on a worker: {loaded}'
+    print(f"  workers {'with' if loaded else 'without'} rfc3987-syntax (--full-workers: with): `import ray` in their "
+          f"environment {worker_import_ray(not a.full_workers):.2f}s, {worker_import_ray(a.full_workers):.2f}s "
+          f"{'without' if loaded else 'with'} it")
     # Ray Data starts its cluster-wide actors (stats, autoscaling coordinator, actor locations) at a cluster's first
     # job and keeps them: a joined cluster has them; here a 4-row job starts them, outside the timings
     t_warm, _ = timed(lambda: D.score_table_ray(pd.DataFrame({'id': list('abcd'), 'text': list('abcd')}), 'baseline',

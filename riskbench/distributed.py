@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_distributed.ipynb #d003
 from __future__ import annotations
-import os, sys, json, math, time, warnings, contextlib, threading, tempfile
+import os, sys, json, math, time, warnings, contextlib, threading, tempfile, atexit, shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,11 +19,12 @@ from . import audit as A
 from . import products as P
 
 # %% auto #0
-__all__ = ['RAY_HINT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'KEY_POS', 'PART_KEYS', 'MissingRay',
-           'require_ray', 'start_local', 'connect', 'ray_session', 'to_dataset', 'put_block', 'from_refs', 'GuardActor',
-           'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed', 'score_stream_ray', 'ModelActor',
-           'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray', 'exact_duplicates_ray',
-           'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray', 'quantiles_of_counts', 'profile_ray']
+__all__ = ['RAY_HINT', 'LEFT_OUT', 'POS', 'INFO_FIELDS', 'MODEL_INFO', 'SORT_SHUFFLE_ROWS', 'KEY_POS', 'PART_KEYS', 'MissingRay',
+           'require_ray', 'lean_path', 'env_path', 'start_local', 'connect', 'ray_session', 'to_dataset', 'put_block',
+           'from_refs', 'GuardActor', 'guard_info', 'RemoteScores', 'score_table_ray', 'score_distributed',
+           'score_stream_ray', 'ModelActor', 'RayModel', 'RateLimiter', 'ray_model', 'collect_responses_ray',
+           'exact_duplicates_ray', 'near_duplicates_ray', 'pii_findings_ray', 'identity_mentions_ray',
+           'quantiles_of_counts', 'profile_ray']
 
 # %% ../nbs/16_distributed.ipynb #d005
 RAY_HINT = "pip install 'riskbench[ray]'"
@@ -38,18 +39,39 @@ def require_ray():
     return ray
 
 # %% ../nbs/16_distributed.ipynb #d009
+LEFT_OUT = ('rfc3987_syntax',)  # optional imports that a local cluster's processes do without (see below)
+
+def lean_path()->str:
+    "A private folder, removed at exit, where each module named in `LEFT_OUT` raises ImportError when imported"
+    d = Path(tempfile.mkdtemp(prefix='riskbench-workers-'))
+    atexit.register(shutil.rmtree, d, True)
+    for m in LEFT_OUT: (d/f'{m}.py').write_text(f"raise ImportError('{m} is left out of the local Ray workers')\n")
+    return str(d)
+
+@contextlib.contextmanager
+def env_path(path:str):
+    "PYTHONPATH with `path` first for the processes started inside the block; as it was after the block"
+    old = os.environ.get('PYTHONPATH')
+    os.environ['PYTHONPATH'] = os.pathsep.join([path] + ([old] if old else []))
+    try: yield
+    finally:
+        if old is None: os.environ.pop('PYTHONPATH', None)
+        else: os.environ['PYTHONPATH'] = old
+
 def start_local(num_cpus:int|None=None, # CPUs of the cluster (default: all of this machine's)
                 tries:int=4,            # Ray gives its agents 15 s to start, which a busy machine can exceed
+                lean:bool=True,         # the cluster's processes start without the modules in `LEFT_OUT`
                ):
     "Start a local Ray cluster (no dashboard, worker logs kept out of the driver's output)"
     ray = require_ray()
     os.environ.setdefault('RAY_agent_register_timeout_ms', '120000')  # the raylet's wait for its agents (15 s)
     os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
-    for t in range(tries):
-        try: return ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level='ERROR')
-        except Exception as e:
-            if 'timed out during startup' not in str(e) or t == tries - 1: raise
-            ray.shutdown()
+    with env_path(lean_path()) if lean else contextlib.nullcontext():  # the raylet, and so its workers, inherit it
+        for t in range(tries):
+            try: return ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level='ERROR')
+            except Exception as e:
+                if 'timed out during startup' not in str(e) or t == tries - 1: raise
+                ray.shutdown()
 
 # %% ../nbs/16_distributed.ipynb #d010
 def connect(address:str|None=None, # cluster address: auto, HOST:PORT or ray://HOST:PORT; None = a local cluster
@@ -228,7 +250,7 @@ def _distinct_inputs(df:pd.DataFrame, rs:RemoteScores, limit:int, keep:bool=Fals
     texts = [G._input_key(x) for x in ok]
     t = pd.DataFrame({'key': _hashes(texts), 'input': texts, 'conv': [not isinstance(x, str) for x in ok]})
     t = t.drop_duplicates('key')
-    if keep: rs.keys.update(zip(t['input'], t['key']))
+    if keep: rs.keys.update(zip(t['input'].tolist(), t['key'].tolist()))  # lists: iterating a column is slow
     return t
 
 def _todo(df:pd.DataFrame, rs:RemoteScores, limit:int, cache)->pd.DataFrame:

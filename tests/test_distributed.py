@@ -78,6 +78,13 @@ sys.exit(main(['score', {str(data)!r}, '--engine', 'ray', '--out', {str(tmp_path
     assert not (tmp_path/'s.parquet').exists()
 
 
+def test_local_cluster_workers_do_without_the_iri_checker(cluster):
+    "`start_local`'s workers import ray, and so jsonschema, without rfc3987-syntax; the driver's PYTHONPATH is its own"
+    seen = ray.get(ray.remote(lambda: ('jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules)).remote())
+    assert seen == (True, False)
+    assert 'riskbench-workers-' not in os.environ.get('PYTHONPATH', '')
+
+
 def test_cli_engine_ray_scores_equal_local(cluster, tmp_path, data, capsys):
     "`riskbench score --engine ray --replicas 2`: the local engine's file, fingerprint, row accounting and rejects"
     from riskbench.cli import main
