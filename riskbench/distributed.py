@@ -349,10 +349,12 @@ def score_distributed(data,                      # eval set: a table file or dat
 def _block_todo(b:pd.DataFrame, rs:RemoteScores, limit:int, have:dict, sent:set)->pd.DataFrame:
     "(key, input, conv) of `b`'s distinct inputs neither cached (`have`, copied into `rs`) nor `sent` before"
     todo = _distinct_inputs(b, rs, limit)
-    cached = todo['key'].isin(have.keys()).to_numpy() if have else np.zeros(len(todo), bool)
-    rs.values.update((k, have[k]) for k in todo['key'][cached])
-    todo = todo[~cached & ~todo['key'].isin(sent).to_numpy()].reset_index(drop=True)
-    sent.update(todo['key'])
+    keys = todo['key'].tolist()  # looked up one by one: `isin` would copy the whole set (and the cache) every block
+    cached = np.fromiter((k in have for k in keys), bool, len(keys))
+    rs.values.update((k, have[k]) for k, c in zip(keys, cached) if c)
+    new = ~cached & np.fromiter((k not in sent for k in keys), bool, len(keys))
+    todo = todo[new].reset_index(drop=True)
+    sent.update(todo['key'].tolist())
     return todo
 
 # %% ../nbs/16_distributed.ipynb #s003
