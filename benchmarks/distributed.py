@@ -204,7 +204,7 @@ def main():
                                       cwd=ROOT).stdout.split()[-1])
         t_tr, (tr, _), steady_r, seen = steady(D, lambda: D.score_table_ray(df, spec, cache=False, replicas=1,
                                                                             batch_rows=a.tiny_batch), times=True)
-        t_trr, (trr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=2))
+        t_trr, (trr, _) = timed(lambda: D.score_table_ray(df, spec, cache=False, replicas=2, batch_rows=a.tiny_batch))
         np.testing.assert_allclose(tr['score'], tl['score'], atol=1e-6)
         np.testing.assert_allclose(trr['score'], tl['score'], atol=1e-6)
         n = len(df)
