@@ -353,9 +353,8 @@ def _block_todo(b:pd.DataFrame, rs:RemoteScores, limit:int, have:dict, sent:set)
     cached = np.fromiter((k in have for k in keys), bool, len(keys))
     rs.values.update((k, have[k]) for k, c in zip(keys, cached) if c)
     new = ~cached & np.fromiter((k not in sent for k in keys), bool, len(keys))
-    todo = todo[new].reset_index(drop=True)
-    sent.update(todo['key'].tolist())
-    return todo
+    sent.update(k for k, n in zip(keys, new) if n)
+    return todo[new].reset_index(drop=True)
 
 # %% ../nbs/16_distributed.ipynb #s003
 def _shard_rows(b:pd.DataFrame, rs:RemoteScores, rep, offset:int, limit:int)->pd.DataFrame:

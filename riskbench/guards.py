@@ -253,6 +253,7 @@ def hazard_sort_key(code)->tuple:
 # %% ../nbs/03_guards.ipynb #c013s2
 class TfidfLR:
     "A fitted `char_wb` TfidfVectorizer and logistic regressions as arrays: P(positive) per model, in numpy"
+    chunk_rows = 1024  # texts scored at a time (`__call__`)
     def __init__(self, vec, models:list):
         self.lo, self.hi = vec.ngram_range
         self.idf = np.asarray(vec.idf_, np.float64)
@@ -320,8 +321,6 @@ def __call__(self:TfidfLR, texts:list)->np.ndarray:
     # took 15% longer, and their first call in a new process, a Ray replica's, 50% longer)
     parts = [self._proba(texts[i:i + self.chunk_rows]) for i in range(0, len(texts), self.chunk_rows)]
     return np.concatenate(parts) if parts else np.zeros((0, len(self.b)))
-
-TfidfLR.chunk_rows = 1024
 
 @patch
 def _proba(self:TfidfLR, texts:list)->np.ndarray:
