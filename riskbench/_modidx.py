@@ -561,6 +561,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'riskbench.distributed.ray_model': ('distributed.html#ray_model', 'riskbench/distributed.py'),
                                        'riskbench.distributed.ray_session': ('distributed.html#ray_session', 'riskbench/distributed.py'),
                                        'riskbench.distributed.require_ray': ('distributed.html#require_ray', 'riskbench/distributed.py'),
+                                       'riskbench.distributed.score_batch': ('distributed.html#score_batch', 'riskbench/distributed.py'),
                                        'riskbench.distributed.score_distributed': ( 'distributed.html#score_distributed',
                                                                                     'riskbench/distributed.py'),
                                        'riskbench.distributed.score_stream_ray': ( 'distributed.html#score_stream_ray',

@@ -111,6 +111,13 @@ def test_tiny_transformer_scores_equal_local(cluster, tmp_path, data):
     dis, _ = D.score_table_ray(df, spec, cache=False, replicas=1, batch_rows=64)
     same_table(dis, loc, eps=1e-6)
     assert loc['score'].std() > 0  # the scores vary, so equality says something
+    # a guard with weights is mapped through actors (the baseline, through tasks): one that dies is restarted, its
+    # batch retried, and the table is the same
+    marker, key = tmp_path/'crashed', D._hashes([df['text'][40]])[0]
+    again, rep = D.score_table_ray(df, spec, cache=tmp_path/'c', replicas=1, batch_rows=16, crash_once=(str(marker), key))
+    assert marker.exists()  # the actor did die
+    same_table(again, loc, eps=1e-6)
+    assert len(G.ScoreCache(tmp_path/'c', again.attrs['guard'], ('score',)).load()) == len(df)
 
 
 def test_table_built_while_scores_come_back(cluster, data, monkeypatch):
@@ -138,8 +145,9 @@ def test_table_built_while_scores_come_back(cluster, data, monkeypatch):
 
 
 def test_cache_shared_replica_killed_and_resumed(cluster, tmp_path, data):
-    """Rows the local engine cached are not mapped; a replica dies (os._exit) on a marked batch and Ray retries it:
-    the table is exact, no row lost or duplicated; a second run maps nothing and gives the same table"""
+    """Rows the local engine cached are not mapped; a replica (for the baseline, a Ray task) dies (os._exit) on a marked
+    batch and Ray retries it: the table is exact, no row lost or duplicated; a second run maps nothing and gives the
+    same table"""
     df, _ = load_eval_set(data, missing_label='keep')
     G.score_table(df.iloc[:300], 'baseline', cache=tmp_path/'c', progress=False)
     key = D._hashes([df['text'][400]])[0]  # not cached: the crash is in the map
@@ -355,7 +363,7 @@ print('RESULT', json.dumps(dict(nodes=len([n for n in ray.nodes() if n['Alive']]
         marked = [l[len('RESULT '):] for l in r.stdout.splitlines() if l.startswith('RESULT ')]
         assert len(marked) == 1, r.stdout[-3000:]
         got = json.loads(marked[0])
-        assert got == dict(nodes=2, cpus=2.0, node2=True, rows=750)  # 2 one-CPU actors: one on each node
+        assert got == dict(nodes=2, cpus=2.0, node2=True, rows=750)  # 2 one-CPU tasks at a time: one on each node
         G.score_file(data, 'baseline', out=tmp_path/'local.parquet', cache=False, progress=False)
         same_table(pd.read_parquet(tmp_path/'ray.parquet'), pd.read_parquet(tmp_path/'local.parquet'), eps=1e-9)
     finally:
