@@ -316,7 +316,6 @@ def _retry_args(tasks:bool=False)->dict:
     warnings.filterwarnings('ignore', message='.*ray_remote_args.*deprecated')
     return dict(max_retries=-1) if tasks else dict(max_restarts=-1, max_task_retries=-1)
 
-
 # %% ../nbs/16_distributed.ipynb #d029a
 def score_batch(batch:pd.DataFrame, actor_args:tuple)->pd.DataFrame:
     "`GuardActor`'s call in a Ray task, for a guard the driver loaded and sent in `actor_args`"
@@ -328,9 +327,8 @@ def _map_scores(ds, rs:RemoteScores, batch_rows:int, actor_args:tuple, replicas:
     if rs.in_tasks:  # nothing to load once: tasks, on the worker processes the cluster keeps between jobs
         fn, how = score_batch, dict(fn_kwargs={'actor_args': actor_args}, compute=data.TaskPoolStrategy(size=replicas),
                                     **_retry_args(tasks=True))
-        if ds.context is not data.DataContext.get_current():  # this job's own context (`from_refs`)
-            ds.context.op_resource_reservation_enabled = False  # one operator: a share of the CPUs held back for others
-                                                                # would hold a second task until the first is done
+        # one operator: a share of the CPUs held back for others would hold a second task until the first is done
+        if ds.context is not data.DataContext.get_current(): ds.context.op_resource_reservation_enabled = False
     else:  # no task before the actors (they hold the CPUs): blocks go straight to the pool
         fn, how = GuardActor, dict(fn_constructor_args=actor_args, compute=data.ActorPoolStrategy(size=replicas),
                                    **_retry_args())
@@ -344,7 +342,6 @@ def _collect(rs:RemoteScores, b:pd.DataFrame):
     values = dict(zip(b['key'][~bad], b[list(rs.columns)][~bad].itertuples(index=False, name=None)))
     with rs.arrived:
         rs.reasons.update(reasons); rs.values.update(values); rs.arrived.notify_all()
-
 
 # %% ../nbs/16_distributed.ipynb #d032
 def score_distributed(data,                      # eval set: a table file or datasets folder (or bundled:NAME)
